@@ -1,0 +1,1 @@
+"""Interlink's records and rules: accounts, contacts, domains, audit and outbox."""

@@ -1,0 +1,97 @@
+"""Engines and migrations: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+def is_sqlite(url: str) -> bool:
+    """True when the URL names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
+    """An engine with the connection settings the store relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            # Python's sqlite3 opens transactions lazily; we issue BEGIN ourselves so that
+            # SELECT ... then UPDATE inside one transaction is really atomic.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+            # A writer takes the write lock at BEGIN, so two writers queue on the busy timeout
+            # instead of failing halfway with "database is locked"; readers stay deferred.
+            immediate = connection.get_execution_options().get("sqlite_write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, marked so that its transactions take SQLite's write lock up front."""
+    return engine.execution_options(sqlite_write=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration bound to this engine, with the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The store's migration revision, or None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision` (head by default)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Bring the database to head if it is behind; True if anything was applied."""
+    if current_revision(engine) == head_revision():
+        return False
+    log.info("applying database migrations")
+    upgrade(engine)
+    return True

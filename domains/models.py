@@ -1,0 +1,163 @@
+"""The tables of the store (DESIGN section 3). Every time is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, DateTime, Index, String
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _when(nullable: bool = False, index: bool = False) -> Column:
+    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+
+
+def _key() -> String:
+    """A search key column: byte order on PostgreSQL, so prefix ranges use the index."""
+    return String().with_variant(String(collation="C"), "postgresql")
+
+
+class Account(SQLModel, table=True):
+    """A customer of Interlink. No payment card data is ever stored here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True, max_length=20)
+    name: str = Field(max_length=255)
+    email: str = Field(max_length=254)
+    phone: str | None = Field(default=None, max_length=17)
+    street: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    city: str | None = Field(default=None, max_length=255)
+    state: str | None = Field(default=None, max_length=255)
+    postal_code: str | None = Field(default=None, max_length=16)
+    country: str = Field(max_length=2)
+    status: str = Field(default="active", max_length=16)
+    marketing_opt_out_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    marketing_opt_out_via: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    version: int = Field(default=1)
+
+
+class Contact(SQLModel, table=True):
+    """A person or organisation that holds a role on domains."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True, index=True, max_length=16)
+    kind: str = Field(default="person", max_length=16)
+    name: str = Field(max_length=255)
+    org: str | None = Field(default=None, max_length=255)
+    street: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    city: str = Field(max_length=255)
+    state: str | None = Field(default=None, max_length=255)
+    postal_code: str | None = Field(default=None, max_length=16)
+    country: str = Field(max_length=2)
+    voice: str | None = Field(default=None, max_length=17)
+    voice_ext: str | None = Field(default=None, max_length=10)
+    fax: str | None = Field(default=None, max_length=17)
+    fax_ext: str | None = Field(default=None, max_length=10)
+    email: str = Field(max_length=254)
+    consent_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    consent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    consent_method: str | None = Field(default=None, max_length=16)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    is_house: bool = Field(default=False)
+    # Lower-cased copies for prefix search; kept by the store, never shown.
+    name_key: str = Field(sa_column=Column(_key(), nullable=False, index=True))
+    email_key: str = Field(sa_column=Column(_key(), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    version: int = Field(default=1)
+
+
+class Domain(SQLModel, table=True):
+    """A registered domain name: A-label stored, U-label kept for people."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(_key(), nullable=False, unique=True))
+    unicode_name: str = Field(sa_column=Column(_key(), nullable=False, index=True))
+    tld: str = Field(max_length=63, index=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    roid: str | None = Field(default=None, max_length=89)
+    statuses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    nameservers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    dnssec: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    expires_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    version: int = Field(default=1)
+
+
+class DomainContact(SQLModel, table=True):
+    """Which contact holds which role on a domain; one contact per role."""
+
+    __tablename__ = "domain_contact"
+    __table_args__ = (Index("ix_domain_contact_contact", "contact_id", "domain_id"),)
+
+    domain_id: int = Field(foreign_key="domain.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=16)
+    contact_id: int = Field(foreign_key="contact.id")
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only record of a change: who, when, what, before and after."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when(index=True))
+    actor: str = Field(max_length=255, index=True)
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    changes: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    request_ref: str | None = Field(default=None, max_length=64)
+    cltrid: str | None = Field(default=None, max_length=64)
+    svtrid: str | None = Field(default=None, max_length=64)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """A change the registry must learn, written in the same transaction as the change."""
+
+    __tablename__ = "outbox_entry"
+    __table_args__ = (Index("ix_outbox_claim", "status", "next_attempt_at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    kind: str = Field(max_length=32)
+    tld: str = Field(max_length=63)
+    domain_id: int | None = Field(default=None, foreign_key="domain.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    last_error: str | None = Field(default=None)
+    cltrid: str | None = Field(default=None, max_length=64)
+    svtrid: str | None = Field(default=None, max_length=64)
+    completed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    version: int = Field(default=1)
+
+
+class Notice(SQLModel, table=True):
+    """An e-mail sent or queued. Holds ids only: the address is looked up when sending."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    category: str = Field(max_length=16)
+    template: str = Field(max_length=64)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    subject_ref: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = Field(default=0)
+    sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    error: str | None = Field(default=None)
+    version: int = Field(default=1)

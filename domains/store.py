@@ -1,0 +1,552 @@
+"""The store API every face uses: accounts, contacts, domains, roles, look-up and search.
+
+Each mutation runs in one transaction with its audit event; a stale `version` raises
+ConflictError and writes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+
+from domains import audit, validation
+from domains.db import ensure_schema, is_sqlite, make_engine, writer
+from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, ValidationFailed
+from domains.models import Account, Contact, Domain, DomainContact, utcnow
+from domains.settings import Settings, get_settings
+
+CONTACT_FIELDS = (
+    "kind",
+    "name",
+    "org",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "voice",
+    "voice_ext",
+    "fax",
+    "fax_ext",
+    "email",
+    "consent_fields",
+    "consent_at",
+    "consent_method",
+)
+ACCOUNT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "status",
+    "marketing_opt_out_at",
+    "marketing_opt_out_via",
+)
+DOMAIN_FIELDS = ("roid", "statuses", "nameservers", "dnssec", "expires_at")
+HANDLE_PREFIX = "ILC"
+
+
+def contact_handle(contact_id: int) -> str:
+    """Our registry handle for a contact: stable, derived from its id, 3-16 characters."""
+    return f"{HANDLE_PREFIX}{contact_id}"
+
+
+def search_key(value: str | None) -> str:
+    """The lower-cased form kept for prefix search."""
+    return (value or "").casefold()
+
+
+def fields_of(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields of a row, as a dict."""
+    return {name: getattr(row, name) for name in names}
+
+
+@dataclass(frozen=True)
+class DomainRecord:
+    """A domain with its account and the contact in each role."""
+
+    domain: Domain
+    account: Account
+    contacts: dict[str, Contact]
+
+    def contact(self, role: str) -> Contact | None:
+        """The contact holding `role`, if any."""
+        return self.contacts.get(role)
+
+
+@dataclass(frozen=True)
+class DomainHit:
+    """One search result row."""
+
+    domain_id: int
+    name: str
+    unicode_name: str
+    account_number: str
+    matched: str
+    cursor: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """A page of search results and the cursor of the next page (None at the end)."""
+
+    kind: str
+    hits: list[DomainHit]
+    next_cursor: str | None = None
+    note: str | None = field(default=None)
+
+
+class Store:
+    """The domain records store; cheap to share, opens a session per call."""
+
+    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
+        self.engine = engine
+        self.settings = settings or get_settings()
+        self._writer = writer(engine)
+
+    @classmethod
+    def open(
+        cls, url: str | None = None, settings: Settings | None = None, *, migrate: bool = True
+    ) -> Store:
+        """Open (and on first use create and migrate) the store at `url` or from settings."""
+        settings = settings or get_settings()
+        engine = make_engine(
+            url or settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+        if migrate:
+            ensure_schema(engine)
+        store = cls(engine, settings)
+        if migrate:
+            store.ensure_house_contact()
+        return store
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the store lives in SQLite (one sync worker at a time)."""
+        return is_sqlite(str(self.engine.url))
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def _locked(self, session: Session, model: type, key_column: Any, key: Any, label: str) -> Any:
+        """Load one row for update (row lock on PostgreSQL; SQLite holds the write lock)."""
+        row = session.execute(select(model).where(key_column == key).with_for_update()).scalar()
+        if row is None:
+            raise NotFound(label, str(key))
+        return row
+
+    @staticmethod
+    def _check_version(row: Any, expected: int | None, label: str, key: str) -> None:
+        if expected is not None and row.version != expected:
+            raise ConflictError(label, key, expected, row.version)
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def create_account(self, actor: str, data: Mapping[str, Any]) -> Account:
+        """Create an account from validated data."""
+        clean = validation.account(data)
+        with self.write() as session:
+            if session.execute(select(Account.id).where(Account.number == clean["number"])).first():
+                raise ValidationFailed(FieldError("number", f"{clean['number']} already exists"))
+            account = Account(**clean)
+            session.add(account)
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                action="account.create",
+                entity_type="account",
+                entity_id=account.number,
+                changes=audit.diff({}, fields_of(account, ACCOUNT_FIELDS)),
+            )
+        return account
+
+    def get_account(self, number: str) -> Account:
+        """The account with this number."""
+        with self.read() as session:
+            account = session.execute(
+                select(Account).where(Account.number == number.upper())
+            ).scalar()
+        if account is None:
+            raise NotFound("account", number)
+        return account
+
+    def update_account(
+        self, actor: str, number: str, expected_version: int | None, changes: Mapping[str, Any]
+    ) -> Account:
+        """Change an account's fields; refuses a stale version."""
+        self._refuse_unknown(changes, ACCOUNT_FIELDS)
+        with self.write() as session:
+            account = self._locked(session, Account, Account.number, number.upper(), "account")
+            self._check_version(account, expected_version, "account", account.number)
+            before = fields_of(account, ACCOUNT_FIELDS)
+            clean = validation.account({**before, "number": account.number, **changes})
+            clean.pop("number")
+            changed = audit.diff(before, clean)
+            if not changed:
+                return account
+            for name in changed:
+                setattr(account, name, clean[name])
+            account.version += 1
+            account.updated_at = utcnow()
+            audit.record(
+                session,
+                actor=actor,
+                action="account.update",
+                entity_type="account",
+                entity_id=account.number,
+                changes=changed,
+            )
+        return account
+
+    # -- contacts -----------------------------------------------------------------------
+
+    def create_contact(
+        self,
+        actor: str,
+        data: Mapping[str, Any],
+        *,
+        account_number: str | None = None,
+        session: Session | None = None,
+    ) -> Contact:
+        """Create a contact (handle derived from its id unless given)."""
+        if session is None:
+            with self.write() as own:
+                return self.create_contact(actor, data, account_number=account_number, session=own)
+        clean = validation.contact(data)
+        given_handle = clean.pop("handle", None)
+        if (
+            given_handle
+            and session.execute(select(Contact.id).where(Contact.handle == given_handle)).first()
+        ):
+            raise ValidationFailed(FieldError("handle", f"{given_handle} already exists"))
+        account_id = None
+        if account_number:
+            account_id = self._account_id(session, account_number)
+        contact = Contact(
+            **clean,
+            handle=given_handle or "tmp" + secrets.token_hex(6),
+            account_id=account_id,
+            is_house=bool(data.get("is_house", False)),
+            name_key=search_key(clean["name"]),
+            email_key=search_key(clean["email"]),
+        )
+        session.add(contact)
+        session.flush()
+        if not given_handle:
+            contact.handle = contact_handle(contact.id)
+            session.flush()
+        audit.record(
+            session,
+            actor=actor,
+            action="contact.create",
+            entity_type="contact",
+            entity_id=contact.handle,
+            changes=audit.diff({}, fields_of(contact, CONTACT_FIELDS)),
+        )
+        return contact
+
+    def get_contact(self, handle: str) -> Contact:
+        """The contact with this registry handle."""
+        with self.read() as session:
+            contact = session.execute(select(Contact).where(Contact.handle == handle)).scalar()
+        if contact is None:
+            raise NotFound("contact", handle)
+        return contact
+
+    def update_contact(
+        self,
+        actor: str,
+        handle: str,
+        expected_version: int | None,
+        changes: Mapping[str, Any],
+        *,
+        request_ref: str | None = None,
+    ) -> Contact:
+        """Change a contact's fields; refuses a stale version; queues the registry update."""
+        self._refuse_unknown(changes, CONTACT_FIELDS)
+        with self.write() as session:
+            contact = self._locked(session, Contact, Contact.handle, handle, "contact")
+            self._check_version(contact, expected_version, "contact", contact.handle)
+            before = fields_of(contact, CONTACT_FIELDS)
+            clean = validation.contact({**before, **changes})
+            clean.pop("handle", None)
+            changed = audit.diff(before, clean)
+            if not changed:
+                return contact
+            for name in changed:
+                setattr(contact, name, clean[name])
+            contact.name_key = search_key(contact.name)
+            contact.email_key = search_key(contact.email)
+            contact.version += 1
+            contact.updated_at = utcnow()
+            audit.record(
+                session,
+                actor=actor,
+                action="contact.update",
+                entity_type="contact",
+                entity_id=contact.handle,
+                changes=changed,
+                request_ref=request_ref,
+            )
+            self._queue_contact_update(session, contact, sorted(changed))
+        return contact
+
+    def _queue_contact_update(self, session: Session, contact: Contact, fields: list[str]) -> None:
+        """One outbox entry per TLD where this contact holds a role."""
+        from domains.outbox import enqueue  # local: outbox imports the models only
+
+        tlds = session.execute(
+            select(Domain.tld)
+            .join(DomainContact, col(DomainContact.domain_id) == col(Domain.id))
+            .where(DomainContact.contact_id == contact.id)
+            .distinct()
+        ).scalars()
+        for tld in tlds:
+            enqueue(
+                session,
+                kind="contact.update",
+                tld=tld,
+                contact_id=contact.id,
+                payload={"handle": contact.handle, "fields": fields},
+            )
+
+    def house_contact(self) -> Contact:
+        """Interlink's own contact, the default technical contact."""
+        with self.read() as session:
+            contact = session.execute(
+                select(Contact).where(col(Contact.is_house).is_(True))
+            ).scalar()
+        if contact is None:
+            raise NotFound("contact", "house contact")
+        return contact
+
+    def ensure_house_contact(self) -> Contact:
+        """Create the house contact from settings if this store has none."""
+        try:
+            return self.house_contact()
+        except NotFound:
+            pass
+        house = self.settings.house
+        data = house.model_dump()
+        data.update(kind="organization", is_house=True)
+        return self.create_contact("system:setup", data)
+
+    # -- domains ------------------------------------------------------------------------
+
+    def create_domain(
+        self,
+        actor: str,
+        data: Mapping[str, Any],
+        *,
+        account_number: str,
+        contacts: Mapping[str, str] | None = None,
+    ) -> Domain:
+        """Create a domain with contacts by role (handles); tech defaults to the house contact."""
+        clean = validation.domain(data)
+        contacts = dict(contacts or {})
+        with self.write() as session:
+            if session.execute(select(Domain.id).where(Domain.name == clean["name"])).first():
+                raise ValidationFailed(
+                    FieldError("name", f"{clean['unicode_name']} already exists")
+                )
+            now = utcnow()
+            clean["created_at"] = clean["created_at"] or now
+            clean["updated_at"] = clean["updated_at"] or now
+            domain = Domain(**clean, account_id=self._account_id(session, account_number))
+            session.add(domain)
+            session.flush()
+            if "tech" not in contacts:
+                contacts["tech"] = self._house_handle(session)
+            if "registrant" not in contacts:
+                raise ValidationFailed(
+                    FieldError("contacts.registrant", "a domain needs a registrant")
+                )
+            audit.record(
+                session,
+                actor=actor,
+                action="domain.create",
+                entity_type="domain",
+                entity_id=domain.name,
+                changes=audit.diff(
+                    {}, {"account": account_number, **fields_of(domain, DOMAIN_FIELDS)}
+                ),
+            )
+            for role, contact_handle_ in contacts.items():
+                self._assign(session, actor, domain, role, contact_handle_)
+        return domain
+
+    def update_domain(
+        self, actor: str, name: str, expected_version: int | None, changes: Mapping[str, Any]
+    ) -> Domain:
+        """Change a domain's statuses, name servers, DNSSEC flag, ROID or expiry."""
+        self._refuse_unknown(changes, DOMAIN_FIELDS)
+        with self.write() as session:
+            domain = self._locked_domain(session, name)
+            self._check_version(domain, expected_version, "domain", domain.name)
+            before = fields_of(domain, DOMAIN_FIELDS)
+            clean = validation.domain({**before, "name": domain.name, **changes})
+            kept = {k: clean[k] for k in DOMAIN_FIELDS}
+            changed = audit.diff(before, kept)
+            if not changed:
+                return domain
+            for key in changed:
+                setattr(domain, key, kept[key])
+            domain.version += 1
+            domain.updated_at = utcnow()
+            audit.record(
+                session,
+                actor=actor,
+                action="domain.update",
+                entity_type="domain",
+                entity_id=domain.name,
+                changes=changed,
+            )
+        return domain
+
+    def assign_contact(self, actor: str, domain_name: str, role: str, handle: str) -> Domain:
+        """Give `role` on the domain to the contact with `handle` (replacing any holder)."""
+        with self.write() as session:
+            domain = self._locked_domain(session, domain_name)
+            self._assign(session, actor, domain, role, handle)
+            domain.version += 1
+            domain.updated_at = utcnow()
+        return domain
+
+    def _assign(self, session: Session, actor: str, domain: Domain, role: str, handle: str) -> None:
+        validation.choice("role", role, validation.ROLES)
+        contact = session.execute(select(Contact).where(Contact.handle == handle)).scalar()
+        if contact is None:
+            raise ValidationFailed(FieldError(f"contacts.{role}", f"no contact {handle!r}"))
+        link = session.get(DomainContact, (domain.id, role))
+        previous = None
+        if link is None:
+            session.add(DomainContact(domain_id=domain.id, role=role, contact_id=contact.id))
+        else:
+            if link.contact_id == contact.id:
+                return
+            previous = session.get(Contact, link.contact_id)
+            link.contact_id = contact.id
+        audit.record(
+            session,
+            actor=actor,
+            action="domain.assign",
+            entity_type="domain",
+            entity_id=domain.name,
+            changes={role: {"before": previous.handle if previous else None, "after": handle}},
+        )
+
+    def _locked_domain(self, session: Session, name: str) -> Domain:
+        alabel = self._alabel(name)
+        return self._locked(session, Domain, Domain.name, alabel, "domain")
+
+    @staticmethod
+    def _alabel(name: str) -> str:
+        try:
+            return validation.domain_name(name)[0]
+        except ValidationFailed:
+            # Not registrable, so it cannot be ours; look it up as given so NotFound names it.
+            return name.strip().lower()
+
+    def _account_id(self, session: Session, number: str) -> int:
+        account_id = session.execute(
+            select(Account.id).where(Account.number == number.strip().upper())
+        ).scalar()
+        if account_id is None:
+            raise ValidationFailed(FieldError("account", f"no account {number!r}"))
+        return account_id
+
+    def _house_handle(self, session: Session) -> str:
+        handle = session.execute(
+            select(Contact.handle).where(col(Contact.is_house).is_(True))
+        ).scalar()
+        if handle is None:
+            raise RuleViolation("this store has no house contact; open it with Store.open()")
+        return handle
+
+    @staticmethod
+    def _refuse_unknown(changes: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+        unknown = [k for k in changes if k not in allowed]
+        if unknown:
+            raise ValidationFailed([FieldError(k, "cannot be changed here") for k in unknown])
+
+    def get_domain(self, name: str) -> Domain:
+        """The domain by A-label or U-label, in any case."""
+        with self.read() as session:
+            domain = session.execute(
+                select(Domain).where(Domain.name == self._alabel(name))
+            ).scalar()
+        if domain is None:
+            raise NotFound("domain", name)
+        return domain
+
+    def domain_record(self, name: str) -> DomainRecord:
+        """The domain with its account and contacts by role."""
+        with self.read() as session:
+            domain = session.execute(
+                select(Domain).where(Domain.name == self._alabel(name))
+            ).scalar()
+            if domain is None:
+                raise NotFound("domain", name)
+            account = session.get(Account, domain.account_id)
+            rows = session.execute(
+                select(DomainContact.role, Contact)
+                .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
+                .where(DomainContact.domain_id == domain.id)
+            ).all()
+        return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows})
+
+    def domains_of_contact(self, handle: str) -> list[tuple[str, str]]:
+        """(domain name, role) for every role the contact holds."""
+        with self.read() as session:
+            rows = session.execute(
+                select(Domain.name, DomainContact.role)
+                .join(DomainContact, col(DomainContact.domain_id) == col(Domain.id))
+                .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
+                .where(Contact.handle == handle)
+                .order_by(Domain.name)
+            ).all()
+        return [(name, role) for name, role in rows]
+
+    def count_domains(self) -> int:
+        """How many domains the store holds."""
+        with self.read() as session:
+            return session.execute(select(func.count()).select_from(Domain)).scalar_one()
+
+    # -- search -------------------------------------------------------------------------
+
+    def search(
+        self, query: str, *, kind: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> SearchPage:
+        """Prefix search with keyset paging; `kind` is domain, email, name, account or auto."""
+        from domains.search import run_search  # the SQL lives beside, to keep this file short
+
+        return run_search(self, query, kind=kind, cursor=cursor, limit=limit)
+
+    def now(self) -> datetime:
+        """The store's clock (UTC)."""
+        return datetime.now(UTC)

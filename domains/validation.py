@@ -1,0 +1,478 @@
+"""Validation of every field a person or a file can give us, with the libraries made for it.
+
+Each check returns the normalised value or raises ValidationFailed naming the field, what is
+wrong and, where it helps, the expected form. Limits follow the EPP schemas (RFC 5730-5733).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import email_validator
+import idna
+import phonenumbers
+import pycountry
+from publicsuffixlist import PublicSuffixList
+
+from domains.errors import FieldError, ValidationFailed
+
+MAX_LINE = 255
+MAX_POSTAL_CODE = 16
+MAX_STREET_LINES = 3
+HANDLE_MIN, HANDLE_MAX = 3, 16
+MAX_EMAIL = 254
+MAX_EXT = 10
+
+CONTACT_KINDS = ("person", "organization")
+ROLES = ("registrant", "admin", "tech", "billing")
+ACCOUNT_STATUSES = ("active", "suspended", "closed")
+#: Fields a contact can consent to publish; state/province and country are public anyway.
+CONSENTABLE_FIELDS = ("name", "org", "street", "city", "postal_code", "voice", "fax", "email")
+CONSENT_METHODS = ("portal", "phone", "letter", "email", "import", "staff")
+#: RFC 5731 section 2.3 domain statuses.
+DOMAIN_STATUSES = (
+    "ok",
+    "inactive",
+    "clientDeleteProhibited",
+    "clientHold",
+    "clientRenewProhibited",
+    "clientTransferProhibited",
+    "clientUpdateProhibited",
+    "pendingCreate",
+    "pendingDelete",
+    "pendingRenew",
+    "pendingTransfer",
+    "pendingUpdate",
+    "serverDeleteProhibited",
+    "serverHold",
+    "serverRenewProhibited",
+    "serverTransferProhibited",
+    "serverUpdateProhibited",
+)
+UPDATE_LOCKS = ("clientUpdateProhibited", "serverUpdateProhibited")
+
+_HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ROID_RE = re.compile(r"^[\w]{1,80}-[\w]{1,8}$", re.ASCII)
+_ACCOUNT_RE = re.compile(r"^[A-Z]{1,4}-?[0-9]{3,12}$")
+_EPP_PHONE_RE = re.compile(r"^\+[0-9]{1,3}\.[0-9]{1,14}$")
+
+
+def fail(field: str, message: str) -> ValidationFailed:
+    """A ValidationFailed for one field."""
+    return ValidationFailed(FieldError(field, message))
+
+
+@lru_cache(maxsize=1)
+def _psl() -> PublicSuffixList:
+    return PublicSuffixList(only_icann=True)
+
+
+def _has_control(value: str) -> int | None:
+    """Position of the first control or format character, if any."""
+    for index, char in enumerate(value):
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return index
+    return None
+
+
+def text(field: str, value: Any, *, required: bool, max_len: int = MAX_LINE) -> str | None:
+    """A single-line text field: trimmed, no control characters, within the EPP length limit."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise fail(field, "is required")
+        return None
+    if not isinstance(value, str):
+        raise fail(field, f"must be text, not {type(value).__name__}")
+    value = unicodedata.normalize(
+        "NFC", " ".join(value.split()) if "\t" in value else value.strip()
+    )
+    position = _has_control(value)
+    if position is not None:
+        raise fail(
+            field,
+            f"contains the control character U+{ord(value[position]):04X} at position "
+            f"{position + 1}; only printable text on one line is allowed",
+        )
+    if len(value) > max_len:
+        raise fail(field, f"is {len(value)} characters long; at most {max_len} are allowed")
+    return value
+
+
+def street(field: str, value: Any) -> list[str]:
+    """Up to three street lines, each a valid text line."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        raise fail(field, "must be a list of up to 3 lines")
+    lines = [line for line in value if line is not None and str(line).strip()]
+    if len(lines) > MAX_STREET_LINES:
+        raise fail(field, f"has {len(lines)} lines; at most {MAX_STREET_LINES} are allowed")
+    return [text(f"{field}[{i + 1}]", line, required=True) or "" for i, line in enumerate(lines)]
+
+
+def country(value: Any, field: str = "country") -> str:
+    """An ISO 3166-1 alpha-2 country code, upper case."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(field, "is required (an ISO 3166-1 alpha-2 code such as GB or DE)")
+    return _country(value, field)
+
+
+@lru_cache(maxsize=512)
+def _country(value: str, field: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise fail(field, f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. GB, DE, US)")
+    return code
+
+
+def postal_code(field: str, value: Any) -> str | None:
+    """A postal code of at most 16 characters (EPP pcType)."""
+    return text(field, value, required=False, max_len=MAX_POSTAL_CODE)
+
+
+def phone(field: str, value: Any, region: str | None = None) -> str | None:
+    """A phone number in EPP form +CC.NNNN, checked for the country it belongs to."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise fail(field, f"must be text, not {type(value).__name__}")
+    raw = value.strip()
+    if _EPP_PHONE_RE.match(raw):
+        raw = raw.replace(".", "", 1)
+    return _parse_phone(field, raw, region)
+
+
+@lru_cache(maxsize=65536)
+def _parse_phone(field: str, raw: str, region: str | None) -> str:
+    try:
+        number = phonenumbers.parse(raw, region if not raw.startswith("+") else None)
+    except phonenumbers.NumberParseException as exc:
+        raise fail(
+            field,
+            f"{raw!r} is not a phone number ({exc._msg.rstrip('.')}); "
+            "give it in international form, e.g. +44 117 900 0000",
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_country_code(number.country_code)
+        raise fail(
+            field,
+            f"{raw!r} is not a valid number for country code +{number.country_code}"
+            f" ({where}); check the digits",
+        )
+    national = str(number.national_number)
+    if number.italian_leading_zero:
+        national = "0" * (number.number_of_leading_zeros or 1) + national
+    return f"+{number.country_code}.{national}"
+
+
+def extension(field: str, value: Any) -> str | None:
+    """A phone extension: digits only."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    ext = str(value).strip()
+    if not ext.isascii() or not ext.isdigit() or len(ext) > MAX_EXT:
+        raise fail(field, f"{ext!r} is not an extension; use up to {MAX_EXT} digits")
+    return ext
+
+
+def email(value: Any, field: str = "email") -> str:
+    """An e-mail address, syntax only (no DNS), normalised."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(field, "is required (an e-mail address such as name@example.com)")
+    return _email(value, field)
+
+
+@lru_cache(maxsize=65536)
+def _email(value: str, field: str) -> str:
+    try:
+        result = email_validator.validate_email(value.strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise fail(field, f"{value.strip()!r} is not a valid e-mail address: {exc}") from None
+    if len(result.normalized) > MAX_EMAIL:
+        raise fail(field, f"is longer than {MAX_EMAIL} characters")
+    return result.normalized
+
+
+def handle(value: Any, field: str = "handle") -> str:
+    """A registry contact id: 3-16 characters, letters, digits, dot, dash, underscore."""
+    if not isinstance(value, str):
+        raise fail(field, "is required")
+    value = value.strip()
+    if not HANDLE_MIN <= len(value) <= HANDLE_MAX:
+        raise fail(
+            field, f"{value!r} has {len(value)} characters; it needs {HANDLE_MIN} to {HANDLE_MAX}"
+        )
+    if not _HANDLE_RE.match(value):
+        raise fail(field, f"{value!r} may hold only letters, digits, '.', '-' and '_'")
+    return value
+
+
+def choice(field: str, value: Any, allowed: Iterable[str]) -> str:
+    """One of a fixed set of words."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise fail(field, f"{value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def aware(field: str, value: Any, *, required: bool = False) -> datetime | None:
+    """A timezone-aware UTC datetime, from a datetime or an ISO 8601 string with an offset."""
+    if value is None or value == "":
+        if required:
+            raise fail(field, "is required (ISO 8601 with a timezone, e.g. 2026-01-31T12:00:00Z)")
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise fail(
+                field, f"{value!r} is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)"
+            ) from None
+    if not isinstance(value, datetime):
+        raise fail(field, "must be a date and time")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise fail(field, "has no timezone; give it in UTC, e.g. 2026-01-31T12:00:00Z")
+    return value.astimezone(UTC)
+
+
+def domain_name(value: Any, field: str = "name") -> tuple[str, str, str]:
+    """A registrable domain name: returns (A-label, U-label, TLD), all lower case (UTS-46)."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(field, "is required (a domain name such as example.com)")
+    raw = value.strip().rstrip(".")
+    position = _has_control(raw)
+    if position is not None or " " in raw:
+        raise fail(field, f"{value!r} contains a space or control character")
+    try:
+        alabel = idna.encode(raw, uts46=True, transitional=False).decode("ascii").lower()
+        ulabel = idna.decode(alabel)
+    except idna.IDNAError as exc:
+        raise fail(field, f"{raw!r} is not a valid domain name: {exc}") from None
+    except UnicodeError as exc:
+        raise fail(field, f"{raw!r} is not a valid domain name: {exc}") from None
+    if len(alabel) > 253:
+        raise fail(field, f"is {len(alabel)} characters as an A-label; at most 253 are allowed")
+    if "." not in alabel:
+        raise fail(field, f"{raw!r} has no TLD; give the full name, e.g. example.com")
+    registrable = _psl().privatesuffix(alabel)
+    if registrable != alabel:
+        suffix = _psl().publicsuffix(alabel)
+        if registrable is None:
+            raise fail(field, f"{raw!r} is a public suffix, not a domain one can register")
+        if suffix is None:
+            raise fail(field, f"{raw!r} is not under a known public suffix")
+        raise fail(
+            field,
+            f"{raw!r} is not registrable under the public suffix .{suffix}; "
+            f"the registrable name is {idna.decode(registrable)}",
+        )
+    tld = alabel.rsplit(".", 1)[1]
+    return alabel, ulabel, tld
+
+
+def host_name(value: Any, field: str = "nameservers") -> str:
+    """A name server host name as an A-label (no public-suffix rule: any valid host)."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(field, "has an empty host name")
+    raw = value.strip().rstrip(".")
+    try:
+        host = idna.encode(raw, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise fail(field, f"{raw!r} is not a valid host name: {exc}") from None
+    if "." not in host or len(host) > 253:
+        raise fail(field, f"{raw!r} is not a fully qualified host name")
+    return host
+
+
+def roid(value: Any, field: str = "roid") -> str | None:
+    """A registry object id (EPP roidType: up to 80 word characters, '-', up to 8)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _ROID_RE.match(value):
+        raise fail(field, f"{value!r} is not a registry object id (e.g. D1234-EXAMPLE)")
+    return value
+
+
+def account_number(value: Any, field: str = "number") -> str:
+    """An account number such as A-100042."""
+    if not isinstance(value, str) or not _ACCOUNT_RE.match(value.strip().upper()):
+        raise fail(field, f"{value!r} is not an account number (letters, '-', digits: A-100042)")
+    return value.strip().upper()
+
+
+def _collect(checks: list[tuple[str, Callable[[], Any]]], record: str | None) -> dict[str, Any]:
+    """Run every check, gathering all failures so a person sees them at once."""
+    out: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, check in checks:
+        try:
+            out[name] = check()
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors, record=record)
+    return out
+
+
+def contact(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any]:
+    """A whole contact: returns the normalised fields or raises with every bad field."""
+    cc_raw = data.get("country")
+    try:
+        region = country(cc_raw)
+    except ValidationFailed:
+        region = None
+    checks: list[tuple[str, Callable[[], Any]]] = [
+        ("kind", lambda: choice("kind", data.get("kind", "person"), CONTACT_KINDS)),
+        ("name", lambda: text("name", data.get("name"), required=True)),
+        (
+            "org",
+            lambda: text("org", data.get("org"), required=data.get("kind") == "organization"),
+        ),
+        ("street", lambda: street("street", data.get("street"))),
+        ("city", lambda: text("city", data.get("city"), required=True)),
+        ("state", lambda: text("state", data.get("state"), required=False)),
+        ("postal_code", lambda: postal_code("postal_code", data.get("postal_code"))),
+        ("country", lambda: country(cc_raw)),
+        ("voice", lambda: phone("voice", data.get("voice"), region)),
+        ("voice_ext", lambda: extension("voice_ext", data.get("voice_ext"))),
+        ("fax", lambda: phone("fax", data.get("fax"), region)),
+        ("fax_ext", lambda: extension("fax_ext", data.get("fax_ext"))),
+        ("email", lambda: email(data.get("email"))),
+        ("consent_fields", lambda: consent_fields(data.get("consent_fields"))),
+        ("consent_method", lambda: consent_method(data)),
+        ("consent_at", lambda: aware("consent_at", data.get("consent_at"))),
+    ]
+    if data.get("handle") is not None:
+        checks.append(("handle", lambda: handle(data.get("handle"))))
+    out = _collect(checks, record)
+    if out["voice_ext"] and not out["voice"]:
+        raise ValidationFailed(FieldError("voice_ext", "needs a voice number"), record=record)
+    if out["fax_ext"] and not out["fax"]:
+        raise ValidationFailed(FieldError("fax_ext", "needs a fax number"), record=record)
+    if out["consent_fields"] and out["consent_at"] is None:
+        out["consent_at"] = datetime.now(UTC)
+    return out
+
+
+def consent_fields(value: Any) -> list[str]:
+    """The fields a contact agreed to publish."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in value if v not in CONSENTABLE_FIELDS]
+    if bad:
+        raise fail(
+            "consent_fields",
+            f"{', '.join(map(str, bad))} cannot be consented to; "
+            f"choose from {', '.join(CONSENTABLE_FIELDS)}",
+        )
+    return [f for f in CONSENTABLE_FIELDS if f in value]
+
+
+def consent_method(data: Mapping[str, Any]) -> str | None:
+    """How consent was given; required when any field is consented."""
+    method = data.get("consent_method")
+    if not data.get("consent_fields"):
+        return None
+    if method is None:
+        raise fail(
+            "consent_method",
+            "is required when consent is given (" + ", ".join(CONSENT_METHODS) + ")",
+        )
+    return choice("consent_method", method, CONSENT_METHODS)
+
+
+def account(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any]:
+    """A whole account: returns the normalised fields or raises with every bad field."""
+    cc_raw = data.get("country")
+    try:
+        region = country(cc_raw)
+    except ValidationFailed:
+        region = None
+    return _collect(
+        [
+            ("number", lambda: account_number(data.get("number"))),
+            ("name", lambda: text("name", data.get("name"), required=True)),
+            ("email", lambda: email(data.get("email"))),
+            ("phone", lambda: phone("phone", data.get("phone"), region)),
+            ("street", lambda: street("street", data.get("street"))),
+            ("city", lambda: text("city", data.get("city"), required=False)),
+            ("state", lambda: text("state", data.get("state"), required=False)),
+            ("postal_code", lambda: postal_code("postal_code", data.get("postal_code"))),
+            ("country", lambda: country(cc_raw)),
+            ("status", lambda: choice("status", data.get("status", "active"), ACCOUNT_STATUSES)),
+            (
+                "marketing_opt_out_at",
+                lambda: aware("marketing_opt_out_at", data.get("marketing_opt_out_at")),
+            ),
+            (
+                "marketing_opt_out_via",
+                lambda: text(
+                    "marketing_opt_out_via", data.get("marketing_opt_out_via"), required=False
+                ),
+            ),
+        ],
+        record,
+    )
+
+
+def statuses(value: Any, field: str = "statuses") -> list[str]:
+    """EPP domain statuses (RFC 5731), without duplicates, in a stable order."""
+    if not value:
+        return ["ok"]
+    if isinstance(value, str):
+        value = value.split()
+    bad = [s for s in value if s not in DOMAIN_STATUSES]
+    if bad:
+        raise fail(field, f"{', '.join(map(str, bad))} is not an EPP domain status (RFC 5731)")
+    chosen = [s for s in DOMAIN_STATUSES if s in value]
+    if "ok" in chosen and len(chosen) > 1:
+        chosen.remove("ok")
+    return chosen
+
+
+def nameservers(value: Any, field: str = "nameservers") -> list[str]:
+    """Name server host names, A-labels, no duplicates, at most 13."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = value.split()
+    hosts: list[str] = []
+    for host in value:
+        name = host_name(host, field)
+        if name not in hosts:
+            hosts.append(name)
+    if len(hosts) > 13:
+        raise fail(field, f"has {len(hosts)} hosts; at most 13 are allowed")
+    return hosts
+
+
+def domain(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any]:
+    """A whole domain: returns the normalised fields (name, unicode_name, tld, ...)."""
+    out = _collect(
+        [
+            ("labels", lambda: domain_name(data.get("name"))),
+            ("roid", lambda: roid(data.get("roid"))),
+            ("statuses", lambda: statuses(data.get("statuses"))),
+            ("nameservers", lambda: nameservers(data.get("nameservers"))),
+            ("dnssec", lambda: bool(data.get("dnssec", False))),
+            ("created_at", lambda: aware("created_at", data.get("created_at"))),
+            ("expires_at", lambda: aware("expires_at", data.get("expires_at"))),
+            ("updated_at", lambda: aware("updated_at", data.get("updated_at"))),
+        ],
+        record,
+    )
+    out["name"], out["unicode_name"], out["tld"] = out.pop("labels")
+    if out["created_at"] and out["expires_at"] and out["expires_at"] <= out["created_at"]:
+        raise ValidationFailed(
+            FieldError("expires_at", "must be after the creation date"), record=record
+        )
+    return out
