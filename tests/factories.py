@@ -1,0 +1,61 @@
+"""Small builders of valid records for tests (fictional people, example.* addresses)."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from domains.models import Contact, Domain
+from domains.store import Store
+
+_serial = count(1000)
+
+
+def account_data(**overrides: Any) -> dict[str, Any]:
+    """Valid account fields."""
+    n = next(_serial)
+    data = {
+        "number": f"A-{n}",
+        "name": f"Customer {n}",
+        "email": f"customer{n}@example.com",
+        "phone": "+44 117 496 0123",
+        "street": ["1 Test Street"],
+        "city": "Bristol",
+        "postal_code": "BS1 1AA",
+        "country": "GB",
+    }
+    data.update(overrides)
+    return data
+
+
+def contact_data(**overrides: Any) -> dict[str, Any]:
+    """Valid person contact fields."""
+    n = next(_serial)
+    data = {
+        "kind": "person",
+        "name": f"Person {n}",
+        "street": ["Hauptstrasse 5"],
+        "city": "Berlin",
+        "state": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+        "voice": "+49 30 901820",
+        "email": f"person{n}@example.org",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_domain(
+    store: Store, name: str | None = None, *, actor: str = "staff:test", **domain: Any
+) -> tuple[Domain, Contact]:
+    """An account, a registrant and a domain (tech: the house contact)."""
+    account = store.create_account(actor, account_data())
+    registrant = store.create_contact(actor, contact_data(), account_number=account.number)
+    created = store.create_domain(
+        actor,
+        {"name": name or f"domain{next(_serial)}.com", **domain},
+        account_number=account.number,
+        contacts={"registrant": registrant.handle},
+    )
+    return created, registrant

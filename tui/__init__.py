@@ -1,0 +1,1 @@
+"""The support staff's face: the Textual app, and the `interlink` command (cli.py)."""
