@@ -38,10 +38,10 @@ def _after(key_column: Any, name_column: Any, cursor: list[str] | None) -> Any:
 def parse_query(query: str, kind: str | None) -> tuple[str, str]:
     """Split 'email:foo' style queries and guess the kind of a bare one."""
     text = (query or "").strip()
-    if kind is None and ":" in text:
+    if ":" in text:
         head, _, rest = text.partition(":")
         if head.lower() in SEARCH_KINDS:
-            kind, text = head.lower(), rest.strip()
+            kind, text = kind or head.lower(), rest.strip()
     if kind is None:
         if "@" in text:
             kind = "email"
@@ -70,16 +70,38 @@ def _domain_key(text: str) -> tuple[Any, str]:
         return col(Domain.unicode_name), key
 
 
+def _read_cursor(cursor: str | None) -> list[str] | None:
+    """Decode a page cursor, refusing one that was not made by this module."""
+    if not cursor:
+        return None
+    try:
+        value = json.loads(cursor)
+    except ValueError:
+        value = None
+    if not (
+        isinstance(value, list)
+        and len(value) == 3
+        and value[0] in SEARCH_KINDS
+        and all(isinstance(v, str) for v in value)
+    ):
+        raise ValidationFailed(FieldError("cursor", "is not a cursor from a previous page"))
+    return value
+
+
 def run_search(
     store: Store, query: str, *, kind: str | None, cursor: str | None, limit: int
 ) -> SearchPage:
     """Run one page of a search."""
     from domains.store import DomainHit, SearchPage
 
+    after = _read_cursor(cursor)
+    if after is not None:
+        # The cursor remembers which kind of search made it (a bare word may have fallen
+        # back from domains to names), so every later page continues the same search.
+        kind = after.pop(0)
     guessed = kind is None
     kind, text = parse_query(query, kind)
     limit = max(1, min(limit, MAX_LIMIT))
-    after = json.loads(cursor) if cursor else None
     if kind == "domain":
         column, key = _domain_key(text)
         stmt = (
@@ -128,7 +150,7 @@ def run_search(
             unicode_name=row[2],
             account_number=row[3],
             matched=f"{kind}" + (f" ({row[5]})" if len(row) > 5 else ""),
-            cursor=json.dumps([row[4], row[1]]),
+            cursor=json.dumps([kind, row[4], row[1]]),
         )
         for row in page_rows
     ]

@@ -69,7 +69,7 @@ def fail(field: str, message: str) -> ValidationFailed:
 
 @lru_cache(maxsize=1)
 def _psl() -> PublicSuffixList:
-    return PublicSuffixList(only_icann=True)
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
 
 
 def _has_control(value: str) -> int | None:
@@ -264,10 +264,12 @@ def domain_name(value: Any, field: str = "name") -> tuple[str, str, str]:
     registrable = _psl().privatesuffix(alabel)
     if registrable != alabel:
         suffix = _psl().publicsuffix(alabel)
+        if suffix is None:
+            raise fail(
+                field, f"{raw!r} is not registrable: .{alabel.rsplit('.', 1)[1]} is not a known TLD"
+            )
         if registrable is None:
             raise fail(field, f"{raw!r} is a public suffix, not a domain one can register")
-        if suffix is None:
-            raise fail(field, f"{raw!r} is not under a known public suffix")
         raise fail(
             field,
             f"{raw!r} is not registrable under the public suffix .{suffix}; "

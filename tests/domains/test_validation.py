@@ -1,0 +1,263 @@
+"""Each validation rule with good and bad values; every error names the field and the reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from domains import validation
+from domains.errors import ValidationFailed
+
+
+def refused(check, *args, **kwargs) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as info:
+        check(*args, **kwargs)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("given", "alabel", "ulabel", "tld"),
+    [
+        ("example.com", "example.com", "example.com", "com"),
+        ("EXAMPLE.COM.", "example.com", "example.com", "com"),
+        ("bücher.de", "xn--bcher-kva.de", "bücher.de", "de"),
+        ("xn--bcher-kva.de", "xn--bcher-kva.de", "bücher.de", "de"),
+        ("BÜCHER.de", "xn--bcher-kva.de", "bücher.de", "de"),
+        ("shop.co.uk", "shop.co.uk", "shop.co.uk", "uk"),
+        ("åsa.se", "xn--sa-xia.se", "åsa.se", "se"),
+    ],
+)
+def test_domain_names_are_stored_as_a_labels(given, alabel, ulabel, tld):
+    assert validation.domain_name(given) == (alabel, ulabel, tld)
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("", "is required"),
+        ("localhost", "has no TLD"),
+        ("co.uk", "public suffix"),
+        ("www.shop.com", "registrable name is shop.com"),
+        ("exa mple.com", "space or control"),
+        ("a" * 64 + ".com", "not a valid domain name"),
+        ("-bad.com", "not a valid domain name"),
+        ("bad\x00.com", "control"),
+        ("example.notatld", "not registrable"),
+    ],
+)
+def test_bad_domain_names_name_the_field_and_reason(given, reason):
+    error = refused(validation.domain_name, given)
+    assert error.errors[0].field == "name"
+    assert reason in error.errors[0].message
+
+
+def test_invisible_characters_in_a_name_are_refused():
+    # A zero-width joiner would let two different-looking names share a spelling.
+    error = refused(validation.domain_name, "ab\u200d.com")
+    assert error.errors[0].field == "name"
+
+
+@pytest.mark.parametrize(
+    ("given", "region", "stored"),
+    [
+        ("+44 117 496 0123", None, "+44.1174960123"),
+        ("0117 496 0123", "GB", "+44.1174960123"),
+        ("+44.1174960123", None, "+44.1174960123"),
+        ("030 901820", "DE", "+49.30901820"),
+        ("+1 (202) 555-0143", None, "+1.2025550143"),
+        ("06 12 34 56 78", "FR", "+33.612345678"),
+        ("+39 06 1234 5678", None, "+39.0612345678"),
+    ],
+)
+def test_phone_numbers_are_stored_in_epp_form(given, region, stored):
+    assert validation.phone("voice", given, region) == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "region", "reason"),
+    [
+        ("+44 117", None, "not a valid number for country code +44"),
+        ("12345", "DE", "not a valid number"),
+        ("call me", None, "not a phone number"),
+        ("0117 496 0123", None, "not a phone number"),
+        ("+999 1234567", None, "not a"),
+    ],
+)
+def test_bad_phone_numbers(given, region, reason):
+    error = refused(validation.phone, "voice", given, region)
+    assert error.errors[0].field == "voice"
+    assert reason in error.errors[0].message
+
+
+def test_phone_is_checked_against_the_contacts_country():
+    # A valid German number written nationally is not a valid British one.
+    good = validation.contact(
+        {
+            "name": "A",
+            "city": "Berlin",
+            "country": "DE",
+            "email": "a@example.com",
+            "voice": "030 901820",
+        }
+    )
+    assert good["voice"] == "+49.30901820"
+    error = refused(
+        validation.contact,
+        {
+            "name": "A",
+            "city": "Bristol",
+            "country": "GB",
+            "email": "a@example.com",
+            "voice": "030 901820",
+        },
+    )
+    assert error.for_field("voice")
+
+
+def test_extensions_are_digits_and_need_a_number():
+    assert validation.extension("voice_ext", "123") == "123"
+    assert "digits" in refused(validation.extension, "voice_ext", "12a").errors[0].message
+    error = refused(
+        validation.contact,
+        {"name": "A", "city": "B", "country": "GB", "email": "a@example.com", "voice_ext": "12"},
+    )
+    assert error.for_field("voice_ext") == "needs a voice number"
+
+
+@pytest.mark.parametrize(("given", "stored"), [("gb", "GB"), (" de ", "DE"), ("SE", "SE")])
+def test_country_codes(given, stored):
+    assert validation.country(given) == stored
+
+
+@pytest.mark.parametrize("given", ["UK", "XX", "GBR", "Germany", "", None, 44])
+def test_bad_country_codes(given):
+    error = refused(validation.country, given)
+    assert error.errors[0].field == "country"
+    assert "alpha-2" in error.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("jane@example.com", "jane@example.com"),
+        ("Jane.Doe@EXAMPLE.org", "Jane.Doe@example.org"),
+        ("  x@example.net ", "x@example.net"),
+        ("jürgen@example.com", "jürgen@example.com"),
+    ],
+)
+def test_emails(given, stored):
+    assert validation.email(given) == stored
+
+
+@pytest.mark.parametrize(
+    "given", ["jane", "jane@", "@example.com", "a b@example.com", "jane@@example.com", ""]
+)
+def test_bad_emails(given):
+    error = refused(validation.email, given)
+    assert error.errors[0].field == "email"
+
+
+def test_text_limits_follow_the_epp_schema():
+    assert validation.text("city", "x" * 255, required=True) == "x" * 255
+    error = refused(validation.text, "city", "x" * 256, required=True)
+    assert "256 characters long; at most 255" in error.errors[0].message
+    assert validation.postal_code("postal_code", "1" * 16) == "1" * 16
+    assert (
+        "at most 16" in refused(validation.postal_code, "postal_code", "1" * 17).errors[0].message
+    )
+    assert validation.street("street", ["a", "b", "c"]) == ["a", "b", "c"]
+    assert (
+        "at most 3" in refused(validation.street, "street", ["a", "b", "c", "d"]).errors[0].message
+    )
+
+
+def test_control_characters_are_refused_with_their_position():
+    error = refused(validation.text, "name", "Jane\x07Roe", required=True)
+    assert "U+0007 at position 5" in error.errors[0].message
+    assert refused(validation.text, "name", "two\nlines", required=True).errors[0].field == "name"
+
+
+@pytest.mark.parametrize(
+    ("given", "ok"),
+    [
+        ("abc", True),
+        ("ILC1", True),
+        ("a" * 16, True),
+        ("ab", False),
+        ("a" * 17, False),
+        ("has space", False),
+        ("bad/char", False),
+    ],
+)
+def test_handles_are_3_to_16_characters(given, ok):
+    if ok:
+        assert validation.handle(given) == given
+    else:
+        assert refused(validation.handle, given).errors[0].field == "handle"
+
+
+def test_whole_contact_reports_every_bad_field_at_once():
+    error = refused(
+        validation.contact,
+        {"kind": "organization", "name": "", "city": "X", "country": "ZZ", "email": "nope"},
+        record="contacts[3]",
+    )
+    fields = {e.field for e in error.errors}
+    assert {"name", "org", "country", "email"} <= fields
+    assert str(error).startswith("contacts[3]: ")
+
+
+def test_consent_needs_known_fields_and_a_method():
+    base = {"name": "A", "city": "B", "country": "GB", "email": "a@example.com"}
+    clean = validation.contact(
+        {**base, "consent_fields": ["email", "name"], "consent_method": "portal"}
+    )
+    assert clean["consent_fields"] == ["name", "email"]
+    assert clean["consent_at"] is not None
+    assert refused(
+        validation.contact, {**base, "consent_fields": ["state"], "consent_method": "portal"}
+    ).for_field("consent_fields")
+    assert refused(validation.contact, {**base, "consent_fields": ["email"]}).for_field(
+        "consent_method"
+    )
+
+
+def test_datetimes_must_carry_a_timezone():
+    assert validation.aware("created_at", "2026-01-31T12:00:00Z") == datetime(
+        2026, 1, 31, 12, tzinfo=UTC
+    )
+    shifted = validation.aware("x", datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
+    assert shifted == datetime(2026, 1, 1, 0, tzinfo=UTC)
+    assert (
+        "no timezone"
+        in refused(validation.aware, "created_at", datetime(2026, 1, 1)).errors[0].message
+    )
+    assert "ISO 8601" in refused(validation.aware, "created_at", "yesterday").errors[0].message
+
+
+def test_domain_statuses_and_nameservers():
+    assert validation.statuses(["clientUpdateProhibited", "ok"]) == ["clientUpdateProhibited"]
+    assert validation.statuses([]) == ["ok"]
+    assert "not an EPP domain status" in refused(validation.statuses, ["locked"]).errors[0].message
+    assert validation.nameservers(["NS1.Example.NET.", "ns1.example.net"]) == ["ns1.example.net"]
+    assert refused(validation.nameservers, ["localhost"]).errors[0].field == "nameservers"
+
+
+def test_domain_expiry_after_creation():
+    error = refused(
+        validation.domain,
+        {
+            "name": "example.com",
+            "created_at": "2026-01-02T00:00:00Z",
+            "expires_at": "2026-01-01T00:00:00Z",
+        },
+    )
+    assert error.for_field("expires_at") == "must be after the creation date"
+
+
+def test_account_numbers_and_status():
+    base = {"number": "a-100", "name": "N", "email": "n@example.com", "country": "GB"}
+    assert validation.account(base)["number"] == "A-100"
+    assert refused(validation.account, {**base, "number": "12"}).for_field("number")
+    assert refused(validation.account, {**base, "status": "gone"}).for_field("status")
