@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tui.commands import database, transfer
+from tui.commands import database, demo, transfer
 from tui.commands.common import configure_logging
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(database.app, name="db")
 app.command("import")(transfer.import_command)
 app.command("export")(transfer.export_command)
+app.command("demo")(demo.demo_command)
 
 
 @app.callback()
