@@ -153,6 +153,9 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     category: str = Field(max_length=16)
     template: str = Field(max_length=64)
+    # Who receives it: "contact" (contact_id), "account" (account_id) or "proposed_tech"
+    # (the new technical contact named in change request subject_ref, before it exists).
+    recipient: str = Field(default="contact", max_length=16)
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     account_id: int | None = Field(default=None, foreign_key="account.id")
     subject_ref: str | None = Field(default=None, max_length=64)
@@ -160,4 +163,38 @@ class Notice(SQLModel, table=True):
     attempts: int = Field(default=0)
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     error: str | None = Field(default=None)
+    version: int = Field(default=1)
+
+
+class ChangeRequest(SQLModel, table=True):
+    """A request to move a domain's technical contact (DESIGN section 5)."""
+
+    __tablename__ = "change_request"
+    __table_args__ = (Index("ix_change_request_state", "state", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, index=True, max_length=32)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    state: str = Field(default="submitted", max_length=16)
+    channel: str = Field(max_length=16)
+    entered_by: str = Field(max_length=255)
+    # "new": proposed holds the validated new contact; "house": back to Interlink.
+    target: str = Field(default="new", max_length=8)
+    proposed: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    old_tech_id: int | None = Field(default=None, foreign_key="contact.id")
+    new_tech_id: int | None = Field(default=None, foreign_key="contact.id")
+    token_hash: str | None = Field(default=None, max_length=64, index=True)
+    token_expires_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    token_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    expires_at: datetime = Field(sa_column=_when())
+    confirmed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    decided_by: str | None = Field(default=None, max_length=255)
+    decided_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    reason: str | None = Field(default=None, max_length=1000)
+    applied_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    outbox_id: int | None = Field(default=None, foreign_key="outbox_entry.id")
+    sync_error: str | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     version: int = Field(default=1)
