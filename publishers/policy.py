@@ -1,0 +1,340 @@
+"""The publication policy: one PublicationView per domain, the single source of truth (DESIGN 4).
+
+`build_view` is the only place that reads a contact's private fields and decides what the public
+may see. Every rendering (WHOIS, RDAP, EPP disclose flags, the staff preview) reads the view,
+never the contact, and a redacted FieldView holds no private value, so no renderer can leak one.
+
+Registry contact policy (`required` | `optional` | `prohibited` per role) decides what is sent to
+the registry (`PublicationView.registry_roles`), not what the registrar's own RDDS shows: a
+prohibited role is still the registrar's data, kept locally, and WHOIS/RDAP show it exactly as
+the profile says (a role the registry prohibits is typically one the profile hides anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from domains.models import Contact, Domain
+from domains.settings import Registrar
+from domains.store import DomainRecord
+from domains.validation import choice
+from publishers.profiles import FIELDS, ROLES, Method, Profile, Rule, get_profile
+
+REDACTED_TEXT = "REDACTED FOR PRIVACY"
+REGISTRY_POLICIES = ("required", "optional", "prohibited")
+DEFAULT_REGISTRY_POLICY: Mapping[str, str] = {
+    "registrant": "required",
+    "admin": "optional",
+    "tech": "optional",
+    "billing": "optional",
+}
+#: Consent to a field (domains.validation.CONSENTABLE_FIELDS) covers these view fields.
+CONSENT_COVERS: Mapping[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "org": ("org",),
+    "street": ("street",),
+    "city": ("city",),
+    "postal_code": ("postal_code",),
+    "voice": ("voice", "voice_ext"),
+    "fax": ("fax", "fax_ext"),
+    "email": ("email",),
+}
+_ROLE_LABELS = {"registrant": "Registrant", "admin": "Admin", "tech": "Tech", "billing": "Billing"}
+_FIELD_LABELS = {
+    "name": "Name",
+    "org": "Organization",
+    "street": "Street",
+    "city": "City",
+    "state": "State/Province",
+    "postal_code": "Postal Code",
+    "country": "Country",
+    "voice": "Phone",
+    "voice_ext": "Phone Ext",
+    "fax": "Fax",
+    "fax_ext": "Fax Ext",
+    "email": "Email",
+}
+
+
+def field_label(role: str, field: str) -> str:
+    """The ICANN label of a field, which is also its RFC 9537 redaction name."""
+    if field == "handle":
+        return f"Registry {_ROLE_LABELS[role]} ID"
+    return f"{_ROLE_LABELS[role]} {_FIELD_LABELS[field]}"
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """One field of one role as the public may see it; `value` is never a redacted value."""
+
+    role: str
+    field: str
+    published: bool
+    method: Method | None
+    value: str | None
+    """The public value: the field itself when published, the replacement when replaced."""
+    whois_text: str
+    rdap_name: str
+    reason: str
+    """Why: profile, consent, house contact, legal person, or no contact."""
+    lines: tuple[str, ...] = ()
+    """The street lines, when the street is published."""
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """One role of the domain: who holds it (if anyone), whether RDDS shows it, its fields."""
+
+    role: str
+    present: bool
+    shown: bool
+    registry: str
+    basis: str
+    fields: tuple[FieldView, ...]
+    shares_contact_with: tuple[str, ...] = ()
+    """The other roles held by the same contact (one EPP contact object, one disclose)."""
+
+    def field(self, name: str) -> FieldView:
+        """The view of one field."""
+        for view in self.fields:
+            if view.field == name:
+                return view
+        raise KeyError(name)
+
+    @property
+    def sent_to_registry(self) -> bool:
+        """True when a contact holds the role and the registry does not prohibit it."""
+        return self.present and self.registry != "prohibited"
+
+
+@dataclass(frozen=True)
+class RegistrarView:
+    """The registrar identity shown in WHOIS and RDAP (from settings)."""
+
+    name: str
+    iana_id: str
+    whois_server: str
+    url: str
+    abuse_email: str
+    abuse_phone: str
+    contact_form_url: str
+    rdap_base_url: str
+    terms_url: str
+
+    @classmethod
+    def from_settings(cls, registrar: Registrar) -> RegistrarView:
+        """A frozen copy of the settings' registrar."""
+        return cls(**registrar.model_dump(include=set(cls.__dataclass_fields__)))
+
+
+@dataclass(frozen=True)
+class DomainView:
+    """The domain's public data: names, ROID, statuses, dates (UTC, seconds), NS, DNSSEC."""
+
+    name: str
+    unicode_name: str
+    roid: str | None
+    statuses: tuple[str, ...]
+    created: datetime | None
+    updated: datetime | None
+    expires: datetime | None
+    nameservers: tuple[str, ...]
+    dnssec: bool
+
+    @property
+    def is_idn(self) -> bool:
+        """True when the U-label differs from the A-label."""
+        return self.unicode_name != self.name
+
+
+@dataclass(frozen=True)
+class PublicationView:
+    """Everything any public rendering of one domain may use, and nothing more."""
+
+    profile: str
+    domain: DomainView
+    registrar: RegistrarView
+    roles: tuple[RoleView, ...]
+    generated_at: datetime
+
+    def role(self, name: str) -> RoleView:
+        """The view of one role."""
+        for view in self.roles:
+            if view.role == name:
+                return view
+        raise KeyError(name)
+
+    def field(self, role: str, name: str) -> FieldView:
+        """The view of one field of one role."""
+        return self.role(role).field(name)
+
+    @property
+    def shown_roles(self) -> tuple[RoleView, ...]:
+        """The roles WHOIS and RDAP show, in ICANN order."""
+        return tuple(view for view in self.roles if view.shown)
+
+    @property
+    def registry_roles(self) -> tuple[str, ...]:
+        """The roles whose contact is sent to the registry."""
+        return tuple(view.role for view in self.roles if view.sent_to_registry)
+
+    @property
+    def registry_missing(self) -> tuple[str, ...]:
+        """Roles the registry requires that no contact holds."""
+        return tuple(v.role for v in self.roles if v.registry == "required" and not v.present)
+
+    @property
+    def redactions(self) -> tuple[FieldView, ...]:
+        """The redacted fields of the shown roles: what RDAP lists in `redacted`."""
+        return tuple(f for role in self.shown_roles for f in role.fields if not f.published)
+
+
+def contact_form_url(registrar: RegistrarView | Registrar, domain: str, role: str) -> str:
+    """The web form that reaches the contact of `role` on `domain`; it names no private data."""
+    return f"{registrar.contact_form_url}?{urlencode({'domain': domain, 'role': role})}"
+
+
+def utc_seconds(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime without microseconds (naive values from SQLite are UTC)."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(microsecond=0)
+
+
+def _domain_view(domain: Domain) -> DomainView:
+    return DomainView(
+        name=domain.name,
+        unicode_name=domain.unicode_name,
+        roid=domain.roid,
+        statuses=tuple(domain.statuses or ("ok",)),
+        created=utc_seconds(domain.created_at),
+        updated=utc_seconds(domain.updated_at),
+        expires=utc_seconds(domain.expires_at),
+        nameservers=tuple(host.lower() for host in domain.nameservers),
+        dnssec=bool(domain.dnssec),
+    )
+
+
+def _stored(contact: Contact, field: str) -> Any:
+    """The stored value of a field: None when empty, a tuple of lines for the street."""
+    if field == "street":
+        return tuple(line for line in (contact.street or ()) if line and line.strip())
+    value = getattr(contact, field)
+    return value if value else None
+
+
+def _consented(contact: Contact) -> frozenset[str]:
+    return frozenset(
+        covered
+        for given in contact.consent_fields or ()
+        for covered in CONSENT_COVERS.get(given, ())
+    )
+
+
+def _basis(contact: Contact | None, profile: Profile) -> str:
+    if contact is None:
+        return "no contact"
+    if contact.is_house:
+        return "house contact"
+    if profile.organizations_in_full and contact.kind == "organization":
+        return "legal person"
+    return "profile"
+
+
+def _rule(basis: str, rule: Rule, consented: bool) -> tuple[Rule, str]:
+    if basis != "profile":
+        return Rule("publish"), basis
+    if not rule.published and consented:
+        return Rule("publish"), "consent"
+    return rule, "profile"
+
+
+def _field_view(
+    role: str, field: str, rule: Rule, reason: str, stored: Any, form_url: str
+) -> FieldView:
+    label = field_label(role, field)
+    if rule.published:
+        lines = stored if field == "street" and stored else ()
+        value = ", ".join(lines) if field == "street" else stored
+        return FieldView(role, field, True, None, value or None, value or "", label, reason, lines)
+    replacement = form_url if rule.method == "replacementValue" else None
+    return FieldView(
+        role, field, False, rule.method, replacement, replacement or REDACTED_TEXT, label, reason
+    )
+
+
+def _sharing(record: DomainRecord, role: str) -> tuple[str, ...]:
+    contact = record.contact(role)
+    if contact is None:
+        return ()
+    return tuple(
+        other
+        for other in ROLES
+        if other != role
+        and (held := record.contact(other)) is not None
+        and held.handle == contact.handle
+    )
+
+
+def _role_view(
+    record: DomainRecord,
+    role: str,
+    profile: Profile,
+    registrar: RegistrarView,
+    registry: str,
+) -> RoleView:
+    contact = record.contact(role)
+    basis = _basis(contact, profile)
+    consented = _consented(contact) if contact is not None else frozenset()
+    form_url = contact_form_url(registrar, record.domain.name, role)
+    fields = []
+    for field in FIELDS:
+        rule, reason = _rule(basis, profile.rule(role, field), field in consented)
+        stored = _stored(contact, field) if contact is not None else None
+        fields.append(_field_view(role, field, rule, reason, stored, form_url))
+    return RoleView(
+        role=role,
+        present=contact is not None,
+        shown=role in profile.shown_roles,
+        registry=registry,
+        basis=basis,
+        fields=tuple(fields),
+        shares_contact_with=_sharing(record, role),
+    )
+
+
+def _registry_policy(given: Mapping[str, str] | None) -> dict[str, str]:
+    policy = dict(DEFAULT_REGISTRY_POLICY)
+    for role, value in (given or {}).items():
+        choice("registry contact policy role", role, ROLES)
+        policy[role] = choice(f"registry contact policy of {role}", value, REGISTRY_POLICIES)
+    return policy
+
+
+def build_view(
+    record: DomainRecord,
+    *,
+    profile: Profile | str,
+    registrar: Registrar | RegistrarView,
+    registry_policy: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> PublicationView:
+    """The public view of one domain under a profile and the registry's contact policy."""
+    if isinstance(profile, str):
+        profile = get_profile(profile)
+    if isinstance(registrar, Registrar):
+        registrar = RegistrarView.from_settings(registrar)
+    policy = _registry_policy(registry_policy)
+    roles = tuple(_role_view(record, role, profile, registrar, policy[role]) for role in ROLES)
+    return PublicationView(
+        profile=profile.name,
+        domain=_domain_view(record.domain),
+        registrar=registrar,
+        roles=roles,
+        generated_at=utc_seconds(now or datetime.now(UTC)),
+    )
