@@ -65,6 +65,37 @@ class Registrar(BaseModel):
     terms_url: str = "https://www.interlink.example.net/legal/rdds-terms"
 
 
+class MailSettings(BaseModel):
+    """Outgoing mail: an SMTP relay, or (no relay) .eml files in an outbox folder."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    # The password is never kept in settings files: it is read from this environment variable.
+    password_env: str = "INTERLINK_SMTP_PASSWORD"
+    from_address: str = "Interlink Domains <domains@interlink.example.net>"
+    # Where .eml files go when no relay is configured; None means data_dir / "outbox".
+    outbox_dir: Path | None = None
+    # Extra attempts after the first on a transient failure, with exponential back-off.
+    retries: int = 3
+    retry_wait: float = 1.0
+    retry_wait_max: float = 30.0
+    timeout: float = 10.0
+
+    def password(self) -> str | None:
+        """The relay password from the environment variable named by `password_env`."""
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class DnsSettings(BaseModel):
+    """Live DNS look-ups: resolver addresses (None: the system's), port and timeout."""
+
+    resolvers: list[str] | None = None
+    port: int = 53
+    timeout: float = 3.0
+
+
 class Settings(BaseSettings):
     """Every setting of the product; nested ones take INTERLINK_REGISTRAR__NAME and so on."""
 
@@ -79,6 +110,13 @@ class Settings(BaseSettings):
     registrar: Registrar = Registrar()
     publication_profile: str = "icann-gtld"
     request_expiry_days: int = 7
+    mail: MailSettings = MailSettings()
+    dns: DnsSettings = DnsSettings()
+    portal_base_url: str = "http://127.0.0.1:8080"
+
+    def outbox_dir(self) -> Path:
+        """The folder for .eml files when no SMTP relay is configured."""
+        return self.mail.outbox_dir or self.data_dir / "outbox"
 
     @classmethod
     def settings_customise_sources(

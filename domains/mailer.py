@@ -1,0 +1,218 @@
+"""Mail transports: an SMTP relay (STARTTLS, login) or a folder of .eml files.
+
+A transport raises `TransientMailError` when trying again later may work (connection refused,
+timeouts, 4xx replies) and `PermanentMailError` when it will not (5xx replies, a relay without
+STARTTLS, a certificate that does not verify). Their messages never carry e-mail addresses.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import ipaddress
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from domains.settings import Settings
+
+NOTICE_HEADER = "X-Interlink-Notice"
+_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
+MAX_ERROR = 500
+
+
+def scrub(text: str) -> str:
+    """The text with anything that looks like an e-mail address replaced by `<address>`."""
+    return _ADDRESS_RE.sub("<address>", text)[:MAX_ERROR]
+
+
+class MailError(Exception):
+    """Sending failed; the message is safe to store and log (no addresses)."""
+
+    transient = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))
+
+
+class TransientMailError(MailError):
+    """Sending failed in a way that trying again later may fix."""
+
+    transient = True
+
+
+class PermanentMailError(MailError):
+    """Sending failed in a way that trying again will not fix."""
+
+
+@runtime_checkable
+class Mailer(Protocol):
+    """Something that sends a finished message."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Send `message` or raise a MailError."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _reply_text(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {' '.join(text.split())}"
+
+
+class SmtpMailer:
+    """Sends through an SMTP relay with smtplib; STARTTLS verifies the relay's certificate."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        starttls: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.starttls = starttls
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+
+    def __repr__(self) -> str:
+        return f"SmtpMailer({self.host!r}, {self.port}, starttls={self.starttls})"
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver the message to the relay; raise Transient/PermanentMailError on failure."""
+        if self.username and not self.starttls and not _is_loopback(self.host):
+            raise PermanentMailError(
+                f"refusing to send the SMTP password to {self.host} without STARTTLS; "
+                "turn starttls on"
+            )
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.ehlo()
+                if self.starttls:
+                    context = self.ssl_context or ssl.create_default_context()
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(message)
+        except MailError:
+            raise
+        except smtplib.SMTPNotSupportedError as exc:
+            raise PermanentMailError(
+                f"the relay {self.host}:{self.port} does not offer what we need: {exc}"
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _reply in exc.recipients.values()]
+            text = "; ".join(_reply_text(c, r) for c, r in exc.recipients.values())
+            error = f"SMTPRecipientsRefused: recipient refused: {text}"
+            if codes and all(400 <= c < 500 for c in codes):
+                raise TransientMailError(error) from None
+            raise PermanentMailError(error) from None
+        except smtplib.SMTPResponseException as exc:
+            error = f"{type(exc).__name__}: {_reply_text(exc.smtp_code, exc.smtp_error)}"
+            if 400 <= exc.smtp_code < 500:
+                raise TransientMailError(error) from None
+            raise PermanentMailError(error) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentMailError(
+                f"SSLCertVerificationError: the certificate of {self.host} does not verify: "
+                f"{exc.verify_message}"
+            ) from None
+        except ssl.SSLError as exc:
+            raise PermanentMailError(
+                f"{type(exc).__name__}: TLS with {self.host} failed: {exc}"
+            ) from None
+        except smtplib.SMTPServerDisconnected as exc:
+            raise TransientMailError(f"SMTPServerDisconnected: {exc}") from None
+        except TimeoutError:
+            raise TransientMailError(
+                f"TimeoutError: no answer from {self.host}:{self.port} within {self.timeout:g} s"
+            ) from None
+        except smtplib.SMTPException as exc:  # (a subclass of OSError, so first)
+            raise PermanentMailError(f"{type(exc).__name__}: {exc}") from None
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise TransientMailError(
+                f"{type(exc).__name__}: cannot reach {self.host}:{self.port}: {reason}"
+            ) from None
+
+
+class FolderMailer:
+    """Writes each message as one .eml file (for the demo and for machines without a relay)."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def __repr__(self) -> str:
+        return f"FolderMailer({str(self.directory)!r})"
+
+    def send(self, message: EmailMessage) -> None:
+        """Write the message atomically: a temporary file in the folder, then a rename."""
+        now = datetime.now(UTC)
+        notice = "".join(ch for ch in str(message.get(NOTICE_HEADER, "")) if ch.isalnum())
+        name = f"{now:%Y%m%dT%H%M%S%fZ}-notice-{notice or 'none'}.eml"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            data = message.as_bytes(policy=_policy_for(message))
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.directory / name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise TransientMailError(
+                f"{type(exc).__name__}: cannot write to the outbox folder: {exc.strerror or exc}"
+            ) from None
+
+
+def _policy_for(message: EmailMessage) -> email.policy.Policy:
+    """SMTP line endings; UTF-8 headers only when an address needs them."""
+    for name in ("From", "To"):
+        for address in getattr(message.get(name), "addresses", ()):
+            if not address.addr_spec.isascii():
+                return email.policy.SMTPUTF8
+    return email.policy.SMTP
+
+
+def mailer_from_settings(settings: Settings) -> Mailer:
+    """The relay from settings, or the outbox folder when no relay is configured."""
+    mail = settings.mail
+    if not mail.smtp_host:
+        return FolderMailer(settings.outbox_dir())
+    password = mail.password()
+    if mail.username and password is None:
+        raise ValueError(
+            f"the SMTP relay needs a password for {mail.username}: "
+            f"set the environment variable {mail.password_env}"
+        )
+    return SmtpMailer(
+        mail.smtp_host,
+        mail.smtp_port,
+        starttls=mail.starttls,
+        username=mail.username,
+        password=password,
+        timeout=mail.timeout,
+    )

@@ -1,0 +1,587 @@
+"""Notices: e-mails queued in a change's transaction, rendered and sent after it committed.
+
+A Notice row holds ids only (contact, account, change request reference), never an address, a
+name or a body: the address is looked up when the notice is sent. Its `error` column keeps the
+transport's error with addresses replaced by `<address>`, and the log carries the notice id, the
+template and the status, nothing else.
+
+Statuses: queued -> sending (claimed by one deliverer) -> sent | failed | suppressed.
+An essential notice is always sent; a marketing notice is suppressed for an account that opted
+out of marketing, and for anyone who is not a customer (no account).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from typing import Any
+
+import idna
+from jinja2 import (
+    Environment,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from domains.mailer import NOTICE_HEADER, Mailer, MailError, PermanentMailError, scrub
+from domains.masking import mask_email, mask_name
+from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice
+from domains.settings import Settings
+from domains.store import Store
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = (
+    "request_received",
+    "request_confirmed",
+    "request_approved",
+    "request_rejected",
+    "request_completed",
+    "request_expired",
+    "request_cancelled",
+    "request_sync_failed",
+    "newsletter",
+)
+CATEGORIES = ("essential", "marketing")
+RECIPIENTS = ("contact", "account", "proposed_tech")
+STATUSES = ("queued", "sending", "sent", "failed", "suppressed")
+# Context keys that only the registrant's own mail may carry (the confirmation link holds the
+# one-time token). They are dropped for every other recipient, whatever the caller passes.
+REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
+# Where the portal shows a request's status; the caller may pass its own `status_url`.
+STATUS_PATH = "/requests/{reference}"
+
+CHANNEL_TEXT = {
+    "portal": "made on our website",
+    "phone": "made by telephone and entered by our support team",
+    "letter": "made by letter and entered by our support team",
+    "email": "made by e-mail and entered by our support team",
+}
+CHANNEL_LABEL = {
+    "portal": "our website",
+    "phone": "telephone call to our support team",
+    "letter": "letter to our support team",
+    "email": "e-mail to our support team",
+}
+
+
+class NoticeError(Exception):
+    """A notice cannot be rendered or addressed; the text holds no personal data."""
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What a mail may say about a change request."""
+
+    reference: str
+    state: str
+    reason: str | None
+    channel: str
+    channel_text: str
+    channel_label: str
+    created_at: datetime
+    expires_at: datetime
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class DomainView:
+    """A domain's names."""
+
+    name: str
+    unicode_name: str
+
+
+@dataclass(frozen=True)
+class PartyView:
+    """A technical contact as a mail names it: `shown` is masked until the request is confirmed."""
+
+    org: str | None
+    name: str | None
+    label: str
+    label_masked: str
+    shown: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where a notice goes, resolved at send time (never stored)."""
+
+    name: str
+    address: str
+    audience: str  # registrant | old_tech | new_tech | account | contact
+    account: Account | None
+
+
+# -- queueing ---------------------------------------------------------------------------
+
+
+def queue(
+    session: Session,
+    *,
+    template: str,
+    category: str,
+    subject_ref: str | None,
+    recipient: str = "contact",
+    contact_id: int | None = None,
+    account_id: int | None = None,
+) -> Notice:
+    """Add a queued Notice in the caller's transaction (category 'essential'|'marketing')."""
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown notice template {template!r}; known: {', '.join(TEMPLATES)}")
+    if category not in CATEGORIES:
+        raise ValueError(f"a notice category is one of {', '.join(CATEGORIES)}, not {category!r}")
+    if recipient not in RECIPIENTS:
+        raise ValueError(f"a notice recipient is one of {', '.join(RECIPIENTS)}")
+    if recipient == "contact" and contact_id is None:
+        raise ValueError("a notice to a contact needs contact_id")
+    if recipient == "account" and account_id is None:
+        raise ValueError("a notice to an account needs account_id")
+    if recipient == "proposed_tech" and not subject_ref:
+        raise ValueError("a notice to the proposed technical contact needs subject_ref")
+    if template.startswith("request_") and not subject_ref:
+        raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
+    notice = Notice(
+        category=category,
+        template=template,
+        recipient=recipient,
+        contact_id=contact_id,
+        account_id=account_id,
+        subject_ref=subject_ref,
+    )
+    session.add(notice)
+    session.flush()
+    log.info("notice %s %s queued", notice.id, template)
+    return notice
+
+
+# -- delivery ---------------------------------------------------------------------------
+
+
+def deliver(
+    store: Store,
+    notice_ids: Iterable[int],
+    *,
+    mailer: Mailer,
+    context: Mapping[str, Any] | None = None,
+) -> list[Notice]:
+    """Render and send each queued notice after the transaction committed.
+
+    Each notice ends sent, failed or suppressed.
+
+    Returns the notices in their final state (a notice that another deliverer holds, or that is
+    no longer queued, is returned as it is, untouched). No database transaction is open while a
+    message is being sent.
+    """
+    results: list[Notice] = []
+    for notice_id in notice_ids:
+        notice = _deliver_one(store, notice_id, mailer, context or {})
+        if notice is not None:
+            results.append(notice)
+    return results
+
+
+def deliver_pending(store: Store, *, mailer: Mailer, limit: int = 100) -> list[Notice]:
+    """Send queued notices nobody delivered (e.g. after a crash), oldest first.
+
+    A `request_received` to the registrant cannot be sent this way: its link carries a token
+    that exists only in memory when the request is made; it fails with a clear message.
+    """
+    with store.read() as session:
+        ids = (
+            session.execute(
+                select(Notice.id)
+                .where(Notice.status == "queued")
+                .order_by(col(Notice.id))
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+    return deliver(store, ids, mailer=mailer)
+
+
+def _deliver_one(
+    store: Store, notice_id: int, mailer: Mailer, context: Mapping[str, Any]
+) -> Notice | None:
+    notice = _claim(store, notice_id)
+    if notice is None:
+        with store.read() as session:
+            current = session.get(Notice, notice_id)
+        if current is None:
+            log.warning("notice %s does not exist", notice_id)
+        return current
+    try:
+        with store.read() as session:
+            message = _prepare(session, store.settings, notice, context)
+    except NoticeError as exc:
+        return _finish(store, notice, "failed", 0, str(exc))
+    except Exception as exc:  # a template or data bug: never leave the notice claimed
+        return _finish(store, notice, "failed", 0, f"{type(exc).__name__}: {exc}")
+    if isinstance(message, str):
+        return _finish(store, notice, "suppressed", 0, message)
+    attempts, error = _send(mailer, message, store.settings, notice)
+    if error is None:
+        return _finish(store, notice, "sent", attempts, None)
+    return _finish(store, notice, "failed", attempts, str(error))
+
+
+def _claim(store: Store, notice_id: int) -> Notice | None:
+    """Mark a queued notice as being sent by us; None if it is not queued (any more)."""
+    with store.write() as session:
+        claimed = session.execute(
+            update(Notice)
+            .where(col(Notice.id) == notice_id, col(Notice.status) == "queued")
+            .values(status="sending", version=col(Notice.version) + 1)
+        ).rowcount
+        if not claimed:
+            return None
+        return session.get(Notice, notice_id)
+
+
+def _finish(store: Store, notice: Notice, status: str, attempts: int, error: str | None) -> Notice:
+    with store.write() as session:
+        row = session.get(Notice, notice.id)
+        assert row is not None
+        row.status = status
+        row.attempts += attempts
+        row.error = scrub(error) if error else None
+        if status == "sent":
+            row.sent_at = datetime.now(UTC)
+        row.version += 1
+    log.info("notice %s %s %s", row.id, row.template, status)
+    return row
+
+
+def _send(
+    mailer: Mailer, message: EmailMessage, settings: Settings, notice: Notice
+) -> tuple[int, MailError | None]:
+    """Send with retries on transient errors; (attempts made, final error or None)."""
+    mail = settings.mail
+    attempts = 0
+
+    def attempt() -> None:
+        nonlocal attempts
+        attempts += 1
+        try:
+            mailer.send(message)
+        except MailError as exc:
+            if exc.transient:
+                log.warning(
+                    "notice %s %s attempt %d failed (transient)",
+                    notice.id,
+                    notice.template,
+                    attempts,
+                )
+            raise
+
+    retrying = Retrying(
+        stop=stop_after_attempt(max(0, mail.retries) + 1),
+        wait=wait_exponential(multiplier=mail.retry_wait, max=mail.retry_wait_max),
+        retry=retry_if_exception(lambda exc: isinstance(exc, MailError) and exc.transient),
+        reraise=True,
+    )
+    try:
+        retrying(attempt)
+    except MailError as exc:
+        return attempts, exc
+    except Exception as exc:  # a transport that broke its contract
+        return attempts, PermanentMailError(f"{type(exc).__name__}: {exc}")
+    return attempts, None
+
+
+# -- rendering --------------------------------------------------------------------------
+
+
+def _prepare(
+    session: Session, settings: Settings, notice: Notice, context: Mapping[str, Any]
+) -> EmailMessage | str:
+    """The message to send, or the reason (a str) why the notice is suppressed."""
+    request = None
+    if notice.subject_ref:
+        request = session.execute(
+            select(ChangeRequest).where(ChangeRequest.reference == notice.subject_ref)
+        ).scalar()
+        if request is None and (
+            notice.template.startswith("request_") or notice.recipient == "proposed_tech"
+        ):
+            raise NoticeError(f"change request {notice.subject_ref} not found")
+    recipient = _recipient(session, notice, request)
+    if notice.category == "marketing":
+        if recipient.account is None:
+            return "not a customer: no marketing mail"
+        if recipient.account.marketing_opt_out_at is not None:
+            return "the account opted out of marketing"
+    values = _context(session, settings, notice, request, recipient)
+    extra = dict(context)
+    if recipient.audience != "registrant":
+        for key in REGISTRANT_ONLY:
+            extra.pop(key, None)
+    values.update(extra)
+    needs_link = notice.template == "request_received" and recipient.audience == "registrant"
+    if needs_link and not values.get("confirm_url"):
+        raise NoticeError(
+            "the confirmation mail needs confirm_url: the token exists only in memory when "
+            "the request is made, so send a new confirmation link instead"
+        )
+    subject, text, html = render(notice.template, values)
+    return _message(settings, notice, recipient, subject, text, html)
+
+
+def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) -> Recipient:
+    if notice.recipient == "contact":
+        contact = session.get(Contact, notice.contact_id)
+        if contact is None:
+            raise NoticeError(f"contact {notice.contact_id} does not exist")
+        account = session.get(Account, contact.account_id) if contact.account_id else None
+        return Recipient(
+            contact.name, contact.email, _audience(session, contact.id, request), account
+        )
+    if notice.recipient == "account":
+        account = session.get(Account, notice.account_id)
+        if account is None:
+            raise NoticeError(f"account {notice.account_id} does not exist")
+        return Recipient(account.name, account.email, "account", account)
+    if notice.recipient == "proposed_tech":
+        assert request is not None
+        proposed = request.proposed or {}
+        if proposed.get("email"):
+            return Recipient(
+                proposed.get("name") or proposed.get("org") or "",
+                proposed["email"],
+                "new_tech",
+                None,
+            )
+        house = _house(session)
+        if request.target == "house" and house is not None:
+            return Recipient(house.name, house.email, "new_tech", None)
+        raise NoticeError(f"change request {request.reference} names no new e-mail address")
+    raise NoticeError(f"unknown recipient kind {notice.recipient!r}")
+
+
+def _audience(session: Session, contact_id: int | None, request: ChangeRequest | None) -> str:
+    """How a contact stands to the request: registrant, new_tech, old_tech or contact."""
+    if request is None:
+        return "contact"
+    registrant = session.get(DomainContact, (request.domain_id, "registrant"))
+    if registrant is not None and registrant.contact_id == contact_id:
+        return "registrant"
+    if request.new_tech_id is not None and request.new_tech_id == contact_id:
+        return "new_tech"
+    if request.old_tech_id is not None and request.old_tech_id == contact_id:
+        return "old_tech"
+    return "contact"
+
+
+def _house(session: Session) -> Contact | None:
+    return session.execute(select(Contact).where(col(Contact.is_house).is_(True))).scalar()
+
+
+def _party(org: str | None, name: str | None, *, masked: bool) -> PartyView:
+    label = org or name or "(none)"
+    label_masked = mask_name(label)
+    return PartyView(
+        org=org,
+        name=name,
+        label=label,
+        label_masked=label_masked,
+        shown=label_masked if masked else label,
+    )
+
+
+def _context(
+    session: Session,
+    settings: Settings,
+    notice: Notice,
+    request: ChangeRequest | None,
+    recipient: Recipient,
+) -> dict[str, Any]:
+    """Everything a template may use; always the same keys (templates are strict)."""
+    values: dict[str, Any] = {
+        "category": notice.category,
+        "template": notice.template,
+        "audience": recipient.audience,
+        "recipient_name": recipient.name or "customer",
+        "company": settings.registrar.name,
+        "support_url": settings.registrar.url,
+        "portal_base_url": settings.portal_base_url.rstrip("/"),
+        "request": None,
+        "domain": None,
+        "old_tech": None,
+        "new_tech": None,
+        "registrant_email_masked": None,
+        "status_url": settings.portal_base_url.rstrip("/"),
+        "confirm_url": None,
+    }
+    if request is None:
+        return values
+    domain = session.get(Domain, request.domain_id)
+    if domain is None:
+        raise NoticeError(f"the domain of change request {request.reference} does not exist")
+    confirmed = request.confirmed_at is not None
+    values["request"] = RequestView(
+        reference=request.reference,
+        state=request.state,
+        reason=request.reason,
+        channel=request.channel,
+        channel_text=CHANNEL_TEXT.get(request.channel, "made"),
+        channel_label=CHANNEL_LABEL.get(request.channel, request.channel),
+        created_at=_aware(request.created_at),
+        expires_at=_aware(request.expires_at),
+        confirmed=confirmed,
+    )
+    values["domain"] = DomainView(name=domain.name, unicode_name=domain.unicode_name)
+    old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
+    values["old_tech"] = _party(old.org if old else None, old.name if old else None, masked=False)
+    house = _house(session) if request.target == "house" else None
+    if house is not None:
+        values["new_tech"] = _party(house.org, house.name, masked=False)
+    else:
+        proposed = request.proposed or {}
+        values["new_tech"] = _party(proposed.get("org"), proposed.get("name"), masked=not confirmed)
+    registrant = session.execute(
+        select(Contact.email)
+        .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
+        .where(DomainContact.domain_id == domain.id, DomainContact.role == "registrant")
+    ).scalar()
+    values["registrant_email_masked"] = mask_email(registrant) if registrant else None
+    values["status_url"] = values["portal_base_url"] + STATUS_PATH.format(
+        reference=request.reference
+    )
+    return values
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _fmt_date(value: datetime) -> str:
+    value = _aware(value).astimezone(UTC)
+    return f"{value.day} {value:%B %Y}"
+
+
+def _fmt_datetime(value: datetime) -> str:
+    value = _aware(value).astimezone(UTC)
+    return f"{value.day} {value:%B %Y} at {value:%H:%M} UTC"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja2 environment of the mail templates: strict, HTML autoescaped."""
+    env = Environment(
+        loader=PackageLoader("domains", "templates/mail"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        date=_fmt_date, datetime=_fmt_datetime, mask_email=mask_email, mask_name=mask_name
+    )
+    return env
+
+
+def render(template: str, values: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """(subject, text, html or None) of a template; the subject is set in the .txt template."""
+    env = environment()
+    module = env.get_template(f"{template}.txt").make_module(dict(values))
+    subject = " ".join(str(getattr(module, "subject", "")).split())
+    if not subject:
+        raise NoticeError(f"the {template} template sets no subject")
+    text = _tidy(str(module))
+    try:
+        html_template = env.get_template(f"{template}.html")
+    except TemplateNotFound:
+        return subject, text, None
+    html = html_template.render({**values, "subject": subject})
+    return subject, text, html
+
+
+def _tidy(text: str, width: int = 72) -> str:
+    """Paragraphs refilled to `width`, indented blocks kept, one blank line between blocks.
+
+    A block of short lines (none over 50 characters, like a sign-off) keeps its line breaks.
+    The signature separator '-- ' keeps its trailing space; URLs are never broken.
+    """
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        line = line if line == "-- " else line.rstrip()
+        if line:
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    out: list[str] = []
+    for block in blocks:
+        if not block:
+            continue
+        if block[0] == "-- ":
+            out.append("\n".join([block[0], *_fill(block[1:], width)]))
+        elif any(line.startswith(" ") for line in block) or all(len(ln) <= 50 for ln in block):
+            out.append("\n".join(block))
+        else:
+            out.append("\n".join(_fill(block, width)))
+    return "\n\n".join(out) + "\n"
+
+
+def _fill(lines: list[str], width: int) -> list[str]:
+    if not lines:
+        return []
+    joined = " ".join(line.strip() for line in lines)
+    return textwrap.wrap(joined, width=width, break_long_words=False, break_on_hyphens=False)
+
+
+def _address(name: str, address: str) -> Address:
+    """A To address; an internationalised domain is sent as its A-label."""
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        raise NoticeError("the e-mail address on file is not usable")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise NoticeError("the e-mail address on file has an invalid domain") from None
+    try:
+        return Address(display_name=name, addr_spec=f"{local}@{domain}")
+    except (ValueError, IndexError):
+        raise NoticeError("the e-mail address on file is not usable") from None
+
+
+def _message(
+    settings: Settings,
+    notice: Notice,
+    recipient: Recipient,
+    subject: str,
+    text: str,
+    html: str | None,
+) -> EmailMessage:
+    from_domain = parseaddr(settings.mail.from_address)[1].rpartition("@")[2] or "localhost"
+    message = EmailMessage()
+    message["From"] = settings.mail.from_address
+    message["To"] = _address(recipient.name, recipient.address)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = f"<notice{notice.id}.{secrets.token_hex(8)}@{from_domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message[NOTICE_HEADER] = str(notice.id)
+    if notice.category == "marketing":
+        message["Precedence"] = "bulk"
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
