@@ -1,0 +1,267 @@
+"""Parsing of client commands, for the server side (the sandbox registry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from publishers.epp.model import (
+    CONTACT_NS,
+    DOMAIN_NS,
+    EPP_NS,
+    OBJECT_NAMES,
+    Command,
+    ContactChange,
+    ContactCreate,
+    ContactData,
+    ContactInfoQuery,
+    ContactUpdate,
+    DomainCreate,
+    DomainInfoQuery,
+    DomainUpdate,
+    Login,
+    Poll,
+    PostalType,
+)
+from publishers.epp.responses import (
+    epp_body,
+    find,
+    local_name,
+    read_address,
+    read_auth_info,
+    read_disclose,
+    read_domain_contacts,
+    read_ns,
+    read_phone,
+    read_postal_info,
+    read_postal_type,
+    require,
+    require_token,
+    statuses,
+    text,
+    token,
+    tokens,
+)
+from publishers.epp.xmlsafe import DEFAULT_MAX_BYTES, EppParseError
+
+
+def parse_command(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, validate: bool = True
+) -> Command:
+    """Parse a client frame (<hello> or <command>); schema-checked unless validate is False."""
+    _, body = epp_body(data, "", max_bytes=max_bytes, validate=validate)
+    name = local_name(body)
+    if name == "hello":
+        return Command(name="hello", obj=None, cltrid=None)
+    if name != "command":
+        raise EppParseError(f"expected <hello> or <command>, got <{name}>")
+    verb = next((child for child in body if isinstance(child.tag, str)), None)
+    if verb is None or etree.QName(verb).namespace != EPP_NS:
+        raise EppParseError("<command> has no command element")
+    extension = find(body, EPP_NS, "extension")
+    ext_uris = () if extension is None else _namespaces(extension)
+    cltrid = token(find(body, EPP_NS, "clTRID"))
+    verb_name = local_name(verb)
+    if verb_name in {"login", "logout", "poll"}:
+        payload = _session_payload(verb_name, verb)
+        return Command(name=verb_name, obj=None, cltrid=cltrid, payload=payload, ext_uris=ext_uris)
+    target = next((child for child in verb if isinstance(child.tag, str)), None)
+    if target is None:
+        raise EppParseError(f"<{verb_name}> has no object element")
+    namespace = etree.QName(target).namespace or ""
+    obj = OBJECT_NAMES.get(namespace, namespace)
+    parser = _PAYLOADS.get((verb_name, namespace))
+    return Command(
+        name=verb_name,
+        obj=obj,
+        cltrid=cltrid,
+        payload=None if parser is None else parser(target),
+        ext_uris=ext_uris,
+    )
+
+
+def _namespaces(extension: etree._Element) -> tuple[str, ...]:
+    found = (etree.QName(child).namespace for child in extension if isinstance(child.tag, str))
+    return tuple(dict.fromkeys(ns for ns in found if ns))
+
+
+def _session_payload(verb_name: str, verb: etree._Element) -> Login | Poll | None:
+    if verb_name == "poll":
+        op = (verb.get("op") or "").strip()
+        if op not in {"req", "ack"}:
+            raise EppParseError(f'poll op must be "req" or "ack", not {op!r}')
+        return Poll("req" if op == "req" else "ack", verb.get("msgID"))
+    if verb_name == "logout":
+        return None
+    options = require(verb, EPP_NS, "options")
+    svcs = require(verb, EPP_NS, "svcs")
+    extension = find(svcs, EPP_NS, "svcExtension")
+    return Login(
+        cl_id=require_token(verb, EPP_NS, "clID"),
+        pw=require_token(verb, EPP_NS, "pw"),
+        new_pw=token(find(verb, EPP_NS, "newPW")),
+        version=require_token(options, EPP_NS, "version"),
+        lang=require_token(options, EPP_NS, "lang"),
+        obj_uris=tokens(svcs, EPP_NS, "objURI"),
+        ext_uris=() if extension is None else tokens(extension, EPP_NS, "extURI"),
+    )
+
+
+# ---------------------------------------------------------------- contact
+
+
+def _contact_create(element: etree._Element) -> ContactCreate:
+    # RFC 5733 allows an int and a loc postalInfo; ContactData holds one, so the first is kept.
+    postal = read_postal_info(require(element, CONTACT_NS, "postalInfo"))
+    voice, voice_ext = read_phone(element, "voice")
+    fax, fax_ext = read_phone(element, "fax")
+    contact = ContactData(
+        handle=require_token(element, CONTACT_NS, "id"),
+        name=postal.name,
+        org=postal.org,
+        street=postal.addr.street,
+        city=postal.addr.city,
+        sp=postal.addr.sp,
+        pc=postal.addr.pc,
+        cc=postal.addr.cc,
+        voice=voice or None,
+        voice_ext=voice_ext,
+        fax=fax or None,
+        fax_ext=fax_ext,
+        email=require_token(element, CONTACT_NS, "email"),
+        auth_info=read_auth_info(element, CONTACT_NS) or "",
+        postal_type=postal.type,
+    )
+    return ContactCreate(contact=contact, disclose=read_disclose(element))
+
+
+def _change_postal_type(chg: etree._Element, postal: etree._Element | None) -> PostalType:
+    if postal is not None:
+        return read_postal_type(postal)
+    # Without a postalInfo only the typed items of disclose (name, org, addr) say int or loc.
+    disclose = find(chg, CONTACT_NS, "disclose")
+    typed = None if disclose is None else next((i for i in disclose if i.get("type")), None)
+    return "int" if typed is None else read_postal_type(typed)
+
+
+def _contact_change(chg: etree._Element) -> ContactChange:
+    postal = find(chg, CONTACT_NS, "postalInfo")
+    addr = None if postal is None else find(postal, CONTACT_NS, "addr")
+    voice, voice_ext = read_phone(chg, "voice")
+    fax, fax_ext = read_phone(chg, "fax")
+    return ContactChange(
+        postal_type=_change_postal_type(chg, postal),
+        name=None if postal is None else text(find(postal, CONTACT_NS, "name")),
+        org=None if postal is None else text(find(postal, CONTACT_NS, "org")),
+        addr=None if addr is None else read_address(addr),
+        voice=voice,
+        voice_ext=voice_ext,
+        fax=fax,
+        fax_ext=fax_ext,
+        email=token(find(chg, CONTACT_NS, "email")),
+        auth_info=read_auth_info(chg, CONTACT_NS),
+        disclose=read_disclose(chg),
+    )
+
+
+def _contact_update(element: etree._Element) -> ContactUpdate:
+    add = find(element, CONTACT_NS, "add")
+    rem = find(element, CONTACT_NS, "rem")
+    chg = find(element, CONTACT_NS, "chg")
+    return ContactUpdate(
+        handle=require_token(element, CONTACT_NS, "id"),
+        add_statuses=() if add is None else statuses(add, CONTACT_NS),
+        rem_statuses=() if rem is None else statuses(rem, CONTACT_NS),
+        change=None if chg is None else _contact_change(chg),
+    )
+
+
+def _contact_info(element: etree._Element) -> ContactInfoQuery:
+    return ContactInfoQuery(
+        handle=require_token(element, CONTACT_NS, "id"),
+        auth_info=read_auth_info(element, CONTACT_NS),
+    )
+
+
+# ---------------------------------------------------------------- domain
+
+
+def _domain_create(element: etree._Element) -> DomainCreate:
+    period = find(element, DOMAIN_NS, "period")
+    try:
+        years = None if period is None else int(period.text or "")
+    except ValueError:
+        raise EppParseError(f"domain period {period.text!r} is not a number") from None
+    unit = "y" if period is None else (period.get("unit") or "").strip()
+    if unit not in {"y", "m"}:
+        raise EppParseError(f'period unit must be "y" or "m", not {unit!r}')
+    return DomainCreate(
+        name=require_token(element, DOMAIN_NS, "name"),
+        period=years,
+        period_unit="y" if unit == "y" else "m",
+        ns=read_ns(element),
+        registrant=token(find(element, DOMAIN_NS, "registrant")),
+        contacts=read_domain_contacts(element),
+        auth_info=read_auth_info(element, DOMAIN_NS) or "",
+    )
+
+
+def _domain_update(element: etree._Element) -> DomainUpdate:
+    add = find(element, DOMAIN_NS, "add")
+    rem = find(element, DOMAIN_NS, "rem")
+    chg = find(element, DOMAIN_NS, "chg")
+    empty = etree.Element("empty")
+    add = empty if add is None else add
+    rem = empty if rem is None else rem
+    return DomainUpdate(
+        name=require_token(element, DOMAIN_NS, "name"),
+        add_ns=read_ns(add),
+        add_contacts=read_domain_contacts(add),
+        add_statuses=statuses(add, DOMAIN_NS),
+        rem_ns=read_ns(rem),
+        rem_contacts=read_domain_contacts(rem),
+        rem_statuses=statuses(rem, DOMAIN_NS),
+        registrant=None if chg is None else token(find(chg, DOMAIN_NS, "registrant")),
+    )
+
+
+def _domain_info(element: etree._Element) -> DomainInfoQuery:
+    name = require(element, DOMAIN_NS, "name")
+    hosts = (name.get("hosts") or "all").strip()
+    if hosts not in {"all", "del", "none", "sub"}:
+        raise EppParseError(f"domain info hosts must be all, del, none or sub, not {hosts!r}")
+    return DomainInfoQuery(
+        name=token(name) or "",
+        hosts=hosts,  # type: ignore[arg-type]
+        auth_info=read_auth_info(element, DOMAIN_NS),
+    )
+
+
+def _ids(ns: str, tag: str) -> Any:
+    def parse(element: etree._Element) -> tuple[str, ...]:
+        found = tokens(element, ns, tag)
+        if not found:
+            raise EppParseError(f"<{local_name(element)}> has no <{tag}>")
+        return found
+
+    return parse
+
+
+def _single(ns: str, tag: str) -> Any:
+    return lambda element: require_token(element, ns, tag)
+
+
+_PAYLOADS: dict[tuple[str, str], Any] = {
+    ("check", CONTACT_NS): _ids(CONTACT_NS, "id"),
+    ("create", CONTACT_NS): _contact_create,
+    ("info", CONTACT_NS): _contact_info,
+    ("update", CONTACT_NS): _contact_update,
+    ("delete", CONTACT_NS): _single(CONTACT_NS, "id"),
+    ("check", DOMAIN_NS): _ids(DOMAIN_NS, "name"),
+    ("create", DOMAIN_NS): _domain_create,
+    ("info", DOMAIN_NS): _domain_info,
+    ("update", DOMAIN_NS): _domain_update,
+    ("delete", DOMAIN_NS): _single(DOMAIN_NS, "name"),
+}
+"""Payload parsers by (command, object namespace); others (renew, transfer, host) get None."""

@@ -1,0 +1,445 @@
+"""Client command frames (RFC 5730/5731/5733), built with lxml as UTF-8 bytes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from publishers.epp.model import (
+    CONTACT_NS,
+    DEFAULT_OBJ_URIS,
+    DOMAIN_NS,
+    EPP_NS,
+    Address,
+    ContactChange,
+    ContactData,
+    ContactUpdate,
+    Disclose,
+    DomainContact,
+    DomainCreate,
+    DomainUpdate,
+    PostalInfo,
+)
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+
+_E164 = re.compile(r"\+[0-9]{1,3}\.[0-9]{1,14}")
+_CONTACT_TYPES = frozenset({"admin", "billing", "tech"})
+
+_cltrid_lock = threading.Lock()
+_cltrid_last = 0
+
+
+# ---------------------------------------------------------------- shared element writers
+
+
+def sub(
+    parent: etree._Element, ns: str, tag: str, text: str | None = None, **attrib: str
+) -> etree._Element:
+    """Append <ns:tag> with optional text and attributes to parent."""
+    element = etree.SubElement(parent, f"{{{ns}}}{tag}", attrib)
+    if text:
+        element.text = text
+    return element
+
+
+def epp_root() -> etree._Element:
+    """An empty <epp> element with the EPP namespace as default."""
+    return etree.Element(f"{{{EPP_NS}}}epp", nsmap={None: EPP_NS})
+
+
+def serialize(root: etree._Element) -> bytes:
+    """The frame as UTF-8 bytes with the XML declaration RFC 5730 shows."""
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+
+
+def object_element(parent: etree._Element | None, ns: str, tag: str) -> etree._Element:
+    """An object-namespace element declaring its prefix (contact:, domain:), under parent if any."""
+    nsmap = {ns.rsplit(":", 1)[1].split("-", 1)[0]: ns}
+    if parent is None:
+        return etree.Element(f"{{{ns}}}{tag}", nsmap=nsmap)
+    return etree.SubElement(parent, f"{{{ns}}}{tag}", nsmap=nsmap)
+
+
+def format_datetime(value: datetime) -> str:
+    """An aware datetime as an xs:dateTime in UTC with a Z suffix."""
+    if value.tzinfo is None:
+        raise ValueError("EPP dates must be timezone-aware")
+    utc = value.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}"
+    return text + "Z"
+
+
+def _present(value: str | None) -> bool:
+    return value is not None and value != ""
+
+
+def _require_ascii(
+    postal_type: str, name: str | None, org: str | None, addr: Address | None
+) -> None:
+    # RFC 5733 section 2.3: the "int" form is limited to 7-bit US-ASCII.
+    if postal_type != "int":
+        return
+    values = [name, org]
+    if addr is not None:
+        values += [*addr.street, addr.city, addr.sp, addr.pc, addr.cc]
+    # The messages name the rule, never the value: errors end up in logs, which hold no
+    # personal data.
+    if any(value and not value.isascii() for value in values):
+        raise ValueError(
+            'postalInfo type "int" allows only 7-bit ASCII (RFC 5733 section 2.3); '
+            'use postal_type="loc"'
+        )
+
+
+def address_element(parent: etree._Element, addr: Address) -> None:
+    """Append <contact:addr>, leaving out empty street lines, sp and pc."""
+    streets = [line for line in addr.street if line]
+    if len(streets) > 3:
+        raise ValueError(f"at most 3 street lines, got {len(streets)}")
+    element = sub(parent, CONTACT_NS, "addr")
+    for line in streets:
+        sub(element, CONTACT_NS, "street", line)
+    sub(element, CONTACT_NS, "city", addr.city)
+    if _present(addr.sp):
+        sub(element, CONTACT_NS, "sp", addr.sp)
+    if _present(addr.pc):
+        sub(element, CONTACT_NS, "pc", addr.pc)
+    sub(element, CONTACT_NS, "cc", addr.cc)
+
+
+def postal_info_element(parent: etree._Element, info: PostalInfo) -> None:
+    """Append a complete <contact:postalInfo> (org left out when empty)."""
+    _require_ascii(info.type, info.name, info.org, info.addr)
+    element = sub(parent, CONTACT_NS, "postalInfo", type=info.type)
+    sub(element, CONTACT_NS, "name", info.name)
+    if _present(info.org):
+        sub(element, CONTACT_NS, "org", info.org)
+    address_element(element, info.addr)
+
+
+def phone_element(
+    parent: etree._Element, tag: str, number: str, ext: str | None, *, allow_empty: bool = False
+) -> None:
+    """Append <contact:voice> or <contact:fax> as +CC.NNNN with the extension in x."""
+    if number == "" and allow_empty:
+        # An empty e164 value is how <contact:chg> removes a number.
+        sub(parent, CONTACT_NS, tag)
+        return
+    # The schema caps the whole value at 17 characters, tighter than its pattern's 1+3+1+14.
+    if not _E164.fullmatch(number) or len(number) > 17:
+        raise ValueError(f"{tag} is not in EPP form +CC.NNNN of at most 17 characters")
+    attrib = {"x": ext} if _present(ext) else {}
+    sub(parent, CONTACT_NS, tag, number, **attrib)
+
+
+def auth_info_element(parent: etree._Element, ns: str, password: str) -> None:
+    """Append <ns:authInfo><ns:pw>password</ns:pw></ns:authInfo>."""
+    sub(sub(parent, ns, "authInfo"), ns, "pw", password)
+
+
+def disclose_element(
+    parent: etree._Element, disclose: Disclose, postal_type: str, *, explicit: bool
+) -> None:
+    """Append the <contact:disclose> that keeps disclose's private items from publication.
+
+    ICANN's Registration Data Policy has registries redact by default, so what a registry needs
+    from us is the list of what must stay private: one flag="0" element with every private item.
+    Public items are not listed, leaving them to the server's data collection policy (from the
+    greeting); the schema allows one disclose element only, so we cannot say flag="1" for them
+    in the same command anyway. With nothing private a create sends no disclose at all; with
+    explicit (an update, an info answer) it sends flag="1" with every item instead, because
+    leaving disclose out of <contact:chg> would keep a restriction made earlier.
+    """
+    private = disclose.private_items()
+    if private:
+        flag, items = "0", private
+    elif explicit:
+        flag, items = "1", disclose.public_items()
+    else:
+        return
+    element = sub(parent, CONTACT_NS, "disclose", flag=flag)
+    for item in items:
+        if item in {"name", "org", "addr"}:
+            sub(element, CONTACT_NS, item, type=postal_type)
+        else:
+            sub(element, CONTACT_NS, item)
+
+
+# ---------------------------------------------------------------- transaction ids
+
+
+def new_cltrid(prefix: str = "IL") -> str:
+    """A unique, time-ordered client transaction id: prefix-<ns timestamp hex>-<random hex>."""
+    global _cltrid_last
+    if prefix and not re.fullmatch(r"[A-Za-z0-9._:-]{1,30}", prefix):
+        raise ValueError("clTRID prefix must be 1..30 characters of A-Z a-z 0-9 . _ : -")
+    with _cltrid_lock:
+        # Strictly increasing within the process even if the clock stalls or steps back.
+        _cltrid_last = max(time.time_ns(), _cltrid_last + 1)
+        stamp = _cltrid_last
+    head = f"{prefix}-" if prefix else ""
+    return f"{head}{stamp:016x}-{secrets.token_hex(6)}"
+
+
+def _check_cltrid(cltrid: str) -> str:
+    if not 3 <= len(" ".join(cltrid.split())) <= 64:
+        raise ValueError(f"clTRID must be 3..64 characters, got {cltrid!r}")
+    return cltrid
+
+
+def _command(verb: str) -> tuple[etree._Element, etree._Element, etree._Element]:
+    root = epp_root()
+    command = sub(root, EPP_NS, "command")
+    return root, command, sub(command, EPP_NS, verb)
+
+
+def _finish(root: etree._Element, command: etree._Element, cltrid: str) -> bytes:
+    sub(command, EPP_NS, "clTRID", _check_cltrid(cltrid))
+    return serialize(root)
+
+
+def _object_command(verb: str, ns: str) -> tuple[etree._Element, etree._Element, etree._Element]:
+    root, command, verb_element = _command(verb)
+    return root, command, object_element(verb_element, ns, verb)
+
+
+def _check_handle(handle: str) -> str:
+    if not 3 <= len(" ".join(handle.split())) <= 16:
+        raise ValueError(f"contact handle must be 3..16 characters, got {handle!r}")
+    return handle
+
+
+def _nonempty(items: Iterable[str], what: str) -> list[str]:
+    values = list(items)
+    if not values:
+        raise ValueError(f"{what}: at least one is required")
+    return values
+
+
+# ---------------------------------------------------------------- session commands
+
+
+def hello() -> bytes:
+    """<hello/>: asks for a greeting, keeps a session alive."""
+    root = epp_root()
+    sub(root, EPP_NS, "hello")
+    return serialize(root)
+
+
+def login(
+    cl_id: str,
+    pw: str,
+    *,
+    cltrid: str,
+    new_pw: str | None = None,
+    lang: str = "en",
+    obj_uris: Sequence[str] = DEFAULT_OBJ_URIS,
+    ext_uris: Sequence[str] = (),
+) -> bytes:
+    """<login> with EPP version 1.0; no extensions unless ext_uris are given."""
+    for label, password in (("pw", pw), ("newPW", new_pw)):
+        if password is not None and not 6 <= len(password) <= 16:
+            raise ValueError(f"{label} must be 6..16 characters (RFC 5730 pwType)")
+    root, command, element = _command("login")
+    sub(element, EPP_NS, "clID", cl_id)
+    sub(element, EPP_NS, "pw", pw)
+    if new_pw is not None:
+        sub(element, EPP_NS, "newPW", new_pw)
+    options = sub(element, EPP_NS, "options")
+    sub(options, EPP_NS, "version", "1.0")
+    sub(options, EPP_NS, "lang", lang)
+    svcs = sub(element, EPP_NS, "svcs")
+    for uri in _nonempty(obj_uris, "objURI"):
+        sub(svcs, EPP_NS, "objURI", uri)
+    if ext_uris:
+        extension = sub(svcs, EPP_NS, "svcExtension")
+        for uri in ext_uris:
+            sub(extension, EPP_NS, "extURI", uri)
+    return _finish(root, command, cltrid)
+
+
+def logout(*, cltrid: str) -> bytes:
+    """<logout>."""
+    root, command, _ = _command("logout")
+    return _finish(root, command, cltrid)
+
+
+def poll_request(*, cltrid: str) -> bytes:
+    """<poll op="req">: fetch the first queued service message."""
+    root, command, element = _command("poll")
+    element.set("op", "req")
+    return _finish(root, command, cltrid)
+
+
+def poll_ack(msg_id: str, *, cltrid: str) -> bytes:
+    """<poll op="ack" msgID=...>: dequeue a service message."""
+    root, command, element = _command("poll")
+    element.set("op", "ack")
+    element.set("msgID", msg_id)
+    return _finish(root, command, cltrid)
+
+
+# ---------------------------------------------------------------- contact commands
+
+
+def contact_check(handles: Iterable[str], *, cltrid: str) -> bytes:
+    """<contact:check> of one or more handles."""
+    root, command, element = _object_command("check", CONTACT_NS)
+    for handle in _nonempty(handles, "contact check"):
+        sub(element, CONTACT_NS, "id", _check_handle(handle))
+    return _finish(root, command, cltrid)
+
+
+def contact_create(contact: ContactData, disclose: Disclose | None = None, *, cltrid: str) -> bytes:
+    """<contact:create>; disclose (after authInfo) comes from the publication policy."""
+    root, command, element = _object_command("create", CONTACT_NS)
+    sub(element, CONTACT_NS, "id", _check_handle(contact.handle))
+    postal_info_element(element, contact.postal_info)
+    if _present(contact.voice):
+        phone_element(element, "voice", contact.voice, contact.voice_ext)
+    if _present(contact.fax):
+        phone_element(element, "fax", contact.fax, contact.fax_ext)
+    sub(element, CONTACT_NS, "email", contact.email)
+    auth_info_element(element, CONTACT_NS, contact.auth_info)
+    if disclose is not None:
+        disclose_element(element, disclose, contact.postal_type, explicit=False)
+    return _finish(root, command, cltrid)
+
+
+def contact_info(handle: str, *, cltrid: str, auth_info: str | None = None) -> bytes:
+    """<contact:info>, with authInfo when querying another sponsor's contact."""
+    root, command, element = _object_command("info", CONTACT_NS)
+    sub(element, CONTACT_NS, "id", _check_handle(handle))
+    if auth_info is not None:
+        auth_info_element(element, CONTACT_NS, auth_info)
+    return _finish(root, command, cltrid)
+
+
+def _contact_change_element(parent: etree._Element, change: ContactChange) -> None:
+    element = sub(parent, CONTACT_NS, "chg")
+    if change.name is not None or change.org is not None or change.addr is not None:
+        _require_ascii(change.postal_type, change.name, change.org, change.addr)
+        postal = sub(element, CONTACT_NS, "postalInfo", type=change.postal_type)
+        if change.name is not None:
+            sub(postal, CONTACT_NS, "name", change.name)
+        if change.org is not None:
+            sub(postal, CONTACT_NS, "org", change.org)
+        if change.addr is not None:
+            address_element(postal, change.addr)
+    if change.voice is not None:
+        phone_element(element, "voice", change.voice, change.voice_ext, allow_empty=True)
+    if change.fax is not None:
+        phone_element(element, "fax", change.fax, change.fax_ext, allow_empty=True)
+    if change.email is not None:
+        sub(element, CONTACT_NS, "email", change.email)
+    if change.auth_info is not None:
+        auth_info_element(element, CONTACT_NS, change.auth_info)
+    if change.disclose is not None:
+        disclose_element(element, change.disclose, change.postal_type, explicit=True)
+
+
+def contact_update(update: ContactUpdate, *, cltrid: str) -> bytes:
+    """<contact:update> with add/rem of statuses and a chg (disclose inside chg, last)."""
+    change = update.change if update.change is not None and not update.change.is_empty() else None
+    if not (update.add_statuses or update.rem_statuses or change):
+        raise ValueError("contact update needs at least one of add, rem or chg (RFC 5733)")
+    root, command, element = _object_command("update", CONTACT_NS)
+    sub(element, CONTACT_NS, "id", _check_handle(update.handle))
+    for tag, statuses in (("add", update.add_statuses), ("rem", update.rem_statuses)):
+        if statuses:
+            group = sub(element, CONTACT_NS, tag)
+            for status in statuses:
+                sub(group, CONTACT_NS, "status", s=status)
+    if change is not None:
+        _contact_change_element(element, change)
+    return _finish(root, command, cltrid)
+
+
+def contact_delete(handle: str, *, cltrid: str) -> bytes:
+    """<contact:delete>."""
+    root, command, element = _object_command("delete", CONTACT_NS)
+    sub(element, CONTACT_NS, "id", _check_handle(handle))
+    return _finish(root, command, cltrid)
+
+
+# ---------------------------------------------------------------- domain commands
+
+
+def _domain_contacts(parent: etree._Element, contacts: Iterable[DomainContact]) -> None:
+    for role, handle in contacts:
+        if role not in _CONTACT_TYPES:
+            raise ValueError(f"domain contact type must be admin, billing or tech, not {role!r}")
+        sub(parent, DOMAIN_NS, "contact", _check_handle(handle), type=role)
+
+
+def _host_objects(parent: etree._Element, hosts: Sequence[str]) -> None:
+    if hosts:
+        ns = sub(parent, DOMAIN_NS, "ns")
+        for host in hosts:
+            sub(ns, DOMAIN_NS, "hostObj", host)
+
+
+def domain_check(names: Iterable[str], *, cltrid: str) -> bytes:
+    """<domain:check> of one or more names."""
+    root, command, element = _object_command("check", DOMAIN_NS)
+    for name in _nonempty(names, "domain check"):
+        sub(element, DOMAIN_NS, "name", name)
+    return _finish(root, command, cltrid)
+
+
+def domain_create(create: DomainCreate, *, cltrid: str) -> bytes:
+    """<domain:create> with period, host objects, registrant, contacts and authInfo."""
+    root, command, element = _object_command("create", DOMAIN_NS)
+    sub(element, DOMAIN_NS, "name", create.name)
+    if create.period is not None:
+        if not 1 <= create.period <= 99:
+            raise ValueError(f"domain period must be 1..99, got {create.period}")
+        sub(element, DOMAIN_NS, "period", str(create.period), unit=create.period_unit)
+    _host_objects(element, create.ns)
+    if create.registrant is not None:
+        sub(element, DOMAIN_NS, "registrant", _check_handle(create.registrant))
+    _domain_contacts(element, create.contacts)
+    auth_info_element(element, DOMAIN_NS, create.auth_info)
+    return _finish(root, command, cltrid)
+
+
+def domain_info(
+    name: str, *, cltrid: str, auth_info: str | None = None, hosts: str = "all"
+) -> bytes:
+    """<domain:info> (hosts="all" by default), with authInfo for another sponsor's domain."""
+    root, command, element = _object_command("info", DOMAIN_NS)
+    sub(element, DOMAIN_NS, "name", name, hosts=hosts)
+    if auth_info is not None:
+        auth_info_element(element, DOMAIN_NS, auth_info)
+    return _finish(root, command, cltrid)
+
+
+def domain_update(update: DomainUpdate, *, cltrid: str) -> bytes:
+    """<domain:update>: add and rem (ns, contacts, statuses) and chg registrant in ONE command."""
+    if update.is_empty():
+        raise ValueError("domain update needs at least one of add, rem or chg (RFC 5731)")
+    root, command, element = _object_command("update", DOMAIN_NS)
+    sub(element, DOMAIN_NS, "name", update.name)
+    for tag, hosts, contacts, statuses in (
+        ("add", update.add_ns, update.add_contacts, update.add_statuses),
+        ("rem", update.rem_ns, update.rem_contacts, update.rem_statuses),
+    ):
+        if hosts or contacts or statuses:
+            group = sub(element, DOMAIN_NS, tag)
+            _host_objects(group, hosts)
+            _domain_contacts(group, contacts)
+            for status in statuses:
+                sub(group, DOMAIN_NS, "status", s=status)
+    if update.registrant is not None:
+        chg = sub(element, DOMAIN_NS, "chg")
+        sub(chg, DOMAIN_NS, "registrant", update.registrant)
+    return _finish(root, command, cltrid)

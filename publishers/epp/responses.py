@@ -1,0 +1,405 @@
+"""Parsing of server frames (greeting, response) into typed values; readers shared with commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from lxml import etree
+
+from publishers.epp.model import (
+    CONTACT_NS,
+    DISCLOSABLE,
+    DOMAIN_NS,
+    EPP_NS,
+    Address,
+    CheckItem,
+    ContactCreated,
+    ContactInfo,
+    Dcp,
+    DcpStatement,
+    Disclose,
+    DomainContact,
+    DomainCreated,
+    DomainInfo,
+    Greeting,
+    MsgQ,
+    PostalInfo,
+    PostalType,
+    Response,
+    Result,
+)
+from publishers.epp.schema import validate_tree
+from publishers.epp.xmlsafe import DEFAULT_MAX_BYTES, EppParseError, parse_frame
+
+# ---------------------------------------------------------------- shared element readers
+
+
+def local_name(element: etree._Element) -> str:
+    """The tag without its namespace."""
+    return etree.QName(element).localname
+
+
+def find(parent: etree._Element, ns: str, tag: str) -> etree._Element | None:
+    """The first <ns:tag> child of parent, or None."""
+    return parent.find(f"{{{ns}}}{tag}")
+
+
+def require(parent: etree._Element, ns: str, tag: str) -> etree._Element:
+    """The first <ns:tag> child of parent; EppParseError when it is missing."""
+    element = parent.find(f"{{{ns}}}{tag}")
+    if element is None:
+        raise EppParseError(f"<{local_name(parent)}> has no <{tag}> (line {parent.sourceline})")
+    return element
+
+
+def children(parent: etree._Element, ns: str, tag: str) -> list[etree._Element]:
+    """All <ns:tag> children of parent."""
+    return parent.findall(f"{{{ns}}}{tag}")
+
+
+def text(element: etree._Element | None) -> str | None:
+    """The element's text as written ("" when empty), None when the element is absent."""
+    if element is None:
+        return None
+    return element.text or ""
+
+
+def token(element: etree._Element | None) -> str | None:
+    """The element's text with xs:token whitespace collapsing, None when absent."""
+    if element is None:
+        return None
+    return " ".join((element.text or "").split())
+
+
+def optional(element: etree._Element | None) -> str | None:
+    """The element's text, None when it is absent or empty."""
+    value = text(element)
+    return value or None
+
+
+def require_token(parent: etree._Element, ns: str, tag: str) -> str:
+    """The collapsed text of a required child."""
+    return " ".join((require(parent, ns, tag).text or "").split())
+
+
+def tokens(parent: etree._Element, ns: str, tag: str) -> tuple[str, ...]:
+    """The collapsed texts of all <ns:tag> children."""
+    return tuple(" ".join((child.text or "").split()) for child in children(parent, ns, tag))
+
+
+def parse_datetime(value: str) -> datetime:
+    """An xs:dateTime as an aware datetime (UTC when the text has no zone)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise EppParseError(f"not an xs:dateTime: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def optional_datetime(element: etree._Element | None) -> datetime | None:
+    """The element's dateTime, None when absent."""
+    return None if element is None else parse_datetime(element.text or "")
+
+
+def parse_bool(value: str | None) -> bool:
+    """An xs:boolean."""
+    cleaned = (value or "").strip()
+    if cleaned in {"1", "true"}:
+        return True
+    if cleaned in {"0", "false"}:
+        return False
+    raise EppParseError(f"not an xs:boolean: {value!r}")
+
+
+def read_address(element: etree._Element) -> Address:
+    """A <contact:addr>."""
+    return Address(
+        street=tuple(text(line) or "" for line in children(element, CONTACT_NS, "street")),
+        city=text(require(element, CONTACT_NS, "city")) or "",
+        sp=optional(find(element, CONTACT_NS, "sp")),
+        pc=token(find(element, CONTACT_NS, "pc")) or None,
+        cc=require_token(element, CONTACT_NS, "cc"),
+    )
+
+
+def read_postal_info(element: etree._Element) -> PostalInfo:
+    """A complete <contact:postalInfo> (create, infData)."""
+    return PostalInfo(
+        type=read_postal_type(element),
+        name=text(require(element, CONTACT_NS, "name")) or "",
+        org=optional(find(element, CONTACT_NS, "org")),
+        addr=read_address(require(element, CONTACT_NS, "addr")),
+    )
+
+
+def read_postal_type(element: etree._Element) -> PostalType:
+    """The type attribute of a <contact:postalInfo>."""
+    value = (element.get("type") or "").strip()
+    if value not in {"int", "loc"}:
+        raise EppParseError(f'postalInfo type must be "int" or "loc", not {value!r}')
+    return cast(PostalType, value)
+
+
+def read_phone(parent: etree._Element, tag: str) -> tuple[str | None, str | None]:
+    """A <contact:voice> or <contact:fax> as (number, extension); "" for an emptied number."""
+    element = find(parent, CONTACT_NS, tag)
+    if element is None:
+        return None, None
+    return token(element), element.get("x") or None
+
+
+def read_auth_info(parent: etree._Element, ns: str) -> str | None:
+    """The password of an <authInfo>, None when absent or not a password."""
+    element = find(parent, ns, "authInfo")
+    return None if element is None else text(find(element, ns, "pw"))
+
+
+def read_disclose(parent: etree._Element) -> Disclose | None:
+    """A <contact:disclose> as a complete preference: listed items take the flag, others not."""
+    element = find(parent, CONTACT_NS, "disclose")
+    if element is None:
+        return None
+    flag = parse_bool(element.get("flag"))
+    listed = {local_name(child) for child in element if isinstance(child.tag, str)}
+    return Disclose(**{item: (item in listed) == flag for item in DISCLOSABLE})
+
+
+def read_domain_contacts(parent: etree._Element) -> tuple[DomainContact, ...]:
+    """The <domain:contact> children as (type, handle)."""
+    return tuple(
+        ((contact.get("type") or "").strip(), token(contact) or "")
+        for contact in children(parent, DOMAIN_NS, "contact")
+    )
+
+
+def read_ns(parent: etree._Element) -> tuple[str, ...]:
+    """Host names of a <domain:ns> child (hostObj, or hostName of hostAttr)."""
+    ns = find(parent, DOMAIN_NS, "ns")
+    if ns is None:
+        return ()
+    return tokens(ns, DOMAIN_NS, "hostObj") or tuple(
+        require_token(attr, DOMAIN_NS, "hostName") for attr in children(ns, DOMAIN_NS, "hostAttr")
+    )
+
+
+def statuses(parent: etree._Element, ns: str) -> tuple[str, ...]:
+    """The s attributes of the <status> children."""
+    return tuple((status.get("s") or "").strip() for status in children(parent, ns, "status"))
+
+
+def epp_body(
+    data: bytes, expected: str, *, max_bytes: int, validate: bool
+) -> tuple[etree._Element, etree._Element]:
+    """Safely parse data and return (root, the child of <epp>), which must be named expected."""
+    root = parse_frame(data, max_bytes=max_bytes)
+    if root.tag != f"{{{EPP_NS}}}epp":
+        raise EppParseError(f"root element is <{root.tag}>, not <epp> in {EPP_NS}")
+    if validate:
+        validate_tree(root)
+    body = next((child for child in root if isinstance(child.tag, str)), None)
+    if body is None or etree.QName(body).namespace != EPP_NS:
+        raise EppParseError("<epp> has no greeting, hello, command or response")
+    if expected and local_name(body) != expected:
+        raise EppParseError(f"expected <{expected}>, got <{local_name(body)}>")
+    return root, body
+
+
+# ---------------------------------------------------------------- greeting
+
+
+def parse_greeting(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, validate: bool = False
+) -> Greeting:
+    """Parse a server <greeting>."""
+    _, greeting = epp_body(data, "greeting", max_bytes=max_bytes, validate=validate)
+    menu = require(greeting, EPP_NS, "svcMenu")
+    extension = find(menu, EPP_NS, "svcExtension")
+    return Greeting(
+        sv_id=text(require(greeting, EPP_NS, "svID")) or "",
+        sv_date=parse_datetime(require(greeting, EPP_NS, "svDate").text or ""),
+        versions=tokens(menu, EPP_NS, "version"),
+        langs=tokens(menu, EPP_NS, "lang"),
+        obj_uris=tokens(menu, EPP_NS, "objURI"),
+        ext_uris=() if extension is None else tokens(extension, EPP_NS, "extURI"),
+        dcp=_read_dcp(require(greeting, EPP_NS, "dcp")),
+    )
+
+
+def _first_child_name(element: etree._Element) -> str:
+    for child in element:
+        if isinstance(child.tag, str):
+            return local_name(child)
+    raise EppParseError(f"<{local_name(element)}> is empty (line {element.sourceline})")
+
+
+def _child_names(element: etree._Element) -> tuple[str, ...]:
+    # recDesc of <ours> is descriptive text that no decision of ours depends on.
+    return tuple(local_name(child) for child in element if isinstance(child.tag, str))
+
+
+def _read_dcp(dcp: etree._Element) -> Dcp:
+    statements = tuple(
+        DcpStatement(
+            purposes=_child_names(require(statement, EPP_NS, "purpose")),
+            recipients=_child_names(require(statement, EPP_NS, "recipient")),
+            retention=_first_child_name(require(statement, EPP_NS, "retention")),
+        )
+        for statement in children(dcp, EPP_NS, "statement")
+    )
+    expiry = find(dcp, EPP_NS, "expiry")
+    absolute = None if expiry is None else find(expiry, EPP_NS, "absolute")
+    relative = None if expiry is None else find(expiry, EPP_NS, "relative")
+    return Dcp(
+        access=_first_child_name(require(dcp, EPP_NS, "access")),
+        statements=statements,
+        expiry_absolute=optional_datetime(absolute),
+        expiry_relative=token(relative),
+    )
+
+
+# ---------------------------------------------------------------- response
+
+
+def parse_response(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, validate: bool = False
+) -> Response:
+    """Parse a server <response>: results, msgQ, resData and the transaction ids."""
+    _, response = epp_body(data, "response", max_bytes=max_bytes, validate=validate)
+    results = tuple(_read_result(result) for result in children(response, EPP_NS, "result"))
+    if not results:
+        raise EppParseError("<response> has no <result>")
+    tr_id = require(response, EPP_NS, "trID")
+    res_data = find(response, EPP_NS, "resData")
+    return Response(
+        code=results[0].code,
+        message=results[0].message,
+        cltrid=token(find(tr_id, EPP_NS, "clTRID")),
+        svtrid=require_token(tr_id, EPP_NS, "svTRID"),
+        res_data={} if res_data is None else _read_res_data(res_data),
+        msgq=_read_msgq(find(response, EPP_NS, "msgQ")),
+        results=results,
+    )
+
+
+def _read_result(result: etree._Element) -> Result:
+    try:
+        code = int(result.get("code") or "")
+    except ValueError:
+        raise EppParseError(f"result code {result.get('code')!r} is not a number") from None
+    reasons = tuple(
+        text(reason) or ""
+        for ext_value in children(result, EPP_NS, "extValue")
+        for reason in children(ext_value, EPP_NS, "reason")
+    )
+    return Result(code=code, message=text(require(result, EPP_NS, "msg")) or "", reasons=reasons)
+
+
+def _read_msgq(msgq: etree._Element | None) -> MsgQ | None:
+    if msgq is None:
+        return None
+    try:
+        count = int(msgq.get("count") or "")
+    except ValueError:
+        raise EppParseError(f"msgQ count {msgq.get('count')!r} is not a number") from None
+    message = find(msgq, EPP_NS, "msg")
+    return MsgQ(
+        count=count,
+        id=(msgq.get("id") or "").strip(),
+        q_date=optional_datetime(find(msgq, EPP_NS, "qDate")),
+        message=None if message is None else "".join(message.itertext()),
+    )
+
+
+def _read_check(chk_data: etree._Element, ns: str, key: str) -> dict[str, CheckItem]:
+    items = {}
+    for cd in children(chk_data, ns, "cd"):
+        subject = require(cd, ns, key)
+        identifier = token(subject) or ""
+        items[identifier] = CheckItem(
+            id=identifier,
+            avail=parse_bool(subject.get("avail")),
+            reason=text(find(cd, ns, "reason")),
+        )
+    return items
+
+
+def read_contact_info(inf: etree._Element) -> ContactInfo:
+    """A <contact:infData>."""
+    voice, voice_ext = read_phone(inf, "voice")
+    fax, fax_ext = read_phone(inf, "fax")
+    return ContactInfo(
+        handle=require_token(inf, CONTACT_NS, "id"),
+        roid=require_token(inf, CONTACT_NS, "roid"),
+        statuses=statuses(inf, CONTACT_NS),
+        postal_info=tuple(
+            read_postal_info(info) for info in children(inf, CONTACT_NS, "postalInfo")
+        ),
+        voice=voice or None,
+        voice_ext=voice_ext,
+        fax=fax or None,
+        fax_ext=fax_ext,
+        email=require_token(inf, CONTACT_NS, "email"),
+        cl_id=require_token(inf, CONTACT_NS, "clID"),
+        cr_id=require_token(inf, CONTACT_NS, "crID"),
+        cr_date=parse_datetime(require(inf, CONTACT_NS, "crDate").text or ""),
+        up_id=token(find(inf, CONTACT_NS, "upID")),
+        up_date=optional_datetime(find(inf, CONTACT_NS, "upDate")),
+        tr_date=optional_datetime(find(inf, CONTACT_NS, "trDate")),
+        auth_info=read_auth_info(inf, CONTACT_NS),
+        disclose=read_disclose(inf),
+    )
+
+
+def read_domain_info(inf: etree._Element) -> DomainInfo:
+    """A <domain:infData>."""
+    return DomainInfo(
+        name=require_token(inf, DOMAIN_NS, "name"),
+        roid=require_token(inf, DOMAIN_NS, "roid"),
+        statuses=statuses(inf, DOMAIN_NS),
+        registrant=token(find(inf, DOMAIN_NS, "registrant")),
+        contacts=read_domain_contacts(inf),
+        ns=read_ns(inf),
+        hosts=tokens(inf, DOMAIN_NS, "host"),
+        cl_id=require_token(inf, DOMAIN_NS, "clID"),
+        cr_id=token(find(inf, DOMAIN_NS, "crID")),
+        cr_date=optional_datetime(find(inf, DOMAIN_NS, "crDate")),
+        up_id=token(find(inf, DOMAIN_NS, "upID")),
+        up_date=optional_datetime(find(inf, DOMAIN_NS, "upDate")),
+        ex_date=optional_datetime(find(inf, DOMAIN_NS, "exDate")),
+        tr_date=optional_datetime(find(inf, DOMAIN_NS, "trDate")),
+        auth_info=read_auth_info(inf, DOMAIN_NS),
+    )
+
+
+def _read_res_data(res_data: etree._Element) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for element in res_data:
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        match qname.namespace, qname.localname:
+            case (ns, "chkData") if ns in {CONTACT_NS, DOMAIN_NS}:
+                is_contact = ns == CONTACT_NS
+                key = "contact_check" if is_contact else "domain_check"
+                parsed[key] = _read_check(element, ns, "id" if is_contact else "name")
+            case (ns, "creData") if ns == CONTACT_NS:
+                parsed["contact_create"] = ContactCreated(
+                    handle=require_token(element, ns, "id"),
+                    cr_date=parse_datetime(require(element, ns, "crDate").text or ""),
+                )
+            case (ns, "creData") if ns == DOMAIN_NS:
+                parsed["domain_create"] = DomainCreated(
+                    name=require_token(element, ns, "name"),
+                    cr_date=parse_datetime(require(element, ns, "crDate").text or ""),
+                    ex_date=optional_datetime(find(element, ns, "exDate")),
+                )
+            case (ns, "infData") if ns == CONTACT_NS:
+                parsed["contact_info"] = read_contact_info(element)
+            case (ns, "infData") if ns == DOMAIN_NS:
+                parsed["domain_info"] = read_domain_info(element)
+            case _:
+                # Other objects and extensions (host, transfer, pending action) are not ours to
+                # interpret; they are left out rather than failing the whole response.
+                pass
+    return parsed
