@@ -1,0 +1,102 @@
+"""The portal's ASGI application: `create_app(store)`, served by uvicorn.
+
+    uvicorn --factory portal.app:app_from_settings --host 127.0.0.1 --port 8080 --no-access-log
+
+Run it without the access log (or with one that drops paths): confirmation links carry their
+token in the path. Behind a reverse proxy add --proxy-headers so the rate limits see visitors'
+addresses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from domains.errors import FieldError
+from domains.mailer import Mailer, mailer_from_settings
+from domains.settings import Settings, get_settings
+from domains.store import Store
+from portal import api, forms
+from portal.config import PortalConfig
+from portal.render import Refused, refusal_for
+from portal.security import BodyLimit, SecurityHeaders, Shield
+from portal.service import Portal
+
+STATIC = Path(__file__).parent / "static"
+
+_HTTP_WORDS = {
+    400: ("Bad request", "The request could not be understood."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Method not allowed", "This address does not accept that kind of request."),
+}
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        errors.append(FieldError(".".join(location) or "body", str(error.get("msg", "invalid"))))
+    return errors
+
+
+def create_app(
+    store: Store,
+    *,
+    mailer: Mailer | None = None,
+    settings: Settings | None = None,
+    config: PortalConfig | None = None,
+) -> FastAPI:
+    """The portal over `store`; mail goes through `mailer` (default: from the settings)."""
+    settings = settings or store.settings
+    config = config or PortalConfig()
+    portal = Portal(
+        store,
+        mailer=mailer if mailer is not None else mailer_from_settings(settings),
+        settings=settings,
+        config=config,
+    )
+    app = FastAPI(
+        title="Interlink customer portal",
+        version="1.0",
+        summary="Ask for, confirm and follow technical-contact changes of domains.",
+        openapi_url=f"{api.PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.portal = portal
+    app.openapi = lambda: api.openapi_schema(app)  # type: ignore[method-assign]
+    app.include_router(forms.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        return refusal_for(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return refusal_for(request, api.invalid(_validation_errors(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        title, message = _HTTP_WORDS.get(exc.status_code, ("Request refused", "Not possible."))
+        headers = dict(exc.headers or {})
+        return refusal_for(request, Refused(exc.status_code, title, message, headers=headers))
+
+    # Outermost last: headers on every answer, then the shield, then the size limit.
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(Shield)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def app_from_settings() -> FastAPI:
+    """The portal over the configured store (for `uvicorn --factory`)."""
+    settings = get_settings()
+    return create_app(Store.open(settings=settings), settings=settings)

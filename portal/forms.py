@@ -1,0 +1,311 @@
+"""The HTML pages: the change form, the confirmation page, the status page.
+
+Server-rendered and usable without JavaScript. Every POST carries a CSRF token and takes a
+token from the client's rate-limit bucket; every field is checked with the store's validators
+and its error is shown beside it, with what the visitor typed kept in the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from domains.errors import FieldError, NotFound, ValidationFailed
+from domains.validation import MAX_STREET_LINES
+from portal.render import Refused, page
+from portal.security import CSRF_FIELD, check_rate
+from portal.service import CONSENT_CHOICES, BadToken, Portal
+
+router = APIRouter(include_in_schema=False)
+
+#: The form's general errors (not about one field) are shown above it under this key.
+GENERAL = "_form"
+MAX_FORM_FIELDS = 40
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of the change form."""
+
+    name: str
+    label: str
+    max_len: int
+    required: bool = False
+    kind: str = "text"  # text | email | tel | textarea
+    autocomplete: str = "off"
+    help: str | None = None
+
+    @property
+    def cap(self) -> int:
+        """The most characters the server reads before the validators give their own words."""
+        return max(self.max_len, 64)
+
+
+DOMAIN_FIELD = FormField(
+    "domain",
+    "Domain name",
+    253,
+    required=True,
+    help="The domain registered with Interlink, for example example.com.",
+)
+CONTACT_FIELDS = (
+    FormField(
+        "org",
+        "Organisation",
+        255,
+        required=True,
+        autocomplete="organization",
+        help="The company that will look after the technical side of the domain.",
+    ),
+    FormField(
+        "name",
+        "Contact name",
+        255,
+        required=True,
+        autocomplete="name",
+        help="A person or team at that company.",
+    ),
+    FormField("email", "E-mail", 254, required=True, kind="email", autocomplete="email"),
+    FormField(
+        "voice",
+        "Phone",
+        32,
+        required=True,
+        kind="tel",
+        autocomplete="tel",
+        help="In international form, for example +44 117 496 0123.",
+    ),
+    FormField(
+        "street",
+        "Street",
+        MAX_STREET_LINES * 256,
+        kind="textarea",
+        autocomplete="street-address",
+        help="Optional; up to 3 lines.",
+    ),
+    FormField(
+        "city",
+        "City",
+        255,
+        required=True,
+        autocomplete="address-level2",
+        help="Required: the registry needs a city and a country for every contact.",
+    ),
+    FormField("postal_code", "Postal code", 16, autocomplete="postal-code"),
+    FormField(
+        "state",
+        "State or province",
+        255,
+        autocomplete="address-level1",
+        help="Optional. Always public in the registry's records.",
+    ),
+    FormField(
+        "country",
+        "Country code",
+        2,
+        required=True,
+        autocomplete="country",
+        help="Two letters, for example GB, DE or US. Required by the registry; always public.",
+    ),
+)
+FIELDS = (DOMAIN_FIELD, *CONTACT_FIELDS)
+FIELD_NAMES = frozenset(f.name for f in FIELDS) | {"consent"}
+
+
+def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+async def _read_form(request: Request) -> FormData:
+    """The posted form: plain fields only (no files), a bounded number of them."""
+    return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+
+
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def field_errors(errors: list[FieldError]) -> dict[str, str]:
+    """Validator errors by the form field they belong beside."""
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        name, message = error.field, error.message
+        if name.startswith("street["):
+            line = name[len("street[") :].rstrip("]")
+            name, message = "street", f"line {line} {message}"
+        elif name in ("consent_fields", "consent_method"):
+            name = "consent"
+        elif name not in FIELD_NAMES:
+            name, message = GENERAL, f"{name} {message}"
+        out.setdefault(name, []).append(message)
+    return {name: "; ".join(messages) for name, messages in out.items()}
+
+
+def _values(form: FormData) -> tuple[dict[str, str], list[str]]:
+    values = {}
+    for field in FIELDS:
+        raw = form.get(field.name)
+        values[field.name] = raw if isinstance(raw, str) else ""
+    consent = [v for v in form.getlist("consent") if isinstance(v, str)]
+    return values, consent
+
+
+def _too_long(values: dict[str, str]) -> list[FieldError]:
+    return [
+        FieldError(f.name, f"is {len(values[f.name])} characters long; at most {f.cap} are allowed")
+        for f in FIELDS
+        if len(values[f.name]) > f.cap
+    ]
+
+
+def proposal_of(values: dict[str, str], consent: list[str]) -> dict[str, Any]:
+    """The new technical contact as the workflow takes it."""
+    proposal: dict[str, Any] = {f.name: values[f.name] for f in CONTACT_FIELDS}
+    proposal["street"] = [line for line in values["street"].splitlines() if line.strip()]
+    proposal["country"] = values["country"].strip().upper()
+    proposal["consent_fields"] = consent
+    proposal["consent_method"] = "portal" if consent else None
+    return proposal
+
+
+def _form_page(
+    request: Request,
+    *,
+    values: dict[str, str] | None = None,
+    consent: list[str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    portal = _portal(request)
+    token = portal.csrf.issue(request)
+    errors = errors or {}
+    response = page(
+        "change.html",
+        status,
+        title="Change the technical contact of a domain" if not errors else "Please check the form",
+        domain_field=DOMAIN_FIELD,
+        contact_fields=CONTACT_FIELDS,
+        labels={f.name: f.label for f in FIELDS} | {"consent": "Publication"},
+        values=values or {},
+        consent=consent or [],
+        consent_choices=CONSENT_CHOICES,
+        errors=errors,
+        csrf_field=CSRF_FIELD,
+        csrf_token=token.field,
+        expiry_days=portal.expiry_days,
+    )
+    return portal.csrf.set_cookie(response, token)
+
+
+def refuse_token(exc: BadToken) -> Refused:
+    """The page for a confirmation link that cannot be used (400 unknown, 410 spent)."""
+    return Refused(exc.status, "This confirmation link cannot be used", _sentence(str(exc)))
+
+
+def refuse_reference() -> Refused:
+    return Refused(
+        404,
+        "No such request",
+        "We have no request with that reference. Check the reference in your e-mail; "
+        "it looks like CR-ABCDE-FGH23.",
+    )
+
+
+@router.get("/")
+@router.get("/change")
+def change_form(request: Request) -> Response:
+    """The form to ask for the change."""
+    return _form_page(request)
+
+
+@router.post("/change")
+async def change_submit(request: Request, background: BackgroundTasks) -> Response:
+    """Check the form; answer the same for every valid request (see Portal.submit)."""
+    check_rate(request, "submit")
+    form = await _read_form(request)
+    portal = _portal(request)
+    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    values, consent = _values(form)
+    problems = _too_long(values)
+    if not problems:
+        try:
+            answer, job = await run_in_threadpool(
+                portal.submit, values["domain"], proposal_of(values, consent)
+            )
+        except ValidationFailed as exc:
+            problems = exc.errors
+    if problems:
+        return _form_page(
+            request, values=values, consent=consent, errors=field_errors(problems), status=422
+        )
+    if job is not None:
+        background.add_task(job)
+    return page("submitted.html", title="Request received", answer=answer)
+
+
+@router.get("/confirm/{token}")
+async def confirm_page(request: Request, token: str) -> Response:
+    """Show the request with a Confirm button; a GET never confirms (mail scanners fetch it)."""
+    check_rate(request, "lookup")
+    portal = _portal(request)
+    try:
+        view = await run_in_threadpool(portal.describe, token)
+    except BadToken as exc:
+        raise refuse_token(exc) from None
+    csrf = portal.csrf.issue(request)
+    response = page(
+        "confirm.html",
+        title=f"Confirm the change for {view.domain}",
+        view=view,
+        token=token,
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf.field,
+    )
+    return portal.csrf.set_cookie(response, csrf)
+
+
+@router.post("/confirm/{token}")
+async def confirm_submit(request: Request, token: str, background: BackgroundTasks) -> Response:
+    """The registrant presses Confirm."""
+    check_rate(request, "confirm")
+    form = await _read_form(request)
+    portal = _portal(request)
+    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    try:
+        status, job = await run_in_threadpool(portal.confirm, token)
+    except BadToken as exc:
+        raise refuse_token(exc) from None
+    background.add_task(job)
+    return page("confirmed.html", title="Request confirmed", status=status)
+
+
+@router.get("/status")
+def status_lookup(reference: str | None = None) -> Response:
+    """A small form to type a reference (GET, so no CSRF), or a redirect to its page."""
+    if reference and reference.strip():
+        key = reference.strip().upper()[:64]
+        return RedirectResponse(f"/status/{quote(key, safe='')}", status_code=303)
+    return page("status_lookup.html", title="Follow a request")
+
+
+@router.get("/status/{reference}")
+async def status_page(request: Request, reference: str) -> Response:
+    """The state of a request in plain words."""
+    check_rate(request, "lookup")
+    try:
+        view = await run_in_threadpool(_portal(request).status, reference)
+    except NotFound:
+        raise refuse_reference() from None
+    return page("status.html", title=f"Request {view.reference}", view=view)
+
+
+@router.get("/requests/{reference}")
+def status_alias(reference: str) -> Response:
+    """Older links in mail point here."""
+    return RedirectResponse(f"/status/{quote(reference[:64], safe='')}", status_code=308)
