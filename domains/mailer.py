@@ -189,12 +189,12 @@ class FolderMailer:
 
 
 def _policy_for(message: EmailMessage) -> email.policy.Policy:
-    """SMTP line endings; UTF-8 headers only when an address needs them."""
+    """Local line endings, as in a Maildir; UTF-8 headers only when an address needs them."""
     for name in ("From", "To"):
         for address in getattr(message.get(name), "addresses", ()):
             if not address.addr_spec.isascii():
-                return email.policy.SMTPUTF8
-    return email.policy.SMTP
+                return email.policy.default.clone(utf8=True)
+    return email.policy.default
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
