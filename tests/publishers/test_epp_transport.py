@@ -20,7 +20,6 @@ from publishers.epp.transport import (
     write_frame,
 )
 
-
 FRAME_A = b'<?xml version="1.0"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><hello/></epp>'
 FRAME_B = b"<b>second frame \xc3\xa9</b>"
 
