@@ -62,7 +62,7 @@ STATUSES = ("queued", "sending", "sent", "failed", "suppressed")
 # one-time token). They are dropped for every other recipient, whatever the caller passes.
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
 # Where the portal shows a request's status; the caller may pass its own `status_url`.
-STATUS_PATH = "/requests/{reference}"
+STATUS_PATH = "/status/{reference}"
 
 CHANNEL_TEXT = {
     "portal": "made on our website",

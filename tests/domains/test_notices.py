@@ -201,6 +201,7 @@ def test_received_mail_goes_to_the_registrant_with_the_link(
     [proposed] = sink.to(NEW_TECH["email"])
     assert proposed.message["To"].addresses[0].display_name == "Jane Doe"
     [old] = sink.to(house.email)
+    assert "https://portal.test/status/TC-7Q2K9" in old.message.get_body(("plain",)).get_content()
     for other in (proposed, old):
         body = other.message.get_body(("plain",)).get_content()
         assert "TOKEN" not in other.message.as_string()
