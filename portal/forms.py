@@ -233,7 +233,15 @@ async def change_submit(request: Request, background: BackgroundTasks) -> Respon
     portal.csrf.verify(request, form.get(CSRF_FIELD))
     values, consent = _values(form)
     problems = _too_long(values)
-    if not problems:
+    if problems:
+        # Check the rest too, so the visitor sees every problem at once.
+        long = {e.field for e in problems}
+        rest = {k: ("" if k in long else v) for k, v in values.items()}
+        try:
+            await run_in_threadpool(portal.check, rest["domain"], proposal_of(rest, consent))
+        except ValidationFailed as exc:
+            problems += [e for e in exc.errors if e.field.partition("[")[0] not in long]
+    else:
         try:
             answer, job = await run_in_threadpool(
                 portal.submit, values["domain"], proposal_of(values, consent)
@@ -282,7 +290,7 @@ async def confirm_submit(request: Request, token: str, background: BackgroundTas
     except BadToken as exc:
         raise refuse_token(exc) from None
     background.add_task(job)
-    return page("confirmed.html", title="Request confirmed", status=status)
+    return page("confirmed.html", title="Request confirmed", view=status)
 
 
 @router.get("/status")

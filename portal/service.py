@@ -153,13 +153,8 @@ class Portal:
 
     # -- submit ----------------------------------------------------------------------------
 
-    def submit(self, domain: str, proposal: Mapping[str, Any]) -> tuple[SubmitAnswer, Job | None]:
-        """Validate everything, then open the request if the rules allow; same answer always.
-
-        Raises ValidationFailed (every bad field at once) for input that is wrong whatever the
-        domain. The answer does not depend on whether a request was stored; the job (mail to
-        the registrant on file) is None when none was.
-        """
+    def check(self, domain: str, proposal: Mapping[str, Any]) -> tuple[str, str]:
+        """Validate the domain name and the new contact: (A-label, U-label), or every error."""
         errors: list[FieldError] = []
         alabel = ulabel = ""
         try:
@@ -172,6 +167,16 @@ class Portal:
             errors += exc.errors
         if errors:
             raise ValidationFailed(errors)
+        return alabel, ulabel
+
+    def submit(self, domain: str, proposal: Mapping[str, Any]) -> tuple[SubmitAnswer, Job | None]:
+        """Validate everything, then open the request if the rules allow; same answer always.
+
+        Raises ValidationFailed (every bad field at once) for input that is wrong whatever the
+        domain. The answer does not depend on whether a request was stored; the job (mail to
+        the registrant on file) is None when none was.
+        """
+        alabel, ulabel = self.check(domain, proposal)
         masked = self.masked_registrant(alabel)
         try:
             outcome = self.workflow.submit(
