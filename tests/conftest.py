@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,16 +22,22 @@ EPP_SCHEMA = SHARED / "schemas" / "epp" / "index.xsd"
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
-def _postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+def _postgres_base():
     assert POSTGRES_URL
     base = make_url(POSTGRES_URL)
     if base.drivername == "postgresql":
         base = base.set(drivername="postgresql+psycopg")
+    return base
+
+
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database for one test (empty, or a copy of `template`), then dropped."""
+    base = _postgres_base()
     name = f"interlink_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -48,10 +55,50 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Per backend, a migrated store holding the house contact, copied for each test.
+
+    Migrating once and copying is much faster than migrating for every test.
+    """
+    folder = tmp_path_factory.mktemp("template")
+    sqlite_file = folder / "template.db"
+    templates = {"sqlite": str(sqlite_file)}
+    Store.open(settings=Settings(database_url=f"sqlite:///{sqlite_file}", data_dir=folder)).close()
+    pg_name = None
+    if POSTGRES_URL:
+        base = _postgres_base()
+        pg_name = f"interlink_tmpl_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{pg_name}"'))
+        url = base.set(database=pg_name).render_as_string(hide_password=False)
+        Store.open(settings=Settings(database_url=url, data_dir=folder)).close()
+        templates["postgresql"] = pg_name
+    yield templates
+    if pg_name:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: dict[str, str]
+) -> Iterator[str]:
+    """A URL of a migrated database that holds only the house contact."""
+    if request.param == "sqlite":
+        target = tmp_path / "store.db"
+        shutil.copyfile(migrated_templates["sqlite"], target)
+        yield f"sqlite:///{target}"
+    else:
+        yield from _postgres_database(template=migrated_templates["postgresql"])
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for a test: its own database and data directory."""
-    return Settings(database_url=database_url, data_dir=tmp_path / "data")
+def settings(store_url: str, tmp_path: Path) -> Settings:
+    """Settings for a test: its own (migrated) database and data directory."""
+    return Settings(database_url=store_url, data_dir=tmp_path / "data")
 
 
 @pytest.fixture

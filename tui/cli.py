@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tui.commands import database, demo, transfer
+from tui.commands import database, demo, requests, transfer
 from tui.commands.common import configure_logging
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(database.app, name="db")
+app.add_typer(requests.app, name="requests")
 app.command("import")(transfer.import_command)
 app.command("export")(transfer.export_command)
 app.command("demo")(demo.demo_command)

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from domains.db import current_revision, head_revision, make_engine, upgrade
+from domains.settings import Settings
 from domains.store import Store
 from tui.commands.database import app as db_app
 
@@ -27,8 +28,8 @@ def test_empty_database_to_head_matches_the_models(database_url):
     engine.dispose()
 
 
-def test_first_use_of_a_new_database_migrates_it(settings):
-    store = Store.open(settings=settings)
+def test_first_use_of_a_new_database_migrates_it(database_url, tmp_path):
+    store = Store.open(settings=Settings(database_url=database_url, data_dir=tmp_path))
     assert current_revision(store.engine) == head_revision()
     store.close()
 

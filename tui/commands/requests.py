@@ -1,0 +1,215 @@
+"""`interlink requests ...`: staff handle technical-contact change requests from the shell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from domains import notices
+from domains.changes import CHANNELS, STATES, Outcome, Workflow
+from domains.mailer import mailer_from_settings
+from domains.store import Store
+from tui.commands.common import console, opened_store, staff_actor, user_errors
+
+app = typer.Typer(help="Technical-contact change requests.", no_args_is_help=True)
+
+DB_OPTION = typer.Option(None, "--db", help="Database URL (default: settings).")
+USER_OPTION = typer.Option(None, "--user", help="Staff name for the audit trail.")
+
+
+def deliver(store: Store, outcome: Outcome) -> None:
+    """Send the notices a transition queued, with the confirmation link if one was made."""
+    if not outcome.notice_ids:
+        return
+    base = store.settings.portal_base_url.rstrip("/")
+    context = {"status_url": f"{base}/status/{outcome.request.reference}"}
+    if outcome.token:
+        context["confirm_url"] = f"{base}/confirm/{outcome.token}"
+    sent = notices.deliver(
+        store, outcome.notice_ids, mailer=mailer_from_settings(store.settings), context=context
+    )
+    failed = [n for n in sent if n.status == "failed"]
+    if failed:
+        console.print(f"[yellow]{len(failed)} notice(s) could not be sent; see the Notice log[/]")
+
+
+def _describe(flow: Workflow, store: Store, reference: str) -> Table:
+    request = flow.get(reference)
+    with store.read() as session:
+        from domains.models import Contact, Domain
+
+        domain = session.get(Domain, request.domain_id)
+        old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
+        new = session.get(Contact, request.new_tech_id) if request.new_tech_id else None
+    table = Table(title=f"{request.reference}: {domain.unicode_name} ({request.state})")
+    table.add_column("field")
+    table.add_column("value")
+    proposed = (
+        "Interlink (house contact)"
+        if request.target == "house"
+        else f"{request.proposed.get('org')} / {request.proposed.get('name')} "
+        f"<{request.proposed.get('email')}> {request.proposed.get('voice')}"
+    )
+    rows = [
+        ("channel", request.channel),
+        ("entered by", request.entered_by),
+        ("current tech", f"{old.org or old.name} ({old.handle})" if old else "-"),
+        ("proposed tech", proposed),
+        ("new tech contact", new.handle if new else "-"),
+        ("consent", ", ".join(request.proposed.get("consent_fields") or []) or "-"),
+        ("created", request.created_at.isoformat()),
+        ("expires", request.expires_at.isoformat()),
+        ("decided by", request.decided_by or "-"),
+        ("reason", request.reason or "-"),
+        ("sync error", request.sync_error or "-"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@app.command("list")
+def list_requests(
+    state: str = typer.Option(None, "--state", help=f"One of: {', '.join(STATES)}."),
+    limit: int = typer.Option(50, "--limit"),
+    database_url: str = DB_OPTION,
+) -> None:
+    """Requests, newest first."""
+    with user_errors(), opened_store(database_url) as store:
+        flow = Workflow(store)
+        rows = flow.list(state=state, limit=limit)
+        with store.read() as session:
+            from domains.models import Domain
+
+            names = {r.domain_id: session.get(Domain, r.domain_id).unicode_name for r in rows}
+    table = Table()
+    for column in ("reference", "domain", "state", "channel", "entered by", "created"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.reference,
+            names[r.domain_id],
+            r.state,
+            r.channel,
+            r.entered_by,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table if rows else "no requests")
+
+
+@app.command("show")
+def show_request(reference: str, database_url: str = DB_OPTION) -> None:
+    """One request: current and proposed technical contact, state, decisions."""
+    with user_errors(), opened_store(database_url) as store:
+        console.print(_describe(Workflow(store), store, reference))
+
+
+@app.command("enter")
+def enter_request(
+    domain: str = typer.Argument(..., help="The domain (A-label or U-label)."),
+    channel: str = typer.Option(
+        ..., "--channel", help=f"How the customer asked: {', '.join(CHANNELS)}."
+    ),
+    contact_file: Path = typer.Option(
+        None,
+        "--contact",
+        help="JSON file with the new tech contact (org, name, email, voice, city, country, ...).",
+    ),
+    house: bool = typer.Option(
+        False, "--house", help="Move the technical contact back to Interlink."
+    ),
+    database_url: str = DB_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """Enter a request for a customer who phoned or wrote; the registrant must still confirm."""
+    with user_errors(), opened_store(database_url) as store:
+        if house == (contact_file is not None):
+            raise typer.BadParameter("give either --contact FILE or --house")
+        proposal = json.loads(contact_file.read_text(encoding="utf-8")) if contact_file else None
+        outcome = Workflow(store).submit(
+            actor=staff_actor(user),
+            domain_name=domain,
+            proposal=proposal,
+            channel=channel,
+            target="house" if house else "new",
+        )
+        deliver(store, outcome)
+    console.print(
+        f"request {outcome.request.reference} entered; the registrant was asked to confirm"
+    )
+
+
+@app.command("approve")
+def approve_request(reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION) -> None:
+    """Approve a confirmed request and apply it (not one you entered yourself)."""
+    with user_errors(), opened_store(database_url) as store:
+        flow = Workflow(store)
+        flow.approve(actor=staff_actor(user), reference=reference)
+        outcome = flow.apply(actor=staff_actor(user), reference=reference)
+        deliver(store, outcome)
+    console.print(f"request {reference} approved and applied; the registry sync will follow")
+
+
+@app.command("apply")
+def apply_request(reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION) -> None:
+    """Apply an approved request whose first apply failed (e.g. a lock since lifted)."""
+    with user_errors(), opened_store(database_url) as store:
+        outcome = Workflow(store).apply(actor=staff_actor(user), reference=reference)
+        deliver(store, outcome)
+    console.print(f"request {reference} applied")
+
+
+@app.command("reject")
+def reject_request(
+    reference: str,
+    reason: str = typer.Option(..., "--reason", help="Why; the customer reads it."),
+    database_url: str = DB_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """Reject a confirmed request with a reason."""
+    with user_errors(), opened_store(database_url) as store:
+        outcome = Workflow(store).reject(
+            actor=staff_actor(user), reference=reference, reason=reason
+        )
+        deliver(store, outcome)
+    console.print(f"request {reference} rejected")
+
+
+@app.command("cancel")
+def cancel_request(
+    reference: str,
+    reason: str = typer.Option(None, "--reason"),
+    database_url: str = DB_OPTION,
+    user: str = USER_OPTION,
+) -> None:
+    """Cancel a request that has not been decided yet."""
+    with user_errors(), opened_store(database_url) as store:
+        outcome = Workflow(store).cancel(
+            actor=staff_actor(user), reference=reference, reason=reason
+        )
+        deliver(store, outcome)
+    console.print(f"request {reference} cancelled")
+
+
+@app.command("resend")
+def resend_confirmation(
+    reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION
+) -> None:
+    """Send the registrant a new confirmation link (the old one stops working)."""
+    with user_errors(), opened_store(database_url) as store:
+        outcome = Workflow(store).resend_confirmation(actor=staff_actor(user), reference=reference)
+        deliver(store, outcome)
+    console.print(f"a new confirmation link for {reference} was sent to the registrant")
+
+
+@app.command("expire")
+def expire_requests(database_url: str = DB_OPTION) -> None:
+    """Expire unconfirmed requests older than the confirmation window."""
+    with user_errors(), opened_store(database_url) as store:
+        outcomes = Workflow(store).expire_stale()
+        for outcome in outcomes:
+            deliver(store, outcome)
+    console.print(f"{len(outcomes)} request(s) expired")
