@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tui.commands import database, demo, requests, transfer
+from tui.commands import database, demo, requests, show, transfer
 from tui.commands.common import configure_logging
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app.add_typer(requests.app, name="requests")
 app.command("import")(transfer.import_command)
 app.command("export")(transfer.export_command)
 app.command("demo")(demo.demo_command)
+app.command("show")(show.show_command)
 
 
 @app.callback()
