@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from domains.errors import FieldError, ValidationFailed
 from domains.models import AuditEvent
+
+if TYPE_CHECKING:
+    from domains.store import Store
 
 
 def _plain(value: Any) -> Any:
@@ -63,3 +67,35 @@ def record(
     )
     session.add(event)
     return event
+
+
+def list_events(
+    store: Store,
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    request_ref: str | None = None,
+    before_id: int | None = None,
+    limit: int = 200,
+) -> list[AuditEvent]:
+    """Audit events, newest first, filtered by entity, actor (prefix) and time."""
+    stmt = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+    if entity_type:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if actor:
+        stmt = stmt.where(col(AuditEvent.actor).startswith(actor, autoescape=True))
+    if since:
+        stmt = stmt.where(col(AuditEvent.at) >= since)
+    if until:
+        stmt = stmt.where(col(AuditEvent.at) < until)
+    if request_ref:
+        stmt = stmt.where(AuditEvent.request_ref == request_ref)
+    if before_id is not None:
+        stmt = stmt.where(col(AuditEvent.id) < before_id)
+    with store.read() as session:
+        return list(session.execute(stmt).scalars())

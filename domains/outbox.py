@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
-from domains.models import OutboxEntry
+from domains import audit
+from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
+from domains.models import ChangeRequest, OutboxEntry, utcnow
+
+if TYPE_CHECKING:
+    from domains.store import Store
 
 OUTBOX_KINDS = ("contact.update", "domain.tech_move", "domain.update")
 OUTBOX_STATUSES = ("pending", "in_progress", "done", "local_only", "failed")
@@ -28,4 +34,71 @@ def enqueue(
         kind=kind, tld=tld, payload=payload, domain_id=domain_id, contact_id=contact_id
     )
     session.add(entry)
+    return entry
+
+
+def list_entries(
+    store: Store, *, status: str | None = None, limit: int = 200, before_id: int | None = None
+) -> list[OutboxEntry]:
+    """Outbox entries, newest first, optionally in one status."""
+    stmt = select(OutboxEntry).order_by(col(OutboxEntry.id).desc()).limit(limit)
+    if status:
+        if status not in OUTBOX_STATUSES:
+            raise ValidationFailed(
+                FieldError("status", f"{status!r} is not one of {', '.join(OUTBOX_STATUSES)}")
+            )
+        stmt = stmt.where(OutboxEntry.status == status)
+    if before_id is not None:
+        stmt = stmt.where(col(OutboxEntry.id) < before_id)
+    with store.read() as session:
+        return list(session.execute(stmt).scalars())
+
+
+def count_by_status(store: Store) -> dict[str, int]:
+    """How many entries are in each status."""
+    with store.read() as session:
+        rows = session.execute(
+            select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)
+        ).all()
+    return {status: n for status, n in rows}
+
+
+def retry_entry(store: Store, entry_id: int, *, actor: str) -> OutboxEntry:
+    """Put a failed entry back in the queue (and its change request back to applied)."""
+    with store.write() as session:
+        entry = session.execute(
+            select(OutboxEntry).where(OutboxEntry.id == entry_id).with_for_update()
+        ).scalar()
+        if entry is None:
+            raise NotFound("outbox entry", str(entry_id))
+        if entry.status != "failed":
+            raise RuleViolation(
+                f"outbox entry {entry_id} is {entry.status}; only a failed one can be retried"
+            )
+        request = session.execute(
+            select(ChangeRequest).where(ChangeRequest.outbox_id == entry.id).with_for_update()
+        ).scalar()
+        before = entry.last_error
+        entry.status = "pending"
+        entry.next_attempt_at = utcnow()
+        entry.last_error = None
+        entry.attempts = 0
+        entry.version += 1
+        if request is not None and request.state == "sync_failed":
+            request.state = "applied"
+            request.sync_error = None
+            request.version += 1
+            request.updated_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="outbox.retry",
+            entity_type="outbox_entry",
+            entity_id=entry.id,
+            changes={
+                "status": {"before": "failed", "after": "pending"},
+                "error": {"before": before, "after": None},
+            },
+            request_ref=request.reference if request else None,
+        )
     return entry
