@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     dns: DnsSettings = DnsSettings()
     portal_base_url: str = "http://127.0.0.1:8080"
+    # The registries file (publishers/registries.py); None: the packaged default (the sandbox).
+    registries_file: Path | None = None
 
     def outbox_dir(self) -> Path:
         """The folder for .eml files when no SMTP relay is configured."""
