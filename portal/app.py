@@ -28,6 +28,10 @@ from portal.security import BodyLimit, SecurityHeaders, Shield
 from portal.service import Portal
 
 STATIC = Path(__file__).parent / "static"
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" '
+    'rx="3" fill="#0b5cad"/><path d="M5 3h6v2H9v6h2v2H5v-2h2V5H5z" fill="#fff"/></svg>'
+)
 
 _HTTP_WORDS = {
     400: ("Bad request", "The request could not be understood."),
@@ -74,6 +78,10 @@ def create_app(
     app.include_router(forms.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(FAVICON, media_type="image/svg+xml")
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:

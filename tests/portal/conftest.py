@@ -5,14 +5,20 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import socket
+import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from domains.mailer import FolderMailer
@@ -162,10 +168,38 @@ def requests_of(store: Store) -> list[ChangeRequest]:
         return list(session.execute(select(ChangeRequest).order_by(ChangeRequest.id)).scalars())
 
 
-def confirm_link(message: EmailMessage) -> str:
+def confirm_link(message: EmailMessage, base_url: str = BASE_URL) -> str:
     """The path of the confirmation link in a mail."""
     body = message.get_body(("plain",))
     assert body is not None
-    found = re.search(re.escape(BASE_URL) + r"(/confirm/[A-Za-z0-9_-]+)", body.get_content())
+    found = re.search(re.escape(base_url) + r"(/confirm/[A-Za-z0-9_-]+)", body.get_content())
     assert found, "the mail has no confirmation link"
     return found.group(1)
+
+
+@contextmanager
+def serve(build: Callable[[str], FastAPI], timeout: float = 10.0) -> Iterator[str]:
+    """Serve the app that `build(base_url)` makes with uvicorn on 127.0.0.1; yield its URL.
+
+    The port is bound first (port 0: the system picks a free one) and handed to uvicorn, so
+    the app knows its own address before it starts and no other process can take the port.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(build(base_url), log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        listener.close()

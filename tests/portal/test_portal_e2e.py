@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from domains import notices
@@ -33,7 +33,7 @@ from domains.store import Store
 from portal.app import create_app
 from portal.config import PortalConfig
 from tests.factories import make_domain
-from tests.portal.conftest import FORM, csrf_of
+from tests.portal.conftest import FORM, csrf_of, serve
 
 WAIT = 10.0
 
@@ -82,38 +82,26 @@ def running(tmp_path: Path) -> Iterator[Running]:
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))  # a free port, held until uvicorn serves on it
-    port = listener.getsockname()[1]
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
-        data_dir=tmp_path / "data",
-        portal_base_url=f"http://127.0.0.1:{port}",
-        mail=MailSettings(
-            smtp_host="127.0.0.1", smtp_port=smtp.port, starttls=False, retries=1, retry_wait=0.01
-        ),
-    )
-    store = Store.open(settings=settings)
     mailer = SmtpMailer("127.0.0.1", smtp.port, starttls=False, timeout=5)
-    app = create_app(store, mailer=mailer, settings=settings, config=PortalConfig(secret="e2e"))
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + WAIT
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
+    stores: list[Store] = []
+
+    def build(base_url: str) -> FastAPI:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'e2e.db'}",
+            data_dir=tmp_path / "data",
+            portal_base_url=base_url,
+            mail=MailSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, starttls=False),
+        )
+        stores.append(Store.open(settings=settings))
+        return create_app(stores[0], mailer=mailer, config=PortalConfig(secret="e2e"))
+
     try:
-        yield Running(settings.portal_base_url, store, mailbox, mailer)
+        with serve(build) as base_url:
+            yield Running(base_url, stores[0], mailbox, mailer)
     finally:
-        server.should_exit = True
-        thread.join(WAIT)
-        listener.close()
         smtp.stop()
-        store.close()
+        for store in stores:
+            store.close()
 
 
 def recipients(messages: list[tuple[list[str], EmailMessage]]) -> list[str]:
