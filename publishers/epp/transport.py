@@ -232,7 +232,10 @@ class EppConnection:
         except (OSError, RuntimeError) as exc:
             raise TransportError(f"cannot write: {exc}", written=True) from exc
         try:
-            async with asyncio.timeout(self.read_timeout):
+            if self.writer.transport.get_write_buffer_size() > 65536:
+                async with asyncio.timeout(self.read_timeout):
+                    await self.writer.drain()
+            else:
                 await self.writer.drain()
         except TimeoutError:
             raise TransportError("timed out writing a frame", written=True) from None
