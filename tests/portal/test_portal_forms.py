@@ -5,6 +5,7 @@ Each negative test checks the visitor's message and that nothing changed in the 
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from datetime import timedelta
@@ -12,11 +13,17 @@ from html import escape
 from pathlib import Path
 
 import pytest
+from starlette.requests import Request
 
+import portal as portal_package
 from domains.changes import Workflow
+from domains.mailer import FolderMailer
 from domains.models import utcnow
 from domains.store import Store
-from portal.security import CSRF_COOKIE
+from portal.app import create_app
+from portal.config import PortalConfig, load_secret
+from portal.ratelimit import RateLimiter
+from portal.security import CSRF_COOKIE, client_key
 from tests.factories import make_domain
 from tests.portal.conftest import (
     FORM,
@@ -496,3 +503,64 @@ def test_logs_carry_no_personal_data_and_no_tokens(
         assert private not in text
     assert link.rsplit("/", 1)[1] not in text
     assert "@" not in text
+
+
+# -- the parts behind the pages ----------------------------------------------------------------
+
+
+def test_token_buckets_refill_at_their_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter({"submit": (2, 10.0)}, clock=lambda: now[0])
+    assert limiter.retry_after("submit", "a") == 0
+    assert limiter.retry_after("submit", "a") == 0
+    assert limiter.retry_after("submit", "a") == 10
+    assert limiter.retry_after("submit", "b") == 0  # per client
+    now[0] = 5.0
+    assert limiter.retry_after("submit", "a") == 5
+    now[0] = 10.0
+    assert limiter.retry_after("submit", "a") == 0
+    now[0] = 1000.0  # a long pause refills only up to the burst
+    assert [limiter.retry_after("submit", "a") for _ in range(3)] == [0, 0, 10]
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.9", "192.0.2.9"),
+    ],
+)
+def test_clients_are_counted_by_address_and_ipv6_by_its_64(address: str, key: str) -> None:
+    request = Request({"type": "http", "client": (address, 1234), "headers": []})
+    assert client_key(request) == key
+
+
+def test_the_secret_is_kept_so_the_made_up_address_survives_a_restart(
+    lite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INTERLINK_PORTAL_SECRET", raising=False)
+    data_dir = tmp_path / "secret-home"
+    first = load_secret(PortalConfig(), data_dir)
+    assert load_secret(PortalConfig(), data_dir) == first and len(first) == 32
+    assert (data_dir / "portal-secret").stat().st_mode & 0o777 == 0o600
+    settings = lite_store.settings.model_copy(update={"data_dir": data_dir})
+    masks = {
+        create_app(
+            lite_store, mailer=FolderMailer(tmp_path), settings=settings
+        ).state.portal.fake_mask("not-ours.com")
+        for _ in range(2)
+    }
+    assert len(masks) == 1 and re.fullmatch(MASK_RE, masks.pop())
+
+
+def test_the_portal_does_not_import_the_tui() -> None:
+    for source in Path(portal_package.__file__).parent.glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n == "tui" or n.startswith("tui.") for n in names), source.name
