@@ -168,7 +168,7 @@ def proposal_of(values: dict[str, str], consent: list[str]) -> dict[str, Any]:
     """The new technical contact as the workflow takes it."""
     proposal: dict[str, Any] = {f.name: values[f.name] for f in CONTACT_FIELDS}
     proposal["street"] = [line for line in values["street"].splitlines() if line.strip()]
-    proposal["country"] = values["country"].strip().upper()
+    proposal["country"] = values["country"].strip()
     proposal["consent_fields"] = consent
     proposal["consent_method"] = "portal" if consent else None
     return proposal
