@@ -23,7 +23,8 @@ from sqlmodel import Session, col
 
 from domains import audit, notices, validation
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
-from domains.models import ChangeRequest, Contact, Domain, DomainContact, utcnow
+from domains.mailer import Mailer, mailer_from_settings
+from domains.models import ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
 from domains.outbox import enqueue
 from domains.store import CONTACT_FIELDS, Store, contact_handle, search_key
 
@@ -594,3 +595,19 @@ class Workflow:
             self._notice(session, request, template, contact_id=cid, recipient=kind)
             for kind, cid in targets
         ]
+
+
+def deliver_outcome(store: Store, outcome: Outcome, mailer: Mailer | None = None) -> list[Notice]:
+    """Send the notices a transition queued; the confirmation link goes in memory only."""
+    if not outcome.notice_ids:
+        return []
+    base = store.settings.portal_base_url.rstrip("/")
+    context = {"status_url": f"{base}/status/{outcome.request.reference}"}
+    if outcome.token:
+        context["confirm_url"] = f"{base}/confirm/{outcome.token}"
+    return notices.deliver(
+        store,
+        outcome.notice_ids,
+        mailer=mailer or mailer_from_settings(store.settings),
+        context=context,
+    )

@@ -8,9 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from domains import notices
-from domains.changes import CHANNELS, STATES, Outcome, Workflow
-from domains.mailer import mailer_from_settings
+from domains.changes import CHANNELS, STATES, Outcome, Workflow, deliver_outcome
 from domains.store import Store
 from tui.commands.common import console, opened_store, staff_actor, user_errors
 
@@ -21,17 +19,8 @@ USER_OPTION = typer.Option(None, "--user", help="Staff name for the audit trail.
 
 
 def deliver(store: Store, outcome: Outcome) -> None:
-    """Send the notices a transition queued, with the confirmation link if one was made."""
-    if not outcome.notice_ids:
-        return
-    base = store.settings.portal_base_url.rstrip("/")
-    context = {"status_url": f"{base}/status/{outcome.request.reference}"}
-    if outcome.token:
-        context["confirm_url"] = f"{base}/confirm/{outcome.token}"
-    sent = notices.deliver(
-        store, outcome.notice_ids, mailer=mailer_from_settings(store.settings), context=context
-    )
-    failed = [n for n in sent if n.status == "failed"]
+    """Send the notices a transition queued and say if any could not go out."""
+    failed = [n for n in deliver_outcome(store, outcome) if n.status == "failed"]
     if failed:
         console.print(f"[yellow]{len(failed)} notice(s) could not be sent; see the Notice log[/]")
 

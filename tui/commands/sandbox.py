@@ -35,7 +35,10 @@ def registry_sandbox_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(7000, "--port", help="TCP port (0: any free port)."),
     db: Path = typer.Option(
-        None, "--db", help="The sandbox's SQLite file (default: the data directory's sandbox/)."
+        None,
+        "--db",
+        help="The sandbox's SQLite file (default: sandbox.db in the data directory; its own CA goes"
+        " next to it in sandbox.db.tls/).",
     ),
     client: list[str] = typer.Option(
         None,
@@ -80,7 +83,7 @@ def registry_sandbox_command(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    database = db or get_settings().data_dir / "sandbox" / "registry.db"
+    database = db or get_settings().data_dir / "sandbox.db"
     policy = {tld: "prohibited" for tld in prohibit_contacts or ()}
 
     def ready(registry: SandboxRegistry) -> None:

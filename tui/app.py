@@ -1,0 +1,73 @@
+"""The support staff's Textual app: one factory shared by `interlink tui`, the demo and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui.context import AppContext
+from tui.screens.audit import AuditScreen
+from tui.screens.domains import DomainsScreen
+from tui.screens.requests import RequestsScreen
+from tui.screens.sync import SyncScreen
+
+
+class InterlinkApp(App[None]):
+    """Domains, requests, registry sync and audit, for Interlink's support staff."""
+
+    TITLE = "Interlink"
+    CSS_PATH = "app.tcss"
+    MODES = {
+        "domains": DomainsScreen,
+        "requests": RequestsScreen,
+        "sync": SyncScreen,
+        "audit": AuditScreen,
+    }
+    DEFAULT_MODE = "domains"
+    BINDINGS = [
+        # Shown in every screen's mode bar rather than the footer, which needs its 80 columns
+        # for the screen's own keys.
+        Binding("f2", "switch_mode('domains')", "Domains", show=False),
+        Binding("f3", "switch_mode('requests')", "Requests", show=False),
+        Binding("f4", "switch_mode('sync')", "Sync", show=False),
+        Binding("f5", "switch_mode('audit')", "Audit", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.sub_title = context.actor
+
+    @property
+    def store(self):
+        """The store every screen reads and writes."""
+        return self.context.store
+
+    @property
+    def actor(self) -> str:
+        """The audit actor: staff:NAME."""
+        return self.context.actor
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the app and of the current screen, in the command palette."""
+        yield from super().get_system_commands(screen)
+        for mode, title, help_text in (
+            ("domains", "Domains", "Search the domains (F2)"),
+            ("requests", "Requests", "Technical-contact change requests (F3)"),
+            ("sync", "Sync", "Registry sync outbox (F4)"),
+            ("audit", "Audit", "The audit trail (F5)"),
+        ):
+            yield SystemCommand(title, help_text, partial(self.switch_mode, mode))
+        palette = getattr(screen, "palette_commands", None)
+        if palette is not None:
+            yield from palette()
+
+
+def create_app(context: AppContext) -> InterlinkApp:
+    """The app, ready to run (CLI) or to drive with Pilot (tests)."""
+    return InterlinkApp(context)

@@ -1,0 +1,142 @@
+"""`interlink show DOMAIN --as whois|rdap|epp|private`: what each audience sees of a domain."""
+
+from __future__ import annotations
+
+import typer
+from lxml import etree
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from domains.models import Contact
+from domains.store import DomainRecord
+from publishers.disclose import disclose_for
+from publishers.epp.frames import contact_create
+from publishers.epp.model import ContactData
+from publishers.epp.xmlsafe import parse_frame
+from publishers.policy import FieldView, PublicationView, build_view
+from publishers.profiles import FIELDS
+from publishers.rdap import rdap_json
+from publishers.whois import render_whois
+from tui.commands.common import opened_store, user_errors
+
+FORMATS = ("whois", "rdap", "epp", "private")
+PREVIEW_CLTRID = "SHOW-PREVIEW"
+PREVIEW_AUTH_INFO = "set-at-sync"
+"""The preview never shows a real authInfo; the sync job sets one when it sends the contact."""
+
+
+def contact_data(contact: Contact) -> ContactData:
+    """The stored contact as <contact:create> sends it ("loc" postal info unless all ASCII)."""
+    texts = [contact.name, contact.org, *contact.street, contact.city, contact.state]
+    ascii_only = all(text.isascii() for text in texts if text)
+    return ContactData(
+        handle=contact.handle,
+        name=contact.name,
+        org=contact.org or None,
+        street=tuple(line for line in contact.street if line),
+        city=contact.city,
+        sp=contact.state or None,
+        pc=contact.postal_code or None,
+        cc=contact.country,
+        voice=contact.voice or None,
+        voice_ext=contact.voice_ext or None,
+        fax=contact.fax or None,
+        fax_ext=contact.fax_ext or None,
+        email=contact.email,
+        auth_info=PREVIEW_AUTH_INFO,
+        postal_type="int" if ascii_only else "loc",
+    )
+
+
+def epp_preview(record: DomainRecord, view: PublicationView) -> str:
+    """The <contact:create> frames the registry would get, one per contact, pretty-printed."""
+    parts: list[str] = []
+    done: set[str] = set()
+    for role in view.roles:
+        contact = record.contact(role.role)
+        if contact is None or contact.handle in done:
+            continue
+        if not role.sent_to_registry:
+            parts.append(
+                f"<!-- {role.role}: prohibited by the registry; kept locally, not sent -->"
+            )
+            continue
+        roles = ", ".join((role.role, *role.shares_contact_with))
+        done.add(contact.handle)
+        frame = contact_create(
+            contact_data(contact), disclose_for(view, role.role), cltrid=PREVIEW_CLTRID
+        )
+        pretty = etree.tostring(parse_frame(frame), pretty_print=True, encoding="unicode")
+        parts.append(f"<!-- {roles}: contact:create, disclose from profile {view.profile} -->")
+        parts.append(pretty.rstrip())
+    return "\n".join(parts) + "\n"
+
+
+def _stored_text(contact: Contact, field: str) -> str:
+    value = contact.street if field == "street" else getattr(contact, field)
+    if isinstance(value, list):
+        return "\n".join(value)
+    return value or ""
+
+
+def _mark(role_shown: bool, view: FieldView) -> Text:
+    if not role_shown:
+        return Text("NOT SHOWN (role hidden)", style="dim")
+    if view.published:
+        return Text(f"PUBLIC ({view.reason})", style="green")
+    return Text(f"REDACTED ({view.method})", style="bold red")
+
+
+def private_table(record: DomainRecord, view: PublicationView) -> Table:
+    """The stored record, every field marked PUBLIC or REDACTED (method): the staff's view."""
+    domain = view.domain
+    table = Table(
+        title=f"{domain.unicode_name} ({domain.name}) · account {record.account.number} · "
+        f"profile {view.profile}",
+        caption=f"sent to the registry: {', '.join(view.registry_roles) or 'none'}",
+    )
+    for column in ("role", "field", "stored value", "public"):
+        table.add_column(column, overflow="fold")
+    for role in view.roles:
+        contact = record.contact(role.role)
+        if contact is None:
+            table.add_row(role.role, "", Text("(no contact)", style="dim"), "")
+            continue
+        label = f"{role.role}\n{role.basis}\nregistry: {role.registry}"
+        for index, field in enumerate(FIELDS):
+            table.add_row(
+                label if index == 0 else "",
+                field,
+                Text(_stored_text(contact, field)),
+                _mark(role.shown, role.field(field)),
+            )
+        table.add_section()
+    return table
+
+
+def show_command(
+    domain: str = typer.Argument(..., help="The domain, as A-label or U-label."),
+    as_: str = typer.Option("private", "--as", help="whois, rdap, epp or private."),
+    profile: str = typer.Option(None, "--profile", help="Publication profile (default: settings)."),
+    database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
+) -> None:
+    """Show a domain as WHOIS, RDAP or the registry (EPP) get it, or the stored record."""
+    if as_ not in FORMATS:
+        raise typer.BadParameter(f"{as_!r} is not one of {', '.join(FORMATS)}", param_hint="--as")
+    with user_errors(), opened_store(database_url) as store:
+        record = store.domain_record(domain)
+        settings = store.settings
+        view = build_view(
+            record,
+            profile=profile or settings.publication_profile,
+            registrar=settings.registrar,
+        )
+    if as_ == "whois":
+        typer.echo(render_whois(view), nl=False)
+    elif as_ == "rdap":
+        typer.echo(rdap_json(view, indent=2))
+    elif as_ == "epp":
+        typer.echo(epp_preview(record, view), nl=False)
+    else:
+        Console().print(private_table(record, view))

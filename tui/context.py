@@ -1,0 +1,27 @@
+"""What the staff app needs from the outside world, handed in by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domains.store import Store
+
+
+@dataclass(frozen=True)
+class PublicWhois:
+    """Where the live public WHOIS answers (our own server in the demo)."""
+
+    host: str = "127.0.0.1"
+    port: int = 4343
+    timeout: float = 5.0
+
+
+@dataclass
+class AppContext:
+    """The store, who is at the keyboard, and the services the screens may call."""
+
+    store: Store
+    actor: str
+    whois: PublicWhois = field(default_factory=PublicWhois)
+    banner: str | None = None
+    page_size: int = 100

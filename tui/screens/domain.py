@@ -1,0 +1,214 @@
+"""Domain: contacts by role, statuses, name servers, dates, requests, history, live checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from domains import audit
+from domains.changes import Workflow
+from domains.dns_check import NsResult, compare_delegation, live_nameservers
+from domains.models import AuditEvent, ChangeRequest
+from domains.store import DomainRecord
+from domains.validation import ROLES, UPDATE_LOCKS
+from tui.live_whois import WhoisResult, live_whois
+from tui.screens.base import StaffScreen
+
+
+@dataclass(frozen=True)
+class DomainDetails:
+    """Everything the Domain screen shows, read in one go off the UI thread."""
+
+    record: DomainRecord
+    requests: list[ChangeRequest]
+    history: list[AuditEvent]
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+class DomainScreen(StaffScreen):
+    """One domain, as staff need to see it."""
+
+    PALETTE_GROUP = "Domain"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("e", "edit_contact", "Edit contact"),
+        Binding("p", "publication", "Publication"),
+        Binding("c", "change_tech", "Change tech"),
+        Binding("l", "live_checks", "Live DNS/WHOIS"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.domain_name = name
+        self.details: DomainDetails | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="domain-tabs"):
+            with TabPane("Overview", id="overview"), VerticalScroll():
+                yield Static("loading...", id="summary")
+                table = DataTable(id="contacts", cursor_type="row")
+                for column in ("Role", "Handle", "Name / organisation", "E-mail", "Country"):
+                    table.add_column(column)
+                yield table
+            with TabPane("Requests", id="requests-tab"):
+                requests = DataTable(id="domain-requests", cursor_type="row")
+                for column in ("Reference", "State", "Channel", "Entered by", "Created"):
+                    requests.add_column(column)
+                yield requests
+            with TabPane("History", id="history-tab"):
+                history = DataTable(id="history", cursor_type="row")
+                for column in ("When", "Actor", "Action", "Changes"):
+                    history.add_column(column)
+                yield history
+            with TabPane("Live", id="live-tab"), VerticalScroll():
+                yield Static("press l to ask the DNS and the public WHOIS", id="live-ns")
+                yield Static("", id="live-whois")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = self.domain_name
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        """Coming back from an edit or a dialog: show the store as it is now."""
+        if self.details is not None:
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        """Read the domain, its requests and history again."""
+
+        def work() -> DomainDetails:
+            record = self.store.domain_record(self.domain_name)
+            requests = Workflow(self.store).list(domain_id=record.domain.id, limit=50)
+            history = audit.list_events(
+                self.store, entity_type="domain", entity_id=record.domain.name, limit=100
+            )
+            return DomainDetails(record, requests, history)
+
+        self.background(work, self.show_details)
+
+    def show_details(self, details: DomainDetails) -> None:
+        """Fill every tab from a fresh read."""
+        self.details = details
+        domain, account = details.record.domain, details.record.account
+        self.title = domain.unicode_name
+        locks = [s for s in domain.statuses if s in UPDATE_LOCKS]
+        lock_line = (
+            f"\n[b red]Locked:[/] {', '.join(locks)} - contacts cannot be changed until lifted"
+            if locks
+            else ""
+        )
+        self.query_one("#summary", Static).update(
+            f"[b]{domain.unicode_name}[/]  ({domain.name})   ROID {domain.roid or '-'}\n"
+            f"Account {account.number} {account.name} ({account.status})\n"
+            f"Statuses: {', '.join(domain.statuses)}{lock_line}\n"
+            f"Created {_when(domain.created_at)}  Expires {_when(domain.expires_at)}  "
+            f"Updated {_when(domain.updated_at)}\n"
+            f"Name servers: {', '.join(domain.nameservers) or '-'}   "
+            f"DNSSEC: {'signed' if domain.dnssec else 'unsigned'}"
+        )
+        contacts = self.query_one("#contacts", DataTable)
+        contacts.clear()
+        for role in ROLES:
+            contact = details.record.contact(role)
+            if contact is None:
+                continue
+            label = (contact.org and f"{contact.org} / {contact.name}") or contact.name
+            contacts.add_row(role, contact.handle, label, contact.email, contact.country, key=role)
+        requests = self.query_one("#domain-requests", DataTable)
+        requests.clear()
+        for request in details.requests:
+            requests.add_row(
+                request.reference,
+                request.state,
+                request.channel,
+                request.entered_by,
+                _when(request.created_at),
+                key=request.reference,
+            )
+        history = self.query_one("#history", DataTable)
+        history.clear()
+        for event in details.history:
+            changes = ", ".join(sorted(event.changes))
+            history.add_row(_when(event.at), event.actor, event.action, changes)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def selected_role(self) -> str:
+        """The role highlighted in the contacts table (registrant when none)."""
+        table = self.query_one("#contacts", DataTable)
+        if table.row_count == 0:
+            return "registrant"
+        return str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+
+    def action_edit_contact(self) -> None:
+        """Edit the highlighted contact."""
+        if self.details is None:
+            return
+        contact = self.details.record.contact(self.selected_role())
+        if contact is None:
+            return
+        from tui.screens.contact_edit import ContactEditScreen
+
+        self.app.push_screen(ContactEditScreen(contact.handle))
+
+    def action_publication(self) -> None:
+        """What the public sees of this domain."""
+        from tui.screens.publication import PublicationScreen
+
+        self.app.push_screen(PublicationScreen(self.domain_name))
+
+    def action_change_tech(self) -> None:
+        """Enter a technical-contact change for a customer who phoned or wrote."""
+        if self.details is None:
+            return
+        from tui.dialogs.enter_request import EnterRequestDialog
+
+        self.app.push_screen(EnterRequestDialog(self.details.record.domain.name))
+
+    def action_live_checks(self) -> None:
+        """Ask the DNS for the live NS records and the public WHOIS for the record."""
+        if self.details is None:
+            return
+        domain = self.details.record.domain
+        self.query_one("#live-ns", Static).update("asking the DNS...")
+        self.query_one("#live-whois", Static).update("asking the public WHOIS...")
+        self.query_one("#domain-tabs", TabbedContent).active = "live-tab"
+        settings = self.store.settings.dns
+        stored = list(domain.nameservers)
+        self.background(
+            lambda: live_nameservers(domain.name, settings=settings),
+            lambda result: self.show_ns(stored, result),
+            group="dns",
+        )
+        whois = self.app.context.whois  # type: ignore[attr-defined]
+        self.background(lambda: live_whois(domain.name, whois), self.show_whois, group="whois")
+
+    def show_ns(self, stored: list[str], result: NsResult) -> None:
+        """Live NS records beside the stored ones."""
+        hosts = ", ".join(result.hosts) if result.ok else f"[red]{result.error}[/]"
+        self.query_one("#live-ns", Static).update(
+            f"[b]Live NS[/] ({result.elapsed_ms:.0f} ms): {hosts}\n"
+            f"{compare_delegation(stored, result)}"
+        )
+
+    def show_whois(self, result: WhoisResult) -> None:
+        """The public WHOIS as parsed by python-whois."""
+        self.query_one("#live-whois", Static).update(result.summary())
+
+    @on(DataTable.RowSelected, "#domain-requests")
+    def open_request(self, event: DataTable.RowSelected) -> None:
+        """Enter on a request opens it in the Requests screen."""
+        from tui.screens.request_detail import RequestDetailScreen
+
+        self.app.push_screen(RequestDetailScreen(str(event.row_key.value)))

@@ -1,0 +1,170 @@
+"""Domains: search-as-you-type over the whole store, fetched page by page."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from domains.store import SearchPage
+from tui.screens.base import StaffScreen
+from tui.widgets.banner import Banner
+from tui.widgets.mode_bar import ModeBar
+
+#: Fetch the next page when the cursor comes this close to the last loaded row.
+PREFETCH_MARGIN = 20
+
+
+class DomainsScreen(StaffScreen):
+    """Find any domain among a million in a keystroke."""
+
+    PALETTE_GROUP = "Domains"
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("enter", "open_domain", "Open", show=True),
+        Binding("ctrl+r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+        self.next_cursor: str | None = None
+        self.loading_more = False
+        self.generation = 0
+        self.loaded = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ModeBar("domains")
+        yield Banner()
+        yield Input(
+            placeholder="domain, U-label, e-mail, name or account (email: name: account:)",
+            id="search",
+        )
+        yield Static("", id="search-status")
+        table = DataTable(id="domains", cursor_type="row", zebra_stripes=True)
+        table.add_column("Domain", key="domain", width=38)
+        table.add_column("Account", key="account", width=10)
+        table.add_column("Matched", key="matched", width=20)
+        yield table
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "Domains"
+        self.query_one("#search", Input).focus()
+        self.start_search("")
+
+    # -- searching ----------------------------------------------------------------------
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        """Every keystroke starts a fresh search; older answers are dropped."""
+        self.start_search(event.value)
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        """Enter in the search box moves to the results."""
+        self.query_one("#domains", DataTable).focus()
+
+    def start_search(self, text: str) -> None:
+        """Search the store for `text` (first page) in a worker."""
+        self.query_text = text
+        self.generation += 1
+        generation = self.generation
+        page_size = self.app.context.page_size  # type: ignore[attr-defined]
+        self.background(
+            lambda: self.store.search(text, limit=page_size),
+            lambda page: self.show_first_page(generation, page),
+            group="search",
+            exclusive=True,
+            failed=self.search_failed,
+        )
+
+    def show_first_page(self, generation: int, page: SearchPage) -> None:
+        """Replace the rows with the first page of a search (if it is still the latest)."""
+        if generation != self.generation:
+            return
+        table = self.query_one("#domains", DataTable)
+        table.clear()
+        self.loaded = 0
+        self.add_page(page)
+        table.move_cursor(row=0)
+
+    def add_page(self, page: SearchPage) -> None:
+        """Append a page of hits and remember where the next one starts."""
+        table = self.query_one("#domains", DataTable)
+        for hit in page.hits:
+            name = (
+                hit.unicode_name
+                if hit.unicode_name == hit.name
+                else f"{hit.unicode_name} ({hit.name})"
+            )
+            table.add_row(name, hit.account_number, hit.matched, key=f"{hit.name}#{self.loaded}")
+            self.loaded += 1
+        self.next_cursor = page.next_cursor
+        more = " (more below)" if page.next_cursor else ""
+        what = "no matches" if not self.loaded else f"{self.loaded} shown{more}"
+        self.query_one("#search-status", Static).update(f"{page.kind} search: {what}")
+
+    def search_failed(self, exc: Exception) -> None:
+        """A bad query (e.g. too long) shows under the box, not as a crash."""
+        self.query_one("#search-status", Static).update(f"[red]{exc}[/]")
+
+    # -- paging -------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#domains")
+    def maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+        """Fetch the next page as the cursor nears the end of what is loaded."""
+        if event.cursor_row >= self.loaded - PREFETCH_MARGIN:
+            self.load_more()
+
+    def load_more(self) -> None:
+        """Fetch the next page of the current search."""
+        if self.next_cursor is None or self.loading_more:
+            return
+        self.loading_more = True
+        cursor, text, generation = self.next_cursor, self.query_text, self.generation
+        page_size = self.app.context.page_size  # type: ignore[attr-defined]
+
+        def done(page: SearchPage) -> None:
+            self.loading_more = False
+            if generation == self.generation:
+                self.add_page(page)
+
+        def failed(exc: Exception) -> None:
+            self.loading_more = False
+            self.show_error(exc)
+
+        self.background(
+            lambda: self.store.search(text, cursor=cursor, limit=page_size),
+            done,
+            group="page",
+            failed=failed,
+        )
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        """Put the cursor in the search box."""
+        self.query_one("#search", Input).focus()
+
+    def action_refresh(self) -> None:
+        """Search again (the store may have changed)."""
+        self.start_search(self.query_text)
+
+    def action_open_domain(self) -> None:
+        """Open the highlighted domain."""
+        table = self.query_one("#domains", DataTable)
+        if not self.loaded:
+            return
+        row_key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
+        name = str(row_key.value).split("#", 1)[0]
+        from tui.screens.domain import DomainScreen
+
+        self.app.push_screen(DomainScreen(name))
+
+    @on(DataTable.RowSelected, "#domains")
+    def row_selected(self) -> None:
+        """Enter on a row opens it."""
+        self.action_open_domain()

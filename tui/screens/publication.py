@@ -1,0 +1,113 @@
+"""Publication: WHOIS and RDAP exactly as the public gets them, beside the stored record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from domains.store import DomainRecord
+from publishers.policy import PublicationView, build_view
+from publishers.profiles import FIELDS
+from publishers.rdap import rdap_json
+from publishers.whois import render_whois
+from tui.screens.base import StaffScreen
+
+
+@dataclass(frozen=True)
+class Renderings:
+    """The stored record, its view, and the public texts made from the view."""
+
+    record: DomainRecord
+    view: PublicationView
+    whois: str
+    rdap: str
+
+
+def stored_value(record: DomainRecord, role: str, field: str) -> str:
+    """The stored value of a field, as staff see it."""
+    contact = record.contact(role)
+    if contact is None:
+        return ""
+    if field == "handle":
+        return contact.handle
+    value = getattr(contact, field, None)
+    if isinstance(value, list):
+        return ", ".join(value)
+    return value or ""
+
+
+class PublicationScreen(StaffScreen):
+    """See exactly what leaves the house for one domain, and why."""
+
+    PALETTE_GROUP = "Publication"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("w", "show_tab('whois')", "WHOIS"),
+        Binding("j", "show_tab('rdap')", "RDAP"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.domain_name = name
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="publication"):
+            table = DataTable(id="stored", cursor_type="row", zebra_stripes=True)
+            for column in ("Field", "Public", "Stored"):
+                table.add_column(column)
+            yield table
+            with TabbedContent(id="public-tabs"):
+                with TabPane("WHOIS", id="whois"), VerticalScroll():
+                    yield Static("", id="whois-text", markup=False)
+                with TabPane("RDAP", id="rdap"), VerticalScroll():
+                    yield Static("", id="rdap-text", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = f"Publication: {self.domain_name}"
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Render the domain again from the store."""
+        settings = self.store.settings
+
+        def work() -> Renderings:
+            record = self.store.domain_record(self.domain_name)
+            view = build_view(
+                record, profile=settings.publication_profile, registrar=settings.registrar
+            )
+            return Renderings(record, view, render_whois(view), rdap_json(view, indent=2))
+
+        self.background(work, self.show)
+
+    def show(self, renderings: Renderings) -> None:
+        """Fill the stored-record table with every redacted field marked, and the texts."""
+        table = self.query_one("#stored", DataTable)
+        table.clear()
+        for role in renderings.view.roles:
+            if not role.present:
+                continue
+            for field in FIELDS:
+                view = role.field(field)
+                stored = stored_value(renderings.record, role.role, field)
+                if not role.shown:
+                    public = "[dim]not shown[/]"
+                elif view.published:
+                    public = "[green]public[/]"
+                else:
+                    public = f"[b red]REDACTED[/] {view.method}"
+                table.add_row(f"{role.role}.{field}", public, escape(stored))
+        self.query_one("#whois-text", Static).update(renderings.whois.replace("\r\n", "\n"))
+        self.query_one("#rdap-text", Static).update(renderings.rdap)
+        self.sub_title = f"profile {renderings.view.profile}"
+
+    def action_show_tab(self, tab: str) -> None:
+        """Switch between the WHOIS and RDAP renderings."""
+        self.query_one("#public-tabs", TabbedContent).active = tab

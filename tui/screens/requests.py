@@ -1,0 +1,107 @@
+"""Requests: the queue of technical-contact changes by state."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Select, Static
+
+from domains.changes import STATES, Workflow
+from domains.models import ChangeRequest, Domain
+from tui.screens.base import StaffScreen
+from tui.widgets.mode_bar import ModeBar
+
+FILTERS = [("open (to do)", "open"), ("all", "all")] + [(s, s) for s in STATES]
+TODO_STATES = ("confirmed", "submitted", "approved", "sync_failed")
+
+
+class RequestsScreen(StaffScreen):
+    """Change requests, filtered by state; Enter opens one."""
+
+    PALETTE_GROUP = "Requests"
+    BINDINGS = [
+        Binding("enter", "open_request", "Open"),
+        Binding("n", "new_request", "New request"),
+        Binding("ctrl+r", "refresh", "Refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ModeBar("requests")
+        with Horizontal(id="request-filter"):
+            yield Static("State ", classes="label")
+            yield Select(FILTERS, value="open", allow_blank=False, id="state")
+        table = DataTable(id="requests", cursor_type="row", zebra_stripes=True)
+        for column in ("Reference", "Domain", "State", "Channel", "Entered by", "Created"):
+            table.add_column(column)
+        yield table
+        yield Static("", id="requests-status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "Requests"
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        """Back from a request: its state may have changed."""
+        self.action_refresh()
+
+    @on(Select.Changed, "#state")
+    def state_changed(self) -> None:
+        """A new filter reloads the list."""
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Read the requests in the chosen state."""
+        choice = self.query_one("#state", Select).value
+
+        def work() -> list[tuple[ChangeRequest, str]]:
+            flow = Workflow(self.store)
+            if choice == "open":
+                rows = [r for state in TODO_STATES for r in flow.list(state=state, limit=200)]
+            else:
+                rows = flow.list(state=None if choice == "all" else str(choice), limit=500)
+            with self.store.read() as session:
+                names = {r.domain_id: session.get(Domain, r.domain_id).unicode_name for r in rows}
+            return [(r, names[r.domain_id]) for r in rows]
+
+        self.background(work, self.show_rows, exclusive=True, group="requests")
+
+    def show_rows(self, rows: list[tuple[ChangeRequest, str]]) -> None:
+        """Fill the table."""
+        table = self.query_one("#requests", DataTable)
+        table.clear()
+        for request, domain in rows:
+            table.add_row(
+                request.reference,
+                domain,
+                request.state,
+                request.channel,
+                request.entered_by,
+                request.created_at.strftime("%Y-%m-%d %H:%M"),
+                key=request.reference,
+            )
+        self.query_one("#requests-status", Static).update(f"{len(rows)} request(s)")
+
+    def action_open_request(self) -> None:
+        """Open the highlighted request."""
+        table = self.query_one("#requests", DataTable)
+        if table.row_count == 0:
+            return
+        reference = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        from tui.screens.request_detail import RequestDetailScreen
+
+        self.app.push_screen(RequestDetailScreen(reference))
+
+    @on(DataTable.RowSelected, "#requests")
+    def row_selected(self) -> None:
+        """Enter on a row opens it."""
+        self.action_open_request()
+
+    def action_new_request(self) -> None:
+        """Enter a request for a customer who phoned or wrote."""
+        from tui.dialogs.enter_request import EnterRequestDialog
+
+        self.app.push_screen(EnterRequestDialog(None), lambda _ref: self.action_refresh())

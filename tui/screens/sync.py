@@ -1,0 +1,100 @@
+"""Sync: the registry outbox - pending, failed (with the registry's message) and done."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Select, Static
+
+from domains import outbox
+from domains.models import OutboxEntry
+from tui.screens.base import StaffScreen
+from tui.widgets.mode_bar import ModeBar
+
+FILTERS = [("all", "all")] + [(s, s) for s in outbox.OUTBOX_STATUSES]
+REFRESH_SECONDS = 3.0
+
+
+class SyncScreen(StaffScreen):
+    """Watch the registry sync and put failed entries back in line."""
+
+    PALETTE_GROUP = "Sync"
+    BINDINGS = [
+        Binding("t", "retry", "Retry failed"),
+        Binding("ctrl+r", "refresh", "Refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ModeBar("sync")
+        with Horizontal(id="sync-filter"):
+            yield Static("Status ", classes="label")
+            yield Select(FILTERS, value="all", allow_blank=False, id="status")
+        yield Static("", id="sync-counts")
+        table = DataTable(id="outbox", cursor_type="row", zebra_stripes=True)
+        for column in ("Id", "Kind", "TLD", "Status", "Tries", "Registry message"):
+            table.add_column(column)
+        yield table
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "Registry sync"
+        self.action_refresh()
+        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+
+    @on(Select.Changed, "#status")
+    def status_changed(self) -> None:
+        """A new filter reloads the list."""
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Read the counts and the entries."""
+        status = self.query_one("#status", Select).value
+
+        def work() -> tuple[dict[str, int], list[OutboxEntry]]:
+            chosen = None if status == "all" else str(status)
+            return outbox.count_by_status(self.store), outbox.list_entries(
+                self.store, status=chosen, limit=500
+            )
+
+        self.background(work, self.show, group="sync", exclusive=True)
+
+    def show(self, data: tuple[dict[str, int], list[OutboxEntry]]) -> None:
+        """Fill the counts line and the table, keeping the cursor on the same entry."""
+        counts, entries = data
+        self.query_one("#sync-counts", Static).update(
+            "  ".join(f"{s}: {counts.get(s, 0)}" for s in outbox.OUTBOX_STATUSES)
+        )
+        table = self.query_one("#outbox", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for entry in entries:
+            table.add_row(
+                str(entry.id),
+                entry.kind,
+                entry.tld,
+                entry.status,
+                str(entry.attempts),
+                escape(entry.last_error or ""),
+                key=str(entry.id),
+            )
+        if entries:
+            table.move_cursor(row=min(keep, len(entries) - 1))
+
+    def action_retry(self) -> None:
+        """Put the highlighted failed entry back in the queue."""
+        table = self.query_one("#outbox", DataTable)
+        if table.row_count == 0:
+            return
+        entry_id = int(str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value))
+
+        def done(entry: OutboxEntry) -> None:
+            self.notify(f"entry {entry.id} is pending again")
+            self.action_refresh()
+
+        self.background(
+            lambda: outbox.retry_entry(self.store, entry_id, actor=self.actor), done, group="retry"
+        )
