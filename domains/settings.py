@@ -96,6 +96,36 @@ class DnsSettings(BaseModel):
     timeout: float = 3.0
 
 
+class RateLimitSettings(BaseModel):
+    """Token buckets of the public services: per client address and per /24 (IPv4) or /48."""
+
+    per_address_rate: float = 5.0
+    per_address_burst: float = 30.0
+    per_network_rate: float = 20.0
+    per_network_burst: float = 120.0
+    # Addresses or networks (CIDR) never limited, e.g. a monitoring host.
+    allow_list: list[str] = []
+    # At most this many buckets are remembered (memory stays bounded).
+    max_tracked: int = 100_000
+
+
+class ServeSettings(BaseModel):
+    """`interlink serve`: where WHOIS and HTTP (RDAP + portal) listen, and their limits."""
+
+    host: str = "127.0.0.1"
+    whois_port: int = 4343
+    http_port: int = 8080
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    whois_max_connections: int = 256
+    whois_read_timeout: float = 10.0
+    whois_max_query: int = 512
+    # Rendered answers kept per service (bytes); every answer is still checked against the store.
+    answer_cache_bytes: int = 16 * 1024 * 1024
+    lookup_threads: int = 4
+    http_max_connections: int = 1000
+    http_timeout_keep_alive: float = 5.0
+
+
 class Settings(BaseSettings):
     """Every setting of the product; nested ones take INTERLINK_REGISTRAR__NAME and so on."""
 
@@ -113,6 +143,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     dns: DnsSettings = DnsSettings()
     portal_base_url: str = "http://127.0.0.1:8080"
+    serve: ServeSettings = ServeSettings()
     # The registries file (publishers/registries.py); None: the packaged default (the sandbox).
     registries_file: Path | None = None
 
