@@ -1,0 +1,300 @@
+"""The promise no benchmark replaces: no value of a redacted field in any public output.
+
+Random contacts (Unicode with astral characters, lengths up to the 255 limit, 0..3 street lines,
+every consent combination, persons and organisations, the house contact, shared contacts, every
+profile and registry policy) go through the policy; the WHOIS text and the serialised RDAP JSON
+must hold no value the view does not publish, must hold every value it does, and the EPP
+disclose flags must say exactly what the view publishes.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domains.models import Contact
+from domains.store import DomainRecord, Store
+from domains.validation import CONSENTABLE_FIELDS
+from publishers.disclose import disclose_for
+from publishers.policy import PublicationView, build_view, field_label
+from publishers.profiles import ADDRESS_FIELDS, FIELDS, PROFILES, ROLES
+from publishers.rdap import rdap_json
+from publishers.whois import render_whois
+from tests.factories import account_data
+from tests.publishers.test_policy import REGISTRAR, make_record
+
+HOUSE_CANDIDATE = "ILC9001"
+"""The tech contact's handle; that contact is sometimes the house contact."""
+_EXCLUDED = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+_CHARS = st.characters(exclude_categories=_EXCLUDED)
+
+
+def _normal(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def _clean(value: str) -> bool:
+    """What domains.validation.text would store unchanged: trimmed, NFC."""
+    return value == value.strip() and unicodedata.is_normalized("NFC", value)
+
+
+def texts(max_len: int = 255) -> st.SearchStrategy[str]:
+    """Single-line text of 4..max_len characters, often at the edges of the range."""
+    lengths = st.one_of(st.sampled_from([4, 5, max_len - 1, max_len]), st.integers(4, max_len))
+    raw = lengths.flatmap(lambda n: st.text(_CHARS, min_size=n, max_size=n))
+    return raw.map(_normal).filter(lambda value: 4 <= len(value) <= max_len and _clean(value))
+
+
+phones = st.from_regex(r"\+[1-9][0-9]{0,2}\.[0-9]{6,14}", fullmatch=True)
+extensions = st.from_regex(r"[0-9]{4,10}", fullmatch=True)
+emails = st.builds(
+    "{}@{}.example".format,
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=4, max_size=40),
+    st.text("abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=30),
+)
+
+
+@st.composite
+def contacts(draw: st.DrawFn, handle: str) -> Contact:
+    """A valid contact model object with random values, kind and consent."""
+    kind = draw(st.sampled_from(["person", "organization"]))
+    voice = draw(st.none() | phones)
+    fax = draw(st.none() | phones)
+    name = draw(texts())
+    email = draw(emails)
+    return Contact(
+        handle=handle,
+        kind=kind,
+        name=name,
+        org=draw(texts()) if kind == "organization" else draw(st.none() | texts()),
+        street=draw(st.lists(texts(), max_size=3)),
+        city=draw(texts()),
+        state=draw(st.none() | texts()),
+        postal_code=draw(st.none() | texts(16)),
+        country=draw(st.sampled_from(["GB", "DE", "JP", "US", "FR"])),
+        voice=voice,
+        voice_ext=draw(st.none() | extensions) if voice else None,
+        fax=fax,
+        fax_ext=draw(st.none() | extensions) if fax else None,
+        email=email,
+        consent_fields=sorted(draw(st.sets(st.sampled_from(CONSENTABLE_FIELDS)))),
+        consent_method="portal",
+        is_house=draw(st.booleans()) if handle == HOUSE_CANDIDATE else False,
+        name_key=name.casefold(),
+        email_key=email,
+    )
+
+
+@st.composite
+def records(draw: st.DrawFn) -> DomainRecord:
+    """A domain with a registrant and any of tech, admin, billing; sometimes one shared contact."""
+    registrant = draw(contacts("ILC1000"))
+    holders: dict[str, Contact] = {"registrant": registrant}
+    for index, role in enumerate(("admin", "tech", "billing"), start=1):
+        choice = draw(st.sampled_from(["none", "own", "registrant"]))
+        if choice == "own":
+            handle = HOUSE_CANDIDATE if role == "tech" else f"ILC{2000 + index}"
+            holders[role] = draw(contacts(handle))
+        elif choice == "registrant":
+            holders[role] = registrant
+    return make_record(holders)
+
+
+registry_policies = st.fixed_dictionaries(
+    {role: st.sampled_from(["required", "optional", "prohibited"]) for role in ROLES}
+)
+
+
+def neutral() -> Contact:
+    """A stand-in holding no generated value, to render the boilerplate alone."""
+    return Contact(
+        handle="Z",
+        kind="person",
+        name="¤",
+        org=None,
+        street=["¤"],
+        city="¤",
+        state=None,
+        postal_code="¤",
+        country="ZZ",
+        voice="+0.0",
+        voice_ext="0",
+        fax="+0.0",
+        fax_ext="0",
+        email="¤@¤",
+        consent_fields=[],
+        name_key="",
+        email_key="",
+    )
+
+
+def stored_values(contact: Contact, field: str) -> list[str]:
+    """The private values of one field of a contact (street: each line)."""
+    value = contact.street if field == "street" else getattr(contact, field)
+    if isinstance(value, list):
+        return [line for line in value if line]
+    return [value] if value else []
+
+
+def public_values(view: PublicationView, shown: frozenset[str]) -> list[str]:
+    """Every value the view publishes in a role the profile shows."""
+    out: list[str] = []
+    for role in (view.role(name) for name in shown):
+        for field in role.fields:
+            if field.published:
+                out += list(field.lines) or ([field.value] if field.value else [])
+    return out
+
+
+def in_json(value: str, text: str) -> bool:
+    """True when the value appears in JSON text, raw or escaped."""
+    return value in text or json.dumps(value, ensure_ascii=False)[1:-1] in text
+
+
+def check(record: DomainRecord, profile: str, registry_policy: dict[str, str]) -> int:
+    """Render and check one record; returns how many private values were checked."""
+    view = build_view(record, profile=profile, registrar=REGISTRAR, registry_policy=registry_policy)
+    whois_text = render_whois(view)
+    rdap_text = rdap_json(view)
+    stand_ins = {role: neutral() for role in record.contacts}
+    base_view = build_view(
+        DomainRecord(record.domain, record.account, stand_ins),
+        profile=profile,
+        registrar=REGISTRAR,
+        now=view.generated_at,
+    )
+    baseline = render_whois(base_view) + rdap_json(base_view) + repr(base_view)
+    shown = PROFILES[profile].shown_roles  # from the profile's data, not from the view
+    public = public_values(view, shown)
+    in_view = [
+        v
+        for role in view.roles
+        for f in role.fields
+        if f.published
+        for v in f.lines or [f.value]
+        if v
+    ]
+
+    # Every published stored value appears (in WHOIS as its own `Label: value` line); no other
+    # stored value appears anywhere, nor in the view itself.
+    whois_lines = set(whois_text.split("\r\n"))
+    checked = 0
+    for role_name, contact in record.contacts.items():
+        role = view.role(role_name)
+        for name in FIELDS:
+            label = field_label(role_name, name)
+            if role_name in shown and role.field(name).published:
+                for value in stored_values(contact, name):
+                    assert f"{label}: {value}" in whois_lines, (label, value)
+                    assert in_json(value, rdap_text), (label, value)
+                continue
+            for secret in stored_values(contact, name):
+                if secret in baseline or any(secret in value for value in public):
+                    continue  # the same text is public for another reason: not a leak
+                checked += 1
+                assert secret not in whois_text, (role_name, name)
+                assert not in_json(secret, rdap_text), (role_name, name)
+                if not any(secret in value for value in in_view):  # e.g. hidden roles' fields
+                    assert secret not in repr(view), (role_name, name)
+
+    # The EPP disclose flags say exactly what the view publishes (for the registry's roles).
+    for role in view.roles:
+        sharing = [role.role] + [
+            r for r in role.shares_contact_with if view.role(r).sent_to_registry
+        ]
+        public_in_all = set(FIELDS)
+        for other in sharing:
+            public_in_all &= {f.field for f in view.role(other).fields if f.published}
+        flags = disclose_for(view, role.role)
+        assert flags.name == ("name" in public_in_all)
+        assert flags.org == ("org" in public_in_all)
+        assert flags.email == ("email" in public_in_all)
+        assert flags.voice == ({"voice", "voice_ext"} <= public_in_all)
+        assert flags.fax == ({"fax", "fax_ext"} <= public_in_all)
+        assert flags.addr == (set(ADDRESS_FIELDS) <= public_in_all)
+    return checked
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=records(), profile=st.sampled_from(sorted(PROFILES)), policy=registry_policies)
+def test_no_redacted_value_in_any_public_output(
+    record: DomainRecord, profile: str, policy: dict[str, str]
+) -> None:
+    check(record, profile, policy)
+
+
+def test_the_property_checks_something() -> None:
+    """A fixed all-private example: the check must look at every private value."""
+    contact = Contact(
+        handle="ILC1000",
+        kind="person",
+        name="Åsa 𝔊rünwald",
+        org=None,
+        street=["Rue des 𝒜rbres 9", "Bâtiment C"],
+        city="Château-Gontier",
+        state="Mayenne",
+        postal_code="53200",
+        country="FR",
+        voice="+33.243000000",
+        voice_ext="4321",
+        fax="+33.243000001",
+        fax_ext="8765",
+        email="asa.grunwald@courrier.example",
+        consent_fields=[],
+        name_key="",
+        email_key="",
+    )
+    record = make_record({"registrant": contact, "admin": contact})
+    # 11 per role: name, 2 street lines, city, postal code, voice, ext, fax, ext, email, handle
+    # (admin is hidden, but its state and country are public as the registrant's)
+    assert check(record, "icann-gtld", {}) == 2 * 11
+
+
+def test_no_leak_through_the_real_store(store: Store) -> None:
+    """The same checks on records written to and read back from the store."""
+    account = store.create_account("staff:test", account_data())
+    people = [
+        {
+            "kind": "person",
+            "name": "Zoë 𝔑ightingale",
+            "street": ["Ølstykke Vej 3"],
+            "city": "Ærøskøbing",
+            "postal_code": "5970",
+            "country": "DK",
+            "voice": "+45 32 12 34 56",
+            "email": "zoe.nightingale@post.example",
+        },
+        {
+            "kind": "organization",
+            "name": "Håkon Brekke",
+            "org": "Fjordkraft Værksted AS",
+            "street": ["Strandgata 1", "Postboks 77", "Inngang B"],
+            "city": "Trondheim",
+            "state": "Trøndelag",
+            "postal_code": "7011",
+            "country": "NO",
+            "voice": "+47 73 00 00 00",
+            "voice_ext": "123",
+            "fax": "+47 73 00 00 01",
+            "email": "post@fjordkraft.example",
+            "consent_fields": ["email"],
+            "consent_method": "portal",
+        },
+    ]
+    handles = [
+        store.create_contact("staff:test", data, account_number=account.number).handle
+        for data in people
+    ]
+    store.create_domain(
+        "staff:test",
+        {"name": "nightingale-test.com", "nameservers": ["ns1.example.net"]},
+        account_number=account.number,
+        contacts={"registrant": handles[0], "tech": handles[1], "admin": handles[0]},
+    )
+    record = store.domain_record("nightingale-test.com")
+    for profile in PROFILES:
+        for policy in ({}, {"tech": "prohibited"}):
+            assert check(record, profile, policy) > 0
