@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tui.commands import database, demo, requests, show, staff_ui, transfer
+from tui.commands import database, demo, requests, sandbox, show, staff_ui, transfer
 from tui.commands.common import configure_logging
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command("export")(transfer.export_command)
 app.command("demo")(demo.demo_command)
 app.command("show")(show.show_command)
 app.command("tui")(staff_ui.tui_command)
+app.command("registry-sandbox")(sandbox.registry_sandbox_command)
 
 
 @app.callback()
