@@ -83,6 +83,7 @@ from publishers.epp.transport import (
     DEFAULT_MAX_FRAME,
     FramingError,
     TransportError,
+    TransportTimeout,
     encode_frame,
     read_frame,
 )
@@ -535,8 +536,8 @@ class SandboxRegistry:
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
         self.stats: Counter[str] = Counter()
-        """Events: connections, frames, hello, syntax_errors, framing_errors, timeouts, injected,
-        dropped."""
+        """Events: connections, refused, frames, greetings, hello, syntax_errors, framing_errors,
+        timeouts, injected, dropped."""
         self.answers: Counter[int] = Counter()
         """Result codes answered, by code."""
         self._rng = random.Random(self.faults.seed)
@@ -792,7 +793,7 @@ class SandboxRegistry:
         return f"SBX-{self._boot}-{next(self._svtrids)}"
 
     def _greeting(self) -> bytes:
-        self.stats["hello"] += 1
+        self.stats["greetings"] += 1
         now = _now().replace(microsecond=0)
         cached = self._greeting_cache
         if cached is not None and cached[0] == now:
@@ -843,9 +844,10 @@ class SandboxRegistry:
                     self.stats["framing_errors"] += 1
                     await self._send(writer, self._answer(2001, None, reason=str(exc)))
                     return
-                except TransportError as exc:
-                    if "timed out" in str(exc):
-                        self.stats["timeouts"] += 1
+                except TransportTimeout:
+                    self.stats["timeouts"] += 1
+                    return
+                except TransportError:
                     return
                 answer, close = await self._handle(state, frame)
                 if answer is not None:
@@ -884,6 +886,7 @@ class SandboxRegistry:
             return self._answer(2001, _sniff_cltrid(frame), reason=str(exc)), False
         name, cltrid = command.name, command.cltrid
         if name == "hello":
+            self.stats["hello"] += 1
             return self._greeting(), False
         if name == "login":
             return self._login(state, command)

@@ -31,6 +31,10 @@ class TransportError(EppTransportError):
         self.written = written
 
 
+class TransportTimeout(TransportError):
+    """A peer that did not send (or take) a frame in time."""
+
+
 class FramingError(TransportError):
     """A length header that no honest peer sends (shorter than 5 or longer than the maximum)."""
 
@@ -130,7 +134,7 @@ async def read_frame(
             raise TransportError("connection closed in the middle of a frame") from None
         raise TransportError("connection closed by the peer") from None
     except TimeoutError:
-        raise TransportError("timed out waiting for a frame") from None
+        raise TransportTimeout("timed out waiting for a frame") from None
     except (OSError, ssl.SSLError) as exc:
         raise TransportError(f"connection failed: {exc}") from exc
 
@@ -238,7 +242,7 @@ class EppConnection:
             else:
                 await self.writer.drain()
         except TimeoutError:
-            raise TransportError("timed out writing a frame", written=True) from None
+            raise TransportTimeout("timed out writing a frame", written=True) from None
         except (OSError, RuntimeError) as exc:
             raise TransportError(f"cannot write: {exc}", written=True) from exc
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 import struct
+from datetime import UTC, datetime
 
 import pytest
 import trustme
 
+from publishers.epp import codec
+from publishers.epp.sandbox import SandboxRegistry
+from publishers.epp.session import Endpoint, EppSession
 from publishers.epp.transport import (
     EppConnection,
     FrameDecoder,
@@ -256,3 +260,120 @@ def test_client_context_is_strict(ca: trustme.CA, tmp_path) -> None:
     client_ssl_context(str(ca_file), str(cert_file), None)
     with pytest.raises(ValueError):
         client_ssl_context(str(ca_file), None, str(cert_file))
+
+
+# ---------------------------------------------------------------- both ways, over TLS
+
+
+async def _sandbox(tmp_path) -> SandboxRegistry:
+    registry = SandboxRegistry(tmp_path / "framing.db", clients={"regA": "passwordA"})
+    await registry.start()
+    return registry
+
+
+async def test_sandbox_reads_split_and_glued_frames(tmp_path) -> None:
+    registry = await _sandbox(tmp_path)
+    try:
+        async with asyncio.timeout(20):
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1",
+                registry.port,
+                ssl=client_ssl_context(registry.ca_file, None, None),
+                server_hostname="127.0.0.1",
+            )
+            codec.parse_greeting(await read_frame(reader, max_frame=65536, timeout=5))
+
+            # One frame, one byte per TLS record (and per TCP segment), drained each time.
+            data = encode_frame(codec.login("regA", "passwordA", cltrid="SPLIT-LOGIN"))
+            for index in range(len(data)):
+                writer.write(data[index : index + 1])
+                await writer.drain()
+                if index % 32 == 0:
+                    await asyncio.sleep(0.001)
+            login = codec.parse_response(await read_frame(reader, max_frame=65536, timeout=5))
+            assert (login.code, login.cltrid) == (1000, "SPLIT-LOGIN")
+
+            # Three frames in one segment, the third's header cut in half by the segment end.
+            check = codec.contact_check(["IL-GLUE1"], cltrid="GLUE-CHECK")
+            info = codec.contact_info("IL-GLUE1", cltrid="GLUE-INFO")
+            glued = encode_frame(codec.hello()) + encode_frame(check) + encode_frame(info)
+            cut = len(glued) - len(encode_frame(info)) + 2
+            writer.write(glued[:cut])
+            await writer.drain()
+            codec.parse_greeting(await read_frame(reader, max_frame=65536, timeout=5))
+            checked = codec.parse_response(await read_frame(reader, max_frame=65536, timeout=5))
+            assert (checked.code, checked.cltrid) == (1000, "GLUE-CHECK")
+            await asyncio.sleep(0.05)
+            writer.write(glued[cut:])
+            await writer.drain()
+            unknown = codec.parse_response(await read_frame(reader, max_frame=65536, timeout=5))
+            assert (unknown.code, unknown.cltrid) == (2303, "GLUE-INFO")
+            writer.close()
+    finally:
+        await registry.stop()
+    assert registry.stats["frames"] == 4
+
+
+async def test_client_reads_split_and_glued_frames(
+    ca: trustme.CA, server_context: ssl.SSLContext, tmp_path
+) -> None:
+    """A tiny registry that splits its greeting into 3-byte pieces and glues two answers."""
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    now = datetime.now(UTC)
+
+    async def pieces(writer: asyncio.StreamWriter, data: bytes, size: int) -> None:
+        for index in range(0, len(data), size):
+            writer.write(data[index : index + size])
+            await writer.drain()
+            await asyncio.sleep(0.001)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            greeting = codec.build_greeting(codec.Greeting(sv_id="tiny", sv_date=now))
+            await pieces(writer, encode_frame(greeting), 3)
+            login = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            assert login.name == "login"
+            # The login's answer and the next command's answer in one write.
+            writer.write(
+                encode_frame(codec.build_response(1000, None, login.cltrid, "TINY-1"))
+                + encode_frame(codec.build_response(1000, None, "NEXT-0001", "TINY-2"))
+            )
+            await writer.drain()
+            nxt = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            assert nxt.cltrid == "NEXT-0001"
+            last = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            data = codec.contact_check_data([codec.CheckItem("IL-TINY1", True)])
+            answer = codec.build_response(1000, None, last.cltrid, "TINY-3", data)
+            await pieces(writer, encode_frame(answer), 5)
+            logout = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            await write_frame(writer, codec.build_response(1500, None, logout.cltrid, "TINY-4"))
+        except (TransportError, AssertionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    endpoint = Endpoint(
+        host="127.0.0.1",
+        port=port,
+        client_id="regA",
+        password="passwordA",
+        ca_file=str(ca_file),
+        connect_timeout=5,
+        read_timeout=5,
+    )
+    async with server, asyncio.timeout(20):
+        session = EppSession(endpoint)
+        greeting = await session.connect()
+        assert greeting.sv_id == "tiny"
+        assert (await session.login()).svtrid == "TINY-1"
+        glued = await session.command(
+            lambda t: codec.contact_check(["IL-TINY1"], cltrid=t), cltrid="NEXT-0001"
+        )
+        assert (glued.code, glued.svtrid) == (1000, "TINY-2")
+        split = await session.command(lambda t: codec.contact_check(["IL-TINY1"], cltrid=t))
+        assert split.svtrid == "TINY-3"
+        assert split.res_data["contact_check"]["IL-TINY1"].avail is True
+        assert (await session.logout()).code == 1500
