@@ -1,0 +1,213 @@
+"""The RDAP server (RFC 9082 queries, RFC 9083 answers): a FastAPI app served by uvicorn.
+
+    GET|HEAD /domain/{name}   the domain object (A-label or U-label, any case)
+    GET|HEAD /help            what this service is and where its terms are
+
+Every answer is `application/rdap+json` and carries `Access-Control-Allow-Origin: *`. Errors
+are RFC 9083 error objects: 400 for a name that is not a domain name (control characters,
+URL-encoded slashes and dots, path traversal, over-long labels, mixed scripts), 404 for a name
+that is not ours and for any other path, 405 for other methods, 429 with `Retry-After` when a
+client is over its rate limit, 503 when the store cannot be read, 500 for anything unforeseen.
+No answer ever carries a traceback, and neither does the log.
+
+Domain objects come from `public_lookup` (the policy's PublicationView, then `render_rdap`),
+serialised compactly, so RDAP shows exactly what the policy allows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domains.settings import Settings
+from domains.store import Store
+from publishers.policy import PublicationView
+from publishers.public_lookup import LookupUnavailable, PublicLookup, QueryError, normalise
+from publishers.ratelimit import RateLimiter, limiter_from_settings
+from publishers.rdap import CONFORMANCE, RDAP_JSON, render_rdap
+
+log = logging.getLogger(__name__)
+
+ERROR_CONFORMANCE = ["rdap_level_0"]
+_TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    422: "Bad Request",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_CORS = (b"access-control-allow-origin", b"*")
+
+
+def rdap_bytes(view: PublicationView) -> bytes:
+    """The RDAP domain object of a view as compact UTF-8 JSON."""
+    body = render_rdap(view)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def rdap_lookup(store: Store, settings: Settings | None = None, **options: Any) -> PublicLookup:
+    """A PublicLookup that renders RDAP JSON."""
+    return PublicLookup(store, rdap_bytes, settings=settings, **options)
+
+
+def error_body(status: int, description: list[str], title: str | None = None) -> bytes:
+    """An RFC 9083 error object."""
+    body = {
+        "rdapConformance": ERROR_CONFORMANCE,
+        "errorCode": status,
+        "title": title or _TITLES.get(status, "Error"),
+        "description": description,
+    }
+    return json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def rdap_error(
+    status: int, description: list[str], *, headers: dict[str, str] | None = None
+) -> Response:
+    """An RFC 9083 error response."""
+    return Response(
+        error_body(status, description), status_code=status, media_type=RDAP_JSON, headers=headers
+    )
+
+
+def help_body(settings: Settings, base_path: str = "") -> bytes:
+    """The /help answer: what the service is, how to query it, where its terms are."""
+    registrar = settings.registrar
+    base = registrar.rdap_base_url.rstrip("/")
+    body = {
+        "rdapConformance": list(CONFORMANCE),
+        "notices": [
+            {
+                "title": "Help",
+                "description": [
+                    f"RDAP service of {registrar.name} (RFC 9082, RFC 9083, RFC 9537).",
+                    "Query a domain with GET /domain/NAME; NAME may be an A-label or a U-label.",
+                    "Personal data is redacted according to the ICANN Registration Data Policy.",
+                ],
+                "links": [
+                    {
+                        "value": f"{base}/help",
+                        "rel": "help",
+                        "href": registrar.terms_url,
+                        "type": "text/html",
+                    }
+                ],
+            },
+        ],
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class RdapGuard:
+    """Pure ASGI middleware: rate limit, CORS header on every answer, no traceback ever."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter | None = None) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_with_cors(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != _CORS[0]]
+                headers.append(_CORS)
+                message["headers"] = headers
+            await send(message)
+
+        if self.limiter is not None:
+            client = scope.get("client")
+            decision = self.limiter.check(client[0] if client else None)
+            if not decision.allowed:
+                wait = decision.retry_after_seconds
+                response = rdap_error(
+                    429,
+                    [f"Too many queries from your address; try again in {wait} seconds."],
+                    headers={"Retry-After": str(wait)},
+                )
+                await response(scope, receive, send_with_cors)
+                return
+        try:
+            await self.app(scope, receive, send_with_cors)
+        except Exception as exc:
+            log.error("rdap: request failed: %s", type(exc).__name__)
+            log.debug("rdap: request failed", exc_info=True)
+            if not started:
+                response = rdap_error(500, ["The server could not answer; try again later."])
+                await response(scope, receive, send_with_cors)
+
+
+def create_rdap_app(
+    store: Store,
+    settings: Settings | None = None,
+    *,
+    lookup: PublicLookup | None = None,
+    limiter: RateLimiter | None = None,
+) -> FastAPI:
+    """The RDAP app over `store`; the rate limiter defaults to the `serve.rate_limit` settings.
+
+    Close `app.state.lookup` when done with the app (Services does).
+    """
+    settings = settings or store.settings
+    lookup = lookup or rdap_lookup(store, settings)
+    limiter = limiter or limiter_from_settings(settings.serve.rate_limit)
+    app = FastAPI(
+        title=f"{settings.registrar.name} RDAP",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.lookup = lookup
+    app.state.limiter = limiter
+    help_answer = help_body(settings)
+
+    @app.api_route("/domain/{name:path}", methods=["GET", "HEAD"])
+    async def domain(name: str) -> Response:
+        try:
+            alabel = normalise(name)
+        except QueryError as exc:
+            return rdap_error(400, [f"Not a domain name: {exc}."])
+        answer = lookup.answer_now(alabel) or await lookup.answer(alabel)
+        if answer.body is None:
+            return rdap_error(404, [f"{alabel} is not a domain name registered with us."])
+        return Response(answer.body, media_type=RDAP_JSON)
+
+    @app.api_route("/help", methods=["GET", "HEAD"])
+    async def help_() -> Response:
+        return Response(help_answer, media_type=RDAP_JSON)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        status = exc.status_code if exc.status_code in _TITLES else 400
+        words = {
+            404: "There is no RDAP object at this path; try /domain/NAME or /help.",
+            405: "Only GET and HEAD are answered here.",
+        }.get(status, "The request could not be understood.")
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+        return rdap_error(status, [words], headers=headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        return rdap_error(400, ["The request could not be understood."])
+
+    @app.exception_handler(LookupUnavailable)
+    async def unavailable(request: Request, exc: LookupUnavailable) -> Response:
+        return rdap_error(503, ["The service is temporarily unavailable; try again later."])
+
+    app.add_middleware(RdapGuard, limiter=limiter)
+    return app
