@@ -1,0 +1,239 @@
+"""What the registry sync tests share: a real sandbox over TLS, a registries file, a seeded store,
+change requests taken through the workflow, and the invariant "the sandbox equals the store"."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from domains.changes import Workflow
+from domains.models import Contact, OutboxEntry
+from domains.store import Store
+from publishers.disclose import disclose_for
+from publishers.epp.codec import Disclose
+from publishers.epp.sandbox import SandboxRegistry, SandboxSnapshot
+from publishers.policy import build_view
+from publishers.registries import RegistryMap, load_registries
+from publishers.sync import ALL_PUBLIC, contact_data
+from tests.factories import make_domain
+
+CLIENT_ID = "interlink"
+PASSWORD = "sandbox-pw1"
+PASSWORD_ENV = "INTERLINK_SANDBOX_PASSWORD"
+ACTOR = "staff:ann"
+APPROVER = "staff:bob"
+
+
+def new_tech(n: int, **overrides: Any) -> dict[str, Any]:
+    """A proposed new technical contact (an organisation), distinct per n."""
+    data = {
+        "org": f"Hosting Company {n} GmbH",
+        "name": f"Noc Team {n}",
+        "email": f"noc{n}@hosting{n}.example.net",
+        "voice": "+49 40 609040",
+        "street": [f"Hafenstrasse {n}"],
+        "city": "Hamburg",
+        "postal_code": "20457",
+        "country": "DE",
+        "consent_fields": ["org", "email"] if n % 2 else [],
+        "consent_method": "portal" if n % 2 else None,
+    }
+    data.update(overrides)
+    return data
+
+
+def write_registries(
+    path: Path,
+    registry: SandboxRegistry,
+    *,
+    tlds: Sequence[str] = ("com", "net", "org", "de"),
+    sessions: int = 2,
+    contacts: Mapping[str, str] | None = None,
+    tld_contacts: Mapping[str, Mapping[str, str]] | None = None,
+    read_timeout: float = 5.0,
+) -> Path:
+    """A registries TOML file pointing the TLDs at the running sandbox."""
+    lines = [
+        "[registries.sandbox]",
+        f"tlds = [{', '.join(repr(t).replace(chr(39), chr(34)) for t in tlds)}]",
+        'host = "127.0.0.1"',
+        f"port = {registry.port}",
+        f'client_id = "{CLIENT_ID}"',
+        f'password_env = "{PASSWORD_ENV}"',
+        f'ca_file = "{registry.ca_file}"',
+        f"sessions = {sessions}",
+        "connect_timeout = 3.0",
+        f"read_timeout = {read_timeout}",
+    ]
+    if contacts:
+        lines.append("[registries.sandbox.contacts]")
+        lines += [f'{role} = "{value}"' for role, value in contacts.items()]
+    for tld, policy in (tld_contacts or {}).items():
+        lines.append(f"[tlds.{tld}.contacts]")
+        lines += [f'{role} = "{value}"' for role, value in policy.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def registries(path: Path, data_dir: Path) -> RegistryMap:
+    return load_registries(path, data_dir=data_dir)
+
+
+@dataclass
+class Seeded:
+    """Domains in the store and at the sandbox, with their registrants and the house tech."""
+
+    names: list[str]
+    house: str
+
+
+def seed(
+    store: Store,
+    registry: SandboxRegistry,
+    count: int,
+    *,
+    tlds: Sequence[str] = ("com", "net", "org", "de"),
+    prefix: str = "sync",
+) -> Seeded:
+    """count domains (registrant: a person; tech: the house contact), the same at the sandbox."""
+    house = store.house_contact()
+    if house.handle not in registry.snapshot().contacts:
+        registry.seed_contact(contact_data(house), CLIENT_ID)
+    names = []
+    for i in range(count):
+        domain, registrant = make_domain(store, f"{prefix}{i}.{tlds[i % len(tlds)]}")
+        registry.seed_contact(contact_data(registrant), CLIENT_ID)
+        registry.seed_domain(domain.name, registrant.handle, [("tech", house.handle)], CLIENT_ID)
+        names.append(domain.name)
+    return Seeded(names, house.handle)
+
+
+def move_tech(store: Store, name: str, proposal: Mapping[str, Any]) -> str:
+    """A tech change request for name, confirmed, approved and applied; its reference."""
+    flow = Workflow(store)
+    outcome = flow.submit(actor=ACTOR, domain_name=name, proposal=proposal, channel="phone")
+    flow.confirm(token=outcome.token)
+    reference = outcome.request.reference
+    flow.approve(actor=APPROVER, reference=reference)
+    flow.apply(actor=APPROVER, reference=reference)
+    return reference
+
+
+def entries(store: Store) -> list[OutboxEntry]:
+    with store.read() as session:
+        return list(session.execute(select(OutboxEntry).order_by(col(OutboxEntry.id))).scalars())
+
+
+def statuses(store: Store) -> Counter[str]:
+    return Counter(entry.status for entry in entries(store))
+
+
+def expected_disclose(store: Store, registries_: RegistryMap, name: str, role: str) -> Disclose:
+    """What the publication policy says the registry may publish of the role's contact."""
+    record = store.domain_record(name)
+    view = build_view(
+        record,
+        profile=store.settings.publication_profile,
+        registrar=store.settings.registrar,
+        registry_policy=registries_.contact_policy(record.domain.tld),
+    )
+    return disclose_for(view, role)
+
+
+def contact_matches_store(
+    snapshot: SandboxSnapshot, contact: Contact, disclose: Disclose | None
+) -> list[str]:
+    """The differences between the sandbox's copy of a contact and the store (empty: equal)."""
+    have = snapshot.contacts.get(contact.handle)
+    if have is None:
+        return [f"{contact.handle} missing at the sandbox"]
+    want = contact_data(contact)
+    problems = []
+    for item, mine, theirs in (
+        ("name", want.name, have.name),
+        ("org", want.org, have.org),
+        ("street", want.street, have.street),
+        ("city", want.city, have.city),
+        ("sp", want.sp, have.sp),
+        ("pc", want.pc, have.pc),
+        ("cc", want.cc, have.cc),
+        ("voice", want.voice, have.voice),
+        ("voice_ext", want.voice_ext, have.voice_ext),
+        ("fax", want.fax, have.fax),
+        ("email", want.email, have.email),
+        ("sponsor", CLIENT_ID, have.sponsor),
+    ):
+        if (mine or None) != (theirs or None):
+            problems.append(f"{contact.handle}.{item}: store {mine!r} != sandbox {theirs!r}")
+    if disclose is not None and (have.disclose or ALL_PUBLIC) != disclose:
+        problems.append(f"{contact.handle}.disclose: {have.disclose} != {disclose}")
+    return problems
+
+
+def assert_sandbox_equals_store(
+    store: Store,
+    registry: SandboxRegistry,
+    registries_: RegistryMap,
+    names: Sequence[str],
+    *,
+    local_only: Sequence[str] = (),
+) -> SandboxSnapshot:
+    """Every domain's tech at the sandbox is the store's (one link, no duplicates), every tech
+    contact's items and disclose flags are the store's and the policy's, and no contact exists
+    twice. Domains in local_only keep their old tech at the sandbox."""
+    snapshot = registry.snapshot()
+    problems: list[str] = []
+    for name in names:
+        record = store.domain_record(name)
+        at_registry = snapshot.domains[name]
+        links = Counter(at_registry.contacts)
+        doubled = [pair for pair, n in links.items() if n > 1]
+        if doubled:
+            problems.append(f"{name}: duplicate contact links {doubled}")
+        techs = at_registry.handles("tech")
+        if name in local_only:
+            continue
+        tech = record.contact("tech")
+        if techs != (tech.handle,):
+            problems.append(f"{name}: sandbox tech {techs} != store tech {tech.handle}")
+            continue
+        disclose = expected_disclose(store, registries_, name, "tech")
+        problems += contact_matches_store(snapshot, tech, disclose)
+    handles = Counter(contact.id for contact in snapshot.contacts.values())
+    problems += [f"contact {h} exists {n} times" for h, n in handles.items() if n > 1]
+    assert not problems, "\n".join(problems[:20])
+    return snapshot
+
+
+@contextmanager
+def sandbox_in_thread(registry: SandboxRegistry) -> Iterator[SandboxRegistry]:
+    """Serve the sandbox from its own thread and event loop (for tests that block)."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(registry.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="sandbox", daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("the sandbox did not start")
+    try:
+        yield registry
+    finally:
+        asyncio.run_coroutine_threadsafe(registry.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -1,0 +1,137 @@
+"""`interlink sync [--once | --follow]`: push outbox entries to the registries over EPP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+import typer
+
+from domains.store import Store
+from publishers.registries import load_registries
+from publishers.sync import SyncReport, SyncWorker
+from tui.commands.common import console, err_console, opened_store, user_errors
+from tui.progress import rich_progress
+
+
+def sync_command(
+    once: bool = typer.Option(False, "--once", help="Sync what is due now, then stop (default)."),
+    follow: bool = typer.Option(
+        False, "--follow", help="Keep running and sync new changes as they come (Ctrl-C stops)."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=32, help="Workers side by side (PostgreSQL only)."
+    ),
+    sessions: int = typer.Option(
+        None,
+        "--sessions",
+        min=1,
+        max=64,
+        help="EPP sessions per registry and worker (default: the registries file).",
+    ),
+    registries_file: Path = typer.Option(
+        None,
+        "--registries",
+        help="Registries TOML file (default: settings, else the packaged sandbox config).",
+    ),
+    database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
+    lease: float = typer.Option(
+        300.0,
+        "--lease",
+        min=1.0,
+        help="Seconds after which another worker may take over an "
+        "entry a worker claimed but never finished.",
+    ),
+    batch: int = typer.Option(64, "--batch", min=1, max=1000, help="Entries claimed at once."),
+    worker_id: str = typer.Option(
+        None, "--worker-id", help="Name in claimed_by (default: host:pid:random)."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show backlog progress."),
+) -> None:
+    """Send contact and technical-contact changes to each TLD's registry over EPP."""
+    if once and follow:
+        err_console.print("[bold red]error:[/] choose --once or --follow, not both")
+        raise typer.Exit(2)
+    with user_errors(), opened_store(database_url) as store:
+        if store.is_sqlite and workers > 1:
+            err_console.print(
+                "[bold red]error:[/] on SQLite one sync worker runs at a time; "
+                "use PostgreSQL for --workers > 1"
+            )
+            raise typer.Exit(2)
+        path = registries_file or store.settings.registries_file
+        registries = load_registries(path, data_dir=store.settings.data_dir)
+        options = {"sessions": sessions, "lease": lease, "batch": batch}
+        if progress and not follow:
+            with rich_progress() as bar:
+                report = asyncio.run(
+                    _run(store, registries, workers, follow, worker_id, options, bar)
+                )
+        else:
+            report = asyncio.run(_run(store, registries, workers, follow, worker_id, options, None))
+    console.print(summary(report))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def summary(report: SyncReport) -> str:
+    """One line about a run: what was done, kept local, failed, left for a retry."""
+    line = (
+        f"registry sync: {report.done} done, {report.local_only} local-only, "
+        f"{report.failed} failed, {report.retried} to retry later"
+    )
+    if report.requests_completed or report.requests_failed:
+        line += (
+            f"; change requests: {report.requests_completed} completed, "
+            f"{report.requests_failed} sync failed"
+        )
+    return line + f" ({report.seconds:.1f} s)"
+
+
+async def _run(
+    store: Store,
+    registries,
+    workers: int,
+    follow: bool,
+    worker_id: str | None,
+    options: dict,
+    bar,
+) -> SyncReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    team = [
+        SyncWorker(
+            store,
+            registries,
+            worker_id=f"{worker_id}-{n}" if worker_id and workers > 1 else worker_id,
+            progress=bar if n == 0 else None,
+            **options,
+        )
+        for n in range(workers)
+    ]
+    try:
+        if follow:
+            reports = await asyncio.gather(*(w.follow(stop) for w in team))
+        else:
+            reports = await asyncio.gather(*(w.run_once() for w in team))
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        for w in team:
+            await w.close()
+    total = SyncReport()
+    for report in reports:
+        total.add(report)
+    total.seconds = max((r.seconds for r in reports), default=0.0)
+    return total
+
+
+if __name__ == "__main__":  # python -m tui.commands.sync ... (the crash test runs it this way)
+    typer.run(sync_command)
