@@ -12,11 +12,12 @@ the profile says (a role the registry prohibits is typically one the profile hid
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 from domains.models import Contact, Domain
 from domains.settings import Registrar
@@ -67,6 +68,10 @@ def field_label(role: str, field: str) -> str:
     return f"{_ROLE_LABELS[role]} {_FIELD_LABELS[field]}"
 
 
+_LABELS = {(role, field): field_label(role, field) for role in ROLES for field in FIELDS}
+_FIELD_INDEX = {field: index for index, field in enumerate(FIELDS)}
+
+
 @dataclass(frozen=True)
 class FieldView:
     """One field of one role as the public may see it; `value` is never a redacted value."""
@@ -100,10 +105,7 @@ class RoleView:
 
     def field(self, name: str) -> FieldView:
         """The view of one field."""
-        for view in self.fields:
-            if view.field == name:
-                return view
-        raise KeyError(name)
+        return self.fields[_FIELD_INDEX[name]]
 
     @property
     def sent_to_registry(self) -> bool:
@@ -195,7 +197,7 @@ class PublicationView:
 
 def contact_form_url(registrar: RegistrarView | Registrar, domain: str, role: str) -> str:
     """The web form that reaches the contact of `role` on `domain`; it names no private data."""
-    return f"{registrar.contact_form_url}?{urlencode({'domain': domain, 'role': role})}"
+    return f"{registrar.contact_form_url}?domain={quote(domain, safe='')}&role={quote(role)}"
 
 
 def utc_seconds(value: datetime | None) -> datetime | None:
@@ -236,9 +238,7 @@ def _consented(contact: Contact) -> frozenset[str]:
     )
 
 
-def _basis(contact: Contact | None, profile: Profile) -> str:
-    if contact is None:
-        return "no contact"
+def _basis(contact: Contact, profile: Profile) -> str:
     if contact.is_house:
         return "house contact"
     if profile.organizations_in_full and contact.kind == "organization":
@@ -246,18 +246,30 @@ def _basis(contact: Contact | None, profile: Profile) -> str:
     return "profile"
 
 
+_PUBLISH = Rule("publish")
+
+
 def _rule(basis: str, rule: Rule, consented: bool) -> tuple[Rule, str]:
     if basis != "profile":
-        return Rule("publish"), basis
-    if not rule.published and consented:
-        return Rule("publish"), "consent"
+        return _PUBLISH, basis
+    if consented and not rule.published:
+        return _PUBLISH, "consent"
     return rule, "profile"
+
+
+@functools.cache
+def _no_contact(role: str) -> tuple[FieldView, ...]:
+    """The fields of a role nobody holds: nothing to publish, nothing to hide."""
+    return tuple(
+        FieldView(role, field, True, None, None, "", _LABELS[role, field], "no contact")
+        for field in FIELDS
+    )
 
 
 def _field_view(
     role: str, field: str, rule: Rule, reason: str, stored: Any, form_url: str
 ) -> FieldView:
-    label = field_label(role, field)
+    label = _LABELS[role, field]
     if rule.published:
         lines = stored if field == "street" and stored else ()
         value = ", ".join(lines) if field == "street" else stored
@@ -268,17 +280,14 @@ def _field_view(
     )
 
 
-def _sharing(record: DomainRecord, role: str) -> tuple[str, ...]:
-    contact = record.contact(role)
-    if contact is None:
-        return ()
-    return tuple(
-        other
-        for other in ROLES
-        if other != role
-        and (held := record.contact(other)) is not None
-        and held.handle == contact.handle
-    )
+def _holders(record: DomainRecord) -> dict[str, tuple[str, ...]]:
+    """handle -> the roles its contact holds on the domain."""
+    holders: dict[str, tuple[str, ...]] = {}
+    for role in ROLES:
+        contact = record.contact(role)
+        if contact is not None:
+            holders[contact.handle] = (*holders.get(contact.handle, ()), role)
+    return holders
 
 
 def _role_view(
@@ -287,25 +296,28 @@ def _role_view(
     profile: Profile,
     registrar: RegistrarView,
     registry: str,
+    holders: dict[str, tuple[str, ...]],
 ) -> RoleView:
     contact = record.contact(role)
+    shown = role in profile.shown_roles
+    if contact is None:
+        return RoleView(role, False, shown, registry, "no contact", _no_contact(role))
     basis = _basis(contact, profile)
-    consented = _consented(contact) if contact is not None else frozenset()
+    consented = _consented(contact)
     form_url = contact_form_url(registrar, record.domain.name, role)
-    fields = []
-    for field in FIELDS:
-        rule, reason = _rule(basis, profile.rule(role, field), field in consented)
-        stored = _stored(contact, field) if contact is not None else None
-        fields.append(_field_view(role, field, rule, reason, stored, form_url))
-    return RoleView(
-        role=role,
-        present=contact is not None,
-        shown=role in profile.shown_roles,
-        registry=registry,
-        basis=basis,
-        fields=tuple(fields),
-        shares_contact_with=_sharing(record, role),
+    rules = profile.rules[role]
+    fields = tuple(
+        _field_view(
+            role,
+            field,
+            *_rule(basis, rules[field], field in consented),
+            _stored(contact, field),
+            form_url,
+        )
+        for field in FIELDS
     )
+    sharing = tuple(other for other in holders[contact.handle] if other != role)
+    return RoleView(role, True, shown, registry, basis, fields, sharing)
 
 
 def _registry_policy(given: Mapping[str, str] | None) -> dict[str, str]:
@@ -330,7 +342,10 @@ def build_view(
     if isinstance(registrar, Registrar):
         registrar = RegistrarView.from_settings(registrar)
     policy = _registry_policy(registry_policy)
-    roles = tuple(_role_view(record, role, profile, registrar, policy[role]) for role in ROLES)
+    holders = _holders(record)
+    roles = tuple(
+        _role_view(record, role, profile, registrar, policy[role], holders) for role in ROLES
+    )
     return PublicationView(
         profile=profile.name,
         domain=_domain_view(record.domain),

@@ -7,12 +7,14 @@ line is added (it is not part of ICANN's layout, and RDAP carries the `unicodeNa
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from datetime import datetime
 
 from publishers.policy import FieldView, PublicationView
 
 CRLF = "\r\n"
+#: Unicode categories Cc (C0, DEL, C1), Zl and Zp: what could end or forge a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 WICF_URL = "https://www.icann.org/wicf/"
 EPP_STATUS_URL = "https://icann.org/epp"
 _CONTACT_ORDER = (
@@ -38,9 +40,7 @@ def _iso(value: datetime | None) -> str:
 
 def _clean(value: str) -> str:
     """One line of text: any line break or control character becomes a space."""
-    return "".join(
-        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in value
-    )
+    return value if value.isprintable() else _CONTROL.sub(" ", value)
 
 
 def _line(label: str, value: str = "") -> str:
