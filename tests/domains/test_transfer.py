@@ -1,0 +1,674 @@
+"""Import and export of the JSON exchange format, on SQLite and PostgreSQL, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from domains import transfer
+from domains.errors import InterlinkError
+from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
+from domains.settings import Settings, get_settings
+from domains.store import Store
+from domains.transfer import ImportFileError, export_records, import_records
+from tests.conftest import _postgres_database
+from tests.factories import account_data, contact_data
+
+ACTOR = "staff:test"
+MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.read() as session:
+        return {
+            model.__name__: session.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in MODELS
+        }
+
+
+def account_record(n: int, **overrides: Any) -> dict[str, Any]:
+    record = {
+        "number": f"A-{5000 + n}",
+        "name": f"Customer {n}",
+        "email": f"customer{n}@example.com",
+        "phone": "+44.1174960123",
+        "street": ["1 Test Street"],
+        "city": "Bristol",
+        "state": None,
+        "postal_code": "BS1 1AA",
+        "country": "GB",
+        "status": "active",
+        "marketing_opt_out_at": None,
+        "marketing_opt_out_via": None,
+        "created_at": "2020-02-03T04:05:06Z",
+    }
+    record.update(overrides)
+    return record
+
+
+def contact_record(n: int, account: str | None, **overrides: Any) -> dict[str, Any]:
+    record = {
+        "handle": f"ILC{700 + n}",
+        "kind": "person",
+        "name": f"Person {n}",
+        "org": None,
+        "street": ["Hauptstrasse 5"],
+        "city": "Berlin",
+        "state": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+        "voice": "+49.30901820",
+        "voice_ext": None,
+        "fax": None,
+        "fax_ext": None,
+        "email": f"person{n}@example.org",
+        "consent_fields": [],
+        "consent_at": None,
+        "consent_method": None,
+        "account": account,
+        "house": False,
+    }
+    record.update(overrides)
+    return record
+
+
+def domain_record(n: int, account: str, registrant: str, **overrides: Any) -> dict[str, Any]:
+    record = {
+        "name": f"domain{n}.com",
+        "account": account,
+        "roid": f"D{9000 + n}-COM",
+        "statuses": ["ok"],
+        "nameservers": ["ns1.interlink.example.net", "ns2.interlink.example.net"],
+        "dnssec": False,
+        "created_at": "2021-01-01T00:00:00Z",
+        "expires_at": "2027-01-01T00:00:00Z",
+        "updated_at": "2024-06-01T10:00:00Z",
+        "contacts": {"registrant": registrant, "tech": "IL-HOUSE"},
+    }
+    record.update(overrides)
+    return record
+
+
+def export_file(
+    n_domains: int = 40, *, accounts: int = 4
+) -> tuple[dict[str, Any], list[dict], list[dict], list[dict]]:
+    """A valid export: `accounts` accounts, one registrant per domain, tech = the house contact."""
+    acc = [account_record(i) for i in range(accounts)]
+    con = [contact_record(i, acc[i % accounts]["number"]) for i in range(n_domains)]
+    dom = [
+        domain_record(i, acc[i % accounts]["number"], con[i]["handle"]) for i in range(n_domains)
+    ]
+    data = {
+        "format": "interlink-export",
+        "version": 1,
+        "exported_at": "2026-01-01T00:00:00Z",
+        "accounts": acc,
+        "contacts": con,
+        "domains": dom,
+    }
+    return data, acc, con, dom
+
+
+def write(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def second_store(database_url: str, tmp_path: Path) -> Iterator[Store]:
+    """Another empty store on the same backend as `store`."""
+    if database_url.startswith("sqlite"):
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'second.db'}"])
+    else:
+        urls = _postgres_database()
+    url = next(urls)
+    opened = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "second"))
+    try:
+        yield opened
+    finally:
+        opened.close()
+        for _ in urls:  # drops the PostgreSQL database
+            pass
+
+
+def rows(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """Every record, keyed the way the exchange format keys it (no ids), for comparison."""
+    with store.read() as session:
+        numbers = dict(session.execute(select(Account.id, Account.number)).all())
+        handles = dict(session.execute(select(Contact.id, Contact.handle)).all())
+        names = dict(session.execute(select(Domain.id, Domain.name)).all())
+        accounts = [
+            {
+                **a.model_dump(exclude={"id", "updated_at", "version"}),
+            }
+            for a in session.execute(select(Account).order_by(Account.number)).scalars()
+        ]
+        contacts = [
+            {
+                **c.model_dump(exclude={"id", "updated_at", "version", "account_id"}),
+                "account": numbers.get(c.account_id),
+            }
+            for c in session.execute(select(Contact).order_by(Contact.handle)).scalars()
+        ]
+        domains = [
+            {
+                **d.model_dump(exclude={"id", "version", "account_id"}),
+                "account": numbers[d.account_id],
+            }
+            for d in session.execute(select(Domain).order_by(Domain.name)).scalars()
+        ]
+        roles = sorted(
+            (names[link.domain_id], link.role, handles[link.contact_id])
+            for link in session.execute(select(DomainContact)).scalars()
+        )
+    for contact in contacts:
+        if contact["is_house"]:
+            contact.pop("created_at")  # each store makes its own house contact from settings
+    return {"accounts": accounts, "contacts": contacts, "domains": domains, "roles": roles}
+
+
+def fill(store: Store) -> None:
+    """A varied store: IDN, consent, organisations, fax, all four roles, the house contact."""
+    first = store.create_account(ACTOR, account_data(number="A-200001"))
+    second = store.create_account(ACTOR, account_data(number="A-200002", country="DE"))
+    store.update_account(
+        ACTOR,
+        second.number,
+        second.version,
+        {
+            "marketing_opt_out_at": "2025-03-04T05:06:07.123456+01:00",
+            "marketing_opt_out_via": "portal",
+        },
+    )
+    anna = store.create_contact(
+        ACTOR,
+        contact_data(
+            name="Anna Müller",
+            consent_fields=["name", "email"],
+            consent_method="portal",
+            consent_at="2025-01-02T03:04:05Z",
+        ),
+        account_number=first.number,
+    )
+    company = store.create_contact(
+        ACTOR,
+        contact_data(
+            kind="organization",
+            org="Zürcher Bücher AG",
+            name="Hostmaster",
+            street=["Bahnhofstrasse 1", "Postfach", "3. Stock"],
+            city="Zürich",
+            state=None,
+            postal_code="8001",
+            country="CH",
+            voice="+41 44 668 18 00",
+            voice_ext="12",
+            fax="+41 44 668 18 01",
+        ),
+        account_number=second.number,
+    )
+    loose = store.create_contact(ACTOR, contact_data(name="Without Account"))
+    store.create_domain(
+        ACTOR,
+        {
+            "name": "bücher.de",
+            "statuses": ["clientTransferProhibited", "clientDeleteProhibited"],
+            "nameservers": ["ns1.interlink.example.net", "ns2.interlink.example.net"],
+            "dnssec": True,
+            "roid": "D123-DENIC",
+            "expires_at": "2030-05-06T07:08:09Z",
+        },
+        account_number=first.number,
+        contacts={"registrant": anna.handle},
+    )
+    store.create_domain(
+        ACTOR,
+        {"name": "shop.co.uk"},
+        account_number=second.number,
+        contacts={
+            "registrant": company.handle,
+            "tech": company.handle,
+            "admin": anna.handle,
+            "billing": loose.handle,
+        },
+    )
+
+
+# -- round trip ----------------------------------------------------------------------------------
+
+
+def test_export_then_import_into_an_empty_store_gives_the_same_records(
+    store, second_store, tmp_path
+):
+    fill(store)
+    path = tmp_path / "export.json"
+    exported = export_records(store, path)
+    assert exported == {"accounts": 2, "contacts": 4, "domains": 2}
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["format"] == "interlink-export" and data["version"] == 1
+    assert data["exported_at"].endswith("Z")
+    idn = next(d for d in data["domains"] if d["name"] == "bücher.de")
+    assert idn["contacts"] == {"registrant": "ILC2", "tech": "IL-HOUSE"}
+    assert idn["expires_at"] == "2030-05-06T07:08:09Z"
+    house = next(c for c in data["contacts"] if c["house"])
+    assert house["handle"] == "IL-HOUSE" and house["account"] is None
+    opted = next(a for a in data["accounts"] if a["number"] == "A-200002")
+    assert opted["marketing_opt_out_at"] == "2025-03-04T04:06:07.123456Z"
+
+    report = import_records(second_store, path, actor=ACTOR)
+    assert report.ok, report.problems
+    assert report.written
+    assert (report.accounts, report.contacts, report.domains, report.roles) == (2, 3, 2, 6)
+    assert report.house_mapped == 1
+    assert rows(second_store) == rows(store)
+
+    # The import keeps handles derived from ids: the next contact gets a fresh handle and id,
+    # and on PostgreSQL the sequences moved past the imported ids.
+    fresh = second_store.create_contact(ACTOR, contact_data())
+    assert fresh.handle == f"ILC{fresh.id}"
+    assert fresh.id > max(c.id for c in [second_store.get_contact("ILC4")])
+    second_store.create_account(ACTOR, account_data())
+    second_store.create_domain(
+        ACTOR,
+        {"name": "after-import.com"},
+        account_number="A-200001",
+        contacts={"registrant": fresh.handle},
+    )
+
+    again = tmp_path / "again.json"
+    export_records(second_store, again)
+    first, second = json.loads(path.read_text()), json.loads(again.read_text())
+    second["domains"] = [d for d in second["domains"] if d["name"] != "after-import.com"]
+    second["contacts"] = [c for c in second["contacts"] if c["handle"] != fresh.handle]
+    second["accounts"] = second["accounts"][:2]
+    for doc in (first, second):
+        doc.pop("exported_at")
+        next(c for c in doc["contacts"] if c["house"]).pop("created_at")
+    assert first == second
+
+
+def test_one_audit_event_names_the_import(store, tmp_path):
+    data, *_ = export_file(5)
+    before = counts(store)
+    report = import_records(store, write(tmp_path / "five.json", data), actor=ACTOR)
+    assert report.ok and report.written
+    after = counts(store)
+    assert after["AuditEvent"] == before["AuditEvent"] + 1
+    with store.read() as session:
+        event = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalar()
+    assert (event.action, event.entity_type, event.entity_id, event.actor) == (
+        "store.import",
+        "store",
+        "five.json",
+        ACTOR,
+    )
+    assert event.changes["file"] == "five.json"
+    assert event.changes["domains"] == 5 and event.changes["contacts"] == 5
+    assert after["Domain"] == before["Domain"] + 5
+    assert "imported 4 accounts, 5 contacts, 5 domains" in report.summary()
+
+
+def test_the_house_contact_of_the_file_maps_to_the_store_house_contact(store, tmp_path):
+    data, _acc, con, dom = export_file(2)
+    con.append(
+        contact_record(99, None, handle="OLD-HOUSE", kind="organization", org="Us Ltd", house=True)
+    )
+    dom[0]["contacts"]["tech"] = "OLD-HOUSE"
+    report = import_records(store, write(tmp_path / "house.json", data), actor=ACTOR)
+    assert report.ok, report.problems
+    assert report.contacts == 2 and report.house_mapped == 1
+    record = store.domain_record(dom[0]["name"])
+    assert record.contact("tech").is_house
+    assert record.contact("tech").handle == "IL-HOUSE"
+    with store.read() as session:
+        houses = session.execute(
+            select(func.count()).select_from(Contact).where(Contact.is_house.is_(True))
+        ).scalar_one()
+    assert houses == 1
+
+
+# -- all or nothing ------------------------------------------------------------------------------
+
+
+def test_a_bad_domain_record_37_changes_nothing_and_is_named(store, tmp_path):
+    data, _acc, _con, dom = export_file(40)
+    dom[37]["contacts"]["registrant"] = "ILC99999"
+    before = counts(store)
+    report = import_records(store, write(tmp_path / "bad37.json", data), actor=ACTOR)
+    assert counts(store) == before
+    assert not report.written
+    assert report.problems == [
+        "domains[37] (domain37.com): contacts.registrant: no contact 'ILC99999'"
+    ]
+    assert report.rejected == {"accounts": 0, "contacts": 0, "domains": 1}
+    assert "nothing imported" in report.summary()
+
+
+def test_every_bad_record_is_reported_at_once(store, tmp_path):
+    data, acc, con, dom = export_file(20)
+    acc[1]["email"] = "not-an-address"
+    con[12]["voice"] = "+44 1"
+    con[13]["handle"] = con[14]["handle"]
+    con[15]["phone"] = "+44.1174960123"  # not a field of a contact
+    dom[3]["name"] = "exa mple.com"
+    dom[5]["account"] = "A-777777"
+    dom[6]["name"] = dom[7]["name"]
+    dom[8]["statuses"] = ["frozen"]
+    dom[9]["dnssec"] = "yes"
+    dom[10]["contacts"] = {"owner": con[10]["handle"]}
+    dom[11]["expires_at"] = "2020-01-01T00:00:00Z"
+    dom[12]["contacts"]["registrant"] = con[12]["handle"]
+    dom.append(["not", "an", "object"])
+    before = counts(store)
+    report = import_records(store, write(tmp_path / "many.json", data), actor=ACTOR)
+    assert counts(store) == before and not report.written
+    text = "\n".join(report.problems)
+    expected = [
+        "accounts[1] (A-5001): email: 'not-an-address' is not a valid e-mail address",
+        "contacts[12] (ILC712): voice: '+44 1' is not a",
+        "contacts[13] (ILC714): handle: ILC714 appears 2 times in the file "
+        "(contacts[13], contacts[14])",
+        "contacts[14] (ILC714): handle: ILC714 appears 2 times in the file "
+        "(contacts[13], contacts[14])",
+        "contacts[15] (ILC715): phone: is not a field of this record",
+        "domains[3] (exa mple.com): name: 'exa mple.com' contains a space",
+        "domains[5] (domain5.com): account: no account 'A-777777'",
+        "domains[6] (domain7.com): name: domain7.com appears 2 times in the file "
+        "(domains[6], domains[7])",
+        "domains[7] (domain7.com): name: domain7.com appears 2 times in the file "
+        "(domains[6], domains[7])",
+        "domains[8] (domain8.com): statuses: frozen is not an EPP domain status",
+        "domains[9] (domain9.com): dnssec: must be true or false",
+        "domains[10] (domain10.com): contacts.owner: is not a role",
+        "domains[10] (domain10.com): contacts.registrant: a domain needs a registrant",
+        "domains[11] (domain11.com): expires_at: must be after the creation date",
+        "domains[12] (domain12.com): contacts.registrant: contact 'ILC712' was rejected "
+        "(contacts[12])",
+        "domains[13] (domain13.com): contacts.registrant: no contact 'ILC713'",
+        "domains[14] (domain14.com): contacts.registrant: contact 'ILC714' was rejected "
+        "(contacts[13])",
+        "domains[20]: is a list, not a JSON object",
+    ]
+    for line in expected:
+        assert line in text, line
+    # Accounts 1's contacts and domains are rejected with it.
+    assert "contacts[1] (ILC701): account: account 'A-5001' was rejected (accounts[1])" in text
+    assert report.rejected["domains"] >= 12
+
+
+def test_duplicates_against_the_store_are_refused(store, tmp_path):
+    data, *_ = export_file(3)
+    path = write(tmp_path / "twice.json", data)
+    assert import_records(store, path, actor=ACTOR).written
+    before = counts(store)
+    report = import_records(store, path, actor=ACTOR)
+    assert counts(store) == before and not report.written
+    text = "\n".join(report.problems)
+    assert "accounts[0] (A-5000): number: A-5000 already exists" in text
+    assert "contacts[0] (ILC700): handle: ILC700 already exists in the store" in text
+    assert "domains[2] (domain2.com): name: domain2.com already exists in the store" in text
+
+
+def test_references_into_the_store_are_resolved(store, tmp_path):
+    account = store.create_account(ACTOR, account_data())
+    owner = store.create_contact(ACTOR, contact_data(), account_number=account.number)
+    data = {
+        "format": "interlink-export",
+        "version": 1,
+        "contacts": [contact_record(1, account.number, handle=None)],
+        "domains": [domain_record(1, account.number, owner.handle)],
+    }
+    report = import_records(store, write(tmp_path / "refs.json", data), actor=ACTOR)
+    assert report.ok, report.problems
+    record = store.domain_record("domain1.com")
+    assert record.contact("registrant").handle == owner.handle
+    assert record.account.number == account.number
+    with store.read() as session:
+        made = session.execute(
+            select(Contact).where(Contact.email == "person1@example.org")
+        ).scalar()
+    assert made.handle == f"ILC{made.id}"  # no handle in the file: one derived from the id
+
+
+def test_skip_invalid_imports_the_good_records_and_writes_the_rejects(store, tmp_path):
+    data, _acc, con, dom = export_file(10)
+    con[4]["voice"] = "+44 1"
+    dom[7]["name"] = "-bad-.com"
+    rejects = tmp_path / "rejects.json"
+    before = counts(store)
+    report = import_records(
+        store,
+        write(tmp_path / "some.json", data),
+        actor=ACTOR,
+        skip_invalid=True,
+        rejects_path=rejects,
+    )
+    assert report.written
+    assert (report.contacts, report.domains) == (9, 8)
+    assert report.rejected == {"accounts": 0, "contacts": 1, "domains": 2}
+    after = counts(store)
+    assert after["Domain"] == before["Domain"] + 8
+    assert "rejected 1 contacts, 2 domains" in report.summary()
+    saved = json.loads(rejects.read_text(encoding="utf-8"))
+    assert saved["format"] == "interlink-rejects" and saved["source"] == "some.json"
+    assert [r["index"] for r in saved["contacts"]] == [4]
+    assert saved["contacts"][0]["record"] == con[4]
+    assert saved["contacts"][0]["reasons"][0].startswith("voice: '+44 1' is not a")
+    by_index = {r["index"]: r for r in saved["domains"]}
+    assert set(by_index) == {4, 7}
+    assert by_index[4]["reasons"] == [
+        "contacts.registrant: contact 'ILC704' was rejected (contacts[4])"
+    ]
+    assert by_index[7]["record"]["name"] == "-bad-.com"
+    with pytest.raises(Exception):  # noqa: B017 - the rejected domain is not there
+        store.get_domain("domain4.com")
+
+
+def test_large_files_are_checked_by_worker_processes_in_order(sqlite_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(transfer, "CHECK_BATCH", 7)
+    data, _acc, con, dom = export_file(60)
+    con[23]["email"] = "broken@"
+    dom[37]["contacts"]["registrant"] = "ILC99999"
+    path = write(tmp_path / "parallel.json", data)
+    before = counts(sqlite_store)
+    report = import_records(sqlite_store, path, actor=ACTOR)
+    assert counts(sqlite_store) == before
+    assert report.problems[0].startswith("contacts[23] (ILC723): email: 'broken@'")
+    assert (
+        "domains[23] (domain23.com): contacts.registrant: contact 'ILC723' was rejected"
+        in (report.problems[1])
+    )
+    assert (
+        report.problems[2]
+        == "domains[37] (domain37.com): contacts.registrant: no contact 'ILC99999'"
+    )
+    con[23]["email"] = "fixed@example.org"
+    dom[37]["contacts"]["registrant"] = con[37]["handle"]
+    report = import_records(sqlite_store, write(path, data), actor=ACTOR)
+    assert report.ok and report.domains == 60
+    assert sqlite_store.get_contact("ILC723").email == "fixed@example.org"
+
+
+def test_a_big_import_rebuilds_the_indexes_it_deferred(sqlite_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "DEFER_INDEXES_MIN_ROWS", 10)
+    data, *_ = export_file(30)
+
+    def indexes() -> list[tuple[str, str]]:
+        with sqlite_store.engine.connect() as conn:
+            return sorted(
+                conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                ).all()
+            )
+
+    before = indexes()
+    report = import_records(sqlite_store, write(tmp_path / "idx.json", data), actor=ACTOR)
+    assert report.ok and report.written
+    assert indexes() == before
+    assert sqlite_store.search("domain2", kind="domain").hits[0].name.startswith("domain2")
+    assert sqlite_store.search("person3@", kind="email").hits
+
+
+# -- file-level problems -------------------------------------------------------------------------
+
+
+def refused(store: Store, path: Path) -> str:
+    before = counts(store)
+    with pytest.raises(InterlinkError) as info:
+        import_records(store, path, actor=ACTOR)
+    assert counts(store) == before
+    message = str(info.value)
+    assert "Traceback" not in message and "\n" not in message
+    return message
+
+
+def test_malformed_json_is_refused_with_line_and_column(sqlite_store, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text(
+        '{"format": "interlink-export", "version": 1,\n'
+        '"accounts": [\n'
+        '  {"number": "A-1001", "name": "x",}\n'
+        "]}\n"
+    )
+    message = refused(sqlite_store, path)
+    assert message.startswith("broken.json: not valid JSON at line 3, column 36")
+    assert "double quotes" in message
+
+    path.write_text('{"format": "interlink-export", "version": 1, "domains": [{"name": "a.com"')
+    assert "not valid JSON at line 1" in refused(sqlite_store, path)
+
+    path.write_text('{"format": "interlink-export"} trailing')
+    assert "extra data" in refused(sqlite_store, path)
+
+    path.write_bytes(b'{"format": "interlink-export", "domains": ["\xff"]}')
+    assert "not UTF-8" in refused(sqlite_store, path)
+
+    path.write_text("")
+    assert "is empty" in refused(sqlite_store, path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("[1, 2]", "expected a JSON object"),
+        ('"hello"', "found a string"),
+        ('{"format": "something-else", "version": 1}', "is not an Interlink export"),
+        ('{"version": 1, "domains": []}', 'it has no "format"'),
+        ('{"format": "interlink-export", "version": 2}', "version 2 of the export format"),
+        ('{"format": "interlink-export", "domains": {"a.com": {}}}', "'domains' must be a list"),
+        ('{"format": "interlink-export", "domain": []}', "unknown top-level key 'domain'"),
+        ('{"format": "interlink-export", "domains": [], "domains": []}', "appears twice"),
+    ],
+)
+def test_a_file_of_the_wrong_shape_gets_one_clear_message(sqlite_store, tmp_path, content, reason):
+    path = tmp_path / "shape.json"
+    path.write_text(content)
+    assert reason in refused(sqlite_store, path)
+
+
+def test_a_missing_file_is_one_clear_message(sqlite_store, tmp_path):
+    assert "does not exist" in refused(sqlite_store, tmp_path / "nope.json")
+
+
+def test_the_reader_copes_with_any_layout_and_chunk_boundaries(sqlite_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer._Reader, "CHUNK", 7)
+    data, *_ = export_file(6)
+    data["version"] = 1
+    path = tmp_path / "tiny-chunks.json"
+    path.write_text(json.dumps(data, indent=3), encoding="utf-8")
+    report = import_records(sqlite_store, path, actor=ACTOR)
+    assert report.ok and report.domains == 6
+
+
+def test_the_import_writes_every_column_of_the_tables():
+    for name, columns in transfer.COLUMNS.items():
+        table = {m.__table__.name: m.__table__ for m in MODELS}[name]
+        assert set(columns) == {c.name for c in table.columns}, name
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("INTERLINK_DATABASE_URL", url)
+    monkeypatch.setenv("INTERLINK_DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.setenv("COLUMNS", "250")
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_cli_import_refuses_a_bad_file_and_accepts_a_good_one(cli_env, tmp_path):
+    from tui.cli import app
+
+    data, _acc, _con, dom = export_file(40)
+    dom[37]["contacts"]["registrant"] = "ILC99999"
+    bad = write(tmp_path / "bad.json", data)
+    runner = CliRunner()
+    result = runner.invoke(app, ["import", str(bad), "--user", "ann"])
+    assert result.exit_code == 1, result.output
+    assert "domains[37] (domain37.com): contacts.registrant: no contact 'ILC99999'" in result.output
+    assert "nothing was imported" in result.output
+
+    dom[37]["contacts"]["registrant"] = data["contacts"][37]["handle"]
+    good = write(tmp_path / "good.json", data)
+    result = runner.invoke(app, ["import", str(good), "--user", "ann"])
+    assert result.exit_code == 0, result.output
+    assert "imported 4 accounts, 40 contacts, 40 domains (80 roles) from good.json" in result.output
+
+    exported = tmp_path / "out.json"
+    result = runner.invoke(app, ["export", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert "exported 4 accounts, 41 contacts, 40 domains" in result.output
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    result = runner.invoke(app, ["import", str(exported), "--db", other])
+    assert result.exit_code == 0, result.output
+    assert "imported 4 accounts, 40 contacts, 40 domains" in result.output
+    check = Store.open(settings=Settings(database_url=other, data_dir=tmp_path / "o"))
+    try:
+        assert check.count_domains() == 40
+    finally:
+        check.close()
+
+
+def test_cli_errors_are_one_line_without_traceback(cli_env, tmp_path):
+    from tui.cli import app
+
+    path = tmp_path / "broken.json"
+    path.write_text('{"format": "interlink-export",\n "accounts": [}')
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "not valid JSON at line 2" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_skip_invalid_writes_the_rejects_beside_the_file(cli_env, tmp_path):
+    from tui.cli import app
+
+    data, _acc, con, _dom = export_file(5)
+    con[2]["email"] = "nobody"
+    path = write(tmp_path / "partly.json", data)
+    result = CliRunner().invoke(app, ["import", str(path), "--skip-invalid"])
+    assert result.exit_code == 0, result.output
+    assert "imported 4 accounts, 4 contacts, 4 domains" in result.output
+    rejects = tmp_path / "partly.rejects.json"
+    assert rejects.exists()
+    assert json.loads(rejects.read_text())["contacts"][0]["index"] == 2
+
+
+def test_errors_are_interlink_errors():
+    assert issubclass(ImportFileError, InterlinkError)
