@@ -26,14 +26,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import os
+import pickle
 import random
 import re
 import secrets
 import signal
 import sqlite3
 import ssl
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -367,11 +371,44 @@ def _open_db(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints (and their fsyncs) run in a background thread, not in the event loop.
+        db.execute("PRAGMA wal_autocheckpoint=0")
         db.executescript(_SCHEMA)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")
     return db
+
+
+class _Checkpointer(threading.Thread):
+    """Moves the WAL into the database file every interval, off the event loop's thread.
+
+    With synchronous=NORMAL a commit in WAL mode does not sync; checkpoints do, and on slow
+    disks their fsyncs would stall every connection if the serving thread ran them.
+    """
+
+    def __init__(self, path: Path, interval: float = 0.5) -> None:
+        super().__init__(name="sandbox-checkpoint", daemon=True)
+        self.path = path
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            db.execute("PRAGMA busy_timeout=1000")
+            while not self.stopping.wait(self.interval):
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            db.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
 
 
 def _read_snapshot(db: sqlite3.Connection) -> SandboxSnapshot:
@@ -543,6 +580,7 @@ class SandboxRegistry:
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._svtrids = itertools.count(1)
@@ -577,6 +615,8 @@ class SandboxRegistry:
         if self._db is not None:
             return
         self._db = _open_db(self.db_path)
+        self._checkpointer = _Checkpointer(self.db_path)
+        self._checkpointer.start()
         with self._lock:
             for client_id, password in self.clients.items():
                 # A password changed over EPP (newPW) outlives restarts.
@@ -681,8 +721,14 @@ class SandboxRegistry:
         self.close_db()
 
     def close_db(self) -> None:
+        """Close the database (a final checkpoint folds the WAL into the file)."""
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            checkpointer.stop()
         with self._lock:
             if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
                 self._db.close()
                 self._db = None
 
@@ -1409,8 +1455,12 @@ def run_sandbox(
     keyfile: str | None = None,
     on_ready: Callable[[SandboxRegistry], None] | None = None,
     stop_event: threading.Event | None = None,
+    **options: Any,
 ) -> None:
-    """Serve until SIGINT or SIGTERM (or stop_event, for a thread), then stop cleanly."""
+    """Serve until SIGINT or SIGTERM (or stop_event, for a thread), then stop cleanly.
+
+    options are further SandboxRegistry arguments (read_timeout, max_frame, tls_dir...).
+    """
 
     async def main() -> None:
         registry = SandboxRegistry(
@@ -1422,8 +1472,13 @@ def run_sandbox(
             faults=faults,
             certfile=certfile,
             keyfile=keyfile,
+            **options,
         )
-        await registry.start()
+        try:
+            await registry.start()
+        except BaseException:
+            registry.close_db()
+            raise
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         installed = []
@@ -1447,3 +1502,112 @@ def run_sandbox(
             await registry.stop()
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------- in a child process
+
+
+def _child_entry() -> None:
+    """The child side of SandboxProcess: options pickled on stdin, one ready line on stdout."""
+    db_path, options = pickle.loads(sys.stdin.buffer.read())
+
+    def ready(registry: SandboxRegistry) -> None:
+        print(json.dumps({"port": registry.port, "ca_file": registry.ca_file}), flush=True)
+
+    run_sandbox(db_path, on_ready=ready, **options)
+
+
+class SandboxProcess:
+    """The sandbox in a child process, so that it has a CPU of its own (benchmarks, crash tests).
+
+    ``options`` are SandboxRegistry arguments (clients, contacts_policy, faults, port...; they
+    must pickle). start() waits until it listens; stop() ends it with SIGTERM (a clean stop),
+    kill() with SIGKILL. A restart listens on the same port. Committed changes survive both:
+    every commit is in the WAL before its answer is sent.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str], **options: Any) -> None:
+        self.db_path = Path(db_path)
+        self.options = {"port": 0, **options}
+        self.port: int | None = None
+        self.ca_file: str | None = None
+        self._process: Any = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the child and wait (up to timeout) until it listens."""
+        if self.running:
+            raise RuntimeError("the sandbox process is already running")
+        options = dict(self.options)
+        if self.port is not None:
+            options["port"] = self.port
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from publishers.epp.sandbox import _child_entry; _child_entry()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        stdin, stdout = process.stdin, process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(pickle.dumps((str(self.db_path), options)))
+        stdin.close()
+        box: list[bytes] = []
+        reader = threading.Thread(target=lambda: box.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        line = box[0] if box else b""
+        if not line:
+            process.kill()
+            process.wait(5)
+            raise RuntimeError("the sandbox process did not start listening")
+        ready = json.loads(line)
+        self.port, self.ca_file = ready["port"], ready["ca_file"]
+        self._process = process
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM: the sandbox closes its connections and database, then exits."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except Exception:
+            process.kill()
+            process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye at all."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait(5)
+            if process.stdout is not None:
+                process.stdout.close()
+
+    def snapshot(self) -> SandboxSnapshot:
+        """The state in the database file (readable while the process runs)."""
+        return read_snapshot(self.db_path)
+
+    def __enter__(self) -> SandboxProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -26,7 +26,7 @@ from publishers.epp.codec import (
     DomainUpdate,
     new_cltrid,
 )
-from publishers.epp.sandbox import FaultPlan, SandboxRegistry, read_snapshot
+from publishers.epp.sandbox import FaultPlan, SandboxProcess, SandboxRegistry, read_snapshot
 from publishers.epp.session import (
     AmbiguousOutcome,
     Endpoint,
@@ -700,3 +700,46 @@ async def test_sandbox_makes_its_own_certificate_and_keeps_state(tmp_path: Path)
             _, other_ca = trustme_contexts(other)
             with pytest.raises(TransportError):
                 await EppSession(endpoint_for(reopened, ca_file=other_ca)).connect()
+
+
+async def test_sandbox_in_a_child_process_survives_kill_and_restart(tmp_path: Path) -> None:
+    database = tmp_path / "child.db"
+    seeded = SandboxRegistry(database, clients=PASSWORDS)
+    seeded.seed_domain("example.com", "REG-A1", [("tech", "OLD-TECH")], "regA")
+    seeded.close_db()
+    child = SandboxProcess(database, clients=PASSWORDS, read_timeout=5.0)
+    await asyncio.to_thread(child.start)
+    try:
+        async with asyncio.timeout(30):
+            endpoint = Endpoint(
+                host="127.0.0.1",
+                port=child.port,
+                client_id="regA",
+                password="passwordA",
+                ca_file=child.ca_file,
+                connect_timeout=5,
+                read_timeout=5,
+            )
+            session = await logged_in(endpoint)
+            created = await session.command(
+                lambda t: codec.contact_create(make_contact("IL-CHILD1"), cltrid=t)
+            )
+            assert created.code == 1000
+            # SIGKILL right after the answer: the committed contact is still there.
+            await asyncio.to_thread(child.kill)
+            assert "IL-CHILD1" in read_snapshot(database).contacts
+            # Whether the client noticed before sending (TransportError) or after
+            # (AmbiguousOutcome) depends on timing; both are transport failures.
+            with pytest.raises(EppTransportError):
+                await session.command(lambda t: codec.contact_info("IL-CHILD1", cltrid=t))
+            await asyncio.to_thread(child.start)
+            assert child.port == endpoint.port
+            session = await logged_in(endpoint)
+            assert (
+                await session.command(lambda t: codec.contact_info("IL-CHILD1", cltrid=t))
+            ).code == 1000
+            await session.logout()
+            assert child.snapshot().domains["example.com"].handles("tech") == ("OLD-TECH",)
+    finally:
+        await asyncio.to_thread(child.stop)
+    assert not child.running
