@@ -14,7 +14,9 @@ from whois.parser import WhoisEntry
 from domains.store import Store
 from publishers.epp.schema import validate_frame
 from publishers.policy import REDACTED_TEXT
+from publishers.registries import parse_registries
 from tests.factories import account_data, contact_data
+from tui.commands import show
 from tui.commands.show import show_command
 
 CONTACT_NS = "urn:ietf:params:xml:ns:contact-1.0"
@@ -173,3 +175,35 @@ def test_unknown_profile_is_one_line(app: typer.Typer, url: str) -> None:
     result = run(app, "qualtrough.com", "--profile", "nope", "--db", url)
     assert result.exit_code == 1
     assert "no publication profile 'nope'" in result.stderr
+
+
+def test_epp_follows_the_registry_contact_policy(
+    app: typer.Typer, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {
+        "registries": {
+            "thin": {
+                "tlds": ["com"],
+                "host": "127.0.0.1",
+                "client_id": "interlink",
+                "password_env": "UNUSED_PASSWORD",
+                "contacts": {"registrant": "required", "tech": "prohibited"},
+            }
+        }
+    }
+    monkeypatch.setattr(
+        show, "load_registries", lambda *_, **__: parse_registries(config, data_dir=None)
+    )
+    result = run(app, "qualtrough.com", "--as", "epp", "--db", url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("<contact:create") == 1
+    assert "<!-- tech: prohibited by the registry; kept locally, not sent -->" in result.stdout
+    assert "IL-HOUSE" not in result.stdout
+    private = run(app, "qualtrough.com", "--as", "private", "--db", url).stdout
+    assert "registry: prohibited" in private
+    assert "sent to the registry: registrant" in private
+    # WHOIS is the registrar's own RDDS: the prohibited tech is still shown per the profile.
+    assert (
+        "Tech Name: Interlink Hostmaster"
+        in run(app, "qualtrough.com", "--as", "whois", "--db", url).stdout
+    )

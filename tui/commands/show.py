@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import typer
 from lxml import etree
 from rich.console import Console
@@ -9,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domains.models import Contact
+from domains.settings import Settings
 from domains.store import DomainRecord
 from publishers.disclose import disclose_for
 from publishers.epp.frames import contact_create
@@ -17,6 +20,7 @@ from publishers.epp.xmlsafe import parse_frame
 from publishers.policy import FieldView, PublicationView, build_view
 from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
+from publishers.registries import load_registries
 from publishers.whois import render_whois
 from tui.commands.common import opened_store, user_errors
 
@@ -24,6 +28,12 @@ FORMATS = ("whois", "rdap", "epp", "private")
 PREVIEW_CLTRID = "SHOW-PREVIEW"
 PREVIEW_AUTH_INFO = "set-at-sync"
 """The preview never shows a real authInfo; the sync job sets one when it sends the contact."""
+
+
+def registry_policy(settings: Settings, tld: str) -> Mapping[str, str] | None:
+    """The contact policy per role of the registry of `tld` (None: no registry configured)."""
+    registries = load_registries(settings.registries_file, data_dir=settings.data_dir)
+    return registries.contact_policy(tld) if tld in registries else None
 
 
 def contact_data(contact: Contact) -> ContactData:
@@ -131,6 +141,10 @@ def show_command(
             record,
             profile=profile or settings.publication_profile,
             registrar=settings.registrar,
+            # What reaches the registry matters only to these two; WHOIS and RDAP never need it.
+            registry_policy=registry_policy(settings, record.domain.tld)
+            if as_ in ("epp", "private")
+            else None,
         )
     if as_ == "whois":
         typer.echo(render_whois(view), nl=False)
