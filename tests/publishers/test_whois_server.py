@@ -1,0 +1,287 @@
+"""The WHOIS server on loopback, with real clients: Debian's whois and python-whois.
+
+The servers run through `Services` (what `interlink serve` runs) in a background thread, over
+the test store (SQLite, and PostgreSQL when configured).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import whois as python_whois
+
+from domains.settings import ServeSettings, Settings
+from domains.store import Store
+from tests.factories import account_data, contact_data
+from tui.commands.serve import Services
+
+WHOIS = shutil.which("whois") or "/usr/bin/whois"
+REQUIRE_ALL = os.environ.get("INTERLINK_REQUIRE_ALL") == "1"
+LOOPBACK = ["127.0.0.0/8", "::1"]
+
+
+def need_whois_client() -> None:
+    """Skip (or, with INTERLINK_REQUIRE_ALL=1, fail) when Debian's whois client is missing."""
+    if not os.path.exists(WHOIS):
+        message = f"Debian's whois client is not installed ({WHOIS}); apt-get install -y whois"
+        if REQUIRE_ALL:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def rdds_settings(settings: Settings, **serve: Any) -> Settings:
+    """The test's settings with these `serve` values (loopback allow-listed unless given)."""
+    values: dict[str, Any] = {"answer_cache_bytes": 1024 * 1024, **serve}
+    rate = values.pop("rate_limit", {"allow_list": LOOPBACK})
+    base = ServeSettings().model_dump()
+    base["rate_limit"].update(rate)
+    base.update(values)
+    return settings.model_copy(update={"serve": ServeSettings(**base)})
+
+
+def seed(store: Store) -> dict[str, Any]:
+    """A .com domain with a person registrant, and an IDN domain; their names and handles."""
+    account = store.create_account("staff:test", account_data())
+    registrant = store.create_contact(
+        "staff:test",
+        contact_data(name="Margarethe Quist", email="m.quist@example.org", voice="+49 30 901820"),
+        account_number=account.number,
+    )
+    store.create_domain(
+        "staff:test",
+        {
+            "name": "kite-makers.com",
+            "roid": "D9137-COM",
+            "nameservers": ["ns1.interlink.example.net", "ns2.interlink.example.net"],
+            "expires_at": "2031-03-04T05:06:07Z",
+        },
+        account_number=account.number,
+        contacts={"registrant": registrant.handle},
+    )
+    store.create_domain(
+        "staff:test",
+        {"name": "bücher-haus.de"},
+        account_number=account.number,
+        contacts={"registrant": registrant.handle},
+    )
+    return {
+        "name": "kite-makers.com",
+        "idn": "bücher-haus.de",
+        "idn_alabel": "xn--bcher-haus-9db.de",
+        "registrant": registrant,
+    }
+
+
+@pytest.fixture
+def seeded(store: Store) -> dict[str, Any]:
+    return seed(store)
+
+
+@pytest.fixture
+def services(store: Store, settings: Settings, seeded: dict[str, Any]) -> Iterator[Services]:
+    """WHOIS + RDAP + portal on free loopback ports, over the seeded store."""
+    running = Services(store, rdds_settings(settings), whois_port=0, http_port=0).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def ask(port: int, payload: bytes, *, host: str = "127.0.0.1", timeout: float = 10.0) -> bytes:
+    """Send raw bytes to the WHOIS port and read the answer to the end."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        return read_all(sock)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Read until the server closes (bounded by the socket's timeout)."""
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def query(port: int, name: str) -> str:
+    """One WHOIS query for `name`, the answer as text."""
+    return ask(port, name.encode("utf-8") + b"\r\n").decode("utf-8")
+
+
+def without_stamp(answer: str) -> str:
+    """The answer without its generation time line."""
+    return "\r\n".join(
+        line for line in answer.split("\r\n") if not line.startswith(">>> Last update")
+    )
+
+
+def whois_cli(port: int, name: str) -> str:
+    """Debian's whois client asking our server."""
+    done = subprocess.run(
+        [WHOIS, "-h", "127.0.0.1", "-p", str(port), name],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.decode("utf-8")
+
+
+def test_debian_whois_prints_our_record(services: Services, seeded: dict[str, Any]) -> None:
+    need_whois_client()
+    out = whois_cli(services.whois_port, "kite-makers.com")
+    assert "Domain Name: KITE-MAKERS.COM" in out
+    assert "Registry Domain ID: D9137-COM" in out
+    assert "Registrar: Interlink Networks Ltd" in out
+    assert "Registrant Name: REDACTED FOR PRIVACY" in out
+    assert "Registrant Country: DE" in out
+    assert "Name Server: NS1.INTERLINK.EXAMPLE.NET" in out
+    assert ">>> Last update of WHOIS database:" in out
+    for private in ("Margarethe", "Quist", "m.quist@example.org", "901820", "Hauptstrasse"):
+        assert private not in out
+    # A U-label on the command line reaches the same record.
+    idn = whois_cli(services.whois_port, "BÜCHER-HAUS.DE")
+    assert f"Domain Name: {seeded['idn_alabel'].upper()}" in idn
+
+
+def test_python_whois_parses_it(services: Services) -> None:
+    need_whois_client()
+    parsed = python_whois.whois(
+        "kite-makers.com",
+        command=True,
+        executable_opts=["-h", "127.0.0.1", "-p", str(services.whois_port)],
+    )
+    assert parsed.domain_name == "KITE-MAKERS.COM"
+    assert parsed.registrar == "Interlink Networks Ltd"
+    assert parsed.creation_date is not None
+    assert parsed.updated_date is not None
+    assert parsed.expiration_date.year == 2031
+    assert parsed.name_servers == ["NS1.INTERLINK.EXAMPLE.NET", "NS2.INTERLINK.EXAMPLE.NET"]
+    assert parsed.name == "REDACTED FOR PRIVACY"  # the registrant's name
+    assert parsed.state == "Berlin" and parsed.country == "DE"  # published by the policy
+    assert "m.quist@example.org" not in (parsed.emails or [])
+
+
+def test_any_form_of_the_name_gives_the_same_record(
+    services: Services, seeded: dict[str, Any]
+) -> None:
+    port = services.whois_port
+    reference = without_stamp(query(port, seeded["idn_alabel"]))
+    assert reference.startswith(f"Domain Name: {seeded['idn_alabel'].upper()}\r\n")
+    for form in ("bücher-haus.de", "BÜCHER-HAUS.DE", "XN--BCHER-HAUS-9DB.DE", "bücher-haus.de."):
+        assert without_stamp(query(port, form)) == reference, form
+    plain = query(port, "Kite-Makers.COM")
+    assert plain.startswith("Domain Name: KITE-MAKERS.COM\r\n")
+    assert plain.endswith("\r\n") and "\n" not in plain.replace("\r\n", "")
+
+
+def test_an_unknown_domain_gets_no_match(services: Services) -> None:
+    answer = query(services.whois_port, "not-ours.com")
+    first, second, rest = answer.split("\r\n", 2)
+    assert first == 'No match for "NOT-OURS.COM".'
+    assert second.startswith(">>> Last update of WHOIS database: ") and second.endswith(" <<<")
+    assert rest == ""
+
+
+def test_a_query_without_line_end_is_answered_on_half_close(services: Services) -> None:
+    with socket.create_connection(("127.0.0.1", services.whois_port), timeout=10) as sock:
+        sock.sendall(b"kite-makers.com")
+        sock.shutdown(socket.SHUT_WR)
+        answer = read_all(sock)
+    assert answer.startswith(b"Domain Name: KITE-MAKERS.COM\r\n")
+
+
+def test_a_change_in_the_store_shows_in_the_next_answer(
+    services: Services, store: Store, seeded: dict[str, Any]
+) -> None:
+    port = services.whois_port
+    before = query(port, "kite-makers.com")
+    assert "Registrant State/Province: Berlin" in before
+    assert "Domain Status: ok " in before
+    assert query(port, "kite-makers.com") is not None  # now cached
+    handle = seeded["registrant"].handle
+    contact = store.get_contact(handle)
+    store.update_contact("staff:test", handle, contact.version, {"state": "Hamburg"})
+    after = query(port, "kite-makers.com")
+    assert "Registrant State/Province: Hamburg" in after
+    domain = store.get_domain("kite-makers.com")
+    store.update_domain(
+        "staff:test", "kite-makers.com", domain.version, {"statuses": ["clientHold"]}
+    )
+    assert "Domain Status: clientHold https://icann.org/epp#clientHold" in query(
+        port, "kite-makers.com"
+    )
+
+
+def test_every_answer_has_its_own_time(services: Services) -> None:
+    first = query(services.whois_port, "kite-makers.com")
+    time.sleep(1.1)
+    second = query(services.whois_port, "kite-makers.com")  # the cached answer, restamped
+    stamp = [line for line in second.split("\r\n") if line.startswith(">>> Last update")]
+    assert len(stamp) == 1 and "1111-11-11" not in second
+    assert without_stamp(first) == without_stamp(second) and first != second
+
+
+def test_over_the_rate_limit_a_one_line_refusal(
+    store: Store, settings: Settings, seeded: dict[str, Any]
+) -> None:
+    limited = rdds_settings(
+        settings,
+        rate_limit={"per_address_rate": 0.001, "per_address_burst": 2, "allow_list": []},
+    )
+    with Services(store, limited, whois_port=0, http_port=0, portal=False) as running:
+        answers = [query(running.whois_port, "kite-makers.com") for _ in range(3)]
+        assert answers[0].startswith("Domain Name:") and answers[1].startswith("Domain Name:")
+        assert answers[2].startswith("Error: rate limit exceeded; try again in ")
+        assert answers[2].count("\r\n") == 1 and answers[2].endswith("seconds.\r\n")
+    exempt = rdds_settings(
+        settings,
+        rate_limit={"per_address_rate": 0.001, "per_address_burst": 2, "allow_list": LOOPBACK},
+    )
+    with Services(store, exempt, whois_port=0, http_port=0, portal=False) as running:
+        for _ in range(10):
+            assert query(running.whois_port, "kite-makers.com").startswith("Domain Name:")
+
+
+def test_connections_over_the_maximum_are_refused(
+    store: Store, settings: Settings, seeded: dict[str, Any]
+) -> None:
+    narrow = rdds_settings(settings, whois_max_connections=2)
+    with Services(store, narrow, whois_port=0, http_port=0, portal=False) as running:
+        port = running.whois_port
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+        try:
+            time.sleep(0.2)  # let the server accept both
+            assert ask(port, b"kite-makers.com\r\n") == (
+                b"Error: too many connections; try again later.\r\n"
+            )
+        finally:
+            for sock in idle:
+                sock.close()
+        time.sleep(0.2)
+        assert query(port, "kite-makers.com").startswith("Domain Name:")
+
+
+def test_logs_carry_no_personal_data(
+    services: Services, caplog: pytest.LogCaptureFixture, seeded: dict[str, Any]
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        query(services.whois_port, "kite-makers.com")
+        query(services.whois_port, "\x00\x01binary")
+        query(services.whois_port, "not-ours.com")
+    text = caplog.text
+    for private in ("Margarethe", "Quist", "m.quist@example.org", "127.0.0.1"):
+        assert private not in text
