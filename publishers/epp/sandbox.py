@@ -967,6 +967,12 @@ class SandboxRegistry:
                     reason=refusal.reason,
                 )
                 return answer, False
+            except Exception:
+                # A bug or a database error: nothing is committed, the client hears 2400.
+                log.exception("EPP sandbox: %s %s failed", name, command.obj)
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                return self._answer(2400, cltrid), False
         if (
             committed
             and faults.drop_after_commit_share

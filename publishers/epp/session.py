@@ -76,7 +76,7 @@ class EppCommandError(Exception):
         self.message = response.message
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Endpoint:
     """Where a registry's EPP server is and how we log in (password kept out of repr)."""
 
@@ -353,6 +353,7 @@ class SessionPool:
         self._idle: list[EppSession] = []
         self._all: set[EppSession] = set()
         self._slots: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._ssl_context: ssl.SSLContext | None = None
         self._credentials = _Credentials(endpoint)
         self._closed = False
@@ -385,8 +386,9 @@ class SessionPool:
         """A logged-in session for the duration of the block."""
         if self._closed:
             raise TransportError("the session pool is closed")
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.size)
+        if self._slots is None or self._loop is not asyncio.get_running_loop():
+            self._adopt_loop()
+        assert self._slots is not None
         async with self._slots:
             session = None
             while self._idle:
@@ -410,9 +412,21 @@ class SessionPool:
                 else:
                     self._idle.append(session)
 
+    def _adopt_loop(self) -> None:
+        """First use, or use from another event loop: the old loop's connections are useless."""
+        for stale in [*self._idle, *self._all]:
+            with contextlib.suppress(Exception):
+                stale._kill()
+        self._idle.clear()
+        self._all.clear()
+        self._slots = asyncio.Semaphore(self.size)
+        self._loop = asyncio.get_running_loop()
+
     async def close(self) -> None:
         """Log every idle session out (best effort) and close the rest."""
         self._closed = True
+        if self._loop is not asyncio.get_running_loop():
+            self._adopt_loop()
         idle, self._idle = self._idle, []
         for session in idle:
             self._all.discard(session)

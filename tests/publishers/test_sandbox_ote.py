@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +27,13 @@ from publishers.epp.codec import (
     DomainUpdate,
     new_cltrid,
 )
-from publishers.epp.sandbox import FaultPlan, SandboxProcess, SandboxRegistry, read_snapshot
+from publishers.epp.sandbox import (
+    FaultPlan,
+    SandboxProcess,
+    SandboxRegistry,
+    read_snapshot,
+    run_sandbox,
+)
 from publishers.epp.session import (
     AmbiguousOutcome,
     Endpoint,
@@ -743,3 +750,48 @@ async def test_sandbox_in_a_child_process_survives_kill_and_restart(tmp_path: Pa
     finally:
         await asyncio.to_thread(child.stop)
     assert not child.running
+
+
+def test_run_sandbox_in_a_thread_and_a_pool_used_from_several_event_loops(
+    tmp_path: Path,
+) -> None:
+    """run_sandbox() serves until its stop_event; a pool survives asyncio.run() after run()."""
+    ready: list[SandboxRegistry] = []
+    started = threading.Event()
+    stop = threading.Event()
+
+    def on_ready(registry: SandboxRegistry) -> None:
+        ready.append(registry)
+        started.set()
+
+    thread = threading.Thread(
+        target=run_sandbox,
+        args=(tmp_path / "thread.db",),
+        kwargs={"port": 0, "clients": PASSWORDS, "on_ready": on_ready, "stop_event": stop},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        assert started.wait(20)
+        pool = SessionPool(endpoint_for(ready[0]), 2)
+
+        async def create(handle: str) -> int:
+            async with asyncio.timeout(10), pool.session() as session:
+                response = await session.command(
+                    lambda t: codec.contact_create(make_contact(handle), cltrid=t)
+                )
+                return response.code
+
+        assert asyncio.run(create("IL-LOOP1")) == 1000
+        assert asyncio.run(create("IL-LOOP2")) == 1000
+
+        async def close() -> None:
+            async with asyncio.timeout(10):
+                await pool.close()
+
+        asyncio.run(close())
+    finally:
+        stop.set()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert {"IL-LOOP1", "IL-LOOP2"} <= set(read_snapshot(tmp_path / "thread.db").contacts)
