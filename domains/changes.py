@@ -51,6 +51,28 @@ PROPOSAL_REQUIRED = ("org", "name", "email", "voice", "city", "country")
 class InvalidToken(RuleViolation):
     """A confirmation link that is unknown, used, expired or for a closed request."""
 
+    def __init__(self, message: str, *, gone: bool = False) -> None:
+        super().__init__(message)
+        #: True when the link was real but can no longer be used (HTTP 410 rather than 400).
+        self.gone = gone
+
+
+def check_token(request: ChangeRequest | None, now: datetime) -> ChangeRequest:
+    """The request a token opens, or InvalidToken saying why it cannot be confirmed."""
+    if request is None:
+        raise InvalidToken("this confirmation link is not valid")
+    if request.token_used_at is not None:
+        raise InvalidToken("this confirmation link has already been used", gone=True)
+    if request.state != "submitted":
+        raise InvalidToken(
+            f"this request is {request.state}; it can no longer be confirmed", gone=True
+        )
+    if request.token_expires_at is None or now >= request.token_expires_at:
+        raise InvalidToken(
+            "this confirmation link has expired; the request must be made again", gone=True
+        )
+    return request
+
 
 def hash_token(token: str) -> str:
     """The stored form of a token: SHA-256 hex (the token itself is never stored)."""
@@ -189,23 +211,14 @@ class Workflow:
         if not isinstance(token, str) or not 16 <= len(token) <= 128:
             raise InvalidToken("this confirmation link is not valid")
         with self.store.write() as session:
-            request = session.execute(
-                select(ChangeRequest)
-                .where(ChangeRequest.token_hash == hash_token(token))
-                .with_for_update()
-            ).scalar()
-            if request is None:
-                raise InvalidToken("this confirmation link is not valid")
-            if request.token_used_at is not None:
-                raise InvalidToken("this confirmation link has already been used")
-            if request.state != "submitted":
-                raise InvalidToken(
-                    f"this request is {request.state}; it can no longer be confirmed"
-                )
-            if request.token_expires_at is None or now >= request.token_expires_at:
-                raise InvalidToken(
-                    "this confirmation link has expired; the request must be made again"
-                )
+            request = check_token(
+                session.execute(
+                    select(ChangeRequest)
+                    .where(ChangeRequest.token_hash == hash_token(token))
+                    .with_for_update()
+                ).scalar(),
+                now,
+            )
             domain = session.get(Domain, request.domain_id)
             registrant = self._holder(session, domain, "registrant")
             request.state = "confirmed"
@@ -221,6 +234,16 @@ class Workflow:
             )
             ids = self._notify_all(session, request, "request_confirmed")
         return Outcome(request, ids)
+
+    def inspect_token(self, token: str, *, now: datetime | None = None) -> ChangeRequest:
+        """The request a confirmation token opens, checked as confirm would; changes nothing."""
+        if not isinstance(token, str) or not 16 <= len(token) <= 128:
+            raise InvalidToken("this confirmation link is not valid")
+        with self.store.read() as session:
+            request = session.execute(
+                select(ChangeRequest).where(ChangeRequest.token_hash == hash_token(token))
+            ).scalar()
+        return check_token(request, now or utcnow())
 
     def approve(self, *, actor: str, reference: str) -> Outcome:
         """Staff approve a confirmed request (not one they entered themselves)."""

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from domains import notices, validation
-from domains.changes import InvalidToken, Workflow, hash_token, validate_proposal
+from domains.changes import InvalidToken, Workflow, validate_proposal
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
@@ -223,23 +223,11 @@ class Portal:
         now = now or datetime.now(UTC)
         if not isinstance(token, str) or not TOKEN_RE.match(token):
             raise BadToken("this confirmation link is not valid", 400)
+        try:
+            request = self.workflow.inspect_token(token, now=now)
+        except InvalidToken as exc:
+            raise BadToken(str(exc), 410 if exc.gone else 400) from None
         with self.store.read() as session:
-            request = session.execute(
-                select(ChangeRequest).where(ChangeRequest.token_hash == hash_token(token))
-            ).scalar()
-            if request is None:
-                raise BadToken("this confirmation link is not valid", 400)
-            # The same checks, in the same order, with the same words as Workflow.confirm.
-            if request.token_used_at is not None:
-                raise BadToken("this confirmation link has already been used", 410)
-            if request.state != "submitted":
-                raise BadToken(
-                    f"this request is {request.state}; it can no longer be confirmed", 410
-                )
-            if request.token_expires_at is None or now >= _aware(request.token_expires_at):
-                raise BadToken(
-                    "this confirmation link has expired; the request must be made again", 410
-                )
             domain = session.get(Domain, request.domain_id)
             old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
             proposed = request.proposed or {}
@@ -273,11 +261,7 @@ class Portal:
         try:
             outcome = self.workflow.confirm(token=token)
         except InvalidToken as exc:
-            with self.store.read() as session:
-                known = session.execute(
-                    select(ChangeRequest.id).where(ChangeRequest.token_hash == hash_token(token))
-                ).scalar()
-            raise BadToken(str(exc), 410 if known else 400) from None
+            raise BadToken(str(exc), 410 if exc.gone else 400) from None
         reference = outcome.request.reference
         log.info("portal confirm: request %s confirmed", reference)
         context = {"status_url": f"{self.base_url}/status/{reference}"}
