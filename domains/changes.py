@@ -26,7 +26,7 @@ from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer, mailer_from_settings
 from domains.models import ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
 from domains.outbox import enqueue
-from domains.store import CONTACT_FIELDS, Store, contact_handle, search_key
+from domains.store import Store
 
 STATES = (
     "submitted",
@@ -510,28 +510,12 @@ class Workflow:
             return session.execute(
                 select(Contact).where(col(Contact.is_house).is_(True))
             ).scalar_one()
-        clean = validation.contact({**request.proposed, "kind": "organization"})
-        clean.pop("handle", None)
-        contact = Contact(
-            **clean,
-            handle="tmp" + secrets.token_hex(6),
-            name_key=search_key(clean["name"]),
-            email_key=search_key(clean["email"]),
-        )
-        session.add(contact)
-        session.flush()
-        contact.handle = contact_handle(contact.id)
-        session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="contact.create",
-            entity_type="contact",
-            entity_id=contact.handle,
-            changes=audit.diff({}, {k: getattr(contact, k) for k in CONTACT_FIELDS}),
+        return self.store.create_contact(
+            actor,
+            {**request.proposed, "kind": "organization"},
+            session=session,
             request_ref=request.reference,
         )
-        return contact
 
     @staticmethod
     def _locked(session: Session, reference: str) -> ChangeRequest:

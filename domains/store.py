@@ -232,11 +232,14 @@ class Store:
         *,
         account_number: str | None = None,
         session: Session | None = None,
+        request_ref: str | None = None,
     ) -> Contact:
         """Create a contact (handle derived from its id unless given)."""
         if session is None:
             with self.write() as own:
-                return self.create_contact(actor, data, account_number=account_number, session=own)
+                return self.create_contact(
+                    actor, data, account_number=account_number, session=own, request_ref=request_ref
+                )
         clean = validation.contact(data)
         given_handle = clean.pop("handle", None)
         if (
@@ -267,6 +270,7 @@ class Store:
             entity_type="contact",
             entity_id=contact.handle,
             changes=audit.diff({}, fields_of(contact, CONTACT_FIELDS)),
+            request_ref=request_ref,
         )
         return contact
 
