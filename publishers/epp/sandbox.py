@@ -117,7 +117,7 @@ MAX_LOGIN_FAILURES = 3
 _CLTRID = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?clTRID>\s*([A-Za-z0-9._:\-]{3,64})\s*</")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class FaultPlan:
     """Faults to inject into object commands (check, create, info, update, delete).
 
