@@ -100,7 +100,7 @@ def mixed_scripts(label: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def _normalised(query: str) -> tuple[bool, str]:
     """(True, A-label) or (False, reason): cached, since the same names are asked again."""
-    raw = query.strip()
+    raw = query.strip(" ")  # str.strip() would also eat controls such as U+0085 and U+2028
     if not raw:
         return False, "empty query; send a domain name such as example.com"
     if len(raw) > MAX_QUERY_CHARS:

@@ -129,6 +129,13 @@ class RdapGuard:
                 message["headers"] = headers
             await send(message)
 
+        raw_path = scope.get("raw_path") or b""
+        if b"%" in raw_path and (b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower()):
+            # An encoded slash or backslash is data, not a separator (RFC 3986), and no domain
+            # name holds one: refuse it rather than let a decoded path route somewhere.
+            response = rdap_error(400, ["The path holds an encoded slash or backslash."])
+            await response(scope, receive, send_with_cors)
+            return
         if self.limiter is not None:
             client = scope.get("client")
             decision = self.limiter.check(client[0] if client else None)

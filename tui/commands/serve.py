@@ -24,8 +24,8 @@ from typing import Any
 import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domains.errors import InterlinkError
 from domains.mailer import Mailer
@@ -73,6 +73,29 @@ def listen(host: str, port: int, what: str, backlog: int = 1024) -> socket.socke
         sock.close()
         raise ServeError(f"{what}: cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
+
+
+class PrefixDispatch:
+    """ASGI: paths under `prefix` go to `app` (mounted there), all others to `default`.
+
+    A plain prefix test rather than a router's pattern, so that no path (not even one with an
+    encoded line break) falls between the two: every /rdap/... answer is RDAP's.
+    """
+
+    def __init__(self, prefix: str, app: ASGIApp, default: ASGIApp | None) -> None:
+        self.prefix = prefix.rstrip("/")
+        self.app = app
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix}
+            await self.app(scope, receive, send)
+        elif self.default is not None:
+            await self.default(scope, receive, send)
+        elif scope["type"] == "http":
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
 
 class _QuietServer(uvicorn.Server):
@@ -149,7 +172,7 @@ class Services:
     # -- in a running loop -------------------------------------------------------------
 
     def build_http_app(self) -> Any:
-        """The HTTP app: RDAP mounted at /rdap, the portal at / (when enabled)."""
+        """The HTTP app: RDAP under /rdap, the portal everywhere else (when enabled)."""
         serve = self.settings.serve
         rdap = create_rdap_app(
             self.store,
@@ -157,14 +180,12 @@ class Services:
             lookup=self._lookup(rdap_lookup),
             limiter=limiter_from_settings(serve.rate_limit),
         )
-        routes = [Mount(RDAP_PREFIX, app=rdap)]
+        portal = None
         if self.with_portal:
             from portal.app import create_app  # the portal is optional for RDAP-only runs
 
-            routes.append(
-                Mount("/", app=create_app(self.store, mailer=self.mailer, settings=self.settings))
-            )
-        return Starlette(routes=routes)
+            portal = create_app(self.store, mailer=self.mailer, settings=self.settings)
+        return PrefixDispatch(RDAP_PREFIX, rdap, portal)
 
     def _lookup(self, factory: Any) -> Any:
         lookup = factory(self.store, self.settings)
