@@ -179,6 +179,7 @@ class Result:
     svtrid: str | None = None
     commands: list[Sent] = field(default_factory=list)
     next_attempt_at: datetime | None = None
+    claimed_at: datetime | None = None
 
 
 @dataclass
@@ -222,6 +223,7 @@ class Job:
     attempts: int
     payload: Mapping[str, Any]
     registry: Registry | None
+    claimed_at: datetime | None = None
     contact: ContactData | None = None
     """The contact to create (tech move) or update (contact edit)."""
     disclose: Disclose | None = None
@@ -685,6 +687,7 @@ class SyncWorker:
             kind=row.kind,
             tld=row.tld,
             attempts=row.attempts,
+            claimed_at=row.claimed_at,
             payload=dict(row.payload),
             registry=registry,
             **extra,
@@ -1002,6 +1005,7 @@ class SyncWorker:
             kind=job.kind,
             subject=job.subject,
             request_ref=job.request_ref,
+            claimed_at=job.claimed_at,
         )
         if job.fail_reason:
             result.status, result.error = "failed", job.fail_reason
@@ -1107,8 +1111,9 @@ class SyncWorker:
                         "b_id": r.entry_id,
                         "status": r.status,
                         "next_attempt_at": r.next_attempt_at or now,
-                        "claimed_by": None,
-                        "claimed_at": None,
+                        # A finished entry keeps who did it; a retry is free for anyone.
+                        "claimed_by": self.worker_id if finished else None,
+                        "claimed_at": r.claimed_at if finished else None,
                         "last_error": (r.error or (r.note if r.status == "local_only" else None)),
                         "cltrid": r.cltrid,
                         "svtrid": r.svtrid,
@@ -1123,6 +1128,7 @@ class SyncWorker:
                     "status": {"before": "in_progress", "after": r.status},
                     "kind": r.kind,
                     "subject": r.subject,
+                    "worker": self.worker_id,
                     "commands": [s.plain() for s in r.commands],
                 }
                 if r.note:

@@ -237,3 +237,29 @@ def sandbox_in_thread(registry: SandboxRegistry) -> Iterator[SandboxRegistry]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def worker_process_main(database_url: str, registries_path: str, data_dir: str) -> None:
+    """The body of a sync worker process: `interlink sync --follow` (the command's own code).
+
+    The crash test starts it from a forkserver that has the modules imported already, so a
+    process is syncing within a fraction of a second of its start, and kills it with SIGKILL.
+    """
+    import os
+
+    os.environ[PASSWORD_ENV] = PASSWORD
+    os.environ["INTERLINK_DATA_DIR"] = data_dir
+    from tui.commands.sync import sync_command
+
+    sync_command(
+        once=False,
+        follow=True,
+        workers=1,
+        sessions=None,
+        registries_file=Path(registries_path),
+        database_url=database_url,
+        lease=300.0,
+        batch=16,
+        worker_id=None,
+        progress=False,
+    )

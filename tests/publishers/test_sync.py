@@ -114,7 +114,7 @@ async def test_tech_moves_and_contact_edits_reach_the_sandbox(store, sandbox, tm
     by_entry = {int(e.entity_id): e for e in events}
     for entry in entries(store):
         assert entry.cltrid.startswith(f"ILS{entry.id}-") and entry.svtrid.startswith("SBX-")
-        assert entry.completed_at is not None and entry.claimed_by is None
+        assert entry.completed_at is not None and entry.claimed_by is not None
         event = by_entry[entry.id]
         assert (event.actor, event.cltrid, event.svtrid) == (
             "system:sync",
@@ -270,7 +270,7 @@ async def test_2400_is_retried_later(store, sandbox, tmp_path):
     (entry,) = entries(store)
     assert entry.status == "pending" and entry.attempts == 1 and report.retried == 1
     assert entry.next_attempt_at > before + timedelta(seconds=20)
-    assert "2400" in entry.last_error and entry.claimed_by is None
+    assert "2400" in entry.last_error and entry.claimed_by is None and entry.claimed_at is None
     assert request_state(store, ref) == "applied"
     assert sandbox.stats["injected"] >= 2  # the quick retries went out too
     # Not due yet: a run now leaves it alone.

@@ -1,0 +1,150 @@
+"""The sync worker PROCESS killed with SIGKILL at random moments while a backlog of 200 changes
+drains: afterwards (a clean worker finishes) nothing is lost and nothing is doubled.
+
+Most kills hit a worker process forked from a forkserver that preloaded the modules (so it is
+syncing within a fraction of a second); some hit `python -m tui.commands.sync --follow`, the
+command itself, started cold. The sandbox slows every command a little so that kills land in
+the middle of claimed work: between a command and its answer, between the registry's commit and
+our record of it, between the entry's record and its change request's completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import random
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from domains.changes import Workflow
+from publishers.epp.sandbox import FaultPlan, SandboxRegistry
+from publishers.sync import SyncWorker
+from tests.publishers.sync_support import (
+    CLIENT_ID,
+    PASSWORD,
+    PASSWORD_ENV,
+    assert_sandbox_equals_store,
+    entries,
+    move_tech,
+    new_tech,
+    registries,
+    seed,
+    statuses,
+    worker_process_main,
+    write_registries,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+MOVES = 150
+EDITS = 50
+KILLS = 24
+COLD_EVERY = 8  # every 8th kill hits the command started cold
+
+
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+
+
+def claimed_by(store) -> set[str]:
+    """The workers holding entries in progress."""
+    return {e.claimed_by for e in entries(store) if e.status == "in_progress"}
+
+
+def _preload() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(
+        ["publishers.sync", "tui.commands.sync", "tests.publishers.sync_support"]
+    )
+    return context
+
+
+async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, tmp_path):
+    store = sqlite_store
+    sandbox = SandboxRegistry(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+    await sandbox.start()
+    try:
+        path = write_registries(tmp_path / "r.toml", sandbox, tlds=("com", "net", "org"))
+        regs = registries(path, tmp_path)
+        seeded = seed(store, sandbox, MOVES, tlds=("com", "net", "org"))
+        references = [move_tech(store, name, new_tech(i)) for i, name in enumerate(seeded.names)]
+        for name in seeded.names[:EDITS]:
+            holder = store.domain_record(name).contact("registrant")
+            store.update_contact("staff:ann", holder.handle, None, {"city": "Kiel"})
+        assert len(entries(store)) == MOVES + EDITS == 200
+        sandbox.faults = FaultPlan(delay_ms=20)
+
+        url = str(store.engine.url)
+        context = _preload()
+        warm = context.Process(target=os.getpid)
+        warm.start()
+        await asyncio.to_thread(warm.join, 30)
+        env = {**os.environ, "INTERLINK_DATA_DIR": str(tmp_path / "data")}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        rng = random.Random(5734)
+        interrupted = 0
+        async with asyncio.timeout(90):
+            for kill in range(KILLS):
+                if kill % COLD_EVERY == COLD_EVERY - 1:
+                    process = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "tui.commands.sync", "--follow",
+                        "--registries", str(path), "--db", url, "--no-progress",
+                        "--batch", "16",
+                        cwd=REPO, env=env,
+                        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                    )  # fmt: skip
+                    await asyncio.sleep(rng.uniform(1.0, 3.0))
+                    os.kill(process.pid, signal.SIGKILL)
+                    assert await process.wait() == -signal.SIGKILL
+                else:
+                    process = context.Process(
+                        target=worker_process_main, args=(url, str(path), str(tmp_path / "data"))
+                    )
+                    process.start()
+                    await asyncio.sleep(rng.uniform(0.15, 0.9))
+                    os.kill(process.pid, signal.SIGKILL)
+                    await asyncio.to_thread(process.join, 10)
+                    assert process.exitcode == -signal.SIGKILL
+                # Did the kill leave work this process had claimed unfinished?
+                holders = await asyncio.to_thread(claimed_by, store)
+                interrupted += any(f":{process.pid}:" in holder for holder in holders)
+        drained_by_killed = sum(statuses(store)[s] for s in ("done", "local_only"))
+
+        # A clean worker finishes the rest.
+        sandbox.faults = FaultPlan()
+        worker = SyncWorker(store, regs, sessions=4, poll_interval=0.05, backoff=0.05)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.follow(stop))
+        async with asyncio.timeout(30):
+            while statuses(store)["done"] < 200:
+                await asyncio.sleep(0.05)
+            stop.set()
+            await running
+        await worker.close()
+    finally:
+        await sandbox.stop()
+
+    # The kills really interrupted claimed work, and the killed workers did real work too.
+    assert interrupted >= 8, interrupted
+    assert drained_by_killed >= 20, drained_by_killed
+    assert statuses(store) == {"done": 200}
+    flow = Workflow(store)
+    assert all(flow.get(ref).state == "completed" for ref in references)
+    snapshot = assert_sandbox_equals_store(store, sandbox, regs, seeded.names)
+    for name in seeded.names[:EDITS]:
+        holder = store.domain_record(name).contact("registrant")
+        assert snapshot.contacts[holder.handle].city == "Kiel"
+    # Every new tech contact exists once and is the tech of exactly its own domain.
+    tech_links: dict[str, list[str]] = {}
+    for domain in snapshot.domains.values():
+        for kind, handle in domain.contacts:
+            if kind == "tech":
+                tech_links.setdefault(handle, []).append(domain.name)
+    for name in seeded.names:
+        handle = store.domain_record(name).contact("tech").handle
+        assert tech_links[handle] == [name]
+    assert len(snapshot.contacts) == 1 + 2 * MOVES  # house, registrants, new techs

@@ -1,0 +1,139 @@
+"""On PostgreSQL, four worker processes drain one backlog side by side (SELECT ... FOR UPDATE SKIP
+LOCKED) and no entry is processed twice: the sandbox records every clTRID it receives, and each
+entry's commands (their clTRIDs name the entry) arrive exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from domains.models import AuditEvent
+from domains.settings import Settings
+from domains.store import Store
+from publishers.epp.sandbox import SandboxRegistry
+from tests.conftest import POSTGRES_URL, _postgres_database
+from tests.publishers.sync_support import (
+    CLIENT_ID,
+    PASSWORD,
+    PASSWORD_ENV,
+    assert_sandbox_equals_store,
+    entries,
+    move_tech,
+    new_tech,
+    registries,
+    seed,
+    statuses,
+    write_registries,
+)
+
+pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="INTERLINK_TEST_POSTGRES_URL is not set")
+
+MOVES = 60
+EDITS = 20
+WORKERS = 4
+CLTRID = re.compile(rb"<(?:\w+:)?clTRID>\s*ILS(\d+)-")
+
+
+class RecordingSandbox(SandboxRegistry):
+    """The sandbox, noting the outbox entry named by each incoming command's clTRID."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: Counter[int] = Counter()
+
+    async def _handle(self, state, frame: bytes):
+        found = CLTRID.search(frame)
+        if found:
+            self.seen[int(found[1])] += 1
+        return await super()._handle(state, frame)
+
+
+def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name: str) -> None:
+    """One worker process: its own store (own connections), its own EPP sessions."""
+    from publishers.registries import load_registries
+    from publishers.sync import run_worker
+
+    os.environ[PASSWORD_ENV] = PASSWORD
+    store = Store.open(settings=Settings(database_url=database_url, data_dir=Path(data_dir)))
+    try:
+        regs = load_registries(registries_path, data_dir=Path(data_dir))
+        asyncio.run(run_worker(store, regs, worker_id=name, batch=4, concurrency=8))
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def pg_store(migrated_templates, tmp_path, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    for url in _postgres_database(template=migrated_templates["postgresql"]):
+        store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_store, tmp_path):
+    store = pg_store
+    sandbox = RecordingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+    await sandbox.start()
+    try:
+        path = write_registries(tmp_path / "r.toml", sandbox, sessions=2)
+        regs = registries(path, tmp_path)
+        seeded = seed(store, sandbox, MOVES, tlds=("com", "net", "org"))
+        for i, name in enumerate(seeded.names):
+            move_tech(store, name, new_tech(i))
+        for name in seeded.names[:EDITS]:
+            holder = store.domain_record(name).contact("registrant")
+            store.update_contact("staff:ann", holder.handle, None, {"city": "Bergen"})
+        total = MOVES + EDITS
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["publishers.sync", "tests.publishers.sync_support"])
+        url = store.engine.url.render_as_string(hide_password=False)
+        workers = [
+            context.Process(
+                target=pg_worker_main,
+                args=(url, str(path), str(tmp_path / "data"), f"pg-worker-{n}"),
+            )
+            for n in range(WORKERS)
+        ]
+        for process in workers:
+            process.start()
+        async with asyncio.timeout(90):
+            for process in workers:
+                await asyncio.to_thread(process.join, 90)
+        assert [p.exitcode for p in workers] == [0] * WORKERS
+    finally:
+        await sandbox.stop()
+
+    assert statuses(store) == {"done": total}
+    done = entries(store)
+    # Every entry was claimed once and its commands reached the registry once.
+    assert all(entry.attempts == 1 for entry in done)
+    expected = {e.id: (3 if e.kind == "domain.tech_move" else 1) for e in done}
+    assert dict(sandbox.seen) == expected
+    with store.read() as session:
+        per_entry = Counter(
+            session.execute(
+                select(AuditEvent.entity_id).where(AuditEvent.action == "sync.done")
+            ).scalars()
+        )
+        completions = session.execute(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "change.complete")
+        ).scalar_one()
+    assert set(per_entry.values()) == {1} and len(per_entry) == total
+    assert completions == MOVES
+    # The work really was shared.
+    by_worker = Counter(entry.claimed_by for entry in done)
+    assert len(by_worker) == WORKERS, by_worker
+    assert_sandbox_equals_store(store, sandbox, regs, seeded.names)
