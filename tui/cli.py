@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from tui.commands import database, demo, requests, sandbox, show, staff_ui, transfer
+from tui.commands import (
+    database,
+    demo,
+    requests,
+    sandbox,
+    serve,
+    show,
+    staff_ui,
+    sync,
+    transfer,
+)
 from tui.commands.common import configure_logging
 
 app = typer.Typer(
@@ -21,6 +31,8 @@ app.command("demo")(demo.demo_command)
 app.command("show")(show.show_command)
 app.command("tui")(staff_ui.tui_command)
 app.command("registry-sandbox")(sandbox.registry_sandbox_command)
+app.command("serve")(serve.serve_command)
+app.command("sync")(sync.sync_command)
 
 
 @app.callback()
