@@ -53,6 +53,20 @@ class InterlinkApp(App[None]):
         """The audit actor: staff:NAME."""
         return self.context.actor
 
+    def on_ready(self) -> None:
+        """The first screen is up: let the composition root start what it needs."""
+        if self.context.on_ready is not None:
+            self.context.on_ready(self)
+
+    def set_banner(self, text: str) -> None:
+        """Change the banner on every screen that shows one."""
+        from tui.widgets.banner import Banner
+
+        self.context.banner = text
+        for screen in self.screen_stack:
+            for banner in screen.query(Banner):
+                banner.show_text(text)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action of the app and of the current screen, in the command palette."""
         yield from super().get_system_commands(screen)

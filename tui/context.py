@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from domains.store import Store
 
@@ -25,3 +27,5 @@ class AppContext:
     whois: PublicWhois = field(default_factory=PublicWhois)
     banner: str | None = None
     page_size: int = 100
+    #: Called once the app is on screen (the demo starts its services then).
+    on_ready: Callable[[Any], None] | None = None

@@ -1,27 +1,43 @@
-"""`interlink demo`: a fresh demo store from fixtures/demo.json, then the staff's view of it."""
+"""`interlink demo`: a fresh demo store, the local services around it, and the staff app."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from domains.settings import Settings, get_settings
 from domains.store import Store
 from domains.transfer import import_records
-from tui.commands.common import console, user_errors
+from tui.app import create_app
+from tui.commands.common import console, staff_actor, user_errors
+from tui.context import AppContext, PublicWhois
+from tui.demo_services import DemoServices, free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
-def demo_store(directory: Path) -> Store:
-    """A new store in `directory` holding the demo data set (any old demo store is replaced)."""
+def demo_settings(directory: Path, http_port: int) -> Settings:
+    """Settings for a demo in `directory`: its own store, outbox folder and portal address."""
+    base = get_settings().model_dump()
+    base.update(
+        database_url=f"sqlite:///{directory / 'demo.db'}",
+        data_dir=directory,
+        portal_base_url=f"http://127.0.0.1:{http_port}",
+        registries_file=directory / "registries.toml",
+    )
+    base["mail"] = {**base["mail"], "smtp_host": None}  # mail goes to DIR/outbox as .eml files
+    return Settings(**base)
+
+
+def demo_store(directory: Path, settings: Settings) -> Store:
+    """A new store in `directory` holding the demo data set (an old demo is replaced)."""
     directory.mkdir(parents=True, exist_ok=True)
-    database = directory / "demo.db"
-    for stale in directory.glob("demo.db*"):
-        stale.unlink()
-    settings = Settings(**{**get_settings().model_dump(), "database_url": f"sqlite:///{database}"})
+    for stale in [*directory.glob("demo.db*"), *directory.glob("sandbox.db*")]:
+        if stale.is_file():
+            stale.unlink()
     store = Store.open(settings=settings)
     import_records(store, FIXTURES / "demo.json", actor="system:demo")
     return store
@@ -29,17 +45,56 @@ def demo_store(directory: Path) -> Store:
 
 def demo_command(
     directory: Path = typer.Option(
-        None, "--dir", help="Where the demo store lives (default: the data directory's demo/)."
+        None, "--dir", help="Where the demo lives (default: the data directory's demo/)."
     ),
+    user: str = typer.Option(None, "--user", help="Staff name for the audit trail."),
+    headless: bool = typer.Option(
+        False, "--headless", help="Run the services without the staff app, until Ctrl-C."
+    ),
+    whois_port: int = typer.Option(4343, "--whois-port", help="Preferred WHOIS port."),
+    http_port: int = typer.Option(8080, "--http-port", help="Preferred HTTP port."),
 ) -> None:
-    """Make a fresh demo store and show what it holds."""
+    """Make a fresh demo store, start the sandbox registry, WHOIS, RDAP and the portal, open
+    the staff app; everything stops when you quit."""
     with user_errors():
-        store = demo_store(directory or get_settings().data_dir / "demo")
-        table = Table(title=f"Demo store: {store.engine.url.database}")
-        table.add_column("domain")
-        table.add_column("account")
-        for hit in store.search("", kind="domain", limit=20).hits:
-            table.add_row(hit.unicode_name, hit.account_number)
-        console.print(table)
-        console.print(f"{store.count_domains()} domains in the demo store")
-        store.close()
+        directory = (directory or get_settings().data_dir / "demo").resolve()
+        http = free_port(http_port)
+        settings = demo_settings(directory, http)
+        store = demo_store(directory, settings)
+        services = DemoServices(store, settings, free_port(whois_port), http)
+        try:
+            if headless:
+                _run_headless(services)
+            else:
+                context = AppContext(
+                    store=store,
+                    actor=staff_actor(user),
+                    whois=PublicWhois("127.0.0.1", services.whois_port),
+                    banner="Demo: starting services...",
+                    on_ready=lambda app: services.start(
+                        lambda text: app.call_from_thread(app.set_banner, text)
+                    ),
+                )
+                create_app(context).run()
+        finally:
+            services.stop()
+            store.close()
+    console.print("demo stopped: sandbox registry, WHOIS, RDAP, portal and sync are down")
+
+
+def _run_headless(services: DemoServices) -> None:
+    """Services only, until SIGINT or SIGTERM (used by tests and for a look with curl)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    started = threading.Event()
+
+    def changed(text: str) -> None:
+        console.print(text, highlight=False)
+        if "sync on" in text or "failed" in text:
+            started.set()
+
+    services.start(changed)
+    started.wait(60)
+    console.print("ready; Ctrl-C stops the demo", highlight=False)
+    stop.wait()

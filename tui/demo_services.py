@@ -1,0 +1,177 @@
+"""The demo's background services: sandbox registry, WHOIS + RDAP + portal, and the sync worker.
+
+They start in a background thread so the staff app is on screen at once; the banner says where
+each one listens as soon as it does. stop() ends them all (and is safe to call twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from domains.settings import Settings
+from domains.store import Store
+from publishers.epp.sandbox import SandboxProcess, SandboxRegistry
+from publishers.registries import load_registries
+from publishers.sync import SyncWorker, contact_data
+from tui.commands.serve import Services
+
+log = logging.getLogger(__name__)
+SANDBOX_CLIENT = "interlink"
+SANDBOX_PASSWORD = "demo-pw-2026"  # the local sandbox's public demo password (6-16 chars)
+
+
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """The preferred port if nothing listens there, else one the system picks."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError(f"no free port on {host}")
+
+
+def registries_toml(port: int, ca_file: str) -> str:
+    """A registries file pointing every demo TLD at the running sandbox."""
+    return (
+        "[registries.sandbox]\n"
+        'tlds = ["com", "net", "org", "de", "fr", "nl", "se", "uk", "es", "it"]\n'
+        f'host = "127.0.0.1"\nport = {port}\nclient_id = "{SANDBOX_CLIENT}"\n'
+        'password_env = "INTERLINK_SANDBOX_PASSWORD"\n'
+        f'password_default = "{SANDBOX_PASSWORD}"\n'
+        f'ca_file = "{ca_file}"\nsessions = 2\n'
+    )
+
+
+async def seed_sandbox(store: Store, db_path: Path) -> None:
+    """Give the sandbox the demo's domains and contacts, as a registry would already hold them."""
+    registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
+    async with registry:
+        cursor = None
+        while True:
+            page = store.search("", kind="domain", cursor=cursor, limit=200)
+            for hit in page.hits:
+                record = store.domain_record(hit.name)
+                for contact in record.contacts.values():
+                    if contact.handle not in registry.snapshot().contacts:
+                        registry.seed_contact(contact_data(contact), SANDBOX_CLIENT)
+                registrant = record.contact("registrant")
+                registry.seed_domain(
+                    record.domain.name,
+                    registrant.handle if registrant else None,
+                    [(r, c.handle) for r, c in record.contacts.items() if r != "registrant"],
+                    SANDBOX_CLIENT,
+                    ns=record.domain.nameservers,
+                )
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+
+class DemoServices:
+    """Everything the demo runs beside the staff app."""
+
+    def __init__(self, store: Store, settings: Settings, whois_port: int, http_port: int) -> None:
+        self.store = store
+        self.settings = settings
+        self.whois_port = whois_port
+        self.http_port = http_port
+        self.sandbox: SandboxProcess | None = None
+        self.services: Services | None = None
+        self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self._sync_stop: asyncio.Event | None = None
+        self._sync_thread: threading.Thread | None = None
+        self._starter: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.lines: list[str] = []
+
+    def start(self, on_change: Callable[[str], None]) -> None:
+        """Start everything in the background; on_change gets the banner text as it grows."""
+
+        def run() -> None:
+            try:
+                self._start_all(on_change)
+            except Exception as exc:  # the app stays usable; the banner says what failed
+                log.exception("demo services failed to start")
+                self.lines.append(f"demo services failed: {exc}")
+                on_change(self.banner())
+
+        self._starter = threading.Thread(target=run, name="demo-start", daemon=True)
+        self._starter.start()
+
+    def _start_all(self, on_change: Callable[[str], None]) -> None:
+        data = self.settings.data_dir
+        self.services = Services(
+            self.store, self.settings, whois_port=self.whois_port, http_port=self.http_port
+        ).start()
+        http = self.services.http_url
+        self.lines.extend(
+            [
+                f"WHOIS 127.0.0.1:{self.services.whois_port}",
+                f"RDAP {self.services.rdap_url}",
+                f"portal {http}/",
+            ]
+        )
+        on_change(self.banner())
+        if self._stopping.is_set():
+            return
+        sandbox_db = data / "sandbox.db"
+        asyncio.run(seed_sandbox(self.store, sandbox_db))
+        self.sandbox = SandboxProcess(
+            sandbox_db, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD}, port=0
+        )
+        self.sandbox.start()
+        self.lines.append(f"EPP sandbox :{self.sandbox.port}")
+        registries = data / "registries.toml"
+        registries.write_text(registries_toml(self.sandbox.port, self.sandbox.ca_file or ""))
+        if self._stopping.is_set():
+            return
+        self._start_sync(registries)
+        self.lines.append("sync on")
+        on_change(self.banner())
+
+    def _start_sync(self, registries_file: Path) -> None:
+        registries = load_registries(registries_file, data_dir=self.settings.data_dir)
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = self._sync_loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._sync_stop = asyncio.Event()
+            worker = SyncWorker(self.store, registries, poll_interval=1.0)
+            ready.set()
+            try:
+                loop.run_until_complete(worker.follow(self._sync_stop))
+            finally:
+                loop.run_until_complete(worker.close())
+                loop.close()
+
+        self._sync_thread = threading.Thread(target=run, name="demo-sync", daemon=True)
+        self._sync_thread.start()
+        ready.wait(10)
+
+    def banner(self) -> str:
+        """What the demo runs and where."""
+        return "Demo: " + " · ".join(self.lines) if self.lines else "Demo: starting services..."
+
+    def stop(self) -> None:
+        """Stop the sync worker, the servers and the sandbox."""
+        self._stopping.set()
+        if self._starter is not None:
+            self._starter.join(60)
+        if self._sync_loop is not None and self._sync_stop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._sync_loop.call_soon_threadsafe(self._sync_stop.set)
+        if self._sync_thread is not None:
+            self._sync_thread.join(15)
+        if self.services is not None:
+            self.services.stop()
+        if self.sandbox is not None:
+            self.sandbox.stop()
