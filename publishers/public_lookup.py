@@ -42,7 +42,7 @@ import idna
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from domains.models import Account, Contact, Domain, DomainContact
+from domains.models import Account, Contact, Domain, DomainContact, UTCDateTime
 from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from publishers.policy import PublicationView, RegistrarView, build_view
@@ -168,20 +168,16 @@ class _Entry:
 
 
 _D = Domain.__table__  # type: ignore[attr-defined]
-_A = Account.__table__  # type: ignore[attr-defined]
 _DC = DomainContact.__table__  # type: ignore[attr-defined]
 _C = Contact.__table__  # type: ignore[attr-defined]
-_DOMAIN_COLS = tuple(c.name for c in _D.c)
-_ACCOUNT_COLS = tuple(c.name for c in _A.c)
-_CONTACT_COLS = tuple(c.name for c in _C.c)
+#: Search keys are the store's own business; everything else of a contact is fetched.
+_CONTACT_COLUMNS = tuple(c for c in _C.c if c.name not in ("name_key", "email_key"))
+_DOMAIN_KEYS = tuple(c.name for c in _D.c)
+_CONTACT_KEYS = tuple((f"c_{c.name}", c.name) for c in _CONTACT_COLUMNS)
+#: The account is not fetched: nothing public comes from it (DESIGN 7: the public services see
+#: no private field they could leak); the record carries a stub holding only the account's id.
 _FETCH = (
-    select(
-        *_D.c,
-        *(c.label(f"a_{c.name}") for c in _A.c),
-        _DC.c.role,
-        *(c.label(f"c_{c.name}") for c in _C.c),
-    )
-    .join(_A, _A.c.id == _D.c.account_id)
+    select(*_D.c, _DC.c.role, *(c.label(f"c_{c.name}") for c in _CONTACT_COLUMNS))
     .outerjoin(_DC, _DC.c.domain_id == _D.c.id)
     .outerjoin(_C, _C.c.id == _DC.c.contact_id)
     .where(_D.c.name == bindparam("name"))
@@ -202,6 +198,27 @@ _FINGERPRINT = (
 )
 
 
+def _fast_utc(general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """SQLite's text times ("2024-01-01 00:00:00.000000", UTC) read with fromisoformat.
+
+    The same result as the column type's processor (an aware UTC datetime), at a tenth of the
+    cost; anything fromisoformat does not read goes to that processor.
+    """
+
+    def process(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            return general(value)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+    return process
+
+
 class _Prepared:
     """A SELECT compiled once for the store's dialect, run on a raw SQLite connection.
 
@@ -216,11 +233,14 @@ class _Prepared:
         self.params = tuple(compiled.positiontup or ())
         columns = list(statement.selected_columns)
         self.keys = tuple(column.name for column in columns)
-        self.processors = tuple(
-            (i, p)
-            for i, column in enumerate(columns)
-            if (p := column.type._cached_result_processor(dialect, None)) is not None
-        )
+        processors = []
+        for index, column in enumerate(columns):
+            process = column.type._cached_result_processor(dialect, None)
+            if process is not None and isinstance(column.type, UTCDateTime):
+                process = _fast_utc(process)
+            if process is not None:
+                processors.append((index, process))
+        self.processors = tuple(processors)
 
     def run(self, cursor: Any, values: dict[str, Any]) -> list[dict[str, Any]]:
         cursor.execute(self.sql, tuple(values[name] for name in self.params))
@@ -246,16 +266,27 @@ def _fingerprint(rows: list[dict[str, Any]]) -> tuple[Any, ...] | None:
     return (first["id"], first["version"], first["updated_at"], tuple(roles))
 
 
+def _loaded(model: type[Any], values: dict[str, Any]) -> Any:
+    """A read-only instance of `model` holding `values`, as the ORM's loading fills one.
+
+    Mapped attributes read from the instance's __dict__; nothing is ever written back (there is
+    no session), and this costs a fraction of model_construct.
+    """
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    return instance
+
+
 def _record(rows: list[dict[str, Any]]) -> DomainRecord:
     """A DomainRecord from the rows of the prepared query (one per role)."""
     first = rows[0]
-    domain = Domain.model_construct(**{name: first[name] for name in _DOMAIN_COLS})
-    account = Account.model_construct(**{name: first[f"a_{name}"] for name in _ACCOUNT_COLS})
+    domain = _loaded(Domain, {key: first[key] for key in _DOMAIN_KEYS})
+    account = _loaded(Account, {"id": first["account_id"]})
     contacts: dict[str, Contact] = {}
-    for m in rows:
-        if m["role"] is not None and m["c_id"] is not None:
-            contacts[m["role"]] = Contact.model_construct(
-                **{name: m[f"c_{name}"] for name in _CONTACT_COLS}
+    for row in rows:
+        if row["role"] is not None and row["c_id"] is not None:
+            contacts[row["role"]] = _loaded(
+                Contact, {attr: row[key] for key, attr in _CONTACT_KEYS}
             )
     return DomainRecord(domain=domain, account=account, contacts=contacts)
 

@@ -285,3 +285,42 @@ def test_logs_carry_no_personal_data(
     text = caplog.text
     for private in ("Margarethe", "Quist", "m.quist@example.org", "127.0.0.1"):
         assert private not in text
+
+
+def test_the_lean_read_path_builds_the_same_view_as_the_store(
+    store: Store, seeded: dict[str, Any]
+) -> None:
+    """public_lookup reads with its own prepared query; the view must be the store's exactly."""
+    from datetime import UTC, datetime
+
+    from publishers.policy import build_view
+    from publishers.public_lookup import PublicLookup
+    from publishers.whois import render_whois
+
+    consented = store.create_contact(
+        "staff:test",
+        contact_data(
+            kind="organization",
+            org="Kite Makers GmbH",
+            street=["Hauptstrasse 5", "Hinterhaus"],
+            consent_fields=["name", "email"],
+            consent_at="2026-01-02T03:04:05Z",
+            consent_method="portal",
+        ),
+    )
+    store.assign_contact("staff:test", "kite-makers.com", "admin", consented.handle)
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    lookup = PublicLookup(store, lambda view: render_whois(view).encode())
+    try:
+        for name in ("kite-makers.com", seeded["idn"]):
+            stored = store.domain_record(name)
+            lean = lookup.view(name, now=now)
+            assert lean == build_view(
+                stored, profile=lookup.profile, registrar=lookup.registrar, now=now
+            )
+            assert lean is not None and lean.domain.created == stored.domain.created_at.replace(
+                microsecond=0
+            )
+        assert lookup.view("not-ours.com") is None
+    finally:
+        lookup.close()
