@@ -296,7 +296,10 @@ class PublicLookup:
 
     `render` turns a PublicationView into the service's bytes (WHOIS text, RDAP JSON). Use one
     instance per service; `answer_now` (the cache's fast path) runs on the event loop thread,
-    everything that reads the store runs on a small pool of threads.
+    a miss reads the store on the loop thread too when the store is SQLite (a local file read in
+    tens of microseconds: a thread hop would cost more than it saves, and the GIL would make
+    the loop wait for the thread anyway), and on a small pool of threads otherwise (PostgreSQL,
+    a network round trip), or when `threads` is given.
     """
 
     def __init__(
@@ -323,8 +326,13 @@ class PublicLookup:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._connections: list[Any] = []
-        self._pool = ThreadPoolExecutor(
-            max_workers=threads or serve.lookup_threads, thread_name_prefix="rdds-lookup"
+        inline = store.is_sqlite if threads is None else threads == 0
+        self._pool = (
+            None
+            if inline
+            else ThreadPoolExecutor(
+                max_workers=threads or serve.lookup_threads, thread_name_prefix="rdds-lookup"
+            )
         )
         self._sqlite = store.is_sqlite
         self._prepared = (
@@ -450,7 +458,18 @@ class PublicLookup:
             return hit
         token = self._data_token()  # read before the store, so a later commit invalidates
         loop = asyncio.get_running_loop()
+        if self._pool is None:
+            return self._refresh(name, token)
         return await loop.run_in_executor(self._pool, self._refresh, name, token)
+
+    @property
+    def inline(self) -> bool:
+        """True when a miss is answered on the calling thread (SQLite): see `answer_here`."""
+        return self._pool is None
+
+    def answer_here(self, name: str) -> Answer:
+        """The answer for an A-label, read on this thread (for `inline` lookups)."""
+        return self.answer_now(name) or self._refresh(name, self._data_token())
 
     def answer_sync(self, name: str) -> Answer:
         """The same as `answer`, for callers without an event loop (the name is normalised)."""
@@ -511,7 +530,8 @@ class PublicLookup:
 
     def close(self) -> None:
         """Stop the lookup threads and close the store connections this lookup opened."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             connections, self._connections = self._connections, []
         for conn in connections:

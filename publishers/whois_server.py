@@ -257,7 +257,14 @@ class _WhoisProtocol(asyncio.Protocol):
         except QueryError as exc:
             self._refuse(str(exc))
             return
-        answer = self.server.lookup.answer_now(name)
+        lookup = self.server.lookup
+        answer = lookup.answer_now(name)
+        if answer is None and lookup.inline:
+            try:
+                answer = lookup.answer_here(name)
+            except Exception as exc:
+                self._failed(exc)
+                return
         if answer is not None:
             self._send(name, answer.body)
             return
@@ -267,20 +274,23 @@ class _WhoisProtocol(asyncio.Protocol):
     async def _lookup(self, name: str) -> None:
         try:
             answer = await self.server.lookup.answer(name)
-        except LookupUnavailable:
-            self.server.stats["unavailable"] += 1
-            self._finish(error_line("the service is temporarily unavailable; try again later."))
-            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            # No traceback in the logs either; a developer can turn on debug logging.
-            log.error("whois: answering failed: %s", type(exc).__name__)
-            log.debug("whois: answering failed", exc_info=True)
-            self.server.stats["failures"] += 1
-            self._finish(error_line("internal error; try again later."))
+            self._failed(exc)
             return
         self._send(name, answer.body)
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, LookupUnavailable):
+            self.server.stats["unavailable"] += 1
+            self._finish(error_line("the service is temporarily unavailable; try again later."))
+            return
+        # No traceback in the logs either; a developer can turn on debug logging.
+        log.error("whois: answering failed: %s", type(exc).__name__)
+        log.debug("whois: answering failed", exc_info=True)
+        self.server.stats["failures"] += 1
+        self._finish(error_line("internal error; try again later."))
 
     def _send(self, name: str, body: bytes | None) -> None:
         if body is None:

@@ -1,0 +1,455 @@
+"""Shared by the WHOIS and RDAP benchmarks: the store, query mixes, load generators, bare servers.
+
+Each load generator and each bare server runs as its own process (this file, with a sub-command):
+
+    python benchmarks/rdds_load.py whois-load --port P --names FILE --seconds S --concurrency C
+    python benchmarks/rdds_load.py http-load  --port P --names FILE --seconds S --concurrency C
+    python benchmarks/rdds_load.py bare-whois --port P --size BYTES
+    python benchmarks/rdds_load.py bare-http  --port P --size BYTES
+
+A load generator (uvloop, asyncio protocols, no HTTP library in the way) keeps `concurrency`
+queries in flight for `seconds`, then prints one JSON line: answers, failures, answers per
+second, p50 and p99 latency. WHOIS opens one connection per query (RFC 3912); HTTP keeps
+connections alive, as RDAP clients do.
+
+The names file holds one A-label per line, in the order they are asked: `write_names` draws
+them from the store, uniformly from all its domains (nearly every answer a cache miss) or by a
+Zipf law over a random ranking of all of them (popular names asked often, as real RDDS
+traffic goes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # runnable as `python benchmarks/NAME.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+CACHE_DIR = Path(os.environ.get("INTERLINK_BENCH_DIR", Path.home() / ".cache" / "interlink-bench"))
+QUERIES = 1_000_000
+
+
+# -- the store ----------------------------------------------------------------------------
+
+
+def store_path(domains: int) -> Path:
+    """Where the synthetic store of `domains` domains is kept between runs."""
+    return CACHE_DIR / f"store-{domains}.db"
+
+
+def ensure_store(domains: int, path: Path | None = None) -> Path:
+    """The synthetic store (built once with benchmarks/make_store.py, reused when present)."""
+    path = path or store_path(domains)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    for stale in path.parent.glob(partial.name + "*"):
+        stale.unlink()
+    print(f"building a store of {domains} domains in {path} (once; it is reused)", flush=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "make_store.py"),
+            "--domains",
+            str(domains),
+            "--db",
+            f"sqlite:///{partial}",
+        ],
+        check=True,
+    )
+    with contextlib.closing(sqlite3.connect(partial)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=WAL")
+    partial.rename(path)
+    for leftover in path.parent.glob(partial.name + "-*"):
+        leftover.unlink()
+    return path
+
+
+def domain_names(path: Path) -> list[str]:
+    """Every domain name (A-label) of the store."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return [name for (name,) in db.execute("SELECT name FROM domain")]
+
+
+def write_names(names: list[str], mix: str, target: Path, count: int = QUERIES) -> Path:
+    """`count` queries drawn from `names` by the mix ("uniform" or "zipf"), one per line."""
+    rng = random.Random(20261127)
+    if mix == "uniform":
+        picks = [names[rng.randrange(len(names))] for _ in range(count)]
+    elif mix == "zipf":
+        ranked = names[:]
+        rng.shuffle(ranked)
+        weights = list(itertools.accumulate(1.0 / rank for rank in range(1, len(ranked) + 1)))
+        picks = rng.choices(ranked, cum_weights=weights, k=count)
+    else:
+        raise ValueError(f"unknown mix {mix!r}")
+    target.write_text("\n".join(picks) + "\n", encoding="ascii")
+    return target
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class Child:
+    """A server process of the benchmark."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_bare(kind: str, size: int) -> Child:
+    """The bare server of `kind` ("whois" or "http") answering `size` fixed bytes."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, __file__, f"bare-{kind}", "--port", str(port), "--size", str(size)]
+    )
+    wait_port(port)
+    return Child(process, port)
+
+
+def start_serve(database: Path, whois_port: int, http_port: int) -> Child:
+    """`interlink serve` (WHOIS + RDAP + portal) over the store, rate limits on but wide open."""
+    env = {
+        **os.environ,
+        "INTERLINK_CONFIG": str(CACHE_DIR / "no-config.toml"),
+        "INTERLINK_DATA_DIR": str(CACHE_DIR / "data"),
+        # The buckets are checked for every query, as in production, but never run dry here.
+        "INTERLINK_SERVE__RATE_LIMIT__PER_ADDRESS_RATE": "1e9",
+        "INTERLINK_SERVE__RATE_LIMIT__PER_ADDRESS_BURST": "1e9",
+        "INTERLINK_SERVE__RATE_LIMIT__PER_NETWORK_RATE": "1e9",
+        "INTERLINK_SERVE__RATE_LIMIT__PER_NETWORK_BURST": "1e9",
+        "INTERLINK_SERVE__WHOIS_MAX_CONNECTIONS": "2048",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui.commands.serve",
+            "--whois-port",
+            str(whois_port),
+            "--http-port",
+            str(http_port),
+            "--db",
+            f"sqlite:///{database}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(whois_port)
+    wait_port(http_port)
+    return Child(process, whois_port)
+
+
+def run_load(kind: str, port: int, names: Path, seconds: float, concurrency: int) -> dict[str, Any]:
+    """Run a load generator process; its result."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            f"{kind}-load",
+            "--port",
+            str(port),
+            "--names",
+            str(names),
+            "--seconds",
+            str(seconds),
+            "--concurrency",
+            str(concurrency),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def line(label: str, result: dict[str, Any]) -> str:
+    return (
+        f"{label}: {result['rate']:,.0f} answers/s, p50 {result['p50_ms']:.2f} ms, "
+        f"p99 {result['p99_ms']:.2f} ms ({result['answers']:,} answers, "
+        f"{result['failures']} failures, {result['misses']:,} not-found)"
+    )
+
+
+# -- load generators ----------------------------------------------------------------------
+
+
+def _summary(latencies: list[float], failures: int, misses: int, elapsed: float) -> dict[str, Any]:
+    latencies.sort()
+    count = len(latencies)
+
+    def pick(q: float) -> float:
+        return latencies[min(count - 1, int(q * count))] * 1000 if count else 0.0
+
+    return {
+        "answers": count,
+        "failures": failures,
+        "misses": misses,
+        "rate": count / elapsed,
+        "p50_ms": pick(0.50),
+        "p99_ms": pick(0.99),
+    }
+
+
+def _load_names(path: str) -> list[bytes]:
+    return Path(path).read_bytes().split()
+
+
+class _WhoisClient(asyncio.Protocol):
+    def __init__(self, query: bytes, done: asyncio.Future[bytes]) -> None:
+        self.query = query
+        self.done = done
+        self.parts: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(self.query)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(b"".join(self.parts))
+
+
+async def whois_load(port: int, names: list[bytes], seconds: float, concurrency: int) -> None:
+    loop = asyncio.get_running_loop()
+    queries = itertools.cycle(name + b"\r\n" for name in names)
+    latencies: list[float] = []
+    failures = misses = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal failures, misses
+        while time.perf_counter() < deadline:
+            query = next(queries)
+            started = time.perf_counter()
+            done: asyncio.Future[bytes] = loop.create_future()
+            try:
+                await loop.create_connection(
+                    lambda q=query, d=done: _WhoisClient(q, d), "127.0.0.1", port
+                )
+                answer = await asyncio.wait_for(done, 30)
+            except (TimeoutError, OSError):
+                failures += 1
+                continue
+            if answer.startswith(b"No match"):
+                misses += 1
+            elif not answer.startswith(b"Domain Name:") and not answer.startswith(b"X"):
+                failures += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    print(json.dumps(_summary(latencies, failures, misses, time.perf_counter() - started)))
+
+
+class _HttpClient(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection: one request at a time, Content-Length bodies."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.need = -1
+        self.status = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def request(self, target: bytes) -> asyncio.Future[tuple[int, bytes]]:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.need = -1
+        assert self.transport is not None
+        self.transport.write(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        return self.waiter
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.need < 0:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).lower()
+            self.status = int(head[9:12])
+            start = head.find(b"content-length:") + 15
+            self.need = end + 4 + int(head[start : head.find(b"\r\n", start)])
+        if len(self.buffer) >= self.need and self.waiter is not None:
+            del self.buffer[: self.need]
+            self.waiter.set_result((self.status, b""))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed"))
+
+
+async def http_load(port: int, names: list[bytes], seconds: float, concurrency: int) -> None:
+    loop = asyncio.get_running_loop()
+    targets = itertools.cycle(b"/rdap/domain/" + name for name in names)
+    latencies: list[float] = []
+    failures = misses = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal failures, misses
+        client: _HttpClient | None = None
+        while time.perf_counter() < deadline:
+            if client is None or client.transport is None or client.transport.is_closing():
+                _, client = await loop.create_connection(_HttpClient, "127.0.0.1", port)
+            started = time.perf_counter()
+            try:
+                status, _ = await asyncio.wait_for(client.request(next(targets)), 30)
+            except (TimeoutError, OSError, ConnectionError):
+                failures += 1
+                client = None
+                continue
+            if status == 404:
+                misses += 1
+            elif status != 200:
+                failures += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+        if client is not None and client.transport is not None:
+            client.transport.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    print(json.dumps(_summary(latencies, failures, misses, time.perf_counter() - started)))
+
+
+# -- bare servers -------------------------------------------------------------------------
+
+
+class _BareWhois(asyncio.Protocol):
+    """Reads one line, answers a fixed text, closes: the least a WHOIS server can do."""
+
+    answer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if b"\n" in self.buffer:
+            self.transport.write(self.answer)  # type: ignore[attr-defined]
+            self.transport.close()
+
+
+async def bare_whois(port: int, size: int) -> None:
+    _BareWhois.answer = b"X" * (size - 2) + b"\r\n"
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_BareWhois, "127.0.0.1", port, backlog=2048)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.close()
+
+
+def bare_http(port: int, size: int) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+
+    skeleton = json.dumps({"objectClassName": "domain", "padding": ""}, separators=(",", ":"))
+    body = json.dumps(
+        {"objectClassName": "domain", "padding": "x" * (size - len(skeleton))},
+        separators=(",", ":"),
+    ).encode()
+    app = FastAPI()
+
+    @app.get("/rdap/domain/{name}")
+    async def domain(name: str) -> Response:
+        return Response(body, media_type="application/rdap+json")
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="load generators and bare servers")
+    parser.add_argument("command", choices=["whois-load", "http-load", "bare-whois", "bare-http"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--names")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--size", type=int, default=1300)
+    args = parser.parse_args()
+    import uvloop
+
+    if args.command == "whois-load":
+        uvloop.run(whois_load(args.port, _load_names(args.names), args.seconds, args.concurrency))
+    elif args.command == "http-load":
+        uvloop.run(http_load(args.port, _load_names(args.names), args.seconds, args.concurrency))
+    elif args.command == "bare-whois":
+        uvloop.run(bare_whois(args.port, args.size))
+    else:
+        bare_http(args.port, args.size)
+
+
+if __name__ == "__main__":
+    main()
