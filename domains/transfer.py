@@ -207,6 +207,10 @@ class ImportFileError(InterlinkError):
     """The file as a whole cannot be imported (not JSON, not an export, unreadable)."""
 
 
+class NotOneRecordPerLine(Exception):
+    """The fast reading (a record per line) does not fit this file: read it record by record."""
+
+
 # -- report --------------------------------------------------------------------------------------
 
 
@@ -224,6 +228,8 @@ class ImportReport:
     problems: list[str] = field(default_factory=list)
     written: bool = False
     seconds: float = 0.0
+    #: Seconds spent reading and checking, resolving references, writing.
+    timings: dict[str, float] = field(default_factory=dict)
     rejects_path: Path | None = None
 
     @property
@@ -363,10 +369,15 @@ class _Reader:
 
     def value(self) -> Any:
         """Decode the JSON value at the current position."""
+        return self.span()[0]
+
+    def span(self) -> tuple[Any, int]:
+        """Decode the JSON value at the current position: (value, where it starts in buf)."""
         if not self.peek():
             raise self.fail("expected a value, the file ends")
         while True:
             try:
+                begin = self.pos
                 value, end = _scan_once(self.buf, self.pos)
             except (StopIteration, json.JSONDecodeError):
                 if self._fill(self._grow()):
@@ -375,7 +386,7 @@ class _Reader:
             if end >= len(self.buf) and self._fill():
                 continue  # a number may go on in the next chunk
             self.pos = end
-            return value
+            return value, begin
 
     def _error_here(self) -> ImportFileError:
         """The syntax error at the current position, at the end of the file."""
@@ -393,8 +404,13 @@ class _Reader:
 
     # structure
 
-    def top(self) -> Iterator[tuple[str, Any]]:
-        """(key, value) of the top-level object; sections come as iterators of records."""
+    def top(self, texts: bool = False) -> Iterator[tuple[str, Any]]:
+        """(key, value) of the top-level object; sections come as iterators of records.
+
+        With `texts`, records come as their JSON text, not decoded: a record alone on its line
+        (as `export_records` writes them) is taken as it is, without decoding it here, and the
+        worker that decodes it raises NotOneRecordPerLine if it was not a whole record.
+        """
         char = self.peek()
         if char != "{":
             if not char:
@@ -425,7 +441,7 @@ class _Reader:
                             f"{self.name}: {key!r} must be a list of records, found {found}"
                         )
                     self.pos += 1
-                    yield key, self._records()
+                    yield key, self._texts() if texts else self._records()
                 else:
                     yield key, self.value()
                 if self.expect(",}", "',' or '}' after a value") == "}":
@@ -441,6 +457,31 @@ class _Reader:
             yield self.value()
             if self.expect(",]", "',' or ']' after a record") == "]":
                 return
+
+    def _texts(self) -> Iterator[str]:
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            self.peek()
+            newline = self.buf.find("\n", self.pos)
+            if newline >= 0:
+                line = self.buf[self.pos : newline].rstrip()
+                if line.endswith(","):
+                    line = line[:-1]
+                self.pos += len(line)
+                yield line
+            else:  # no line end in the buffer: decode it here after all, and pass its text
+                _value, begin = self.span()
+                yield self.buf[begin : self.pos]
+            char = self.peek()
+            if char == ",":
+                self.pos += 1
+            elif char == "]":
+                self.pos += 1
+                return
+            else:
+                raise NotOneRecordPerLine
 
 
 # -- checking records (in worker processes for large files) -------------------------------------
@@ -654,13 +695,29 @@ def _check_domain(raw: Any, now: datetime, codec: _Codec) -> tuple[Any, list[tup
 _CHECKS = {"accounts": _check_account, "contacts": _check_contact, "domains": _check_domain}
 
 
+_loads = json.JSONDecoder().decode
+
+
 def _check_batch(
-    section: str, records: list[Any], now: datetime, dialect_name: str
-) -> list[tuple[Any, list[tuple[str, str]]]]:
-    """Check a batch of records of one section (runs in a worker process for large files)."""
+    section: str, records: list[Any], now: datetime, dialect_name: str, texts: bool
+) -> list[tuple[Any, list[tuple[str, str]], str | None]] | None:
+    """Check a batch of records of one section (in a worker process for large files).
+
+    Returns (checked value or None, problems, the record's key if it has problems) per record;
+    None if `texts` and one of them is not the text of a whole JSON value.
+    """
     check = _CHECKS[section]
     codec = _codec(dialect_name)
-    return [check(raw, now, codec) for raw in records]
+    out = []
+    for raw in records:
+        if texts:
+            try:
+                raw = _loads(raw)
+            except ValueError:
+                return None
+        value, errors = check(raw, now, codec)
+        out.append((value, errors, _label(section, raw) if errors else None))
+    return out
 
 
 def _label(section: str, raw: Any) -> str | None:
@@ -707,6 +764,7 @@ class _Checker:
     def __init__(self, parallel: bool, now: datetime, dialect_name: str) -> None:
         self.now = now
         self.dialect_name = dialect_name
+        self.texts = parallel
         self.pool = None
         self.in_flight: deque[tuple[str, int, list[Any], Any]] = deque()
         if parallel:
@@ -716,6 +774,10 @@ class _Checker:
             self.pool = multiprocessing.get_context(method).Pool(workers)
             self.max_in_flight = workers * 4
 
+    def cancel(self) -> None:
+        """Forget the batches in flight: their results are no longer wanted."""
+        self.in_flight.clear()
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.terminate()
@@ -723,25 +785,29 @@ class _Checker:
             self.pool = None
 
     def submit(self, section: str, start: int, records: list[Any]) -> Iterator[Any]:
-        """Queue a batch; yields finished batches (section, start, records, results) in order."""
+        """Queue a batch; yields finished batches (section, start, results) in file order."""
         if self.pool is None:
-            results = _check_batch(section, records, self.now, self.dialect_name)
-            yield section, start, records, results
+            results = _check_batch(section, records, self.now, self.dialect_name, self.texts)
+            yield self._done(section, start, results)
             return
-        args = (section, records, self.now, self.dialect_name)
-        self.in_flight.append((section, start, records, self.pool.apply_async(_check_batch, args)))
+        args = (section, records, self.now, self.dialect_name, self.texts)
+        self.in_flight.append((section, start, self.pool.apply_async(_check_batch, args)))
         while len(self.in_flight) > self.max_in_flight or (
-            self.in_flight and self.in_flight[0][3].ready()
+            self.in_flight and self.in_flight[0][2].ready()
         ):
-            yield self._pop()
+            section, start, pending = self.in_flight.popleft()
+            yield self._done(section, start, pending.get())
 
     def drain(self) -> Iterator[Any]:
         while self.in_flight:
-            yield self._pop()
+            section, start, pending = self.in_flight.popleft()
+            yield self._done(section, start, pending.get())
 
-    def _pop(self) -> Any:
-        section, start, records, pending = self.in_flight.popleft()
-        return section, start, records, pending.get()
+    @staticmethod
+    def _done(section: str, start: int, results: Any) -> Any:
+        if results is None:
+            raise NotOneRecordPerLine
+        return section, start, results
 
 
 def _read_and_check(
@@ -764,16 +830,34 @@ def _read_and_check(
 
     parallel = size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
     checker = _Checker(parallel, now, dialect_name)
+    try:
+        try:
+            _read(path, checked, checker, advance)
+        except NotOneRecordPerLine:
+            # Not a record per line after all: start again, decoding record by record here.
+            checked.__init__()  # type: ignore[misc]
+            checker.texts = False
+            if task is not None:
+                progress.reset(task)
+            _read(path, checked, checker, advance)
+    finally:
+        checker.close()
+        if task is not None:
+            progress.remove_task(task)
+
+
+def _read(path: Path, checked: _Checked, checker: _Checker, advance: Callable) -> None:
+    """One pass over the file: every record checked, in file order."""
 
     def take(done: Iterator[Any]) -> None:
-        for section, start, records, results in done:
+        for section, start, results in done:
             target = getattr(checked, section)
-            for offset, (raw, (value, errors)) in enumerate(zip(records, results, strict=True)):
+            for offset, (value, errors, label) in enumerate(results):
                 target.append(value)
                 if not errors:
                     continue
                 index = start + offset
-                checked.labels[(section, index)] = _label(section, raw)
+                checked.labels[(section, index)] = label
                 for name, message in errors:
                     reason = f"{name}: {message}" if name else message
                     checked.reasons.setdefault((section, index), []).append(reason)
@@ -781,7 +865,7 @@ def _read_and_check(
     try:
         with path.open("rb") as stream:
             reader = _Reader(stream, path.name, advance)
-            for key, value in reader.top():
+            for key, value in reader.top(texts=checker.texts):
                 if key not in SECTIONS:
                     checked.meta[key] = value
                     if key not in TOP_KEYS:
@@ -806,10 +890,9 @@ def _read_and_check(
             raise ImportFileError(
                 f'{path.name} is not an Interlink export: it has no "format": "{FORMAT}"'
             )
-    finally:
-        checker.close()
-        if task is not None:
-            progress.remove_task(task)
+    except BaseException:
+        checker.cancel()
+        raise
 
 
 def _check_header(name: str, meta: Mapping[str, Any]) -> None:
@@ -1262,7 +1345,9 @@ def import_records(
     _read_and_check(
         path, checked, now=now, dialect_name=store.engine.dialect.name, progress=progress
     )
+    report.timings["check"] = time.perf_counter() - started
     links = _resolve(store, checked)
+    report.timings["resolve"] = time.perf_counter() - started - report.timings["check"]
 
     for (section, index), reasons in sorted(
         checked.reasons.items(), key=lambda item: (SECTIONS.index(item[0][0]), item[0][1])
@@ -1278,6 +1363,7 @@ def import_records(
     if checked.reasons and not skip_invalid:
         report.seconds = time.perf_counter() - started
         return report
+    writing = time.perf_counter()
     try:
         _write(store, checked, links, report, actor=actor, now=now, progress=progress)
     except IntegrityError as exc:
@@ -1287,6 +1373,7 @@ def import_records(
             f"({str(exc.orig).splitlines()[0] if exc.orig else exc})"
         ) from None
     report.written = True
+    report.timings["write"] = time.perf_counter() - writing
     report.seconds = time.perf_counter() - started
     return report
 
