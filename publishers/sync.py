@@ -49,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import random
@@ -56,12 +57,13 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlmodel import col
 from tenacity import (
@@ -122,6 +124,10 @@ POLICY_CODE = 2306
 EXISTS_CODE = 2302
 MISSING_CODE = 2303
 ALL_PUBLIC = Disclose(name=True, org=True, addr=True, voice=True, fax=True, email=True)
+SWITCH_INTERVAL = 0.0005
+"""GIL switch interval for a process that runs a worker (`interlink sync` sets it): the event
+loop waits on the network and must get the GIL back quickly from the database thread; with
+Python's default 5 ms every EPP answer could wait that long."""
 
 
 # ---------------------------------------------------------------- outcomes
@@ -382,8 +388,8 @@ class SyncWorker:
     """Pushes outbox entries to the registries; run_once() drains what is due, follow() keeps on.
 
     sessions overrides each registry's configured number of EPP sessions. concurrency is how
-    many entries are in flight at once (default: 8 per session), batch how many are claimed in
-    one transaction.
+    many entries are in flight at once (default: 16 per session), batch how many are claimed (and
+    recorded) in one transaction.
     """
 
     def __init__(
@@ -402,7 +408,6 @@ class SyncWorker:
         backoff: float = 10.0,
         backoff_max: float = 900.0,
         poll_interval: float = 1.0,
-        flush_interval: float = 0.05,
         lock_wait: float = 0.0,
         progress: ProgressLike | None = None,
         expire_requests: bool = True,
@@ -419,7 +424,6 @@ class SyncWorker:
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.poll_interval = poll_interval
-        self.flush_interval = flush_interval
         self.lock_wait = lock_wait
         self.progress = progress
         self.expire_requests = expire_requests
@@ -427,10 +431,11 @@ class SyncWorker:
         self._pools: dict[str, SessionPool] = {}
         self._lock = SqliteWorkerLock(str(store.engine.url)) if store.is_sqlite else None
         total_sessions = sum(self._pool_size(r) for r in registries)
-        self.concurrency = concurrency or max(8, 8 * total_sessions)
+        self.concurrency = concurrency or max(16, 16 * total_sessions)
         self._progress_task: Any = None
         self._progress_done = 0
         self._login_warned: set[str] = set()
+        self._executor: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------ public API
 
@@ -451,6 +456,9 @@ class SyncWorker:
                     await pool.close()
         if self._lock is not None:
             self._lock.release()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
     async def __aenter__(self) -> SyncWorker:
         return self
@@ -475,34 +483,37 @@ class SyncWorker:
         stop = stop or asyncio.Event()
         if self._lock is not None:
             await asyncio.to_thread(self._lock.acquire, wait=self.lock_wait)
-        await asyncio.to_thread(self._reconcile, report)
-        await asyncio.to_thread(self._start_progress)
+        await self._db(self._reconcile, report)
+        await self._db(self._start_progress)
+        recorder = _Recorder(self, report)
         inflight: set[asyncio.Task[Result]] = set()
-        results: list[Result] = []
-        last_flush = time.monotonic()
         exhausted = False
+        finished_since_empty_claim = 0
         next_housekeeping = time.monotonic() + 30.0
         try:
             while True:
                 stopping = stop.is_set()
                 if not stopping and len(inflight) <= self.concurrency // 2 and not exhausted:
                     want = min(self.batch, self.concurrency - len(inflight))
-                    jobs = await asyncio.to_thread(self._claim, want)
+                    jobs = await self._db(self._claim, want)
                     report.claimed += len(jobs)
                     for job in jobs:
                         inflight.add(asyncio.create_task(self._process(job)))
-                    exhausted = len(jobs) == 0
+                    if not jobs:
+                        exhausted, finished_since_empty_claim = True, 0
                 if not inflight:
-                    if results:
-                        await self._flush(results, report)
-                        results = []
+                    await recorder.drain()
                     if stopping:
                         break
+                    if exhausted and finished_since_empty_claim:
+                        # What finished may have been holding back a later entry of its key.
+                        exhausted = False
+                        continue
                     if exhausted:
                         if not follow:
                             break
                         if time.monotonic() >= next_housekeeping:
-                            await asyncio.to_thread(self._housekeeping, report)
+                            await self._db(self._housekeeping, report)
                             next_housekeeping = time.monotonic() + 30.0
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(self.poll_interval):
@@ -510,26 +521,19 @@ class SyncWorker:
                         exhausted = False
                     continue
                 done, _ = await asyncio.wait(
-                    inflight, timeout=self.flush_interval, return_when=asyncio.FIRST_COMPLETED
+                    inflight, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
                 )
-                for task in done:
-                    inflight.discard(task)
-                    results.append(task.result())
-                if results and (
-                    len(results) >= self.batch
-                    or time.monotonic() - last_flush >= self.flush_interval
-                    or not inflight
-                ):
-                    batch, results = results, []
-                    await self._flush(batch, report)
-                    last_flush = time.monotonic()
-                    if exhausted and not stopping:
-                        exhausted = False  # finished entries may unblock others of the same key
+                if done:
+                    inflight.difference_update(done)
+                    recorder.submit([task.result() for task in done])
+                    finished_since_empty_claim += len(done)
+            await recorder.drain()
         except BaseException:
             for task in inflight:
                 task.cancel()
             raise
         finally:
+            await recorder.close()
             report.seconds = time.monotonic() - started
         return report
 
@@ -1077,16 +1081,26 @@ class SyncWorker:
     # ------------------------------------------------------------ recording results
 
     async def _flush(self, results: list[Result], report: SyncReport) -> None:
-        await asyncio.to_thread(self._flush_now, results, report)
+        """Record results in one transaction, then finish their change requests a few at a
+        time (so that claims get the database in between)."""
+        await self._db(self._record, results, report)
+        finishing = [r for r in results if r.request_ref and r.status != "pending"]
+        for start in range(0, len(finishing), 8):
+            await self._db(self._finish_requests, finishing[start : start + 8], report)
+        await self._db(self._advance_progress, sum(1 for r in results if r.status != "pending"))
 
-    def _flush_now(self, results: list[Result], report: SyncReport) -> None:
-        self._record(results, report)
-        self._finish_requests(results, report)
-        self._advance_progress(sum(1 for r in results if r.status != "pending"))
+    async def _db(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking store work on the worker's one database thread: claims and records
+        queue up there instead of fighting over SQLite's write lock."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="sync-db")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args))
 
     def _record(self, results: Sequence[Result], report: SyncReport) -> None:
         """Write every result and its audit event in one transaction (only entries still ours)."""
         now = utcnow()
+        actor = audit.check_actor(ACTOR)
         table = OutboxEntry.__table__
         with self.store.write() as session:
             ids = [r.entry_id for r in results]
@@ -1098,7 +1112,8 @@ class SyncWorker:
             if not self.store.is_sqlite:
                 ours_stmt = ours_stmt.with_for_update()
             ours = set(session.execute(ours_stmt).scalars())
-            rows = []
+            rows: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
             for r in results:
                 if r.entry_id not in ours:
                     report.lost += 1
@@ -1137,17 +1152,22 @@ class SyncWorker:
                     changes["error"] = r.error
                 if r.code:
                     changes["code"] = r.code
-                audit.record(
-                    session,
-                    actor=ACTOR,
-                    action=f"sync.{r.status}",
-                    entity_type="outbox_entry",
-                    entity_id=r.entry_id,
-                    changes=changes,
-                    request_ref=r.request_ref,
-                    cltrid=r.cltrid,
-                    svtrid=r.svtrid,
+                events.append(
+                    {
+                        "at": now,
+                        "actor": actor,
+                        "action": f"sync.{r.status}",
+                        "entity_type": "outbox_entry",
+                        "entity_id": str(r.entry_id),
+                        "changes": changes,
+                        "request_ref": r.request_ref,
+                        "cltrid": r.cltrid,
+                        "svtrid": r.svtrid,
+                    }
                 )
+            if events:
+                # The audit trail's rows, in one multi-row insert (append-only, as ever).
+                session.execute(insert(AuditEvent), events)
             if rows:
                 session.execute(
                     table.update()
@@ -1224,6 +1244,69 @@ class SyncWorker:
                 self.workflow.expire_stale()
             except InterlinkError as exc:
                 log.warning("expiring stale change requests failed: %s", type(exc).__name__)
+
+
+class _Recorder:
+    """Writes results in the background, so that claiming and EPP traffic never wait for it.
+
+    Results that pile up while a write is under way go together in the next one. When a write
+    fails (the database is gone), its entries stay in progress under our claim and are taken
+    up again once the lease expires, starting with info: nothing is lost or done twice.
+    """
+
+    LINGER = 0.02
+    """Seconds to wait for more results before writing a batch."""
+
+    def __init__(self, worker: SyncWorker, report: SyncReport) -> None:
+        self.worker = worker
+        self.report = report
+        self.queue: asyncio.Queue[list[Result]] = asyncio.Queue()
+        self.task = asyncio.create_task(self._loop(), name="sync-recorder")
+
+    def submit(self, results: list[Result]) -> None:
+        self.queue.put_nowait(results)
+
+    async def drain(self) -> None:
+        """Wait until everything submitted is written."""
+        if self.task.done():
+            return
+        await self.queue.join()
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+    async def _loop(self) -> None:
+        while True:
+            batch = await self.queue.get()
+            taken = 1
+            # Linger a moment so that one transaction carries many results.
+            deadline = time.monotonic() + self.LINGER
+            while len(batch) < self.worker.batch:
+                if self.queue.empty():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(left):
+                            batch = batch + await self.queue.get()
+                            taken += 1
+                    continue
+                batch = batch + self.queue.get_nowait()
+                taken += 1
+            try:
+                await self.worker._flush(batch, self.report)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(
+                    "recording %d sync results failed; the entries will be taken up again",
+                    len(batch),
+                )
+            finally:
+                for _ in range(taken):
+                    self.queue.task_done()
 
 
 # ---------------------------------------------------------------- helpers for callers

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from pathlib import Path
 
 import typer
 
 from domains.store import Store
 from publishers.registries import load_registries
-from publishers.sync import SyncReport, SyncWorker
+from publishers.sync import SWITCH_INTERVAL, SyncReport, SyncWorker
 from tui.commands.common import console, err_console, opened_store, user_errors
 from tui.progress import rich_progress
 
@@ -51,6 +52,7 @@ def sync_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show backlog progress."),
 ) -> None:
     """Send contact and technical-contact changes to each TLD's registry over EPP."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if once and follow:
         err_console.print("[bold red]error:[/] choose --once or --follow, not both")
         raise typer.Exit(2)

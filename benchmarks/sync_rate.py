@@ -1,0 +1,381 @@
+"""Registry sync rate: tech moves per second to the sandbox over TLS, with 1 and 4 EPP sessions,
+against the sandbox's own ceiling measured in the same run.
+
+    python benchmarks/sync_rate.py [--moves 1500] [--sessions 1,4] [--dir DIR]
+
+1. A SQLite store gets `moves` domains whose technical contact was moved to a new one: each has
+   its outbox entry (domain.tech_move), as `Workflow.apply` leaves it (bulk-inserted; not timed).
+   The sandbox holds the same domains with the old tech contact. Each measurement starts from a
+   fresh copy of both. The main figure is for entries without a change request; a second run
+   gives every entry its change request in state `applied`, which the worker then completes
+   (`Workflow.mark_completed`: one transaction, an audit event and three notices each).
+2. The sandbox registry runs in its own process (TLS, its own SQLite, every frame checked against
+   the EPP schemas), as a registry would; the worker runs here.
+3. ceiling: a bare client doing `<hello>` round trips over the same TLS with the same number of
+   sessions (each session one request at a time, as EPP allows), for a few seconds.
+4. sync: `SyncWorker.run_once()` drains the whole backlog: claim in batches, per move
+   `contact:create` (disclose flags from the publication policy), one `domain:update` (add new
+   tech, remove old), `domain:info` read-back, each entry recorded with its audit event, each
+   change request completed (with its audit event and notices). Timed from start to return; the
+   sandbox state is then checked (every domain has the new tech).
+
+The ratio printed is moves per second / hello round trips per second. A move costs three EPP
+commands, each heavier for the registry than a hello, so the ratio is at most about 1/3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert
+
+from domains.models import (
+    Account,
+    ChangeRequest,
+    Contact,
+    Domain,
+    DomainContact,
+    OutboxEntry,
+    utcnow,
+)
+from domains.settings import Settings
+from domains.store import Store, contact_handle
+from publishers.epp.sandbox import SandboxRegistry, read_snapshot, run_sandbox
+from publishers.epp.session import Endpoint, EppSession
+from publishers.registries import parse_registries
+from publishers.sync import SWITCH_INTERVAL, SyncWorker, contact_data
+
+CLIENT_ID = "interlink"
+PASSWORD = "bench-pw-1"
+TLDS = ("com", "net", "org", "de", "fr", "nl")
+CEILING_SECONDS = 3.0
+
+
+# ---------------------------------------------------------------- data
+
+
+def build_store(url: str, data_dir: Path, moves: int, *, requests_too: bool = True) -> list[str]:
+    """moves applied tech changes in the store at url (outbox entries, with their change
+    requests in state applied unless requests_too is False); the domain names."""
+    store = Store.open(settings=Settings(database_url=url, data_dir=data_dir))
+    try:
+        house = store.house_contact()
+        now = utcnow()
+        accounts, contacts, domains, links, outbox, requests = [], [], [], [], [], []
+        names = []
+        for i in range(moves):
+            account_id, domain_id = 10_000 + i, 10_000 + i
+            registrant_id, tech_id = 10_000 + 2 * i, 10_001 + 2 * i
+            name = f"bench{i}.{TLDS[i % len(TLDS)]}"
+            names.append(name)
+            accounts.append(
+                {
+                    "id": account_id,
+                    "number": f"B-{i}",
+                    "name": f"Bench Customer {i}",
+                    "email": f"customer{i}@example.com",
+                    "street": ["1 Bench Street"],
+                    "city": "Bristol",
+                    "country": "GB",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for contact_id, kind, who in (
+                (registrant_id, "person", f"Registrant {i}"),
+                (tech_id, "organization", f"Noc Team {i}"),
+            ):
+                contacts.append(
+                    {
+                        "id": contact_id,
+                        "handle": contact_handle(contact_id),
+                        "kind": kind,
+                        "name": who,
+                        "org": f"Hosting {i} GmbH" if kind == "organization" else None,
+                        "street": [f"Hafenstrasse {i}"],
+                        "city": "Hamburg",
+                        "postal_code": "20457",
+                        "country": "DE",
+                        "voice": "+49.40609040",
+                        "email": f"c{contact_id}@example.net",
+                        "consent_fields": ["org", "email"] if i % 2 else [],
+                        "account_id": account_id if kind == "person" else None,
+                        "is_house": False,
+                        "name_key": who.casefold(),
+                        "email_key": f"c{contact_id}@example.net",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            domains.append(
+                {
+                    "id": domain_id,
+                    "name": name,
+                    "unicode_name": name,
+                    "tld": name.rsplit(".", 1)[1],
+                    "account_id": account_id,
+                    "statuses": [],
+                    "nameservers": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            links += [
+                {"domain_id": domain_id, "role": "registrant", "contact_id": registrant_id},
+                {"domain_id": domain_id, "role": "tech", "contact_id": tech_id},
+            ]
+            reference = f"CR-BENCH-{i:06d}"
+            outbox.append(
+                {
+                    "id": 10_000 + i,
+                    "kind": "domain.tech_move",
+                    "tld": name.rsplit(".", 1)[1],
+                    "domain_id": domain_id,
+                    "contact_id": tech_id,
+                    "payload": {
+                        "domain": name,
+                        "old_tech": house.handle,
+                        "new_tech": contact_handle(tech_id),
+                        "request": reference if requests_too else None,
+                    },
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+            )
+            requests.append(
+                {
+                    "reference": reference,
+                    "domain_id": domain_id,
+                    "state": "applied",
+                    "channel": "phone",
+                    "entered_by": "staff:bench",
+                    "target": "new",
+                    "proposed": {},
+                    "old_tech_id": house.id,
+                    "new_tech_id": tech_id,
+                    "expires_at": now + timedelta(days=7),
+                    "applied_at": now,
+                    "outbox_id": 10_000 + i,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        with store.write() as session:
+            for model, rows in (
+                (Account, accounts),
+                (Contact, contacts),
+                (Domain, domains),
+                (DomainContact, links),
+                (OutboxEntry, outbox),
+                (ChangeRequest, requests if requests_too else []),
+            ):
+                for start in range(0, len(rows), 500):
+                    session.execute(insert(model), rows[start : start + 500])
+        return names
+    finally:
+        store.close()
+
+
+def build_sandbox(path: Path, store_url: str, data_dir: Path, names: list[str]) -> None:
+    """The sandbox's copy: every domain with its registrant and the old (house) tech."""
+    store = Store.open(settings=Settings(database_url=store_url, data_dir=data_dir))
+    registry = SandboxRegistry(path, clients={CLIENT_ID: PASSWORD})
+    try:
+        house = store.house_contact()
+        registry.seed_contact(contact_data(house), CLIENT_ID)
+        for i, name in enumerate(names):
+            registrant = contact_handle(10_000 + 2 * i)
+            registry.seed_domain(name, registrant, [("tech", house.handle)], CLIENT_ID)
+    finally:
+        registry.close_db()
+        store.close()
+
+
+# ---------------------------------------------------------------- the sandbox process
+
+
+def _serve(db_path: str, ready: multiprocessing.Queue) -> None:
+    run_sandbox(
+        db_path,
+        port=0,
+        clients={CLIENT_ID: PASSWORD},
+        on_ready=lambda registry: ready.put((registry.port, registry.ca_file)),
+    )
+
+
+class SandboxProcess:
+    """The sandbox registry serving db_path from a process of its own."""
+
+    def __init__(self, db_path: Path) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.ready = context.Queue()
+        self.process = context.Process(target=_serve, args=(str(db_path), self.ready), daemon=True)
+
+    def __enter__(self) -> tuple[int, str]:
+        self.process.start()
+        return self.ready.get(timeout=60)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+# ---------------------------------------------------------------- measurements
+
+
+async def hello_ceiling(endpoint: Endpoint, sessions: int, seconds: float) -> float:
+    """Hello round trips per second with `sessions` sessions, one request at a time each."""
+    opened = []
+    for _ in range(sessions):
+        session = EppSession(endpoint)
+        await session.connect()
+        await session.login()
+        opened.append(session)
+    for session in opened:  # warm up
+        await session.hello()
+    deadline = time.perf_counter() + seconds
+    counts = [0] * sessions
+
+    async def loop(index: int, session: EppSession) -> None:
+        while time.perf_counter() < deadline:
+            await session.hello()
+            counts[index] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(i, s) for i, s in enumerate(opened)))
+    elapsed = time.perf_counter() - started
+    for session in opened:
+        await session.logout()
+    return sum(counts) / elapsed
+
+
+async def sync_rate(
+    store: Store, port: int, ca_file: str, sessions: int, *, requests_too: bool
+) -> float:
+    """Moves per second draining the whole backlog with `sessions` sessions."""
+    registries = parse_registries(
+        {
+            "registries": {
+                "sandbox": {
+                    "tlds": list(TLDS),
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "client_id": CLIENT_ID,
+                    "password_env": "INTERLINK_BENCH_SANDBOX_PASSWORD",
+                    "ca_file": ca_file,
+                    "sessions": sessions,
+                }
+            }
+        }
+    )
+    os.environ["INTERLINK_BENCH_SANDBOX_PASSWORD"] = PASSWORD
+    worker = SyncWorker(store, registries, sessions=sessions, expire_requests=False)
+    try:
+        started = time.perf_counter()
+        report = await worker.run_once()
+        elapsed = time.perf_counter() - started
+    finally:
+        await worker.close()
+    completed = report.done if requests_too else 0
+    if report.done != report.claimed or report.requests_completed != completed:
+        raise SystemExit(f"sync did not finish cleanly: {report}")
+    return report.done / elapsed
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as `interlink sync` does
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=1500)
+    parser.add_argument("--sessions", default="1,4")
+    parser.add_argument("--dir", type=Path, help="working directory (default: a temporary one)")
+    args = parser.parse_args()
+    sessions_list = [int(s) for s in args.sessions.split(",")]
+    work = args.dir or Path(tempfile.mkdtemp(prefix="sync-rate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    for stale in work.glob("*.db*"):
+        if stale.is_file():
+            stale.unlink()
+        else:
+            shutil.rmtree(stale)
+    data_dir = work / "data"
+    templates = {}
+    for requests_too in (False, True):
+        template = work / f"template-store-{int(requests_too)}.db"
+        names = build_store(
+            f"sqlite:///{template}", data_dir, args.moves, requests_too=requests_too
+        )
+        templates[requests_too] = template
+    template_sandbox = work / "template-sandbox.db"
+    build_sandbox(template_sandbox, f"sqlite:///{templates[True]}", data_dir, names)
+    load = os.getloadavg()[0]
+    print(
+        f"sync_rate: {args.moves} tech moves per run, SQLite store, sandbox over TLS in its own"
+        f" process ({os.cpu_count()} CPUs, load average {load:.1f} at start)"
+    )
+    results = {}
+    for sessions in sessions_list:
+        rates = {}
+        ceiling = 0.0
+        for requests_too in (False, True):
+            run_store = work / f"store-{sessions}-{int(requests_too)}.db"
+            shutil.copyfile(templates[requests_too], run_store)
+            run_sandbox_db = work / f"sandbox-{sessions}-{int(requests_too)}.db"
+            shutil.copyfile(template_sandbox, run_sandbox_db)
+            url = f"sqlite:///{run_store}"
+            with SandboxProcess(run_sandbox_db) as (port, ca_file):
+                if not requests_too:
+                    endpoint = Endpoint(
+                        host="127.0.0.1",
+                        port=port,
+                        client_id=CLIENT_ID,
+                        password=PASSWORD,
+                        ca_file=ca_file,
+                    )
+                    ceiling = asyncio.run(hello_ceiling(endpoint, sessions, CEILING_SECONDS))
+                store = Store.open(settings=Settings(database_url=url, data_dir=data_dir))
+                try:
+                    rates[requests_too] = asyncio.run(
+                        sync_rate(store, port, ca_file, sessions, requests_too=requests_too)
+                    )
+                finally:
+                    store.close()
+            snapshot = read_snapshot(run_sandbox_db)
+            moved = sum(
+                1
+                for i, name in enumerate(names)
+                if snapshot.domains[name].handles("tech") == (contact_handle(10_001 + 2 * i),)
+            )
+            if moved != args.moves:
+                raise SystemExit(f"only {moved} of {args.moves} domains have their new tech")
+        rate = rates[False]
+        results[sessions] = rate
+        print(
+            f"sessions={sessions}: {rate:,.0f} tech moves/s ({3 * rate:,.0f} EPP commands/s);"
+            f" sandbox ceiling {ceiling:,.0f} hello round trips/s;"
+            f" ratio {rate / ceiling:.3f} (commands {3 * rate / ceiling:.2f});"
+            f" with each change request completed too: {rates[True]:,.0f} moves/s"
+        )
+    if 4 in results:
+        verdict = "met" if results[4] >= 500 else "NOT met"
+        print(f"target >= 500 tech moves/s with 4 sessions: {verdict} ({results[4]:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()
