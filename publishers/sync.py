@@ -56,6 +56,7 @@ import random
 import secrets
 import socket
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -318,6 +319,14 @@ def matches(info: ContactInfo, data: ContactData, disclose: Disclose | None) -> 
 def techs_of(info: DomainInfo) -> tuple[str, ...]:
     """The tech contact handles of a domain:info answer."""
     return tuple(handle for kind, handle in info.contacts if kind == "tech")
+
+
+def _where(exc: BaseException) -> str:
+    """An exception for the log: its type and where it was raised, never its message (which
+    may quote data: SQL parameters, field values)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{place}"
 
 
 # ---------------------------------------------------------------- the SQLite worker lock
@@ -653,7 +662,7 @@ class SyncWorker:
                 else:
                     jobs.append(self._contact_job(session, row))
             except Exception as exc:  # a broken entry must not stop the others
-                log.exception("outbox entry %s cannot be prepared", row.id)
+                log.error("outbox entry %s cannot be prepared: %s", row.id, _where(exc))
                 jobs.append(self._job(row, None, fail_reason=f"cannot prepare the entry: {exc}"))
         return jobs
 
@@ -824,6 +833,10 @@ class SyncWorker:
         except EppTransportError as exc:
             raise Retry(f"registry {job.registry.name} unreachable: {exc}") from exc
         except RegistryConfigError as exc:
+            name = job.registry.name
+            if name not in self._login_warned:
+                self._login_warned.add(name)
+                log.error("registry %s cannot be used: %s", name, exc)
             raise Retry(str(exc)) from exc
         log_.append(Sent(verb, cltrid, response.svtrid, response.code))
         log.debug("entry %s: %s %s -> %s", job.entry_id, verb, cltrid, response.code)
@@ -938,6 +951,7 @@ class SyncWorker:
         elif await self._ensure_contact(job, sent, known=False) == "exists":
             note = "contact already at the registry (2302, ours)"
 
+        pending = False
         for round_ in range(2):
             techs = techs_of(current) if current is not None else None
             add = () if techs is not None and new in techs else (("tech", new),)
@@ -964,9 +978,14 @@ class SyncWorker:
                     break
                 continue
             self._classify(response, f"domain:update {name}")
+            pending = response.code == 1001
             break
         # Read it back.
         after = await self._domain_state(job, sent)
+        if not self._moved(after, old, new) and pending:
+            # 1001: the registry accepted the change but applies it later (it will say so in
+            # its poll queue); the read-back cannot show it yet.
+            return "registry answered 1001: action pending"
         if not self._moved(after, old, new):
             raise Retry(
                 f"domain:info of {name} after the update shows tech "
@@ -1050,7 +1069,7 @@ class SyncWorker:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or bad data: show it to staff, keep the worker alive
-            log.exception("outbox entry %s: unexpected error", job.entry_id)
+            log.error("outbox entry %s: unexpected error %s", job.entry_id, _where(exc))
             result.status, result.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
         main = self._main_command(result.commands)
         if main is not None:
@@ -1299,10 +1318,11 @@ class _Recorder:
                 await self.worker._flush(batch, self.report)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception(
-                    "recording %d sync results failed; the entries will be taken up again",
+            except Exception as exc:
+                log.error(
+                    "recording %d sync results failed (%s); the entries will be taken up again",
                     len(batch),
+                    _where(exc),
                 )
             finally:
                 for _ in range(taken):
