@@ -453,7 +453,7 @@ def test_default_registries_point_the_demo_tlds_at_the_sandbox(tmp_path, monkeyp
         assert registry.client_id == "interlink"
     registry = regs.registry_for(".COM")
     assert registry.ca_file == tmp_path / "sandbox.db.tls" / "ca.pem"
-    assert registry.password() == "interlink-sandbox"  # the documented demo default
+    assert registry.password() == "sandbox-pw1"  # the documented demo default
     monkeypatch.setenv(PASSWORD_ENV, "from-the-env1")
     assert registry.endpoint().password == "from-the-env1"
     assert "from-the-env1" not in repr(registry.endpoint())
