@@ -229,7 +229,6 @@ class _WhoisProtocol(asyncio.Protocol):
         transport.write(answer)
         try:
             transport.write_eof()
-            transport.resume_reading()
         except (OSError, RuntimeError, NotImplementedError):
             transport.close()
             return
@@ -246,9 +245,6 @@ class _WhoisProtocol(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        if self.transport is not None:
-            with contextlib.suppress(RuntimeError):
-                self.transport.pause_reading()
         try:
             name = normalise(line.decode("utf-8"))
         except UnicodeDecodeError:
