@@ -1,0 +1,183 @@
+"""Fixtures of the staff app tests: a demo store, the app wired to it, and deterministic waits.
+
+The demo store is `fixtures/demo.json` imported once per session into a SQLite file; each test
+gets its own copy. Live look-ups are pointed at a closed port on loopback with a short timeout,
+so a screen that asks the DNS or the public WHOIS fails fast instead of reaching the Internet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from domains.changes import Workflow
+from domains.settings import DnsSettings, Settings
+from domains.store import Store
+from domains.transfer import import_records
+from tui.app import InterlinkApp, create_app
+from tui.context import AppContext, PublicWhois
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_FILE = REPO / "fixtures" / "demo.json"
+ACTOR = "staff:ann"
+#: Nothing listens there: live DNS and WHOIS answers fail at once.
+CLOSED_PORT = 9
+SIZE = (100, 30)
+
+#: The technical contact a customer proposes (as in tests/domains/test_changes.py).
+NEW_TECH = {
+    "org": "Northwind Hosting GmbH",
+    "name": "Greta Nord",
+    "email": "noc@northwind.example.net",
+    "voice": "+49 40 609040",
+    "city": "Hamburg",
+    "country": "DE",
+    "consent_fields": ["org", "email"],
+    "consent_method": "portal",
+}
+
+
+def demo_settings(database: Path, data_dir: Path) -> Settings:
+    """Settings of a test store: its own file and data folder, DNS that answers nothing."""
+    return Settings(
+        database_url=f"sqlite:///{database}",
+        data_dir=data_dir,
+        dns=DnsSettings(resolvers=["127.0.0.1"], port=CLOSED_PORT, timeout=0.2),
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data set imported once into a migrated SQLite store."""
+    folder = tmp_path_factory.mktemp("tui-demo")
+    database = folder / "demo.db"
+    store = Store.open(settings=demo_settings(database, folder / "data"))
+    try:
+        report = import_records(store, DEMO_FILE, actor="system:demo")
+        assert report.written, report.problems
+    finally:
+        store.close()
+    return database
+
+
+@pytest.fixture
+def demo_store(demo_template: Path, tmp_path: Path) -> Iterator[Store]:
+    """A copy of the demo store for one test."""
+    database = tmp_path / "demo.db"
+    shutil.copyfile(demo_template, database)
+    store = Store.open(settings=demo_settings(database, tmp_path / "data"))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def make_app(store: Store, actor: str = ACTOR, **context: Any) -> InterlinkApp:
+    """The staff app on `store`, with the public WHOIS on a closed port."""
+    context.setdefault("whois", PublicWhois(host="127.0.0.1", port=CLOSED_PORT, timeout=0.5))
+    return create_app(AppContext(store=store, actor=actor, **context))
+
+
+@pytest.fixture
+def app(demo_store: Store) -> InterlinkApp:
+    """The staff app on the demo store, as staff:ann."""
+    return make_app(demo_store)
+
+
+async def wait_for(
+    pilot: Pilot, condition: Callable[[], Any], tries: int = 200, what: str = ""
+) -> Any:
+    """Let the app work (workers, messages) until `condition()` is truthy; fail after `tries`.
+
+    Each try lets the app process its queue and gives worker threads a moment; the condition,
+    not the clock, decides when the wait is over.
+    """
+    value: Any = None
+    for _ in range(tries):
+        await pilot.pause()
+        try:
+            value = condition()
+        except Exception as exc:  # a widget not mounted yet, a screen still switching
+            value = exc
+        if value and not isinstance(value, Exception):
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(
+        f"gave up waiting for {what or condition} (last: {value!r}; screen {pilot.app.screen!r})"
+    )
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait until every worker of the app has finished and its results are shown."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain text (markup removed)."""
+    return str(widget.render())
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    """Every row of a table as plain strings."""
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def column(table: DataTable, index: int = 0) -> list[str]:
+    """One column of a table as plain strings."""
+    return [str(table.get_row_at(i)[index]) for i in range(table.row_count)]
+
+
+def confirmed_request(
+    store: Store, domain: str, *, actor: str = "customer:portal", channel: str = "portal"
+) -> str:
+    """A request to give `domain` the NEW_TECH contact, confirmed by the registrant."""
+    flow = Workflow(store)
+    outcome = flow.submit(actor=actor, domain_name=domain, proposal=NEW_TECH, channel=channel)
+    flow.confirm(token=outcome.token)
+    return outcome.request.reference
+
+
+async def focus_by_tab(pilot: Pilot, widget_id: str, limit: int = 80) -> None:
+    """Press tab until the widget with `widget_id` has the focus (as a user would)."""
+    for _ in range(limit):
+        focused = pilot.app.focused
+        if focused is not None and focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"tab never reached #{widget_id}")
+
+
+async def retype(pilot: Pilot, widget_id: str, text: str) -> None:
+    """Tab to an input, clear it (home, ctrl+k) and type `text`."""
+    await focus_by_tab(pilot, widget_id)
+    await pilot.press("home", "ctrl+k", *text)
+    assert pilot.app.focused.value == text  # type: ignore[union-attr]
+
+
+async def open_domain(pilot: Pilot, name: str, typed: str | None = None) -> Any:
+    """From the Domains screen: type (a prefix of) the name, enter, enter; the Domain screen."""
+    from tui.screens.domain import DomainScreen
+
+    app = pilot.app
+    table = app.screen.query_one("#domains", DataTable)
+    await pilot.press(*(typed or name))
+
+    def first_row() -> str:
+        return str(table.coordinate_to_cell_key((0, 0)).row_key.value).split("#", 1)[0]
+
+    await wait_for(pilot, lambda: table.row_count and first_row() == name, what=name)
+    await pilot.press("enter", "enter")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, DomainScreen) and app.screen.details is not None,
+        what=f"the Domain screen of {name}",
+    )
+    return app.screen

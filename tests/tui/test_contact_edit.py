@@ -1,0 +1,166 @@
+"""Contact edit: errors beside the field as you leave it, saving, consent, a stale conflict."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from domains import audit
+from tests.tui.conftest import ACTOR, focus_by_tab, open_domain, retype, settle, text_of, wait_for
+from tui.screens.contact_edit import TEXT_FIELDS, ContactEditScreen
+
+DOMAIN = "harbourside-bikes.com"
+HANDLE = "ILC1001"  # its registrant
+
+
+async def open_editor(pilot) -> ContactEditScreen:
+    """Domains -> the domain -> e (the registrant is highlighted) -> the loaded form."""
+    app = pilot.app
+    await open_domain(pilot, DOMAIN)
+    await pilot.press("e")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, ContactEditScreen) and app.screen.version is not None,
+        what="the contact form",
+    )
+    return app.screen
+
+
+def error_beside(screen: ContactEditScreen, field: str) -> str:
+    return text_of(screen.query_one(f"#e-{field}", Static))
+
+
+def contact_events(store) -> list:
+    return audit.list_events(store, entity_type="contact", entity_id=HANDLE, limit=50)
+
+
+async def test_the_form_shows_the_stored_contact(app, demo_store):
+    stored = demo_store.get_contact(HANDLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        assert screen.handle == HANDLE
+        assert screen.sub_title == f"version {stored.version}"
+        assert screen.query_one("#f-name").value == stored.name
+        assert screen.query_one("#f-voice").value == stored.voice
+        assert screen.query_one("#f-email").value == stored.email
+        assert screen.query_one("#f-street1").value == stored.street[0]
+        assert all(error_beside(screen, name) == "" for name, _ in TEXT_FIELDS)
+
+
+async def test_a_bad_phone_is_refused_beside_the_field_and_not_saved(app, demo_store):
+    before = demo_store.get_contact(HANDLE)
+    events = len(contact_events(demo_store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await retype(pilot, "f-voice", "12345")
+        assert error_beside(screen, "voice") == ""  # not judged while typing
+        await pilot.press("tab")  # leave the field
+        await wait_for(pilot, lambda: error_beside(screen, "voice"))
+        assert "12345" in error_beside(screen, "voice")
+        assert "number" in error_beside(screen, "voice")
+        # Only the field in error says so.
+        assert all(error_beside(screen, n) == "" for n, _ in TEXT_FIELDS if n != "voice")
+
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactEditScreen)
+        assert "12345" in error_beside(screen, "voice")
+        assert screen.sub_title == f"version {before.version}"
+
+    after = demo_store.get_contact(HANDLE)
+    assert (after.version, after.voice) == (before.version, before.voice)
+    assert len(contact_events(demo_store)) == events
+
+
+async def test_fixing_the_field_clears_its_error(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await retype(pilot, "f-email", "not-an-address")
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: error_beside(screen, "email"))
+        await pilot.press("shift+tab")  # back into it
+        await retype(pilot, "f-email", "office@harbourside-bikes.example.com")
+        await pilot.press("tab")
+        await wait_for(pilot, lambda: error_beside(screen, "email") == "")
+
+
+async def test_a_good_edit_is_saved_with_a_new_version_and_an_audit_row(app, demo_store):
+    before = demo_store.get_contact(HANDLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await retype(pilot, "f-voice", "+44 117 496 0999")
+        await pilot.press("tab")
+        await pilot.pause()
+        assert error_beside(screen, "voice") == ""
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.version == before.version + 1, what="the save")
+        assert screen.sub_title == f"version {before.version + 1}"
+
+    after = demo_store.get_contact(HANDLE)
+    assert after.voice == "+44.1174960999"
+    assert after.version == before.version + 1
+    assert (after.name, after.email) == (before.name, before.email)
+    latest = contact_events(demo_store)[0]
+    assert (latest.actor, latest.action) == (ACTOR, "contact.update")
+    assert latest.changes == {"voice": {"before": before.voice, "after": "+44.1174960999"}}
+
+
+async def test_consent_is_given_per_field(app, demo_store):
+    before = demo_store.get_contact(HANDLE)
+    assert "email" not in before.consent_fields
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await focus_by_tab(pilot, "c-email")
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.version == before.version + 1, what="the save")
+
+    after = demo_store.get_contact(HANDLE)
+    assert after.consent_fields == [*before.consent_fields, "email"]
+    assert after.consent_method == "staff"
+    assert after.consent_at is not None
+
+
+async def test_a_stale_edit_shows_the_conflict_and_loses_nothing(app, demo_store):
+    before = demo_store.get_contact(HANDLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await retype(pilot, "f-city", "Bath")
+
+        # Meanwhile a colleague changes the e-mail address of the same contact.
+        theirs = demo_store.update_contact(
+            "staff:bob", HANDLE, before.version, {"email": "owner@harbourside.example.org"}
+        )
+        assert theirs.version == before.version + 1
+
+        await pilot.press("ctrl+s")
+        conflict = screen.query_one("#conflict", Static)
+        await wait_for(pilot, lambda: "Conflict" in text_of(conflict), what="the conflict")
+        shown = text_of(conflict)
+        assert "owner@harbourside.example.org" in shown  # their newer value
+        assert before.email in shown  # what it was when this user started
+        assert "Ctrl+S" in shown
+        # The store kept the colleague's change and nothing of this user's yet.
+        stored = demo_store.get_contact(HANDLE)
+        assert (stored.email, stored.city, stored.version) == (
+            "owner@harbourside.example.org",
+            before.city,
+            before.version + 1,
+        )
+        # The form holds both: their e-mail, this user's city.
+        assert screen.query_one("#f-email").value == "owner@harbourside.example.org"
+        assert screen.query_one("#f-city").value == "Bath"
+
+        await pilot.press("ctrl+s")  # apply this user's change on top of theirs
+        await wait_for(pilot, lambda: screen.version == before.version + 2, what="the save")
+        await settle(pilot)
+        assert text_of(conflict) == ""
+
+    after = demo_store.get_contact(HANDLE)
+    assert (after.email, after.city, after.version) == (
+        "owner@harbourside.example.org",
+        "Bath",
+        before.version + 2,
+    )
+    mine, colleague = contact_events(demo_store)[:2]
+    assert (mine.actor, set(mine.changes)) == (ACTOR, {"city"})
+    assert (colleague.actor, set(colleague.changes)) == ("staff:bob", {"email"})
