@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Alembic is imported only when a migration is looked at: opening an up-to-date store (the
+# staff app, the servers) should not pay for it.
 log = logging.getLogger(__name__)
 
 
@@ -66,6 +69,8 @@ def writer(engine: Engine) -> Engine:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration bound to this engine, with the packaged migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -74,23 +79,36 @@ def alembic_config(engine: Engine) -> Config:
 
 def current_revision(engine: Engine) -> str | None:
     """The store's migration revision, or None for an empty database."""
+    from sqlalchemy import inspect, text
+
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        # Read alembic's own table directly: the same answer as MigrationContext without
+        # importing Alembic on every start.
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
     """The newest migration shipped with this version."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the migrations up to `revision` (head by default)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def ensure_schema(engine: Engine) -> bool:
     """Bring the database to head if it is behind; True if anything was applied."""
-    if current_revision(engine) == head_revision():
+    from domains.migrations import HEAD
+
+    if current_revision(engine) == HEAD:
         return False
     log.info("applying database migrations")
     upgrade(engine)

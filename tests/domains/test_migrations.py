@@ -50,3 +50,9 @@ def test_db_upgrade_command(database_url):
     engine = make_engine(database_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+def test_the_recorded_head_is_alembics_head():
+    from domains.migrations import HEAD
+
+    assert HEAD == head_revision()
