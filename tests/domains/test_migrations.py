@@ -55,4 +55,4 @@ def test_db_upgrade_command(database_url):
 def test_the_recorded_head_is_alembics_head():
     from domains.migrations import HEAD
 
-    assert HEAD == head_revision()
+    assert head_revision() == HEAD
