@@ -1,38 +1,66 @@
-"""The `interlink` command: the one composition root that wires every part together."""
+"""The `interlink` command: the one composition root that wires every part together.
+
+Sub-commands are imported only when they run (LazyGroup): `interlink demo` must not pay for
+FastAPI, uvicorn and lxml before its first screen is up.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
 
-from tui.commands import (
-    database,
-    demo,
-    requests,
-    sandbox,
-    serve,
-    show,
-    staff_ui,
-    sync,
-    transfer,
-)
+import click
+import typer
+from typer.core import TyperGroup
+
 from tui.commands.common import configure_logging
+
+#: name -> (module, attribute, "command" for a function or "group" for a Typer app), in the
+#: order `interlink --help` lists them.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("tui.commands.demo", "demo_command", "command"),
+    "tui": ("tui.commands.staff_ui", "tui_command", "command"),
+    "serve": ("tui.commands.serve", "serve_command", "command"),
+    "sync": ("tui.commands.sync", "sync_command", "command"),
+    "requests": ("tui.commands.requests", "app", "group"),
+    "show": ("tui.commands.show", "show_command", "command"),
+    "import": ("tui.commands.transfer", "import_command", "command"),
+    "export": ("tui.commands.transfer", "export_command", "command"),
+    "registry-sandbox": ("tui.commands.sandbox", "registry_sandbox_command", "command"),
+    "db": ("tui.commands.database", "app", "group"),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A command group that imports each sub-command's module when it is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, in COMMANDS order."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and build the named command."""
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, kind = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attribute)
+        if kind == "group":
+            group = typer.main.get_group(target)
+            group.name = cmd_name
+            return group
+        single = typer.Typer()
+        single.command(cmd_name)(target)
+        command = typer.main.get_command(single)
+        command.name = cmd_name
+        return command
+
 
 app = typer.Typer(
     name="interlink",
+    cls=LazyGroup,
     help="Interlink's domain contact manager: records, changes, public data, registry sync.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(database.app, name="db")
-app.add_typer(requests.app, name="requests")
-app.command("import")(transfer.import_command)
-app.command("export")(transfer.export_command)
-app.command("demo")(demo.demo_command)
-app.command("show")(show.show_command)
-app.command("tui")(staff_ui.tui_command)
-app.command("registry-sandbox")(sandbox.registry_sandbox_command)
-app.command("serve")(serve.serve_command)
-app.command("sync")(sync.sync_command)
 
 
 @app.callback()

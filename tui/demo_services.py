@@ -13,13 +13,17 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domains.settings import Settings
 from domains.store import Store
-from publishers.epp.sandbox import SandboxProcess, SandboxRegistry
-from publishers.registries import load_registries
-from publishers.sync import SyncWorker, contact_data
-from tui.commands.serve import Services
+
+if TYPE_CHECKING:
+    from publishers.epp.sandbox import SandboxProcess
+    from tui.commands.serve import Services
+
+# The servers, the sandbox and the sync worker are imported in the background thread that
+# starts them, so the staff app is on screen before FastAPI, uvicorn and lxml have loaded.
 
 log = logging.getLogger(__name__)
 SANDBOX_CLIENT = "interlink"
@@ -52,6 +56,9 @@ def registries_toml(port: int, ca_file: str) -> str:
 
 async def seed_sandbox(store: Store, db_path: Path) -> None:
     """Give the sandbox the demo's domains and contacts, as a registry would already hold them."""
+    from publishers.epp.sandbox import SandboxRegistry
+    from publishers.sync import contact_data
+
     registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
     async with registry:
         cursor = None
@@ -107,6 +114,9 @@ class DemoServices:
         self._starter.start()
 
     def _start_all(self, on_change: Callable[[str], None]) -> None:
+        from publishers.epp.sandbox import SandboxProcess
+        from tui.commands.serve import Services
+
         data = self.settings.data_dir
         self.services = Services(
             self.store, self.settings, whois_port=self.whois_port, http_port=self.http_port
@@ -138,6 +148,9 @@ class DemoServices:
         on_change(self.banner())
 
     def _start_sync(self, registries_file: Path) -> None:
+        from publishers.registries import load_registries
+        from publishers.sync import SyncWorker
+
         registries = load_registries(registries_file, data_dir=self.settings.data_dir)
         ready = threading.Event()
 
