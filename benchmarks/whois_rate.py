@@ -21,6 +21,7 @@ Each line reports answers per second, p50 and p99 latency; the ratio is ours / b
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 import tempfile
@@ -79,7 +80,8 @@ def main() -> None:
             print(
                 f"WHOIS: store of {len(names):,} domains; load generator: one process, "
                 f"{args.concurrency} queries in flight, {args.seconds:g} s per run, best of "
-                f"{args.rounds}; answers {size:,} bytes on average",
+                f"{args.rounds}; answers {size:,} bytes on average; load average "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
                 flush=True,
             )
             for mix in mixes:
