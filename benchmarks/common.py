@@ -1,8 +1,12 @@
 """Shared helpers of the benchmarks: a deterministic synthetic data set in the exchange format.
 
-`synthetic(n_domains, seed)` yields the records of a realistic store of `n_domains` domains, each
-with its own registrant and its own technical contact (so 2 contacts per domain), one account per
-four domains, in the JSON exchange format that `interlink import` reads (see domains/transfer.py).
+`Synthetic(n_domains, seed, own_tech)` yields the records of a realistic store of `n_domains`
+domains, each with 2 contacts: its own registrant, and as technical contact either its own contact
+(30% by default, `own_tech`; 1.0 gives every domain its own tech) or Interlink's house contact (the
+product's default tech; the file holds it as `"house": true`, and the import maps it to the store's
+own house contact), and one account per four domains, in the JSON exchange format that
+`interlink import` reads (see domains/transfer.py).
+
 The mix: persons and organisations, 16 countries with valid phone numbers of each (the digits vary,
 so nearly every number is different, like real data), e-mail addresses under example.com/.net/.org,
 about 5% IDN domain names, TLDs com, net, org, info, de, co.uk, fr, nl, se, eu, ch, at, it, es, pl.
@@ -199,6 +203,10 @@ COUNTRIES = (
 )
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+#: Share of domains whose technical contact is their own; the others have Interlink's house
+#: contact as tech, the product's default (DESIGN section 1). Every domain has 2 contacts.
+OWN_TECH = 0.3
+HOUSE_HANDLE = "IL-HOUSE"
 
 
 def iso(when: datetime) -> str:
@@ -218,22 +226,20 @@ class Sizes:
     """How many records of each kind a synthetic store of n domains holds."""
 
     domains: int
+    contacts: int
 
     @property
     def accounts(self) -> int:
         return max(1, self.domains // 4)
 
-    @property
-    def contacts(self) -> int:
-        return 2 * self.domains
-
 
 class Synthetic:
     """The deterministic generator; each section can be produced on its own, in order."""
 
-    def __init__(self, n_domains: int, seed: int = 7) -> None:
-        self.sizes = Sizes(n_domains)
+    def __init__(self, n_domains: int, seed: int = 7, own_tech: float = OWN_TECH) -> None:
         self.seed = seed
+        self.own_tech = own_tech
+        self.sizes = Sizes(n_domains, n_domains + sum(map(self.has_own_tech, range(n_domains))))
         self._countries = _weighted([(c, c.weight) for c in COUNTRIES])
         self._tlds = _weighted(list(TLDS))
 
@@ -296,13 +302,46 @@ class Synthetic:
         """Handle of a contact: ILC<id> as a fresh store would give (the house contact is id 1)."""
         return f"ILC{contact_index + 2}"
 
+    def has_own_tech(self, domain_index: int) -> bool:
+        """Whether a domain's technical contact is its own (else it is the house contact)."""
+        spread = ((domain_index + self.seed) * 2654435761) & 0xFFFFFFFF
+        return spread < self.own_tech * 2**32
+
+    def _roles(self) -> Iterator[tuple[int, bool]]:
+        """(domain index, is the tech) of every contact, in the order of the contacts."""
+        for i in range(self.sizes.domains):
+            yield i, False
+            if self.has_own_tech(i):
+                yield i, True
+
     def contacts(self) -> Iterator[dict[str, Any]]:
-        """Two contacts per domain: 2i is domain i's registrant, 2i+1 its technical contact."""
+        """The house contact, then each domain's registrant and its own tech if it has one."""
+        yield {
+            "handle": HOUSE_HANDLE,
+            "kind": "organization",
+            "name": "Interlink Hostmaster",
+            "org": "Interlink Networks Ltd",
+            "street": ["12 Harbour Road"],
+            "city": "Bristol",
+            "state": "Bristol",
+            "postal_code": "BS1 5TT",
+            "country": "GB",
+            "voice": "+44.1179000000",
+            "voice_ext": None,
+            "fax": None,
+            "fax_ext": None,
+            "email": "hostmaster@interlink.example.net",
+            "consent_fields": [],
+            "consent_at": None,
+            "consent_method": None,
+            "account": None,
+            "house": True,
+            "created_at": iso(EPOCH),
+        }
         rng = self._rng("contacts")
-        for i in range(self.sizes.contacts):
-            owner = self.account_of(i // 2)
+        for i, (domain, tech) in enumerate(self._roles()):
+            owner = self.account_of(domain)
             country = rng.choice(self._countries)
-            tech = i % 2 == 1
             organization = rng.random() < (0.6 if tech else 0.25)
             first, last = rng.choice(FIRST), rng.choice(LAST)
             org = (
@@ -343,9 +382,16 @@ class Synthetic:
         return f"{first}{joiner}{second}{tag}.{rng.choice(self._tlds)}"
 
     def domains(self) -> Iterator[dict[str, Any]]:
-        """The domains, each with its registrant (contact 2i) and tech (contact 2i+1)."""
+        """The domains, each with its registrant and its technical contact (own or the house's)."""
         rng = self._rng("domains")
+        contact = 0
         for i in range(self.sizes.domains):
+            registrant = self.handle(contact)
+            tech = HOUSE_HANDLE
+            contact += 1
+            if self.has_own_tech(i):
+                tech = self.handle(contact)
+                contact += 1
             name = self.domain_name(rng, i)
             created = EPOCH - timedelta(days=rng.randrange(1, 4000), seconds=i)
             tld = name.rsplit(".", 1)[1].upper()
@@ -359,7 +405,7 @@ class Synthetic:
                 "created_at": iso(created),
                 "expires_at": iso(created + timedelta(days=365 * rng.randrange(2, 12))),
                 "updated_at": iso(EPOCH + timedelta(seconds=i)),
-                "contacts": {"registrant": self.handle(2 * i), "tech": self.handle(2 * i + 1)},
+                "contacts": {"registrant": registrant, "tech": tech},
             }
 
 

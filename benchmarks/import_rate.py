@@ -1,9 +1,10 @@
 """Import rate against raw executemany into the same schema, measured in the same run.
 
-    python benchmarks/import_rate.py [--domains 1000000] [--seed 7] [--dir DIR]
+    python benchmarks/import_rate.py [--domains 1000000] [--seed 7] [--own-tech 0.3] [--dir DIR]
 
-1. The synthetic data set (benchmarks/common.py: N domains, each with its own registrant and
-   technical contact, N/4 accounts) is written as an export file (not timed).
+1. The synthetic data set (benchmarks/common.py: N domains, each with 2 contacts: its own
+   registrant, and its own technical contact for 30% of them (--own-tech), Interlink's house
+   contact for the others; N/4 accounts) is written as an export file (not timed).
 2. import: `domains.transfer.import_records` loads the file into a fresh migrated SQLite store:
    reading, every record validated with domains.validation, references resolved, bulk insert,
    the audit event, the commit. Timed from the call to its return.
@@ -30,7 +31,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Synthetic, write_export
+from benchmarks.common import OWN_TECH, Synthetic, write_export
 from domains.settings import Settings
 from domains.store import Store
 from domains.transfer import COLUMNS, import_records
@@ -101,6 +102,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=1_000_000, help="default 1000000")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--own-tech",
+        type=float,
+        default=OWN_TECH,
+        help=f"share of domains with their own tech contact (default {OWN_TECH}; 1 = 2 own "
+        "contacts per domain)",
+    )
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the files afterwards")
     parser.add_argument(
@@ -113,7 +121,7 @@ def main() -> None:
     try:
         source = folder / f"synthetic-{n}.json"
         started = time.perf_counter()
-        data = Synthetic(n, args.seed)
+        data = Synthetic(n, args.seed, args.own_tech)
         write_export(data, source)
         print(
             f"data set: {n} domains, {data.sizes.contacts} contacts, {data.sizes.accounts} "

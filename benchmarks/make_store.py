@@ -1,6 +1,10 @@
 """Build a synthetic, deterministic store of N domains (2 contacts each) for the benchmarks.
 
     python benchmarks/make_store.py --domains 1000000 --db sqlite:////tmp/store.db [--seed 7]
+        [--own-tech 0.3]
+
+Every domain has a registrant of its own and a technical contact: its own for 30% of the domains
+(--own-tech), Interlink's house contact for the others (the product's default). See common.py.
 
 How: the data set of benchmarks/common.py is written as an export file (the exchange format, one
 record per line) and loaded with `domains.transfer.import_records`, the same path as
@@ -19,22 +23,25 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import Synthetic, write_export
+from benchmarks.common import OWN_TECH, Synthetic, write_export
 from domains.settings import Settings
 from domains.store import Store
 from domains.transfer import import_records
 
 
-def make_store(domains: int, url: str, seed: int = 7, *, quiet: bool = False) -> Store:
+def make_store(
+    domains: int, url: str, seed: int = 7, *, own_tech: float = OWN_TECH, quiet: bool = False
+) -> Store:
     """Create (migrate) the store at `url` and load the synthetic data set into it."""
     say = (lambda *_: None) if quiet else print
     with tempfile.TemporaryDirectory(prefix="interlink-make-store-") as folder:
         path = Path(folder) / f"synthetic-{domains}-{seed}.json"
         started = time.perf_counter()
-        write_export(Synthetic(domains, seed), path)
+        data = Synthetic(domains, seed, own_tech)
+        write_export(data, path)
         say(
-            f"generated {domains} domains, {2 * domains} contacts, "
-            f"{Synthetic(domains, seed).sizes.accounts} accounts "
+            f"generated {domains} domains, {data.sizes.contacts} contacts, "
+            f"{data.sizes.accounts} accounts "
             f"({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
         )
         store = Store.open(
@@ -55,8 +62,15 @@ def main() -> None:
     parser.add_argument("--domains", type=int, required=True, help="how many domains")
     parser.add_argument("--db", required=True, help="database URL, e.g. sqlite:////tmp/s.db")
     parser.add_argument("--seed", type=int, default=7, help="seed of the data set (default 7)")
+    parser.add_argument(
+        "--own-tech",
+        type=float,
+        default=OWN_TECH,
+        help=f"share of domains with their own tech contact, the rest have the house contact "
+        f"(default {OWN_TECH}; 1 gives 2 own contacts per domain)",
+    )
     args = parser.parse_args()
-    make_store(args.domains, args.db, args.seed).close()
+    make_store(args.domains, args.db, args.seed, own_tech=args.own_tech).close()
 
 
 if __name__ == "__main__":

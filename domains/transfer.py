@@ -193,8 +193,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "domain_contact": ("domain_id", "role", "contact_id"),
 }
 
-#: Files at least this large are checked by worker processes (when there is more than one core).
-PARALLEL_MIN_BYTES = 4 << 20
+#: Files at least this large are checked by worker processes (when there is more than one core);
+#: below it, starting the workers costs more than they save.
+PARALLEL_MIN_BYTES = 32 << 20
 #: Records per batch sent to a worker, and rows per executemany.
 CHECK_BATCH = 2000
 WRITE_BATCH = 20000
@@ -509,7 +510,15 @@ def _codec(dialect_name: str) -> _Codec:
     def encode_when(value: datetime | None) -> Any:
         return None if value is None else when(value)
 
-    return encode_when, as_json, flag
+    @lru_cache(maxsize=4096)
+    def encode_words(words: tuple[str, ...]) -> Any:
+        return as_json(list(words))
+
+    def encode_json(value: Any) -> Any:
+        # Lists of words (statuses, name servers, consented fields) repeat: encode each once.
+        return encode_words(tuple(value)) if len(value) < 8 else as_json(value)
+
+    return encode_when, encode_json, flag
 
 
 @lru_cache(maxsize=1024)
@@ -769,9 +778,15 @@ class _Checker:
         self.in_flight: deque[tuple[str, int, list[Any], Any]] = deque()
         if parallel:
             workers = max(1, min(os.cpu_count() or 1, 8))
-            methods = multiprocessing.get_all_start_methods()
-            method = "forkserver" if "forkserver" in methods else "spawn"
-            self.pool = multiprocessing.get_context(method).Pool(workers)
+            # forkserver, not fork: the caller may run threads (a progress display, a server)
+            # and hold connections; the workers start from a clean process that has already
+            # imported this module.
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+            else:
+                context = multiprocessing.get_context("spawn")
+            self.pool = context.Pool(workers)
             self.max_in_flight = workers * 4
 
     def cancel(self) -> None:
