@@ -497,11 +497,14 @@ class SyncWorker:
         recorder = _Recorder(self, report)
         inflight: set[asyncio.Task[Result]] = set()
         exhausted = False
+        empty_claim_at = 0.0
         finished_since_empty_claim = 0
         next_housekeeping = time.monotonic() + 30.0
         try:
             while True:
                 stopping = stop.is_set()
+                if exhausted and time.monotonic() - empty_claim_at >= self.poll_interval:
+                    exhausted = False  # look again for new entries now and then
                 if not stopping and len(inflight) <= self.concurrency // 2 and not exhausted:
                     want = min(self.batch, self.concurrency - len(inflight))
                     jobs = await self._db(self._claim, want)
@@ -510,6 +513,7 @@ class SyncWorker:
                         inflight.add(asyncio.create_task(self._process(job)))
                     if not jobs:
                         exhausted, finished_since_empty_claim = True, 0
+                        empty_claim_at = time.monotonic()
                 if not inflight:
                     await recorder.drain()
                     if stopping:
