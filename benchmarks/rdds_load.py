@@ -15,7 +15,8 @@ connections alive, as RDAP clients do.
 The names file holds one A-label per line, in the order they are asked: `write_names` draws
 them from the store, uniformly from all its domains (nearly every answer a cache miss) or by a
 Zipf law over a random ranking of all of them (popular names asked often, as real RDDS
-traffic goes).
+traffic goes), or from 1,000 names only ("hot": every answer from the cache, a diagnostic of
+the servers' own cost).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ if str(ROOT) not in sys.path:  # runnable as `python benchmarks/NAME.py` from an
 
 CACHE_DIR = Path(os.environ.get("INTERLINK_BENCH_DIR", Path.home() / ".cache" / "interlink-bench"))
 QUERIES = 1_000_000
+#: The "hot" mix asks only this many names, so every answer comes from the checked cache: it
+#: measures the servers' own cost (connection, rate limit, freshness check), not the store's.
+HOT_NAMES = 1000
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -90,10 +94,13 @@ def domain_names(path: Path) -> list[str]:
 
 
 def write_names(names: list[str], mix: str, target: Path, count: int = QUERIES) -> Path:
-    """`count` queries drawn from `names` by the mix ("uniform" or "zipf"), one per line."""
+    """`count` queries drawn from `names` by the mix ("uniform", "zipf" or "hot"), one per line."""
     rng = random.Random(20261127)
     if mix == "uniform":
         picks = [names[rng.randrange(len(names))] for _ in range(count)]
+    elif mix == "hot":
+        few = rng.sample(names, min(HOT_NAMES, len(names)))
+        picks = [few[rng.randrange(len(few))] for _ in range(count)]
     elif mix == "zipf":
         ranked = names[:]
         rng.shuffle(ranked)
