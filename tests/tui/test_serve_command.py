@@ -38,9 +38,16 @@ RDAP_JSON = "application/rdap+json"
 
 
 def serve_is_registered() -> bool:
+    """True when `interlink serve` exists (registered eagerly or through the lazy group)."""
+    import click
+    import typer
+
     from tui.cli import app
 
-    return any(command.name == "serve" for command in app.registered_commands)
+    group = typer.main.get_command(app)
+    if not hasattr(group, "get_command"):  # a group (Typer's own click classes)
+        return False
+    return group.get_command(click.Context(group), "serve") is not None
 
 
 def need_registered() -> None:
