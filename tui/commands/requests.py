@@ -75,7 +75,9 @@ def list_requests(
 
             names = {r.domain_id: session.get(Domain, r.domain_id).unicode_name for r in rows}
     table = Table()
-    for column in ("reference", "domain", "state", "channel", "entered by", "created"):
+    table.add_column("reference", no_wrap=True)
+    table.add_column("domain", overflow="fold")
+    for column in ("state", "channel", "entered by", "created"):
         table.add_column(column)
     for r in rows:
         table.add_row(

@@ -1,0 +1,166 @@
+"""The staff commands on the demo data set: `show` in every format, `requests` end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from domains.changes import Workflow
+from domains.settings import Settings
+from domains.store import Store
+from domains.transfer import import_records
+from tui.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+NEW_TECH = {
+    "org": "Kustlinjen Drift AB",
+    "name": "Sara Lind",
+    "email": "drift@kustlinjen.example.org",
+    "voice": "+46 8 123 456 78",
+    "city": "Stockholm",
+    "country": "SE",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'demo.db'}"
+    store = Store.open(settings=Settings(database_url=url, data_dir=folder))
+    import_records(store, REPO / "fixtures" / "demo.json", actor="system:test")
+    store.close()
+    return url
+
+
+@pytest.fixture
+def demo_env(demo_db, tmp_path, monkeypatch) -> tuple[str, Path]:
+    """A private copy of the demo store, mail written to an outbox folder."""
+    source = Path(demo_db.removeprefix("sqlite:///"))
+    copy = tmp_path / "demo.db"
+    copy.write_bytes(source.read_bytes())
+    url = f"sqlite:///{copy}"
+    monkeypatch.setenv("INTERLINK_DATABASE_URL", url)
+    monkeypatch.setenv("INTERLINK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("INTERLINK_MAIL__OUTBOX_DIR", str(tmp_path / "outbox"))
+    from domains.settings import get_settings
+
+    get_settings.cache_clear()
+    yield url, tmp_path / "outbox"
+    get_settings.cache_clear()
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_show_works_on_every_demo_domain_in_every_format(demo_db):
+    names = [
+        entry["name"]
+        for entry in json.loads((REPO / "fixtures" / "demo.json").read_text())["domains"]
+    ]
+    assert len(names) >= 60
+    for name in names:
+        for fmt in ("whois", "rdap", "epp", "private"):
+            result = run("show", name, "--as", fmt, "--db", demo_db)
+            assert result.exit_code == 0, (name, fmt, result.output)
+            assert result.output.strip()
+        rdap = json.loads(run("show", name, "--as", "rdap", "--db", demo_db).output)
+        assert rdap["objectClassName"] == "domain"
+
+
+def test_unknown_domain_is_one_line_and_exit_1(demo_db):
+    result = run("show", "not-ours-at-all.com", "--as", "whois", "--db", demo_db)
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "no domain" in result.output
+
+
+def latest_mail(outbox: Path, to_fragment: str) -> bytes:
+    mails = sorted(outbox.glob("*.eml"))
+    for path in reversed(mails):
+        data = path.read_bytes()
+        if to_fragment in message_from_bytes(data, policy=policy.default)["To"]:
+            return data
+    raise AssertionError(f"no mail to {to_fragment} in {outbox}")
+
+
+def test_requests_commands_end_to_end(demo_env, tmp_path):
+    url, outbox = demo_env
+    contact_file = tmp_path / "tech.json"
+    contact_file.write_text(json.dumps(NEW_TECH))
+    entered = run(
+        "requests",
+        "enter",
+        "asakeramik.se",
+        "--channel",
+        "phone",
+        "--contact",
+        str(contact_file),
+        "--user",
+        "ann",
+    )
+    assert entered.exit_code == 0, entered.output
+    reference = re.search(r"CR-[A-Z0-9]{5}-[A-Z0-9]{5}", entered.output).group(0)
+
+    store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path))
+    registrant = store.domain_record("asakeramik.se").contact("registrant")
+    mail = message_from_bytes(latest_mail(outbox, registrant.email), policy=policy.default)
+    text = mail.get_body(("plain",)).get_content()
+    token = re.search(r"/confirm/([A-Za-z0-9_-]+)", text).group(1)
+    Workflow(store).confirm(token=token)
+
+    listed = run("requests", "list", "--state", "confirmed")
+    assert reference in listed.output
+    shown = run("requests", "show", reference)
+    assert "Kustlinjen Drift AB" in shown.output and "phone" in shown.output
+
+    refused = run("requests", "approve", reference, "--user", "ann")
+    assert refused.exit_code == 1
+    assert "cannot also approve it" in refused.output
+    assert Workflow(store).get(reference).state == "confirmed"
+
+    approved = run("requests", "approve", reference, "--user", "bob")
+    assert approved.exit_code == 0, approved.output
+    assert Workflow(store).get(reference).state == "applied"
+    assert store.domain_record("asakeramik.se").contact("tech").org == "Kustlinjen Drift AB"
+    store.close()
+
+
+def test_reject_cancel_and_expire_from_the_shell(demo_env, tmp_path):
+    url, _ = demo_env
+    store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path))
+    flow = Workflow(store)
+    first = flow.submit(
+        actor="customer:portal", domain_name="daanbakker.nl", proposal=NEW_TECH, channel="portal"
+    )
+    flow.confirm(token=first.token)
+    no_reason = run("requests", "reject", first.request.reference, "--reason", " ", "--user", "bob")
+    assert no_reason.exit_code == 1 and "reason" in no_reason.output
+    rejected = run(
+        "requests",
+        "reject",
+        first.request.reference,
+        "--reason",
+        "Unknown company",
+        "--user",
+        "bob",
+    )
+    assert rejected.exit_code == 0, rejected.output
+    assert flow.get(first.request.reference).reason == "Unknown company"
+
+    second = flow.submit(
+        actor="customer:portal", domain_name="daanbakker.nl", proposal=NEW_TECH, channel="portal"
+    )
+    cancelled = run("requests", "cancel", second.request.reference, "--user", "bob")
+    assert cancelled.exit_code == 0 and flow.get(second.request.reference).state == "cancelled"
+
+    gone = run("requests", "show", "CR-AAAAA-AAAAA")
+    assert gone.exit_code == 1 and "no change request" in gone.output
+    expired = run("requests", "expire")
+    assert expired.exit_code == 0 and "0 request(s) expired" in expired.output
+    store.close()
