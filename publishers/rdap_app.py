@@ -20,6 +20,7 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,8 +51,8 @@ _CORS = (b"access-control-allow-origin", b"*")
 
 def rdap_bytes(view: PublicationView) -> bytes:
     """The RDAP domain object of a view as compact UTF-8 JSON."""
-    body = render_rdap(view)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # orjson: a tenth of json.dumps's time on a 7 KB answer, which is most of an uncached one.
+    return orjson.dumps(render_rdap(view))
 
 
 def rdap_lookup(store: Store, settings: Settings | None = None, **options: Any) -> PublicLookup:
