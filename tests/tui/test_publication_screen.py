@@ -18,7 +18,7 @@ REGISTRANT = "Rhiannon Pryce"
 
 async def open_publication(pilot) -> PublicationScreen:
     app = pilot.app
-    await open_domain(pilot, DOMAIN)
+    await open_domain(pilot, DOMAIN, typed="rhian")
     await pilot.press("p")
     await wait_for(
         pilot,
@@ -110,7 +110,7 @@ def palette_prompts(app) -> list[str]:
 
 async def test_the_command_palette_lists_the_screens_actions_and_runs_them(app):
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_domain(pilot, DOMAIN)
+        await open_domain(pilot, DOMAIN, typed="rhian")
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Domain:")

@@ -23,6 +23,7 @@ from tui.screens.request_detail import RequestDetailScreen
 from tui.screens.requests import RequestsScreen
 
 DOMAIN = "harbourside-bikes.com"
+PHONED = "whitcombe-illustration.co.uk"  # typed as "whitc"
 
 
 def summary(app) -> str:
@@ -155,13 +156,13 @@ async def test_a_colleague_can_approve_what_ann_entered(demo_store):
 
 
 async def test_enter_a_request_for_a_customer_who_phoned(app, demo_store):
-    domain_id = demo_store.get_domain(DOMAIN).id
+    domain_id = demo_store.get_domain(PHONED).id
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_domain(pilot, DOMAIN)
+        await open_domain(pilot, PHONED, typed="whitc")
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, EnterRequestDialog))
         dialog = app.screen
-        assert dialog.query_one("#f-domain", Input).value == DOMAIN
+        assert dialog.query_one("#f-domain", Input).value == PHONED
         await retype(pilot, "f-org", "Northwind Hosting GmbH")
         await retype(pilot, "f-name", "Greta Nord")
         await retype(pilot, "f-email", "noc@northwind.example.net")
@@ -190,9 +191,9 @@ async def test_enter_a_request_for_a_customer_who_phoned(app, demo_store):
 
 
 async def test_errors_in_the_request_dialog_are_shown_beside_the_fields(app, demo_store):
-    domain_id = demo_store.get_domain(DOMAIN).id
+    domain_id = demo_store.get_domain(PHONED).id
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_domain(pilot, DOMAIN)
+        await open_domain(pilot, PHONED, typed="whitc")
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, EnterRequestDialog))
         dialog = app.screen
