@@ -48,6 +48,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -196,6 +197,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 #: Files at least this large are checked by worker processes (when there is more than one core);
 #: below it, starting the workers costs more than they save.
 PARALLEL_MIN_BYTES = 32 << 20
+#: Large files are written while they are checked (see _Streaming).
+STREAMING = True
 #: Records per batch sent to a worker, and rows per executemany.
 CHECK_BATCH = 2000
 WRITE_BATCH = 20000
@@ -831,41 +834,51 @@ def _read_and_check(
     *,
     now: datetime,
     dialect_name: str,
+    parallel: bool,
+    streaming: _Streaming | None,
     progress: Progress | None,
 ) -> None:
-    """Read the whole file, checking every record; fills `checked`."""
-    size = path.stat().st_size
+    """Read the whole file, checking every record; fills `checked` (and feeds `streaming`)."""
     task = None
     if progress is not None:
-        task = progress.add_task(f"checking {path.name}", total=size or 1)
+        task = progress.add_task(f"checking {path.name}", total=path.stat().st_size or 1)
 
     def advance(n: int) -> None:
         if task is not None and n:
             progress.advance(task, n)
 
-    parallel = size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
     checker = _Checker(parallel, now, dialect_name)
     try:
         try:
-            _read(path, checked, checker, advance)
+            _read(path, checked, checker, advance, streaming)
         except NotOneRecordPerLine:
             # Not a record per line after all: start again, decoding record by record here.
             checked.__init__()  # type: ignore[misc]
             checker.texts = False
+            if streaming is not None:
+                streaming.failed = True
             if task is not None:
                 progress.reset(task)
-            _read(path, checked, checker, advance)
+            _read(path, checked, checker, advance, None)
     finally:
         checker.close()
         if task is not None:
             progress.remove_task(task)
 
 
-def _read(path: Path, checked: _Checked, checker: _Checker, advance: Callable) -> None:
+def _read(
+    path: Path,
+    checked: _Checked,
+    checker: _Checker,
+    advance: Callable,
+    streaming: _Streaming | None,
+) -> None:
     """One pass over the file: every record checked, in file order."""
 
     def take(done: Iterator[Any]) -> None:
         for section, start, results in done:
+            if streaming is not None:
+                streaming.feed(section, results)
             target = getattr(checked, section)
             for offset, (value, errors, label) in enumerate(results):
                 target.append(value)
@@ -1185,6 +1198,157 @@ def _max_id(conn: Connection, table: Table) -> int:
     return conn.execute(select(func.max(table.c.id))).scalar() or 0
 
 
+_ACCOUNT_T: Table = Account.__table__  # type: ignore[attr-defined]
+_CONTACT_T: Table = Contact.__table__  # type: ignore[attr-defined]
+_DOMAIN_T: Table = Domain.__table__  # type: ignore[attr-defined]
+_ROLE_T: Table = DomainContact.__table__  # type: ignore[attr-defined]
+
+
+class _Load:
+    """The write transaction of one import: ids, rows, executemany, the audit event.
+
+    Records come in file order, accounts before contacts before domains; references must already
+    be known (`account_ids` and `contact_ids` hold those into the store). Ids: accounts and
+    domains after the highest id; a contact whose handle is ILC<n> gets id n when n is free, so
+    that our handles stay derived from our ids; other contacts get ids after all of those, given
+    when the contacts are complete (`close_contacts`).
+    """
+
+    def __init__(self, store: Store, advance: Callable[[int], None] = lambda _n: None) -> None:
+        self.stack = ExitStack()
+        self.session = self.stack.enter_context(store.write())
+        self.conn = self.session.connection()
+        self.writer = _Writer(self.conn, advance)
+        self.advance = advance
+        self.not_house = _codec(self.conn.dialect.name)[2](False)
+        house = self.conn.execute(
+            select(_CONTACT_T.c.id, _CONTACT_T.c.handle).where(_CONTACT_T.c.is_house.is_(True))
+        ).first()
+        if house is None:
+            self.stack.close()
+            raise ImportFileError("this store has no house contact; open it with Store.open()")
+        self.house_id, self.house_handle = house.id, house.handle
+        self.next_account = _max_id(self.conn, _ACCOUNT_T) + 1
+        self.first_free = _max_id(self.conn, _CONTACT_T) + 1
+        self.next_domain = _max_id(self.conn, _DOMAIN_T) + 1
+        self.account_ids: dict[str, int] = {}
+        self.contact_ids: dict[str, int] = {self.house_handle: self.house_id}
+        self.unclaimed: list[Any] = []
+        self.max_claimed = 0
+        self.rebuild: list[str] = []
+        self.counts = dict.fromkeys(("accounts", "contacts", "domains", "roles"), 0)
+        self.house_mapped = 0
+
+    def defer_indexes(self, adding: Mapping[str, int]) -> list[str]:
+        """Drop the secondary indexes of the tables this import fills (see _defer_indexes)."""
+        dropped = _defer_indexes(self.conn, adding)
+        self.rebuild.extend(dropped)
+        return dropped
+
+    def map_house(self, handle: str | None) -> None:
+        """The file's house contact is this store's house contact."""
+        if handle is not None:
+            self.contact_ids[handle] = self.house_id
+        self.house_mapped = 1
+        self.advance(1)
+
+    def add_accounts(self, values: list[Any]) -> None:
+        rows = []
+        for number, row in values:
+            self.account_ids[number] = self.next_account
+            rows.append((self.next_account, *row))
+            self.next_account += 1
+        self.counts["accounts"] += self.writer.write(_ACCOUNT_T, rows)
+
+    def add_contacts(self, values: list[Any]) -> None:
+        """Contacts other than the house contact; those without an id of their own wait."""
+        rows = []
+        for value in values:
+            handle = value[0]
+            match = _OWN_HANDLE.match(handle) if handle else None
+            claimed = int(match.group(1)) if match else 0
+            if self.first_free <= claimed <= _MAX_CLAIMED_ID:
+                self.max_claimed = max(self.max_claimed, claimed)
+                self.contact_ids[handle] = claimed
+                rows.append(self._contact_row(claimed, handle, value))
+            else:
+                self.unclaimed.append(value)
+        self.counts["contacts"] += self.writer.write(_CONTACT_T, rows)
+
+    def close_contacts(self) -> None:
+        """Give the waiting contacts the ids after every claimed one, and write them."""
+        next_id = max(self.first_free - 1, self.max_claimed) + 1
+        rows = []
+        for value in self.unclaimed:
+            handle = value[0] or contact_handle(next_id)
+            if value[0] is not None:
+                self.contact_ids[value[0]] = next_id
+            rows.append(self._contact_row(next_id, handle, value))
+            next_id += 1
+        self.unclaimed = []
+        self.counts["contacts"] += self.writer.write(_CONTACT_T, rows)
+
+    def _contact_row(self, contact_id: int, handle: str, value: Any) -> tuple[Any, ...]:
+        _handle, number, _house, head, tail = value
+        account_id = self.account_ids[number] if number is not None else None
+        return (contact_id, handle, *head, account_id, self.not_house, *tail)
+
+    def add_domains(self, values: list[Any]) -> None:
+        rows, roles = [], []
+        for _name, number, given, head, tail in values:
+            domain_id = self.next_domain
+            self.next_domain += 1
+            rows.append((domain_id, *head, self.account_ids[number], *tail))
+            if "tech" not in given:
+                given = {**given, "tech": self.house_handle}
+            roles.extend((domain_id, role, self.contact_ids[h]) for role, h in given.items())
+        self.counts["domains"] += self.writer.write(_DOMAIN_T, rows)
+        self.counts["roles"] += self.writer.write(_ROLE_T, roles)
+
+    def finish(self, report: ImportReport, actor: str) -> None:
+        """Rebuild the deferred indexes, write the audit event, commit."""
+        try:
+            for sql in self.rebuild:
+                self.conn.exec_driver_sql(sql)
+            if self.conn.dialect.name == "postgresql":
+                # Ids were given, not drawn from the sequences: move the sequences past them.
+                for table in (_ACCOUNT_T, _CONTACT_T, _DOMAIN_T):
+                    self.conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
+                    )
+            report.accounts = self.counts["accounts"]
+            report.contacts = self.counts["contacts"]
+            report.domains = self.counts["domains"]
+            report.roles = self.counts["roles"]
+            report.house_mapped = self.house_mapped
+            audit.record(
+                self.session,
+                actor=actor,
+                action="store.import",
+                entity_type="store",
+                entity_id=report.source[:64],
+                changes={
+                    "file": report.source,
+                    **report.counts(),
+                    "house_contact_mapped": report.house_mapped,
+                    "rejected": dict(report.rejected),
+                },
+            )
+        except BaseException:
+            self.abort()
+            raise
+        self.stack.close()  # commits
+
+    def abort(self) -> None:
+        """Roll everything back."""
+        self.stack.__exit__(_RolledBack, _RolledBack(), None)
+
+
+class _RolledBack(Exception):
+    """Thrown into the write transaction to roll it back."""
+
+
 def _write(
     store: Store,
     checked: _Checked,
@@ -1192,148 +1356,201 @@ def _write(
     report: ImportReport,
     *,
     actor: str,
-    now: datetime,
     progress: Progress | None,
 ) -> None:
     """Insert every good record in one transaction, with the one audit event of the import."""
-    acc_t: Table = Account.__table__  # type: ignore[attr-defined]
-    con_t: Table = Contact.__table__  # type: ignore[attr-defined]
-    dom_t: Table = Domain.__table__  # type: ignore[attr-defined]
-    dc_t: Table = DomainContact.__table__  # type: ignore[attr-defined]
-    not_house = _codec(store.engine.dialect.name)[2](False)
     house_index = checked.meta.get("house_index")
-
-    good_accounts = sum(1 for v in checked.accounts if v is not None)
-    good_contacts = sum(1 for v in checked.contacts if v is not None)
-    good_domains = sum(1 for v in checked.domains if v is not None)
+    accounts = [v for v in checked.accounts if v is not None]
+    contacts = [v for i, v in enumerate(checked.contacts) if v is not None and i != house_index]
+    domains = [v for v in checked.domains if v is not None]
     task = None
     if progress is not None:
-        total = good_accounts + good_contacts + 3 * good_domains
+        total = len(accounts) + len(contacts) + 3 * len(domains)
         task = progress.add_task("writing", total=total or 1)
 
     def advance(n: int) -> None:
         if task is not None:
             progress.advance(task, n)
 
-    with store.write() as session:
-        conn = session.connection()
-        writer = _Writer(conn, advance)
-        rebuild = _defer_indexes(
-            conn,
+    load = _Load(store, advance)
+    try:
+        load.defer_indexes(
             {
-                "account": good_accounts,
-                "contact": good_contacts,
-                "domain": good_domains,
-                "domain_contact": 2 * good_domains,
-            },
+                "account": len(accounts),
+                "contact": len(contacts),
+                "domain": len(domains),
+                "domain_contact": 2 * len(domains),
+            }
         )
-
-        # ids: accounts and domains after the highest; contacts keep ILC<n> as id n if free
-        account_ids = dict(links.accounts)
-        next_account = _max_id(conn, acc_t) + 1
-        for value in checked.accounts:
-            if value is not None:
-                account_ids[value[0]] = next_account
-                next_account += 1
-        first_free = _max_id(conn, con_t) + 1
-        contact_ids = dict(links.contacts)
-        claimed: dict[int, int] = {}
-        for i, value in enumerate(checked.contacts):
-            if value is None or i == house_index or value[0] is None:
-                continue
-            match = _OWN_HANDLE.match(value[0])
-            if match and first_free <= int(match.group(1)) <= _MAX_CLAIMED_ID:
-                claimed[i] = int(match.group(1))
-        next_contact = max([first_free - 1, *claimed.values()]) + 1
-        handles: list[str | None] = [None] * len(checked.contacts)
-        ids: list[int] = [0] * len(checked.contacts)
-        for i, value in enumerate(checked.contacts):
-            if value is None:
-                continue
-            if i == house_index:
-                ids[i] = links.house_id
-            elif i in claimed:
-                ids[i] = claimed[i]
-            else:
-                ids[i] = next_contact
-                next_contact += 1
-            handles[i] = value[0] or contact_handle(ids[i])
-            if value[0] is not None:
-                contact_ids[value[0]] = ids[i]
-        contact_ids[links.house_handle] = links.house_id
-
-        report.accounts = writer.write(
-            acc_t,
-            ((account_ids[value[0]], *value[1]) for value in checked.accounts if value is not None),
-        )
-
-        def contact_rows() -> Iterator[tuple[Any, ...]]:
-            for i, value in enumerate(checked.contacts):
-                if value is None or i == house_index:
-                    continue
-                _handle, number, _house, head, tail = value
-                account_id = account_ids[number] if number is not None else None
-                yield (ids[i], handles[i], *head, account_id, not_house, *tail)
-
-        report.contacts = writer.write(con_t, contact_rows())
-        report.house_mapped = 1 if house_index is not None and checked.contacts[house_index] else 0
-        if report.house_mapped:
-            advance(1)
-
-        next_domain = _max_id(conn, dom_t) + 1
-        domain_ids: list[int] = [0] * len(checked.domains)
-        for i, value in enumerate(checked.domains):
-            if value is not None:
-                domain_ids[i] = next_domain
-                next_domain += 1
-
-        def domain_rows() -> Iterator[tuple[Any, ...]]:
-            for i, value in enumerate(checked.domains):
-                if value is None:
-                    continue
-                _name, number, _roles, head, tail = value
-                yield (domain_ids[i], *head, account_ids[number], *tail)
-
-        def role_rows() -> Iterator[tuple[Any, ...]]:
-            for i, value in enumerate(checked.domains):
-                if value is None:
-                    continue
-                roles = value[2]
-                if "tech" not in roles:
-                    roles = {**roles, "tech": links.house_handle}
-                for role, handle in roles.items():
-                    yield (domain_ids[i], role, contact_ids[handle])
-
-        report.domains = writer.write(dom_t, domain_rows())
-        report.roles = writer.write(dc_t, role_rows())
-        for sql in rebuild:
-            conn.exec_driver_sql(sql)
-
-        if conn.dialect.name == "postgresql":
-            # Ids were given, not drawn from the sequences: move the sequences past them.
-            for table in (acc_t, con_t, dom_t):
-                conn.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
-                )
-        audit.record(
-            session,
-            actor=actor,
-            action="store.import",
-            entity_type="store",
-            entity_id=report.source[:64],
-            changes={
-                "file": report.source,
-                "accounts": report.accounts,
-                "contacts": report.contacts,
-                "domains": report.domains,
-                "roles": report.roles,
-                "house_contact_mapped": report.house_mapped,
-                "rejected": dict(report.rejected),
-            },
-        )
+        load.account_ids.update(links.accounts)
+        load.contact_ids.update(links.contacts)
+        if house_index is not None and checked.contacts[house_index] is not None:
+            load.map_house(checked.contacts[house_index][0])
+        for i in range(0, len(accounts), WRITE_BATCH):
+            load.add_accounts(accounts[i : i + WRITE_BATCH])
+        for i in range(0, len(contacts), WRITE_BATCH):
+            load.add_contacts(contacts[i : i + WRITE_BATCH])
+        load.close_contacts()
+        for i in range(0, len(domains), WRITE_BATCH):
+            load.add_domains(domains[i : i + WRITE_BATCH])
+    except BaseException:
+        load.abort()
+        raise
+    load.finish(report, actor)
     if task is not None:
         progress.remove_task(task)
+
+
+class _Abandon(Exception):
+    """The file is not perfect: the streaming load gives up (see _Streaming)."""
+
+
+class _Streaming:
+    """Writes a large file while it is being checked, betting that every record is good.
+
+    Most large imports are exports of another store: every record is good. Then the rows are
+    written batch by batch as the workers return them, in the same transaction, with the same
+    ids and rows as the two-step import (check everything, then write), and the time of writing
+    hides behind the time of checking. At the first sign of trouble (a bad record, a duplicate, a
+    reference to something unknown, sections out of order) it stops writing; at the end it rolls
+    back, and the import goes the two-step way, which reports every problem or (skip_invalid)
+    writes the good records. It holds the store's write lock for the whole import.
+    """
+
+    def __init__(self, store: Store, size: int) -> None:
+        self.load = _Load(store)
+        self.failed = False
+        self.section: str | None = None
+        self.house_seen = False
+        self.numbers: set[str] = set()
+        self.handles: set[str] = set()
+        self.names: set[str] = set()
+        try:
+            conn = self.load.conn
+            estimate = size // 300  # records, roughly
+            adding = {
+                "account": estimate // 8,
+                "contact": estimate // 2,
+                "domain": estimate // 3,
+                "domain_contact": 2 * estimate // 3,
+            }
+            # Look-ups into the store must not need an index that is about to be dropped: the
+            # keys of those tables (small next to the import, or they would keep their indexes)
+            # are read first.
+            held = {
+                table: conn.exec_driver_sql(f'SELECT COUNT(*) FROM "{table}"').scalar_one()
+                for table in adding
+            }
+            deferred = {t for t, n in adding.items() if n >= DEFER_INDEXES_MIN_ROWS and n > held[t]}
+            self.store_numbers = self._keys(_ACCOUNT_T.c.number, preload="account" in deferred)
+            self.store_handles = self._keys(_CONTACT_T.c.handle, preload="contact" in deferred)
+            self.store_names = self._keys(_DOMAIN_T.c.name, preload=False)  # a UNIQUE constraint
+            if conn.dialect.name == "sqlite":
+                self.load.defer_indexes({t: n for t, n in adding.items() if t in deferred})
+        except BaseException:
+            self.load.abort()
+            raise
+
+    def _keys(self, column: Any, *, preload: bool) -> Callable[[list[str]], dict[str, int]]:
+        """A look-up {key: id} of store rows, by index, or from memory when `preload`."""
+        conn = self.load.conn
+        id_column = column.table.c.id
+        if preload:
+            known = dict(conn.execute(select(column, id_column)).all())
+            return lambda keys: {k: known[k] for k in keys if k in known}
+
+        def look(keys: list[str]) -> dict[str, int]:
+            found: dict[str, int] = {}
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                found.update(conn.execute(select(column, id_column).where(column.in_(chunk))).all())
+            return found
+
+        return look
+
+    def feed(self, section: str, results: list[Any]) -> None:
+        """A checked batch, in file order."""
+        if self.failed:
+            return
+        try:
+            if any(errors for _value, errors, _label in results):
+                raise _Abandon
+            if section != self.section:
+                if self.section is not None and SECTIONS.index(section) < SECTIONS.index(
+                    self.section
+                ):
+                    raise _Abandon  # out of order: references could point forward
+                if self.section == "contacts":
+                    self.load.close_contacts()
+                self.section = section
+            values = [value for value, _errors, _label in results]
+            getattr(self, "_" + section)(values)
+        except _Abandon:
+            self.failed = True
+
+    def _fresh(self, keys: list[str], seen: set[str], store: Callable) -> None:
+        """Every key new: not twice in the file, not in the store."""
+        before = len(seen)
+        seen.update(keys)
+        if len(seen) != before + len(keys) or store(keys):
+            raise _Abandon
+
+    def _refer(self, ids: dict[str, int], wanted: set[str], store: Callable) -> None:
+        """References that are not in the file must be in the store."""
+        missing = [k for k in wanted if k not in ids]
+        if missing:
+            found = store(missing)
+            if len(found) != len(missing):
+                raise _Abandon
+            ids.update(found)
+
+    def _accounts(self, values: list[Any]) -> None:
+        self._fresh([v[0] for v in values], self.numbers, self.store_numbers)
+        self.load.add_accounts(values)
+
+    def _contacts(self, values: list[Any]) -> None:
+        own = []
+        for value in values:
+            if value[2]:  # the house contact
+                if self.house_seen:
+                    raise _Abandon
+                self.house_seen = True
+                if value[0] is not None:
+                    self._fresh([value[0]], self.handles, lambda _keys: {})
+                self.load.map_house(value[0])
+            else:
+                own.append(value)
+        self._fresh([v[0] for v in own if v[0] is not None], self.handles, self.store_handles)
+        self._refer(
+            self.load.account_ids,
+            {v[1] for v in own if v[1] is not None},
+            self.store_numbers,
+        )
+        self.load.add_contacts(own)
+
+    def _domains(self, values: list[Any]) -> None:
+        self._fresh([v[0] for v in values], self.names, self.store_names)
+        self._refer(self.load.account_ids, {v[1] for v in values}, self.store_numbers)
+        self._refer(
+            self.load.contact_ids,
+            {h for v in values for h in v[2].values()},
+            self.store_handles,
+        )
+        self.load.add_domains(values)
+
+    def finish(self, report: ImportReport, actor: str) -> bool:
+        """Commit if every record was good; else roll back (False)."""
+        if self.failed:
+            self.load.abort()
+            return False
+        try:
+            if self.section == "contacts":
+                self.load.close_contacts()
+        except BaseException:
+            self.load.abort()
+            raise
+        self.load.finish(report, actor)
+        return True
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -1357,12 +1574,37 @@ def import_records(
         raise ImportFileError(f"{path} does not exist or is not a file")
     now = utcnow()
     checked = _Checked()
-    _read_and_check(
-        path, checked, now=now, dialect_name=store.engine.dialect.name, progress=progress
-    )
+    size = path.stat().st_size
+    parallel = size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
+    streaming = _Streaming(store, size) if parallel and STREAMING else None
+    try:
+        _read_and_check(
+            path,
+            checked,
+            now=now,
+            dialect_name=store.engine.dialect.name,
+            parallel=parallel,
+            streaming=streaming,
+            progress=progress,
+        )
+    except BaseException:
+        if streaming is not None:
+            streaming.load.abort()
+        raise
     report.timings["check"] = time.perf_counter() - started
+    if streaming is not None:
+        finishing = time.perf_counter()
+        try:
+            done = streaming.finish(report, actor)
+        except IntegrityError as exc:
+            raise _changed_meanwhile(exc) from None
+        if done:
+            report.written = True
+            report.timings["write (after the check)"] = time.perf_counter() - finishing
+            report.seconds = time.perf_counter() - started
+            return report
     links = _resolve(store, checked)
-    report.timings["resolve"] = time.perf_counter() - started - report.timings["check"]
+    report.timings["resolve"] = time.perf_counter() - started - sum(report.timings.values())
 
     for (section, index), reasons in sorted(
         checked.reasons.items(), key=lambda item: (SECTIONS.index(item[0][0]), item[0][1])
@@ -1380,17 +1622,21 @@ def import_records(
         return report
     writing = time.perf_counter()
     try:
-        _write(store, checked, links, report, actor=actor, now=now, progress=progress)
+        _write(store, checked, links, report, actor=actor, progress=progress)
     except IntegrityError as exc:
-        raise ImportFileError(
-            "the store changed while the file was being checked (another change added a record "
-            "the file also holds); nothing was imported, run the import again "
-            f"({str(exc.orig).splitlines()[0] if exc.orig else exc})"
-        ) from None
+        raise _changed_meanwhile(exc) from None
     report.written = True
     report.timings["write"] = time.perf_counter() - writing
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _changed_meanwhile(exc: IntegrityError) -> ImportFileError:
+    return ImportFileError(
+        "the store changed while the file was being checked (another change added a record "
+        "the file also holds); nothing was imported, run the import again "
+        f"({str(exc.orig).splitlines()[0] if exc.orig else exc})"
+    )
 
 
 def _write_rejects(path: Path, target: Path, checked: _Checked) -> None:

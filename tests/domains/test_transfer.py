@@ -123,6 +123,17 @@ def write(path: Path, data: Any) -> Path:
     return path
 
 
+def write_lines(path: Path, data: dict[str, Any]) -> Path:
+    """The layout export_records writes: the header, then one record per line."""
+    head = {k: v for k, v in data.items() if k not in transfer.SECTIONS}
+    text = json.dumps(head)[:-1]
+    for section in transfer.SECTIONS:
+        records = ",\n".join(json.dumps(r, ensure_ascii=False) for r in data.get(section, []))
+        text += f',\n"{section}": [\n{records}\n]'
+    path.write_text(text + "}\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def second_store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     """Another empty store on the same backend as `store`."""
@@ -474,13 +485,16 @@ def test_skip_invalid_imports_the_good_records_and_writes_the_rejects(store, tmp
         store.get_domain("domain4.com")
 
 
-def test_large_files_are_checked_by_worker_processes_in_order(sqlite_store, tmp_path, monkeypatch):
+@pytest.mark.parametrize("layout", [write_lines, write])
+def test_large_files_are_checked_by_worker_processes_in_order(
+    sqlite_store, tmp_path, monkeypatch, layout
+):
     monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(transfer, "CHECK_BATCH", 7)
     data, _acc, con, dom = export_file(60)
     con[23]["email"] = "broken@"
     dom[37]["contacts"]["registrant"] = "ILC99999"
-    path = write(tmp_path / "parallel.json", data)
+    path = layout(tmp_path / "parallel.json", data)
     before = counts(sqlite_store)
     report = import_records(sqlite_store, path, actor=ACTOR)
     assert counts(sqlite_store) == before
@@ -495,9 +509,133 @@ def test_large_files_are_checked_by_worker_processes_in_order(sqlite_store, tmp_
     )
     con[23]["email"] = "fixed@example.org"
     dom[37]["contacts"]["registrant"] = con[37]["handle"]
-    report = import_records(sqlite_store, write(path, data), actor=ACTOR)
+    report = import_records(sqlite_store, layout(path, data), actor=ACTOR)
     assert report.ok and report.domains == 60
     assert sqlite_store.get_contact("ILC723").email == "fixed@example.org"
+
+
+def varied_file(tmp_path: Path, store_account: str, store_contact: str) -> Path:
+    """Every kind of id and reference the load handles, in the export layout."""
+    data, _acc, con, dom = export_file(30)
+    con[3]["handle"] = None  # gets ILC<its id>
+    con[4]["handle"] = "FOREIGN-4"  # not ours: an id after the claimed ones
+    con[5]["handle"] = "ILC1"  # ours, but that id is taken: an id after the claimed ones
+    con[6]["account"] = store_account
+    con.insert(
+        0,
+        contact_record(
+            99, None, handle="THEIR-HOUSE", kind="organization", org="Them Ltd", house=True
+        ),
+    )
+    dom[3]["contacts"]["registrant"] = store_contact
+    dom[4]["contacts"]["registrant"] = "FOREIGN-4"
+    dom[5]["contacts"]["registrant"] = "ILC1"
+    dom[6]["contacts"] = {"registrant": con[7]["handle"]}  # tech: the house contact
+    dom[7]["contacts"]["tech"] = "THEIR-HOUSE"
+    dom[8]["account"] = store_account
+    dom[9]["contacts"]["admin"] = con[10]["handle"]
+    return write_lines(tmp_path / "varied.json", data)
+
+
+def ids_and_rows(store: Store) -> tuple[dict, dict]:
+    with store.read() as session:
+        ids = {
+            "accounts": dict(session.execute(select(Account.number, Account.id)).all()),
+            "contacts": dict(session.execute(select(Contact.handle, Contact.id)).all()),
+            "domains": dict(session.execute(select(Domain.name, Domain.id)).all()),
+        }
+    found = rows(store)
+    for record in (*found["accounts"], *found["contacts"]):
+        record.pop("created_at", None)  # made now: the records of the store, contacts of the file
+    return ids, found
+
+
+def test_writing_while_checking_gives_the_same_store_as_checking_first(
+    store, second_store, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+    for target in (store, second_store):
+        account = target.create_account(
+            ACTOR, account_data(number="A-300000", name="Old", email="old@example.com")
+        )
+        target.create_contact(
+            ACTOR,
+            contact_data(name="Already Here", email="here@example.org"),
+            account_number="A-300000",
+        )
+    path = varied_file(tmp_path, account.number, "ILC2")
+
+    monkeypatch.setattr(transfer, "STREAMING", True)
+    streamed = import_records(store, path, actor=ACTOR)
+    assert "write (after the check)" in streamed.timings  # it did write while checking
+    monkeypatch.setattr(transfer, "STREAMING", False)
+    stepwise = import_records(second_store, path, actor=ACTOR)
+    assert "resolve" in stepwise.timings
+
+    assert streamed.ok and stepwise.ok, (streamed.problems, stepwise.problems)
+    assert (
+        streamed.counts()
+        == stepwise.counts()
+        == {"accounts": 4, "contacts": 30, "domains": 30, "roles": 61}
+    )
+    assert streamed.house_mapped == stepwise.house_mapped == 1
+    assert ids_and_rows(store) == ids_and_rows(second_store)
+    ids, _ = ids_and_rows(store)
+    assert ids["contacts"]["ILC702"] == 702 and ids["contacts"]["ILC729"] == 729
+    assert ids["contacts"]["ILC730"] == 730  # the contact without a handle, after ILC729
+    assert ids["contacts"]["FOREIGN-4"] == 731 and ids["contacts"]["ILC1"] == 732
+    assert "THEIR-HOUSE" not in ids["contacts"]
+    assert store.domain_record("domain7.com").contact("tech").is_house
+    fresh = store.create_contact(ACTOR, contact_data())
+    assert fresh.handle == f"ILC{fresh.id}" and fresh.id > 732
+
+
+def test_writing_while_checking_steps_back_when_a_record_is_bad(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+    data, _acc, _con, dom = export_file(30)
+    dom[29]["name"] = dom[2]["name"]  # found only at the very end
+    path = write_lines(tmp_path / "late.json", data)
+    before = counts(store)
+    report = import_records(store, path, actor=ACTOR)
+    assert counts(store) == before and not report.written
+    assert report.problems == [
+        "domains[2] (domain2.com): name: domain2.com appears 2 times in the file "
+        "(domains[2], domains[29])",
+        "domains[29] (domain2.com): name: domain2.com appears 2 times in the file "
+        "(domains[2], domains[29])",
+    ]
+    # The write lock is free again, and skip-invalid writes the good ones.
+    store.create_account(ACTOR, account_data())
+    report = import_records(store, path, actor=ACTOR, skip_invalid=True)
+    assert report.written and report.domains == 28 and report.contacts == 30
+
+
+def test_a_syntax_error_in_a_record_line_is_found_by_the_parallel_reading_too(
+    sqlite_store, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+    data, *_ = export_file(30)
+    path = write_lines(tmp_path / "lines.json", data)
+    lines = path.read_text().split("\n")
+    number = next(i for i, line in enumerate(lines) if '"domain17.com"' in line)
+    lines[number] = lines[number].replace('"dnssec": false', '"dnssec": fals')
+    path.write_text("\n".join(lines))
+    message = refused(sqlite_store, path)
+    assert f"not valid JSON at line {number + 1}, column " in message
+    sqlite_store.create_account(ACTOR, account_data())  # nothing holds the write lock
+
+
+def test_two_records_on_one_line_are_read_record_by_record(sqlite_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+    data, *_ = export_file(12)
+    path = write_lines(tmp_path / "pairs.json", data)
+    text = path.read_text()
+    paired = text.replace('},\n{"handle"', '}, {"handle"')
+    assert paired.count("\n") < text.count("\n") - 5
+    path.write_text(paired)
+    report = import_records(sqlite_store, path, actor=ACTOR)
+    assert report.ok, report.problems
+    assert (report.contacts, report.domains) == (12, 12)
 
 
 def test_a_big_import_rebuilds_the_indexes_it_deferred(sqlite_store, tmp_path, monkeypatch):
