@@ -89,7 +89,7 @@ class Contact(SQLModel, table=True):
     consent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     consent_method: str | None = Field(default=None, max_length=16)
     account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
-    is_house: bool = Field(default=False)
+    is_house: bool = Field(default=False, index=True)
     # Lower-cased copies for prefix search; kept by the store, never shown.
     name_key: str = Field(sa_column=Column(_key(), nullable=False, index=True))
     email_key: str = Field(sa_column=Column(_key(), nullable=False, index=True))

@@ -17,6 +17,9 @@ from publishers.rdap import rdap_json
 from publishers.whois import render_whois
 from tui.screens.base import StaffScreen
 
+#: Below this width the stored record and the public texts are stacked, not side by side.
+NARROW = 120
+
 
 @dataclass(frozen=True)
 class Renderings:
@@ -73,6 +76,10 @@ class PublicationScreen(StaffScreen):
     def on_mount(self) -> None:
         self.title = f"Publication: {self.domain_name}"
         self.action_reload()
+
+    def on_resize(self) -> None:
+        """Side by side when there is room; the record above the public texts when not."""
+        self.query_one("#publication").set_class(self.size.width < NARROW, "narrow")
 
     def action_reload(self) -> None:
         """Render the domain again from the store."""

@@ -36,9 +36,9 @@ class RequestDetailScreen(StaffScreen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("a", "approve", "Approve"),
         Binding("x", "reject", "Reject"),
-        Binding("k", "cancel_request", "Cancel request"),
+        Binding("k", "cancel_request", "Cancel"),
         Binding("s", "resend", "Resend link"),
-        Binding("y", "apply", "Apply again"),
+        Binding("y", "apply", "Apply"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 

@@ -43,7 +43,12 @@ class SyncScreen(StaffScreen):
     def on_mount(self) -> None:
         self.title = "Registry sync"
         self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.set_interval(REFRESH_SECONDS, self.refresh_if_shown)
+
+    def refresh_if_shown(self) -> None:
+        """The periodic refresh, only while this screen is the one on display."""
+        if self.is_current:
+            self.action_refresh()
 
     @on(Select.Changed, "#status")
     def status_changed(self) -> None:
