@@ -22,8 +22,8 @@ from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, V
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
 from domains.settings import Settings, get_settings
 
-CONTACT_FIELDS = (
-    "kind",
+#: A contact's registration data, in the order of ICANN's WHOIS layout (the publishers' fields).
+CONTACT_DATA_FIELDS = (
     "name",
     "org",
     "street",
@@ -36,10 +36,8 @@ CONTACT_FIELDS = (
     "fax",
     "fax_ext",
     "email",
-    "consent_fields",
-    "consent_at",
-    "consent_method",
 )
+CONTACT_FIELDS = ("kind", *CONTACT_DATA_FIELDS, "consent_fields", "consent_at", "consent_method")
 ACCOUNT_FIELDS = (
     "name",
     "email",

@@ -14,27 +14,15 @@ from types import MappingProxyType
 from typing import Literal
 
 from domains.errors import InterlinkError
+from domains.store import CONTACT_DATA_FIELDS
 
 Action = Literal["publish", "redact"]
 Method = Literal["removal", "emptyValue", "replacementValue"]
 
 ROLES = ("registrant", "admin", "tech", "billing")
-#: Every contact field the policy decides on; `handle` is the registry contact id.
-FIELDS = (
-    "handle",
-    "name",
-    "org",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "voice",
-    "voice_ext",
-    "fax",
-    "fax_ext",
-    "email",
-)
+#: Every contact field the policy decides on, in WHOIS layout order; `handle` is the registry
+#: contact id.
+FIELDS = ("handle", *CONTACT_DATA_FIELDS)
 ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 #: The RFC 9537 methods each field can be redacted with, given how WHOIS and jCard carry it:
 #: fn and the slots of adr must stay present (emptyValue), tel members and the entity handle can

@@ -11,27 +11,13 @@ import re
 from datetime import datetime
 
 from publishers.policy import FieldView, PublicationView
+from publishers.profiles import FIELDS
 
 CRLF = "\r\n"
 #: Unicode categories Cc (C0, DEL, C1), Zl and Zp: what could end or forge a line.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 WICF_URL = "https://www.icann.org/wicf/"
 EPP_STATUS_URL = "https://icann.org/epp"
-_CONTACT_ORDER = (
-    "handle",
-    "name",
-    "org",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "voice",
-    "voice_ext",
-    "fax",
-    "fax_ext",
-    "email",
-)
 
 
 def _iso(value: datetime | None) -> str:
@@ -88,7 +74,7 @@ def render_whois(view: PublicationView) -> str:
         _line("Domain Status", f"{status} {EPP_STATUS_URL}#{status}") for status in domain.statuses
     ]
     for role in view.shown_roles:
-        for name in _CONTACT_ORDER:
+        for name in FIELDS:
             lines += _field_lines(role.field(name))
     lines += [_line("Name Server", host.upper()) for host in domain.nameservers]
     lines += [
