@@ -1,4 +1,5 @@
-"""Shared by the WHOIS and RDAP benchmarks: the store, query mixes, load generators, bare servers.
+"""Shared by the WHOIS and RDAP benchmarks: query mixes, the benchmark itself, load generators and
+bare servers (the store is benchmarks/bench_store.py's).
 
 Each load generator and each bare server runs as its own process (this file, with a sub-command):
 
@@ -33,7 +34,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,49 +45,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as `python benchmarks/NAME.py` from anywhere
     sys.path.insert(0, str(ROOT))
 
-CACHE_DIR = Path(os.environ.get("INTERLINK_BENCH_DIR", Path.home() / ".cache" / "interlink-bench"))
+from benchmarks.bench_store import CACHE_DIR, ensure_store, store_path  # noqa: E402
+
 QUERIES = 1_000_000
 #: The "hot" mix asks only this many names, so every answer comes from the checked cache: it
 #: measures the servers' own cost (connection, rate limit, freshness check), not the store's.
 HOT_NAMES = 1000
 
 
-# -- the store ----------------------------------------------------------------------------
-
-
-def store_path(domains: int) -> Path:
-    """Where the synthetic store of `domains` domains is kept between runs."""
-    return CACHE_DIR / f"store-{domains}.db"
-
-
-def ensure_store(domains: int, path: Path | None = None) -> Path:
-    """The synthetic store (built once with benchmarks/make_store.py, reused when present)."""
-    path = path or store_path(domains)
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    for stale in path.parent.glob(partial.name + "*"):
-        stale.unlink()
-    print(f"building a store of {domains} domains in {path} (once; it is reused)", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "make_store.py"),
-            "--domains",
-            str(domains),
-            "--db",
-            f"sqlite:///{partial}",
-        ],
-        check=True,
-    )
-    with contextlib.closing(sqlite3.connect(partial)) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.execute("PRAGMA journal_mode=WAL")
-    partial.rename(path)
-    for leftover in path.parent.glob(partial.name + "-*"):
-        leftover.unlink()
-    return path
+# -- the store and the query mixes --------------------------------------------------------
 
 
 def domain_names(path: Path) -> list[str]:
@@ -227,6 +196,76 @@ def line(label: str, result: dict[str, Any]) -> str:
         f"p99 {result['p99_ms']:.2f} ms ({result['answers']:,} answers, "
         f"{result['failures']} failures, {result['misses']:,} not-found)"
     )
+
+
+# -- the benchmark of whois_rate.py and rdap_rate.py --------------------------------------
+
+
+@dataclass(frozen=True)
+class Service:
+    """What tells the WHOIS benchmark from the RDAP one."""
+
+    name: str  # "whois" or "rdap", as the report calls it
+    kind: str  # "whois" or "http": the load generator, bare server and port of `serve` used
+    load: str  # what the load generator keeps `concurrency` of, for the report
+    bare: str  # the bare server, for the report
+    answer_size: Callable[[int, list[str]], int]  # our average answer on a port, over names
+
+
+def benchmark(service: Service, description: str) -> None:
+    """Ours against the bare server, mix by mix, as the command line asks."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--domains", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, help="SQLite file of the store (default: cached)")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--mix", choices=["uniform", "zipf", "hot", "all"], default="all")
+    args = parser.parse_args()
+
+    path = ensure_store(args.domains, args.db or store_path(args.domains))
+    names = domain_names(path)
+    mixes = ["uniform", "zipf", "hot"] if args.mix == "all" else [args.mix]
+    kind, name = service.kind, service.name
+    with tempfile.TemporaryDirectory(prefix=f"{name}-rate-") as folder:
+        files = {mix: write_names(names, mix, Path(folder) / f"{mix}.txt") for mix in mixes}
+        whois_port, http_port = free_port(), free_port()
+        ours = start_serve(path, whois_port, http_port)
+        port = http_port if kind == "http" else whois_port
+        size = service.answer_size(port, names[:: max(1, len(names) // 200)])
+        bare = start_bare(kind, size)
+        try:
+            print(
+                f"{name.upper()}: store of {len(names):,} domains; load generator: one process, "
+                f"{args.concurrency} {service.load}, {args.seconds:g} s per run, best of "
+                f"{args.rounds}; answers {size:,} bytes on average; load average "
+                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+                flush=True,
+            )
+            for mix in mixes:
+                run_load(kind, port, files[mix], args.warmup, args.concurrency)
+                run_load(kind, bare.port, files[mix], args.warmup / 2, args.concurrency)
+                best: dict[str, dict] = {}
+                for _ in range(args.rounds):
+                    for label, at in (("bare", bare.port), ("ours", port)):
+                        result = run_load(kind, at, files[mix], args.seconds, args.concurrency)
+                        if label not in best or result["rate"] > best[label]["rate"]:
+                            best[label] = result
+                        time.sleep(1)
+                print(line(f"{name} {mix:7} interlink serve", best["ours"]))
+                print(line(f"{name} {mix:7} {service.bare} ({size:,} B fixed)", best["bare"]))
+                ratio = best["ours"]["rate"] / best["bare"]["rate"]
+                verdict = "meets" if ratio >= 0.7 else "MISSES"
+                if mix == "hot":
+                    verdict = "diagnostic, cached answers only;"
+                print(
+                    f"{name} {mix:7} ratio {ratio:.2f} ({verdict} the target >= 0.70)", flush=True
+                )
+            print(f"{name} server resident memory: {ours.rss_mb():.0f} MB")
+        finally:
+            ours.stop()
+            bare.stop()
 
 
 # -- load generators ----------------------------------------------------------------------

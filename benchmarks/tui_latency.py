@@ -23,11 +23,9 @@ import argparse
 import asyncio
 import contextlib
 import math
-import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ if str(ROOT) not in sys.path:  # runnable as `python benchmarks/tui_latency.py` 
 started_imports = time.perf_counter()
 from textual.widgets import DataTable  # noqa: E402
 
+from benchmarks.bench_store import ensure_store, store_path  # noqa: E402
 from domains.settings import Settings  # noqa: E402
 from domains.store import Store  # noqa: E402
 from tui.app import create_app  # noqa: E402
@@ -47,39 +46,10 @@ from tui.context import AppContext  # noqa: E402
 from tui.screens.domains import DomainsScreen  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - started_imports
-CACHE_DIR = Path(os.environ.get("INTERLINK_BENCH_DIR", Path.home() / ".cache" / "interlink-bench"))
 TARGET_FIRST_S = 1.0
 TARGET_KEY_MS = 100.0
 TARGET_RSS_MB = 300.0
 WORD_LENGTH = 5
-
-
-def ensure_store(domains: int, path: Path) -> Path:
-    """The synthetic store at `path`, built once with make_store.py (into .partial, renamed)."""
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    for stale in path.parent.glob(partial.name + "*"):
-        stale.unlink()
-    print(f"building a store of {domains} domains in {path} (once; it is reused)", flush=True)
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "make_store.py"),
-            "--domains",
-            str(domains),
-            "--db",
-            f"sqlite:///{partial}",
-        ],
-        check=True,
-    )
-    with contextlib.closing(sqlite3.connect(partial)) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    partial.rename(path)
-    for leftover in path.parent.glob(partial.name + "-*"):
-        leftover.unlink()
-    return path
 
 
 def words_to_type(path: Path, count: int, seed: int = 20261127) -> list[str]:
@@ -192,7 +162,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="SQLite file of the store (default: cached)")
     parser.add_argument("--keystrokes", type=int, default=50, help="keystrokes to time")
     args = parser.parse_args()
-    path = ensure_store(args.domains, args.db or CACHE_DIR / f"store-{args.domains}.db")
+    path = ensure_store(args.domains, args.db or store_path(args.domains))
     words = words_to_type(path, math.ceil(args.keystrokes / WORD_LENGTH))
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         domains = db.execute("SELECT count(*) FROM domain").fetchone()[0]

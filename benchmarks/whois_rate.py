@@ -3,7 +3,7 @@
     python benchmarks/whois_rate.py [--domains 1000000] [--seconds 10] [--concurrency 32]
 
 The store of 1,000,000 synthetic domains is built once with benchmarks/make_store.py and reused
-(see benchmarks/rdds_load.py for where it is kept). The server is the real `serve` command (WHOIS,
+(see benchmarks/bench_store.py for where it is kept). The server is the real `serve` command (WHOIS,
 RDAP and portal in one process; rate limits checked on every query but wide open); the baseline
 is a bare asyncio protocol on uvloop that reads one line and answers a fixed text of the same
 size as our average answer. The load generator is a separate process on loopback, one TCP
@@ -22,28 +22,14 @@ Each line reports answers per second, p50 and p99 latency; the ratio is ours / b
 
 from __future__ import annotations
 
-import argparse
-import os
 import socket
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.rdds_load import (
-    domain_names,
-    ensure_store,
-    free_port,
-    line,
-    run_load,
-    start_bare,
-    start_serve,
-    store_path,
-    write_names,
-)
+from benchmarks.rdds_load import Service, benchmark
 
 
 def answer_size(port: int, names: list[str]) -> int:
@@ -60,55 +46,16 @@ def answer_size(port: int, names: list[str]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--domains", type=int, default=1_000_000)
-    parser.add_argument("--db", type=Path, help="SQLite file of the store (default: cached)")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--mix", choices=["uniform", "zipf", "hot", "all"], default="all")
-    args = parser.parse_args()
-
-    path = ensure_store(args.domains, args.db or store_path(args.domains))
-    names = domain_names(path)
-    mixes = ["uniform", "zipf", "hot"] if args.mix == "all" else [args.mix]
-    with tempfile.TemporaryDirectory(prefix="whois-rate-") as folder:
-        files = {mix: write_names(names, mix, Path(folder) / f"{mix}.txt") for mix in mixes}
-        ours = start_serve(path, free_port(), free_port())
-        size = answer_size(ours.port, names[:: max(1, len(names) // 200)])
-        bare = start_bare("whois", size)
-        try:
-            print(
-                f"WHOIS: store of {len(names):,} domains; load generator: one process, "
-                f"{args.concurrency} queries in flight, {args.seconds:g} s per run, best of "
-                f"{args.rounds}; answers {size:,} bytes on average; load average "
-                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-                flush=True,
-            )
-            for mix in mixes:
-                run_load("whois", ours.port, files[mix], args.warmup, args.concurrency)
-                run_load("whois", bare.port, files[mix], args.warmup / 2, args.concurrency)
-                best: dict[str, dict] = {}
-                for _ in range(args.rounds):
-                    for label, child in (("bare", bare), ("ours", ours)):
-                        result = run_load(
-                            "whois", child.port, files[mix], args.seconds, args.concurrency
-                        )
-                        if label not in best or result["rate"] > best[label]["rate"]:
-                            best[label] = result
-                        time.sleep(1)
-                print(line(f"whois {mix:7} interlink serve", best["ours"]))
-                print(line(f"whois {mix:7} bare asyncio ({size:,} B fixed)", best["bare"]))
-                ratio = best["ours"]["rate"] / best["bare"]["rate"]
-                verdict = "meets" if ratio >= 0.7 else "MISSES"
-                if mix == "hot":
-                    verdict = "diagnostic, cached answers only;"
-                print(f"whois {mix:7} ratio {ratio:.2f} ({verdict} the target >= 0.70)", flush=True)
-            print(f"whois server resident memory: {ours.rss_mb():.0f} MB")
-        finally:
-            ours.stop()
-            bare.stop()
+    benchmark(
+        Service(
+            name="whois",
+            kind="whois",
+            load="queries in flight",
+            bare="bare asyncio",
+            answer_size=answer_size,
+        ),
+        __doc__.split("\n\n")[0],
+    )
 
 
 if __name__ == "__main__":
