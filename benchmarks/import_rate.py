@@ -13,7 +13,8 @@
    validation, no conversion, one transaction, the same connection settings as the store's engine
    (WAL, synchronous=NORMAL, foreign keys on), indexes in place. Timed from BEGIN to COMMIT.
 4. For transparency, a second raw run that, like the import, drops the secondary indexes of the
-   tables it fills and builds them after the rows are in.
+   tables it fills and builds them after the rows are in; and with --core-baseline, the same
+   rows through SQLAlchemy Core `insert()` executemany (Python values, the models' types).
 
 The ratio is import rate / raw rate (target >= 0.5).
 """
@@ -31,7 +32,11 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import select
+
 from benchmarks.common import OWN_TECH, Synthetic, write_export
+from domains.db import make_engine
+from domains.models import Account, Contact, Domain, DomainContact
 from domains.settings import Settings
 from domains.store import Store
 from domains.transfer import COLUMNS, import_records
@@ -98,6 +103,30 @@ def raw_insert(path: Path, rows: dict[str, list[tuple]], *, defer_indexes: bool)
     return seconds
 
 
+def core_insert(source: Path, target: Path) -> tuple[int, float]:
+    """The same rows through SQLAlchemy Core: insert() executemany of Python values (no
+    validation), into the store at `target`; (domains, seconds from BEGIN to COMMIT)."""
+    tables = {m.__table__.name: m.__table__ for m in (Account, Contact, Domain, DomainContact)}
+    reader = make_engine(f"sqlite:///{source}")
+    rows: dict[str, list[dict]] = {}
+    with reader.connect() as conn:
+        for name in TABLES:
+            table = tables[name]
+            stmt = select(table)
+            if name == "contact":
+                stmt = stmt.where(table.c.is_house.is_(False))
+            rows[name] = [dict(r._mapping) for r in conn.execute(stmt)]
+    reader.dispose()
+    engine = make_engine(f"sqlite:///{target}")
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for name in TABLES:
+            conn.execute(tables[name].insert(), rows[name])
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return len(rows["domain"]), seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=1_000_000, help="default 1000000")
@@ -113,6 +142,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the files afterwards")
     parser.add_argument(
         "--no-deferred-baseline", action="store_true", help="skip the informative second raw run"
+    )
+    parser.add_argument(
+        "--core-baseline",
+        action="store_true",
+        help="also time the same rows through SQLAlchemy Core insert() executemany",
     )
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="interlink-import-rate-"))
@@ -165,6 +199,16 @@ def main() -> None:
                 f"raw executemany, indexes built after the rows (as the import does): "
                 f"{deferred_seconds:.1f} s = {deferred_rate:.0f} domains/s; "
                 f"ratio {rate / deferred_rate:.2f} (for information)"
+            )
+        if args.core_baseline:
+            del rows
+            core = fresh_store(folder / "core.db")
+            core.close()
+            domains, core_seconds = core_insert(folder / "import.db", folder / "core.db")
+            core_rate = domains / core_seconds
+            print(
+                f"Core insert() executemany: {core_seconds:.1f} s = {core_rate:.0f} domains/s; "
+                f"ratio {rate / core_rate:.2f} (for information)"
             )
     finally:
         if not args.keep and args.dir is None:

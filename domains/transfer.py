@@ -15,17 +15,30 @@ its creation time across an export and an import.
 
 How an import works:
 
-1. **Check** (no writes). The file is read as a stream (a record at a time, any JSON layout) and
-   every record is checked with the functions of `domains.validation`; large files are checked by
-   worker processes, a batch at a time, so every core helps. Then the references are resolved:
-   duplicates inside the file and against the store, accounts and contacts named by domains and
-   contacts, the house contact (a contact with `"house": true` maps to the store's own house
-   contact; it is never duplicated). Every problem names the record (`domains[37]`, positions
-   count from 0 as in the file's lists), its key, the field and the reason.
+1. **Check** (no writes). The file is read as a stream (a record at a time, any JSON layout; the
+   whole file is never in memory) and every record is checked with the functions of
+   `domains.validation`. Files of 32 MB and more are checked by worker processes, a batch at a
+   time, so every core helps (started with the forkserver method: a program that calls
+   `import_records` for such a file needs the usual `if __name__ == "__main__":` guard). Then
+   the references are resolved: duplicates inside the file and against the store, accounts and
+   contacts named by domains and contacts, the house contact (a contact with `"house": true`
+   maps to the store's own house contact; it is never duplicated). Every problem names the
+   record (`domains[37]`: positions count from 0, as in the file's lists), its key, the field
+   and the reason. A key (number, handle, name) that appears twice is ambiguous: every record
+   holding it is refused.
 2. **Write**, only if nothing is wrong (or with `skip_invalid`, only the good records; a record
    that needs a rejected one is rejected too): one transaction, rows inserted with `executemany`
    in large batches, ids assigned up front (so roles need no round trip), and ONE audit event
-   `store.import` naming the file and the counts.
+   `store.import` naming the file and the counts. On SQLite, a table that the import fills from
+   (nearly) empty has its secondary indexes dropped and rebuilt at the end, in the same
+   transaction (see `_defer_indexes`).
+
+Large files are written while they are checked (`_Streaming`): most are exports of another
+store where every record is good, so the rows go in batch by batch as the workers return them,
+with exactly the ids and rows of the two steps above; at the first problem that stops, is rolled
+back at the end, and the import goes the two-step way. The cost: the store's write lock is held
+for the whole import (minutes for a million domains), not only for the write; other writers wait
+(and on SQLite give up after the busy timeout) meanwhile.
 
 Why no audit event per record: an import of a million domains would write three million audit rows
 that say nothing the file does not (no before, the after is the file), double the time of the
