@@ -128,6 +128,26 @@ def move_tech(store: Store, name: str, proposal: Mapping[str, Any]) -> str:
     return reference
 
 
+def seed_backlog(
+    store: Store,
+    registry: SandboxRegistry,
+    moves: int,
+    *,
+    edits: int,
+    city: str,
+    tlds: Sequence[str] = ("com", "net", "org", "de"),
+) -> tuple[Seeded, list[str]]:
+    """A backlog of moves + edits outbox entries: `moves` domains seeded (see `seed`), each one's
+    tech moved to a new contact through the workflow, and the registrants of the first `edits`
+    moved to `city`. The seeding, and the references of the tech changes."""
+    seeded = seed(store, registry, moves, tlds=tlds)
+    references = [move_tech(store, name, new_tech(i)) for i, name in enumerate(seeded.names)]
+    for name in seeded.names[:edits]:
+        registrant = store.domain_record(name).contact("registrant")
+        store.update_contact(ACTOR, registrant.handle, None, {"city": city})
+    return seeded, references
+
+
 def entries(store: Store) -> list[OutboxEntry]:
     with store.read() as session:
         return list(session.execute(select(OutboxEntry).order_by(col(OutboxEntry.id))).scalars())

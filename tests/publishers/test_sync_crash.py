@@ -29,10 +29,8 @@ from tests.publishers.sync_support import (
     PASSWORD_ENV,
     assert_sandbox_equals_store,
     entries,
-    move_tech,
-    new_tech,
     registries,
-    seed,
+    seed_backlog,
     statuses,
     worker_process_main,
     write_registries,
@@ -70,11 +68,9 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
     try:
         path = write_registries(tmp_path / "r.toml", sandbox, tlds=("com", "net", "org"))
         regs = registries(path, tmp_path)
-        seeded = seed(store, sandbox, MOVES, tlds=("com", "net", "org"))
-        references = [move_tech(store, name, new_tech(i)) for i, name in enumerate(seeded.names)]
-        for name in seeded.names[:EDITS]:
-            holder = store.domain_record(name).contact("registrant")
-            store.update_contact("staff:ann", holder.handle, None, {"city": "Kiel"})
+        seeded, references = seed_backlog(
+            store, sandbox, MOVES, edits=EDITS, city="Kiel", tlds=("com", "net", "org")
+        )
         assert len(entries(store)) == MOVES + EDITS == 200
         sandbox.faults = FaultPlan(delay_ms=20)
 

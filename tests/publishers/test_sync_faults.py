@@ -18,10 +18,8 @@ from tests.publishers.sync_support import (
     PASSWORD_ENV,
     assert_sandbox_equals_store,
     entries,
-    move_tech,
-    new_tech,
     registries,
-    seed,
+    seed_backlog,
     statuses,
     write_registries,
 )
@@ -46,12 +44,8 @@ async def test_faults_restart_and_lost_answers_lose_nothing_and_double_nothing(
     await sandbox.start()
     try:
         regs = registries(write_registries(tmp_path / "r.toml", sandbox, sessions=3), tmp_path)
-        seeded = seed(store, sandbox, DOMAINS)  # com, net, org, de in turn
-        for i, name in enumerate(seeded.names):
-            move_tech(store, name, new_tech(i))
-        for name in seeded.names[:EDITS]:
-            registrant = store.domain_record(name).contact("registrant")
-            store.update_contact("staff:ann", registrant.handle, None, {"city": "Rostock"})
+        # com, net, org, de in turn
+        seeded, _ = seed_backlog(store, sandbox, DOMAINS, edits=EDITS, city="Rostock")
         total = DOMAINS + EDITS
         sandbox.faults = FaultPlan(
             error_share=0.2, error_code=2400, drop_after_commit_share=0.2, seed=20261127

@@ -25,10 +25,8 @@ from tests.publishers.sync_support import (
     PASSWORD_ENV,
     assert_sandbox_equals_store,
     entries,
-    move_tech,
-    new_tech,
     registries,
-    seed,
+    seed_backlog,
     statuses,
     write_registries,
 )
@@ -87,12 +85,9 @@ async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_st
     try:
         path = write_registries(tmp_path / "r.toml", sandbox, sessions=2)
         regs = registries(path, tmp_path)
-        seeded = seed(store, sandbox, MOVES, tlds=("com", "net", "org"))
-        for i, name in enumerate(seeded.names):
-            move_tech(store, name, new_tech(i))
-        for name in seeded.names[:EDITS]:
-            holder = store.domain_record(name).contact("registrant")
-            store.update_contact("staff:ann", holder.handle, None, {"city": "Bergen"})
+        seeded, _ = seed_backlog(
+            store, sandbox, MOVES, edits=EDITS, city="Bergen", tlds=("com", "net", "org")
+        )
         total = MOVES + EDITS
 
         context = multiprocessing.get_context("forkserver")
