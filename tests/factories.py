@@ -10,6 +10,19 @@ from domains.store import Store
 
 _serial = count(1000)
 
+#: The technical contact a customer proposes: an organisation that consents to publish its
+#: organisation and e-mail address.
+NEW_TECH = {
+    "org": "Northwind Hosting GmbH",
+    "name": "Greta Nord",
+    "email": "noc@northwind.example.net",
+    "voice": "+49 40 609040",
+    "city": "Hamburg",
+    "country": "DE",
+    "consent_fields": ["org", "email"],
+    "consent_method": "portal",
+}
+
 
 def account_data(**overrides: Any) -> dict[str, Any]:
     """Valid account fields."""

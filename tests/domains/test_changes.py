@@ -10,18 +10,7 @@ from sqlalchemy import func, select
 from domains.changes import InvalidToken, Workflow, hash_token
 from domains.errors import NotFound, RuleViolation, ValidationFailed
 from domains.models import AuditEvent, ChangeRequest, Contact, Notice, OutboxEntry, utcnow
-from tests.factories import make_domain
-
-NEW_TECH = {
-    "org": "Northwind Hosting GmbH",
-    "name": "Greta Nord",
-    "email": "noc@northwind.example.net",
-    "voice": "+49 40 609040",
-    "city": "Hamburg",
-    "country": "DE",
-    "consent_fields": ["org", "email"],
-    "consent_method": "portal",
-}
+from tests.factories import NEW_TECH, make_domain
 
 
 def snapshot(store) -> tuple[int, ...]:

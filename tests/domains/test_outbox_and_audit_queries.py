@@ -10,8 +10,7 @@ from domains import audit, outbox
 from domains.changes import Workflow
 from domains.errors import RuleViolation
 from domains.models import OutboxEntry, utcnow
-from tests.domains.test_changes import NEW_TECH
-from tests.factories import make_domain
+from tests.factories import NEW_TECH, make_domain
 
 
 def applied_request(store):

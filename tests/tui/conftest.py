@@ -21,6 +21,7 @@ from domains.changes import Workflow
 from domains.settings import DnsSettings, Settings
 from domains.store import Store
 from domains.transfer import import_records
+from tests.factories import NEW_TECH
 from tui.app import InterlinkApp, create_app
 from tui.context import AppContext, PublicWhois
 
@@ -30,18 +31,6 @@ ACTOR = "staff:ann"
 #: Nothing listens there: live DNS and WHOIS answers fail at once.
 CLOSED_PORT = 9
 SIZE = (100, 30)
-
-#: The technical contact a customer proposes (as in tests/domains/test_changes.py).
-NEW_TECH = {
-    "org": "Northwind Hosting GmbH",
-    "name": "Greta Nord",
-    "email": "noc@northwind.example.net",
-    "voice": "+49 40 609040",
-    "city": "Hamburg",
-    "country": "DE",
-    "consent_fields": ["org", "email"],
-    "consent_method": "portal",
-}
 
 
 def demo_settings(database: Path, data_dir: Path) -> Settings:
