@@ -162,6 +162,38 @@ class Store:
         if expected is not None and row.version != expected:
             raise ConflictError(label, key, expected, row.version)
 
+    @staticmethod
+    def _write_changes(
+        session: Session,
+        actor: str,
+        row: Any,
+        label: str,
+        key: str,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        request_ref: str | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Set the fields of `after` that differ from `before` on the locked row, bump its version
+        and audit them as `{label}.update`. The changes, as audit.diff gives them (empty: the row
+        is as it was and nothing is written)."""
+        changed = audit.diff(before, after)
+        if not changed:
+            return changed
+        for name in changed:
+            setattr(row, name, after[name])
+        row.version += 1
+        row.updated_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action=f"{label}.update",
+            entity_type=label,
+            entity_id=key,
+            changes=changed,
+            request_ref=request_ref,
+        )
+        return changed
+
     # -- accounts -----------------------------------------------------------------------
 
     def create_account(self, actor: str, data: Mapping[str, Any]) -> Account:
@@ -204,21 +236,7 @@ class Store:
             before = fields_of(account, ACCOUNT_FIELDS)
             clean = validation.account({**before, "number": account.number, **changes})
             clean.pop("number")
-            changed = audit.diff(before, clean)
-            if not changed:
-                return account
-            for name in changed:
-                setattr(account, name, clean[name])
-            account.version += 1
-            account.updated_at = utcnow()
-            audit.record(
-                session,
-                actor=actor,
-                action="account.update",
-                entity_type="account",
-                entity_id=account.number,
-                changes=changed,
-            )
+            self._write_changes(session, actor, account, "account", account.number, before, clean)
         return account
 
     # -- contacts -----------------------------------------------------------------------
@@ -297,25 +315,13 @@ class Store:
             before = fields_of(contact, CONTACT_FIELDS)
             clean = validation.contact({**before, **changes})
             clean.pop("handle", None)
-            changed = audit.diff(before, clean)
-            if not changed:
-                return contact
-            for name in changed:
-                setattr(contact, name, clean[name])
-            contact.name_key = search_key(contact.name)
-            contact.email_key = search_key(contact.email)
-            contact.version += 1
-            contact.updated_at = utcnow()
-            audit.record(
-                session,
-                actor=actor,
-                action="contact.update",
-                entity_type="contact",
-                entity_id=contact.handle,
-                changes=changed,
-                request_ref=request_ref,
+            changed = self._write_changes(
+                session, actor, contact, "contact", contact.handle, before, clean, request_ref
             )
-            self._queue_contact_update(session, contact, sorted(changed))
+            if changed:
+                contact.name_key = search_key(contact.name)
+                contact.email_key = search_key(contact.email)
+                self._queue_contact_update(session, contact, sorted(changed))
         return contact
 
     def _queue_contact_update(self, session: Session, contact: Contact, fields: list[str]) -> None:
@@ -413,21 +419,7 @@ class Store:
             before = fields_of(domain, DOMAIN_FIELDS)
             clean = validation.domain({**before, "name": domain.name, **changes})
             kept = {k: clean[k] for k in DOMAIN_FIELDS}
-            changed = audit.diff(before, kept)
-            if not changed:
-                return domain
-            for key in changed:
-                setattr(domain, key, kept[key])
-            domain.version += 1
-            domain.updated_at = utcnow()
-            audit.record(
-                session,
-                actor=actor,
-                action="domain.update",
-                entity_type="domain",
-                entity_id=domain.name,
-                changes=changed,
-            )
+            self._write_changes(session, actor, domain, "domain", domain.name, before, kept)
         return domain
 
     def assign_contact(self, actor: str, domain_name: str, role: str, handle: str) -> Domain:
