@@ -11,6 +11,7 @@ from domains.store import SearchPage
 from tui.screens.base import StaffScreen
 from tui.widgets.banner import Banner
 from tui.widgets.mode_bar import ModeBar
+from tui.widgets.search import ResultsTable, SearchBox
 
 #: Fetch the next page when the cursor comes this close to the last loaded row.
 PREFETCH_MARGIN = 20
@@ -22,7 +23,9 @@ class DomainsScreen(StaffScreen):
     PALETTE_GROUP = "Domains"
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
-        Binding("enter", "open_domain", "Open", show=True),
+        Binding("down", "focus_results", "Results", show=False),
+        # Enter opens too (the table's own key); this one also serves the command palette.
+        Binding("ctrl+o", "open_domain", "Open domain", show=False),
         Binding("ctrl+r", "refresh", "Refresh"),
     ]
 
@@ -38,12 +41,12 @@ class DomainsScreen(StaffScreen):
         yield Header()
         yield ModeBar("domains")
         yield Banner()
-        yield Input(
+        yield SearchBox(
             placeholder="domain, U-label, e-mail, name or account (email: name: account:)",
             id="search",
         )
         yield Static("", id="search-status")
-        table = DataTable(id="domains", cursor_type="row", zebra_stripes=True)
+        table = ResultsTable(id="domains", cursor_type="row", zebra_stripes=True)
         table.add_column("Domain", key="domain", width=38)
         table.add_column("Account", key="account", width=10)
         table.add_column("Matched", key="matched", width=20)
@@ -148,6 +151,10 @@ class DomainsScreen(StaffScreen):
     def action_focus_search(self) -> None:
         """Put the cursor in the search box."""
         self.query_one("#search", Input).focus()
+
+    def action_focus_results(self) -> None:
+        """Down from the search box moves into the results."""
+        self.query_one("#domains", DataTable).focus()
 
     def action_refresh(self) -> None:
         """Search again (the store may have changed)."""
