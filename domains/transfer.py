@@ -69,7 +69,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Boolean, Connection, DateTime, Table, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.types import JSON
 
 from domains import audit, validation
@@ -1579,12 +1579,31 @@ def import_records(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import an export file: all-or-nothing unless `skip_invalid` (see the module text)."""
-    started = time.perf_counter()
     path = Path(path)
     actor = audit.check_actor(actor)
-    report = ImportReport(source=path.name)
     if not path.is_file():
         raise ImportFileError(f"{path} does not exist or is not a file")
+    try:
+        return _import(store, path, actor, skip_invalid, rejects_path, progress)
+    except IntegrityError as exc:
+        raise _changed_meanwhile(exc) from None
+    except OperationalError as exc:  # e.g. the store is locked by another writer, disk full
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise ImportFileError(
+            f"the store could not be written ({reason}); nothing was imported"
+        ) from None
+
+
+def _import(
+    store: Store,
+    path: Path,
+    actor: str,
+    skip_invalid: bool,
+    rejects_path: Path | None,
+    progress: Progress | None,
+) -> ImportReport:
+    started = time.perf_counter()
+    report = ImportReport(source=path.name)
     now = utcnow()
     checked = _Checked()
     size = path.stat().st_size
@@ -1607,11 +1626,7 @@ def import_records(
     report.timings["check"] = time.perf_counter() - started
     if streaming is not None:
         finishing = time.perf_counter()
-        try:
-            done = streaming.finish(report, actor)
-        except IntegrityError as exc:
-            raise _changed_meanwhile(exc) from None
-        if done:
+        if streaming.finish(report, actor):
             report.written = True
             report.timings["write (after the check)"] = time.perf_counter() - finishing
             report.seconds = time.perf_counter() - started
@@ -1634,10 +1649,7 @@ def import_records(
         report.seconds = time.perf_counter() - started
         return report
     writing = time.perf_counter()
-    try:
-        _write(store, checked, links, report, actor=actor, progress=progress)
-    except IntegrityError as exc:
-        raise _changed_meanwhile(exc) from None
+    _write(store, checked, links, report, actor=actor, progress=progress)
     report.written = True
     report.timings["write"] = time.perf_counter() - writing
     report.seconds = time.perf_counter() - started

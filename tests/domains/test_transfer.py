@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -717,6 +718,26 @@ def test_a_file_of_the_wrong_shape_gets_one_clear_message(sqlite_store, tmp_path
 
 def test_a_missing_file_is_one_clear_message(sqlite_store, tmp_path):
     assert "does not exist" in refused(sqlite_store, tmp_path / "nope.json")
+
+
+def test_a_store_locked_by_another_writer_is_one_clear_message(tmp_path):
+    database = tmp_path / "busy.db"
+    settings = Settings(
+        database_url=f"sqlite:///{database}", data_dir=tmp_path / "b", sqlite_busy_timeout_ms=100
+    )
+    busy = Store.open(settings=settings)
+    data, *_ = export_file(3)
+    path = write(tmp_path / "three.json", data)
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        message = refused(busy, path)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert message.startswith("the store could not be written (database is locked)")
+    assert import_records(busy, path, actor=ACTOR).written
+    busy.close()
 
 
 def test_the_reader_copes_with_any_layout_and_chunk_boundaries(sqlite_store, tmp_path, monkeypatch):
