@@ -4,9 +4,9 @@ The store is built once per test session straight with SQLAlchemy Core (executem
 rows: accounts, one registrant contact per account, domains with their two roles), which takes
 seconds where the full import path (benchmarks/make_store.py) takes minutes.
 
-Textual's DataTable recomputes its row offsets on every change (linear in the rows it holds), so
-appending all 1,000 pages of the whole store costs minutes; the test pages through the first
-2,000 rows of the whole store, then scrolls to the very end of a filtered view.
+Textual's DataTable slows down as it grows, so the screen keeps a window of at most WINDOW rows
+in it: one test pages through the first 2,100 rows and then to the end of a filtered view, the
+other scrolls to the very last of the 100,000 domains and back up.
 """
 
 from __future__ import annotations
@@ -251,3 +251,46 @@ async def test_pages_as_you_scroll_then_filter_and_scroll_to_the_end(large_store
         await pilot.press("ctrl+end")
         await pilot.app.workers.wait_for_complete()
         assert table.row_count == len(matching) and table.cursor_row == len(matching) - 1
+
+
+@pytest.mark.slow
+async def test_scrolls_to_the_end_of_the_whole_store(large_store):
+    """To the very last of 100,000 domains, page by page, the table holding a window only."""
+    from tui.screens.domains import WINDOW
+
+    page = 500  # the most one search call returns (domains.search.MAX_LIMIT)
+    with large_store.read() as session:
+        last = list(
+            session.execute(select(Domain.name).order_by(Domain.name.desc()).limit(3)).scalars()
+        )[::-1]
+    counter = CountingStore(large_store)
+    app = make_app(large_store, page_size=page)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("#domains")
+        await wait_for(pilot, lambda: table.row_count == page, what="the first page")
+        await pilot.press("enter")  # into the table
+        largest = 0
+        while screen.next_cursor is not None:
+            before = screen.loaded
+            await pilot.press("ctrl+end")
+            await wait_for(
+                pilot,
+                lambda n=before: screen.loaded > n and not screen.loading_more,
+                what=f"the page after {before} (window {screen.window_start}+"
+                f"{table.row_count}, cursor {table.cursor_row})",
+            )
+            largest = max(largest, table.row_count)
+        assert screen.loaded == DOMAINS
+        assert len(counter.calls) == DOMAINS // page  # each page fetched once
+        assert largest <= WINDOW < DOMAINS  # never the whole table
+        await pilot.press("ctrl+end")
+        await pilot.app.workers.wait_for_complete()
+        assert row_names(table)[-3:] == last
+        assert screen.window_start + table.cursor_row == DOMAINS - 1
+        # Back up again: earlier rows come back into the window from what was fetched.
+        for _ in range(3):
+            await pilot.press("ctrl+home")
+            await pilot.pause()
+        assert screen.window_start + table.cursor_row < DOMAINS - WINDOW
+        assert len(counter.calls) == DOMAINS // page  # nothing fetched twice

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from domains.store import SearchPage
+from domains.store import DomainHit, SearchPage
 from tui.screens.base import StaffScreen
 from tui.widgets.banner import Banner
 from tui.widgets.mode_bar import ModeBar
@@ -15,6 +15,9 @@ from tui.widgets.search import ResultsTable, SearchBox
 
 #: Fetch the next page when the cursor comes this close to the last loaded row.
 PREFETCH_MARGIN = 20
+#: Rows the table holds at most. Textual's DataTable slows down as it grows, so deep in a long
+#: list the table shows a window of the fetched rows, re-drawn around the cursor as it moves.
+WINDOW = 5000
 
 
 class DomainsScreen(StaffScreen):
@@ -36,6 +39,8 @@ class DomainsScreen(StaffScreen):
         self.loading_more = False
         self.generation = 0
         self.loaded = 0
+        self.hits: list[DomainHit] = []
+        self.window_start = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -90,25 +95,46 @@ class DomainsScreen(StaffScreen):
             return
         table = self.query_one("#domains", DataTable)
         table.clear()
+        self.hits = []
+        self.window_start = 0
         self.loaded = 0
         self.add_page(page)
         table.move_cursor(row=0)
 
+    @staticmethod
+    def _row(hit: DomainHit) -> tuple[str, str, str]:
+        name = hit.unicode_name
+        if hit.unicode_name != hit.name:
+            name = f"{hit.unicode_name} ({hit.name})"
+        return name, hit.account_number, hit.matched
+
     def add_page(self, page: SearchPage) -> None:
         """Append a page of hits and remember where the next one starts."""
         table = self.query_one("#domains", DataTable)
-        for hit in page.hits:
-            name = (
-                hit.unicode_name
-                if hit.unicode_name == hit.name
-                else f"{hit.unicode_name} ({hit.name})"
-            )
-            table.add_row(name, hit.account_number, hit.matched, key=f"{hit.name}#{self.loaded}")
-            self.loaded += 1
+        first = len(self.hits)
+        self.hits.extend(page.hits)
+        self.loaded = len(self.hits)
+        if self.loaded - self.window_start > WINDOW:
+            here = self.window_start + table.cursor_row
+            self.show_window(max(0, here - WINDOW // 2), here)
+        else:
+            for index in range(first, self.loaded):
+                hit = self.hits[index]
+                table.add_row(*self._row(hit), key=f"{hit.name}#{index}")
         self.next_cursor = page.next_cursor
         more = " (more below)" if page.next_cursor else ""
         what = "no matches" if not self.loaded else f"{self.loaded} shown{more}"
         self.query_one("#search-status", Static).update(f"{page.kind} search: {what}")
+
+    def show_window(self, start: int, cursor_at: int) -> None:
+        """Put hits[start:start+WINDOW] in the table, the cursor on hit number cursor_at."""
+        table = self.query_one("#domains", DataTable)
+        self.window_start = start
+        table.clear()
+        for index in range(start, min(start + WINDOW, self.loaded)):
+            hit = self.hits[index]
+            table.add_row(*self._row(hit), key=f"{hit.name}#{index}")
+        table.move_cursor(row=cursor_at - start, animate=False)
 
     def search_failed(self, exc: Exception) -> None:
         """A bad query (e.g. too long) shows under the box, not as a crash."""
@@ -117,10 +143,20 @@ class DomainsScreen(StaffScreen):
     # -- paging -------------------------------------------------------------------------
 
     @on(DataTable.RowHighlighted, "#domains")
-    def maybe_load_more(self, event: DataTable.RowHighlighted) -> None:
+    def maybe_load_more(self, _event: DataTable.RowHighlighted) -> None:
         """Fetch the next page as the cursor nears the end of what is loaded."""
-        if event.cursor_row >= self.loaded - PREFETCH_MARGIN:
-            self.load_more()
+        table = self.query_one("#domains", DataTable)
+        # The table's cursor now, not the event's: a re-drawn window posts stale highlights.
+        row = table.cursor_row
+        if row >= table.row_count - PREFETCH_MARGIN:
+            if self.window_start + table.row_count < self.loaded:
+                here = self.window_start + row
+                self.show_window(max(0, here - WINDOW // 2), here)
+            else:
+                self.load_more()
+        elif row < PREFETCH_MARGIN and self.window_start > 0:
+            here = self.window_start + row
+            self.show_window(max(0, here - WINDOW // 2), here)
 
     def load_more(self) -> None:
         """Fetch the next page of the current search."""
