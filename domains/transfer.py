@@ -54,6 +54,7 @@ registry (handles and ROIDs are registry identities and are kept as they are).
 from __future__ import annotations
 
 import codecs
+import gc
 import json
 import multiprocessing
 import os
@@ -61,7 +62,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -1584,7 +1585,8 @@ def import_records(
     if not path.is_file():
         raise ImportFileError(f"{path} does not exist or is not a file")
     try:
-        return _import(store, path, actor, skip_invalid, rejects_path, progress)
+        with _without_cyclic_gc():
+            return _import(store, path, actor, skip_invalid, rejects_path, progress)
     except IntegrityError as exc:
         raise _changed_meanwhile(exc) from None
     except OperationalError as exc:  # e.g. the store is locked by another writer, disk full
@@ -1654,6 +1656,23 @@ def _import(
     report.timings["write"] = time.perf_counter() - writing
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection while millions of checked records pile up in memory.
+
+    They hold no reference cycles (tuples of strings, freed by reference counting), but every
+    collection of the oldest generation walks all of them: at a million domains that was a third
+    of the main process's time. Collection resumes (and catches up) afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _changed_meanwhile(exc: IntegrityError) -> ImportFileError:
