@@ -2,8 +2,9 @@
 
     python benchmarks/search_latency.py [--db URL] [--queries 500] [--seed 7]
 
-Without --db it uses a SQLite store of 1,000,000 synthetic domains in the temporary directory,
-built first with benchmarks/make_store.py if the file does not exist (that takes minutes).
+Without --db it uses the SQLite store of 1,000,000 synthetic domains that the benchmarks share
+(benchmarks/bench_store.py: $INTERLINK_BENCH_DIR, default ~/.cache/interlink-bench), built first
+with benchmarks/make_store.py if it does not exist (that takes minutes, once).
 
 Every kind of search the staff use (Store.search): a domain by A-label prefix, by U-label prefix
 (IDN), a contact's e-mail prefix, a contact's name prefix, an account number prefix. The prefixes
@@ -28,24 +29,19 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from benchmarks.make_store import make_store
+from benchmarks.bench_store import ensure_store
 from domains.models import Account, Contact, Domain
 from domains.settings import Settings
 from domains.store import Store
 
 TARGET_MS = 20.0
-DEFAULT_DB = Path(tempfile.gettempdir()) / "interlink-bench" / "store-1000000.db"
 
 
-def open_store(url: str, seed: int) -> Store:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(parsed.database or "")
-        if not path.exists():
-            print(f"{path} does not exist: building a store of 1000000 domains (minutes)")
-            make_store(1_000_000, url, seed).close()
+def open_store(url: str | None) -> Store:
+    """The store at `url`, or the shared synthetic store of 1,000,000 domains (built if missing)."""
+    if url is None:
+        url = f"sqlite:///{ensure_store(1_000_000)}"
     folder = Path(tempfile.mkdtemp(prefix="interlink-search-"))
     return Store.open(settings=Settings(database_url=url, data_dir=folder))
 
@@ -126,13 +122,15 @@ def report(label: str, page: str, times: list[float], hits: list[int]) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=f"sqlite:///{DEFAULT_DB}", help="store URL")
+    parser.add_argument(
+        "--db", help="store URL (default: the shared store of 1,000,000 synthetic domains)"
+    )
     parser.add_argument("--queries", type=int, default=500, help="queries per kind (500)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit", type=int, default=50, help="rows per page (50)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    store = open_store(args.db, args.seed)
+    store = open_store(args.db)
     try:
         print(f"store: {store.engine.url.render_as_string()} ({store.count_domains()} domains)")
         plan = queries(store, args.queries, rng)
