@@ -42,8 +42,8 @@ def open_store(url: str | None) -> Store:
     """The store at `url`, or the shared synthetic store of 1,000,000 domains (built if missing)."""
     if url is None:
         url = f"sqlite:///{ensure_store(1_000_000)}"
-    folder = Path(tempfile.mkdtemp(prefix="interlink-search-"))
-    return Store.open(settings=Settings(database_url=url, data_dir=folder))
+    # The data directory is not used by searches: the store's own default is fine.
+    return Store.open(settings=Settings(database_url=url, data_dir=Path(tempfile.gettempdir())))
 
 
 def sample(store: Store, column, count: int, rng: random.Random, accept: Callable) -> list[str]:
