@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from domains.errors import InterlinkError
 from domains.settings import Settings, get_settings
 from domains.store import Store
 from domains.transfer import import_records
@@ -39,7 +40,13 @@ def demo_store(directory: Path, settings: Settings) -> Store:
         if stale.is_file():
             stale.unlink()
     store = Store.open(settings=settings)
-    import_records(store, FIXTURES / "demo.json", actor="system:demo")
+    report = import_records(store, FIXTURES / "demo.json", actor="system:demo")
+    if report.problems:
+        store.close()
+        raise InterlinkError(
+            f"the demo data set has {len(report.problems)} bad record(s), e.g. "
+            f"{report.problems[0]}; nothing was imported"
+        )
     return store
 
 
