@@ -76,7 +76,7 @@ from sqlalchemy.types import JSON
 from domains import audit, validation
 from domains.errors import InterlinkError, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
-from domains.store import contact_handle, search_key
+from domains.store import ACCOUNT_FIELDS, CONTACT_FIELDS, contact_handle, search_key
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -86,47 +86,9 @@ if TYPE_CHECKING:
 FORMAT = "interlink-export"
 VERSION = 1
 SECTIONS = ("accounts", "contacts", "domains")
-ACCOUNT_KEYS = frozenset(
-    (
-        "number",
-        "name",
-        "email",
-        "phone",
-        "street",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "status",
-        "marketing_opt_out_at",
-        "marketing_opt_out_via",
-        "created_at",
-    )
-)
-CONTACT_KEYS = frozenset(
-    (
-        "handle",
-        "kind",
-        "name",
-        "org",
-        "street",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "voice",
-        "voice_ext",
-        "fax",
-        "fax_ext",
-        "email",
-        "consent_fields",
-        "consent_at",
-        "consent_method",
-        "account",
-        "house",
-        "created_at",
-    )
-)
+# The keys of the exchange format: the store's fields plus the references and creation time.
+ACCOUNT_KEYS = frozenset(("number", *ACCOUNT_FIELDS, "created_at"))
+CONTACT_KEYS = frozenset(("handle", *CONTACT_FIELDS, "account", "house", "created_at"))
 DOMAIN_KEYS = frozenset(
     (
         "name",

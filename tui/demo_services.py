@@ -61,14 +61,16 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
 
     registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
     async with registry:
+        seeded: set[str] = set()
         cursor = None
         while True:
             page = store.search("", kind="domain", cursor=cursor, limit=200)
             for hit in page.hits:
                 record = store.domain_record(hit.name)
                 for contact in record.contacts.values():
-                    if contact.handle not in registry.snapshot().contacts:
+                    if contact.handle not in seeded:
                         registry.seed_contact(contact_data(contact), SANDBOX_CLIENT)
+                        seeded.add(contact.handle)
                 registrant = record.contact("registrant")
                 registry.seed_domain(
                     record.domain.name,

@@ -164,3 +164,10 @@ def test_reject_cancel_and_expire_from_the_shell(demo_env, tmp_path):
     expired = run("requests", "expire")
     assert expired.exit_code == 0 and "0 request(s) expired" in expired.output
     store.close()
+
+
+def test_an_unreachable_database_is_a_clear_error_not_a_traceback():
+    result = run("show", "x.com", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert result.exit_code == 1
+    assert "the database failed" in result.output
+    assert "Traceback" not in result.output

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from domains.errors import InterlinkError
 from domains.settings import Settings, get_settings
@@ -46,6 +47,11 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        # The driver's own first line says what failed (host, port, file); never a password.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        err_console.print(f"[bold red]error:[/] the database failed: {reason}", highlight=False)
         raise typer.Exit(1) from None
 
 

@@ -70,10 +70,7 @@ def list_requests(
     with user_errors(), opened_store(database_url) as store:
         flow = Workflow(store)
         rows = flow.list(state=state, limit=limit)
-        with store.read() as session:
-            from domains.models import Domain
-
-            names = {r.domain_id: session.get(Domain, r.domain_id).unicode_name for r in rows}
+        names = flow.domain_names(rows)
     table = Table()
     table.add_column("reference", no_wrap=True)
     table.add_column("domain", overflow="fold")

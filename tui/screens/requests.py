@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from domains.changes import STATES, Workflow
-from domains.models import ChangeRequest, Domain
+from domains.models import ChangeRequest
 from tui.screens.base import StaffScreen
 from tui.widgets.mode_bar import ModeBar
 
@@ -63,8 +63,7 @@ class RequestsScreen(StaffScreen):
                 rows = [r for state in TODO_STATES for r in flow.list(state=state, limit=200)]
             else:
                 rows = flow.list(state=None if choice == "all" else str(choice), limit=500)
-            with self.store.read() as session:
-                names = {r.domain_id: session.get(Domain, r.domain_id).unicode_name for r in rows}
+            names = flow.domain_names(rows)
             return [(r, names[r.domain_id]) for r in rows]
 
         self.background(work, self.show_rows, exclusive=True, group="requests")
