@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index, String
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -125,6 +125,25 @@ class DomainContact(SQLModel, table=True):
     domain_id: int = Field(foreign_key="domain.id", primary_key=True)
     role: str = Field(primary_key=True, max_length=16)
     contact_id: int = Field(foreign_key="contact.id")
+
+
+class PublishedAnswer(SQLModel, table=True):
+    """A domain's public answers (WHOIS and RDAP) rendered ahead, compressed, by render key.
+
+    Rows are written by the publisher (publishers/published.py) from the policy's view and
+    removed by database triggers (migration 0004) in the same transaction as any change to the
+    domain, its role assignments or a contact it uses, so a row present is never stale.
+    """
+
+    __tablename__ = "published_answer"
+    # One B-tree keyed by the name on SQLite: a lookup is a single search.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    name: str = Field(sa_column=Column(_key(), primary_key=True))
+    render_key: str = Field(max_length=32, index=True)
+    whois: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    rdap: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    published_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 
 
 class AuditEvent(SQLModel, table=True):

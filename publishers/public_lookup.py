@@ -5,10 +5,13 @@ A-label the store keys domains by, or refuses it with a one-line reason (`QueryE
 characters, not IDNA2008, a label over 63 octets, no dot, letters of two scripts in one label (no
 registry registers such a label; it is how homograph look-alikes are made).
 
-`PublicLookup` fetches the domain with its contacts in one prepared query, builds the policy's
-`PublicationView` (the only thing the renderers see) and renders it with the service's renderer.
-Rendered answers are kept in a small cache bounded in bytes, and a cached answer is only given
-when the store provably has not changed it:
+`PublicLookup` first looks for the domain's answer rendered ahead by the publisher
+(publishers/published.py: one indexed read; the database's triggers drop such an answer in the
+same transaction as any change to its data). Failing that, it fetches the domain with its
+contacts in one prepared query, builds the policy's `PublicationView` (the only thing the
+renderers see) and renders it with the service's renderer. Answers are also kept in a small
+in-memory cache bounded in bytes, and a cached answer is only given when the store provably has
+not changed it:
 
 - on SQLite, `PRAGMA data_version` (a counter that moves whenever another connection commits)
   says in a microsecond that nothing at all was written since the answer was checked;
@@ -42,19 +45,18 @@ import idna
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from domains.models import Account, Contact, Domain, DomainContact, UTCDateTime
+from domains.models import UTCDateTime
 from domains.settings import Settings
-from domains.store import DomainRecord, Store
+from domains.store import Store
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, get_profile
+from publishers.published import SENTINEL, SENTINEL_TEXT, Publication, lookup_statement
+from publishers.records import CONTACT, DOMAIN, DOMAIN_CONTACT, record_from_rows, record_query
 
 log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 512
 MAX_NAME_OCTETS = 253
-#: Rendered with this generation time, which each answer replaces with its own.
-SENTINEL = datetime(1111, 11, 11, 11, 11, 11, tzinfo=UTC)
-SENTINEL_TEXT = b"1111-11-11T11:11:11Z"
 #: Scripts that may share a label with each other (Japanese, Korean, Chinese, with ASCII).
 _EAST_ASIAN = frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HANGUL", "BOPOMOFO"})
 _ENTRY_OVERHEAD = 256
@@ -167,21 +169,8 @@ class _Entry:
         self.size = _ENTRY_OVERHEAD + len(head or b"") + len(tail or b"")
 
 
-_D = Domain.__table__  # type: ignore[attr-defined]
-_DC = DomainContact.__table__  # type: ignore[attr-defined]
-_C = Contact.__table__  # type: ignore[attr-defined]
-#: Search keys are the store's own business; everything else of a contact is fetched.
-_CONTACT_COLUMNS = tuple(c for c in _C.c if c.name not in ("name_key", "email_key"))
-_DOMAIN_KEYS = tuple(c.name for c in _D.c)
-_CONTACT_KEYS = tuple((f"c_{c.name}", c.name) for c in _CONTACT_COLUMNS)
-#: The account is not fetched: nothing public comes from it (DESIGN 7: the public services see
-#: no private field they could leak); the record carries a stub holding only the account's id.
-_FETCH = (
-    select(*_D.c, _DC.c.role, *(c.label(f"c_{c.name}") for c in _CONTACT_COLUMNS))
-    .outerjoin(_DC, _DC.c.domain_id == _D.c.id)
-    .outerjoin(_C, _C.c.id == _DC.c.contact_id)
-    .where(_D.c.name == bindparam("name"))
-)
+_D, _DC, _C = DOMAIN, DOMAIN_CONTACT, CONTACT
+_FETCH = record_query().where(_D.c.name == bindparam("name"))
 _FINGERPRINT = (
     select(
         _D.c.id,
@@ -266,31 +255,6 @@ def _fingerprint(rows: list[dict[str, Any]]) -> tuple[Any, ...] | None:
     return (first["id"], first["version"], first["updated_at"], tuple(roles))
 
 
-def _loaded(model: type[Any], values: dict[str, Any]) -> Any:
-    """A read-only instance of `model` holding `values`, as the ORM's loading fills one.
-
-    Mapped attributes read from the instance's __dict__; nothing is ever written back (there is
-    no session), and this costs a fraction of model_construct.
-    """
-    instance = model.__new__(model)
-    instance.__dict__.update(values)
-    return instance
-
-
-def _record(rows: list[dict[str, Any]]) -> DomainRecord:
-    """A DomainRecord from the rows of the prepared query (one per role)."""
-    first = rows[0]
-    domain = _loaded(Domain, {key: first[key] for key in _DOMAIN_KEYS})
-    account = _loaded(Account, {"id": first["account_id"]})
-    contacts: dict[str, Contact] = {}
-    for row in rows:
-        if row["role"] is not None and row["c_id"] is not None:
-            contacts[row["role"]] = _loaded(
-                Contact, {attr: row[key] for key, attr in _CONTACT_KEYS}
-            )
-    return DomainRecord(domain=domain, account=account, contacts=contacts)
-
-
 class PublicLookup:
     """Query -> rendered answer, through the policy's view, for one public service.
 
@@ -311,6 +275,8 @@ class PublicLookup:
         profile: Profile | str | None = None,
         cache_bytes: int | None = None,
         threads: int | None = None,
+        service: str | None = None,
+        publication: Publication | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or store.settings
@@ -320,6 +286,11 @@ class PublicLookup:
             self.profile = get_profile(self.settings.publication_profile)
         self.registrar = RegistrarView.from_settings(self.settings.registrar)
         self.render = render
+        # The answers rendered ahead (publishers/published.py) of `service`, when it has them.
+        self.service = service
+        self.publication = None
+        if service is not None:
+            self.publication = publication or Publication(self.settings, self.profile)
         self.cache_bytes = serve.answer_cache_bytes if cache_bytes is None else cache_bytes
         self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self._cache_size = 0
@@ -339,13 +310,18 @@ class PublicLookup:
             {
                 "fetch": _Prepared(_FETCH, store.engine.dialect),
                 "fingerprint": _Prepared(_FINGERPRINT, store.engine.dialect),
+                **(
+                    {"published": _Prepared(lookup_statement(service), store.engine.dialect)}
+                    if service is not None
+                    else {}
+                ),
             }
             if self._sqlite
             else {}
         )
         self._now_second = -1
         self._now_text = b""
-        self.stats = {"hits": 0, "checked": 0, "built": 0, "missing": 0}
+        self.stats = {"hits": 0, "published": 0, "checked": 0, "built": 0, "missing": 0}
 
     # -- the store ---------------------------------------------------------------------
 
@@ -385,13 +361,17 @@ class PublicLookup:
                 log.debug("closing a broken store connection failed", exc_info=True)
 
     def _query(self, kind: str, name: str) -> list[dict[str, Any]]:
-        """The rows of the prepared `fetch` or `fingerprint` query for an A-label."""
+        """The rows of the prepared `fetch`, `fingerprint` or `published` query for an A-label."""
+        values = {"name": name, "key": self.publication.key if self.publication else None}
         try:
             if self._sqlite:
-                return self._prepared[kind].run(self._raw()[1], {"name": name})
+                return self._prepared[kind].run(self._raw()[1], values)
             conn = self._connection()
-            statement = _FETCH if kind == "fetch" else _FINGERPRINT
-            rows = [dict(row._mapping) for row in conn.execute(statement, {"name": name})]
+            if kind == "published":
+                statement = lookup_statement(self.service or "")
+            else:
+                statement = _FETCH if kind == "fetch" else _FINGERPRINT
+            rows = [dict(row._mapping) for row in conn.execute(statement, values)]
             conn.rollback()  # end the read transaction: the next query sees new commits
             return rows
         except (SQLAlchemyError, sqlite3.Error) as exc:
@@ -416,7 +396,9 @@ class PublicLookup:
         rows = self._query("fetch", normalise(name))
         if not rows:
             return None
-        return build_view(_record(rows), profile=self.profile, registrar=self.registrar, now=now)
+        return build_view(
+            record_from_rows(rows), profile=self.profile, registrar=self.registrar, now=now
+        )
 
     # -- answers -----------------------------------------------------------------------
 
@@ -476,10 +458,29 @@ class PublicLookup:
         name = normalise(name)
         return self.answer_now(name) or self._refresh(name, self._data_token())
 
+    def _published(self, name: str) -> _Entry | None:
+        """The answer rendered ahead for `name`, if it is there and current."""
+        if self.publication is None:
+            return None
+        rows = self._query("published", name)
+        if not rows:
+            return None
+        body = self.publication.unpack(self.service or "", rows[0][self.service])
+        head, _, tail = body.partition(SENTINEL_TEXT)
+        return _Entry(None, head, tail)
+
     def _refresh(self, name: str, token: Any) -> Answer:
+        published = self._published(name)
+        if published is not None:
+            self.stats["published"] += 1
+            published.checked = token
+            self._keep(name, published)
+            return self._answer(name, published)
         entry = self._cache.get(name)
-        if entry is not None and (
-            _fingerprint(self._query("fingerprint", name)) == entry.fingerprint
+        if (
+            entry is not None
+            and entry.fingerprint is not None
+            and _fingerprint(self._query("fingerprint", name)) == entry.fingerprint
         ):
             entry.checked = token
             self.stats["checked"] += 1
@@ -491,12 +492,14 @@ class PublicLookup:
         else:
             self.stats["built"] += 1
             view = build_view(
-                _record(rows), profile=self.profile, registrar=self.registrar, now=SENTINEL
+                record_from_rows(rows), profile=self.profile, registrar=self.registrar, now=SENTINEL
             )
             body = self.render(view)
             if body.count(SENTINEL_TEXT) != 1:
                 # Cannot stamp it later: render it for now and keep nothing.
-                fresh = build_view(_record(rows), profile=self.profile, registrar=self.registrar)
+                fresh = build_view(
+                    record_from_rows(rows), profile=self.profile, registrar=self.registrar
+                )
                 return Answer(name, self.render(fresh))
             head, _, tail = body.partition(SENTINEL_TEXT)
             entry = _Entry(_fingerprint(rows), head, tail)

@@ -87,3 +87,8 @@ def render_whois(view: PublicationView) -> str:
         *terms_of_use(view),
     ]
     return CRLF.join(lines) + CRLF
+
+
+def whois_bytes(view: PublicationView) -> bytes:
+    """The WHOIS answer of a PublicationView, as sent on the wire (UTF-8, CRLF)."""
+    return render_whois(view).encode("utf-8")

@@ -28,7 +28,7 @@ from typing import Any
 
 from publishers.public_lookup import LookupUnavailable, PublicLookup, QueryError, iso_now, normalise
 from publishers.ratelimit import RateLimiter
-from publishers.whois import render_whois
+from publishers.whois import whois_bytes
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,6 @@ CRLF = b"\r\n"
 #: so the answer is not lost to a reset (a lingering close, as HTTP servers do).
 LINGER_SECONDS = 1.0
 BUSY = b"Error: too many connections; try again later." + CRLF
-
-
-def whois_bytes(view: Any) -> bytes:
-    """The WHOIS answer of a PublicationView, as sent on the wire (UTF-8, CRLF)."""
-    return render_whois(view).encode("utf-8")
 
 
 def error_line(reason: str) -> bytes:
@@ -58,7 +53,7 @@ def no_match(name: str) -> bytes:
 
 def whois_lookup(store: Any, settings: Any = None, **options: Any) -> PublicLookup:
     """A PublicLookup that renders WHOIS text."""
-    return PublicLookup(store, whois_bytes, settings=settings, **options)
+    return PublicLookup(store, whois_bytes, settings=settings, service="whois", **options)
 
 
 class WhoisServer:

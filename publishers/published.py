@@ -1,0 +1,375 @@
+"""Public answers rendered ahead: each domain's WHOIS and RDAP bytes, kept in the store.
+
+Building an answer from the store (the record, the policy's view, the rendering) costs a few
+hundred microseconds; reading a rendered one costs a few. So the publisher renders every
+domain's answers ahead, through the same `PublicationView` as a live answer, and keeps them in
+the `published_answer` table, compressed with a dictionary made of a sample answer (the notices,
+labels and redaction texts every answer repeats).
+
+A row is only ever served while it is right:
+
+- the database's own triggers (migration 0004) mark a domain's row stale in the same
+  transaction as any change to the domain, its role assignments or a contact it uses, whoever
+  writes, so a row that is not stale was rendered from the data as committed now;
+- the publisher reads and writes each batch in one write transaction (SQLite's write lock;
+  on PostgreSQL FOR SHARE locks that the triggers wait for), so no change slips in between;
+- every row carries the render key: a digest of the profile, the registrar settings and the
+  source of the rendering code, so answers rendered under other settings or by other code are
+  never served and are rendered again.
+
+Answers are rendered with a sentinel generation time that each served answer replaces with its
+own (WHOIS's "Last update of WHOIS database", RDAP's "last update of RDAP database").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, func, insert, select
+from sqlalchemy.engine import Connection
+
+from domains.db import writer
+from domains.models import Account, Contact, Domain, PublishedAnswer
+from domains.settings import Settings
+from domains.store import DomainRecord, Store
+from publishers import policy, profiles, rdap, records, whois
+from publishers.policy import PublicationView, RegistrarView, build_view
+from publishers.profiles import Profile, get_profile
+from publishers.records import DOMAIN, record_from_rows, record_query
+
+log = logging.getLogger(__name__)
+
+#: Rendered with this generation time, which each answer replaces with its own.
+SENTINEL = datetime(1111, 11, 11, 11, 11, 11, tzinfo=UTC)
+SENTINEL_TEXT = b"1111-11-11T11:11:11Z"
+SERVICES = ("whois", "rdap")
+RENDERERS: dict[str, Callable[[PublicationView], bytes]] = {
+    "whois": whois.whois_bytes,
+    "rdap": rdap.rdap_bytes,
+}
+#: What an answer is made by: a change to any of these modules changes the render key.
+_RENDERING_CODE = (policy, profiles, records, rdap, whois)
+BATCH = 200
+_ANSWERS = PublishedAnswer.__table__  # type: ignore[attr-defined]
+
+
+def _sample_record() -> DomainRecord:
+    """A made-up domain whose answers seed the compression dictionaries."""
+    when = datetime(2020, 1, 1, tzinfo=UTC)
+    person = {
+        "kind": "person",
+        "name": "Sample Person",
+        "street": ["1 Sample Street"],
+        "city": "Sampleton",
+        "state": "Sample",
+        "postal_code": "SA1 1MP",
+        "country": "GB",
+        "voice": "+44.1179000000",
+        "email": "sample@example.com",
+        "consent_fields": [],
+        "created_at": when,
+        "updated_at": when,
+    }
+    contacts = {
+        role: Contact(id=index, handle=f"ILC{index}", **person)
+        for index, role in enumerate(("registrant", "admin", "tech", "billing"), start=1)
+    }
+    domain = Domain(
+        id=1,
+        name="sample.com",
+        unicode_name="sample.com",
+        tld="com",
+        account_id=1,
+        roid="D1-SAMPLE",
+        statuses=["clientTransferProhibited"],
+        nameservers=["ns1.example.net", "ns2.example.net"],
+        created_at=when,
+        updated_at=when,
+        expires_at=when,
+    )
+    return DomainRecord(domain=domain, account=Account(id=1), contacts=contacts)
+
+
+def render_key(profile: Profile, registrar: RegistrarView) -> str:
+    """The digest of everything an answer depends on besides the record itself."""
+    digest = hashlib.sha256()
+    digest.update(repr((profile, registrar)).encode())
+    for module in _RENDERING_CODE:
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()[:32]
+
+
+class Publication:
+    """How answers are rendered and packed under one profile and registrar settings."""
+
+    def __init__(self, settings: Settings, profile: Profile | str | None = None) -> None:
+        if profile is None:
+            profile = settings.publication_profile
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.registrar = RegistrarView.from_settings(settings.registrar)
+        self.key = render_key(self.profile, self.registrar)
+        sample = self.view(_sample_record())
+        self._dictionaries = {service: RENDERERS[service](sample) for service in SERVICES}
+
+    def view(self, record: DomainRecord) -> PublicationView:
+        """The policy's view of a record, with the sentinel generation time."""
+        return build_view(record, profile=self.profile, registrar=self.registrar, now=SENTINEL)
+
+    def pack(self, service: str, body: bytes) -> bytes:
+        """`body` compressed with the service's dictionary."""
+        packer = zlib.compressobj(
+            6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, self._dictionaries[service]
+        )
+        return packer.compress(body) + packer.flush()
+
+    def unpack(self, service: str, blob: bytes) -> bytes:
+        """The body `pack` was given."""
+        unpacker = zlib.decompressobj(-15, zdict=self._dictionaries[service])
+        return unpacker.decompress(blob) + unpacker.flush()
+
+    def render(self, record: DomainRecord) -> dict[str, bytes] | None:
+        """Both services' packed answers for a record; None if one cannot be stamped later."""
+        view = self.view(record)
+        bodies = {service: RENDERERS[service](view) for service in SERVICES}
+        if any(body.count(SENTINEL_TEXT) != 1 for body in bodies.values()):
+            return None
+        return {service: self.pack(service, body) for service, body in bodies.items()}
+
+
+def lookup_statement(service: str) -> Any:
+    """SELECT the packed answer of one service by name and render key (both bound)."""
+    return select(_ANSWERS.c[service]).where(
+        _ANSWERS.c.name == bindparam("name"), _ANSWERS.c.render_key == bindparam("key")
+    )
+
+
+# -- publishing -------------------------------------------------------------------------
+
+
+@dataclass
+class PublishReport:
+    """What one publishing pass did."""
+
+    published: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def _missing(conn: Connection, key: str, after: Any, limit: int, column: Any) -> list[Any]:
+    """The next (name, `column`) pairs, in `column` order after `after`, without an answer."""
+    answers = _ANSWERS.alias("p")
+    stmt = (
+        select(DOMAIN.c.name, column)
+        .outerjoin(answers, and_(answers.c.name == DOMAIN.c.name, answers.c.render_key == key))
+        .where(answers.c.name.is_(None), column > after)
+        .order_by(column)
+        .limit(limit)
+    )
+    return list(conn.execute(stmt))
+
+
+def _stale(conn: Connection, limit: int) -> list[str]:
+    """Names whose answer the triggers marked stale."""
+    stmt = select(_ANSWERS.c.name).where(_ANSWERS.c.render_key == "").limit(limit)
+    return list(conn.execute(stmt).scalars())
+
+
+def _publish_names(conn: Connection, publication: Publication, names: list[str]) -> int:
+    """Render and store the answers of `names` inside the caller's write transaction."""
+    stmt = record_query(outer=False).where(DOMAIN.c.name.in_(names))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=True)
+    by_name: dict[str, list[Any]] = {}
+    for row in conn.execute(stmt).mappings():
+        by_name.setdefault(row["name"], []).append(row)
+    now = datetime.now(UTC)
+    rows = []
+    for name, domain_rows in by_name.items():
+        packed = publication.render(record_from_rows(domain_rows))
+        if packed is not None:
+            rows.append(
+                {"name": name, "render_key": publication.key, "published_at": now, **packed}
+            )
+    conn.execute(delete(_ANSWERS).where(_ANSWERS.c.name.in_(names)))
+    if rows:
+        conn.execute(insert(_ANSWERS), rows)
+    return len(rows)
+
+
+def _batches(
+    store: Store, publication: Publication, batch: int, since_id: int | None
+) -> Iterator[list[str]]:
+    """Names to publish, a batch at a time: the stale ones, then those without an answer:
+    of every domain (a sweep in name order), or of the domains with an id over `since_id`."""
+    while True:
+        with store.engine.connect() as conn:
+            names = _stale(conn, batch)
+        if not names:
+            break
+        yield names
+    column, after = (DOMAIN.c.name, "") if since_id is None else (DOMAIN.c.id, since_id)
+    while True:
+        with store.engine.connect() as conn:
+            found = _missing(conn, publication.key, after, batch, column)
+        if not found:
+            return
+        after = found[-1][1]
+        yield [name for name, _ in found]
+
+
+def last_domain_id(store: Store) -> int:
+    """The highest domain id in the store (0 when it has none)."""
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.max(DOMAIN.c.id))).scalar() or 0
+
+
+def publish(
+    store: Store,
+    publication: Publication | None = None,
+    *,
+    batch: int = BATCH,
+    since_id: int | None = None,
+    advance: Callable[[int], None] | None = None,
+    pause: Callable[[float], None] | None = None,
+) -> PublishReport:
+    """Render every answer that is missing, stale or of another render key; a report.
+
+    With `since_id`, only the stale answers and those of domains with a higher id (added
+    since) are looked for, which is quick on a large store. Each batch is read and written in
+    one write transaction. `advance(n)` is told of each batch done; `pause(seconds)` is called
+    after each batch with the time it took (a background publisher sleeps there to leave the
+    servers the processor).
+    """
+    publication = publication or Publication(store.settings)
+    report = PublishReport()
+    started = time.perf_counter()
+    engine = writer(store.engine)
+    for names in _batches(store, publication, batch, since_id):
+        begun = time.perf_counter()
+        with engine.begin() as conn:
+            done = _publish_names(conn, publication, names)
+        report.published += done
+        report.skipped += len(names) - done
+        if advance is not None:
+            advance(len(names))
+        if pause is not None:
+            pause(time.perf_counter() - begun)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def count_answers(store: Store, publication: Publication) -> tuple[int, int]:
+    """(domains, current answers) in the store."""
+    with store.engine.connect() as conn:
+        domains = conn.execute(select(func.count()).select_from(DOMAIN)).scalar_one()
+        current = conn.execute(
+            select(func.count()).where(_ANSWERS.c.render_key == publication.key)
+        ).scalar_one()
+    return domains, current
+
+
+class BackgroundPublisher:
+    """A thread that keeps the published answers complete while the servers run.
+
+    It sweeps every domain at start and every `sweep_interval` seconds; in between, whenever
+    the store has changed (SQLite's data_version; every `interval` seconds on PostgreSQL) and
+    at most once per `interval`, it publishes the stale answers and the new domains'. After
+    each batch it sleeps as long as the batch took, so the servers keep half the processor.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        publication: Publication,
+        *,
+        interval: float = 5.0,
+        sweep_interval: float = 600.0,
+    ) -> None:
+        self.store = store
+        self.publication = publication
+        self.interval = interval
+        self.sweep_interval = sweep_interval
+        self.passes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
+        self._probe: Any = None
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the thread to stop and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _pause(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _Stopped
+
+    def _version(self) -> Any:
+        """What changes when another connection commits (a clock tick on PostgreSQL)."""
+        if not self.store.is_sqlite:
+            return time.monotonic() // self.interval
+        if self._probe is None:
+            # data_version is per connection: always ask the same one.
+            self._probe = self.store.engine.raw_connection()
+        cursor = self._probe.cursor()
+        try:
+            cursor.execute("PRAGMA data_version")
+            return cursor.fetchone()[0]
+        finally:
+            cursor.close()
+
+    def _run(self) -> None:
+        seen: Any = object()
+        swept_at = -self.sweep_interval
+        since_id = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    version = self._version()
+                    sweep = time.monotonic() - swept_at >= self.sweep_interval
+                    if sweep or version != seen:
+                        newest = last_domain_id(self.store)
+                        publish(
+                            self.store,
+                            self.publication,
+                            since_id=None if sweep else since_id,
+                            pause=self._pause,
+                        )
+                        since_id = newest
+                        if sweep:
+                            swept_at = time.monotonic()
+                        # Our own commits move data_version too: read it after publishing.
+                        seen = self._version()
+                        self.passes += 1
+                except _Stopped:
+                    return
+                except Exception as exc:  # the servers answer live meanwhile; try again later
+                    log.warning("publishing answers failed: %s", type(exc).__name__)
+                    self._drop_probe()
+                self._stop.wait(self.interval)
+        finally:
+            self._drop_probe()
+
+    def _drop_probe(self) -> None:
+        if self._probe is not None:
+            probe, self._probe = self._probe, None
+            try:
+                probe.close()
+            except Exception:  # closing a broken connection: it is dropped anyway
+                log.debug("closing the publisher's probe failed", exc_info=True)
+
+
+class _Stopped(Exception):
+    """Raised inside a publishing pass when the background publisher is stopped."""
