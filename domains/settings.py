@@ -122,6 +122,9 @@ class ServeSettings(BaseModel):
     # Rendered answers kept per service (bytes); every answer is still checked against the store.
     answer_cache_bytes: int = 16 * 1024 * 1024
     lookup_threads: int = 4
+    # Keep every domain's answers rendered ahead (publishers/published.py) while serving.
+    publish_answers: bool = True
+    publish_interval: float = 5.0
     http_max_connections: int = 1000
     http_timeout_keep_alive: float = 5.0
 

@@ -23,13 +23,17 @@ own (WHOIS's "Last update of WHOIS database", RDAP's "last update of RDAP databa
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import inspect
+import json
 import logging
+import multiprocessing
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +48,7 @@ from domains.store import DomainRecord, Store
 from publishers import policy, profiles, rdap, records, whois
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, get_profile
-from publishers.records import DOMAIN, record_from_rows, record_query
+from publishers.records import DOMAIN, DOMAIN_CONTACT, record_from_rows, record_query
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +103,23 @@ def _sample_record() -> DomainRecord:
     return DomainRecord(domain=domain, account=Account(id=1), contacts=contacts)
 
 
+def _canonical(value: Any) -> Any:
+    """`value` as plain JSON data in one fixed order (sets sorted), for digests."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in sorted(value.items())}
+    if isinstance(value, set | frozenset):
+        return sorted(_canonical(item) for item in value)
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
 def render_key(profile: Profile, registrar: RegistrarView) -> str:
     """The digest of everything an answer depends on besides the record itself."""
     digest = hashlib.sha256()
-    digest.update(repr((profile, registrar)).encode())
+    digest.update(json.dumps(_canonical((profile, registrar)), sort_keys=True).encode())
     for module in _RENDERING_CODE:
         digest.update(inspect.getsource(module).encode())
     return digest.hexdigest()[:32]
@@ -177,32 +194,68 @@ def _missing(conn: Connection, key: str, after: Any, limit: int, column: Any) ->
     return list(conn.execute(stmt))
 
 
-def _stale(conn: Connection, limit: int) -> list[str]:
-    """Names whose answer the triggers marked stale."""
-    stmt = select(_ANSWERS.c.name).where(_ANSWERS.c.render_key == "").limit(limit)
+def _stale(conn: Connection, after: str, limit: int) -> list[str]:
+    """The next names (in name order, after `after`) whose answer the triggers made stale."""
+    stmt = (
+        select(_ANSWERS.c.name)
+        .where(_ANSWERS.c.render_key == "", _ANSWERS.c.name > after)
+        .order_by(_ANSWERS.c.name)
+        .limit(limit)
+    )
     return list(conn.execute(stmt).scalars())
 
 
-def _publish_names(conn: Connection, publication: Publication, names: list[str]) -> int:
-    """Render and store the answers of `names` inside the caller's write transaction."""
-    stmt = record_query(outer=False).where(DOMAIN.c.name.in_(names))
-    if conn.dialect.name == "postgresql":
+def _records(conn: Connection, names: list[str], *, lock: bool = False) -> dict[str, list[Any]]:
+    """The record rows of each of `names` (one per role), in a fixed order.
+
+    With `lock`, PostgreSQL takes FOR SHARE locks on them: a writer that would change them
+    waits until the caller commits, and its trigger then sees (and marks stale) what the
+    caller wrote.
+    """
+    stmt = (
+        record_query(outer=False)
+        .where(DOMAIN.c.name.in_(names))
+        .order_by(DOMAIN.c.name, DOMAIN_CONTACT.c.role)
+    )
+    if lock and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(read=True)
-    by_name: dict[str, list[Any]] = {}
-    for row in conn.execute(stmt).mappings():
-        by_name.setdefault(row["name"], []).append(row)
-    now = datetime.now(UTC)
-    rows = []
-    for name, domain_rows in by_name.items():
-        packed = publication.render(record_from_rows(domain_rows))
+    found: dict[str, list[Any]] = {}
+    for row in conn.execute(stmt):
+        found.setdefault(row.name, []).append(row)
+    return found
+
+
+def publish_names(store: Store, publication: Publication, names: list[str]) -> int:
+    """Render the answers of `names` and store those whose data did not change meanwhile.
+
+    The rendering, the costly part, holds no lock: the record is read, rendered, then read
+    again inside the write transaction that stores the answers, and an answer is kept only if
+    its record is still the same, row for row. Returns how many answers were stored.
+    """
+    with store.engine.connect() as conn:
+        seen = _records(conn, names)
+    rendered = {}
+    for name, rows in seen.items():
+        packed = publication.render(record_from_rows([row._mapping for row in rows]))
         if packed is not None:
-            rows.append(
-                {"name": name, "render_key": publication.key, "published_at": now, **packed}
+            rendered[name] = packed
+    if not rendered:
+        return 0
+    with writer(store.engine).begin() as conn:
+        now = _records(conn, list(rendered), lock=True)
+        keep = [name for name in rendered if now.get(name) == seen[name]]
+        if keep:
+            stamp = datetime.now(UTC)
+            conn.execute(delete(_ANSWERS).where(_ANSWERS.c.name.in_(keep)))
+            conn.execute(
+                insert(_ANSWERS),
+                [
+                    {"name": name, "render_key": publication.key, "published_at": stamp}
+                    | rendered[name]
+                    for name in keep
+                ],
             )
-    conn.execute(delete(_ANSWERS).where(_ANSWERS.c.name.in_(names)))
-    if rows:
-        conn.execute(insert(_ANSWERS), rows)
-    return len(rows)
+    return len(keep)
 
 
 def _batches(
@@ -210,19 +263,21 @@ def _batches(
 ) -> Iterator[list[str]]:
     """Names to publish, a batch at a time: the stale ones, then those without an answer:
     of every domain (a sweep in name order), or of the domains with an id over `since_id`."""
+    after = ""
     while True:
         with store.engine.connect() as conn:
-            names = _stale(conn, batch)
+            names = _stale(conn, after, batch)
         if not names:
             break
+        after = names[-1]
         yield names
-    column, after = (DOMAIN.c.name, "") if since_id is None else (DOMAIN.c.id, since_id)
+    column, start = (DOMAIN.c.name, "") if since_id is None else (DOMAIN.c.id, since_id)
     while True:
         with store.engine.connect() as conn:
-            found = _missing(conn, publication.key, after, batch, column)
+            found = _missing(conn, publication.key, start, batch, column)
         if not found:
             return
-        after = found[-1][1]
+        start = found[-1][1]
         yield [name for name, _ in found]
 
 
@@ -238,33 +293,73 @@ def publish(
     *,
     batch: int = BATCH,
     since_id: int | None = None,
+    workers: int = 1,
     advance: Callable[[int], None] | None = None,
     pause: Callable[[float], None] | None = None,
 ) -> PublishReport:
     """Render every answer that is missing, stale or of another render key; a report.
 
     With `since_id`, only the stale answers and those of domains with a higher id (added
-    since) are looked for, which is quick on a large store. Each batch is read and written in
-    one write transaction. `advance(n)` is told of each batch done; `pause(seconds)` is called
-    after each batch with the time it took (a background publisher sleeps there to leave the
-    servers the processor).
+    since) are looked for, which is quick on a large store. `workers` > 1 renders in that many
+    processes. `advance(n)` is told of each batch done; `pause(seconds)` is called after each
+    batch with the time it took (a background publisher sleeps there to leave the servers the
+    processor). A domain changed while its answer was rendered is left for the next pass.
     """
     publication = publication or Publication(store.settings)
     report = PublishReport()
     started = time.perf_counter()
-    engine = writer(store.engine)
-    for names in _batches(store, publication, batch, since_id):
-        begun = time.perf_counter()
-        with engine.begin() as conn:
-            done = _publish_names(conn, publication, names)
-        report.published += done
-        report.skipped += len(names) - done
+
+    def done(names: list[str], stored: int) -> None:
+        report.published += stored
+        report.skipped += len(names) - stored
         if advance is not None:
             advance(len(names))
-        if pause is not None:
-            pause(time.perf_counter() - begun)
+
+    batches = _batches(store, publication, batch, since_id)
+    if workers > 1:
+        with _worker_pool(store, publication, workers) as pool:
+            for names, stored in pool.imap_unordered(_publish_in_worker, batches):
+                done(names, stored)
+    else:
+        for names in batches:
+            begun = time.perf_counter()
+            done(names, publish_names(store, publication, names))
+            if pause is not None:
+                pause(time.perf_counter() - begun)
     report.seconds = time.perf_counter() - started
     return report
+
+
+_worker: tuple[Store, Publication] | None = None
+
+
+def _start_worker(settings: Settings, profile: str) -> None:
+    global _worker
+    store = Store.open(settings=settings)
+    _worker = (store, Publication(settings, profile))
+
+
+def _publish_in_worker(names: list[str]) -> tuple[list[str], int]:
+    assert _worker is not None
+    store, publication = _worker
+    return names, publish_names(store, publication, names)
+
+
+@contextlib.contextmanager
+def _worker_pool(store: Store, publication: Publication, workers: int) -> Iterator[Any]:
+    """Processes that each open the store and render with the same publication."""
+    context = multiprocessing.get_context(
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    settings = store.settings.model_copy(
+        update={"database_url": str(store.engine.url.render_as_string(hide_password=False))}
+    )
+    pool = context.Pool(workers, _start_worker, (settings, publication.profile.name))
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def count_answers(store: Store, publication: Publication) -> tuple[int, int]:
@@ -340,6 +435,9 @@ class BackgroundPublisher:
                     version = self._version()
                     sweep = time.monotonic() - swept_at >= self.sweep_interval
                     if sweep or version != seen:
+                        # Read before publishing: a commit during the pass calls for another
+                        # (our own commits do too; that pass finds nothing and writes nothing).
+                        seen = version
                         newest = last_domain_id(self.store)
                         publish(
                             self.store,
@@ -350,8 +448,6 @@ class BackgroundPublisher:
                         since_id = newest
                         if sweep:
                             swept_at = time.monotonic()
-                        # Our own commits move data_version too: read it after publishing.
-                        seen = self._version()
                         self.passes += 1
                 except _Stopped:
                     return

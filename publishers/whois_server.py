@@ -249,13 +249,13 @@ class _WhoisProtocol(asyncio.Protocol):
             self._refuse(str(exc))
             return
         lookup = self.server.lookup
-        answer = lookup.answer_now(name)
-        if answer is None and lookup.inline:
-            try:
+        try:
+            answer = lookup.answer_now(name)
+            if answer is None and lookup.inline:
                 answer = lookup.answer_here(name)
-            except Exception as exc:
-                self._failed(exc)
-                return
+        except Exception as exc:
+            self._failed(exc)
+            return
         if answer is not None:
             self._send(name, answer.body)
             return

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("tui.commands.demo", "demo_command", "command"),
     "tui": ("tui.commands.staff_ui", "tui_command", "command"),
     "serve": ("tui.commands.serve", "serve_command", "command"),
+    "publish": ("tui.commands.publish", "publish_command", "command"),
     "sync": ("tui.commands.sync", "sync_command", "command"),
     "requests": ("tui.commands.requests", "app", "group"),
     "show": ("tui.commands.show", "show_command", "command"),

@@ -4,6 +4,8 @@ One asyncio loop (uvloop when installed) runs two listeners:
 - WHOIS (RFC 3912) on `--whois-port` (default 4343);
 - HTTP on `--http-port` (default 8080): one uvicorn server whose app mounts RDAP at `/rdap`
   (`/rdap/domain/NAME`, `/rdap/help`) and the customer portal at `/`.
+Beside them a publisher thread keeps every domain's answers rendered ahead
+(publishers/published.py); the servers answer live whatever it has not rendered yet.
 
 `Services` is the same thing as a reusable runner for other commands and tests: `start()` runs
 the loop in a background thread and returns once both listen (port 0 picks free ports, see
@@ -31,6 +33,7 @@ from domains.errors import InterlinkError
 from domains.mailer import Mailer
 from domains.settings import Settings
 from domains.store import Store
+from publishers.published import BackgroundPublisher, Publication
 from publishers.ratelimit import limiter_from_settings
 from publishers.rdap_app import create_rdap_app, rdap_lookup
 from publishers.whois_server import WhoisServer, whois_lookup
@@ -133,6 +136,8 @@ class Services:
         self.app: Any = None
         self._sockets: list[socket.socket] = []
         self._lookups: list[Any] = []
+        self.publication = Publication(self.settings)
+        self.publisher: BackgroundPublisher | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -188,7 +193,7 @@ class Services:
         return PrefixDispatch(RDAP_PREFIX, rdap, portal)
 
     def _lookup(self, factory: Any) -> Any:
-        lookup = factory(self.store, self.settings)
+        lookup = factory(self.store, self.settings, publication=self.publication)
         self._lookups.append(lookup)
         return lookup
 
@@ -227,12 +232,20 @@ class Services:
                 if self._http_task.done():
                     raise ServeError("HTTP: the server stopped while starting")
                 await asyncio.sleep(0.01)
+            if serve.publish_answers:
+                self.publisher = BackgroundPublisher(
+                    self.store, self.publication, interval=serve.publish_interval
+                )
+                self.publisher.start()
         except BaseException:
             await self.stop_async()
             raise
 
     async def stop_async(self) -> None:
         """Stop both servers and release the store connections the lookups opened."""
+        if self.publisher is not None:
+            publisher, self.publisher = self.publisher, None
+            await asyncio.get_running_loop().run_in_executor(None, publisher.stop)
         if self.whois is not None:
             await self.whois.stop()
         if self.http is not None and self._http_task is not None:
