@@ -74,6 +74,10 @@ def _psl() -> PublicSuffixList:
 
 def _has_control(value: str) -> int | None:
     """Position of the first control or format character, if any."""
+    if value.isprintable():
+        # isprintable() is False for every character of the categories below (and for the spaces
+        # other than U+0020), so printable text, nearly all of it, needs no look at each character.
+        return None
     for index, char in enumerate(value):
         if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             return index
@@ -82,6 +86,20 @@ def _has_control(value: str) -> int | None:
 
 def text(field: str, value: Any, *, required: bool, max_len: int = MAX_LINE) -> str | None:
     """A single-line text field: trimmed, no control characters, within the EPP length limit."""
+    if isinstance(value, str):
+        return _remembered_text(field, value, required, max_len)
+    return _text(field, value, required, max_len)
+
+
+@lru_cache(maxsize=1 << 16)
+def _remembered_text(field: str, value: str, required: bool, max_len: int) -> str | None:
+    # Names, cities, states, postal codes and street lines repeat from record to record (an import
+    # checks millions): each distinct one is checked once. lru_cache keeps no exceptions, so a bad
+    # text is checked (and raises) afresh each time, under its own field name (part of the key).
+    return _text(field, value, required, max_len)
+
+
+def _text(field: str, value: Any, required: bool, max_len: int) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise fail(field, "is required")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -261,3 +263,38 @@ def test_account_numbers_and_status():
     assert validation.account(base)["number"] == "A-100"
     assert refused(validation.account, {**base, "number": "12"}).for_field("number")
     assert refused(validation.account, {**base, "status": "gone"}).for_field("status")
+
+
+# -- the shortcuts of the checks (for imports of millions of records) give the same answers ------
+
+
+def test_printable_text_holds_no_control_or_format_character():
+    # _has_control skips its look at each character when str.isprintable() says yes.
+    refused_categories = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isprintable():
+            assert unicodedata.category(char) not in refused_categories, hex(code)
+    assert validation._has_control("a\u00a0b\u3000c") is None  # spaces: not printable, not refused
+    assert validation._has_control("a\u00a0b\u200bc") == 3
+
+
+def test_remembered_texts_are_checked_afresh_when_bad_under_their_own_field():
+    for _ in range(2):  # the second round answers from what the first remembered
+        assert validation.text("city", " Bristol ", required=True) == "Bristol"
+        assert validation.text("city", "a\tb  c", required=True) == "a b c"
+        assert validation.text("state", "  ", required=False) is None
+        assert refused(validation.text, "city", "  ", required=True).errors[0].message == (
+            "is required"
+        )
+        for field in ("city", "state"):
+            error = refused(validation.text, field, "a\x00b", required=False)
+            assert error.errors[0].field == field
+            assert "U+0000 at position 2" in error.errors[0].message
+        assert validation.text("name", "x" * 17, required=True) == "x" * 17
+        assert "at most 16" in (
+            refused(validation.postal_code, "postal_code", "x" * 17).errors[0].message
+        )
+        assert refused(validation.text, "name", 17, required=True).errors[0].message == (
+            "must be text, not int"
+        )
