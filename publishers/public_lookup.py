@@ -60,6 +60,8 @@ MAX_NAME_OCTETS = 253
 #: Scripts that may share a label with each other (Japanese, Korean, Chinese, with ASCII).
 _EAST_ASIAN = frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HANGUL", "BOPOMOFO"})
 _ENTRY_OVERHEAD = 256
+READ_MMAP_BYTES = 4 << 30
+READ_CACHE_KIB = 64 << 10
 
 
 class QueryError(ValueError):
@@ -332,7 +334,11 @@ class PublicLookup:
             fairy = self.store.engine.raw_connection()
             with self._lock:
                 self._connections.append(fairy)
-            raw = self._local.raw = (fairy, fairy.driver_connection.cursor())
+            cursor = fairy.driver_connection.cursor()
+            # Lookups jump all over a large store: map it, rather than a read() per page.
+            cursor.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
+            cursor.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
+            raw = self._local.raw = (fairy, cursor)
         return raw
 
     def _connection(self) -> Connection:
