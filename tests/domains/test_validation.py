@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
@@ -298,3 +299,50 @@ def test_remembered_texts_are_checked_afresh_when_bad_under_their_own_field():
         assert refused(validation.text, "name", 17, required=True).errors[0].message == (
             "must be text, not int"
         )
+
+
+ADDRESSES = [
+    "jane@example.com",
+    "Jane.Doe@EXAMPLE.org",
+    "postmaster@Example.Co.Uk",
+    "x@bücher.de",
+    "x@XN--BCHER-KVA.de",
+    "x@xn--zz.com",
+    "x@localhost",
+    "x@example.local",
+    "x@a..b.com",
+    "x@-a.com",
+    "x@ab--c.com",
+    "a b@example.com",
+    "..@example.com",
+    "jürgen@example.com",
+    "x" * 65 + "@example.com",
+    "x" * 64 + "@" + ".".join(["y" * 63] * 3) + ".com",
+    "x@" + "a" * 64 + ".com",
+    "x@[127.0.0.1]",
+    "Name <x@example.com>",
+    "x@example。com",
+]
+
+
+def test_email_domains_remembered_give_what_the_library_gives(monkeypatch):
+    flow = importlib.import_module("email_validator.validate_email")
+    remembered = flow.validate_email_domain_name
+
+    def outcomes() -> list[str]:
+        out = []
+        for address in ADDRESSES:
+            try:
+                out.append(validation._email.__wrapped__(address, "email"))
+            except ValidationFailed as exc:
+                out.append(f"{exc.errors[0].field}: {exc.errors[0].message}")
+        return out
+
+    monkeypatch.setattr(flow, "validate_email_domain_name", remembered.__wrapped__)
+    plain = outcomes()
+    monkeypatch.setattr(flow, "validate_email_domain_name", remembered)
+    assert outcomes() == plain
+    assert outcomes() == plain  # now from what the first round remembered
+    assert remembered("example.com") == {"ascii_domain": "example.com", "domain": "example.com"}
+    remembered("example.com")["domain"] = "changed"  # each caller has its own copy
+    assert remembered("example.com")["domain"] == "example.com"
