@@ -171,3 +171,33 @@ def test_an_unreachable_database_is_a_clear_error_not_a_traceback():
     assert result.exit_code == 1
     assert "the database failed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_publish_renders_every_answer_once_and_show_agrees(demo_env):
+    """`interlink publish` renders all 75 demo domains; a second run has nothing to do; what
+    WHOIS then serves from the rendered answers is what `show --as whois` renders live."""
+    url, _outbox = demo_env
+    first = run("publish", "--db", url, "--workers", "1")
+    assert first.exit_code == 0, first.output
+    assert "published 75 answers" in first.output
+    assert "75 of 75 domains have current answers" in first.output
+    again = run("publish", "--db", url)
+    assert again.exit_code == 0, again.output
+    assert "published 0 answers" in again.output
+    from publishers.whois_server import whois_lookup
+
+    store = Store.open(settings=Settings(database_url=url))
+    lookup = whois_lookup(store, cache_bytes=0)
+    try:
+        served = lookup.answer_sync("harbourside-bikes.com").body.decode()
+        assert lookup.stats["published"] == 1
+    finally:
+        lookup.close()
+        store.close()
+    shown = run("show", "harbourside-bikes.com", "--as", "whois", "--db", url)
+    assert shown.exit_code == 0, shown.output
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    assert (
+        stamp.sub("T", served).replace("\r\n", "\n").strip()
+        == stamp.sub("T", shown.output).replace("\r\n", "\n").strip()
+    )
