@@ -69,6 +69,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import orjson
 from sqlalchemy import Boolean, Connection, DateTime, Table, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.types import JSON
@@ -683,7 +684,24 @@ def _check_domain(raw: Any, now: datetime, codec: _Codec) -> tuple[Any, list[tup
 _CHECKS = {"accounts": _check_account, "contacts": _check_contact, "domains": _check_domain}
 
 
-_loads = json.JSONDecoder().decode
+_decode = json.JSONDecoder().decode
+#: 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def _loads(text: str) -> Any:
+    """The record of a JSON text, exactly as json decodes it, by orjson where that is the same.
+
+    orjson is several times faster. It reads the same values, except integers beyond 64 bits (as
+    floats: such texts go to json), and it refuses what json accepts beyond the JSON standard (NaN,
+    Infinity, 1e400, lone surrogates) or beyond its depth limit: json decides those.
+    """
+    if not _LONG_DIGITS.search(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return _decode(text)
 
 
 def _check_batch(

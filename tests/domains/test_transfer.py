@@ -831,3 +831,36 @@ def test_cli_skip_invalid_writes_the_rejects_beside_the_file(cli_env, tmp_path):
 
 def test_errors_are_interlink_errors():
     assert issubclass(ImportFileError, InterlinkError)
+
+
+# -- the shortcuts of the record checks give the same answers ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"name":"bücher.de","dnssec":true,"statuses":["ok"],"x":null,"n":-12,"f":0.1}',
+        '{"a":9223372036854775807,"b":-9223372036854775808,"c":18446744073709551616}',
+        '{"a":123456789012345678901234567890,"b":1e400,"c":-1e400,"d":1.7976931348623157e308}',
+        '{"a":NaN,"b":Infinity,"c":-Infinity}',
+        '{"a":"\\ud800","b":"\\ud83d\\ude00","c":"\\u00e9\\u0000"}',
+        '{"b":1,"a":2,"b":3}',
+        '{"a":4.9e-324,"b":2.2250738585072014e-308,"c":0.30000000000000004,"d":-0.0,"e":-0}',
+        "[" * 1100 + "]" * 1100,
+        '\ufeff{"a":1}',
+        '{"a":1} {"b":2}',
+        '{"a":1,}',
+        '{"a":"\x01"}',
+        "{\x0c}",
+        '{"a":01}',
+        "",
+    ],
+)
+def test_record_texts_decode_as_json_decodes_them(text):
+    def outcome(decode: Any) -> tuple[str, str]:
+        try:
+            return "value", repr(decode(text))
+        except (ValueError, RecursionError) as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(transfer._loads) == outcome(json.JSONDecoder().decode)
