@@ -122,7 +122,8 @@ class ServeSettings(BaseModel):
     # Rendered answers kept per service (bytes); every answer is still checked against the store.
     answer_cache_bytes: int = 16 * 1024 * 1024
     lookup_threads: int = 4
-    # Keep every domain's answers rendered ahead (publishers/published.py) while serving.
+    # Answer from, and keep complete, every domain's answers rendered ahead
+    # (publishers/published.py); off: every answer is rendered when asked.
     publish_answers: bool = True
     publish_interval: float = 5.0
     http_max_connections: int = 1000

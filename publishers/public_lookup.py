@@ -316,6 +316,8 @@ class PublicLookup:
         self.registrar = RegistrarView.from_settings(self.settings.registrar)
         self.render = render
         # The answers rendered ahead (publishers/published.py) of `service`, when it has them.
+        if not serve.publish_answers:
+            service = None
         self.service = service
         self.publication = None
         if service is not None:

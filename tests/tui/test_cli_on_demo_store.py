@@ -177,7 +177,7 @@ def test_publish_renders_every_answer_once_and_show_agrees(demo_env):
     """`interlink publish` renders all 75 demo domains; a second run has nothing to do; what
     WHOIS then serves from the rendered answers is what `show --as whois` renders live."""
     url, _outbox = demo_env
-    first = run("publish", "--db", url, "--workers", "1")
+    first = run("publish", "--db", url, "--workers", "2")
     assert first.exit_code == 0, first.output
     assert "published 75 answers" in first.output
     assert "75 of 75 domains have current answers" in first.output

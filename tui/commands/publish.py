@@ -27,7 +27,9 @@ def publish_command(
         domains, current = count_answers(store, publication)
         with rich_progress() as progress:
             task = progress.add_task("publishing answers", total=max(domains - current, 1))
-            report = publish(store, publication, advance=lambda n: progress.advance(task, n))
+            report = publish(
+                store, publication, workers=workers, advance=lambda n: progress.advance(task, n)
+            )
         domains, current = count_answers(store, publication)
     console.print(
         f"published {report.published} answers in {report.seconds:.1f} s; "
