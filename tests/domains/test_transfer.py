@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, func, select
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from typer.testing import CliRunner
 
 from domains import transfer
@@ -864,3 +866,22 @@ def test_record_texts_decode_as_json_decodes_them(text):
             return type(exc).__name__, str(exc)
 
     assert outcome(transfer._loads) == outcome(json.JSONDecoder().decode)
+
+
+def test_times_are_stored_as_sqlalchemy_stores_them_on_sqlite():
+    dialect = sqlite_dialect.dialect()
+    processor = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    when = transfer._codec("sqlite")[0]
+    zones = (None, UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11)))
+    times = [
+        datetime(year, month, 28, hour, 59, 7, micro, tzinfo=zone)
+        for year in (1, 9, 999, 1970, 2026, 9999)
+        for month, hour, micro in ((1, 0, 0), (2, 13, 5), (12, 23, 999999))
+        for zone in zones
+    ]
+    assert [when(t) for t in times] == [processor(t) for t in times]
+    assert when(None) is None
+    # A processor that formats otherwise is used as it is.
+    other = transfer._sqlite_when(lambda value: value.isoformat())
+    assert other(times[0]) == times[0].isoformat()
+    assert other(None) is None
