@@ -335,6 +335,32 @@ def domain_name(value: Any, field: str = "name") -> tuple[str, str, str]:
     return alabel, ulabel, tld
 
 
+def _remember_idna_label_checks() -> None:
+    """Have idna run its checks of each distinct label once.
+
+    idna.encode checks every label (check_label, a function of the label alone) and idna.decode of
+    the A-label checks the same labels again; an import also repeats a few TLDs millions of times.
+    So the name idna's encode and decode call is bound to the same function with the labels that
+    passed remembered. A label that fails is checked afresh and raises as before.
+    """
+    core = importlib.import_module("idna.core")
+    check = getattr(core, "check_label", None)
+    if check is None or hasattr(check, "__wrapped__"):  # a library without it; or done already
+        return
+    remembered = lru_cache(maxsize=4096)(check)
+
+    @wraps(check)
+    def check_label(label: str | bytes | bytearray) -> None:
+        if isinstance(label, str | bytes):  # not a bytearray: it cannot be a key
+            return remembered(label)
+        return check(label)
+
+    core.check_label = check_label
+
+
+_remember_idna_label_checks()
+
+
 def host_name(value: Any, field: str = "nameservers") -> str:
     """A name server host name as an A-label (no public-suffix rule: any valid host)."""
     if not isinstance(value, str) or not value.strip():

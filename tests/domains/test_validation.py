@@ -346,3 +346,48 @@ def test_email_domains_remembered_give_what_the_library_gives(monkeypatch):
     assert remembered("example.com") == {"ascii_domain": "example.com", "domain": "example.com"}
     remembered("example.com")["domain"] = "changed"  # each caller has its own copy
     assert remembered("example.com")["domain"] == "example.com"
+
+
+NAMES = [
+    "example.com",
+    "EXAMPLE.co.uk",
+    "bücher.de",
+    "xn--bcher-kva.de",
+    "xn--bcher-KVA.de",
+    "xn---bbk.com",
+    "ab--cd.com",
+    "-ab.com",
+    "a" * 64 + ".com",
+    "faß.de",
+    "пример.рф",
+    "שלום.com",
+    "1.שלום.com",
+    "a\u200db.com",
+    "e\u0301xample.com",
+    "⒈.com",
+    "example。com",
+    "www.bücher.de",
+    "co.uk",
+]
+
+
+def test_idna_label_checks_remembered_give_what_the_library_gives(monkeypatch):
+    core = importlib.import_module("idna.core")
+    remembered = core.check_label
+
+    def outcomes() -> list[str]:
+        out = []
+        for name in NAMES:
+            for check in (validation.domain_name, validation.host_name):
+                try:
+                    out.append(repr(check(name)))
+                except ValidationFailed as exc:
+                    out.append(f"{exc.errors[0].field}: {exc.errors[0].message}")
+        return out
+
+    monkeypatch.setattr(core, "check_label", remembered.__wrapped__)
+    plain = outcomes()
+    monkeypatch.setattr(core, "check_label", remembered)
+    assert outcomes() == plain
+    assert outcomes() == plain  # now from what the first round remembered
+    assert remembered(bytearray(b"example")) is None  # not remembered, still checked
