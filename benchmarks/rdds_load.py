@@ -105,11 +105,14 @@ class Child:
     process: subprocess.Popen[bytes]
     port: int
 
-    def rss_mb(self) -> float:
+    def memory_mb(self) -> tuple[float, float]:
+        """(resident, of which mapped files such as the store) in MB."""
+        fields = {}
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "RssFile", "RssShmem"):
+                fields[name] = int(value.split()[0]) / 1024
+        return fields.get("VmRSS", 0.0), fields.get("RssFile", 0.0) + fields.get("RssShmem", 0.0)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -298,7 +301,11 @@ def benchmark(service: Service, description: str) -> None:
                 print(
                     f"{name} {mix:7} ratio {ratio:.2f} ({verdict} the target >= 0.70)", flush=True
                 )
-            print(f"{name} server resident memory: {ours.rss_mb():.0f} MB")
+            resident, mapped = ours.memory_mb()
+            print(
+                f"{name} server resident memory: {resident:.0f} MB, of which {mapped:.0f} MB "
+                "pages of the memory-mapped store file (the kernel's page cache)"
+            )
         finally:
             ours.stop()
             bare.stop()
