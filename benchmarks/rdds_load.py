@@ -13,10 +13,20 @@ queries in flight for `seconds`, then prints one JSON line: answers, failures, a
 second, p50 and p99 latency. WHOIS opens one connection per query (RFC 3912); HTTP keeps
 connections alive, as RDAP clients do.
 
-The names file holds one A-label per line, in the order they are asked: `write_names` draws
-them from the store, uniformly from all its domains (nearly every answer a different store row)
-or by a Zipf law over a random ranking of all of them (popular names asked often, as real RDDS
-traffic goes), or from 1,000 names only ("hot": a diagnostic of the servers' own cost).
+The names file holds one A-label per line, in the order they are asked (`write_names`):
+
+- uniform: names drawn uniformly from all the store's domains: every answer a different row of
+  the store, the in-memory cache of no help: the worst case;
+- zipf: names drawn by a Zipf law (s = 1) over a random ranking of all domains, as real RDDS
+  traffic goes: popular names are asked again and again;
+- hot: 1,000 names only: a diagnostic of the server's own cost per query (connection or
+  routing, rate limit), not a target mix.
+
+Before measuring, `interlink publish` renders every domain's answers ahead (as `serve`'s own
+background publisher keeps them; quick when they already are), so answers are read from the
+store's published answers: one indexed read, LZ4 decompression and the time stamp. `--live`
+serves without them (`INTERLINK_SERVE__PUBLISH_ANSWERS=false`): every answer not in the
+in-memory cache is built from the store (SQL, policy view, rendering), for information.
 """
 
 from __future__ import annotations

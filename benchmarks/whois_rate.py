@@ -7,23 +7,10 @@ The store of 1,000,000 synthetic domains is built once with benchmarks/make_stor
 RDAP and portal in one process; rate limits checked on every query but wide open); the baseline
 is a bare asyncio protocol on uvloop that reads one line and answers a fixed text of the same
 size as our average answer. The load generator is a separate process on loopback, one TCP
-connection per query as RFC 3912 has it. Three query mixes are measured:
+connection per query as RFC 3912 has it.
 
-Before measuring, `interlink publish` renders every domain's answers ahead (as `serve`'s own
-background publisher keeps them; quick when they already are), so answers are read from the
-store's published answers: one indexed read, LZ4 decompression and the time stamp.
-
-- uniform: names drawn uniformly from all 1,000,000 domains: every answer a different row of the
-  store, the in-memory cache of no help: the worst case;
-- zipf: names drawn by a Zipf law (s = 1) over a random ranking of all domains, as real RDDS
-  traffic goes: popular names are asked again and again;
-- hot: 1,000 names only: a diagnostic of the server's own cost per query
-  (connection, rate limit, freshness check),
-  not a target mix.
-
-`--live` serves without the answers rendered ahead (`INTERLINK_SERVE__PUBLISH_ANSWERS=false`):
-every answer not in the in-memory cache is built from the store (SQL, policy view, rendering),
-for information.
+The query mixes (uniform, zipf, hot), the answers rendered ahead before measuring and
+`--live`: see benchmarks/rdds_load.py.
 
 Each line reports answers per second, p50 and p99 latency; the ratio is ours / bare (target
 >= 0.70, DESIGN section 10). Runs alternate bare / ours; each side keeps its best of the rounds.

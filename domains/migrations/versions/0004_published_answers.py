@@ -31,35 +31,42 @@ _CONTACT_DOMAINS = (
     "WHERE dc.contact_id = {ref}.id"
 )
 
+_SQLITE_STALE = _STALE.format(empty="x''")
+#: SQLite trigger: (event, table, the statement it runs).
+_SQLITE = {
+    "domain_update": (
+        "UPDATE",
+        "domain",
+        f"{_SQLITE_STALE} WHERE name IN (OLD.name, NEW.name)",
+    ),
+    "domain_delete": ("DELETE", "domain", "DELETE FROM published_answer WHERE name = OLD.name"),
+    "role_insert": (
+        "INSERT",
+        "domain_contact",
+        f"{_SQLITE_STALE} WHERE name = (SELECT name FROM domain WHERE id = NEW.domain_id)",
+    ),
+    "role_update": (
+        "UPDATE",
+        "domain_contact",
+        f"{_SQLITE_STALE} WHERE name IN "
+        "(SELECT name FROM domain WHERE id IN (OLD.domain_id, NEW.domain_id))",
+    ),
+    "role_delete": (
+        "DELETE",
+        "domain_contact",
+        f"{_SQLITE_STALE} WHERE name = (SELECT name FROM domain WHERE id = OLD.domain_id)",
+    ),
+    "contact_update": (
+        "UPDATE",
+        "contact",
+        f"{_SQLITE_STALE} WHERE name IN ({_CONTACT_DOMAINS.format(ref='NEW')})",
+    ),
+}
 SQLITE_TRIGGERS = {
-    "published_answer_domain_update": f"""
-        CREATE TRIGGER published_answer_domain_update AFTER UPDATE ON domain BEGIN
-            {_STALE.format(empty="x''")} WHERE name IN (OLD.name, NEW.name);
-        END""",
-    "published_answer_domain_delete": """
-        CREATE TRIGGER published_answer_domain_delete AFTER DELETE ON domain BEGIN
-            DELETE FROM published_answer WHERE name = OLD.name;
-        END""",
-    "published_answer_role_insert": f"""
-        CREATE TRIGGER published_answer_role_insert AFTER INSERT ON domain_contact BEGIN
-            {_STALE.format(empty="x''")}
-            WHERE name = (SELECT name FROM domain WHERE id = NEW.domain_id);
-        END""",
-    "published_answer_role_update": f"""
-        CREATE TRIGGER published_answer_role_update AFTER UPDATE ON domain_contact BEGIN
-            {_STALE.format(empty="x''")}
-            WHERE name IN (SELECT name FROM domain WHERE id IN (OLD.domain_id, NEW.domain_id));
-        END""",
-    "published_answer_role_delete": f"""
-        CREATE TRIGGER published_answer_role_delete AFTER DELETE ON domain_contact BEGIN
-            {_STALE.format(empty="x''")}
-            WHERE name = (SELECT name FROM domain WHERE id = OLD.domain_id);
-        END""",
-    "published_answer_contact_update": f"""
-        CREATE TRIGGER published_answer_contact_update AFTER UPDATE ON contact BEGIN
-            {_STALE.format(empty="x''")}
-            WHERE name IN ({_CONTACT_DOMAINS.format(ref="NEW")});
-        END""",
+    f"published_answer_{name}": (
+        f"CREATE TRIGGER published_answer_{name} AFTER {event} ON {table} BEGIN {statement}; END"
+    )
+    for name, (event, table, statement) in _SQLITE.items()
 }
 
 POSTGRES_FUNCTIONS = {
