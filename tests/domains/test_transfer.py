@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import DateTime, func, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.types import JSON
 from typer.testing import CliRunner
 
 from domains import transfer
@@ -885,3 +886,16 @@ def test_times_are_stored_as_sqlalchemy_stores_them_on_sqlite():
     other = transfer._sqlite_when(lambda value: value.isoformat())
     assert other(times[0]) == times[0].isoformat()
     assert other(None) is None
+
+
+def test_lists_are_stored_as_sqlalchemy_stores_them_on_sqlite():
+    dialect = sqlite_dialect.dialect()
+    processor = JSON().dialect_impl(dialect).bind_processor(dialect)
+    as_json = transfer._codec("sqlite")[1]
+    texts = ["", "a", "é", "O'Brien", 'say "hi"', "back\\slash", "tab\there", "\x00\x1f\x7f"]
+    texts += ["\u00a0\u2028\u2029\ufeff", "😀", "\ud800", "Straße 5", "x" * 300]
+    lists = [[], *([text] for text in texts), texts, texts * 3, ["ok", 1, None, True], [1.5]]
+    assert [as_json(value) for value in lists] == [processor(value) for value in lists]
+    # A processor that encodes otherwise is used as it is.
+    other = transfer._json_texts(lambda value: repr(value))
+    assert other(["a"]) == "['a']"
