@@ -16,6 +16,7 @@ import os
 import random
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,18 @@ def claimed_by(store) -> set[str]:
     return {e.claimed_by for e in entries(store) if e.status == "in_progress"}
 
 
+async def holding_work(store, pid: int, extra: float) -> None:
+    """Wait until the worker `pid` holds claimed work (at most 5 s: a slow machine starts
+    processes slowly), then `extra` seconds more, so the kill lands in the middle of work."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        holders = await asyncio.to_thread(claimed_by, store)
+        if any(f":{pid}:" in holder for holder in holders):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(extra)
+
+
 def _preload() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
@@ -83,7 +96,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         rng = random.Random(5734)
         interrupted = 0
-        async with asyncio.timeout(90):
+        async with asyncio.timeout(240):
             for kill in range(KILLS):
                 if kill % COLD_EVERY == COLD_EVERY - 1:
                     process = await asyncio.create_subprocess_exec(
@@ -93,7 +106,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
                         cwd=REPO, env=env,
                         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
                     )  # fmt: skip
-                    await asyncio.sleep(rng.uniform(1.0, 3.0))
+                    await holding_work(store, process.pid, rng.uniform(0.3, 1.2))
                     os.kill(process.pid, signal.SIGKILL)
                     assert await process.wait() == -signal.SIGKILL
                 else:
@@ -101,7 +114,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
                         target=worker_process_main, args=(url, str(path), str(tmp_path / "data"))
                     )
                     process.start()
-                    await asyncio.sleep(rng.uniform(0.15, 0.9))
+                    await holding_work(store, process.pid, rng.uniform(0.1, 0.8))
                     os.kill(process.pid, signal.SIGKILL)
                     await asyncio.to_thread(process.join, 10)
                     assert process.exitcode == -signal.SIGKILL
