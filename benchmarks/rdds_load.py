@@ -7,6 +7,7 @@ Each load generator and each bare server runs as its own process (this file, wit
     python benchmarks/rdds_load.py http-load  --port P --names FILE --seconds S --concurrency C
     python benchmarks/rdds_load.py bare-whois --port P --size BYTES
     python benchmarks/rdds_load.py bare-http  --port P --size BYTES
+    python benchmarks/rdds_load.py bare-asgi  --port P --size BYTES
 
 A load generator (uvloop, asyncio protocols, no HTTP library in the way) keeps `concurrency`
 queries in flight for `seconds`, then prints one JSON line: answers, failures, answers per
@@ -251,6 +252,8 @@ class Service:
     load: str  # what the load generator keeps `concurrency` of, for the report
     bare: str  # the bare server, for the report
     answer_size: Callable[[int, list[str]], int]  # our average answer on a port, over names
+    #: A second, barer baseline measured for information only: (its kind, its report label).
+    floor: tuple[str, str] | None = None
 
 
 def benchmark(service: Service, description: str) -> None:
@@ -283,6 +286,7 @@ def benchmark(service: Service, description: str) -> None:
         port = http_port if kind == "http" else whois_port
         size = service.answer_size(port, names[:: max(1, len(names) // 200)])
         bare = start_bare(kind, size)
+        floor = start_bare(service.floor[0], size) if service.floor else None
         try:
             print(
                 f"{name.upper()}: store of {len(names):,} domains; load generator: one process, "
@@ -294,9 +298,14 @@ def benchmark(service: Service, description: str) -> None:
             for mix in mixes:
                 run_load(kind, port, files[mix], args.warmup, args.concurrency)
                 run_load(kind, bare.port, files[mix], args.warmup / 2, args.concurrency)
+                if floor is not None:
+                    run_load(kind, floor.port, files[mix], args.warmup / 2, args.concurrency)
+                sides = [("bare", bare.port), ("ours", port)]
+                if floor is not None:
+                    sides.append(("floor", floor.port))
                 best: dict[str, dict] = {}
                 for _ in range(args.rounds):
-                    for label, at in (("bare", bare.port), ("ours", port)):
+                    for label, at in sides:
                         result = run_load(kind, at, files[mix], args.seconds, args.concurrency)
                         if label not in best or result["rate"] > best[label]["rate"]:
                             best[label] = result
@@ -311,6 +320,11 @@ def benchmark(service: Service, description: str) -> None:
                 print(
                     f"{name} {mix:7} ratio {ratio:.2f} ({verdict} the target >= 0.70)", flush=True
                 )
+                if floor is not None:
+                    floor_label = f"{name} {mix:7} {service.floor[1]} ({size:,} B fixed)"
+                    print(line(floor_label, best["floor"]))
+                    ratio = best["ours"]["rate"] / best["floor"]["rate"]
+                    print(f"{name} {mix:7} ratio to it {ratio:.2f} (for information)", flush=True)
             resident, mapped = ours.memory_mb()
             print(
                 f"{name} server resident memory: {resident:.0f} MB, of which {mapped:.0f} MB "
@@ -319,6 +333,8 @@ def benchmark(service: Service, description: str) -> None:
         finally:
             ours.stop()
             bare.stop()
+            if floor is not None:
+                floor.stop()
 
 
 # -- load generators ----------------------------------------------------------------------
@@ -501,21 +517,8 @@ async def bare_whois(port: int, size: int) -> None:
     server.close()
 
 
-def bare_http(port: int, size: int) -> None:
+def _uvicorn(app: Any, port: int) -> None:
     import uvicorn
-    from fastapi import FastAPI
-    from fastapi.responses import Response
-
-    skeleton = json.dumps({"objectClassName": "domain", "padding": ""}, separators=(",", ":"))
-    body = json.dumps(
-        {"objectClassName": "domain", "padding": "x" * (size - len(skeleton))},
-        separators=(",", ":"),
-    ).encode()
-    app = FastAPI()
-
-    @app.get("/rdap/domain/{name}")
-    async def domain(name: str) -> Response:
-        return Response(body, media_type="application/rdap+json")
 
     uvicorn.run(
         app,
@@ -529,9 +532,49 @@ def bare_http(port: int, size: int) -> None:
     )
 
 
+def _fixed_json(size: int) -> bytes:
+    """A JSON object of `size` bytes."""
+    skeleton = json.dumps({"objectClassName": "domain", "padding": ""}, separators=(",", ":"))
+    return json.dumps(
+        {"objectClassName": "domain", "padding": "x" * (size - len(skeleton))},
+        separators=(",", ":"),
+    ).encode()
+
+
+def bare_asgi(port: int, size: int) -> None:
+    """A bare ASGI callable on uvicorn, no framework: the least an RDAP server on uvicorn does."""
+    body = _fixed_json(size)
+    headers = [
+        (b"content-length", str(len(body)).encode()),
+        (b"content-type", b"application/rdap+json"),
+    ]
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    _uvicorn(app, port)
+
+
+def bare_http(port: int, size: int) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import Response
+
+    body = _fixed_json(size)
+    app = FastAPI()
+
+    @app.get("/rdap/domain/{name}")
+    async def domain(name: str) -> Response:
+        return Response(body, media_type="application/rdap+json")
+
+    _uvicorn(app, port)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="load generators and bare servers")
-    parser.add_argument("command", choices=["whois-load", "http-load", "bare-whois", "bare-http"])
+    parser.add_argument(
+        "command", choices=["whois-load", "http-load", "bare-whois", "bare-http", "bare-asgi"]
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--names")
     parser.add_argument("--seconds", type=float, default=10)
@@ -546,6 +589,8 @@ def main() -> None:
         uvloop.run(http_load(args.port, _load_names(args.names), args.seconds, args.concurrency))
     elif args.command == "bare-whois":
         uvloop.run(bare_whois(args.port, args.size))
+    elif args.command == "bare-asgi":
+        bare_asgi(args.port, args.size)
     else:
         bare_http(args.port, args.size)
 

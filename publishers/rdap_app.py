@@ -12,6 +12,12 @@ No answer ever carries a traceback, and neither does the log.
 
 Domain objects come from `public_lookup` (the policy's PublicationView, then `render_rdap`),
 serialised compactly, so RDAP shows exactly what the policy allows.
+
+The domain query is the hot path of a public service, so the guard in front of the app (pure
+ASGI, `RdapGuard`) sends a domain's answer itself when it is ready at once (rendered ahead, or
+cached and provably current): the same bytes and headers as the route, without the framework's
+routing, request object and parameter validation per query (measured: about two fifths of the
+server's time a query). Everything else, including every error, goes through the FastAPI app.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ _TITLES = {
     503: "Service Unavailable",
 }
 _CORS = (b"access-control-allow-origin", b"*")
+_DOMAIN_PATH = "/domain/"
+_RDAP_TYPE = (b"content-type", RDAP_JSON.encode("ascii"))
 
 
 def rdap_lookup(store: Store, settings: Settings | None = None, **options: Any) -> PublicLookup:
@@ -101,11 +109,34 @@ def help_body(settings: Settings, base_path: str = "") -> bytes:
 
 
 class RdapGuard:
-    """Pure ASGI middleware: rate limit, CORS header on every answer, no traceback ever."""
+    """Pure ASGI middleware: rate limit, CORS header on every answer, no traceback ever; and the
+    domain answers that are ready at once, sent from here (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, limiter: RateLimiter | None = None, lookup: PublicLookup | None = None
+    ) -> None:
         self.app = app
         self.limiter = limiter
+        self.lookup = lookup
+
+    def _ready_answer(self, scope: Scope) -> bytes | None:
+        """The body of `GET|HEAD /domain/NAME` when it is ready at once; None: let the app answer
+        (a bad name, an unknown one, a store to read, any other path or method)."""
+        if self.lookup is None or scope["method"] not in ("GET", "HEAD"):
+            return None
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root:
+            if not path.startswith(root + "/"):
+                return None
+            path = path[len(root) :]
+        if not path.startswith(_DOMAIN_PATH):
+            return None
+        try:
+            answer = self.lookup.answer_now(normalise(path[len(_DOMAIN_PATH) :]))
+        except (QueryError, LookupUnavailable):
+            return None  # the route says so, in its own words
+        return None if answer is None else answer.body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,6 +173,20 @@ class RdapGuard:
                 await response(scope, receive, send_with_cors)
                 return
         try:
+            body = self._ready_answer(scope)
+            if body is not None:
+                # What the route's Response sends (uvicorn leaves the body out for HEAD).
+                length = (b"content-length", str(len(body)).encode("ascii"))
+                started = True
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [length, _RDAP_TYPE, _CORS],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
             await self.app(scope, receive, send_with_cors)
         except Exception as exc:
             log.error("rdap: request failed: %s", type(exc).__name__)
@@ -209,5 +254,5 @@ def create_rdap_app(
     async def unavailable(request: Request, exc: LookupUnavailable) -> Response:
         return rdap_error(503, ["The service is temporarily unavailable; try again later."])
 
-    app.add_middleware(RdapGuard, limiter=limiter)
+    app.add_middleware(RdapGuard, limiter=limiter, lookup=lookup)
     return app

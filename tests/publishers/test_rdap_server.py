@@ -117,6 +117,40 @@ def test_head_gives_the_headers_only(services: Services) -> None:
     assert get(services, "/rdap/help", "HEAD").status_code == 200
 
 
+def test_an_answer_ready_at_once_is_sent_as_the_route_sends_it(
+    store: Store, settings: Settings, seeded: dict[str, Any]
+) -> None:
+    """The guard's shortcut for answers ready at once (rendered ahead or cached) gives the same
+    status, headers and body as the FastAPI route that builds an answer."""
+    live = rdds_settings(settings, publish_answers=False)
+    with Services(store, live, whois_port=0, http_port=0) as running:
+        lookup = running._lookups[-1]
+
+        def both(path: str, method: str) -> tuple[httpx.Response, httpx.Response]:
+            lookup.clear()
+            built = get(running, path, method)  # not cached: the route builds it
+            hits = lookup.stats["hits"]
+            ready = get(running, path, method)  # cached and current: the guard sends it
+            # (On PostgreSQL no answer is ready at once: the route reads each in a thread.)
+            assert lookup.stats["hits"] == hits + (1 if store.is_sqlite else 0)
+            return built, ready
+
+        def headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
+            return [(k, v) for k, v in response.headers.raw if k.lower() != b"date"]
+
+        for form in ("kite-makers.com", "BÜCHER-HAUS.DE"):
+            built, ready = both(f"/rdap/domain/{form}", "GET")
+            assert (built.status_code, headers(built)) == (200, headers(ready))
+            assert without_time(built.json()) == without_time(ready.json())
+            built, ready = both(f"/rdap/domain/{form}", "HEAD")
+            assert (built.status_code, headers(built), built.content) == (
+                200,
+                headers(ready),
+                b"",
+            )
+            assert ready.content == b""
+
+
 def test_help(services: Services) -> None:
     body = assert_rdap(get(services, "/rdap/help"), 200)
     assert "rdap_level_0" in body["rdapConformance"]
