@@ -204,6 +204,8 @@ class Notice(SQLModel, table=True):
     subject_ref: str | None = Field(default=None, max_length=64)
     status: str = Field(default="queued", max_length=16)
     attempts: int = Field(default=0)
+    # When a deliverer claimed it ("sending"): a claim older than the lease was abandoned.
+    claimed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     error: str | None = Field(default=None)
     version: int = Field(default=1)

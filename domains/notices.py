@@ -6,6 +6,9 @@ transport's error with addresses replaced by `<address>`, and the log carries th
 template and the status, nothing else.
 
 Statuses: queued -> sending (claimed by one deliverer) -> sent | failed | suppressed.
+A deliverer that stops before a notice it queued is sent (a crash, a kill) leaves it queued, or
+`sending` if it had claimed it: `deliver_pending` (run by the sync worker, see `NoticeSender`)
+sends such notices later, at least once.
 An essential notice is always sent; a marketing notice is suppressed for an account that opted
 out of marketing, and for anyone who is not a customer (no account).
 """
@@ -15,9 +18,11 @@ from __future__ import annotations
 import logging
 import secrets
 import textwrap
+import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -32,14 +37,21 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlmodel import Session, col
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from domains.mailer import NOTICE_HEADER, Mailer, MailError, PermanentMailError, scrub
+from domains.mailer import (
+    NOTICE_HEADER,
+    Mailer,
+    MailError,
+    PermanentMailError,
+    mailer_from_settings,
+    scrub,
+)
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice
-from domains.settings import Settings
+from domains.settings import MailSettings, Settings
 from domains.store import Store
 
 log = logging.getLogger(__name__)
@@ -58,6 +70,9 @@ TEMPLATES = (
 CATEGORIES = ("essential", "marketing")
 RECIPIENTS = ("contact", "account", "proposed_tech")
 STATUSES = ("queued", "sending", "sent", "failed", "suppressed")
+#: A notice still queued this long after it was queued was left behind: the deliverer that
+#: queues a notice claims it moments after its transaction commits.
+PENDING_GRACE = timedelta(minutes=5)
 # Context keys that only the registrant's own mail may carry (the confirmation link holds the
 # one-time token). They are dropped for every other recipient, whatever the caller passes.
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
@@ -194,17 +209,26 @@ def deliver(
     return results
 
 
-def deliver_pending(store: Store, *, mailer: Mailer, limit: int = 100) -> list[Notice]:
-    """Send queued notices nobody delivered (e.g. after a crash), oldest first.
+def deliver_pending(
+    store: Store, *, mailer: Mailer, limit: int = 100, now: datetime | None = None
+) -> list[Notice]:
+    """Send the notices their deliverer left behind (it stopped), oldest first.
+
+    That is a notice still queued PENDING_GRACE after it was queued (a younger one is left to
+    the deliverer that queued it), or one claimed for sending longer ago than the claim lease
+    (`claim_lease`): its deliverer died while sending, so it is queued again. A notice is thus
+    sent at least once; twice only if a deliverer stuck beyond the lease still sends it.
 
     A `request_received` to the registrant cannot be sent this way: its link carries a token
     that exists only in memory when the request is made; it fails with a clear message.
     """
+    now = now or datetime.now(UTC)
+    _requeue_abandoned(store, now)
     with store.read() as session:
         ids = (
             session.execute(
                 select(Notice.id)
-                .where(Notice.status == "queued")
+                .where(Notice.status == "queued", col(Notice.created_at) <= now - PENDING_GRACE)
                 .order_by(col(Notice.id))
                 .limit(limit)
             )
@@ -212,6 +236,89 @@ def deliver_pending(store: Store, *, mailer: Mailer, limit: int = 100) -> list[N
             .all()
         )
     return deliver(store, ids, mailer=mailer)
+
+
+def claim_lease(mail: MailSettings) -> timedelta:
+    """How long a claim holds: far longer than sending a notice with every retry can take."""
+    # Each attempt: up to ~10 socket operations of `timeout` each, then the back-off.
+    attempt = 10 * mail.timeout + mail.retry_wait_max
+    return max(timedelta(minutes=30), timedelta(seconds=2 * (mail.retries + 1) * attempt))
+
+
+def _requeue_abandoned(store: Store, now: datetime) -> int:
+    """Queue again the notices claimed longer ago than the lease; how many."""
+    expired = now - claim_lease(store.settings.mail)
+    with store.write() as session:
+        count = session.execute(
+            update(Notice)
+            .where(
+                col(Notice.status) == "sending",
+                # No claim time: claimed before claims were timed (migration 0005).
+                or_(col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < expired),
+            )
+            .values(status="queued", claimed_at=None, version=col(Notice.version) + 1)
+        ).rowcount
+    if count:
+        log.warning("%d notices abandoned while being sent are queued again", count)
+    return count
+
+
+class NoticeSender:
+    """Sends, for a long-running job (the sync worker), the notices its transitions queue, and
+    the ones other deliverers left behind; meant to run in a thread of its own (SMTP is slow).
+
+    With no usable mailer (a relay whose password is not in the environment) nothing is sent:
+    the notices stay queued for a later `deliver_pending`, and the log says why once.
+    """
+
+    def __init__(self, store: Store, mailer: Mailer | None = None) -> None:
+        self.store = store
+        self._mailer = mailer
+        self._ids: deque[int] = deque()
+        self._warned = False
+        self._lock = threading.Lock()
+        self.sent = 0
+
+    def add(self, notice_ids: Iterable[int]) -> None:
+        """Notices to send on the next `send` (safe from any thread)."""
+        self._ids.extend(notice_ids)
+
+    @property
+    def waiting(self) -> bool:
+        """True when notices wait for `send`."""
+        return bool(self._ids)
+
+    def send(self, pending: bool = False) -> int:
+        """Send the notices added so far (and with `pending`, the ones left behind); how many
+        were sent. Never raises: what could not be sent stays queued for a later pass."""
+        with self._lock:  # one pass at a time
+            mailer = self._mailer_or_none()
+            if mailer is None:
+                return 0
+            ids = []
+            while self._ids:
+                ids.append(self._ids.popleft())
+            done: list[Notice] = []
+            try:
+                done += deliver(self.store, ids, mailer=mailer)
+                if pending:
+                    done += deliver_pending(self.store, mailer=mailer)
+            except Exception as exc:  # the store went away: the rows keep what is not sent
+                log.warning("sending notices failed: %s", type(exc).__name__)
+            sent = sum(1 for notice in done if notice.status == "sent")
+            self.sent += sent
+            return sent
+
+    def _mailer_or_none(self) -> Mailer | None:
+        if self._mailer is None:
+            try:
+                self._mailer = mailer_from_settings(self.store.settings)
+            except ValueError as exc:
+                if not self._warned:
+                    log.warning("notices are not sent: %s", exc)
+                    self._warned = True
+                return None
+        return self._mailer
 
 
 def _deliver_one(
@@ -245,7 +352,7 @@ def _claim(store: Store, notice_id: int) -> Notice | None:
         claimed = session.execute(
             update(Notice)
             .where(col(Notice.id) == notice_id, col(Notice.status) == "queued")
-            .values(status="sending", version=col(Notice.version) + 1)
+            .values(status="sending", claimed_at=datetime.now(UTC), version=col(Notice.version) + 1)
         ).rowcount
         if not claimed:
             return None

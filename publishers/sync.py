@@ -78,6 +78,7 @@ from tenacity import (
 from domains import audit
 from domains.changes import Workflow
 from domains.errors import InterlinkError, RuleViolation
+from domains.mailer import Mailer
 from domains.models import (
     Account,
     AuditEvent,
@@ -88,6 +89,7 @@ from domains.models import (
     OutboxEntry,
     utcnow,
 )
+from domains.notices import NoticeSender
 from domains.store import DomainRecord, Store
 from publishers.disclose import disclose_for
 from publishers.epp.codec import (
@@ -202,6 +204,7 @@ class SyncReport:
     """Results not recorded because another worker had taken the entry over (lease expired)."""
     requests_completed: int = 0
     requests_failed: int = 0
+    notices_sent: int = 0
     seconds: float = 0.0
 
     def add(self, other: SyncReport) -> None:
@@ -398,7 +401,8 @@ class SyncWorker:
 
     sessions overrides each registry's configured number of EPP sessions. concurrency is how
     many entries are in flight at once (default: 16 per session), batch how many are claimed (and
-    recorded) in one transaction.
+    recorded) in one transaction. The notices of the requests it completes or expires are sent
+    with `mailer` (default: the one of the store's settings) unless send_notices is False.
     """
 
     def __init__(
@@ -420,6 +424,8 @@ class SyncWorker:
         lock_wait: float = 0.0,
         progress: ProgressLike | None = None,
         expire_requests: bool = True,
+        mailer: Mailer | None = None,
+        send_notices: bool = True,
     ) -> None:
         self.store = store
         self.registries = registries
@@ -436,6 +442,9 @@ class SyncWorker:
         self.lock_wait = lock_wait
         self.progress = progress
         self.expire_requests = expire_requests
+        # The notices of the transitions this worker makes (completed, expired), and those
+        # other deliverers left behind: sent beside the sync, in a thread (default: settings).
+        self.notices = NoticeSender(store, mailer) if send_notices else None
         self.workflow = Workflow(store)
         self._pools: dict[str, SessionPool] = {}
         self._lock = SqliteWorkerLock(str(store.engine.url)) if store.is_sqlite else None
@@ -500,8 +509,10 @@ class SyncWorker:
         empty_claim_at = 0.0
         finished_since_empty_claim = 0
         next_housekeeping = time.monotonic() + 30.0
+        mail: asyncio.Task[None] | None = None
         try:
             while True:
+                mail = self._mail(mail, report)
                 stopping = stop.is_set()
                 if exhausted and time.monotonic() - empty_claim_at >= self.poll_interval:
                     exhausted = False  # look again for new entries now and then
@@ -527,6 +538,7 @@ class SyncWorker:
                             break
                         if time.monotonic() >= next_housekeeping:
                             await self._db(self._housekeeping, report)
+                            mail = self._mail(mail, report, pending=True)
                             next_housekeeping = time.monotonic() + 30.0
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(self.poll_interval):
@@ -541,6 +553,11 @@ class SyncWorker:
                     recorder.submit([task.result() for task in done])
                     finished_since_empty_claim += len(done)
             await recorder.drain()
+            if mail is not None:
+                await mail
+            mail = self._mail(None, report, pending=True)
+            if mail is not None:
+                await mail
         except BaseException:
             for task in inflight:
                 task.cancel()
@@ -549,6 +566,21 @@ class SyncWorker:
             await recorder.close()
             report.seconds = time.monotonic() - started
         return report
+
+    def _mail(
+        self, running: asyncio.Task[None] | None, report: SyncReport, *, pending: bool = False
+    ) -> asyncio.Task[None] | None:
+        """The running pass of the notice sender, or a new one when notices wait (`pending`: a
+        sweep for notices left behind by others too); None when there is nothing to do."""
+        if self.notices is None or (running is not None and not running.done()):
+            return running
+        if not (pending or self.notices.waiting):
+            return None
+        return asyncio.create_task(self._send_notices(report, pending), name="sync-notices")
+
+    async def _send_notices(self, report: SyncReport, pending: bool) -> None:
+        assert self.notices is not None
+        report.notices_sent += await asyncio.to_thread(self.notices.send, pending)
 
     def _start_progress(self) -> None:
         if self.progress is None or self._progress_task is not None:
@@ -1237,10 +1269,12 @@ class SyncWorker:
     ) -> None:
         try:
             if status in ("done", "local_only"):
-                self.workflow.mark_completed(
+                outcome = self.workflow.mark_completed(
                     reference=reference, cltrid=cltrid, svtrid=svtrid, actor=ACTOR
                 )
                 report.requests_completed += 1
+                if self.notices is not None:
+                    self.notices.add(outcome.notice_ids)
             elif status == "failed":
                 self.workflow.mark_sync_failed(
                     reference=reference, error=error or "the registry refused", actor=ACTOR
@@ -1275,7 +1309,9 @@ class SyncWorker:
         self._reconcile(report)
         if self.expire_requests:
             try:
-                self.workflow.expire_stale()
+                for outcome in self.workflow.expire_stale():
+                    if self.notices is not None:
+                        self.notices.add(outcome.notice_ids)
             except InterlinkError as exc:
                 log.warning("expiring stale change requests failed: %s", type(exc).__name__)
 

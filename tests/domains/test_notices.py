@@ -250,10 +250,72 @@ def test_deliver_pending_sends_what_nobody_sent(
         essential("request_approved", contact_id=registrant.id),
         essential("request_approved", recipient="proposed_tech"),
     )
-    done = notices.deliver_pending(store, mailer=mailer)
+    # Just queued: left to the deliverer that queued them (it claims them at once).
+    assert notices.deliver_pending(store, mailer=mailer) == []
+    later = utcnow() + notices.PENDING_GRACE + timedelta(seconds=1)
+    done = notices.deliver_pending(store, mailer=mailer, now=later)
     assert [n.status for n in done] == ["sent", "sent"]
     assert len(sink.messages) == 2
-    assert notices.deliver_pending(store, mailer=mailer) == []
+    assert notices.deliver_pending(store, mailer=mailer, now=later) == []
+
+
+def test_a_notice_abandoned_while_sending_is_sent_once_its_claim_lapses(
+    store: Store, smtp: tuple[SmtpMailer, SmtpSink]
+) -> None:
+    mailer, sink = smtp
+    domain, registrant = make_domain(store)
+    make_request(store, domain, state="approved", confirmed_at=utcnow())
+    abandoned, busy = queue_many(
+        store,
+        essential("request_approved", contact_id=registrant.id),
+        essential("request_approved", recipient="proposed_tech"),
+    )
+    lease = notices.claim_lease(store.settings.mail)
+    now = utcnow() + timedelta(hours=1)
+    with store.write() as session:  # two deliverers claimed them; one died long ago
+        for notice_id, claimed in ((abandoned, now - lease - timedelta(seconds=1)), (busy, now)):
+            row = session.get(Notice, notice_id)
+            row.status, row.claimed_at = "sending", claimed
+    done = notices.deliver_pending(store, mailer=mailer, now=now)
+    assert [(n.id, n.status) for n in done] == [(abandoned, "sent")]
+    assert [m.rcpt_tos for m in sink.messages] == [[registrant.email]]
+    rows = {n.id: n for n in notice_rows(store)}
+    assert rows[busy].status == "sending"  # its deliverer may still be at it
+    assert rows[abandoned].claimed_at is not None and rows[abandoned].sent_at is not None
+
+
+def test_the_claim_lease_outlasts_every_retry() -> None:
+    slow = MailSettings(retries=9, timeout=60, retry_wait_max=120)
+    attempts = slow.retries + 1
+    worst = attempts * (10 * slow.timeout + slow.retry_wait_max)
+    assert notices.claim_lease(slow).total_seconds() > worst
+    assert notices.claim_lease(MailSettings()) >= timedelta(minutes=30)
+
+
+def test_the_notice_sender_sends_what_it_is_given_and_waits_for_a_relay(
+    store: Store, smtp: tuple[SmtpMailer, SmtpSink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailer, sink = smtp
+    domain, registrant = make_domain(store)
+    make_request(store, domain, state="approved", confirmed_at=utcnow())
+    [first, second] = queue_many(
+        store,
+        essential("request_approved", contact_id=registrant.id),
+        essential("request_approved", recipient="proposed_tech"),
+    )
+    # A relay that needs a password the environment does not hold: nothing sent, nothing lost.
+    relay = store.settings.mail.model_copy(update={"smtp_host": "127.0.0.1", "username": "u"})
+    monkeypatch.delenv(relay.password_env, raising=False)
+    unconfigured = store.settings.model_copy(update={"mail": relay})
+    stuck = notices.NoticeSender(Store(store.engine, unconfigured))
+    stuck.add([first])
+    assert stuck.send() == 0
+    assert {n.status for n in notice_rows(store)} == {"queued"}
+    sender = notices.NoticeSender(store, mailer)
+    sender.add([first, second])
+    assert sender.waiting
+    assert sender.send() == 2 and not sender.waiting and sender.sent == 2
+    assert len(sink.messages) == 2
 
 
 def test_a_5xx_refusal_fails_at_once_without_addresses(

@@ -18,7 +18,8 @@ from sqlmodel import col
 from typer.testing import CliRunner
 
 from domains.changes import Workflow
-from domains.models import AuditEvent, OutboxEntry, utcnow
+from domains.mailer import NOTICE_HEADER
+from domains.models import AuditEvent, Notice, OutboxEntry, utcnow
 from publishers.epp.sandbox import FaultPlan, SandboxRegistry
 from publishers.registries import (
     DEFAULT_FILE,
@@ -28,6 +29,7 @@ from publishers.registries import (
     parse_registries,
 )
 from publishers.sync import SyncWorker, WorkerBusy, contact_data
+from tests.domains.test_notices import smtp  # noqa: F401 (a fixture: a real SMTP server)
 from tests.factories import contact_data as person_data
 from tests.publishers.sync_support import (
     CLIENT_ID,
@@ -383,6 +385,56 @@ async def test_a_finished_entry_completes_its_request_after_a_crash(store, sandb
     report = await run(store, regs)
     assert report.requests_completed == 1
     assert request_state(store, ref) == "completed"
+
+
+async def test_the_worker_sends_the_notices_of_the_requests_it_completes(
+    store,
+    sandbox,
+    tmp_path,
+    smtp,  # noqa: F811
+):
+    mailer, sink = smtp
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    seeded = seed(store, sandbox, 2)
+    registrant = store.domain_record(seeded.names[0]).contact("registrant")
+    ref = move_tech(store, seeded.names[0], new_tech(21))
+    # A notice queued long ago whose deliverer stopped before sending it (another request's).
+    other = move_tech(store, seeded.names[1], new_tech(22))
+    with store.write() as session:
+        late = Notice(
+            category="essential",
+            template="request_approved",
+            recipient="proposed_tech",
+            subject_ref=other,
+            created_at=utcnow() - timedelta(hours=1),
+        )
+        session.add(late)
+        session.flush()
+        late_id = late.id
+
+    report = await run(store, regs, mailer=mailer)
+
+    assert report.requests_completed == 2
+    with store.read() as session:
+        completed = {
+            n.id: n
+            for n in session.execute(
+                select(Notice).where(
+                    Notice.template == "request_completed", Notice.subject_ref == ref
+                )
+            ).scalars()
+        }
+        assert session.get(Notice, late_id).status == "sent"
+    # The registrant, Interlink (the old technical contact) and the new one: each got theirs.
+    assert len(completed) == 3 and {n.status for n in completed.values()} == {"sent"}
+    got = {int(m.message[NOTICE_HEADER]): m.rcpt_tos for m in sink.messages}
+    assert {tuple(got[i]) for i in completed} == {
+        (registrant.email,),
+        (store.house_contact().email,),
+        ("noc21@hosting21.example.net",),
+    }
+    assert got[late_id] == ["noc22@hosting22.example.net"]
+    assert report.notices_sent == len(sink.messages) == 7  # 3 + 3 for the other request, + 1
 
 
 def _event(store, entry_id: int) -> AuditEvent:

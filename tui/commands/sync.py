@@ -89,6 +89,8 @@ def summary(report: SyncReport) -> str:
             f"; change requests: {report.requests_completed} completed, "
             f"{report.requests_failed} sync failed"
         )
+    if report.notices_sent:
+        line += f"; {report.notices_sent} notices sent"
     return line + f" ({report.seconds:.1f} s)"
 
 
