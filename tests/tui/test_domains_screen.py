@@ -173,3 +173,33 @@ async def test_rows_are_fetched_page_by_page_as_the_cursor_moves_down(demo_store
         names = column(table)
         assert len(set(names)) == DEMO_DOMAINS  # no row twice, none missing
         assert names == sorted(names, key=lambda n: n.split(" (")[-1].rstrip(")"))
+
+
+def shown_lines(table: DataTable) -> list[str]:
+    """The lines the table draws on the screen, as plain text."""
+    return [
+        "".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height)
+    ]
+
+
+async def test_stored_text_that_looks_like_markup_is_shown_as_it_is(app, demo_store):
+    # Names are free text: brackets in them are data, never Rich markup (a "[/b]" that no
+    # "[b]" opened would otherwise stop the screen with a markup error).
+    registrant = demo_store.domain_record("whitcombe-illustration.co.uk").contact("registrant")
+    odd = "[/b]Eleanor [b]Whitcombe[/]"
+    demo_store.update_contact("staff:ann", registrant.handle, registrant.version, {"name": odd})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"name:[/b]eleanor")
+        await wait_for(
+            pilot,
+            lambda: column(domains_table(app)) == ["whitcombe-illustration.co.uk"],
+            what="the domain found by its registrant's odd name",
+        )
+        await settle(pilot)
+        assert any("name (registrant)" in line for line in shown_lines(domains_table(app)))
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and app.screen.details)
+        await settle(pilot)
+        contacts = app.screen.query_one("#contacts", DataTable)
+        assert rows(contacts)[0][2] == odd
+        assert any(odd in line for line in shown_lines(contacts))

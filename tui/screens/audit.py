@@ -86,7 +86,7 @@ class AuditScreen(StaffScreen):
         try:
             filters = self.filters()
         except ValidationFailed as exc:
-            self.query_one("#audit-status", Static).update(f"[red]{exc}[/]")
+            self.query_one("#audit-status", Static).update(f"[red]{escape(str(exc))}[/]")
             return
         self.background(
             lambda: audit.list_events(self.store, limit=PAGE, **filters),  # type: ignore[arg-type]
@@ -102,7 +102,7 @@ class AuditScreen(StaffScreen):
         try:
             filters = self.filters()
         except ValidationFailed as exc:
-            self.query_one("#audit-status", Static).update(f"[red]{exc}[/]")
+            self.query_one("#audit-status", Static).update(f"[red]{escape(str(exc))}[/]")
             return
         before = self.oldest_id
         self.background(

@@ -16,6 +16,7 @@ from domains.dns_check import NsResult, compare_delegation, live_nameservers
 from domains.models import AuditEvent, ChangeRequest
 from domains.store import DomainRecord
 from domains.validation import ROLES, UPDATE_LOCKS
+from tui.cells import plain
 from tui.live_whois import WhoisResult, live_whois
 from tui.screens.base import StaffScreen
 
@@ -124,7 +125,14 @@ class DomainScreen(StaffScreen):
             if contact is None:
                 continue
             label = (contact.org and f"{contact.org} / {contact.name}") or contact.name
-            contacts.add_row(role, contact.handle, label, contact.email, contact.country, key=role)
+            contacts.add_row(
+                role,
+                plain(contact.handle),
+                plain(label),
+                plain(contact.email),
+                plain(contact.country),
+                key=role,
+            )
         requests = self.query_one("#domain-requests", DataTable)
         requests.clear()
         for request in details.requests:
@@ -132,7 +140,7 @@ class DomainScreen(StaffScreen):
                 request.reference,
                 request.state,
                 request.channel,
-                request.entered_by,
+                plain(request.entered_by),
                 _when(request.created_at),
                 key=request.reference,
             )
@@ -140,7 +148,7 @@ class DomainScreen(StaffScreen):
         history.clear()
         for event in details.history:
             changes = ", ".join(sorted(event.changes))
-            history.add_row(_when(event.at), event.actor, event.action, changes)
+            history.add_row(_when(event.at), plain(event.actor), event.action, plain(changes))
 
     # -- actions ------------------------------------------------------------------------
 

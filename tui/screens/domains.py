@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from domains.store import DomainHit, SearchPage
+from tui.cells import plain
 from tui.screens.base import StaffScreen
 from tui.widgets.banner import Banner
 from tui.widgets.mode_bar import ModeBar
@@ -18,6 +21,9 @@ PREFETCH_MARGIN = 20
 #: Rows the table holds at most. Textual's DataTable slows down as it grows, so deep in a long
 #: list the table shows a window of the fetched rows, re-drawn around the cursor as it moves.
 WINDOW = 5000
+#: When a new page overflows the window, the window keeps this many rows above the cursor: the
+#: reader is going down, so most of the window is left for the pages to come (fewer re-draws).
+KEEP_ABOVE = WINDOW // 5
 
 
 class DomainsScreen(StaffScreen):
@@ -102,11 +108,11 @@ class DomainsScreen(StaffScreen):
         table.move_cursor(row=0)
 
     @staticmethod
-    def _row(hit: DomainHit) -> tuple[str, str, str]:
+    def _row(hit: DomainHit) -> tuple[Text, Text, Text]:
         name = hit.unicode_name
         if hit.unicode_name != hit.name:
             name = f"{hit.unicode_name} ({hit.name})"
-        return name, hit.account_number, hit.matched
+        return plain(name), plain(hit.account_number), plain(hit.matched)
 
     def add_page(self, page: SearchPage) -> None:
         """Append a page of hits and remember where the next one starts."""
@@ -116,7 +122,7 @@ class DomainsScreen(StaffScreen):
         self.loaded = len(self.hits)
         if self.loaded - self.window_start > WINDOW:
             here = self.window_start + table.cursor_row
-            self.show_window(max(0, here - WINDOW // 2), here)
+            self.show_window(max(0, here - KEEP_ABOVE), here)
         else:
             for index in range(first, self.loaded):
                 hit = self.hits[index]
@@ -138,7 +144,7 @@ class DomainsScreen(StaffScreen):
 
     def search_failed(self, exc: Exception) -> None:
         """A bad query (e.g. too long) shows under the box, not as a crash."""
-        self.query_one("#search-status", Static).update(f"[red]{exc}[/]")
+        self.query_one("#search-status", Static).update(f"[red]{escape(str(exc))}[/]")
 
     # -- paging -------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from domains import audit
 from domains.changes import Outcome, Workflow, deliver_outcome
 from domains.dns_check import NsResult, compare_delegation, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
+from tui.cells import plain
 from tui.screens.base import StaffScreen
 from tui.widgets.contact_card import contact_lines
 
@@ -110,7 +111,7 @@ class RequestDetailScreen(StaffScreen):
         table = self.query_one("#request-history", DataTable)
         table.clear()
         for event in details.history:
-            table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.actor, event.action)
+            table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), plain(event.actor), event.action)
         stored = list(domain.nameservers)
         self.query_one("#request-ns", Static).update(
             f"Stored NS: {', '.join(stored) or '-'}\nLive NS: asking the DNS..."

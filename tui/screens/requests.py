@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from domains.changes import STATES, Workflow
 from domains.models import ChangeRequest
+from tui.cells import plain
 from tui.screens.base import StaffScreen
 from tui.widgets.mode_bar import ModeBar
 
@@ -78,7 +79,7 @@ class RequestsScreen(StaffScreen):
                 domain,
                 request.state,
                 request.channel,
-                request.entered_by,
+                plain(request.entered_by),
                 request.created_at.strftime("%Y-%m-%d %H:%M"),
                 key=request.reference,
             )
