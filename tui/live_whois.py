@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.markup import escape
 from whois.parser import WhoisEntry
 
 from tui.context import PublicWhois
@@ -27,14 +28,16 @@ class WhoisResult:
     def summary(self) -> str:
         """A few lines for the Domain screen."""
         if self.error:
-            return f"[b]Public WHOIS[/]: [red]{self.error}[/]"
+            return f"[b]Public WHOIS[/]: [red]{escape(self.error)}[/]"
         lines = [f"[b]Public WHOIS[/] ({self.elapsed_ms:.0f} ms):"]
         for key in SHOWN:
             value = self.fields.get(key)
             if isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
-            lines.append(f"  {key.replace('_', ' ')}: {value if value not in (None, '') else '-'}")
-        lines.append(f"  registrant name: {self.fields.get('name') or '-'}")
+            shown = "-" if value in (None, "") else escape(str(value))
+            lines.append(f"  {key.replace('_', ' ')}: {shown}")
+        # What a public WHOIS server says is anyone's text: never markup.
+        lines.append(f"  registrant name: {escape(str(self.fields.get('name') or '-'))}")
         return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -111,7 +112,7 @@ class DomainScreen(StaffScreen):
         )
         self.query_one("#summary", Static).update(
             f"[b]{domain.unicode_name}[/]  ({domain.name})   ROID {domain.roid or '-'}\n"
-            f"Account {account.number} {account.name} ({account.status})\n"
+            f"Account {account.number} {escape(account.name)} ({account.status})\n"
             f"Statuses: {', '.join(domain.statuses)}{lock_line}\n"
             f"Created {_when(domain.created_at)}  Expires {_when(domain.expires_at)}  "
             f"Updated {_when(domain.updated_at)}\n"
@@ -204,10 +205,10 @@ class DomainScreen(StaffScreen):
 
     def show_ns(self, stored: list[str], result: NsResult) -> None:
         """Live NS records beside the stored ones."""
-        hosts = ", ".join(result.hosts) if result.ok else f"[red]{result.error}[/]"
+        hosts = ", ".join(result.hosts) if result.ok else f"[red]{escape(result.error or '')}[/]"
         self.query_one("#live-ns", Static).update(
             f"[b]Live NS[/] ({result.elapsed_ms:.0f} ms): {hosts}\n"
-            f"{compare_delegation(stored, result)}"
+            f"{escape(compare_delegation(stored, result))}"
         )
 
     def show_whois(self, result: WhoisResult) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -85,12 +86,12 @@ class RequestDetailScreen(StaffScreen):
         self.details = details
         request, domain = details.request, details.domain
         self.title = f"{request.reference} {domain.unicode_name}"
-        decided = f"\nDecided by {request.decided_by}" if request.decided_by else ""
-        reason = f"\nReason: {request.reason}" if request.reason else ""
-        error = f"\n[red]Registry: {request.sync_error}[/]" if request.sync_error else ""
+        decided = f"\nDecided by {escape(request.decided_by)}" if request.decided_by else ""
+        reason = f"\nReason: {escape(request.reason)}" if request.reason else ""
+        error = f"\n[red]Registry: {escape(request.sync_error)}[/]" if request.sync_error else ""
         self.query_one("#request-summary", Static).update(
             f"[b]{domain.unicode_name}[/] - request {request.reference} is [b]{request.state}[/]\n"
-            f"Channel {request.channel}, entered by {request.entered_by}, "
+            f"Channel {request.channel}, entered by {escape(request.entered_by)}, "
             f"expires {request.expires_at:%Y-%m-%d}{decided}{reason}{error}"
         )
         self.query_one("#current-tech", Static).update(
