@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -84,12 +85,12 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 field = error.field.split("[", 1)[0]
                 target = self.query(f"#e-{field}")
                 if target:
-                    target.first(Static).update(error.message)
+                    target.first(Static).update(escape(error.message))
                 else:
                     general.append(str(error))
         else:
             general.append(str(exc))
-        self.query_one("#e-form", Static).update("\n".join(general))
+        self.query_one("#e-form", Static).update(escape("\n".join(general)))
 
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:

@@ -79,4 +79,5 @@ class StaffScreen(Screen):
 
     def show_error(self, exc: Exception) -> None:
         """A clear message in a notification, never a traceback."""
-        self.notify(str(exc), title="Not done", severity="error", timeout=8)
+        # The message may quote what someone typed: shown as it is, never read as markup.
+        self.notify(str(exc), title="Not done", severity="error", timeout=8, markup=False)
