@@ -239,17 +239,23 @@ def test_a_notice_is_sent_once(store: Store, smtp: tuple[SmtpMailer, SmtpSink]) 
     assert notices.deliver(store, [987654], mailer=mailer) == []
 
 
-def test_deliver_pending_sends_what_nobody_sent(
-    store: Store, smtp: tuple[SmtpMailer, SmtpSink]
-) -> None:
-    mailer, sink = smtp
+def approved_with_two_notices(store: Store) -> tuple[Contact, list[int]]:
+    """An approved request whose two notices (registrant, proposed tech) are queued."""
     domain, registrant = make_domain(store)
     make_request(store, domain, state="approved", confirmed_at=utcnow())
-    queue_many(
+    ids = queue_many(
         store,
         essential("request_approved", contact_id=registrant.id),
         essential("request_approved", recipient="proposed_tech"),
     )
+    return registrant, ids
+
+
+def test_deliver_pending_sends_what_nobody_sent(
+    store: Store, smtp: tuple[SmtpMailer, SmtpSink]
+) -> None:
+    mailer, sink = smtp
+    approved_with_two_notices(store)
     # Just queued: left to the deliverer that queued them (it claims them at once).
     assert notices.deliver_pending(store, mailer=mailer) == []
     later = utcnow() + notices.PENDING_GRACE + timedelta(seconds=1)
@@ -263,13 +269,7 @@ def test_a_notice_abandoned_while_sending_is_sent_once_its_claim_lapses(
     store: Store, smtp: tuple[SmtpMailer, SmtpSink]
 ) -> None:
     mailer, sink = smtp
-    domain, registrant = make_domain(store)
-    make_request(store, domain, state="approved", confirmed_at=utcnow())
-    abandoned, busy = queue_many(
-        store,
-        essential("request_approved", contact_id=registrant.id),
-        essential("request_approved", recipient="proposed_tech"),
-    )
+    registrant, (abandoned, busy) = approved_with_two_notices(store)
     lease = notices.claim_lease(store.settings.mail)
     now = utcnow() + timedelta(hours=1)
     with store.write() as session:  # two deliverers claimed them; one died long ago
@@ -296,13 +296,7 @@ def test_the_notice_sender_sends_what_it_is_given_and_waits_for_a_relay(
     store: Store, smtp: tuple[SmtpMailer, SmtpSink], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mailer, sink = smtp
-    domain, registrant = make_domain(store)
-    make_request(store, domain, state="approved", confirmed_at=utcnow())
-    [first, second] = queue_many(
-        store,
-        essential("request_approved", contact_id=registrant.id),
-        essential("request_approved", recipient="proposed_tech"),
-    )
+    _registrant, (first, second) = approved_with_two_notices(store)
     # A relay that needs a password the environment does not hold: nothing sent, nothing lost.
     relay = store.settings.mail.model_copy(update={"smtp_host": "127.0.0.1", "username": "u"})
     monkeypatch.delenv(relay.password_env, raising=False)
