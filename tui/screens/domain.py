@@ -13,11 +13,12 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from domains import audit
 from domains.changes import Workflow
-from domains.dns_check import NsResult, compare_delegation, live_nameservers
+from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest
 from domains.store import DomainRecord
 from domains.validation import ROLES, UPDATE_LOCKS
 from tui.cells import plain
+from tui.live_ns import delegation, live_hosts
 from tui.live_whois import WhoisResult, live_whois
 from tui.screens.base import StaffScreen
 
@@ -205,10 +206,9 @@ class DomainScreen(StaffScreen):
 
     def show_ns(self, stored: list[str], result: NsResult) -> None:
         """Live NS records beside the stored ones."""
-        hosts = ", ".join(result.hosts) if result.ok else f"[red]{escape(result.error or '')}[/]"
         self.query_one("#live-ns", Static).update(
-            f"[b]Live NS[/] ({result.elapsed_ms:.0f} ms): {hosts}\n"
-            f"{escape(compare_delegation(stored, result))}"
+            f"[b]Live NS[/] ({result.elapsed_ms:.0f} ms): {live_hosts(result)}\n"
+            f"{delegation(stored, result)}"
         )
 
     def show_whois(self, result: WhoisResult) -> None:

@@ -12,9 +12,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from domains import audit
 from domains.changes import Outcome, Workflow, deliver_outcome
-from domains.dns_check import NsResult, compare_delegation, live_nameservers
+from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
 from tui.cells import plain
+from tui.live_ns import delegation, live_hosts
 from tui.screens.base import StaffScreen
 from tui.widgets.contact_card import contact_lines
 
@@ -126,10 +127,9 @@ class RequestDetailScreen(StaffScreen):
 
     def show_ns(self, stored: list[str], result: NsResult) -> None:
         """Whether the DNS already moved to the new company."""
-        live = ", ".join(result.hosts) if result.ok else f"[red]{result.error}[/]"
         self.query_one("#request-ns", Static).update(
-            f"Stored NS: {', '.join(stored) or '-'}\nLive NS: {live}\n"
-            f"{compare_delegation(stored, result)}"
+            f"Stored NS: {', '.join(stored) or '-'}\nLive NS: {live_hosts(result)}\n"
+            f"{delegation(stored, result)}"
         )
 
     # -- decisions ----------------------------------------------------------------------
