@@ -204,7 +204,7 @@ COUNTRIES = (
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 #: Share of domains whose technical contact is their own; the others have Interlink's house
-#: contact as tech, the product's default (DESIGN section 1). Every domain has 2 contacts.
+#: contact as tech, the product's default (architecture §1). Every domain has 2 contacts.
 OWN_TECH = 0.3
 HOUSE_HANDLE = "IL-HOUSE"
 

@@ -13,7 +13,7 @@ The query mixes (uniform, zipf, hot), the answers rendered ahead before measurin
 `--live`: see benchmarks/rdds_load.py.
 
 Each line reports answers per second, p50 and p99 latency; the ratio is ours / bare (target
->= 0.70, DESIGN section 10). Runs alternate bare / ours; each side keeps its best of the rounds.
+>= 0.70, architecture §10). Runs alternate bare / ours; each side keeps its best of the rounds.
 
 Our server answers a domain whose answer is ready at once from its pure ASGI guard, in front of
 the FastAPI routing (publishers/rdap_app.py), so it can beat the bare FastAPI endpoint. For

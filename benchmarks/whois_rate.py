@@ -13,7 +13,7 @@ The query mixes (uniform, zipf, hot), the answers rendered ahead before measurin
 `--live`: see benchmarks/rdds_load.py.
 
 Each line reports answers per second, p50 and p99 latency; the ratio is ours / bare (target
->= 0.70, DESIGN section 10). Runs alternate bare / ours; each side keeps its best of the rounds.
+>= 0.70, architecture §10). Runs alternate bare / ours; each side keeps its best of the rounds.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Technical-contact change requests: the state machine of DESIGN section 5.
+"""Technical-contact change requests: the state machine of architecture §5.
 
 submitted -> confirmed (registrant, by token) -> approved (staff) -> applied -> completed
                                                                            \\-> sync_failed

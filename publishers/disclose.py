@@ -1,4 +1,4 @@
-"""EPP <contact:disclose> flags, derived from the PublicationView only (DESIGN section 4)."""
+"""EPP <contact:disclose> flags, derived from the PublicationView only (architecture §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The publication policy: one PublicationView per domain, the single source of truth (DESIGN 4).
+"""The publication policy: one PublicationView per domain, the single source of truth.
 
 `build_view` is the only place that reads a contact's private fields and decides what the public
 may see. Every rendering (WHOIS, RDAP, EPP disclose flags, the staff preview) reads the view,

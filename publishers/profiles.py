@@ -119,7 +119,7 @@ def _table(**cells: Rule) -> Mapping[str, Rule]:
     return MappingProxyType(dict(cells))
 
 
-# DESIGN section 4, registrant rows, exactly.
+# architecture §4, registrant rows, exactly.
 _ICANN_REGISTRANT = _table(
     handle=REMOVE,  # registry contact id: REDACTED FOR PRIVACY / removal
     name=EMPTY,  # REDACTED FOR PRIVACY / emptyValue (fn = "")
@@ -135,7 +135,7 @@ _ICANN_REGISTRANT = _table(
     fax_ext=REMOVE,
     email=REPLACE,  # web-form URL / replacementValue (contact-uri)
 )
-# DESIGN section 4, tech rows: name emptyValue, phone and ext removal, e-mail replacementValue.
+# architecture §4, tech rows: name emptyValue, phone and ext removal, e-mail replacementValue.
 # Cells the design leaves out for tech are redacted the way the registrant's same field is
 # (ICANN's Temporary Specification, Appendix A 2.3 redacts them for tech too), except the
 # organisation, which only the registrant confirms for publication: removal. State/province and
@@ -169,7 +169,7 @@ _ICANN_RULES = MappingProxyType(
 ICANN_GTLD = check_profile(
     Profile(
         name="icann-gtld",
-        description="ICANN Registration Data Policy for gTLDs (DESIGN section 4)",
+        description="ICANN Registration Data Policy for gTLDs (architecture §4)",
         rules=_ICANN_RULES,
     )
 )

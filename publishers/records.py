@@ -1,7 +1,7 @@
 """Domain records for the public services, read with one Core query instead of the ORM.
 
 The public services and the publisher need a domain with the contact in each role, fast, and
-nothing of the account (DESIGN 7: they see no private field they could leak), so the record
+nothing of the account (architecture §7: they see no private field they could leak), so the record
 carries a stub account holding only its id.
 """
 

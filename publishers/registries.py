@@ -1,6 +1,6 @@
 """The registries configuration: which EPP registry serves which TLD, and how we log in there.
 
-A TOML file (DESIGN section 6, issue 5 part 4)::
+A TOML file (architecture §6, issue 5 part 4)::
 
     [registries.sandbox]
     tlds = ["com", "net"]              # the TLDs this registry serves

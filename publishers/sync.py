@@ -1,4 +1,4 @@
-"""The registry sync worker (DESIGN section 6): outbox entries -> EPP commands -> results.
+"""The registry sync worker (architecture §6): outbox entries -> EPP commands -> results.
 
 How an entry travels:
 
@@ -23,7 +23,7 @@ How an entry travels:
    with every item and the disclose flags. Every command carries a unique clTRID that names the
    entry (``ILS<entry id>-...``).
 
-3. **Classify** (DESIGN section 6): done (1000, 1001); already done (2302 on a create of our own
+3. **Classify** (architecture §6): done (1000, 1001); already done (2302 on a create of our own
    handle, confirmed by ``contact:info``: sponsored by our client id); local-only (2306, or the
    registry's configured policy prohibits the role: then nothing is sent at all); permanent
    failure (any other 2xxx: the entry fails with the registry's code and message, the change

@@ -17,8 +17,6 @@ from domains.store import Store
 
 POSTGRES_URL = os.environ.get("INTERLINK_TEST_POSTGRES_URL")
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-EPP_SCHEMA = SHARED / "schemas" / "epp" / "index.xsd"
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 

@@ -1,4 +1,4 @@
-"""The publication policy: the default table of DESIGN section 4 and every rule on top of it."""
+"""The publication policy: the default table of architecture §4 and every rule on top of it."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def disposition(view: PublicationView, role: str) -> dict[str, tuple[bool, str |
     return {f.field: (f.published, f.method) for f in view.role(role).fields}
 
 
-# DESIGN section 4, read cell by cell: (published, RFC 9537 method).
+# architecture §4, read cell by cell: (published, RFC 9537 method).
 DESIGN_REGISTRANT = {
     "name": (False, "emptyValue"),
     "org": (True, None),

@@ -1,6 +1,6 @@
 """Registry sync against the real sandbox over TLS: store -> outbox -> EPP -> sandbox.
 
-Every classification of DESIGN section 6 is driven by the sandbox itself (no mocks): done,
+Every classification of architecture §6 is driven by the sandbox itself (no mocks): done,
 already done (2302 on our own handle, confirmed by info), local-only (2306, or the configured
 policy: nothing sent), permanent failure (the registry's code and message, request sync_failed),
 retry later (2400), and a lost answer resolved with info before anything is sent again.

@@ -145,7 +145,7 @@ def test_real_clients_against_serve(
     (adr,) = [m for m in registrant["vcardArray"][1] if m[0] == "adr"]
     assert adr[3][4] == "Hamburg"
 
-    assert server.rss() < 200 * 1024  # kB: each server under 200 MB resident (DESIGN 10)
+    assert server.rss() < 200 * 1024  # kB: each server under 200 MB resident (architecture §10)
     code, err = stop_server(server)
     assert code == 0 and "Traceback" not in err, err
 
