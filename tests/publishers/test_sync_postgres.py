@@ -18,7 +18,7 @@ from domains.models import AuditEvent
 from domains.settings import Settings
 from domains.store import Store
 from publishers.epp.sandbox import SandboxRegistry
-from tests.conftest import POSTGRES_URL, _postgres_database
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL, _postgres_database
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
@@ -31,7 +31,7 @@ from tests.publishers.sync_support import (
     write_registries,
 )
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="INTERLINK_TEST_POSTGRES_URL is not set")
+pytestmark = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)
 
 MOVES = 60
 EDITS = 20
