@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("tui.commands.transfer", "import_command", "command"),
     "export": ("tui.commands.transfer", "export_command", "command"),
     "registry-sandbox": ("tui.commands.sandbox", "registry_sandbox_command", "command"),
+    "registry": ("tui.commands.registry", "app", "group"),
     "db": ("tui.commands.database", "app", "group"),
 }
 
