@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shlex
 import socket
 import threading
 from collections.abc import Callable
@@ -40,6 +42,15 @@ def free_port(preferred: int, host: str = "127.0.0.1") -> int:
                 continue
             return probe.getsockname()[1]
     raise OSError(f"no free port on {host}")
+
+
+def shell_line(settings: Settings) -> str:
+    """The shell line that points `interlink` in another terminal at this store and data folder
+    (so that `show`, `requests` and `export` read the demo, and its mail lands in its outbox)."""
+    return (
+        f"export INTERLINK_DATABASE_URL={shlex.quote(settings.database_url)} "
+        f"INTERLINK_DATA_DIR={shlex.quote(str(settings.data_dir))}"
+    )
 
 
 def registries_toml(port: int, ca_file: str) -> str:
@@ -99,6 +110,8 @@ class DemoServices:
         self._sync_thread: threading.Thread | None = None
         self._starter: threading.Thread | None = None
         self._stopping = threading.Event()
+        #: Set once start() has finished, every service up or one of them failed.
+        self.settled = threading.Event()
         self.lines: list[str] = []
 
     def start(self, on_change: Callable[[str], None]) -> None:
@@ -111,6 +124,8 @@ class DemoServices:
                 log.exception("demo services failed to start")
                 self.lines.append(f"demo services failed: {exc}")
                 on_change(self.banner())
+            finally:
+                self.settled.set()
 
         self._starter = threading.Thread(target=run, name="demo-start", daemon=True)
         self._starter.start()
@@ -172,9 +187,29 @@ class DemoServices:
         self._sync_thread.start()
         ready.wait(10)
 
-    def banner(self) -> str:
-        """What the demo runs and where."""
+    def status(self) -> str:
+        """One line: what the demo runs and where each service listens."""
         return "Demo: " + " · ".join(self.lines) if self.lines else "Demo: starting services..."
+
+    def where(self) -> list[str]:
+        """How another terminal reaches the demo's store, and where the demo's mail goes."""
+        return [
+            f"other terminal: {shell_line(self.settings)}",
+            f"mail: {self.settings.outbox_dir()}{os.sep} (.eml files)",
+        ]
+
+    def banner(self) -> str:
+        """The staff app's banner: the status line, then where()."""
+        return "\n".join([self.status(), *self.where()])
+
+    def ports(self) -> dict[str, int | None]:
+        """The ports known so far: WHOIS, HTTP (RDAP and portal) and the EPP sandbox."""
+        services, sandbox = self.services, self.sandbox
+        return {
+            "whois": (services.whois_port or None) if services else None,
+            "http": (services.http_port or None) if services else None,
+            "epp": sandbox.port if sandbox else None,
+        }
 
     def stop(self) -> None:
         """Stop the sync worker, the servers and the sandbox."""

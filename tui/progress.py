@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,6 +26,9 @@ def rich_progress() -> Iterator[Progress]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=True,
+        # On stderr, and stdout left alone: stdout carries only the command's result.
+        console=Console(stderr=True),
+        redirect_stdout=False,
     )
     with progress:
         yield progress

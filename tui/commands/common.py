@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import getpass
 import logging
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError
+from rich.markup import escape
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from domains.errors import InterlinkError
 from domains.settings import Settings, get_settings
 from domains.store import Store
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one error, one line: never folded
 
 
 def staff_actor(name: str | None = None) -> str:
@@ -24,12 +28,45 @@ def staff_actor(name: str | None = None) -> str:
     return f"staff:{name or getpass.getuser()}"
 
 
+class NoStore(InterlinkError):
+    """A command that only reads was pointed at a SQLite file that does not exist."""
+
+    def __init__(self, path: Path, database_url: str | None) -> None:
+        self.path = path
+        db = f" --db {shlex.quote(database_url)}" if database_url else ""
+        super().__init__(
+            f"no store at {path}; make one with `interlink db upgrade{db}` (empty) or "
+            f"`interlink import FILE{db}`, or point INTERLINK_DATABASE_URL (or --db) at a running "
+            "demo's store (the demo prints the line to use)"
+        )
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The absolute path of the SQLite file `url` names, if that file does not exist."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # not a URL at all: the engine says so in its own words
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).expanduser().absolute()
+    return None if path.exists() else path
+
+
 @contextmanager
-def opened_store(database_url: str | None = None) -> Iterator[Store]:
-    """Open the store from settings (or the given URL) and close it afterwards."""
+def opened_store(database_url: str | None = None, *, create: bool = True) -> Iterator[Store]:
+    """Open the store from settings (or the given URL) and close it afterwards.
+
+    With create=False (commands that only read) a SQLite file that does not exist is NoStore,
+    and nothing is created: no file, no folder.
+    """
     settings = get_settings()
     if database_url:
         settings = Settings(**{**settings.model_dump(), "database_url": database_url})
+    if not create:
+        missing = missing_sqlite_file(settings.database_url)
+        if missing is not None:
+            raise NoStore(missing, database_url)
     store = Store.open(settings=settings)
     try:
         yield store
@@ -43,15 +80,18 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except InterlinkError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except OSError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")
+        where = escape(f"{exc.strerror or exc}: {exc.filename or ''}")
+        err_console.print(f"[bold red]error:[/] {where}")
         raise typer.Exit(1) from None
     except DBAPIError as exc:
         # The driver's own first line says what failed (host, port, file); never a password.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        err_console.print(f"[bold red]error:[/] the database failed: {reason}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] the database failed: {escape(reason)}", highlight=False
+        )
         raise typer.Exit(1) from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -15,6 +16,7 @@ from domains.transfer import import_records
 from tui.app import create_app
 from tui.commands.common import console, staff_actor, user_errors
 from tui.context import AppContext, PublicWhois
+from tui.demo_lock import DemoLock
 from tui.demo_services import DemoServices, free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -29,7 +31,8 @@ def demo_settings(directory: Path, http_port: int) -> Settings:
         portal_base_url=f"http://127.0.0.1:{http_port}",
         registries_file=directory / "registries.toml",
     )
-    base["mail"] = {**base["mail"], "smtp_host": None}  # mail goes to DIR/outbox as .eml files
+    # No relay: mail goes to DIR/outbox/ as .eml files, whatever the user's own settings say.
+    base["mail"] = {**base["mail"], "smtp_host": None, "outbox_dir": directory / "outbox"}
     return Settings(**base)
 
 
@@ -65,43 +68,61 @@ def demo_command(
     the staff app; everything stops when you quit."""
     with user_errors():
         directory = (directory or get_settings().data_dir / "demo").resolve()
-        http = free_port(http_port)
-        settings = demo_settings(directory, http)
-        store = demo_store(directory, settings)
-        services = DemoServices(store, settings, free_port(whois_port), http)
-        try:
-            if headless:
-                _run_headless(services)
-            else:
-                context = AppContext(
-                    store=store,
-                    actor=staff_actor(user),
-                    whois=PublicWhois("127.0.0.1", services.whois_port),
-                    banner="Demo: starting services...",
-                    on_ready=lambda app: services.start(
-                        lambda text: app.call_from_thread(app.set_banner, text)
-                    ),
-                )
-                create_app(context).run()
-        finally:
-            services.stop()
-            store.close()
+        # The lock comes first: a second demo here is refused before it touches anything.
+        with DemoLock.hold(directory) as lock:
+            http = free_port(http_port)
+            settings = demo_settings(directory, http)
+            store = demo_store(directory, settings)
+            services = DemoServices(store, settings, free_port(whois_port), http)
+            try:
+                if headless:
+                    _run_headless(services, lock)
+                else:
+                    context = AppContext(
+                        store=store,
+                        actor=staff_actor(user),
+                        whois=PublicWhois("127.0.0.1", services.whois_port),
+                        banner=services.banner(),
+                        on_ready=lambda app: services.start(
+                            _recording(
+                                lock,
+                                services,
+                                lambda text: app.call_from_thread(app.set_banner, text),
+                            )
+                        ),
+                    )
+                    create_app(context).run()
+            finally:
+                services.stop()
+                store.close()
     console.print("demo stopped: sandbox registry, WHOIS, RDAP, portal and sync are down")
 
 
-def _run_headless(services: DemoServices) -> None:
+def _recording(
+    lock: DemoLock, services: DemoServices, show: Callable[[str], None]
+) -> Callable[[str], None]:
+    """`show` for banner changes, after writing the ports known so far to the lock file."""
+
+    def on_change(text: str) -> None:
+        lock.record(**services.ports())
+        show(text)
+
+    return on_change
+
+
+def _print_line(text: str) -> None:
+    """One whole line on stdout, never folded (the shell line is for copying), no markup."""
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+def _run_headless(services: DemoServices, lock: DemoLock) -> None:
     """Services only, until SIGINT or SIGTERM (used by tests and for a look with curl)."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    started = threading.Event()
-
-    def changed(text: str) -> None:
-        console.print(text, highlight=False)
-        if "sync on" in text or "failed" in text:
-            started.set()
-
-    services.start(changed)
-    started.wait(60)
-    console.print("ready; Ctrl-C stops the demo", highlight=False)
+    for line in services.where():
+        _print_line(line)
+    services.start(_recording(lock, services, lambda _text: _print_line(services.status())))
+    services.settled.wait(60)
+    _print_line("ready; Ctrl-C stops the demo")
     stop.wait()

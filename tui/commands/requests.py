@@ -67,7 +67,7 @@ def list_requests(
     database_url: str = DB_OPTION,
 ) -> None:
     """Requests, newest first."""
-    with user_errors(), opened_store(database_url) as store:
+    with user_errors(), opened_store(database_url, create=False) as store:
         flow = Workflow(store)
         rows = flow.list(state=state, limit=limit)
         names = flow.domain_names(rows)
@@ -91,7 +91,7 @@ def list_requests(
 @app.command("show")
 def show_request(reference: str, database_url: str = DB_OPTION) -> None:
     """One request: current and proposed technical contact, state, decisions."""
-    with user_errors(), opened_store(database_url) as store:
+    with user_errors(), opened_store(database_url, create=False) as store:
         console.print(_describe(Workflow(store), store, reference))
 
 

@@ -134,7 +134,7 @@ def show_command(
     """Show a domain as WHOIS, RDAP or the registry (EPP) get it, or the stored record."""
     if as_ not in FORMATS:
         raise typer.BadParameter(f"{as_!r} is not one of {', '.join(FORMATS)}", param_hint="--as")
-    with user_errors(), opened_store(database_url) as store:
+    with user_errors(), opened_store(database_url, create=False) as store:
         record = store.domain_record(domain)
         settings = store.settings
         view = build_view(

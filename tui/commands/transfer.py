@@ -52,7 +52,11 @@ def export_command(
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
 ) -> None:
     """Export every account, contact and domain (with roles) as JSON."""
-    with user_errors(), opened_store(database_url) as store, rich_progress() as progress:
+    with (
+        user_errors(),
+        opened_store(database_url, create=False) as store,
+        rich_progress() as progress,
+    ):
         counts = export_records(store, path, progress=progress)
     console.print(
         f"exported {counts['accounts']} accounts, {counts['contacts']} contacts, "
