@@ -10,11 +10,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from domains.errors import InterlinkError
 from publishers.registries import load_registries
 from publishers.registry_compare import Comparison, Section
 from publishers.registry_view import compare_with_registry
-from tui.commands.common import console, err_console, opened_store, user_errors
+from tui.commands.common import console, opened_store, user_errors
 
 app = typer.Typer(help="What the registries hold, compared with the store.", no_args_is_help=True)
 
@@ -80,16 +79,10 @@ def show_command(
 ) -> None:
     """Ask the domain's registry what it holds (domain:info, contact:info) and mark every field
     that differs from what Interlink would send."""
-    with user_errors(), opened_store(database_url) as store:
-        try:
-            path = registries_file or store.settings.registries_file
-            registries = load_registries(path, data_dir=store.settings.data_dir)
-            comparison = asyncio.run(compare_with_registry(store, registries, domain))
-        except InterlinkError as exc:
-            # Said here, not by user_errors: the text may quote the registry or the name typed,
-            # and must never be read as markup.
-            err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)))
-            raise typer.Exit(1) from None
+    with user_errors(), opened_store(database_url, create=False) as store:
+        path = registries_file or store.settings.registries_file
+        registries = load_registries(path, data_dir=store.settings.data_dir)
+        comparison = asyncio.run(compare_with_registry(store, registries, domain))
     if as_json:
         typer.echo(json.dumps(comparison.as_dict(), indent=2, ensure_ascii=False))
     else:
