@@ -20,6 +20,7 @@ import phonenumbers
 import pycountry
 from publicsuffixlist import PublicSuffixList
 
+from domains import explain
 from domains.errors import FieldError, ValidationFailed
 
 MAX_LINE = 255
@@ -61,11 +62,19 @@ _HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ROID_RE = re.compile(r"^[\w]{1,80}-[\w]{1,8}$", re.ASCII)
 _ACCOUNT_RE = re.compile(r"^[A-Z]{1,4}-?[0-9]{3,12}$")
 _EPP_PHONE_RE = re.compile(r"^\+[0-9]{1,3}\.[0-9]{1,14}$")
+_REFERENCE_RE = re.compile(r"^CR-[A-Z0-9]{5}-[A-Z0-9]{5}$")
+#: What a value of the wrong kind is, in words (JSON and YAML give these types).
+_KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "a map"}
 
 
 def fail(field: str, message: str) -> ValidationFailed:
     """A ValidationFailed for one field."""
     return ValidationFailed(FieldError(field, message))
+
+
+def not_text(field: str, value: Any) -> ValidationFailed:
+    """The refusal of a value that should have been text, naming what it was instead."""
+    return fail(field, f"must be text, not {_KINDS.get(type(value), 'a value of another kind')}")
 
 
 @lru_cache(maxsize=1)
@@ -106,7 +115,7 @@ def _text(field: str, value: Any, required: bool, max_len: int) -> str | None:
             raise fail(field, "is required")
         return None
     if not isinstance(value, str):
-        raise fail(field, f"must be text, not {type(value).__name__}")
+        raise not_text(field, value)
     value = unicodedata.normalize(
         "NFC", " ".join(value.split()) if "\t" in value else value.strip()
     )
@@ -147,7 +156,8 @@ def country(value: Any, field: str = "country") -> str:
 def _country(value: str, field: str) -> str:
     code = value.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise fail(field, f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. GB, DE, US)")
+        hint = explain.country_hint(value) or "write two letters, e.g. GB, DE or US"
+        raise fail(field, f"{value!r} is not an ISO 3166-1 alpha-2 country code; {hint}")
     return code
 
 
@@ -161,11 +171,8 @@ def phone(field: str, value: Any, region: str | None = None) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise fail(field, f"must be text, not {type(value).__name__}")
-    raw = value.strip()
-    if _EPP_PHONE_RE.match(raw):
-        raw = raw.replace(".", "", 1)
-    return _parse_phone(field, raw, region)
+        raise not_text(field, value)
+    return _parse_phone(field, value.strip(), region)
 
 
 # phonenumbers compiles its metadata's patterns on every use unless told to keep them (re's own
@@ -176,21 +183,18 @@ if hasattr(phonenumbers, "enable_pattern_cache"):
 
 
 @lru_cache(maxsize=65536)
-def _parse_phone(field: str, raw: str, region: str | None) -> str:
+def _parse_phone(field: str, given: str, region: str | None) -> str:
+    raw = given.replace(".", "", 1) if _EPP_PHONE_RE.match(given) else given
     try:
         number = phonenumbers.parse(raw, region if not raw.startswith("+") else None)
     except phonenumbers.NumberParseException as exc:
-        raise fail(
-            field,
-            f"{raw!r} is not a phone number ({exc._msg.rstrip('.')}); "
-            "give it in international form, e.g. +44 117 900 0000",
-        ) from None
+        raise fail(field, explain.phone_problem(exc.error_type, given)) from None
     if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_country_code(number.country_code)
+        where = explain.country_name(phonenumbers.region_code_for_country_code(number.country_code))
         raise fail(
             field,
-            f"{raw!r} is not a valid number for country code +{number.country_code}"
-            f" ({where}); check the digits",
+            f"{given!r} is not a valid number for country code +{number.country_code}"
+            f"{f' ({where})' if where else ''}; check the digits",
         )
     national = str(number.national_number)
     if number.italian_leading_zero:
@@ -219,8 +223,12 @@ def email(value: Any, field: str = "email") -> str:
 def _email(value: str, field: str) -> str:
     try:
         result = email_validator.validate_email(value.strip(), check_deliverability=False)
-    except email_validator.EmailNotValidError as exc:
-        raise fail(field, f"{value.strip()!r} is not a valid e-mail address: {exc}") from None
+    except email_validator.EmailNotValidError:
+        problem = explain.email_problem(value.strip())
+        raise fail(
+            field,
+            f"{value.strip()!r} is not a valid e-mail address: {problem}",
+        ) from None
     if len(result.normalized) > MAX_EMAIL:
         raise fail(field, f"is longer than {MAX_EMAIL} characters")
     return result.normalized
@@ -298,21 +306,33 @@ def aware(field: str, value: Any, *, required: bool = False) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def _refuse_spaces_and_controls(field: str, raw: str, kind: str) -> None:
+    position = _has_control(raw)
+    if position is not None:
+        raise fail(
+            field,
+            f"{raw!r} contains the invisible or control character "
+            f"{explain.character(raw[position])} at position {position + 1}, "
+            f"so it is not a valid {kind}",
+        )
+    if any(char.isspace() for char in raw):
+        how = explain.HOW_TO_WRITE_A_NAME
+        raise fail(field, f"{raw!r} contains a space, so it is not a valid {kind}; {how}")
+
+
 def domain_name(value: Any, field: str = "name") -> tuple[str, str, str]:
     """A registrable domain name: returns (A-label, U-label, TLD), all lower case (UTS-46)."""
     if not isinstance(value, str) or not value.strip():
         raise fail(field, "is required (a domain name such as example.com)")
     raw = value.strip().rstrip(".")
-    position = _has_control(raw)
-    if position is not None or " " in raw:
-        raise fail(field, f"{value!r} contains a space or control character")
+    _refuse_spaces_and_controls(field, raw, "domain name")
     try:
         alabel = idna.encode(raw, uts46=True, transitional=False).decode("ascii").lower()
         ulabel = idna.decode(alabel)
-    except idna.IDNAError as exc:
-        raise fail(field, f"{raw!r} is not a valid domain name: {exc}") from None
-    except UnicodeError as exc:
-        raise fail(field, f"{raw!r} is not a valid domain name: {exc}") from None
+    except (idna.IDNAError, UnicodeError):
+        raise fail(
+            field, f"{raw!r} is not a valid domain name: {explain.name_problem(raw)}"
+        ) from None
     if len(alabel) > 253:
         raise fail(field, f"is {len(alabel)} characters as an A-label; at most 253 are allowed")
     if "." not in alabel:
@@ -366,10 +386,13 @@ def host_name(value: Any, field: str = "nameservers") -> str:
     if not isinstance(value, str) or not value.strip():
         raise fail(field, "has an empty host name")
     raw = value.strip().rstrip(".")
+    _refuse_spaces_and_controls(field, raw, "host name")
     try:
         host = idna.encode(raw, uts46=True).decode("ascii").lower()
-    except (idna.IDNAError, UnicodeError) as exc:
-        raise fail(field, f"{raw!r} is not a valid host name: {exc}") from None
+    except (idna.IDNAError, UnicodeError):
+        raise fail(
+            field, f"{raw!r} is not a valid host name: {explain.name_problem(raw)}"
+        ) from None
     if "." not in host or len(host) > 253:
         raise fail(field, f"{raw!r} is not a fully qualified host name")
     return host
@@ -382,6 +405,18 @@ def roid(value: Any, field: str = "roid") -> str | None:
     if not isinstance(value, str) or not _ROID_RE.match(value):
         raise fail(field, f"{value!r} is not a registry object id (e.g. D1234-EXAMPLE)")
     return value
+
+
+def reference(value: Any, field: str = "reference") -> str:
+    """A change-request reference such as CR-ABCDE-FGH23, upper case."""
+    key = value.strip().upper() if isinstance(value, str) else ""
+    if not _REFERENCE_RE.match(key):
+        raise fail(
+            field,
+            f"{value!r} is not a request reference; one looks like CR-ABCDE-FGH23 "
+            "(CR, then two groups of five letters or digits)",
+        )
+    return key
 
 
 def account_number(value: Any, field: str = "number") -> str:

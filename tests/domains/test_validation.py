@@ -7,6 +7,9 @@ import sys
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 
+import email_validator
+import idna
+import phonenumbers
 import pytest
 
 from domains import validation
@@ -42,7 +45,7 @@ def test_domain_names_are_stored_as_a_labels(given, alabel, ulabel, tld):
         ("localhost", "has no TLD"),
         ("co.uk", "public suffix"),
         ("www.shop.com", "registrable name is shop.com"),
-        ("exa mple.com", "space or control"),
+        ("exa mple.com", "contains a space"),
         ("a" * 64 + ".com", "not a valid domain name"),
         ("-bad.com", "not a valid domain name"),
         ("bad\x00.com", "control"),
@@ -83,8 +86,8 @@ def test_phone_numbers_are_stored_in_epp_form(given, region, stored):
         ("+44 117", None, "not a valid number for country code +44"),
         ("12345", "DE", "not a valid number"),
         ("call me", None, "not a phone number"),
-        ("0117 496 0123", None, "not a phone number"),
-        ("+999 1234567", None, "not a"),
+        ("0117 496 0123", None, "has no country code"),
+        ("+999 1234567", None, "known country code"),
     ],
 )
 def test_bad_phone_numbers(given, region, reason):
@@ -297,7 +300,7 @@ def test_remembered_texts_are_checked_afresh_when_bad_under_their_own_field():
             refused(validation.postal_code, "postal_code", "x" * 17).errors[0].message
         )
         assert refused(validation.text, "name", 17, required=True).errors[0].message == (
-            "must be text, not int"
+            "must be text, not a number"
         )
 
 
@@ -391,3 +394,186 @@ def test_idna_label_checks_remembered_give_what_the_library_gives(monkeypatch):
     assert outcomes() == plain
     assert outcomes() == plain  # now from what the first round remembered
     assert remembered(bytearray(b"example")) is None  # not remembered, still checked
+
+
+# -- every message in the product's words, none of a library's own sentences -------------------
+
+BAD_PHONES = [
+    ("phone me maybe", None),
+    ("call me", "DE"),
+    ("12345", None),
+    ("0117 496 0123", None),
+    ("+999 1234567", None),
+    ("+44 1", None),
+    ("+44" + "1" * 20, None),
+    ("0011", "AU"),
+    ("+", None),
+    ("1", "GB"),
+]
+BAD_ADDRESSES = [
+    "x@localhost",
+    "x@example.local",
+    "x@[127.0.0.1]",
+    "Name <x@example.com>",
+    "x@" + "a" * 64 + ".com",
+    "x@xn--zz.com",
+    "x@a..b.com",
+    "x@-a.com",
+    "x@ab--c.com",
+    "a b@example.com",
+    "..@example.com",
+    "jane",
+    "jane@",
+    "@example.com",
+    "jane@@example.com",
+    "x@example",
+    "x.@example.com",
+    "x@example.com.",
+    "x@exa_mple.com",
+    "x\x00y@example.com",
+    "x@foo.test",
+    '"quoted"@example.com',
+    "x@example.123",
+    "x@ex!ample.com",
+    "(comment)x@example.com",
+    "x@.com",
+    "ä@xn--a.com",
+]
+BAD_NAMES = [
+    *NAMES,
+    "not a domain!!",
+    "a..b.com",
+    ".a.com",
+    "ab-.com",
+    "xn--zz.com",
+    "a_b.com",
+    "a!.com",
+    "a/b.com",
+    "€.com",
+    "a😀.com",
+    "\u0301ab.com",
+    "abc\u0661\u06f1.com",
+    "a\u00b7b.com",
+    "\u0627" + "1a.com",
+    "a" * 300 + ".com",
+    "bücher" * 12 + ".de",
+]
+
+
+def library_texts(exc: Exception) -> set[str]:
+    """What a library said when it refused a value: its exception's text, with and without '.'."""
+    texts = {str(exc), str(exc).rstrip(".")}
+    own = getattr(exc, "_msg", None)  # phonenumbers keeps its sentence apart from its number
+    if own:
+        texts |= {own, own.rstrip(".")}
+    return {text for text in texts if len(text) > 3}
+
+
+def our_message(check, *args) -> str:
+    error = refused(check, *args)
+    assert len(error.errors) == 1
+    return error.errors[0].message
+
+
+def test_phone_messages_are_ours_and_say_how_to_write_a_number():
+    for raw, region in BAD_PHONES:
+        with pytest.raises(phonenumbers.NumberParseException) as library:
+            phonenumbers.parse(raw, region)
+        message = our_message(validation.phone, "voice", raw, region)
+        assert repr(raw) in message
+        assert "international form, e.g. +44 20 7946 0958" in message, message
+        for said in library_texts(library.value):
+            assert said not in message, (raw, message)
+
+
+def test_email_messages_are_ours():
+    for address in BAD_ADDRESSES:
+        with pytest.raises(email_validator.EmailNotValidError) as library:
+            email_validator.validate_email(address, check_deliverability=False)
+        message = our_message(validation.email, address)
+        assert f"{address.strip()!r} is not a valid e-mail address: " in message
+        for said in library_texts(library.value):
+            assert said not in message, (address, message)
+
+
+@pytest.mark.parametrize("check", [validation.domain_name, validation.host_name])
+def test_domain_and_host_name_messages_are_ours(check):
+    library_refused = 0
+    for name in BAD_NAMES:
+        try:
+            idna.decode(idna.encode(name.strip(), uts46=True, transitional=False))
+        except (idna.IDNAError, UnicodeError) as exc:
+            said = library_texts(exc)
+            library_refused += 1
+        else:
+            said = set()
+        try:
+            check(name)
+        except ValidationFailed as exc:
+            (error,) = exc.errors
+            assert error.message.startswith(repr(name.strip().rstrip("."))), error.message
+            for text in said:
+                assert text not in error.message, (name, error.message)
+        else:
+            assert not said, f"{name!r}: the library refused it, we did not"
+    assert library_refused >= 20  # the list does try the library's refusals
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("a!.com", "'!' (U+0021 EXCLAMATION MARK) is not allowed"),
+        ("a..b.com", "it has an empty part"),
+        ("ab--cd.com", "3rd and 4th characters"),
+        ("xn--zz.com", "'xn--zz' starts with xn-- but is not a correctly encoded name"),
+        ("a😀.com", "U+1F600 GRINNING FACE) is not allowed"),
+        ("bücher" * 12 + ".de", "is 79 characters long when encoded; at most 63"),
+    ],
+)
+def test_a_bad_domain_name_is_told_what_is_wrong(given, reason):
+    message = our_message(validation.domain_name, given)
+    assert message.startswith(f"{given!r} is not a valid domain name: ")
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("not a domain!!", "contains a space, so it is not a valid domain name; a domain name is"),
+        (
+            "a\u200db.com",
+            "the invisible or control character U+200D ZERO WIDTH JOINER at position 2",
+        ),
+    ],
+)
+def test_a_space_or_control_character_is_named(given, reason):
+    assert reason in our_message(validation.domain_name, given)
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("jane", "it has no @; write it like name@example.com"),
+        ("x@localhost", "('localhost') has no dot"),
+        ("x@foo.test", "'foo.test' is a name kept for tests or local networks"),
+        ("x@exa_mple.com", "the part after the @ is not a domain name: '_' (U+005F LOW LINE)"),
+        ("Name <x@example.com>", "without a name or angle brackets"),
+        ("x@example.123", "ends in .123, which is not a top-level domain"),
+    ],
+)
+def test_a_bad_email_is_told_what_is_wrong(given, reason):
+    assert reason in our_message(validation.email, given)
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [("UK", "for United Kingdom write GB"), ("Germany", "for Germany write DE"), ("XX", "GB, DE")],
+)
+def test_a_bad_country_is_told_its_code(given, hint):
+    assert hint in our_message(validation.country, given)
+
+
+def test_references_are_checked_for_their_form():
+    assert validation.reference(" cr-abcde-fgh23 ") == "CR-ABCDE-FGH23"
+    message = our_message(validation.reference, "CR-NOPE-00000")
+    assert message.startswith("'CR-NOPE-00000' is not a request reference")
