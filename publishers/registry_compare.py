@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from domains.store import DomainRecord
@@ -59,29 +59,7 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         """A plain, JSON-ready form (no authInfo, no password: the comparison holds none)."""
-        return {
-            "domain": self.domain,
-            "unicode_name": self.unicode_name,
-            "registry": self.registry,
-            "address": self.address,
-            "differences": self.differences,
-            "sections": [
-                {
-                    "title": section.title,
-                    "note": section.note,
-                    "rows": [
-                        {
-                            "field": row.field,
-                            "registry": row.registry,
-                            "interlink": row.store,
-                            "differs": row.differs,
-                        }
-                        for row in section.rows
-                    ],
-                }
-                for section in self.sections
-            ],
-        }
+        return {**asdict(self), "differences": self.differences}
 
 
 @dataclass(frozen=True)

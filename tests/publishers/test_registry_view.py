@@ -24,6 +24,7 @@ from publishers.registry_view import (
 )
 from publishers.sync import SyncWorker, contact_data
 from tests.factories import make_domain
+from tests.publishers import test_sync
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
@@ -35,23 +36,11 @@ from tests.publishers.sync_support import (
     write_registries,
 )
 
+_password = test_sync._password  # autouse: the sandbox's password in the environment
+sandbox = test_sync.sandbox  # the sandbox over TLS on the test's event loop
+
 DOMAIN_AUTH = "domain-secret-77"
 CONTACT_AUTH = "contact-secret-88"
-
-
-@pytest.fixture(autouse=True)
-def _password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path):
-    registry = SandboxRegistry(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
-    await registry.start()
-    try:
-        yield registry
-    finally:
-        await registry.stop()
 
 
 @pytest.fixture

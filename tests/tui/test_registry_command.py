@@ -113,7 +113,7 @@ def test_a_difference_is_marked_and_named(sqlite_store, sandbox, registries_file
         {
             "field": "email",
             "registry": "moved@elsewhere.example",
-            "interlink": registrant.email,
+            "store": registrant.email,
             "differs": True,
         }
     ]
