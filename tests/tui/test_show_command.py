@@ -159,10 +159,31 @@ def test_private_is_the_default(app: typer.Typer, url: str) -> None:
 
 
 def test_unknown_domain_is_one_line_and_exit_1(app: typer.Typer, url: str) -> None:
-    result = run(app, "nowhere.example", "--as", "whois", "--db", url)
+    result = run(app, "nowhere-at-all.com", "--as", "whois", "--db", url)
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.strip().splitlines() == ["error: no domain 'nowhere.example'"]
+    assert result.stderr.strip().splitlines() == ["error: no domain 'nowhere-at-all.com'"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("not a domain!!", "'not a domain!!' contains a space, so it is not a valid domain name"),
+        ("bad!.com", "'bad!.com' is not a valid domain name: '!' (U+0021 EXCLAMATION MARK)"),
+        ("[/b]x.com", "'[/b]x.com' is not a valid domain name: '[' (U+005B LEFT SQUARE BRACKET)"),
+        ("nowhere.example", "'nowhere.example' is not registrable: .example is not a known TLD"),
+        ("www.qualtrough.com", "the registrable name is qualtrough.com"),
+    ],
+)
+def test_a_name_that_is_not_valid_says_so_not_that_there_is_no_such_domain(
+    app: typer.Typer, url: str, name: str, reason: str
+) -> None:
+    result = run(app, name, "--as", "whois", "--db", url)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: domain: ") and reason in line, line
+    assert "no domain" not in line
 
 
 def test_unknown_format_is_refused(app: typer.Typer, url: str) -> None:

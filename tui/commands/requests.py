@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from domains import validation
 from domains.changes import CHANNELS, STATES, Outcome, Workflow, deliver_outcome
 from domains.store import Store
 from tui.commands.common import console, opened_store, staff_actor, user_errors
@@ -23,6 +24,13 @@ def deliver(store: Store, outcome: Outcome) -> None:
     failed = [n for n in deliver_outcome(store, outcome) if n.status == "failed"]
     if failed:
         console.print(f"[yellow]{len(failed)} notice(s) could not be sent; see the Notice log[/]")
+
+
+def checked(reference: str) -> str:
+    """The reference as stored (upper case); a malformed one is one line and exit code 1."""
+    with user_errors():
+        key = validation.reference(reference)
+    return key
 
 
 def _describe(flow: Workflow, store: Store, reference: str) -> Table:
@@ -91,6 +99,7 @@ def list_requests(
 @app.command("show")
 def show_request(reference: str, database_url: str = DB_OPTION) -> None:
     """One request: current and proposed technical contact, state, decisions."""
+    reference = checked(reference)
     with user_errors(), opened_store(database_url, create=False) as store:
         console.print(_describe(Workflow(store), store, reference))
 
@@ -133,6 +142,7 @@ def enter_request(
 @app.command("approve")
 def approve_request(reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION) -> None:
     """Approve a confirmed request and apply it (not one you entered yourself)."""
+    reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
         flow = Workflow(store)
         flow.approve(actor=staff_actor(user), reference=reference)
@@ -144,6 +154,7 @@ def approve_request(reference: str, database_url: str = DB_OPTION, user: str = U
 @app.command("apply")
 def apply_request(reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION) -> None:
     """Apply an approved request whose first apply failed (e.g. a lock since lifted)."""
+    reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
         outcome = Workflow(store).apply(actor=staff_actor(user), reference=reference)
         deliver(store, outcome)
@@ -158,6 +169,7 @@ def reject_request(
     user: str = USER_OPTION,
 ) -> None:
     """Reject a confirmed request with a reason."""
+    reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
         outcome = Workflow(store).reject(
             actor=staff_actor(user), reference=reference, reason=reason
@@ -174,6 +186,7 @@ def cancel_request(
     user: str = USER_OPTION,
 ) -> None:
     """Cancel a request that has not been decided yet."""
+    reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
         outcome = Workflow(store).cancel(
             actor=staff_actor(user), reference=reference, reason=reason
@@ -187,6 +200,7 @@ def resend_confirmation(
     reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION
 ) -> None:
     """Send the registrant a new confirmation link (the old one stops working)."""
+    reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
         outcome = Workflow(store).resend_confirmation(actor=staff_actor(user), reference=reference)
         deliver(store, outcome)

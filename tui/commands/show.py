@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from domains import validation
 from domains.models import Contact
 from domains.settings import Settings
 from domains.store import DomainRecord
@@ -134,6 +135,9 @@ def show_command(
     """Show a domain as WHOIS, RDAP or the registry (EPP) get it, or the stored record."""
     if as_ not in FORMATS:
         raise typer.BadParameter(f"{as_!r} is not one of {', '.join(FORMATS)}", param_hint="--as")
+    with user_errors():
+        # A name the store would refuse cannot be in it: say what is wrong with it instead.
+        validation.domain_name(domain, field="domain")
     with user_errors(), opened_store(database_url, create=False) as store:
         record = store.domain_record(domain)
         settings = store.settings
