@@ -75,11 +75,13 @@ class Expected:
 class StoreIntent:
     """What the store would have the registry hold: a handle per role, and those contacts."""
 
+    client_id: str
+    """Our client id at the registry: the sponsor of the domain and of every contact we send."""
     handles: Mapping[str, str | None]
     contacts: Mapping[str, Expected]
 
 
-def store_intent(record: DomainRecord, view: PublicationView) -> StoreIntent:
+def store_intent(record: DomainRecord, view: PublicationView, client_id: str) -> StoreIntent:
     """The handles and contacts the sync sends for this domain (roles the policy prohibits: none).
 
     The contacts are built by the sync's own `contact_data` and the disclose flags by
@@ -99,7 +101,7 @@ def store_intent(record: DomainRecord, view: PublicationView) -> StoreIntent:
             contacts[contact.handle] = Expected(data, disclose_for(view, role), (role,))
         else:
             contacts[contact.handle] = Expected(known.data, known.disclose, (*known.roles, role))
-    return StoreIntent(handles, contacts)
+    return StoreIntent(client_id, handles, contacts)
 
 
 def registry_handles(info: DomainInfo) -> dict[str, tuple[str, ...]]:
@@ -129,7 +131,10 @@ def _joined(values: Any) -> str | None:
 def domain_section(record: DomainRecord, info: DomainInfo, intent: StoreIntent) -> Section:
     """The domain's rows: the handle of every role, the name servers and the statuses."""
     held = registry_handles(info)
-    rows = [_row(f"{role} handle", _joined(held[role]), intent.handles.get(role)) for role in ROLES]
+    rows = [_row("sponsoring client", info.cl_id, intent.client_id)]
+    rows += [
+        _row(f"{role} handle", _joined(held[role]), intent.handles.get(role)) for role in ROLES
+    ]
     domain = record.domain
     rows.append(
         _row(
@@ -155,9 +160,14 @@ def _flag(disclose: Disclose | None, item: str) -> str | None:
 
 
 def contact_rows(
-    info: ContactInfo | None, want: Expected | None, *, compared: bool = True
+    info: ContactInfo | None,
+    want: Expected | None,
+    client_id: str | None,
+    *,
+    compared: bool = True,
 ) -> tuple[Row, ...]:
-    """A contact's rows, compared as the sync's read-back compares them (`sync.matches`)."""
+    """A contact's rows, compared as the sync's read-back compares them (`sync.matches`), and
+    its sponsor, which the sync requires to be us."""
     postal = info.postal_info[0] if info is not None and info.postal_info else None
     have = postal.addr if postal is not None else None
     data = want.data if want is not None else None
@@ -166,6 +176,7 @@ def contact_rows(
         return _row(field, registry, store, compared=compared)
 
     rows = [
+        row("sponsoring client", info and info.cl_id, client_id),
         row("name", postal and postal.name, data and data.name),
         row("org", postal and postal.org, data and data.org),
     ]
@@ -197,7 +208,12 @@ def contact_rows(
 
 
 def contact_section(
-    handle: str, info: ContactInfo | None, want: Expected | None, registry_roles: tuple[str, ...]
+    handle: str,
+    info: ContactInfo | None,
+    want: Expected | None,
+    *,
+    client_id: str,
+    registry_roles: tuple[str, ...] = (),
 ) -> Section:
     """One contact: compared when the store sends it; shown as the registry holds it otherwise."""
     roles = want.roles if want is not None else registry_roles
@@ -205,7 +221,7 @@ def contact_section(
     if want is None:
         return Section(
             title,
-            contact_rows(info, None, compared=False),
+            contact_rows(info, None, None, compared=False),
             note="the registry's domain references it; Interlink does not (see the handles above)",
         )
     if info is None:
@@ -214,7 +230,7 @@ def contact_section(
             (Row("contact object", None, handle, True),),
             note=f"the registry holds no contact {handle}",
         )
-    return Section(title, contact_rows(info, want))
+    return Section(title, contact_rows(info, want, client_id))
 
 
 def compare(
@@ -234,11 +250,17 @@ def compare(
     held = registry_handles(info)
     sections = [domain_section(record, info, intent)]
     for handle, want in intent.contacts.items():
-        sections.append(contact_section(handle, contacts.get(handle), want, ()))
+        sections.append(
+            contact_section(handle, contacts.get(handle), want, client_id=intent.client_id)
+        )
     extra = [h for h in contacts if h not in intent.contacts]
     for handle in extra:
         roles = tuple(role for role in ROLES if handle in held[role])
-        sections.append(contact_section(handle, contacts[handle], None, roles))
+        sections.append(
+            contact_section(
+                handle, contacts[handle], None, client_id=intent.client_id, registry_roles=roles
+            )
+        )
     domain = record.domain
     return Comparison(
         domain=domain.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from domains import validation
@@ -72,7 +72,9 @@ def _answer(response: Response) -> str:
     return f"{text} ({'; '.join(reasons)})" if reasons else text
 
 
-async def _info(session: EppSession, registry: Registry, what: str, build) -> Response:
+async def _info(
+    session: EppSession, registry: Registry, what: str, build: Callable[[str], bytes]
+) -> Response:
     try:
         return await session.command(build, cltrid=new_cltrid(CLTRID_PREFIX))
     except EppTransportError as exc:
@@ -185,8 +187,8 @@ async def compare_with_registry(store: Store, registries: RegistryMap, name: str
         registrar=settings.registrar,
         registry_policy=config.contacts,
     )
-    intent = store_intent(record, view)
     registry = config.registry
+    intent = store_intent(record, view, registry.client_id)
     holdings = await fetch_holdings(registry, record.domain.name, intent.contacts)
     comparison = compare(
         record,

@@ -19,6 +19,7 @@ from publishers.registry_view import (
     LoginRefused,
     NotAtRegistry,
     NotInStore,
+    RegistryRefused,
     RegistryUnreachable,
     compare_with_registry,
 )
@@ -108,11 +109,12 @@ async def test_a_domain_as_the_sync_left_it_agrees(store, sandbox, regs):
     rows = {row.field: (row.registry, row.store) for row in domain.rows}
     registrant = store.domain_record(name).contact("registrant").handle
     assert rows["registrant handle"] == (registrant, registrant)
+    assert rows["sponsoring client"] == (CLIENT_ID, CLIENT_ID)
     assert rows["tech handle"] == ("IL-HOUSE", "IL-HOUSE")
     assert rows["admin handle"] == (None, None)
     assert rows["name servers"] == ("ns1.example.net", "ns1.example.net")
     fields = [row.field for row in section(comparison, f"contact {registrant}").rows]
-    assert fields[:3] == ["name", "org", "street 1"]
+    assert fields[:4] == ["sponsoring client", "name", "org", "street 1"]
     assert {"email", "voice", "cc (country)", "disclose email", "disclose addr"} <= set(fields)
 
 
@@ -223,6 +225,14 @@ async def test_the_registry_does_not_hold_the_domain(store, regs):
     make_domain(store, "never-sent.com")
     with pytest.raises(NotAtRegistry, match=r"holds no domain never-sent\.com \(EPP 2303 "):
         await compare_with_registry(store, regs, "never-sent.com")
+
+
+async def test_another_registrars_domain_is_not_shown(store, sandbox, regs):
+    domain, _ = make_domain(store, "theirs.com")
+    sandbox.add_client("otherreg", "other-pw1")
+    sandbox.seed_domain(domain.name, None, [], "otherreg")
+    with pytest.raises(RegistryRefused, match=r"would not show domain theirs\.com: EPP 2201 "):
+        await compare_with_registry(store, regs, "theirs.com")
 
 
 async def test_the_registry_lacks_a_contact_its_domain_references(store, sandbox, regs):
