@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -96,6 +98,41 @@ class Contact(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     version: int = Field(default=1)
+
+
+class email_domain(FunctionElement):  # lower case: used like an SQL function
+    """The part of an e-mail search key after its @, e.g. `example.com` of `ann@example.com`.
+
+    Contacts are searched by it through an index on this very expression (migration 0006), so
+    no writer has to keep another column: SQLite spells it with instr, PostgreSQL with strpos,
+    and a query must use this element for the database to find the index.
+    """
+
+    type = String()
+    name = "email_domain"
+    inherit_cache = True
+
+
+@compiles(email_domain)
+def _email_domain_sqlite(element: email_domain, compiler: object, **kw: object) -> str:
+    key = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
+    return f"substr({key}, instr({key}, '@') + 1)"
+
+
+@compiles(email_domain, "postgresql")
+def _email_domain_postgresql(element: email_domain, compiler: object, **kw: object) -> str:
+    key = compiler.process(element.clauses, **kw)  # type: ignore[attr-defined]
+    return f"substr({key}, strpos({key}, '@') + 1)"
+
+
+#: Contacts by the domain of their e-mail, then address and id: the order of an e-mail-domain
+#: search, so a page is read from the index in order, never sorted from every match.
+Index(
+    "ix_contact_email_domain",
+    email_domain(Contact.__table__.c.email_key),  # type: ignore[attr-defined]
+    Contact.__table__.c.email_key,  # type: ignore[attr-defined]
+    Contact.__table__.c.id,  # type: ignore[attr-defined]
+)
 
 
 class Domain(SQLModel, table=True):

@@ -1,4 +1,8 @@
-"""Prefix search over the whole store with keyset paging (never OFFSET, never all rows)."""
+"""Prefix search over the whole store with keyset paging (never OFFSET, never all rows).
+
+An e-mail query that starts with @ (`@example.com`, `email:@example`) searches the domain part
+of the contacts' addresses, through the index on that expression (models.email_domain).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,20 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import idna
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_
 from sqlmodel import col
 
 from domains.errors import FieldError, ValidationFailed
-from domains.models import Account, Contact, Domain, DomainContact
+from domains.models import Account, Contact, Domain, DomainContact, email_domain
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from domains.store import SearchPage, Store
 
 SEARCH_KINDS = ("domain", "email", "name", "account")
+#: An e-mail search by the part after the @: a kind of its own in page cursors and results.
+EMAIL_DOMAIN = "email domain"
 _HI = "\U0010ffff"
 _ACCOUNT_SHAPE = re.compile(r"^[A-Za-z]{1,4}-\d")
 MAX_LIMIT = 500
@@ -70,6 +78,10 @@ def _domain_key(text: str) -> tuple[Any, str]:
         return col(Domain.unicode_name), key
 
 
+def _ids(values: list[str]) -> bool:
+    return all(v.isascii() and v.isdigit() for v in values)
+
+
 def _read_cursor(cursor: str | None) -> list[str] | None:
     """Decode a page cursor, refusing one that was not made by this module."""
     if not cursor:
@@ -80,12 +92,65 @@ def _read_cursor(cursor: str | None) -> list[str] | None:
         value = None
     if not (
         isinstance(value, list)
-        and len(value) == 3
-        and value[0] in SEARCH_KINDS
         and all(isinstance(v, str) for v in value)
+        and (
+            (len(value) == 3 and value[0] in SEARCH_KINDS)
+            # e-mail domain: kind, domain part, address, contact id, domain id, role
+            or (len(value) == 6 and value[0] == EMAIL_DOMAIN and _ids(value[3:5]))
+        )
     ):
         raise ValidationFailed(FieldError("cursor", "is not a cursor from a previous page"))
     return value
+
+
+def _email_domain_rows(session: Session, text: str, after: list[str] | None, count: int) -> list:
+    """Up to `count` (contact, role on a domain) rows whose address's domain part starts with
+    `text`, after the cursor `after`.
+
+    The order is (domain part, address, contact id, domain id, role). The index on the first
+    three gives the contacts in order and each contact's few roles are sorted as they come, so
+    a page never waits for every match of a big mail domain to be sorted. A later page reads
+    the rest of the cursor's mail domain, then the mail domains after it: two ranges of the
+    index that the databases seek to (one range from the cursor's row on is not always used).
+    """
+    part = email_domain(col(Contact.email_key))
+    address = (col(Contact.email_key), col(Contact.id))
+    roles = (col(DomainContact.domain_id), col(DomainContact.role))
+    stmt = (
+        select(
+            Domain.id,
+            Domain.name,
+            Domain.unicode_name,
+            Account.number,
+            DomainContact.role,
+            part,
+            Contact.email_key,
+            Contact.id,
+            DomainContact.domain_id,
+        )
+        .select_from(Contact)
+        .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
+        .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
+        .join(Account, col(Account.id) == col(Domain.account_id))
+    )
+    key = text.casefold()
+    if not after:
+        first = stmt.where(_prefix(part, key)).order_by(part, *address, *roles)
+        return list(session.execute(first.limit(count)).all())
+    at_key, email, contact_id, domain_id, role = after
+    if not at_key.startswith(key):
+        raise ValidationFailed(FieldError("cursor", "is not a cursor of this search"))
+    at = (email, int(contact_id))
+    same_domain = (
+        stmt.where(part == at_key, tuple_(*address) >= at)
+        .where(or_(tuple_(*address) > at, tuple_(*roles) > (int(domain_id), role)))
+        .order_by(*address, *roles)
+    )
+    rows = list(session.execute(same_domain.limit(count)).all())
+    if len(rows) < count:
+        later = stmt.where(part > at_key, part < key + _HI).order_by(part, *address, *roles)
+        rows += session.execute(later.limit(count - len(rows))).all()
+    return rows
 
 
 def run_search(
@@ -100,8 +165,11 @@ def run_search(
         # back from domains to names), so every later page continues the same search.
         kind = after.pop(0)
     guessed = kind is None
-    kind, text = parse_query(query, kind)
+    by_mail_domain = kind == EMAIL_DOMAIN
+    kind, text = parse_query(query, None if by_mail_domain else kind)
     limit = max(1, min(limit, MAX_LIMIT))
+    if by_mail_domain or (kind == "email" and text.startswith("@")):
+        return _run_email_domain(store, text.removeprefix("@"), after, limit)
     if kind == "domain":
         column, key = _domain_key(text)
         stmt = (
@@ -160,3 +228,24 @@ def run_search(
         page = run_search(store, text, kind="name", cursor=None, limit=limit)
         return SearchPage(kind="name", hits=page.hits, next_cursor=page.next_cursor)
     return SearchPage(kind=kind, hits=hits, next_cursor=next_cursor)
+
+
+def _run_email_domain(store: Store, text: str, after: list[str] | None, limit: int) -> SearchPage:
+    """One page of an e-mail-domain search."""
+    from domains.store import DomainHit, SearchPage
+
+    with store.read() as session:
+        rows = _email_domain_rows(session, text, after, limit + 1)
+    hits = [
+        DomainHit(
+            domain_id=row[0],
+            name=row[1],
+            unicode_name=row[2],
+            account_number=row[3],
+            matched=f"{EMAIL_DOMAIN} ({row[4]})",
+            cursor=json.dumps([EMAIL_DOMAIN, row[5], row[6], str(row[7]), str(row[8]), row[4]]),
+        )
+        for row in rows[:limit]
+    ]
+    next_cursor = hits[-1].cursor if len(rows) > limit else None
+    return SearchPage(kind=EMAIL_DOMAIN, hits=hits, next_cursor=next_cursor)
