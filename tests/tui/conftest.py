@@ -170,3 +170,13 @@ async def open_domain(pilot: Pilot, name: str, typed: str | None = None) -> Any:
         what=f"the Domain screen of {name}",
     )
     return app.screen
+
+
+async def answer_yes(pilot: Pilot) -> None:
+    """Wait for the question an irreversible action asks first, and answer Yes."""
+    from tui.dialogs.confirm import ConfirmDialog
+
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the confirmation"
+    )
+    await pilot.press("y")

@@ -7,6 +7,7 @@ from textual.widgets import DataTable, Input, Static
 from domains.changes import Workflow
 from tests.tui.conftest import (
     ACTOR,
+    answer_yes,
     confirmed_request,
     focus_by_tab,
     make_app,
@@ -83,6 +84,7 @@ async def test_approve_a_confirmed_request_and_see_it_applied(app, demo_store):
         assert "Stored NS:" in text_of(screen.query_one("#request-ns", Static))
 
         await pilot.press("a")
+        await answer_yes(pilot)
         await wait_for(pilot, lambda: "is applied" in summary(app), what="applied on screen")
         assert f"Decided by {ACTOR}" in summary(app)
         assert any("approved and applied" in n for n in notifications(app))
@@ -134,6 +136,7 @@ async def test_the_one_who_entered_a_request_cannot_approve_it(app, demo_store):
         await open_request(pilot, reference)
         assert f"entered by {ACTOR}" in summary(app)
         await pilot.press("a")
+        await answer_yes(pilot)
         await wait_for(
             pilot,
             lambda: any("cannot also approve" in n for n in notifications(app)),
@@ -151,6 +154,7 @@ async def test_a_colleague_can_approve_what_ann_entered(demo_store):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_request(pilot, reference)
         await pilot.press("a")
+        await answer_yes(pilot)
         await wait_for(pilot, lambda: "is applied" in summary(app))
     assert Workflow(demo_store).get(reference).decided_by == "staff:bob"
 

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from domains import audit
-from domains.changes import Outcome, Workflow, deliver_outcome
+from domains.changes import OPEN_STATES, Outcome, Workflow, deliver_outcome
 from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
 from tui.cells import plain
+from tui.dialogs.confirm import ConfirmDialog
 from tui.live_ns import delegation, live_hosts
 from tui.screens.base import StaffScreen
-from tui.widgets.contact_card import contact_lines
+from tui.widgets.contact_card import contact_lines, contact_summary
 
 
 @dataclass(frozen=True)
@@ -29,12 +32,52 @@ class RequestDetails:
     current: Contact | None
     new: Contact | None
     history: list[AuditEvent]
+    #: Interlink's own contact, for a request to move back to it that is not applied yet.
+    house: Contact | None = None
+
+    @property
+    def incoming(self) -> Contact | dict | None:
+        """The new technical contact: the one made when applied, else what was asked for."""
+        if self.new is not None:
+            return self.new
+        if self.request.target == "house":
+            return self.house or {"org": "Interlink (house contact)"}
+        return self.request.proposed
+
+
+def card_titles(state: str) -> tuple[str, str]:
+    """The titles of the outgoing and the incoming contact's cards in this request state."""
+    if state == "completed":
+        return "Previous technical contact", "Technical contact"
+    if state == "applied":
+        return "Previous technical contact", "Technical contact (registry update pending)"
+    if state == "sync_failed":
+        return "Previous technical contact", "Technical contact (registry refused it)"
+    if state in OPEN_STATES:
+        return "Current technical contact", "Proposed technical contact"
+    return "Technical contact (unchanged)", f"Proposed technical contact ({state}, not made)"
+
+
+def decision_facts(details: RequestDetails) -> list[str]:
+    """What a member of staff confirms: the domain, and the contact going and coming."""
+    request = details.request
+    return [
+        f"Domain:     {details.domain.unicode_name}",
+        f"Request:    {request.reference} (entered by {request.entered_by})",
+        f"New tech:   {contact_summary(details.incoming)}",
+        f"Replaces:   {contact_summary(details.current)}",
+        "",
+        "The domain's technical contact moves now and the registry is told; "
+        "this cannot be undone from this screen.",
+    ]
 
 
 class RequestDetailScreen(StaffScreen):
     """Review a request and decide: approve (and apply), reject with a reason, or cancel."""
 
     PALETTE_GROUP = "Request"
+    #: Seconds between two looks at an open request's state while the screen is shown.
+    FOLLOW_SECONDS: ClassVar[float] = 3.0
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("a", "approve", "Approve"),
@@ -49,6 +92,8 @@ class RequestDetailScreen(StaffScreen):
         super().__init__()
         self.reference = reference
         self.details: RequestDetails | None = None
+        self._loading = False
+        self._follow_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,6 +113,54 @@ class RequestDetailScreen(StaffScreen):
         self.title = self.reference
         self.action_reload()
 
+    # -- following the request as others (the sync worker, colleagues) move it -----------
+
+    @property
+    def following(self) -> bool:
+        """Whether the screen looks at its request's state now and then."""
+        return self._follow_timer is not None
+
+    def _follow(self, shown: bool) -> None:
+        """Look for news only while the screen is shown and the request is still open."""
+        wanted = shown and self.details is not None and self.details.request.state in OPEN_STATES
+        if wanted and self._follow_timer is None:
+            self._follow_timer = self.set_interval(self.FOLLOW_SECONDS, self.look_for_news)
+        elif not wanted and self._follow_timer is not None:
+            self._follow_timer.stop()
+            self._follow_timer = None
+
+    def on_screen_resume(self) -> None:
+        """Shown again: catch up at once, then keep following."""
+        self._follow(shown=True)
+        if self.following:
+            self.look_for_news()
+
+    def on_screen_suspend(self) -> None:
+        """Hidden (another screen or dialog on top): stop looking."""
+        self._follow(shown=False)
+
+    def look_for_news(self) -> None:
+        """Read the request alone (one row); reload the screen only if it changed."""
+        if self.details is None or self._loading:
+            return
+
+        def compare(request: ChangeRequest) -> None:
+            if self.details is not None and request.version != self.details.request.version:
+                self.action_reload()
+
+        self.background(
+            lambda: Workflow(self.store).get(self.reference),
+            compare,
+            group="follow",
+            exclusive=True,
+            failed=self.follow_failed,
+        )
+
+    def follow_failed(self, exc: Exception) -> None:
+        """Say once that the request could not be read, and stop following (ctrl+r resumes)."""
+        self._follow(shown=False)
+        self.show_error(exc)
+
     def action_reload(self) -> None:
         """Read the request again, then ask the DNS for the domain's live NS."""
 
@@ -78,13 +171,24 @@ class RequestDetailScreen(StaffScreen):
                 current = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
                 new = session.get(Contact, request.new_tech_id) if request.new_tech_id else None
             history = audit.list_events(self.store, request_ref=request.reference, limit=100)
-            return RequestDetails(request, domain, current, new, list(reversed(history)))
+            house = (
+                self.store.house_contact() if request.target == "house" and new is None else None
+            )
+            return RequestDetails(request, domain, current, new, list(reversed(history)), house)
 
-        self.background(work, self.show_details)
+        self._loading = True
+        self.background(work, self.show_details, failed=self.load_failed)
+
+    def load_failed(self, exc: Exception) -> None:
+        """The request could not be read: say so."""
+        self._loading = False
+        self.show_error(exc)
 
     def show_details(self, details: RequestDetails) -> None:
-        """Fill the screen and start the live DNS check."""
+        """Fill the screen, follow the request while it is open, start the live DNS check."""
+        self._loading = False
         self.details = details
+        self._follow(shown=self.is_current)
         request, domain = details.request, details.domain
         self.title = f"{request.reference} {domain.unicode_name}"
         decided = f"\nDecided by {escape(request.decided_by)}" if request.decided_by else ""
@@ -95,21 +199,9 @@ class RequestDetailScreen(StaffScreen):
             f"Channel {request.channel}, entered by {escape(request.entered_by)}, "
             f"expires {request.expires_at:%Y-%m-%d}{decided}{reason}{error}"
         )
-        self.query_one("#current-tech", Static).update(
-            contact_lines("Current technical contact", details.current)
-        )
-        proposed = (
-            details.new
-            if details.new is not None
-            else (
-                {"org": "Interlink (house contact)"}
-                if request.target == "house"
-                else request.proposed
-            )
-        )
-        self.query_one("#proposed-tech", Static).update(
-            contact_lines("Proposed technical contact", proposed)
-        )
+        outgoing, incoming = card_titles(request.state)
+        self.query_one("#current-tech", Static).update(contact_lines(outgoing, details.current))
+        self.query_one("#proposed-tech", Static).update(contact_lines(incoming, details.incoming))
         table = self.query_one("#request-history", DataTable)
         table.clear()
         for event in details.history:
@@ -146,16 +238,34 @@ class RequestDetailScreen(StaffScreen):
 
         self.background(run, done, group="decide")
 
+    def _confirm_then(self, question: str, yes: str, work, done_message: str) -> None:
+        """Ask first, naming the domain and both contacts; decide only on Yes."""
+        if self.details is None:
+            self.notify("the request is still being read; try again in a moment")
+            return
+
+        def answered(go_ahead: bool | None) -> None:
+            if go_ahead:
+                self._decide(work, done_message)
+
+        self.app.push_screen(
+            ConfirmDialog(question, decision_facts(self.details), yes=yes), answered
+        )
+
     def action_approve(self) -> None:
-        """Approve the confirmed request and apply it."""
-        self._decide(
+        """Approve the confirmed request and apply it, once staff confirm."""
+        self._confirm_then(
+            f"Approve request {self.reference} and apply it now?",
+            "Approve and apply",
             lambda flow: flow.approve_and_apply(actor=self.actor, reference=self.reference),
             "approved and applied; the request is now {state}",
         )
 
     def action_apply(self) -> None:
-        """Apply an approved request whose first apply failed."""
-        self._decide(
+        """Apply an approved request whose first apply failed, once staff confirm."""
+        self._confirm_then(
+            f"Apply request {self.reference} now?",
+            "Apply",
             lambda flow: flow.apply(actor=self.actor, reference=self.reference),
             "applied; the request is now {state}",
         )
