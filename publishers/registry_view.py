@@ -20,7 +20,7 @@ from publishers.epp.codec import (
 )
 from publishers.epp.session import EppCommandError, EppSession, EppTransportError
 from publishers.policy import build_view
-from publishers.registries import Registry, RegistryMap
+from publishers.registries import Registry, RegistryConfigError, RegistryMap
 from publishers.registry_compare import Comparison, compare, registry_handles, store_intent
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,8 @@ async def fetch_holdings(registry: Registry, name: str, handles: Iterable[str]) 
     try:
         context = endpoint.ssl_context()
     except (OSError, ssl.SSLError, ValueError) as exc:
-        raise RegistryUnreachable(
-            f"registry {registry.name}: the TLS files of the registries file cannot be used "
-            f"(ca_file, cert_file, key_file): {exc}"
+        raise RegistryConfigError(
+            f"registries.{registry.name}: ca_file, cert_file or key_file cannot be used: {exc}"
         ) from None
     session = EppSession(endpoint, ssl_context=context)
     try:

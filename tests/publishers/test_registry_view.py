@@ -13,7 +13,7 @@ import pytest
 from domains.errors import ValidationFailed
 from domains.store import Store
 from publishers.epp.sandbox import SandboxRegistry
-from publishers.registries import RegistryMap, UnknownTld
+from publishers.registries import RegistryConfigError, RegistryMap, UnknownTld
 from publishers.registry_compare import Comparison, Section
 from publishers.registry_view import (
     LoginRefused,
@@ -253,6 +253,14 @@ async def test_the_registry_is_not_reachable(store, sandbox, tmp_path):
     make_domain(store, "offline.com")
     with pytest.raises(RegistryUnreachable, match=rf"at 127\.0\.0\.1:{port} is not reachable: "):
         await compare_with_registry(store, registries(path, tmp_path), "offline.com")
+
+
+async def test_a_ca_file_that_cannot_be_read(store, sandbox, tmp_path):
+    path = write_registries(tmp_path / "r.toml", sandbox)
+    path.write_text(path.read_text().replace(str(sandbox.ca_file), str(tmp_path / "gone.pem")))
+    make_domain(store, "no-ca.com")
+    with pytest.raises(RegistryConfigError, match=r"^registries\.sandbox: ca_file, cert_file or"):
+        await compare_with_registry(store, registries(path, tmp_path), "no-ca.com")
 
 
 async def test_the_login_is_refused(store, sandbox, regs, monkeypatch):
