@@ -48,8 +48,8 @@ def shell_line(settings: Settings) -> str:
     """The shell line that points `interlink` in another terminal at this store and data folder
     (so that `show`, `requests` and `export` read the demo, and its mail lands in its outbox)."""
     return (
-        f"export INTERLINK_DATABASE_URL={shlex.quote(settings.database_url)} "
-        f"INTERLINK_DATA_DIR={shlex.quote(str(settings.data_dir))}"
+        f"export INTERLINK_DATA_DIR={shlex.quote(str(settings.data_dir))} "
+        f"INTERLINK_DATABASE_URL={shlex.quote(settings.database_url)}"
     )
 
 
@@ -194,7 +194,7 @@ class DemoServices:
     def where(self) -> list[str]:
         """How another terminal reaches the demo's store, and where the demo's mail goes."""
         return [
-            f"other terminal: {shell_line(self.settings)}",
+            f"another terminal: {shell_line(self.settings)}",
             f"mail: {self.settings.outbox_dir()}{os.sep} (.eml files)",
         ]
 

@@ -19,6 +19,7 @@ from rich.progress import (
 @contextmanager
 def rich_progress() -> Iterator[Progress]:
     """A progress display on stderr that vanishes when the job is done."""
+    console = Console(stderr=True)
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -26,8 +27,10 @@ def rich_progress() -> Iterator[Progress]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=True,
-        # On stderr, and stdout left alone: stdout carries only the command's result.
-        console=Console(stderr=True),
+        # On stderr, and only on a terminal: stdout carries only the command's result, and a
+        # log file gets no bar drawings (nor the empty line a stopped bar leaves).
+        console=console,
+        disable=not console.is_terminal,
         redirect_stdout=False,
     )
     with progress:

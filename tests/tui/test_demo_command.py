@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
 import pytest
+
+from domains.changes import Workflow
+from domains.store import Store
+from tests.factories import NEW_TECH
+from tests.tui.test_demo_lock import HOLDER
+from tui.demo_lock import DemoAlreadyRunning, DemoLock
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRE_ALL = os.environ.get("INTERLINK_REQUIRE_ALL") == "1"
@@ -39,35 +51,45 @@ def wait_for(condition, seconds: float = 60.0) -> bool:
     return False
 
 
-def test_headless_demo_serves_then_stops_everything(tmp_path):
-    whois_port, http_port = free_port(), free_port()
+def start_demo(
+    *options: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """`interlink demo --headless OPTIONS` and its output up to the "ready" line."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tui.cli",
-            "demo",
-            "--headless",
-            "--dir",
-            str(tmp_path / "demo"),
-            "--whois-port",
-            str(whois_port),
-            "--http-port",
-            str(http_port),
-        ],
+        [sys.executable, "-m", "tui.cli", "demo", "--headless", *options],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("ready"):
+            break
+    return process, "".join(lines)
+
+
+def stop_demo(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C, as a person would; the rest of the output."""
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=60)
+    return rest
+
+
+def test_headless_demo_serves_then_stops_everything(tmp_path):
+    whois_port, http_port = free_port(), free_port()
+    process, output = start_demo(
+        "--dir",
+        str(tmp_path / "demo"),
+        "--whois-port",
+        str(whois_port),
+        "--http-port",
+        str(http_port),
+    )
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("ready"):
-                break
-        output = "".join(lines)
         assert f"WHOIS 127.0.0.1:{whois_port}" in output
         assert "EPP sandbox :" in output and "sync on" in output
         sandbox_port = int(output.split("EPP sandbox :", 1)[1].split()[0])
@@ -77,8 +99,7 @@ def test_headless_demo_serves_then_stops_everything(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{http_port}/change").status_code == 200
         assert listening(whois_port) and listening(sandbox_port)
     finally:
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=60)
+        rest = stop_demo(process)
     assert process.returncode == 0, rest
     assert "demo stopped" in rest
     assert not listening(whois_port)
@@ -115,6 +136,10 @@ def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
         assert all(len(line) <= 80 for line in text.splitlines())
         assert wait_for(lambda: "sync on" in screen(), 60), screen()
         assert listening(whois_port) and listening(http_port)
+        text = screen()  # the banner says how a second terminal reaches this store, and mail
+        assert "another terminal: export" in text and "INTERLINK_DATABASE_URL=sqlite:///" in text
+        assert "mail: " in text and "outbox/" in text
+        assert all(len(line) <= 80 for line in text.splitlines())
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         assert wait_for(marker.exists, 60), screen()
         assert marker.read_text().strip() == "0"
@@ -125,3 +150,155 @@ def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
     # The time to the first screen is the benchmark's business (benchmarks/tui_latency.py);
     # here it only has to be there at all, loaded machine or not.
     assert shown_after < 30
+
+
+@dataclass
+class RunningDemo:
+    """A headless demo in DATA_DIR/demo (no --dir), and how to run commands beside it."""
+
+    process: subprocess.Popen[str]
+    output: str
+    directory: Path
+    env: dict[str, str]  # a second terminal before it follows the banner
+    exported: dict[str, str]  # what the banner's shell line exports
+
+    def port(self, pattern: str) -> int:
+        return int(re.search(pattern, self.output).group(1))
+
+    def interlink(self, *args: str, exported: bool = True) -> subprocess.CompletedProcess[str]:
+        """`interlink ARGS` in a second terminal (that ran the banner's line, if `exported`)."""
+        env = {**self.env, **(self.exported if exported else {})}
+        return subprocess.run(
+            [sys.executable, "-m", "tui.cli", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[RunningDemo]:
+    """One demo for the tests below, started as a newcomer would: `interlink demo`, no --dir."""
+    root = tmp_path_factory.mktemp("demo-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INTERLINK_", "XDG_"))}
+    env.update(HOME=str(root / "home"), INTERLINK_DATA_DIR=str(root / "data"))
+    process, output = start_demo(
+        "--whois-port", str(free_port()), "--http-port", str(free_port()), env=env
+    )
+    try:
+        shell = re.search(r"^another terminal: (export .*)$", output, re.MULTILINE)
+        assert shell and "sync on" in output, output
+        words = shlex.split(shell.group(1))
+        assert words[0] == "export"
+        exported = dict(word.split("=", 1) for word in words[1:])
+        yield RunningDemo(process, output, root / "data" / "demo", env, exported)
+    finally:
+        rest = stop_demo(process)
+    assert process.returncode == 0, rest
+
+
+def test_headless_output_points_another_terminal_at_the_demos_store_and_mail(demo):
+    assert demo.exported == {
+        "INTERLINK_DATA_DIR": str(demo.directory),
+        "INTERLINK_DATABASE_URL": f"sqlite:///{demo.directory / 'demo.db'}",
+    }
+    assert f"\nmail: {demo.directory / 'outbox'}/ (.eml files)\n" in demo.output
+
+    before = demo.interlink("show", "harbourside-bikes.com", "--as", "whois", exported=False)
+    assert before.returncode == 1 and before.stdout == ""
+    assert "no store at" in before.stderr and "INTERLINK_DATABASE_URL" in before.stderr
+    assert not (Path(demo.env["HOME"])).exists()  # the default store was not made on the way
+
+    shown = demo.interlink("show", "harbourside-bikes.com", "--as", "whois")
+    assert shown.returncode == 0, shown.stderr
+    assert "Domain Name: HARBOURSIDE-BIKES.COM" in shown.stdout
+
+
+def whois(port: int, query: str) -> str:
+    """One WHOIS question (RFC 3912) and its whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(query.encode() + b"\r\n")
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def test_a_second_demo_in_the_same_directory_is_refused_and_the_first_runs_on(demo, tmp_path):
+    whois_port = demo.port(r"WHOIS 127\.0\.0\.1:(\d+)")
+    http_port = demo.port(r"portal http://127\.0\.0\.1:(\d+)/")
+    epp_port = demo.port(r"EPP sandbox :(\d+)")
+    files = ("demo.db", "sandbox.db", "demo.lock", "registries.toml")
+    inodes = {name: (demo.directory / name).stat().st_ino for name in files}
+    claim = (demo.directory / "demo.lock").read_bytes()
+
+    second = demo.interlink("demo", "--headless", "--whois-port", str(free_port()), exported=False)
+
+    assert second.returncode == 1
+    assert second.stdout == ""
+    assert second.stderr.count("\n") == 1, second.stderr
+    assert (
+        f"error: a demo already runs in {demo.directory} (PID {demo.process.pid}; "
+        f"WHOIS 127.0.0.1:{whois_port}, HTTP http://127.0.0.1:{http_port}/, "
+        f"EPP sandbox :{epp_port}); quit it first, or run another one elsewhere with "
+        "`interlink demo --dir OTHER_DIR`"
+    ) in second.stderr
+    assert {name: (demo.directory / name).stat().st_ino for name in files} == inodes
+    assert (demo.directory / "demo.lock").read_bytes() == claim
+    with pytest.raises(DemoAlreadyRunning, match=f"PID {demo.process.pid};"):
+        DemoLock.take(demo.directory)
+    assert demo.process.poll() is None
+    assert "Domain Name: ASAKERAMIK.SE" in whois(whois_port, "asakeramik.se")
+
+    # A request entered, confirmed and approved beside the demo reaches its sandbox registry:
+    # the first demo's store, outbox folder and sync worker are all still the ones at work.
+    contact = tmp_path / "tech.json"
+    contact.write_text(json.dumps(NEW_TECH))
+    entered = demo.interlink(
+        "requests", "enter", "asakeramik.se", "--channel", "phone", "--contact", str(contact),
+        "--user", "ann",
+    )  # fmt: skip
+    assert entered.returncode == 0, entered.stderr
+    reference = re.search(r"CR-[A-Z0-9]{5}-[A-Z0-9]{5}", entered.stdout).group(0)
+    mails = sorted((demo.directory / "outbox").glob("*.eml"))
+    mail = message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
+    text = mail.get_body(("plain",)).get_content()
+    token = re.search(r"/confirm/([A-Za-z0-9_-]+)", text).group(1)
+    store = Store.open(demo.exported["INTERLINK_DATABASE_URL"])
+    try:
+        Workflow(store).confirm(token=token)
+        approved = demo.interlink("requests", "approve", reference, "--user", "bob")
+        assert approved.returncode == 0, approved.stderr
+        assert wait_for(lambda: Workflow(store).get(reference).state == "completed")
+    finally:
+        store.close()
+    listed = demo.interlink("requests", "list", "--state", "completed")
+    assert reference in listed.stdout
+
+
+def test_a_lock_left_by_a_killed_demo_does_not_block_a_new_one(tmp_path):
+    directory = tmp_path / "demo"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(directory)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.communicate(timeout=30)
+    assert json.loads((directory / "demo.lock").read_text())["pid"] == holder.pid
+
+    process, output = start_demo(
+        "--dir", str(directory), "--whois-port", str(free_port()), "--http-port", str(free_port())
+    )
+    try:
+        assert "sync on" in output, output
+        claim = json.loads((directory / "demo.lock").read_text())
+        assert claim["pid"] == process.pid and {"whois", "http", "epp"} <= set(claim)
+    finally:
+        rest = stop_demo(process)
+    assert process.returncode == 0, rest

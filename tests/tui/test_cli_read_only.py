@@ -1,0 +1,119 @@
+"""Commands that only read never make a store, and a failing command writes nothing on stdout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from domains.settings import Settings, get_settings
+from domains.store import Store
+from tui.cli import app
+
+REPO = Path(__file__).resolve().parents[2]
+READERS = [
+    pytest.param(["show", "harbourside-bikes.com"], id="show"),
+    pytest.param(["requests", "list"], id="requests-list"),
+    pytest.param(["requests", "show", "CR-AAAAA-AAAAA"], id="requests-show"),
+    pytest.param(["export", "{tmp}/export.json"], id="export"),
+]
+
+
+@pytest.fixture
+def missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Settings naming a SQLite file, in a folder, that do not exist (as on a first day)."""
+    path = tmp_path / "nowhere" / "interlink.db"
+    monkeypatch.setenv("INTERLINK_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("INTERLINK_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def invoke(args: list[str], tmp_path: Path):
+    """The command through the real `interlink` group, stdout and stderr apart."""
+    return CliRunner().invoke(app, [arg.replace("{tmp}", str(tmp_path)) for arg in args])
+
+
+@pytest.mark.parametrize("args", READERS)
+def test_a_read_only_command_on_a_missing_store_says_how_to_make_one_and_makes_nothing(
+    args, missing, tmp_path
+):
+    result = invoke(args, tmp_path)
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: no store at {missing}; make one with ")
+    assert "`interlink db upgrade`" in result.stderr
+    assert "`interlink import FILE`" in result.stderr
+    assert "INTERLINK_DATABASE_URL" in result.stderr and "demo" in result.stderr
+    assert not missing.parent.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", READERS)
+def test_db_option_naming_a_missing_file_is_refused_the_same_way(args, tmp_path):
+    path = tmp_path / "typo.db"
+    result = invoke([*args, "--db", f"sqlite:///{path}"], tmp_path)
+    assert result.exit_code == 1
+    assert f"no store at {path}; make one with `interlink db upgrade --db sqlite:///{path}`" in (
+        result.stderr
+    )
+    assert not path.exists()
+
+
+def test_commands_that_write_still_make_the_store(missing, tmp_path):
+    imported = invoke(["import", str(REPO / "fixtures" / "demo.json")], tmp_path)
+    assert imported.exit_code == 0, imported.output
+    assert missing.exists()
+    shown = invoke(["show", "harbourside-bikes.com", "--as", "whois"], tmp_path)
+    assert shown.exit_code == 0, shown.output
+    assert "Domain Name: HARBOURSIDE-BIKES.COM" in shown.stdout
+
+
+def test_an_error_naming_markup_like_text_is_shown_as_it_is(tmp_path):
+    path = tmp_path / "[bold]odd[/]" / "x.db"
+    result = invoke(["show", "x.com", "--db", f"sqlite:///{path}"], tmp_path)
+    assert result.exit_code == 1
+    assert f"no store at {path};" in result.stderr
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """An empty, migrated store."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data")).close()
+    return url
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["show", "nosuchdomain.com"], id="show"),
+        pytest.param(["export", "{tmp}/no-such-folder/out.json"], id="export"),
+        pytest.param(["requests", "show", "CR-AAAAA-AAAAA"], id="requests-show"),
+    ],
+)
+def test_a_failing_command_writes_nothing_on_stdout(args, store_url, tmp_path):
+    """As a shell sees it: `interlink ... > out.txt` leaves out.txt empty, the error on stderr."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            *[arg.replace("{tmp}", str(tmp_path)) for arg in args],
+            "--db",
+            store_url,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert result.stderr.decode().startswith("error: ")
