@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from domains.settings import Settings, get_settings
 from domains.store import Store
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tui.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +82,18 @@ def test_an_error_naming_markup_like_text_is_shown_as_it_is(tmp_path):
     result = invoke(["show", "x.com", "--db", f"sqlite:///{path}"], tmp_path)
     assert result.exit_code == 1
     assert f"no store at {path};" in result.stderr
+
+
+@pytest.mark.skipif(POSTGRES_URL is None and not REQUIRE_ALL, reason=NO_POSTGRES)
+def test_a_missing_postgresql_database_is_one_clear_line(tmp_path):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL).set(database="interlink_no_such_database").render_as_string(False)
+    result = invoke(["show", "x.com", "--db", url], tmp_path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: the database failed: ")
+    assert '"interlink_no_such_database" does not exist' in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 @pytest.fixture
