@@ -7,14 +7,16 @@ pages. Errors are RFC 9457 problem documents (application/problem+json) naming e
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from domains.errors import FieldError, NotFound, ValidationFailed
+from portal.api_errors import BODY, BodyShape, body_errors
 from portal.forms import refuse_reference, refuse_token
 from portal.render import PROBLEM_JSON, Refused
 from portal.security import check_rate
@@ -70,8 +72,28 @@ class ChangeRequestIn(BaseModel):
     technical_contact: TechnicalContactIn
 
 
+#: What a change request holds, for telling a client what is wrong with theirs.
+SHAPE = BodyShape(
+    fields={
+        "": tuple(ChangeRequestIn.model_fields),
+        CONTACT: tuple(TechnicalContactIn.model_fields),
+    },
+    choices={f"{CONTACT}.consent": get_args(ConsentField)},
+    lines=frozenset({f"{CONTACT}.street"}),
+)
+INVALID = (
+    "Invalid input: each field and why. A body that is not one JSON object is one error on the "
+    "field `body`. A domain not registered with Interlink is an error on the field `domain` "
+    "(which registrar holds a domain is public in RDAP and WHOIS)."
+)
+
+
 class SubmitOut(BaseModel):
-    """The answer to every valid request, whether or not the domain is registered with us."""
+    """The answer to every valid request for a domain registered with Interlink.
+
+    It is the same whether or not a request was opened (a locked domain, or one with a request
+    already open, gets it too): only the registrant learns which, by the mail on file.
+    """
 
     message: str
     domain: str
@@ -135,7 +157,7 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
         for operation in operations.values():
             responses = operation.get("responses", {})
             if "422" in responses:
-                responses["422"]["description"] = "Invalid input: each field and why"
+                responses["422"]["description"] = INVALID
             for code, answer in responses.items():
                 if code.isdigit() and int(code) >= 400:
                     answer["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
@@ -184,12 +206,15 @@ def _api_field(name: str) -> str:
 def invalid(errors: list[FieldError]) -> Refused:
     """A 422 problem naming every refused field."""
     count = len(errors)
-    return Refused(
-        422,
-        "Invalid request",
-        f"{count} field{'s were' if count != 1 else ' was'} refused; see errors.",
-        errors=errors,
-    )
+    detail = f"{count} field{'s were' if count != 1 else ' was'} refused; see errors."
+    if [e.field for e in errors] == [BODY]:
+        detail = "The request body could not be read; see errors."
+    return Refused(422, "Invalid request", detail, errors=errors)
+
+
+def refused_body(exc: RequestValidationError) -> Refused:
+    """A 422 problem for a body the schema refuses, each field in the product's words."""
+    return invalid(body_errors(exc.errors(), exc.body, SHAPE))
 
 
 router = APIRouter(prefix=PREFIX, tags=["change requests"])
@@ -204,7 +229,7 @@ router = APIRouter(prefix=PREFIX, tags=["change requests"])
     dependencies=[_rate("submit")],
 )
 async def submit(body: ChangeRequestIn, request: Request, background: BackgroundTasks) -> SubmitOut:
-    """The same answer for every valid request: the registrant on file gets a link to confirm."""
+    """The registrant on file gets a link to confirm; a domain not ours is a 422 on `domain`."""
     contact = body.technical_contact
     proposal = contact.model_dump(exclude={"consent"})
     proposal["consent_fields"] = list(contact.consent)
@@ -212,7 +237,8 @@ async def submit(body: ChangeRequestIn, request: Request, background: Background
     try:
         answer, job = await run_in_threadpool(_portal(request).submit, body.domain, proposal)
     except ValidationFailed as exc:
-        raise invalid([FieldError(_api_field(e.field), e.message) for e in exc.errors]) from None
+        errors = [FieldError(_api_field(e.field), e.message) for e in exc.errors]
+        raise invalid(sorted(errors, key=lambda e: SHAPE.order(e.field))) from None
     if job is not None:
         background.add_task(job)
     return SubmitOut(

@@ -17,7 +17,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from domains.errors import FieldError
 from domains.mailer import Mailer, mailer_from_settings
 from domains.settings import Settings, get_settings
 from domains.store import Store
@@ -38,14 +37,6 @@ _HTTP_WORDS = {
     404: ("Page not found", "There is no page at this address."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
 }
-
-
-def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    errors = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        errors.append(FieldError(".".join(location) or "body", str(error.get("msg", "invalid"))))
-    return errors
 
 
 def create_app(
@@ -89,7 +80,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        return refusal_for(request, api.invalid(_validation_errors(exc)))
+        return refusal_for(request, api.refused_body(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -18,8 +18,8 @@ class PortalConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INTERLINK_PORTAL_", extra="ignore")
 
-    #: Signs CSRF tokens and derives the masked address shown for unknown domains. When unset
-    #: it is read from (or created in) DATA_DIR/portal-secret, so it survives restarts.
+    #: Signs CSRF tokens. When unset it is read from (or created in) DATA_DIR/portal-secret, so
+    #: it survives restarts.
     secret: str | None = Field(default=None, repr=False)
     #: Largest request body accepted, in bytes; more is refused with 413 before parsing.
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)

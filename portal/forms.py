@@ -116,6 +116,8 @@ CONTACT_FIELDS = (
 )
 FIELDS = (DOMAIN_FIELD, *CONTACT_FIELDS)
 FIELD_NAMES = frozenset(f.name for f in FIELDS) | {"consent"}
+#: The order errors are listed in: general ones first, then the fields as the form shows them.
+ERROR_ORDER = {name: i for i, name in enumerate((GENERAL, *(f.name for f in FIELDS), "consent"))}
 
 
 def _portal(request: Request) -> Portal:
@@ -132,7 +134,7 @@ def _sentence(text: str) -> str:
 
 
 def field_errors(errors: list[FieldError]) -> dict[str, str]:
-    """Validator errors by the form field they belong beside."""
+    """Validator errors by the form field they belong beside, in the order of the form."""
     out: dict[str, list[str]] = {}
     for error in errors:
         name, message = error.field, error.message
@@ -144,7 +146,8 @@ def field_errors(errors: list[FieldError]) -> dict[str, str]:
         elif name not in FIELD_NAMES:
             name, message = GENERAL, f"{name} {message}"
         out.setdefault(name, []).append(message)
-    return {name: "; ".join(messages) for name, messages in out.items()}
+    ordered = sorted(out.items(), key=lambda item: ERROR_ORDER[item[0]])
+    return {name: "; ".join(messages) for name, messages in ordered}
 
 
 def _values(form: FormData) -> tuple[dict[str, str], list[str]]:
@@ -226,7 +229,7 @@ def change_form(request: Request) -> Response:
 
 @router.post("/change")
 async def change_submit(request: Request, background: BackgroundTasks) -> Response:
-    """Check the form; answer the same for every valid request (see Portal.submit)."""
+    """Check the form; a domain not ours is an error beside its field (see Portal.submit)."""
     check_rate(request, "submit")
     form = await _read_form(request)
     portal = _portal(request)

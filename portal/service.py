@@ -1,15 +1,14 @@
 """What the portal does with the workflow, shared by the HTML pages and the JSON API.
 
-The rules live in `domains.changes`; this module adds what a public site needs on top: the
-same answer for every valid submit (our domain or not, open to change or not), a masked
-address for every domain, read-only views of a request for a token or a reference, and the
+The rules live in `domains.changes`; this module adds what a public site needs on top: a plain
+refusal of a domain not registered with Interlink (which registrar holds a domain is public
+anyway), the same answer for every valid submit of one of ours (open to change or not), the
+registrant's address masked, read-only views of a request for a token or a reference, and the
 mail delivery that follows a transition.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -27,15 +26,14 @@ from domains.mailer import Mailer
 from domains.masking import mask_email
 from domains.models import ChangeRequest, Contact, Domain, DomainContact
 from domains.settings import Settings
-from domains.store import Store
+from domains.store import DomainRecord, Store
 from portal.config import PortalConfig, load_secret
 from portal.ratelimit import RateLimiter
-from portal.security import Csrf, derive_key
+from portal.security import Csrf
 
 log = logging.getLogger("interlink.portal")
 
 PORTAL_ACTOR = "customer:portal"
-REFERENCE_RE = re.compile(r"^CR-[A-Z0-9]{5}-[A-Z0-9]{5}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 #: Fields of the new technical contact a visitor may agree to publish, and what they mean.
@@ -63,14 +61,23 @@ STATE_TEXT = {
     "cancelled": "Cancelled. Nothing was changed.",
 }
 
-# Plausible initials and TLDs for the masked address shown for a domain that is not ours.
-_INITIALS = "aaabbcccdddeefghhiijjkkllmmmnnoppqrrsssttuvwyz"
-_TLDS = ("com",) * 10 + ("net",) * 3 + ("org",) * 2 + ("de", "uk", "nl", "fr", "eu", "ch", "io")
+
+def not_registered(domain: str) -> FieldError:
+    """The refusal of a domain that is not registered with Interlink, on the field `domain`."""
+    return FieldError(
+        "domain",
+        f"{domain} is not registered with Interlink, so we cannot change its technical contact "
+        "here; which registrar holds it is public in RDAP and WHOIS",
+    )
 
 
 @dataclass(frozen=True)
 class SubmitAnswer:
-    """The one answer to every valid submit; it never says whether anything was stored."""
+    """The answer to a valid submit for one of our domains; it never says if a request was made.
+
+    A domain that is locked or already has an open request gets the same answer as one that
+    took the request: only the registrant, by the mail on file, learns which it was.
+    """
 
     domain: str
     masked_email: str
@@ -140,7 +147,6 @@ class Portal:
             secure = settings.portal_base_url.lower().startswith("https://")
         self.csrf = Csrf(secret, secure=secure)
         self.limiter = RateLimiter(config.buckets())
-        self._mask_key = derive_key(secret, "unknown-domain-mask")
 
     @property
     def base_url(self) -> str:
@@ -153,41 +159,57 @@ class Portal:
 
     # -- submit ----------------------------------------------------------------------------
 
-    def check(self, domain: str, proposal: Mapping[str, Any]) -> tuple[str, str]:
-        """Validate the domain name and the new contact: (A-label, U-label), or every error."""
+    def check(self, domain: str, proposal: Mapping[str, Any]) -> DomainRecord:
+        """The registered domain for the name, if the new contact is valid too; or every error.
+
+        A name that is not valid, or that is not registered with Interlink, is an error on the
+        field `domain`, reported together with those of the new contact.
+        """
         errors: list[FieldError] = []
-        alabel = ulabel = ""
+        record = None
         try:
             alabel, ulabel, _tld = validation.domain_name(domain, field="domain")
         except ValidationFailed as exc:
             errors += exc.errors
+        else:
+            try:
+                record = self.store.domain_record(alabel)
+            except NotFound:
+                errors.append(not_registered(ulabel))
         try:
             validate_proposal(proposal)
         except ValidationFailed as exc:
             errors += exc.errors
-        if errors:
+        if errors or record is None:
             raise ValidationFailed(errors)
-        return alabel, ulabel
+        return record
 
     def submit(self, domain: str, proposal: Mapping[str, Any]) -> tuple[SubmitAnswer, Job | None]:
-        """Validate everything, then open the request if the rules allow; same answer always.
+        """Validate everything, then open the request if the rules allow.
 
-        Raises ValidationFailed (every bad field at once) for input that is wrong whatever the
-        domain. The answer does not depend on whether a request was stored; the job (mail to
-        the registrant on file) is None when none was.
+        Raises ValidationFailed (every bad field at once) for wrong input and for a domain not
+        registered with Interlink. For one of ours the answer does not depend on whether a
+        request was stored; the job (mail to the registrant on file) is None when none was.
         """
-        alabel, ulabel = self.check(domain, proposal)
-        masked = self.masked_registrant(alabel)
+        record = self.check(domain, proposal)
+        name = record.domain.unicode_name
+        registrant = record.contact("registrant")
+        masked = mask_email(registrant.email if registrant is not None else None)
         try:
             outcome = self.workflow.submit(
-                actor=PORTAL_ACTOR, domain_name=alabel, proposal=proposal, channel="portal"
+                actor=PORTAL_ACTOR,
+                domain_name=record.domain.name,
+                proposal=proposal,
+                channel="portal",
             )
-        except (NotFound, RuleViolation) as exc:
-            # Unknown, locked, or already moving: the visitor is told the same as for a request
-            # that went through; only the log (no names) says what happened.
+        except NotFound:  # deleted since the check
+            raise ValidationFailed(not_registered(name)) from None
+        except RuleViolation as exc:
+            # Locked, or already moving: the visitor is told the same as for a request that
+            # went through; only the log (no names) says what happened.
             log.info("portal submit: no request opened (%s)", type(exc).__name__)
             outcome = None
-        answer = SubmitAnswer(domain=ulabel, masked_email=masked, expiry_days=self.expiry_days)
+        answer = SubmitAnswer(domain=name, masked_email=masked, expiry_days=self.expiry_days)
         if outcome is None:
             return answer, None
         reference = outcome.request.reference
@@ -197,24 +219,6 @@ class Portal:
             "status_url": f"{self.base_url}/status/{reference}",
         }
         return answer, self._delivery(reference, outcome.notice_ids, context)
-
-    def masked_registrant(self, alabel: str) -> str:
-        """The registrant's address masked, or for a domain not ours a made-up one like it."""
-        fake = self.fake_mask(alabel)  # computed on every path, so both take the same work
-        try:
-            record = self.store.domain_record(alabel)
-        except NotFound:
-            return fake
-        registrant = record.contact("registrant")
-        return mask_email(registrant.email) if registrant is not None else fake
-
-    def fake_mask(self, alabel: str) -> str:
-        """A masked address for a domain that is not ours: fixed per name, keyed by the secret."""
-        digest = hmac.new(self._mask_key, alabel.encode("utf-8"), hashlib.sha256).digest()
-        local = _INITIALS[digest[0] % len(_INITIALS)]
-        host = _INITIALS[digest[1] % len(_INITIALS)]
-        tld = _TLDS[digest[2] % len(_TLDS)]
-        return mask_email(f"{local}@{host}.{tld}")
 
     # -- confirmation ----------------------------------------------------------------------
 
@@ -271,9 +275,10 @@ class Portal:
 
     def status(self, reference: str) -> StatusView:
         """The state of a request in plain words; NotFound for a reference we do not know."""
-        key = reference.strip().upper() if isinstance(reference, str) else ""
-        if not REFERENCE_RE.match(key):
-            raise NotFound("change request", "(reference)")
+        try:
+            key = validation.reference(reference)
+        except ValidationFailed:
+            raise NotFound("change request", "(reference)") from None
         with self.store.read() as session:
             request = session.execute(
                 select(ChangeRequest).where(ChangeRequest.reference == key)

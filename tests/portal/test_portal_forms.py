@@ -9,7 +9,7 @@ import ast
 import logging
 import re
 from datetime import timedelta
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,10 @@ ANSWER_RE = re.compile(
     r"If (?P<domain>\S+) is registered with Interlink, we have\s+sent a confirmation link to its "
     r"registrant at <span class=\"masked\">(?P<masked>" + MASK_RE + r")</span>\.\s+Nothing "
     r"changes until the registrant confirms; the link expires in 7 days\."
+)
+NOT_REGISTERED = (
+    "{domain} is not registered with Interlink, so we cannot change its technical contact here; "
+    "which registrar holds it is public in RDAP and WHOIS"
 )
 PROPOSAL = {
     "org": FORM["org"],
@@ -131,24 +135,56 @@ def test_a_valid_request_is_stored_and_mailed_to_the_registrant_on_file(
     assert request.reference in mail.get_body(("plain",)).get_content()
 
 
-def test_an_unknown_domain_gets_the_same_answer_and_nothing_is_stored(
+def test_a_domain_not_registered_with_interlink_is_said_so_beside_its_field(
     portal: Portal, store: Store
 ) -> None:
     make_domain(store, "ours-one.com")
     known = submit_form(portal, "ours-one.com")
+    assert known.status_code == 200 and ANSWER_RE.search(known.text)
     before = snapshot(store)
-    unknown = submit_form(portal, "not-ours-at-all.com")
-    again = submit_form(portal, "not-ours-at-all.com")
-    assert unknown.status_code == known.status_code == 200
-    a, b = ANSWER_RE.search(known.text), ANSWER_RE.search(unknown.text)
-    assert a and b
-    assert normalised_answer(known.text, "ours-one.com", a["masked"]) == normalised_answer(
-        unknown.text, "not-ours-at-all.com", b["masked"]
-    )
-    assert ANSWER_RE.search(again.text)["masked"] == b["masked"]  # the same made-up address
-    assert dict(known.headers).keys() == dict(unknown.headers).keys()
+    unknown = submit_form(portal, "Not-Ours-At-All.com", consent=["org"])
+    assert unknown.status_code == 422
+    domain = field_block(unknown.text, "domain")
+    assert 'id="error-domain"' in domain and 'aria-invalid="true"' in domain
+    assert NOT_REGISTERED.format(domain="not-ours-at-all.com") in " ".join(domain.split())
+    assert 'value="Not-Ours-At-All.com"' in domain  # what was typed is kept, to correct it
+    assert 'href="#f-domain"' in unknown.text  # the summary links to the field
+    assert "Request received" not in unknown.text and "we have sent" not in unknown.text
+    assert not re.search(MASK_RE, unknown.text), "an invented masked address"
+    assert "***" not in unknown.text
     assert snapshot(store) == before
     assert len(portal.mails()) == 1  # the known domain's registrant only
+
+
+def test_a_domain_not_ours_and_bad_contact_fields_are_reported_at_once(
+    lite: Portal, lite_store: Store
+) -> None:
+    response = submit_form(lite, "not-ours-either.com", voice="phone me maybe")
+    assert response.status_code == 422
+    assert "is not registered with Interlink" in field_block(response.text, "domain")
+    voice = unescape(field_block(response.text, "voice"))
+    assert "'phone me maybe' is not a phone number; write it in international form" in voice
+    assert "(The string supplied" not in voice
+
+
+def test_the_error_summary_lists_the_fields_in_the_order_of_the_form(
+    lite: Portal, lite_store: Store
+) -> None:
+    make_domain(lite_store, "order.com")
+    response = submit_form(
+        lite, "order.com", email="nope", voice="phone me maybe", city="", country="ZZ"
+    )
+    assert response.status_code == 422
+    start = response.text.index('id="error-summary"')
+    summary = response.text[start : response.text.index("</ul>", start)]
+    linked = re.findall(r'<a href="#f-([a-z_]+)">', summary)
+    assert linked == ["email", "voice", "city", "country"]
+    form_order = [m for m in re.findall(r'id="error-([a-z_]+)"', response.text) if m != "summary"]
+    assert form_order == linked  # the messages beside the fields, top to bottom, say the same
+    unknown = submit_form(lite, "not-ours.com", country="ZZ", org="", email="nope")
+    start = unknown.text.index('id="error-summary"')
+    summary = unknown.text[start : unknown.text.index("</ul>", start)]
+    assert re.findall(r'<a href="#f-([a-z_]+)">', summary) == ["domain", "org", "email", "country"]
 
 
 def test_a_second_open_request_gets_the_same_answer_and_nothing_new(
@@ -318,10 +354,10 @@ def test_a_client_over_its_rate_limit_gets_429_with_retry_after(
     with made.client:
         make_domain(lite_store, "rate.com")
         first = submit_form(made, "rate.com")
-        second = submit_form(made, "unknown-rate.com")
+        second = submit_form(made, "unknown-rate.com")  # refused, and counted all the same
         before = snapshot(lite_store)
         third = submit_form(made, "rate.com")
-    assert first.status_code == second.status_code == 200
+    assert first.status_code == 200 and second.status_code == 422
     assert third.status_code == 429
     assert 500 <= int(third.headers["retry-after"]) <= 600
     assert "Too many requests" in third.text and "Please wait" in third.text
@@ -536,7 +572,7 @@ def test_clients_are_counted_by_address_and_ipv6_by_its_64(address: str, key: st
     assert client_key(request) == key
 
 
-def test_the_secret_is_kept_so_the_made_up_address_survives_a_restart(
+def test_the_secret_is_kept_so_form_tokens_survive_a_restart(
     lite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("INTERLINK_PORTAL_SECRET", raising=False)
@@ -545,13 +581,13 @@ def test_the_secret_is_kept_so_the_made_up_address_survives_a_restart(
     assert load_secret(PortalConfig(), data_dir) == first and len(first) == 32
     assert (data_dir / "portal-secret").stat().st_mode & 0o777 == 0o600
     settings = lite_store.settings.model_copy(update={"data_dir": data_dir})
-    masks = {
+    keys = {
         create_app(
             lite_store, mailer=FolderMailer(tmp_path), settings=settings
-        ).state.portal.fake_mask("not-ours.com")
+        ).state.portal.csrf.key
         for _ in range(2)
     }
-    assert len(masks) == 1 and re.fullmatch(MASK_RE, masks.pop())
+    assert len(keys) == 1
 
 
 def test_the_portal_does_not_import_the_tui() -> None:
