@@ -84,6 +84,14 @@ def test_an_error_naming_markup_like_text_is_shown_as_it_is(tmp_path):
     assert f"no store at {path};" in result.stderr
 
 
+def test_a_database_url_that_is_no_url_is_one_line_not_a_traceback(tmp_path):
+    result = invoke(["requests", "list", "--db", "not a url"], tmp_path)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: the database URL (--db or INTERLINK_DATABASE_URL)")
+    assert result.stderr.count("\n") == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an error raised out
+
+
 @pytest.mark.skipif(POSTGRES_URL is None and not REQUIRE_ALL, reason=NO_POSTGRES)
 def test_a_missing_postgresql_database_is_one_clear_line(tmp_path):
     from sqlalchemy.engine import make_url

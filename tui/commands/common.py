@@ -49,7 +49,7 @@ def missing_sqlite_file(url: str) -> Path | None:
         return None  # not a URL at all: the engine says so in its own words
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    path = Path(parsed.database).expanduser().absolute()
+    path = Path(parsed.database).absolute()  # as SQLite reads it: no ~, relative to here
     return None if path.exists() else path
 
 
@@ -91,6 +91,14 @@ def user_errors() -> Iterator[None]:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         err_console.print(
             f"[bold red]error:[/] the database failed: {escape(reason)}", highlight=False
+        )
+        raise typer.Exit(1) from None
+    except ArgumentError as exc:  # a database URL SQLAlchemy cannot read or has no dialect for
+        err_console.print(
+            f"[bold red]error:[/] the database URL (--db or INTERLINK_DATABASE_URL) is not one "
+            f"Interlink can open: {escape(str(exc))}; e.g. sqlite:////path/to/interlink.db or "
+            "postgresql+psycopg://user@host/dbname",
+            highlight=False,
         )
         raise typer.Exit(1) from None
 
