@@ -200,3 +200,52 @@ def test_a_bad_phone_shows_its_error_beside_the_field(site: Site, page: Any) -> 
     assert page.get_by_label("Publish the organisation").is_checked()
     assert requests_of(site.store) == []
     assert fits_the_screen(page)
+
+
+def test_a_domain_not_registered_with_interlink_is_said_so_in_chromium(
+    site: Site, page: Any
+) -> None:
+    page.goto(f"{site.base_url}/change")
+    fill_form(page, "not-ours-browser.com")
+    page.get_by_role("button", name="Send the request").click()
+    error = page.locator("#error-domain")
+    error.wait_for()
+    said = " ".join(error.inner_text().split())
+    assert said == (
+        "Error: Domain name not-ours-browser.com is not registered with Interlink, so we cannot "
+        "change its technical contact here; which registrar holds it is public in RDAP and WHOIS"
+    ), said
+    summary = page.get_by_role("alert")
+    assert "not-ours-browser.com is not registered with Interlink" in summary.inner_text()
+    main = page.locator("main").inner_text()
+    assert "***" not in main and "Request received" not in main  # no invented address
+    domain = box(page, "Domain name")
+    assert domain.input_value() == "not-ours-browser.com"  # kept, to correct a typo
+    assert domain.get_attribute("aria-invalid") == "true"
+    summary.get_by_role("link", name="Domain name").click()
+    assert page.evaluate("document.activeElement.id") == "f-domain"
+    assert requests_of(site.store) == []
+    assert not site.outbox.exists() or not list(site.outbox.glob("*.eml"))
+    assert fits_the_screen(page)
+
+
+def test_the_error_summary_follows_the_order_of_the_form_in_chromium(site: Site, page: Any) -> None:
+    make_domain(site.store, "browser-order.com")
+    page.goto(f"{site.base_url}/change")
+    fill_form(
+        page, "browser-order.com", email="nope", voice="phone me maybe", city="", country="ZZ"
+    )
+    page.get_by_role("button", name="Send the request").click()
+    page.locator("#error-country").wait_for()
+    summary = page.get_by_role("alert")
+    links = [" ".join(t.split()) for t in summary.get_by_role("link").all_inner_texts()]
+    assert links == ["E-mail", "Phone", "City", "Country code"], links
+    beside = page.locator("p.error").evaluate_all("nodes => nodes.map(n => n.id)")
+    assert beside == ["error-email", "error-voice", "error-city", "error-country"]
+    tops = [page.locator(f"#{i}").bounding_box()["y"] for i in beside]
+    assert tops == sorted(tops)  # the summary reads in the order the fields stand on the page
+    phone = " ".join(page.locator("#error-voice").inner_text().split())
+    assert "'phone me maybe' is not a phone number; write it in international form" in phone
+    assert "did not seem" not in phone
+    assert requests_of(site.store) == []
+    assert fits_the_screen(page)
