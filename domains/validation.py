@@ -315,7 +315,9 @@ def _refuse_spaces_and_controls(field: str, raw: str, kind: str) -> None:
             f"{explain.character(raw[position])} at position {position + 1}, "
             f"so it is not a valid {kind}",
         )
-    if any(char.isspace() for char in raw):
+    # Printable text has no space but U+0020 (see _has_control): the look at each character
+    # is for the rest, such as U+00A0 and U+3000.
+    if " " in raw or (not raw.isprintable() and any(char.isspace() for char in raw)):
         how = explain.HOW_TO_WRITE_A_NAME
         raise fail(field, f"{raw!r} contains a space, so it is not a valid {kind}; {how}")
 
