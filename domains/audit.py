@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains.errors import FieldError, ValidationFailed
+from domains.errors import FieldError, NotFound, ValidationFailed
 from domains.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -99,3 +100,75 @@ def list_events(
         stmt = stmt.where(col(AuditEvent.id) < before_id)
     with store.read() as session:
         return list(session.execute(stmt).scalars())
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an event: its value before and after (`changed` False: a value recorded
+    as it is, such as the counts of an import, with no before)."""
+
+    field: str
+    before: Any
+    after: Any
+    changed: bool = True
+
+
+@dataclass(frozen=True)
+class AuditEventView:
+    """One audit event as staff read it: who, when, what, and every field before and after."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    request_ref: str | None
+    cltrid: str | None
+    svtrid: str | None
+    fields: tuple[FieldChange, ...]
+
+    @property
+    def entity(self) -> str:
+        """type:id, as the audit filters take it."""
+        return f"{self.entity_type}:{self.entity_id}"
+
+    @property
+    def reason(self) -> str | None:
+        """The reason given with the change (a rejection, a cancellation), if any."""
+        for change in self.fields:
+            if change.field == "reason" and change.after:
+                return str(change.after)
+        return None
+
+
+def _field_changes(changes: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """The event's changes as fields: {"before", "after"} pairs, or values recorded as they are."""
+    fields = []
+    for name in sorted(changes):
+        value = changes[name]
+        if isinstance(value, Mapping) and set(value) == {"before", "after"}:
+            fields.append(FieldChange(name, value["before"], value["after"]))
+        else:
+            fields.append(FieldChange(name, None, value, changed=False))
+    return tuple(fields)
+
+
+def event_view(store: Store, event_id: int) -> AuditEventView:
+    """The audit event with this id, read as a frozen view."""
+    with store.read() as session:
+        event = session.get(AuditEvent, event_id)
+    if event is None:
+        raise NotFound("audit event", str(event_id))
+    return AuditEventView(
+        id=event.id or event_id,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        entity_type=event.entity_type,
+        entity_id=event.entity_id,
+        request_ref=event.request_ref,
+        cltrid=event.cltrid,
+        svtrid=event.svtrid,
+        fields=_field_changes(event.changes or {}),
+    )

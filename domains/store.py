@@ -541,6 +541,12 @@ class Store:
 
         return run_search(self, query, kind=kind, cursor=cursor, limit=limit)
 
+    # -- audit --------------------------------------------------------------------------
+
+    def audit_event(self, event_id: int) -> audit.AuditEventView:
+        """One audit event, with every field before and after, as a frozen view."""
+        return audit.event_view(self, event_id)
+
     def now(self) -> datetime:
         """The store's clock (UTC)."""
         return datetime.now(UTC)

@@ -31,7 +31,8 @@ class InterlinkApp(App[None]):
     BINDINGS = [
         # Shown in every screen's mode bar rather than the footer, which needs its 80 columns
         # for the screen's own keys.
-        Binding("f2", "switch_mode('domains')", "Domains", show=False),
+        # F2 is the way back to the search from anywhere, so it leaves any domain screen.
+        Binding("f2", "search", "Domains", show=False),
         Binding("f3", "switch_mode('requests')", "Requests", show=False),
         Binding("f4", "switch_mode('sync')", "Sync", show=False),
         Binding("f5", "switch_mode('audit')", "Audit", show=False),
@@ -53,6 +54,17 @@ class InterlinkApp(App[None]):
         """The audit actor: staff:NAME."""
         return self.context.actor
 
+    async def action_search(self) -> None:
+        """The Domains search, its box focused: from another section, or from a domain screen
+        (or a dialog) opened on top of it, which is closed."""
+        if self.current_mode != "domains":
+            await self.switch_mode("domains")
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        screen = self.screen
+        if isinstance(screen, DomainsScreen):
+            screen.action_focus_search()
+
     def on_ready(self) -> None:
         """The first screen is up: let the composition root start what it needs."""
         if self.context.on_ready is not None:
@@ -70,8 +82,10 @@ class InterlinkApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every action of the app and of the current screen, in the command palette."""
         yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Domains", "Search the domains (F2)", partial(self.run_action, "search")
+        )
         for mode, title, help_text in (
-            ("domains", "Domains", "Search the domains (F2)"),
             ("requests", "Requests", "Technical-contact change requests (F3)"),
             ("sync", "Sync", "Registry sync outbox (F4)"),
             ("audit", "Audit", "The audit trail (F5)"),

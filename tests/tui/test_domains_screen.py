@@ -126,9 +126,7 @@ async def test_no_match_says_so(app):
 async def test_enter_opens_the_domain_with_its_contacts(app):
     async with app.run_test(size=(80, 24)) as pilot:
         await search(pilot, "whitcombe", ["whitcombe-illustration.co.uk"])
-        await pilot.press("enter")  # from the box to the results
-        assert app.focused is domains_table(app)
-        await pilot.press("enter")  # open the highlighted domain
+        await pilot.press("enter")  # open the highlighted (first) domain
         await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and app.screen.details)
         await settle(pilot)
         screen = app.screen
@@ -148,7 +146,7 @@ async def test_enter_opens_the_domain_with_its_contacts(app):
 async def test_an_idn_opens_by_its_a_label(app, demo_store):
     async with app.run_test(size=SIZE) as pilot:
         await search(pilot, "smörg", ["smörgåsbageriet.se (xn--smrgsbageriet-sfb6w.se)"])
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and app.screen.details)
         assert app.screen.domain_name == "xn--smrgsbageriet-sfb6w.se"
         assert app.screen.title == "smörgåsbageriet.se"
@@ -160,7 +158,7 @@ async def test_rows_are_fetched_page_by_page_as_the_cursor_moves_down(demo_store
         table = domains_table(app)
         await wait_for(pilot, lambda: table.row_count == 25)
         assert status(app) == "domain search: 25 shown (more below)"
-        await pilot.press("enter")  # to the table
+        await pilot.press("down")  # to the table
         loaded = [table.row_count]
         for _ in range(10):
             if app.screen.next_cursor is None:
@@ -197,7 +195,7 @@ async def test_stored_text_that_looks_like_markup_is_shown_as_it_is(app, demo_st
         )
         await settle(pilot)
         assert any("name (registrant)" in line for line in shown_lines(domains_table(app)))
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and app.screen.details)
         await settle(pilot)
         contacts = app.screen.query_one("#contacts", DataTable)

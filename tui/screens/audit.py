@@ -16,9 +16,18 @@ from domains import audit
 from domains.errors import FieldError, ValidationFailed
 from domains.models import AuditEvent
 from tui.screens.base import StaffScreen
+from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
 PAGE = 200
+#: The entity first gets the width the others leave: what the changes were, Enter shows.
+COLUMNS = (
+    Col("When", 16),
+    Col("Actor", 9, share=1),
+    Col("Action", 13, share=1),
+    Col("Entity", 16, share=3),
+    Col("Changes", 6, share=1),
+)
 
 
 def parse_day(field: str, text: str) -> datetime | None:
@@ -36,10 +45,13 @@ def parse_day(field: str, text: str) -> datetime | None:
 
 
 class AuditScreen(StaffScreen):
-    """Who changed what, when; Enter in a filter box applies the filters."""
+    """Who changed what, when; Enter in a filter box applies the filters, on an event opens it."""
 
     PALETTE_GROUP = "Audit"
+    #: The trail has the focus first: Enter opens the highlighted event.
+    AUTO_FOCUS = "#audit"
     BINDINGS = [
+        Binding("enter", "open_event", "Open event"),
         Binding("ctrl+f", "focus_filters", "Filter"),
         Binding("m", "more", "Older"),
         Binding("ctrl+r", "apply_filters", "Refresh"),
@@ -58,10 +70,9 @@ class AuditScreen(StaffScreen):
             yield Input(placeholder="since YYYY-MM-DD", id="since")
             yield Input(placeholder="until YYYY-MM-DD", id="until")
         yield Static("", id="audit-status")
-        table = DataTable(id="audit", cursor_type="row", zebra_stripes=True)
-        for column in ("When", "Actor", "Action", "Entity", "Changes"):
-            table.add_column(column)
+        table = FittedTable(COLUMNS, id="audit", zebra_stripes=True)
         yield table
+        yield table.line
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -117,13 +128,13 @@ class AuditScreen(StaffScreen):
         if replace:
             table.clear()
         for event in events:
-            changes = json.dumps(event.changes, ensure_ascii=False, default=str)
             table.add_row(
-                event.at.strftime("%Y-%m-%d %H:%M:%S"),
-                escape(event.actor),
+                event.at.strftime("%Y-%m-%d %H:%M"),
+                event.actor,
                 event.action,
-                escape(f"{event.entity_type}:{event.entity_id}"),
-                escape(changes[:120]),
+                f"{event.entity_type}:{event.entity_id}",
+                json.dumps(event.changes, ensure_ascii=False, default=str),
+                key=str(event.id),
             )
         if events:
             self.oldest_id = events[-1].id
@@ -133,3 +144,18 @@ class AuditScreen(StaffScreen):
     def action_focus_filters(self) -> None:
         """Jump to the first filter box."""
         self.query_one("#entity", Input).focus()
+
+    def action_open_event(self) -> None:
+        """Open the highlighted event: every field before and after."""
+        table = self.query_one("#audit", DataTable)
+        if table.row_count == 0:
+            return
+        event_id = int(str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value))
+        from tui.screens.audit_event import AuditEventScreen
+
+        self.app.push_screen(AuditEventScreen(event_id))
+
+    @on(DataTable.RowSelected, "#audit")
+    def row_selected(self) -> None:
+        """Enter on an event opens it."""
+        self.action_open_event()

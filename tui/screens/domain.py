@@ -17,10 +17,31 @@ from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest
 from domains.store import DomainRecord
 from domains.validation import ROLES, UPDATE_LOCKS
-from tui.cells import plain
 from tui.live_ns import delegation, live_hosts
 from tui.live_whois import WhoisResult, live_whois
 from tui.screens.base import StaffScreen
+from tui.widgets.fitted_table import Col, FittedTable
+
+CONTACT_COLUMNS = (
+    Col("Role", 10),
+    Col("Handle", 8, share=1),
+    Col("Name / organisation", 12, share=3),
+    Col("E-mail", 12, share=3),
+    Col("Country", 7),
+)
+REQUEST_COLUMNS = (
+    Col("Reference", 14),
+    Col("State", 11),
+    Col("Channel", 7),
+    Col("Entered by", 8, share=1),
+    Col("Created", 16),
+)
+HISTORY_COLUMNS = (
+    Col("When", 16),
+    Col("Actor", 9, share=1),
+    Col("Action", 13, share=1),
+    Col("Changes", 8, share=3),
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,8 @@ class DomainScreen(StaffScreen):
     """One domain, as staff need to see it."""
 
     PALETTE_GROUP = "Domain"
+    #: The contacts have the focus, their cursor shown: Down, then e edits that row's contact.
+    AUTO_FOCUS = "#contacts"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("e", "edit_contact", "Edit contact"),
@@ -59,20 +82,17 @@ class DomainScreen(StaffScreen):
         with TabbedContent(id="domain-tabs"):
             with TabPane("Overview", id="overview"), VerticalScroll():
                 yield Static("loading...", id="summary")
-                table = DataTable(id="contacts", cursor_type="row")
-                for column in ("Role", "Handle", "Name / organisation", "E-mail", "Country"):
-                    table.add_column(column)
-                yield table
+                contacts = FittedTable(CONTACT_COLUMNS, id="contacts")
+                yield contacts
+                yield contacts.line
             with TabPane("Requests", id="requests-tab"):
-                requests = DataTable(id="domain-requests", cursor_type="row")
-                for column in ("Reference", "State", "Channel", "Entered by", "Created"):
-                    requests.add_column(column)
+                requests = FittedTable(REQUEST_COLUMNS, id="domain-requests")
                 yield requests
+                yield requests.line
             with TabPane("History", id="history-tab"):
-                history = DataTable(id="history", cursor_type="row")
-                for column in ("When", "Actor", "Action", "Changes"):
-                    history.add_column(column)
+                history = FittedTable(HISTORY_COLUMNS, id="history")
                 yield history
+                yield history.line
             with TabPane("Live", id="live-tab"), VerticalScroll():
                 yield Static("press l to ask the DNS and the public WHOIS", id="live-ns")
                 yield Static("", id="live-whois")
@@ -121,20 +141,16 @@ class DomainScreen(StaffScreen):
             f"DNSSEC: {'signed' if domain.dnssec else 'unsigned'}"
         )
         contacts = self.query_one("#contacts", DataTable)
+        role_before = self.selected_role()  # a reload keeps the cursor on the same role
         contacts.clear()
         for role in ROLES:
             contact = details.record.contact(role)
             if contact is None:
                 continue
             label = (contact.org and f"{contact.org} / {contact.name}") or contact.name
-            contacts.add_row(
-                role,
-                plain(contact.handle),
-                plain(label),
-                plain(contact.email),
-                plain(contact.country),
-                key=role,
-            )
+            contacts.add_row(role, contact.handle, label, contact.email, contact.country, key=role)
+        if role_before in details.record.contacts:
+            contacts.move_cursor(row=contacts.get_row_index(role_before), animate=False)
         requests = self.query_one("#domain-requests", DataTable)
         requests.clear()
         for request in details.requests:
@@ -142,7 +158,7 @@ class DomainScreen(StaffScreen):
                 request.reference,
                 request.state,
                 request.channel,
-                plain(request.entered_by),
+                request.entered_by,
                 _when(request.created_at),
                 key=request.reference,
             )
@@ -150,7 +166,7 @@ class DomainScreen(StaffScreen):
         history.clear()
         for event in details.history:
             changes = ", ".join(sorted(event.changes))
-            history.add_row(_when(event.at), plain(event.actor), event.action, plain(changes))
+            history.add_row(_when(event.at), event.actor, event.action, changes)
 
     # -- actions ------------------------------------------------------------------------
 

@@ -47,21 +47,23 @@ class DomainsScreen(StaffScreen):
         self.loaded = 0
         self.hits: list[DomainHit] = []
         self.window_start = 0
+        #: The search whose first page the table shows.
+        self.shown_generation = -1
+        #: Enter was pressed in the box before the latest search answered: open its first hit.
+        self.open_when_found = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield ModeBar("domains")
         yield Banner()
         yield SearchBox(
-            placeholder="domain, U-label, e-mail, name or account (email: name: account:)",
+            placeholder="domain, e-mail or @mail-domain, name, account (or email: name: account:)",
             id="search",
         )
         yield Static("", id="search-status")
-        table = ResultsTable(id="domains", cursor_type="row", zebra_stripes=True)
-        table.add_column("Domain", key="domain", width=38)
-        table.add_column("Account", key="account", width=10)
-        table.add_column("Matched", key="matched", width=20)
+        table = ResultsTable(id="domains")
         yield table
+        yield table.line
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -78,12 +80,16 @@ class DomainsScreen(StaffScreen):
 
     @on(Input.Submitted, "#search")
     def search_submitted(self) -> None:
-        """Enter in the search box moves to the results."""
-        self.query_one("#domains", DataTable).focus()
+        """Enter in the search box opens the highlighted (first) result, once it is found."""
+        if self.shown_generation == self.generation:
+            self.action_open_domain()
+        else:
+            self.open_when_found = True
 
     def start_search(self, text: str) -> None:
         """Search the store for `text` (first page) in a worker."""
         self.query_text = text
+        self.open_when_found = False
         self.generation += 1
         generation = self.generation
         page_size = self.app.context.page_size  # type: ignore[attr-defined]
@@ -104,8 +110,12 @@ class DomainsScreen(StaffScreen):
         self.hits = []
         self.window_start = 0
         self.loaded = 0
+        self.shown_generation = generation
         self.add_page(page)
         table.move_cursor(row=0)
+        if self.open_when_found:
+            self.open_when_found = False
+            self.action_open_domain()
 
     @staticmethod
     def _row(hit: DomainHit) -> tuple[Text, Text, Text]:
@@ -144,6 +154,7 @@ class DomainsScreen(StaffScreen):
 
     def search_failed(self, exc: Exception) -> None:
         """A bad query (e.g. too long) shows under the box, not as a crash."""
+        self.open_when_found = False
         self.query_one("#search-status", Static).update(f"[red]{escape(str(exc))}[/]")
 
     # -- paging -------------------------------------------------------------------------

@@ -10,18 +10,29 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from domains.changes import STATES, Workflow
 from domains.models import ChangeRequest
-from tui.cells import plain
 from tui.screens.base import StaffScreen
+from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
 FILTERS = [("open (to do)", "open"), ("all", "all")] + [(s, s) for s in STATES]
 TODO_STATES = ("confirmed", "submitted", "approved", "sync_failed")
+#: At 80 columns the domain and who entered the request share what the rest leaves.
+COLUMNS = (
+    Col("Reference", 14),
+    Col("Domain", 13, share=3),
+    Col("State", 11),
+    Col("Channel", 7),
+    Col("Entered by", 6, share=1),
+    Col("Created", 16),
+)
 
 
 class RequestsScreen(StaffScreen):
     """Change requests, filtered by state; Enter opens one."""
 
     PALETTE_GROUP = "Requests"
+    #: The list has the focus first: Enter opens the highlighted request.
+    AUTO_FOCUS = "#requests"
     BINDINGS = [
         Binding("enter", "open_request", "Open"),
         Binding("n", "new_request", "New request"),
@@ -34,10 +45,9 @@ class RequestsScreen(StaffScreen):
         with Horizontal(id="request-filter"):
             yield Static("State ", classes="label")
             yield Select(FILTERS, value="open", allow_blank=False, id="state")
-        table = DataTable(id="requests", cursor_type="row", zebra_stripes=True)
-        for column in ("Reference", "Domain", "State", "Channel", "Entered by", "Created"):
-            table.add_column(column)
+        table = FittedTable(COLUMNS, id="requests", zebra_stripes=True)
         yield table
+        yield table.line
         yield Static("", id="requests-status")
         yield Footer(compact=True)
 
@@ -79,7 +89,7 @@ class RequestsScreen(StaffScreen):
                 domain,
                 request.state,
                 request.channel,
-                plain(request.entered_by),
+                request.entered_by,
                 request.created_at.strftime("%Y-%m-%d %H:%M"),
                 key=request.reference,
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,10 +11,19 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from domains import outbox
 from domains.models import OutboxEntry
 from tui.screens.base import StaffScreen
+from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
 FILTERS = [("all", "all")] + [(s, s) for s in outbox.OUTBOX_STATUSES]
 REFRESH_SECONDS = 3.0
+COLUMNS = (
+    Col("Id", 4, share=1),
+    Col("Kind", 14, share=1),
+    Col("TLD", 3, share=1),
+    Col("Status", 11),
+    Col("Tries", 5),
+    Col("Registry message", 12, share=4),
+)
 
 
 class SyncScreen(StaffScreen):
@@ -34,10 +42,9 @@ class SyncScreen(StaffScreen):
             yield Static("Status ", classes="label")
             yield Select(FILTERS, value="all", allow_blank=False, id="status")
         yield Static("", id="sync-counts")
-        table = DataTable(id="outbox", cursor_type="row", zebra_stripes=True)
-        for column in ("Id", "Kind", "TLD", "Status", "Tries", "Registry message"):
-            table.add_column(column)
+        table = FittedTable(COLUMNS, id="outbox", zebra_stripes=True)
         yield table
+        yield table.line
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -83,7 +90,7 @@ class SyncScreen(StaffScreen):
                 entry.tld,
                 entry.status,
                 str(entry.attempts),
-                escape(entry.last_error or ""),
+                entry.last_error,
                 key=str(entry.id),
             )
         if entries:
