@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shlex
@@ -44,13 +45,32 @@ def free_port(preferred: int, host: str = "127.0.0.1") -> int:
     raise OSError(f"no free port on {host}")
 
 
-def shell_line(settings: Settings) -> str:
-    """The shell line that points `interlink` in another terminal at this store and data folder
-    (so that `show`, `requests` and `export` read the demo, and its mail lands in its outbox)."""
+#: The demo's settings file, in its directory: what `interlink` in another terminal reads.
+CONFIG_NAME = "interlink.toml"
+
+
+def config_toml(settings: Settings) -> str:
+    """The demo's settings as a TOML file: its store, data folder, outbox, registries, portal."""
+
+    def quoted(value: object) -> str:
+        return json.dumps(str(value))  # a JSON string is a TOML basic string
+
     return (
-        f"export INTERLINK_DATA_DIR={shlex.quote(str(settings.data_dir))} "
-        f"INTERLINK_DATABASE_URL={shlex.quote(settings.database_url)}"
+        "# By `interlink demo`; `export INTERLINK_CONFIG=<this file>` points the CLI here.\n"
+        f"database_url = {quoted(settings.database_url)}\n"
+        f"data_dir = {quoted(settings.data_dir)}\n"
+        f"registries_file = {quoted(settings.registries_file)}\n"
+        f"portal_base_url = {quoted(settings.portal_base_url)}\n"
+        "\n[mail]\n"
+        f"outbox_dir = {quoted(settings.outbox_dir())}\n"
     )
+
+
+def shell_line(config: Path) -> str:
+    """The shell line that points `interlink` in another terminal at the demo's settings file
+    (so that `show`, `requests`, `export` and `registry show` read the demo, and mail lands in
+    its outbox)."""
+    return f"export INTERLINK_CONFIG={shlex.quote(str(config))}"
 
 
 def registries_toml(port: int, ca_file: str) -> str:
@@ -66,10 +86,13 @@ def registries_toml(port: int, ca_file: str) -> str:
 
 
 async def seed_sandbox(store: Store, db_path: Path) -> None:
-    """Give the sandbox the demo's domains and contacts, as a registry would already hold them."""
+    """Give the sandbox the demo's domains and contacts as the sync would have left them there:
+    the same contact data and disclose flags (publishers/registry_compare.py), statuses and NS."""
     from publishers.epp.sandbox import SandboxRegistry
-    from publishers.sync import contact_data
+    from publishers.policy import build_view
+    from publishers.registry_compare import store_intent
 
+    settings = store.settings
     registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
     async with registry:
         seeded: set[str] = set()
@@ -78,17 +101,23 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
             page = store.search("", kind="domain", cursor=cursor, limit=200)
             for hit in page.hits:
                 record = store.domain_record(hit.name)
-                for contact in record.contacts.values():
-                    if contact.handle not in seeded:
-                        registry.seed_contact(contact_data(contact), SANDBOX_CLIENT)
-                        seeded.add(contact.handle)
-                registrant = record.contact("registrant")
+                view = build_view(
+                    record, profile=settings.publication_profile, registrar=settings.registrar
+                )
+                intent = store_intent(record, view, SANDBOX_CLIENT)
+                for handle, expected in intent.contacts.items():
+                    if handle not in seeded:
+                        registry.seed_contact(
+                            expected.data, SANDBOX_CLIENT, disclose=expected.disclose
+                        )
+                        seeded.add(handle)
                 registry.seed_domain(
                     record.domain.name,
-                    registrant.handle if registrant else None,
-                    [(r, c.handle) for r, c in record.contacts.items() if r != "registrant"],
+                    intent.handles["registrant"],
+                    [(r, h) for r, h in intent.handles.items() if r != "registrant" and h],
                     SANDBOX_CLIENT,
                     ns=record.domain.nameservers,
+                    statuses=record.domain.statuses,
                 )
             if page.next_cursor is None:
                 return
@@ -194,7 +223,7 @@ class DemoServices:
     def where(self) -> list[str]:
         """How another terminal reaches the demo's store, and where the demo's mail goes."""
         return [
-            f"another terminal: {shell_line(self.settings)}",
+            f"another terminal: {shell_line(self.settings.data_dir / CONFIG_NAME)}",
             f"mail: {self.settings.outbox_dir()}{os.sep} (.eml files)",
         ]
 

@@ -52,7 +52,7 @@ def test_a_read_only_command_on_a_missing_store_says_how_to_make_one_and_makes_n
     assert result.stderr.startswith(f"error: no store at {missing}; make one with ")
     assert "`interlink db upgrade`" in result.stderr
     assert "`interlink import FILE`" in result.stderr
-    assert "INTERLINK_DATABASE_URL" in result.stderr and "demo" in result.stderr
+    assert "export INTERLINK_CONFIG=" in result.stderr and "demo" in result.stderr
     assert not missing.parent.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 

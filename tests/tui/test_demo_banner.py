@@ -23,10 +23,8 @@ async def test_the_banner_says_how_another_terminal_reaches_the_store_and_where_
         text = text_of(banner)
         lines = text.splitlines()
         assert lines[0] == "Demo: starting services..."
-        assert lines[1] == (
-            f"another terminal: export INTERLINK_DATA_DIR={shlex.quote(str(directory))} "
-            f"INTERLINK_DATABASE_URL={shlex.quote(f'sqlite:///{directory}/demo.db')}"
-        )
+        config = shlex.quote(str(directory / "interlink.toml"))
+        assert lines[1] == f"another terminal: export INTERLINK_CONFIG={config}"
         assert lines[2] == f"mail: {directory}/outbox/ (.eml files)"
         assert settings.outbox_dir() == directory / "outbox"
         assert banner.size.width <= 80 and banner.size.height >= 3
@@ -35,4 +33,4 @@ async def test_the_banner_says_how_another_terminal_reaches_the_store_and_where_
         app.set_banner(services.banner())
         await pilot.pause()
         assert text_of(banner).splitlines()[0] == "Demo: WHOIS 127.0.0.1:4343 · sync on"
-        assert "INTERLINK_DATABASE_URL=" in text_of(banner)
+        assert "INTERLINK_CONFIG=" in text_of(banner)

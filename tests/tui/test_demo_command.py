@@ -137,7 +137,7 @@ def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
         assert wait_for(lambda: "sync on" in screen(), 60), screen()
         assert listening(whois_port) and listening(http_port)
         text = screen()  # the banner says how a second terminal reaches this store, and mail
-        assert "another terminal: export" in text and "INTERLINK_DATABASE_URL=sqlite:///" in text
+        assert "another terminal: export" in text and "INTERLINK_CONFIG=" in text
         assert "mail: " in text and "outbox/" in text
         assert all(len(line) <= 80 for line in text.splitlines())
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
@@ -200,20 +200,22 @@ def demo(tmp_path_factory) -> Iterator[RunningDemo]:
 
 
 def test_headless_output_points_another_terminal_at_the_demos_store_and_mail(demo):
-    assert demo.exported == {
-        "INTERLINK_DATA_DIR": str(demo.directory),
-        "INTERLINK_DATABASE_URL": f"sqlite:///{demo.directory / 'demo.db'}",
-    }
+    assert demo.exported == {"INTERLINK_CONFIG": str(demo.directory / "interlink.toml")}
     assert f"\nmail: {demo.directory / 'outbox'}/ (.eml files)\n" in demo.output
 
     before = demo.interlink("show", "harbourside-bikes.com", "--as", "whois", exported=False)
     assert before.returncode == 1 and before.stdout == ""
-    assert "no store at" in before.stderr and "INTERLINK_DATABASE_URL" in before.stderr
+    assert "no store at" in before.stderr and "INTERLINK_CONFIG" in before.stderr
     assert not (Path(demo.env["HOME"])).exists()  # the default store was not made on the way
 
     shown = demo.interlink("show", "harbourside-bikes.com", "--as", "whois")
     assert shown.returncode == 0, shown.stderr
     assert "Domain Name: HARBOURSIDE-BIKES.COM" in shown.stdout
+
+    # The same line reaches the demo's sandbox registry: what it holds agrees with the store.
+    held = demo.interlink("registry", "show", "harbourside-bikes.com")
+    assert held.returncode == 0, held.stderr
+    assert "registry and store agree" in held.stdout
 
 
 def whois(port: int, query: str) -> str:
@@ -266,7 +268,7 @@ def test_a_second_demo_in_the_same_directory_is_refused_and_the_first_runs_on(de
     mail = message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
     text = mail.get_body(("plain",)).get_content()
     token = re.search(r"/confirm/([A-Za-z0-9_-]+)", text).group(1)
-    store = Store.open(demo.exported["INTERLINK_DATABASE_URL"])
+    store = Store.open(f"sqlite:///{demo.directory / 'demo.db'}")
     try:
         Workflow(store).confirm(token=token)
         approved = demo.interlink("requests", "approve", reference, "--user", "bob")

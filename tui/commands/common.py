@@ -36,8 +36,8 @@ class NoStore(InterlinkError):
         db = f" --db {shlex.quote(database_url)}" if database_url else ""
         super().__init__(
             f"no store at {path}; make one with `interlink db upgrade{db}` (empty) or "
-            f"`interlink import FILE{db}`, or point INTERLINK_DATABASE_URL (or --db) at a running "
-            "demo's store (the demo prints the line to use)"
+            f"`interlink import FILE{db}`; for a running demo, run the "
+            "`export INTERLINK_CONFIG=...` line its banner prints"
         )
 
 

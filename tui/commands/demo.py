@@ -17,7 +17,7 @@ from tui.app import create_app
 from tui.commands.common import console, staff_actor, user_errors
 from tui.context import AppContext, PublicWhois
 from tui.demo_lock import DemoLock
-from tui.demo_services import DemoServices, free_port
+from tui.demo_services import CONFIG_NAME, DemoServices, config_toml, free_port
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -42,6 +42,7 @@ def demo_store(directory: Path, settings: Settings) -> Store:
     for stale in [*directory.glob("demo.db*"), *directory.glob("sandbox.db*")]:
         if stale.is_file():
             stale.unlink()
+    (directory / CONFIG_NAME).write_text(config_toml(settings), encoding="utf-8")
     store = Store.open(settings=settings)
     report = import_records(store, FIXTURES / "demo.json", actor="system:demo")
     if report.problems:
