@@ -180,3 +180,22 @@ async def answer_yes(pilot: Pilot) -> None:
         pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), what="the confirmation"
     )
     await pilot.press("y")
+
+
+def shows_whole(widget: Any) -> bool:
+    """Whether every cell of `widget` is on the screen and shows it: not cut, scrolled away,
+    nor covered (by a notification, say)."""
+    from textual.errors import NoWidget
+
+    screen, region = widget.screen, widget.region
+    if not region or not screen.region.contains_region(region):
+        return False
+    for y in range(region.y, region.bottom):
+        for x in range(region.x, region.right):
+            try:
+                hit, _ = screen.get_widget_at(x, y)
+            except NoWidget:
+                return False
+            if hit is not widget and widget not in hit.ancestors:
+                return False
+    return True

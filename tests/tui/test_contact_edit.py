@@ -5,11 +5,22 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from domains import audit
-from tests.tui.conftest import ACTOR, focus_by_tab, open_domain, retype, settle, text_of, wait_for
+from tests.tui.conftest import (
+    ACTOR,
+    focus_by_tab,
+    open_domain,
+    retype,
+    settle,
+    shows_whole,
+    text_of,
+    wait_for,
+)
 from tui.screens.contact_edit import TEXT_FIELDS, ContactEditScreen
 
 DOMAIN = "harbourside-bikes.co.uk"
 HANDLE = "ILC1001"  # its registrant
+#: A phone number far too long: the error quoting it runs over more than one line.
+LONG_PHONE = "+44 " + "1234567890" * 6
 
 
 async def open_editor(pilot) -> ContactEditScreen:
@@ -75,6 +86,29 @@ async def test_a_bad_phone_is_refused_beside_the_field_and_not_saved(app, demo_s
     after = demo_store.get_contact(HANDLE)
     assert (after.version, after.voice) == (before.version, before.voice)
     assert len(contact_events(demo_store)) == events
+
+
+async def test_a_failed_save_says_so_in_the_form_and_shows_the_error_whole(app, demo_store):
+    before = demo_store.get_contact(HANDLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await retype(pilot, "f-voice", LONG_PHONE)
+        await focus_by_tab(pilot, "f-consent_method")  # the end of the form
+        await pilot.press("ctrl+s")
+        # The error is in view and whole: wrapped within the 80 columns, not cut by the screen's
+        # edge, not scrolled away, not under a notification; its field has the focus.
+        error = screen.query_one("#e-voice", Static)
+        await wait_for(pilot, lambda: shows_whole(error), what="the whole error in view")
+        assert LONG_PHONE in text_of(error)
+        assert error.region.height > 1 and error.region.right <= 80
+        assert app.focused.id == "f-voice" and shows_whole(app.focused)
+        # What stops the save is said above the form, not in a notification.
+        summary = screen.query_one("#e-form", Static)
+        assert "Not saved: 1 field needs fixing: Phone" in text_of(summary)
+        assert shows_whole(summary)
+        assert not app._notifications
+        assert screen.sub_title == f"version {before.version}"
+    assert demo_store.get_contact(HANDLE).version == before.version
 
 
 async def test_a_good_edit_is_saved_with_a_new_version_and_an_audit_row(app, demo_store):

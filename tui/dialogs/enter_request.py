@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
+import logging
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select
 
 from domains.changes import CHANNELS, Workflow, deliver_outcome
 from domains.errors import InterlinkError, ValidationFailed
+from tui.widgets.form import (
+    FieldError,
+    FieldRow,
+    FormSummary,
+    choices_row,
+    focus_first_error,
+    show_field_errors,
+    show_summary,
+    text_rows,
+)
 
 FIELDS = (
     ("org", "Organisation"),
@@ -25,11 +36,36 @@ FIELDS = (
     ("country", "Country (e.g. DE)"),
 )
 CONSENTS = ("org", "name", "email", "voice")
+log = logging.getLogger(__name__)
 
 
 class EnterRequestDialog(ModalScreen[str | None]):
     """The same request a customer makes in the portal; the registrant must still confirm."""
 
+    DEFAULT_CSS = """
+    EnterRequestDialog {
+        align: center top;
+    }
+    EnterRequestDialog #request-sheet {
+        width: 100%;
+        max-width: 100;
+        height: 100%;
+        border: round $primary;
+        border-title-style: bold;
+        background: $background;
+        padding: 0 1;
+    }
+    EnterRequestDialog #request-body {
+        height: 1fr;
+    }
+    EnterRequestDialog #request-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+    EnterRequestDialog #request-buttons Button {
+        margin-left: 2;
+    }
+    """
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+s", "submit", "Submit")]
 
     def __init__(self, domain: str | None) -> None:
@@ -37,31 +73,39 @@ class EnterRequestDialog(ModalScreen[str | None]):
         self.domain = domain
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog wide"):
-            yield Label("[b]Enter a technical-contact change[/]")
-            with VerticalScroll():
-                yield Label("Domain")
-                yield Input(value=self.domain or "", id="f-domain", disabled=bool(self.domain))
-                yield Static("", id="e-domain", classes="field-error")
-                yield Label("How did the customer ask?")
-                yield Select(
-                    [(c, c) for c in CHANNELS if c != "portal"],
-                    value="phone",
-                    id="channel",
-                    allow_blank=False,
+        with Vertical(id="request-sheet") as sheet:
+            sheet.border_title = "Enter a technical-contact change"
+            yield FormSummary(id="e-form")
+            with VerticalScroll(id="request-body"):
+                yield FieldRow(
+                    "Domain",
+                    Input(
+                        value=self.domain or "",
+                        id="f-domain",
+                        disabled=bool(self.domain),
+                        compact=True,
+                    ),
+                    FieldError(id="e-domain"),
                 )
-                yield Checkbox("Move back to Interlink (house contact)", id="house")
-                for name, label in FIELDS:
-                    yield Label(label)
-                    yield Input(id=f"f-{name}", max_length=255)
-                    yield Static("", id=f"e-{name}", classes="field-error")
-                yield Label("Publish (consent given by the new contact)")
-                for name in CONSENTS:
-                    yield Checkbox(name, id=f"c-{name}")
-            yield Static("", id="e-form", classes="field-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Submit", variant="primary", id="submit")
-                yield Button("Close", id="close")
+                yield FieldRow(
+                    "Customer asked by",
+                    Select(
+                        [(c, c) for c in CHANNELS if c != "portal"],
+                        value="phone",
+                        id="channel",
+                        allow_blank=False,
+                        compact=True,
+                    ),
+                )
+                yield FieldRow(
+                    "",
+                    Checkbox("Move back to Interlink (house contact)", id="house", compact=True),
+                )
+                yield from text_rows(FIELDS)
+                yield choices_row("Consent to publish", CONSENTS)
+            with Horizontal(id="request-buttons"):
+                yield Button("Submit (ctrl+s)", variant="primary", id="submit", compact=True)
+                yield Button("Close (esc)", id="close", compact=True)
 
     def values(self) -> dict[str, object]:
         """The proposal as the workflow takes it."""
@@ -76,21 +120,22 @@ class EnterRequestDialog(ModalScreen[str | None]):
         return data
 
     def show_errors(self, exc: Exception) -> None:
-        """Each error beside its field; anything else under the form."""
-        for name in ("domain", *(n for n, _ in FIELDS)):
-            self.query_one(f"#e-{name}", Static).update("")
-        general = []
+        """Errors under their fields, a summary above them; the first field in error focused."""
+        names = ("domain", *(n for n, _ in FIELDS))
+        found: dict[str, str] = {}
+        general: list[str] = []
         if isinstance(exc, ValidationFailed):
             for error in exc.errors:
                 field = error.field.split("[", 1)[0]
-                target = self.query(f"#e-{field}")
-                if target:
-                    target.first(Static).update(escape(error.message))
+                if field in names:
+                    found.setdefault(field, error.message)
                 else:
                     general.append(str(error))
         else:
             general.append(str(exc))
-        self.query_one("#e-form", Static).update(escape("\n".join(general)))
+        show_field_errors(self, names, found)
+        show_summary(self, "Not entered", found, dict(FIELDS, domain="Domain"), general)
+        focus_first_error(self, (n for n in names if n in found))
 
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:
@@ -122,6 +167,12 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 reference = work()
             except InterlinkError as exc:
                 self.app.call_from_thread(self.show_errors, exc)
+                return
+            except Exception as exc:  # a user never sees a traceback; the log keeps it
+                log.exception("entering a request failed")
+                self.app.call_from_thread(
+                    self.show_errors, RuntimeError(f"unexpected error: {exc}")
+                )
                 return
             self.app.call_from_thread(done, reference)
 

@@ -13,14 +13,15 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, VerticalScroll
-from textual.widgets import Checkbox, Footer, Header, Input, Label, Select, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Footer, Header, Input, Select, Static
 
 from domains import validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
 from domains.store import CONTACT_FIELDS
 from tui.screens.base import StaffScreen
+from tui.widgets import form
 
 TEXT_FIELDS = (
     ("name", "Name"),
@@ -39,6 +40,9 @@ TEXT_FIELDS = (
     ("email", "E-mail"),
 )
 METHODS = [(m, m) for m in validation.CONSENT_METHODS]
+#: The fields of the form, top to bottom: errors are shown (and the focus goes) in this order.
+FORM_ORDER = ("kind", *(name for name, _ in TEXT_FIELDS))
+LABELS = dict(TEXT_FIELDS, kind="Kind")
 
 
 def form_values(contact: Contact) -> dict[str, Any]:
@@ -69,6 +73,11 @@ class ContactEditScreen(StaffScreen):
     """Edit one contact."""
 
     PALETTE_GROUP = "Contact"
+    DEFAULT_CSS = """
+    ContactEditScreen #contact-form {
+        padding: 0 1;
+    }
+    """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "app.pop_screen", "Back"),
@@ -83,26 +92,30 @@ class ContactEditScreen(StaffScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield form.FormSummary(id="e-form")
         with VerticalScroll(id="contact-form"):
-            yield Static("", id="conflict", classes="conflict")
-            with Grid(id="contact-grid"):
-                yield Label("Kind")
-                yield Select(
+            conflict = Static("", id="conflict", classes="conflict")
+            conflict.display = False
+            yield conflict
+            yield form.FieldRow(
+                "Kind",
+                Select(
                     [("person", "person"), ("organization", "organization")],
                     id="f-kind",
                     allow_blank=False,
-                )
-                yield Static("", id="e-kind", classes="field-error")
-                for name, label in TEXT_FIELDS:
-                    yield Label(label)
-                    yield Input(id=f"f-{name}", max_length=255)
-                    yield Static("", id=f"e-{name}", classes="field-error")
-            yield Label("Published with consent:")
-            for name in validation.CONSENTABLE_FIELDS:
-                yield Checkbox(name, id=f"c-{name}")
-            yield Label("Consent given by")
-            yield Select(METHODS, id="f-consent_method", allow_blank=False, value="staff")
-            yield Static("", id="e-form", classes="field-error")
+                    compact=True,
+                ),
+                form.FieldError(id="e-kind"),
+            )
+            yield from form.text_rows(TEXT_FIELDS)
+            consentable = validation.CONSENTABLE_FIELDS
+            yield form.choices_row("Publish (consent)", consentable, id="consents")
+            yield form.FieldRow(
+                "Consent given by",
+                Select(
+                    METHODS, id="f-consent_method", allow_blank=False, value="staff", compact=True
+                ),
+            )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -155,8 +168,8 @@ class ContactEditScreen(StaffScreen):
             self.touched.add(event.input.id[2:])
         self.check(only_touched=True)
 
-    def check(self, *, only_touched: bool) -> bool:
-        """Validate with the store's rules; show each error beside its field."""
+    def check(self, *, only_touched: bool) -> dict[str, str]:
+        """Validate with the store's rules; show each error under its field; the errors shown."""
         errors: dict[str, str] = {}
         try:
             validation.contact(to_changes(self.values()))
@@ -166,20 +179,27 @@ class ContactEditScreen(StaffScreen):
                 if field.startswith("street["):
                     field = f"street{field[7]}"
                 errors.setdefault(field, error.message)
-        for name in ("kind", *(n for n, _ in TEXT_FIELDS)):
-            shown = errors.get(name, "") if (not only_touched or name in self.touched) else ""
-            self.query_one(f"#e-{name}", Static).update(escape(shown))
-        leftovers = [f"{k}: {v}" for k, v in errors.items() if not self.query(f"#e-{k}")]
-        self.query_one("#e-form", Static).update(escape("\n".join(leftovers)))
-        return not errors
+        shown = {
+            name: errors[name]
+            for name in FORM_ORDER
+            if name in errors and (not only_touched or name in self.touched)
+        }
+        form.show_field_errors(self, FORM_ORDER, shown)
+        leftovers = [f"{k}: {v}" for k, v in errors.items() if k not in FORM_ORDER]
+        # Said above the form after a save that failed, and kept up to date as fields are put right.
+        if not only_touched or self.query_one("#e-form").display:
+            form.show_summary(self, "Not saved", shown, LABELS, leftovers)
+        return {**shown, **{k: v for k, v in errors.items() if k not in FORM_ORDER}}
 
     # -- saving ---------------------------------------------------------------------------
 
     def action_save(self) -> None:
         """Save the changed fields against the version that was loaded."""
         self.touched.update(n for n, _ in TEXT_FIELDS)
-        if not self.check(only_touched=False):
-            self.notify("fix the fields marked in red first", severity="warning")
+        errors = self.check(only_touched=False)
+        if errors:
+            # The summary above the form says what to fix; the first field in error has the focus.
+            form.focus_first_error(self, (n for n in FORM_ORDER if n in errors))
             return
         changes = self.changed()
         if not changes:
@@ -197,7 +217,8 @@ class ContactEditScreen(StaffScreen):
         self.base = form_values(contact)
         self.version = contact.version
         self.sub_title = f"version {contact.version}"
-        self.query_one("#conflict", Static).update("")
+        self.show_conflict_text("")
+        form.show_summary(self, "Not saved", {}, LABELS)
         self.notify(f"{contact.handle} saved (version {contact.version})")
 
     def save_failed(self, exc: Exception) -> None:
@@ -208,7 +229,11 @@ class ContactEditScreen(StaffScreen):
                 lambda newer: self.show_conflict(exc, newer),
             )
         elif isinstance(exc, ValidationFailed):
-            self.check(only_touched=False)
+            errors = self.check(only_touched=False)
+            if errors:
+                form.focus_first_error(self, (n for n in FORM_ORDER if n in errors))
+            else:  # refused by a rule the form does not know: the store's words, above the form
+                form.show_summary(self, "Not saved", {}, LABELS, [str(e) for e in exc.errors])
         else:
             self.show_error(exc)
 
@@ -224,7 +249,7 @@ class ContactEditScreen(StaffScreen):
                 newer_value, old_value = escape(str(theirs[key])), escape(str(self.base.get(key)))
                 lines.append(f"  {key}: {newer_value} / was {old_value}")
         lines.append("Your edits are still in the form. Ctrl+S applies them on top of theirs.")
-        self.query_one("#conflict", Static).update("\n".join(lines))
+        self.show_conflict_text("\n".join(lines))
         # Rebase: the form shows their values except where this user typed something else,
         # and the next save sends only this user's changes, against the newer version.
         mine = self._form_keys(self.changed())
@@ -233,6 +258,12 @@ class ContactEditScreen(StaffScreen):
         self.version = newer.version
         self.sub_title = f"version {newer.version} (newer)"
         self.set_values({**theirs, **{k: v for k, v in current.items() if k in mine}})
+
+    def show_conflict_text(self, markup: str) -> None:
+        """The conflict notice above the fields; none hides it."""
+        conflict = self.query_one("#conflict", Static)
+        conflict.update(markup)
+        conflict.display = bool(markup)
 
     @staticmethod
     def _form_keys(changes: dict[str, Any]) -> set[str]:
