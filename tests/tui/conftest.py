@@ -199,3 +199,11 @@ def shows_whole(widget: Any) -> bool:
             if hit is not widget and widget not in hit.ancestors:
                 return False
     return True
+
+
+def drawn(widget: Any) -> str:
+    """The lines `widget` draws now, as on the screen (wrapped, cut, ellipsised): plain text."""
+    from textual.geometry import Region
+
+    strips = widget.render_lines(Region(0, 0, widget.region.width, widget.region.height))
+    return "\n".join(strip.text.rstrip() for strip in strips)

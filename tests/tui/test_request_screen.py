@@ -6,9 +6,19 @@ from textual.widgets import Static
 
 from domains.changes import Workflow
 from tests.factories import NEW_TECH
-from tests.tui.conftest import ACTOR, confirmed_request, settle, text_of, wait_for
+from tests.tui.conftest import (
+    ACTOR,
+    confirmed_request,
+    drawn,
+    settle,
+    shows_whole,
+    text_of,
+    wait_for,
+)
 from tui.dialogs.confirm import ConfirmDialog
+from tui.screens.audit_event import AuditEventScreen
 from tui.screens.request_detail import RequestDetailScreen
+from tui.widgets.fitted_table import FittedTable
 
 DOMAIN = "harbourside-bikes.com"
 
@@ -39,7 +49,7 @@ async def test_approve_asks_first_naming_the_domain_and_the_new_contact(app, dem
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
         dialog = app.screen
         asked = text_of(dialog.query_one("#confirm-question", Static))
-        facts = text_of(dialog.query_one("#confirm-text", Static))
+        facts = " ".join(drawn(dialog.query_one("#confirm-text", Static)).split())
         assert reference in asked
         assert DOMAIN in facts
         assert NEW_TECH["org"] in facts and NEW_TECH["name"] in facts
@@ -113,3 +123,45 @@ async def test_a_hidden_screen_does_not_follow_and_catches_up_when_shown(
         await wait_for(pilot, lambda: "is applied" in summary(screen), what="applied")
         assert card_title(screen, "current-tech") == "Previous technical contact"
         assert screen.following  # applied is not final: the sync has still to say
+
+
+async def test_long_values_are_wrapped_or_shown_in_full_at_80x24(app, demo_store):
+    long_email = "network-operations-centre-hamburg@northwind-hosting-gmbh.example.net"
+    long_org = "Northwind Hosting und Rechenzentrumsbetrieb GmbH & Co. KG, Niederlassung Nord"
+    colleague = "staff:maximiliane.featherstonehaugh-worthington@interlink.example.net"
+    flow = Workflow(demo_store)
+    outcome = flow.submit(
+        actor="customer:portal",
+        domain_name=DOMAIN,
+        proposal={**NEW_TECH, "email": long_email, "org": long_org},
+        channel="portal",
+    )
+    flow.confirm(token=outcome.token)
+    reference = outcome.request.reference
+    flow.approve_and_apply(actor=colleague, reference=reference)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show_request(pilot, reference)
+        # The cards wrap what does not fit their width: nothing is cut.
+        card = screen.query_one("#proposed-tech", Static)
+        shown = "".join(drawn(card).replace("│", "").split())
+        for value in (long_email, long_org):
+            assert "".join(value.split()) in shown, value
+
+        # The history fits the width; a value its column cuts is shown in full under it.
+        table = screen.query_one("#request-history", FittedTable)
+        assert table.virtual_size.width <= table.size.width
+        table.focus()
+        for row in range(table.row_count):
+            if colleague in table.row_values(row):
+                table.move_cursor(row=row)
+                break
+        await pilot.pause()
+        assert colleague in table.row_values()
+        assert colleague in text_of(table.line)
+        assert shows_whole(table.line)
+
+        # Enter opens the highlighted event in full.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AuditEventScreen), what="event")
+        await wait_for(pilot, lambda: app.screen.event is not None, what="the event")
+        assert app.screen.event.actor == colleague

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,23 +14,51 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
+def facts_table(facts: Sequence[tuple[str, str]]) -> Table:
+    """Label and value a line each, values wrapped beside their label, shown literally."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for label, value in facts:
+        table.add_row(Text(label), Text(value))
+    return table
+
+
 class ConfirmDialog(ModalScreen[bool]):
-    """A question, the facts it is about (shown literally), and Yes / No; No has the focus."""
+    """A question, the facts it is about, a warning, and Yes / No; No has the focus."""
 
     DEFAULT_CSS = """
     ConfirmDialog {
         align: center middle;
     }
     ConfirmDialog #confirm-box {
+        width: 76;
+        max-width: 100%;
         height: auto;
+        max-height: 100%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    ConfirmDialog #confirm-question {
+        text-style: bold;
+        margin-bottom: 1;
     }
     ConfirmDialog #confirm-facts {
         height: auto;
         max-height: 12;
     }
-    ConfirmDialog #confirm-question {
-        text-style: bold;
-        margin-bottom: 1;
+    ConfirmDialog #confirm-note {
+        margin-top: 1;
+        color: $text-warning;
+    }
+    ConfirmDialog #confirm-buttons {
+        height: auto;
+        margin-top: 1;
+        align-horizontal: right;
+    }
+    ConfirmDialog #confirm-buttons Button {
+        margin-left: 2;
     }
     """
     BINDINGS = [
@@ -36,21 +67,25 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("y", "answer(True)", "Yes", show=False),
     ]
 
-    def __init__(self, question: str, facts: list[str], *, yes: str = "Yes") -> None:
+    def __init__(
+        self, question: str, facts: Sequence[tuple[str, str]], *, note: str = "", yes: str = "Yes"
+    ) -> None:
         super().__init__()
         self.question = question
-        self.facts = facts
+        self.facts = list(facts)
+        self.note = note
         self.yes = yes
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box", classes="dialog"):
+        with Vertical(id="confirm-box"):
             yield Static(Text(self.question), id="confirm-question")
             with VerticalScroll(id="confirm-facts"):
-                # What the store holds is shown as it is, never read as markup.
-                yield Static(Text("\n".join(self.facts)), id="confirm-text")
-            with Horizontal(classes="buttons"):
-                yield Button(f"{self.yes} (y)", variant="primary", id="yes")
-                yield Button("No (n)", id="no")
+                yield Static(facts_table(self.facts), id="confirm-text")
+            if self.note:
+                yield Static(Text(self.note), id="confirm-note")
+            with Horizontal(id="confirm-buttons"):
+                yield Button(f"{self.yes} (y)", variant="primary", id="yes", compact=True)
+                yield Button("No (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.markup import escape
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -16,11 +17,14 @@ from domains import audit
 from domains.changes import OPEN_STATES, Outcome, Workflow, deliver_outcome
 from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
-from tui.cells import plain
 from tui.dialogs.confirm import ConfirmDialog
 from tui.live_ns import delegation, live_hosts
 from tui.screens.base import StaffScreen
 from tui.widgets.contact_card import contact_lines, contact_summary
+from tui.widgets.fitted_table import Col, FittedTable
+
+#: The request's audit trail: the columns share what the date leaves (Enter opens an event).
+HISTORY = (Col("When", 16), Col("Actor", 9, share=2), Col("Action", 14, share=1))
 
 
 @dataclass(frozen=True)
@@ -58,18 +62,19 @@ def card_titles(state: str) -> tuple[str, str]:
     return "Technical contact (unchanged)", f"Proposed technical contact ({state}, not made)"
 
 
-def decision_facts(details: RequestDetails) -> list[str]:
+def decision_facts(details: RequestDetails) -> list[tuple[str, str]]:
     """What a member of staff confirms: the domain, and the contact going and coming."""
     request = details.request
     return [
-        f"Domain:     {details.domain.unicode_name}",
-        f"Request:    {request.reference} (entered by {request.entered_by})",
-        f"New tech:   {contact_summary(details.incoming)}",
-        f"Replaces:   {contact_summary(details.current)}",
-        "",
-        "The domain's technical contact moves now and the registry is told; "
-        "this cannot be undone from this screen.",
+        ("Domain", details.domain.unicode_name),
+        ("Request", f"{request.reference}, entered by {request.entered_by}"),
+        ("New tech", contact_summary(details.incoming)),
+        ("Replaces", contact_summary(details.current)),
     ]
+
+
+#: Said under the facts of every decision that moves the technical contact.
+MOVE_NOTE = "The technical contact moves now and the registry is told; this cannot be undone here."
 
 
 class RequestDetailScreen(StaffScreen):
@@ -86,6 +91,7 @@ class RequestDetailScreen(StaffScreen):
         Binding("s", "resend", "Resend link"),
         Binding("y", "apply", "Apply"),
         Binding("ctrl+r", "reload", "Reload"),
+        Binding("enter", "open_event", "Open event", show=False),
     ]
 
     def __init__(self, reference: str) -> None:
@@ -103,10 +109,9 @@ class RequestDetailScreen(StaffScreen):
                 yield Static("", id="current-tech", classes="card")
                 yield Static("", id="proposed-tech", classes="card")
             yield Static("", id="request-ns")
-            table = DataTable(id="request-history", cursor_type="row")
-            for column in ("When", "Actor", "Action"):
-                table.add_column(column)
+            table = FittedTable(HISTORY, id="request-history")
             yield table
+            yield table.line
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -197,15 +202,18 @@ class RequestDetailScreen(StaffScreen):
         self.query_one("#request-summary", Static).update(
             f"[b]{domain.unicode_name}[/] - request {request.reference} is [b]{request.state}[/]\n"
             f"Channel {request.channel}, entered by {escape(request.entered_by)}, "
-            f"expires {request.expires_at:%Y-%m-%d}{decided}{reason}{error}"
+            f"created {request.created_at:%Y-%m-%d %H:%M}, expires {request.expires_at:%Y-%m-%d}"
+            f"{decided}{reason}{error}"
         )
         outgoing, incoming = card_titles(request.state)
         self.query_one("#current-tech", Static).update(contact_lines(outgoing, details.current))
         self.query_one("#proposed-tech", Static).update(contact_lines(incoming, details.incoming))
-        table = self.query_one("#request-history", DataTable)
+        table = self.query_one("#request-history", FittedTable)
         table.clear()
         for event in details.history:
-            table.add_row(event.at.strftime("%Y-%m-%d %H:%M"), plain(event.actor), event.action)
+            table.add_row(
+                event.at.strftime("%Y-%m-%d %H:%M"), event.actor, event.action, key=str(event.id)
+            )
         stored = list(domain.nameservers)
         self.query_one("#request-ns", Static).update(
             f"Stored NS: {', '.join(stored) or '-'}\nLive NS: asking the DNS..."
@@ -223,6 +231,21 @@ class RequestDetailScreen(StaffScreen):
             f"Stored NS: {', '.join(stored) or '-'}\nLive NS: {live_hosts(result)}\n"
             f"{delegation(stored, result)}"
         )
+
+    def action_open_event(self) -> None:
+        """Open the highlighted event of the request's history in full."""
+        table = self.query_one("#request-history", FittedTable)
+        if table.row_count == 0:
+            return
+        from tui.screens.audit_event import AuditEventScreen
+
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        self.app.push_screen(AuditEventScreen(int(str(key))))
+
+    @on(DataTable.RowSelected, "#request-history")
+    def event_selected(self) -> None:
+        """Enter on an event opens it."""
+        self.action_open_event()
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -249,7 +272,8 @@ class RequestDetailScreen(StaffScreen):
                 self._decide(work, done_message)
 
         self.app.push_screen(
-            ConfirmDialog(question, decision_facts(self.details), yes=yes), answered
+            ConfirmDialog(question, decision_facts(self.details), note=MOVE_NOTE, yes=yes),
+            answered,
         )
 
     def action_approve(self) -> None:
