@@ -8,7 +8,7 @@ import json
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Static, TabbedContent
 
-from tests.tui.conftest import open_domain, rows, settle, text_of, wait_for
+from tests.tui.conftest import drawn, open_domain, rows, settle, shows_whole, text_of, wait_for
 from tui.screens.domain import DomainScreen
 from tui.screens.publication import PublicationScreen
 
@@ -99,6 +99,24 @@ async def test_consent_makes_the_field_public(app, demo_store):
         assert stored_rows(screen)["registrant.name"] == ("public", REGISTRANT)
         whois = text_of(screen.query_one("#whois-text", Static))
         assert f"Registrant Name: {REGISTRANT}" in whois
+
+
+async def test_at_80x24_no_value_of_the_stored_record_is_lost(app, demo_store):
+    email = demo_store.domain_record(DOMAIN).contact("registrant").email
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_publication(pilot)
+        table = screen.query_one("#stored", DataTable)
+        assert table.virtual_size.width <= table.size.width  # no column off the screen
+        table.focus()
+        row = next(i for i, r in enumerate(rows(table)) if r[0] == "registrant.email")
+        table.move_cursor(row=row)
+        await pilot.pause()
+        # What its column cuts is shown in full on the line under the table.
+        cells = drawn(table)
+        line = screen.query_one("#stored-line", Static)
+        for value in rows(table)[row]:
+            assert value in cells or value in text_of(line), value
+        assert email in cells or (email in text_of(line) and shows_whole(line))
 
 
 def palette_prompts(app) -> list[str]:

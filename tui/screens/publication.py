@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from domains.store import DomainRecord
 from publishers.policy import PublicationView, build_view
@@ -16,9 +16,21 @@ from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
 from publishers.whois import render_whois
 from tui.screens.base import StaffScreen
+from tui.widgets.fitted_table import Col, FittedTable
 
 #: Below this width the stored record and the public texts are stacked, not side by side.
 NARROW = 120
+#: The stored record: a value its column cuts is shown in full under the table.
+STORED = (Col("Field", 12, share=1), Col("Public", 8, share=1), Col("Stored", 10, share=2))
+
+
+def public_marker(shown: bool, published: bool, method: str | None) -> Text:
+    """Whether the public sees a field: not shown, public, or REDACTED and how."""
+    if not shown:
+        return Text("not shown", style="dim")
+    if published:
+        return Text("public", style="green")
+    return Text.assemble(("REDACTED", "bold red"), f" {method}")
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,15 @@ class PublicationScreen(StaffScreen):
     """See exactly what leaves the house for one domain, and why."""
 
     PALETTE_GROUP = "Publication"
+    DEFAULT_CSS = """
+    PublicationScreen #stored-pane {
+        width: 1fr;
+    }
+    PublicationScreen #publication.narrow #stored-pane {
+        width: 100%;
+        height: 1fr;
+    }
+    """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("w", "show_tab('whois')", "WHOIS"),
@@ -62,10 +83,10 @@ class PublicationScreen(StaffScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="publication"):
-            table = DataTable(id="stored", cursor_type="row", zebra_stripes=True)
-            for column in ("Field", "Public", "Stored"):
-                table.add_column(column)
-            yield table
+            with Vertical(id="stored-pane"):
+                table = FittedTable(STORED, id="stored", zebra_stripes=True)
+                yield table
+                yield table.line
             with TabbedContent(id="public-tabs"):
                 with TabPane("WHOIS", id="whois"), VerticalScroll():
                     yield Static("", id="whois-text", markup=False)
@@ -96,7 +117,7 @@ class PublicationScreen(StaffScreen):
 
     def show(self, renderings: Renderings) -> None:
         """Fill the stored-record table with every redacted field marked, and the texts."""
-        table = self.query_one("#stored", DataTable)
+        table = self.query_one("#stored", FittedTable)
         table.clear()
         for role in renderings.view.roles:
             if not role.present:
@@ -104,13 +125,8 @@ class PublicationScreen(StaffScreen):
             for field in FIELDS:
                 view = role.field(field)
                 stored = stored_value(renderings.record, role.role, field)
-                if not role.shown:
-                    public = "[dim]not shown[/]"
-                elif view.published:
-                    public = "[green]public[/]"
-                else:
-                    public = f"[b red]REDACTED[/] {view.method}"
-                table.add_row(f"{role.role}.{field}", public, escape(stored))
+                public = public_marker(role.shown, view.published, view.method)
+                table.add_row(f"{role.role}.{field}", public, stored)
         self.query_one("#whois-text", Static).update(renderings.whois.replace("\r\n", "\n"))
         self.query_one("#rdap-text", Static).update(renderings.rdap)
         self.sub_title = f"profile {renderings.view.profile}"
