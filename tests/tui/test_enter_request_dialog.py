@@ -86,3 +86,23 @@ async def test_a_failed_submit_says_so_above_the_form_and_shows_the_first_error(
         assert shows_whole(dialog.query_one("#submit"))
         assert pilot.app.screen is dialog
     assert Workflow(demo_store).list(domain_id=domain_id) == []
+
+
+async def test_back_to_interlink_needs_no_contact_and_a_refusal_is_said_above_the_form(
+    app, demo_store
+):
+    assert demo_store.domain_record(PHONED).contact("tech").is_house
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = await open_dialog_on_domain(pilot)
+        await focus_by_tab(pilot, "house")
+        await pilot.press("space")
+        await pilot.pause()
+        assert all(dialog.query_one(f"#{i}").disabled for i in INPUTS)
+        await pilot.press("ctrl+s")
+        summary = dialog.query_one("#e-form", Static)
+        await wait_for(pilot, lambda: text_of(summary), what="the refusal")
+        assert "already Interlink" in text_of(summary)
+        assert shows_whole(summary) and pilot.app.screen is dialog
+        await pilot.press("space")  # a new contact after all: its fields are back
+        await pilot.pause()
+        assert not any(dialog.query_one(f"#{i}").disabled for i in INPUTS)

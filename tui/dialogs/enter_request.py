@@ -178,6 +178,15 @@ class EnterRequestDialog(ModalScreen[str | None]):
 
         self.run_worker(runner, thread=True, group="submit")
 
+    @on(Checkbox.Changed, "#house")
+    def house_changed(self, event: Checkbox.Changed) -> None:
+        """Back to Interlink: there is no new contact to enter, so its fields are switched off."""
+        for name, _ in FIELDS:
+            self.query_one(f"#f-{name}", Input).disabled = event.value
+            self.query_one(f"#e-{name}", FieldError).show("")
+        for name in CONSENTS:
+            self.query_one(f"#c-{name}", Checkbox).disabled = event.value
+
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
         """Close without entering anything."""

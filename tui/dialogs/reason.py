@@ -7,7 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label
+
+from tui.widgets.form import FieldError
 
 
 class ReasonDialog(ModalScreen[str | None]):
@@ -24,7 +26,7 @@ class ReasonDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(self.question)
             yield Input(id="reason", max_length=1000)
-            yield Static("", id="reason-error", classes="field-error")
+            yield FieldError(id="reason-error")
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="ok")
                 yield Button("Back", id="back")
@@ -38,7 +40,7 @@ class ReasonDialog(ModalScreen[str | None]):
         """Give back the reason (refusing an empty one when it is required)."""
         reason = self.query_one("#reason", Input).value.strip()
         if self.required and not reason:
-            self.query_one("#reason-error", Static).update("a reason is required")
+            self.query_one("#reason-error", FieldError).show("a reason is required")
             return
         self.dismiss(reason)
 
