@@ -214,7 +214,7 @@ async def test_pages_as_you_scroll_then_filter_and_scroll_to_the_end(large_store
         table = screen.query_one("#domains")
         await wait_for(pilot, lambda: table.row_count == PAGE, what="the first page")
         assert screen.next_cursor is not None
-        await pilot.press("enter")  # into the table
+        await pilot.press("down")  # into the table
 
         # The whole store: each step to the last loaded row brings exactly one more page.
         loaded = await scroll(pilot, table, screen, pages=20)
@@ -236,7 +236,7 @@ async def test_pages_as_you_scroll_then_filter_and_scroll_to_the_end(large_store
             ),
             what="the filtered first page",
         )
-        await pilot.press("enter")
+        await pilot.press("down")  # into the table
         calls = len(counter.calls)
         loaded = await scroll(pilot, table, screen)
         assert loaded[-1] == len(matching)
@@ -269,7 +269,7 @@ async def test_scrolls_to_the_end_of_the_whole_store(large_store):
         screen = app.screen
         table = screen.query_one("#domains")
         await wait_for(pilot, lambda: table.row_count == page, what="the first page")
-        await pilot.press("enter")  # into the table
+        await pilot.press("down")  # into the table
         largest = 0
         while screen.next_cursor is not None:
             before = screen.loaded
