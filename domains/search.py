@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import idna
@@ -103,6 +104,18 @@ def _read_cursor(cursor: str | None) -> list[str] | None:
     return value
 
 
+def _contact_roles(*columns: Any) -> Any:
+    """The domain of each role a contact holds (id, name, U-label, account number), then
+    `columns`: contacts joined to their roles, domains and accounts."""
+    return (
+        select(Domain.id, Domain.name, Domain.unicode_name, Account.number, *columns)
+        .select_from(Contact)
+        .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
+        .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
+        .join(Account, col(Account.id) == col(Domain.account_id))
+    )
+
+
 def _email_domain_rows(session: Session, text: str, after: list[str] | None, count: int) -> list:
     """Up to `count` (contact, role on a domain) rows whose address's domain part starts with
     `text`, after the cursor `after`.
@@ -116,22 +129,8 @@ def _email_domain_rows(session: Session, text: str, after: list[str] | None, cou
     part = email_domain(col(Contact.email_key))
     address = (col(Contact.email_key), col(Contact.id))
     roles = (col(DomainContact.domain_id), col(DomainContact.role))
-    stmt = (
-        select(
-            Domain.id,
-            Domain.name,
-            Domain.unicode_name,
-            Account.number,
-            DomainContact.role,
-            part,
-            Contact.email_key,
-            Contact.id,
-            DomainContact.domain_id,
-        )
-        .select_from(Contact)
-        .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
-        .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
-        .join(Account, col(Account.id) == col(Domain.account_id))
+    stmt = _contact_roles(
+        DomainContact.role, part, Contact.email_key, Contact.id, DomainContact.domain_id
     )
     key = text.casefold()
     if not after:
@@ -157,7 +156,6 @@ def run_search(
     store: Store, query: str, *, kind: str | None, cursor: str | None, limit: int
 ) -> SearchPage:
     """Run one page of a search."""
-    from domains.store import DomainHit, SearchPage
 
     after = _read_cursor(cursor)
     if after is not None:
@@ -192,60 +190,59 @@ def run_search(
         key_column = col(Contact.email_key) if kind == "email" else col(Contact.name_key)
         key = text.casefold()
         stmt = (
-            select(
-                Domain.id,
-                Domain.name,
-                Domain.unicode_name,
-                Account.number,
-                key_column,
-                DomainContact.role,
-            )
-            .select_from(Contact)
-            .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
-            .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
-            .join(Account, col(Account.id) == col(Domain.account_id))
+            _contact_roles(key_column, DomainContact.role)
             .where(_prefix(key_column, key))
             .where(_after(key_column, col(Domain.name), after))
             .order_by(key_column, Domain.name)
         )
     with store.read() as session:
         rows = session.execute(stmt.limit(limit + 1)).all()
-    page_rows = rows[:limit]
-    hits = [
-        DomainHit(
-            domain_id=row[0],
-            name=row[1],
-            unicode_name=row[2],
-            account_number=row[3],
-            matched=f"{kind}" + (f" ({row[5]})" if len(row) > 5 else ""),
-            cursor=json.dumps([kind, row[4], row[1]]),
-        )
-        for row in page_rows
-    ]
-    next_cursor = hits[-1].cursor if len(rows) > limit and hits else None
-    if guessed and kind == "domain" and not hits and not cursor and text:
+    page = _page(
+        kind,
+        rows,
+        limit,
+        lambda row: (kind + (f" ({row[5]})" if len(row) > 5 else ""), [kind, row[4], row[1]]),
+    )
+    if guessed and kind == "domain" and not page.hits and not cursor and text:
         # A bare word that names no domain may be a person's or company's name.
-        page = run_search(store, text, kind="name", cursor=None, limit=limit)
-        return SearchPage(kind="name", hits=page.hits, next_cursor=page.next_cursor)
-    return SearchPage(kind=kind, hits=hits, next_cursor=next_cursor)
+        return run_search(store, text, kind="name", cursor=None, limit=limit)
+    return page
 
 
 def _run_email_domain(store: Store, text: str, after: list[str] | None, limit: int) -> SearchPage:
     """One page of an e-mail-domain search."""
-    from domains.store import DomainHit, SearchPage
-
     with store.read() as session:
         rows = _email_domain_rows(session, text, after, limit + 1)
-    hits = [
-        DomainHit(
-            domain_id=row[0],
-            name=row[1],
-            unicode_name=row[2],
-            account_number=row[3],
-            matched=f"{EMAIL_DOMAIN} ({row[4]})",
-            cursor=json.dumps([EMAIL_DOMAIN, row[5], row[6], str(row[7]), str(row[8]), row[4]]),
+    return _page(
+        EMAIL_DOMAIN,
+        rows,
+        limit,
+        lambda row: (
+            f"{EMAIL_DOMAIN} ({row[4]})",
+            [EMAIL_DOMAIN, row[5], row[6], str(row[7]), str(row[8]), row[4]],
+        ),
+    )
+
+
+def _page(
+    kind: str, rows: Sequence[Any], limit: int, describe: Callable[[Any], tuple[str, list[str]]]
+) -> SearchPage:
+    """A page from up to limit + 1 rows of (domain id, name, U-label, account number, ...);
+    `describe` gives a row's "matched" text and the cursor of the page after it."""
+    from domains.store import DomainHit, SearchPage
+
+    hits = []
+    for row in rows[:limit]:
+        matched, after = describe(row)
+        hits.append(
+            DomainHit(
+                domain_id=row[0],
+                name=row[1],
+                unicode_name=row[2],
+                account_number=row[3],
+                matched=matched,
+                cursor=json.dumps(after),
+            )
         )
-        for row in rows[:limit]
-    ]
-    next_cursor = hits[-1].cursor if len(rows) > limit else None
-    return SearchPage(kind=EMAIL_DOMAIN, hits=hits, next_cursor=next_cursor)
+    next_cursor = hits[-1].cursor if len(rows) > limit and hits else None
+    return SearchPage(kind=kind, hits=hits, next_cursor=next_cursor)

@@ -10,7 +10,8 @@ from domains import audit
 from domains.audit import FieldChange
 from domains.changes import Workflow
 from domains.errors import NotFound
-from tests.factories import NEW_TECH, contact_data, make_domain
+from tests.factories import contact_data, make_domain
+from tests.tui.conftest import confirmed_request  # submitted and confirmed by the registrant
 
 
 def newest(store) -> audit.AuditEvent:
@@ -38,15 +39,11 @@ def test_an_update_shows_each_field_before_and_after(store):
 
 def test_a_rejection_carries_its_reason_and_request(store):
     make_domain(store, "reasons.org")
-    flow = Workflow(store)
-    outcome = flow.submit(
-        actor="customer:portal", domain_name="reasons.org", proposal=NEW_TECH, channel="portal"
-    )
-    flow.confirm(token=outcome.token)
-    flow.reject(actor="staff:bob", reference=outcome.request.reference, reason="Not the owner")
+    reference = confirmed_request(store, "reasons.org")
+    Workflow(store).reject(actor="staff:bob", reference=reference, reason="Not the owner")
     view = store.audit_event(newest(store).id)
     assert view.reason == "Not the owner"
-    assert view.request_ref == outcome.request.reference
+    assert view.request_ref == reference
     assert FieldChange("state", "confirmed", "rejected") in view.fields
 
 

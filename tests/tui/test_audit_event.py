@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual.geometry import Region
-from textual.widgets import DataTable
 
 from domains.changes import Workflow
 from tests.tui.conftest import confirmed_request, settle, wait_for
+from tests.tui.test_audit_screen import open_audit
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_event import AuditEventScreen
 
@@ -29,10 +29,7 @@ def flat(text: str) -> str:
 
 async def open_newest_event(pilot) -> AuditEventScreen:
     app = pilot.app
-    await pilot.press("f5")
-    await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), what="Audit")
-    table = app.screen.query_one("#audit", DataTable)
-    await wait_for(pilot, lambda: table.row_count, what="the trail")
+    table = await open_audit(pilot)
     assert app.focused is table  # the trail has the focus: Enter opens the newest event
     await pilot.press("enter")
     await wait_for(
@@ -74,12 +71,9 @@ async def test_a_rejection_shows_its_reason(app, demo_store):
 
 async def test_opening_an_event_is_in_the_palette(app):
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), what="Audit")
+        await open_audit(pilot)
         titles = [command.title for command in app.screen.palette_commands()]
         assert "Audit: Open event" in titles
-        table = app.screen.query_one("#audit", DataTable)
-        await wait_for(pilot, lambda: table.row_count, what="the trail")
         await app.screen.run_action("open_event")
         await wait_for(pilot, lambda: isinstance(app.screen, AuditEventScreen) and app.screen.event)
         titles = [command.title for command in app.screen.palette_commands()]

@@ -65,27 +65,21 @@ async def test_enter_typed_before_the_results_came_opens_the_first_of_them(app):
         assert await shown_domain(pilot) == "whitcombe-illustration.co.uk"
 
 
-async def test_down_moves_into_the_list_and_enter_there_opens_the_highlighted_row(app):
+async def test_down_moves_into_the_list_where_typing_goes_on_in_the_box(app):
     async with app.run_test(size=SIZE) as pilot:
         await typed(pilot, "thistle", THISTLE)
         await pilot.press("down")
         assert app.focused is results(app)
         assert isinstance(app.screen, DomainsScreen)
-        await pilot.press("down", "enter")
-        assert await shown_domain(pilot) == "thistleandquill.org"
-
-
-async def test_typing_while_the_list_has_the_focus_goes_into_the_search_box(app):
-    async with app.run_test(size=SIZE) as pilot:
-        await typed(pilot, "thistle", THISTLE)
-        await pilot.press("down")
-        assert app.focused is results(app)
-        await typed(pilot, "a", THISTLE[:2])
+        await typed(pilot, "a", THISTLE[:2])  # typed while the list has the focus
         assert box(app).value == "thistlea"
         assert app.focused is box(app)
         # Keys the screen binds keep their meaning: / goes to the box, typing nothing.
         await pilot.press("down", "slash")
         assert app.focused is box(app) and box(app).value == "thistlea"
+        # Enter in the list opens the highlighted row.
+        await pilot.press("down", "down", "enter")
+        assert await shown_domain(pilot) == "thistleandquill.org"
 
 
 async def test_f2_returns_to_the_search_from_a_domain_and_from_another_section(app):
