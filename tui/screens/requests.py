@@ -20,9 +20,9 @@ TODO_STATES = ("confirmed", "submitted", "approved", "sync_failed")
 COLUMNS = (
     Col("Reference", 14),
     Col("Domain", 13, share=3),
-    Col("State", 11),
+    Col("State", 9, share=1),  # sync_failed, the longest, is rare
     Col("Channel", 7),
-    Col("Entered by", 6, share=1),
+    Col("Entered by", 8, share=1),
     Col("Created", 16),
 )
 

@@ -87,7 +87,11 @@ class FittedTable(DataTable):
         self._widest = [cell_len(c.label) for c in self.fits]
         self._fit_pending = False
         for column in self.fits:
-            self.add_column(column.label, width=column.width, key=column.key or column.label)
+            self.add_column(
+                Text(column.label, no_wrap=True, overflow="ellipsis", end=""),
+                width=column.width,
+                key=column.key or column.label,
+            )
 
     # -- rows -----------------------------------------------------------------------------
 
