@@ -119,3 +119,14 @@ async def test_the_requests_list_has_the_focus_and_enter_opens_the_highlighted_r
             what="the request",
         )
         assert app.screen.reference == reference
+
+
+async def test_the_palettes_domains_entry_also_returns_to_the_search(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await typed(pilot, "thistle", THISTLE)
+        await pilot.press("enter")
+        await shown_domain(pilot)
+        entry = next(c for c in app.get_system_commands(app.screen) if c.title == "Domains")
+        await entry.callback()
+        await wait_for(pilot, lambda: isinstance(app.screen, DomainsScreen), what="the search")
+        assert len(app.screen_stack) == 1 and app.focused is box(app)
