@@ -48,6 +48,16 @@ TOKEN_BYTES = 32  # 256 bits; the design asks for at least 128
 PROPOSAL_REQUIRED = ("org", "name", "email", "voice", "city", "country")
 
 
+@dataclass(frozen=True)
+class RequestParties:
+    """A change request, its domain, and its old and new technical contact (None until known)."""
+
+    request: ChangeRequest
+    domain: Domain
+    old_tech: Contact | None
+    new_tech: Contact | None
+
+
 class InvalidToken(RuleViolation):
     """A confirmation link that is unknown, used, expired or for a closed request."""
 
@@ -131,6 +141,17 @@ class Workflow:
         if request is None:
             raise NotFound("change request", reference)
         return request
+
+    def parties(self, reference: str) -> RequestParties:
+        """The request with its domain and the technical contacts going and coming."""
+        request = self.get(reference)
+        with self.store.read() as session:
+            domain = session.get(Domain, request.domain_id)
+            old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
+            new = session.get(Contact, request.new_tech_id) if request.new_tech_id else None
+        if domain is None:
+            raise NotFound("domain of change request", reference)
+        return RequestParties(request, domain, old, new)
 
     def list(
         self, *, state: str | None = None, domain_id: int | None = None, limit: int = 100

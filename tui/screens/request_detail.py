@@ -170,11 +170,9 @@ class RequestDetailScreen(StaffScreen):
         """Read the request again, then ask the DNS for the domain's live NS."""
 
         def work() -> RequestDetails:
-            request = Workflow(self.store).get(self.reference)
-            with self.store.read() as session:
-                domain = session.get(Domain, request.domain_id)
-                current = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
-                new = session.get(Contact, request.new_tech_id) if request.new_tech_id else None
+            parties = Workflow(self.store).parties(self.reference)
+            request, domain = parties.request, parties.domain
+            current, new = parties.old_tech, parties.new_tech
             history = audit.list_events(self.store, request_ref=request.reference, limit=100)
             house = (
                 self.store.house_contact() if request.target == "house" and new is None else None
