@@ -20,6 +20,7 @@ TABLES = {"account", "contact", "domain", "domain_contact", "audit_event", "outb
 # SQLite cannot reflect expression indexes (ix_contact_email_domain), so Alembic skips comparing
 # it there and says so; PostgreSQL reflects and compares it.
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_empty_database_to_head_matches_the_models(database_url):
     engine = make_engine(database_url)
     assert current_revision(engine) is None
