@@ -13,6 +13,7 @@ import dns.exception
 import dns.name
 import dns.resolver
 
+from domains import explain
 from domains.settings import DnsSettings, get_settings
 
 
@@ -55,8 +56,9 @@ def live_nameservers(
 
     try:
         qname = dns.name.from_text(_host(domain_a_label) or ".")
-    except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
-        return result(error=f"{domain_a_label!r} is not a valid domain name: {exc}")
+    except (dns.exception.DNSException, UnicodeError, ValueError):
+        problem = explain.name_problem(domain_a_label)
+        return result(error=f"{domain_a_label!r} is not a valid domain name: {problem}")
     try:
         resolver = dns.resolver.Resolver(configure=not servers)
     except dns.resolver.NoResolverConfiguration:

@@ -46,6 +46,7 @@ import idna
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from domains import explain
 from domains.models import UTCDateTime
 from domains.settings import Settings
 from domains.store import Store
@@ -120,8 +121,8 @@ def _normalised(query: str) -> tuple[bool, str]:
     try:
         alabel = idna.encode(raw, uts46=True, transitional=False).decode("ascii").lower()
         ulabel = idna.decode(alabel)
-    except idna.IDNAError as exc:
-        return False, f"not a valid domain name ({_printable(str(exc), 80)})"
+    except idna.IDNAError:
+        return False, f"not a valid domain name: {_printable(explain.name_problem(raw), 160)}"
     except (UnicodeError, ValueError):
         return False, "not a valid domain name"
     if len(alabel) > MAX_NAME_OCTETS:
