@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: as `/rdap/domain/../x`, which a hostile-input test sends on purpose).
 RELATIVE_UP = re.compile(r"(?<![\w/.%-])(?:\.\./)+[\w./-]*")
 #: Built, not written out: this file's own examples must not trip its test.
-UP_TWICE = "../" * 2
+UP_ONCE = "../"
+UP_TWICE = UP_ONCE * 2
 SKIPPED_SUFFIXES = {".svg", ".png", ".jpg", ".xsd"}
 
 
@@ -109,7 +110,7 @@ def test_no_tracked_file_refers_to_a_path_outside_the_repository() -> None:
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("README.md", "See `../shared/DESIGN.md` for the whole picture.", ["../shared/DESIGN.md"]),
+        ("README.md", f"See `{UP_ONCE}notes/DESIGN.md` here.", [f"{UP_ONCE}notes/DESIGN.md"]),
         ("docs/architecture.md", "[schemas](../publishers/epp/schemas/)", []),
         ("docs/architecture.md", f"[design]({UP_TWICE}DESIGN.md)", [f"{UP_TWICE}DESIGN.md"]),
         (".ci/run", 'cd "$(dirname "$0")/.."', []),
