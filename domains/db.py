@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -23,6 +24,36 @@ log = logging.getLogger(__name__)
 def is_sqlite(url: str) -> bool:
     """True when the URL names a SQLite database."""
     return make_url(url).get_backend_name() == "sqlite"
+
+
+# SQLite's own words for a condition that passes: another writer, a file briefly unavailable.
+_SQLITE_PASSING = ("locked", "busy", "unable to open", "disk i/o")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when a database error may pass if the operation is tried again.
+
+    A dropped or refused connection, a server shutting down or restarting, a serialization
+    failure, an exhausted pool, SQLite's busy or locked file. Not a missing table, a constraint,
+    a syntax error: those are bugs or bad data, and trying again changes nothing.
+    """
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    import sqlite3
+
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(word in str(exc).lower() for word in _SQLITE_PASSING)
+    if isinstance(exc, sqlite3.Error):
+        return False
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - PostgreSQL support is optional
+        return False
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:

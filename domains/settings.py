@@ -82,6 +82,13 @@ class MailSettings(BaseModel):
     retry_wait: float = 1.0
     retry_wait_max: float = 30.0
     timeout: float = 10.0
+    # Notices: how many one delivery pass claims at a time (a pass drains every batch due), and
+    # the back-off between passes for a notice that met a transient error (database, network,
+    # SMTP 4xx); after `notice_give_up_hours` of transient errors a notice is marked failed.
+    notice_batch: int = 100
+    notice_retry_wait: float = 60.0
+    notice_retry_wait_max: float = 3600.0
+    notice_give_up_hours: float = 120.0
 
     def password(self) -> str | None:
         """The relay password from the environment variable named by `password_env`."""
@@ -128,6 +135,25 @@ class ServeSettings(BaseModel):
     publish_interval: float = 5.0
     http_max_connections: int = 1000
     http_timeout_keep_alive: float = 5.0
+    # Per client: connections one address, and one /24 (IPv4) or /48 (IPv6), may hold at once;
+    # a connection over the cap is closed at once. A connection that has not sent a complete
+    # request head (HTTP) within `http_head_timeout` seconds is closed.
+    http_max_connections_per_address: int = 32
+    http_max_connections_per_network: int = 128
+    http_head_timeout: float = 5.0
+    whois_max_connections_per_address: int = 8
+    whois_max_connections_per_network: int = 32
+
+
+class SyncSettings(BaseModel):
+    """`interlink sync`: riding out a database that is briefly unreachable."""
+
+    # A transient database error (a dropped connection, a restart) is retried with back-off
+    # from `database_retry_wait` up to `database_retry_wait_max` seconds; the worker gives up,
+    # saying so, only when the database stays unreachable for `database_outage_limit` seconds.
+    database_retry_wait: float = 0.5
+    database_retry_wait_max: float = 15.0
+    database_outage_limit: float = 300.0
 
 
 class Settings(BaseSettings):
@@ -148,6 +174,7 @@ class Settings(BaseSettings):
     dns: DnsSettings = DnsSettings()
     portal_base_url: str = "http://127.0.0.1:8080"
     serve: ServeSettings = ServeSettings()
+    sync: SyncSettings = SyncSettings()
     # The registries file (publishers/registries.py); None: the packaged default (the sandbox).
     registries_file: Path | None = None
 
