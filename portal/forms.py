@@ -1,6 +1,7 @@
 """The HTML pages: the change form, the confirmation page, the status page.
 
-Server-rendered and usable without JavaScript. Every POST carries a CSRF token and takes a
+Server-rendered and usable without JavaScript. Every POST must come from this site (its
+Origin and Sec-Fetch-Site headers, when the browser sends them), carries a CSRF token and takes a
 token from the client's rate-limit bucket; every field is checked with the store's validators
 and its error is shown beside it, with what the visitor typed kept in the form.
 """
@@ -19,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from domains.errors import FieldError, NotFound, ValidationFailed
 from domains.validation import MAX_STREET_LINES
 from portal.render import Refused, page
-from portal.security import CSRF_FIELD, check_rate
+from portal.security import CSRF_FIELD, check_origin, check_rate
 from portal.service import CONSENT_CHOICES, BadToken, Portal
 
 router = APIRouter(include_in_schema=False)
@@ -230,6 +231,7 @@ def change_form(request: Request) -> Response:
 @router.post("/change")
 async def change_submit(request: Request, background: BackgroundTasks) -> Response:
     """Check the form; a domain not ours is an error beside its field (see Portal.submit)."""
+    check_origin(request, _portal(request).base_url)
     check_rate(request, "submit")
     form = await _read_form(request)
     portal = _portal(request)
@@ -284,6 +286,7 @@ async def confirm_page(request: Request, token: str) -> Response:
 @router.post("/confirm/{token}")
 async def confirm_submit(request: Request, token: str, background: BackgroundTasks) -> Response:
     """The registrant presses Confirm."""
+    check_origin(request, _portal(request).base_url)
     check_rate(request, "confirm")
     form = await _read_form(request)
     portal = _portal(request)

@@ -1,4 +1,4 @@
-"""The portal's defences: CSRF tokens, per-client rate limits, body size limits, headers.
+"""The portal's defences: CSRF tokens, origin checks, rate limits, body size limits, headers.
 
 Every defence answers with a `Refused` (403, 413, 429 ...), which the app turns into a plain
 page or a problem document; nothing here ever shows a traceback.
@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -121,6 +122,62 @@ class Csrf:
                 "it came from, or from another site. Open the form again, fill it in and send "
                 "it; your browser must accept cookies from this site.",
             )
+
+
+# -- where a form post came from ----------------------------------------------------------
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of a URL, lower case, the scheme's default port left out."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
+
+
+def own_origins(request: Request, base_url: str) -> set[str]:
+    """The portal's own origins: that of its public address, and that of the host asked."""
+    found = {origin_of(base_url), origin_of(str(request.base_url))}
+    return {origin for origin in found if origin}
+
+
+def check_origin(request: Request, base_url: str) -> None:
+    """Refuse (403) a form post that a browser says came from another site.
+
+    `Sec-Fetch-Site: cross-site`, or an `Origin` that is not the portal's own, is refused
+    whatever the CSRF token. `Origin: null` is what browsers send from pages with
+    `Referrer-Policy: no-referrer` (every page here), so it is refused only when the browser
+    does not also say the post came from this site (`Sec-Fetch-Site: same-origin`). Without
+    either header (older clients, programs) the CSRF token alone decides.
+    """
+    site = (request.headers.get("sec-fetch-site") or "").strip().lower()
+    origin = request.headers.get("origin")
+    if site == "cross-site":
+        refused = True
+    elif origin is None:
+        refused = False
+    elif origin.strip().lower() == "null":
+        refused = site not in ("", "same-origin", "none")
+    else:
+        refused = origin_of(origin) not in own_origins(request, base_url)
+    if refused:
+        log.info("form refused: sent from another site")
+        raise Refused(
+            403,
+            "This form could not be accepted",
+            "The form was sent from a page of another site, not from this one. To ask for a "
+            "change or to confirm one, open the form on this site yourself, fill it in and "
+            "send it.",
+        )
 
 
 # -- rate limits ---------------------------------------------------------------------------
