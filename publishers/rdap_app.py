@@ -2,8 +2,10 @@
 
     GET|HEAD /domain/{name}   the domain object (A-label or U-label, any case)
     GET|HEAD /help            what this service is and where its terms are
+    OPTIONS  any path         a CORS preflight: 204 and the CORS headers (not rate limited)
 
-Every answer is `application/rdap+json` and carries `Access-Control-Allow-Origin: *`. Errors
+Every answer is `application/rdap+json` and carries `Access-Control-Allow-Origin: *`, so web
+pages of any site may query it (RFC 7480 section 5.6). Errors
 are RFC 9083 error objects: 400 for a name that is not a domain name (control characters,
 URL-encoded slashes and dots, path traversal, over-long labels, mixed scripts), 404 for a name
 that is not ours and for any other path, 405 for other methods, 429 with `Retry-After` when a
@@ -51,6 +53,16 @@ _TITLES = {
     503: "Service Unavailable",
 }
 _CORS = (b"access-control-allow-origin", b"*")
+_METHODS = "GET, HEAD, OPTIONS"
+#: The answer to a CORS preflight: any site may GET and HEAD with the usual headers; browsers
+#: may keep this for a day.
+_PREFLIGHT = [
+    _CORS,
+    (b"access-control-allow-methods", _METHODS.encode("ascii")),
+    (b"access-control-allow-headers", b"Accept, Accept-Language, Content-Type, If-None-Match"),
+    (b"access-control-max-age", b"86400"),
+    (b"allow", _METHODS.encode("ascii")),
+]
 _DOMAIN_PATH = "/domain/"
 _RDAP_TYPE = (b"content-type", RDAP_JSON.encode("ascii"))
 
@@ -153,6 +165,11 @@ class RdapGuard:
                 message["headers"] = headers
             await send(message)
 
+        if scope["method"] == "OPTIONS":
+            # A browser asks before a cross-site query; cheap, so not counted as a query.
+            await send({"type": "http.response.start", "status": 204, "headers": _PREFLIGHT})
+            await send({"type": "http.response.body", "body": b""})
+            return
         raw_path = scope.get("raw_path") or b""
         if b"%" in raw_path and (b"%2f" in raw_path.lower() or b"%5c" in raw_path.lower()):
             # An encoded slash or backslash is data, not a separator (RFC 3986), and no domain
@@ -241,10 +258,9 @@ def create_rdap_app(
         status = exc.status_code if exc.status_code in _TITLES else 400
         words = {
             404: "There is no RDAP object at this path; try /domain/NAME or /help.",
-            405: "Only GET and HEAD are answered here.",
+            405: "Only GET and HEAD (and OPTIONS, for CORS) are answered here.",
         }.get(status, "The request could not be understood.")
-        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
-        return rdap_error(status, [words], headers=headers or None)
+        return rdap_error(status, [words], headers={"Allow": _METHODS} if status == 405 else None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
