@@ -302,12 +302,21 @@ class Store:
         self,
         actor: str,
         handle: str,
-        expected_version: int | None,
+        expected_version: int,
         changes: Mapping[str, Any],
         *,
         request_ref: str | None = None,
     ) -> Contact:
-        """Change a contact's fields; refuses a stale version; queues the registry update."""
+        """Change a contact's fields; refuses a stale version; queues the registry update.
+
+        `expected_version` is the version the caller read; it is always checked, so a change
+        made meanwhile by someone else is never overwritten unseen.
+        """
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise TypeError(
+                "update_contact: expected_version must be the version of the contact that was "
+                f"read (an int), not {type(expected_version).__name__}"
+            )
         self._refuse_unknown(changes, CONTACT_FIELDS)
         with self.write() as session:
             contact = self._locked(session, Contact, Contact.handle, handle, "contact")

@@ -92,6 +92,18 @@ def test_a_stale_version_is_a_conflict_and_overwrites_nothing(store):
     assert not [e for e in audit_rows(store, contact.handle) if e.actor == "staff:bob"]
 
 
+@pytest.mark.parametrize("version", [None, "1", 1.0, True])
+def test_a_contact_update_without_the_version_read_is_refused(store, version):
+    """No expected version would skip the check and overwrite a colleague's change unseen."""
+    _, contact = make_domain(store)
+    before = count(store, AuditEvent)
+    with pytest.raises(TypeError, match="expected_version"):
+        store.update_contact("staff:ann", contact.handle, version, {"city": "Hamburg"})
+    fresh = store.get_contact(contact.handle)
+    assert (fresh.city, fresh.version) == (contact.city, 1)
+    assert count(store, AuditEvent) == before
+
+
 def test_stale_account_and_domain_versions_conflict(store):
     make_domain(store, "stale.net")
     store.update_domain("staff:a", "stale.net", 1, {"dnssec": True})

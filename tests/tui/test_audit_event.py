@@ -43,7 +43,9 @@ async def open_newest_event(pilot) -> AuditEventScreen:
 
 async def test_enter_on_an_event_shows_it_in_full_and_escape_returns(app, demo_store):
     before = demo_store.get_contact("ILC1002").city
-    demo_store.update_contact("staff:bob", "ILC1002", None, {"city": LONG_CITY})
+    demo_store.update_contact(
+        "staff:bob", "ILC1002", demo_store.get_contact("ILC1002").version, {"city": LONG_CITY}
+    )
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_newest_event(pilot)
         summary = drawn(screen.query_one("#event-summary"))

@@ -13,9 +13,15 @@ from tui.screens.audit import AuditScreen
 
 def seed(store) -> None:
     """Changes by two members of staff on two contacts."""
-    store.update_contact("staff:bob", "ILC1002", None, {"city": "Bath"})
-    store.update_contact("staff:ann", "ILC1001", None, {"voice": "+44 117 496 0999"})
-    store.update_contact("staff:bob", "ILC1001", None, {"city": "Clifton"})
+    store.update_contact(
+        "staff:bob", "ILC1002", store.get_contact("ILC1002").version, {"city": "Bath"}
+    )
+    store.update_contact(
+        "staff:ann", "ILC1001", store.get_contact("ILC1001").version, {"voice": "+44 117 496 0999"}
+    )
+    store.update_contact(
+        "staff:bob", "ILC1001", store.get_contact("ILC1001").version, {"city": "Clifton"}
+    )
 
 
 async def open_audit(pilot) -> DataTable:

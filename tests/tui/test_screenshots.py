@@ -55,9 +55,15 @@ SCREENS = {
 def seed(store) -> None:
     """A store with work to show: a confirmed request, outbox entries, staff changes."""
     confirmed_request(store, "brightlineanalytics.org")
-    store.update_contact("staff:bob", "ILC1002", None, {"city": "Bath"})
-    store.update_contact("staff:ann", "ILC1005", None, {"voice": "+44 29 2018 0999"})
-    store.update_contact("staff:ann", "ILC1013", None, {"city": "Hamburg"})
+    store.update_contact(
+        "staff:bob", "ILC1002", store.get_contact("ILC1002").version, {"city": "Bath"}
+    )
+    store.update_contact(
+        "staff:ann", "ILC1005", store.get_contact("ILC1005").version, {"voice": "+44 29 2018 0999"}
+    )
+    store.update_contact(
+        "staff:ann", "ILC1013", store.get_contact("ILC1013").version, {"city": "Hamburg"}
+    )
     with store.write() as session:
         entries = list(session.execute(select(OutboxEntry).order_by(OutboxEntry.id)).scalars())
         entries[0].status = "done"

@@ -37,7 +37,9 @@ def entry_status(store, entry_id: int) -> str:
 def queue_updates(store, count: int) -> list[int]:
     """Change a contact (of one domain) `count` times: the ids of the queued outbox entries."""
     for n in range(count):
-        store.update_contact("staff:bob", "ILC1002", None, {"city": f"Bath {n}"})
+        store.update_contact(
+            "staff:bob", "ILC1002", store.get_contact("ILC1002").version, {"city": f"Bath {n}"}
+        )
     with store.read() as session:
         return list(session.execute(select(OutboxEntry.id).order_by(OutboxEntry.id)).scalars())
 

@@ -206,6 +206,9 @@ class ContactEditScreen(StaffScreen):
             self.notify("nothing changed")
             return
         version = self.version
+        if version is None:  # the contact has not been read yet: nothing to save against
+            self.notify("the contact is still loading; save again in a moment")
+            return
         self.background(
             lambda: self.store.update_contact(self.actor, self.handle, version, changes),
             self.saved,
