@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import email.policy
 import ipaddress
+import logging
 import os
 import re
+import secrets
 import smtplib
 import ssl
 import tempfile
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from domains.settings import Settings
+
+log = logging.getLogger(__name__)
 
 NOTICE_HEADER = "X-Interlink-Notice"
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
@@ -97,7 +101,13 @@ class SmtpMailer:
         return f"SmtpMailer({self.host!r}, {self.port}, starttls={self.starttls})"
 
     def send(self, message: EmailMessage) -> None:
-        """Deliver the message to the relay; raise Transient/PermanentMailError on failure."""
+        """Deliver the message to the relay; raise Transient/PermanentMailError on failure.
+
+        The relay's 250 after the message data is the send. A connection lost between that
+        reply and the caller's record of it (or a caller killed there) cannot be told from a
+        message never accepted, so the message may go out twice: the caller keeps its
+        Message-ID the same on every try, which lets receivers drop the copy.
+        """
         if self.username and not self.starttls and not _is_loopback(self.host):
             raise PermanentMailError(
                 f"refusing to send the SMTP password to {self.host} without STARTTLS; "
@@ -156,7 +166,12 @@ class SmtpMailer:
 
 
 class FolderMailer:
-    """Writes each message as one .eml file (for the demo and for machines without a relay)."""
+    """Writes each message as one .eml file (for the demo and for machines without a relay).
+
+    A notice's file is named by its id (`notice-0000000042.eml`, so names sort in the order
+    notices were queued) and is never replaced: a notice whose file exists was sent, and sending
+    it again, as a deliverer does after a crash between the write and its record, writes nothing.
+    """
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
@@ -165,10 +180,14 @@ class FolderMailer:
         return f"FolderMailer({str(self.directory)!r})"
 
     def send(self, message: EmailMessage) -> None:
-        """Write the message atomically: a temporary file in the folder, then a rename."""
-        now = datetime.now(UTC)
-        notice = "".join(ch for ch in str(message.get(NOTICE_HEADER, "")) if ch.isalnum())
-        name = f"{now:%Y%m%dT%H%M%S%fZ}-notice-{notice or 'none'}.eml"
+        """Write the message whole or not at all: a temporary file in the folder, written and
+        synced, then linked under its name (never over an existing file), then the folder
+        synced."""
+        notice = str(message.get(NOTICE_HEADER, "")).strip()
+        if notice.isascii() and notice.isdigit():
+            name = f"notice-{int(notice):010d}.eml"
+        else:
+            name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.eml"
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             data = message.as_bytes(policy=_policy_for(message))
@@ -178,14 +197,29 @@ class FolderMailer:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
-                os.replace(tmp, self.directory / name)
-            except BaseException:
+                try:
+                    os.link(tmp, self.directory / name)
+                except FileExistsError:
+                    log.info("notice %s is in the outbox folder already", notice or "-")
+                else:
+                    _sync_folder(self.directory)
+            finally:
                 Path(tmp).unlink(missing_ok=True)
-                raise
         except OSError as exc:
             raise TransientMailError(
                 f"{type(exc).__name__}: cannot write to the outbox folder: {exc.strerror or exc}"
             ) from None
+
+
+def _sync_folder(directory: Path) -> None:
+    """Make a new name in the folder durable (POSIX; elsewhere the file system does it)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _policy_for(message: EmailMessage) -> email.policy.Policy:

@@ -229,6 +229,8 @@ class OutboxEntry(SQLModel, table=True):
 class Notice(SQLModel, table=True):
     """An e-mail sent or queued. Holds ids only: the address is looked up when sending."""
 
+    __table_args__ = (Index("ix_notice_due", "status", "next_attempt_at", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     category: str = Field(max_length=16)
@@ -243,7 +245,17 @@ class Notice(SQLModel, table=True):
     attempts: int = Field(default=0)
     # When a deliverer claimed it ("sending"): a claim older than the lease was abandoned.
     claimed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # Which delivery pass holds the claim (process id and a random token): only it records the
+    # outcome of a send it did not finish, so a claim that lapsed is never released twice.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    # When a queued notice is due for the next pass: a while after it was queued (its own
+    # deliverer sends it at once), or after the back-off that followed a transient error.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # The first of an unbroken run of transient errors: after `mail.notice_give_up_hours` of
+    # them the notice is failed.
+    first_error_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # Why it failed, was suppressed, or (queued) why the last attempt did not go through.
     error: str | None = Field(default=None)
     version: int = Field(default=1)
 

@@ -5,10 +5,10 @@ name or a body: the address is looked up when the notice is sent. Its `error` co
 transport's error with addresses replaced by `<address>`, and the log carries the notice id, the
 template and the status, nothing else.
 
-Statuses: queued -> sending (claimed by one deliverer) -> sent | failed | suppressed.
-A deliverer that stops before a notice it queued is sent (a crash, a kill) leaves it queued, or
-`sending` if it had claimed it: `deliver_pending` (run by the sync worker, see `NoticeSender`)
-sends such notices later, at least once.
+Statuses: queued -> sending (claimed by one deliverer) -> sent | failed | suppressed, or back to
+queued after a transient error. This module queues and renders; sending, retrying and the
+sweep for notices left behind are in `domains.notice_delivery` (its names are also reachable
+from here, as before: `notices.deliver`, `notices.deliver_pending`, `notices.NoticeSender`).
 An essential notice is always sent; a marketing notice is suppressed for an account that opted
 out of marketing, and for anyone who is not a customer (no account).
 """
@@ -16,11 +16,8 @@ out of marketing, and for anyone who is not a customer (no account).
 from __future__ import annotations
 
 import logging
-import secrets
 import textwrap
-import threading
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -37,22 +34,13 @@ from jinja2 import (
     TemplateNotFound,
     select_autoescape,
 )
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from domains.mailer import (
-    NOTICE_HEADER,
-    Mailer,
-    MailError,
-    PermanentMailError,
-    mailer_from_settings,
-    scrub,
-)
+from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
-from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice
-from domains.settings import MailSettings, Settings
-from domains.store import Store
+from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
+from domains.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +157,11 @@ def queue(
         raise ValueError("a notice to the proposed technical contact needs subject_ref")
     if template.startswith("request_") and not subject_ref:
         raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
+    now = utcnow()
     notice = Notice(
+        created_at=now,
+        # Its deliverer sends it at once; a sweep takes it only if that deliverer stopped.
+        next_attempt_at=now + PENDING_GRACE,
         category=category,
         template=template,
         recipient=recipient,
@@ -183,240 +175,17 @@ def queue(
     return notice
 
 
-# -- delivery ---------------------------------------------------------------------------
-
-
-def deliver(
-    store: Store,
-    notice_ids: Iterable[int],
-    *,
-    mailer: Mailer,
-    context: Mapping[str, Any] | None = None,
-) -> list[Notice]:
-    """Render and send each queued notice after the transaction committed.
-
-    Each notice ends sent, failed or suppressed.
-
-    Returns the notices in their final state (a notice that another deliverer holds, or that is
-    no longer queued, is returned as it is, untouched). No database transaction is open while a
-    message is being sent.
-    """
-    results: list[Notice] = []
-    for notice_id in notice_ids:
-        notice = _deliver_one(store, notice_id, mailer, context or {})
-        if notice is not None:
-            results.append(notice)
-    return results
-
-
-def deliver_pending(
-    store: Store, *, mailer: Mailer, limit: int = 100, now: datetime | None = None
-) -> list[Notice]:
-    """Send the notices their deliverer left behind (it stopped), oldest first.
-
-    That is a notice still queued PENDING_GRACE after it was queued (a younger one is left to
-    the deliverer that queued it), or one claimed for sending longer ago than the claim lease
-    (`claim_lease`): its deliverer died while sending, so it is queued again. A notice is thus
-    sent at least once; twice only if a deliverer stuck beyond the lease still sends it.
-
-    A `request_received` to the registrant cannot be sent this way: its link carries a token
-    that exists only in memory when the request is made; it fails with a clear message.
-    """
-    now = now or datetime.now(UTC)
-    _requeue_abandoned(store, now)
-    with store.read() as session:
-        ids = (
-            session.execute(
-                select(Notice.id)
-                .where(Notice.status == "queued", col(Notice.created_at) <= now - PENDING_GRACE)
-                .order_by(col(Notice.id))
-                .limit(limit)
-            )
-            .scalars()
-            .all()
-        )
-    return deliver(store, ids, mailer=mailer)
-
-
-def claim_lease(mail: MailSettings) -> timedelta:
-    """How long a claim holds: far longer than sending a notice with every retry can take."""
-    # Each attempt: up to ~10 socket operations of `timeout` each, then the back-off.
-    attempt = 10 * mail.timeout + mail.retry_wait_max
-    return max(timedelta(minutes=30), timedelta(seconds=2 * (mail.retries + 1) * attempt))
-
-
-def _requeue_abandoned(store: Store, now: datetime) -> int:
-    """Queue again the notices claimed longer ago than the lease; how many."""
-    expired = now - claim_lease(store.settings.mail)
-    with store.write() as session:
-        count = session.execute(
-            update(Notice)
-            .where(
-                col(Notice.status) == "sending",
-                # No claim time: claimed before claims were timed (migration 0005).
-                or_(col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < expired),
-            )
-            .values(status="queued", claimed_at=None, version=col(Notice.version) + 1)
-        ).rowcount
-    if count:
-        log.warning("%d notices abandoned while being sent are queued again", count)
-    return count
-
-
-class NoticeSender:
-    """Sends, for a long-running job (the sync worker), the notices its transitions queue, and
-    the ones other deliverers left behind; meant to run in a thread of its own (SMTP is slow).
-
-    With no usable mailer (a relay whose password is not in the environment) nothing is sent:
-    the notices stay queued for a later `deliver_pending`, and the log says why once.
-    """
-
-    def __init__(self, store: Store, mailer: Mailer | None = None) -> None:
-        self.store = store
-        self._mailer = mailer
-        self._ids: deque[int] = deque()
-        self._warned = False
-        self._lock = threading.Lock()
-        self.sent = 0
-
-    def add(self, notice_ids: Iterable[int]) -> None:
-        """Notices to send on the next `send` (safe from any thread)."""
-        self._ids.extend(notice_ids)
-
-    @property
-    def waiting(self) -> bool:
-        """True when notices wait for `send`."""
-        return bool(self._ids)
-
-    def send(self, pending: bool = False) -> int:
-        """Send the notices added so far (and with `pending`, the ones left behind); how many
-        were sent. Never raises: what could not be sent stays queued for a later pass."""
-        with self._lock:  # one pass at a time
-            mailer = self._mailer_or_none()
-            if mailer is None:
-                return 0
-            ids = []
-            while self._ids:
-                ids.append(self._ids.popleft())
-            done: list[Notice] = []
-            try:
-                done += deliver(self.store, ids, mailer=mailer)
-                if pending:
-                    done += deliver_pending(self.store, mailer=mailer)
-            except Exception as exc:  # the store went away: the rows keep what is not sent
-                log.warning("sending notices failed: %s", type(exc).__name__)
-            sent = sum(1 for notice in done if notice.status == "sent")
-            self.sent += sent
-            return sent
-
-    def _mailer_or_none(self) -> Mailer | None:
-        if self._mailer is None:
-            try:
-                self._mailer = mailer_from_settings(self.store.settings)
-            except ValueError as exc:
-                if not self._warned:
-                    log.warning("notices are not sent: %s", exc)
-                    self._warned = True
-                return None
-        return self._mailer
-
-
-def _deliver_one(
-    store: Store, notice_id: int, mailer: Mailer, context: Mapping[str, Any]
-) -> Notice | None:
-    notice = _claim(store, notice_id)
-    if notice is None:
-        with store.read() as session:
-            current = session.get(Notice, notice_id)
-        if current is None:
-            log.warning("notice %s does not exist", notice_id)
-        return current
-    try:
-        with store.read() as session:
-            message = _prepare(session, store.settings, notice, context)
-    except NoticeError as exc:
-        return _finish(store, notice, "failed", 0, str(exc))
-    except Exception as exc:  # a template or data bug: never leave the notice claimed
-        return _finish(store, notice, "failed", 0, f"{type(exc).__name__}: {exc}")
-    if isinstance(message, str):
-        return _finish(store, notice, "suppressed", 0, message)
-    attempts, error = _send(mailer, message, store.settings, notice)
-    if error is None:
-        return _finish(store, notice, "sent", attempts, None)
-    return _finish(store, notice, "failed", attempts, str(error))
-
-
-def _claim(store: Store, notice_id: int) -> Notice | None:
-    """Mark a queued notice as being sent by us; None if it is not queued (any more)."""
-    with store.write() as session:
-        claimed = session.execute(
-            update(Notice)
-            .where(col(Notice.id) == notice_id, col(Notice.status) == "queued")
-            .values(status="sending", claimed_at=datetime.now(UTC), version=col(Notice.version) + 1)
-        ).rowcount
-        if not claimed:
-            return None
-        return session.get(Notice, notice_id)
-
-
-def _finish(store: Store, notice: Notice, status: str, attempts: int, error: str | None) -> Notice:
-    with store.write() as session:
-        row = session.get(Notice, notice.id)
-        assert row is not None
-        row.status = status
-        row.attempts += attempts
-        row.error = scrub(error) if error else None
-        if status == "sent":
-            row.sent_at = datetime.now(UTC)
-        row.version += 1
-    log.info("notice %s %s %s", row.id, row.template, status)
-    return row
-
-
-def _send(
-    mailer: Mailer, message: EmailMessage, settings: Settings, notice: Notice
-) -> tuple[int, MailError | None]:
-    """Send with retries on transient errors; (attempts made, final error or None)."""
-    mail = settings.mail
-    attempts = 0
-
-    def attempt() -> None:
-        nonlocal attempts
-        attempts += 1
-        try:
-            mailer.send(message)
-        except MailError as exc:
-            if exc.transient:
-                log.warning(
-                    "notice %s %s attempt %d failed (transient)",
-                    notice.id,
-                    notice.template,
-                    attempts,
-                )
-            raise
-
-    retrying = Retrying(
-        stop=stop_after_attempt(max(0, mail.retries) + 1),
-        wait=wait_exponential(multiplier=mail.retry_wait, max=mail.retry_wait_max),
-        retry=retry_if_exception(lambda exc: isinstance(exc, MailError) and exc.transient),
-        reraise=True,
-    )
-    try:
-        retrying(attempt)
-    except MailError as exc:
-        return attempts, exc
-    except Exception as exc:  # a transport that broke its contract
-        return attempts, PermanentMailError(f"{type(exc).__name__}: {exc}")
-    return attempts, None
-
-
 # -- rendering --------------------------------------------------------------------------
 
 
-def _prepare(
+def prepare(
     session: Session, settings: Settings, notice: Notice, context: Mapping[str, Any]
 ) -> EmailMessage | str:
-    """The message to send, or the reason (a str) why the notice is suppressed."""
+    """The message to send, or the reason (a str) why the notice is suppressed.
+
+    Raises NoticeError when the notice cannot be sent (the same on every try), and the
+    database's own error when reading fails (`domains.db.is_transient` tells if that may pass).
+    """
     request = None
     if notice.subject_ref:
         request = session.execute(
@@ -682,7 +451,11 @@ def _message(
     message["To"] = _address(recipient.name, recipient.address)
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = f"<notice{notice.id}.{secrets.token_hex(8)}@{from_domain}>"
+    # The same on every try of one notice, so a receiver can drop a copy sent twice (a
+    # deliverer killed between the relay's answer and our record of it); the queueing time
+    # keeps it unique across stores that number notices alike.
+    queued = _aware(notice.created_at).astimezone(UTC)
+    message["Message-ID"] = f"<notice-{notice.id}.{queued:%Y%m%d%H%M%S%f}@{from_domain}>"
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message[NOTICE_HEADER] = str(notice.id)
@@ -692,3 +465,18 @@ def _message(
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
+
+
+#: Moved to domains.notice_delivery; still importable from here for every caller.
+_DELIVERY = frozenset(
+    {"NoticeSender", "NoticeView", "claim_lease", "deliver", "deliver_pending", "notice_log"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The delivery names under their old home (imported lazily: delivery imports this)."""
+    if name in _DELIVERY:
+        from domains import notice_delivery
+
+        return getattr(notice_delivery, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -269,7 +269,7 @@ def test_folder_mailer_writes_parseable_eml_files(tmp_path: Path) -> None:
     mailer.send(make_message(to="Jörg Müller <joerg@example.org>", notice=42))
     files = sorted(outbox.iterdir())
     assert [f.suffix for f in files] == [".eml", ".eml"], "no temporary file is left behind"
-    assert files[0].name.endswith("-notice-41.eml") and files[1].name.endswith("-notice-42.eml")
+    assert [f.name for f in files] == ["notice-0000000041.eml", "notice-0000000042.eml"]
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     assert stat.S_IMODE(outbox.stat().st_mode) == 0o700
     parsed = email.message_from_bytes(files[1].read_bytes(), policy=email.policy.default)
@@ -279,6 +279,28 @@ def test_folder_mailer_writes_parseable_eml_files(tmp_path: Path) -> None:
     assert parsed.get_content() == "Hello Jane,\n\nthis is a test.\n"
     raw = files[1].read_bytes()
     assert raw.isascii(), "non-ASCII headers are RFC 2047 encoded"
+
+
+def test_folder_mailer_writes_a_notice_once_whatever_it_is_asked(tmp_path: Path) -> None:
+    """A notice's file is named by its id and never replaced: a second send (a deliverer that
+    died after writing, before recording) writes nothing and is not an error."""
+    outbox = tmp_path / "outbox"
+    mailer = FolderMailer(outbox)
+    mailer.send(make_message(notice=7))
+    first = (outbox / "notice-0000000007.eml").read_bytes()
+    mailer.send(make_message(to="Someone Else <other@example.org>", notice=7))
+    assert sorted(p.name for p in outbox.iterdir()) == ["notice-0000000007.eml"]
+    assert (outbox / "notice-0000000007.eml").read_bytes() == first
+
+
+def test_folder_mailer_names_a_message_without_a_notice_uniquely(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    message = make_message()
+    del message[NOTICE_HEADER]
+    FolderMailer(outbox).send(message)
+    FolderMailer(outbox).send(message)
+    files = sorted(p.name for p in outbox.iterdir())
+    assert len(files) == 2 and all(name.endswith(".eml") for name in files)
 
 
 def test_folder_mailer_reports_an_unwritable_folder(tmp_path: Path) -> None:

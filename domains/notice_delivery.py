@@ -1,0 +1,513 @@
+"""Notice delivery: claim each due notice, send it once, record the outcome, retry what may pass.
+
+A pass claims one notice at a time (queued -> sending, with its own claim token), renders it,
+hands it to the mailer and records the outcome before the claim is let go:
+
+- sent: recorded the moment the mailer returns, before anything else. The .eml folder is
+  exactly-once by construction (the file is named by the notice id and is never replaced, so a
+  notice whose file exists counts as sent). Over SMTP one window stays: a deliverer killed after
+  the relay's 250 and before that record sends the notice again once its claim lapses; the
+  message carries the same Message-ID both times so receivers can drop the duplicate.
+- queued again, with `next_attempt_at` after a back-off, on a transient error: the database
+  (`domains.db.is_transient`), the network, an SMTP 4xx reply, an unwritable outbox folder.
+  After `mail.notice_give_up_hours` of transient errors it is failed, saying so.
+- failed, with the reason, on a permanent one: a template that cannot render, data that cannot
+  be addressed, a 5xx refusal. Staff read the reasons with `interlink notices`.
+
+`deliver_pending` drains every notice that is due in one run, `mail.notice_batch` at a time.
+Nothing here logs an address or a name: notice ids, templates, statuses and error types only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import col
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+from domains.db import is_transient
+from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings, scrub
+from domains.models import Notice, utcnow
+from domains.notices import PENDING_GRACE, NoticeError, prepare
+from domains.settings import MailSettings, Settings
+from domains.store import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: After this many notices in a row met a transient transport error, a pass stops sending: the
+#: relay (or the outbox folder) is most likely down, and the rest wait for the next pass.
+STOP_AFTER_TRANSPORT_ERRORS = 3
+#: Tries of one database step (claim, read, release) within a pass on a transient error.
+DATABASE_TRIES = 4
+#: What `interlink notices` shows by default: what has not gone out.
+UNSENT = ("failed", "queued", "sending")
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A notice as staff see it: ids, template, status and reason; never an address."""
+
+    id: int
+    created_at: datetime
+    template: str
+    category: str
+    recipient: str
+    subject_ref: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    error: str | None
+
+
+def deliver(
+    store: Store,
+    notice_ids: Iterable[int],
+    *,
+    mailer: Mailer,
+    context: Mapping[str, Any] | None = None,
+) -> list[Notice]:
+    """Render and send each queued notice after the transaction committed.
+
+    Each notice ends sent, failed or suppressed, or stays queued for a later pass after a
+    transient error. Returns the notices in their state after this call (a notice that another
+    deliverer holds, or that is no longer queued, is returned as it is, untouched; one that the
+    database kept us from claiming is left out). No database transaction is open while a
+    message is being sent.
+    """
+    run = _Pass(store, mailer, context or {}, None)
+    return run.deliver(notice_ids)
+
+
+def deliver_pending(
+    store: Store, *, mailer: Mailer, now: datetime | None = None, batch: int | None = None
+) -> list[Notice]:
+    """Send every notice that is due, oldest first, `batch` (`mail.notice_batch`) at a time.
+
+    Due: a notice still queued PENDING_GRACE after it was queued (a younger one is left to the
+    deliverer that queued it), one whose back-off after a transient error is over, and one
+    claimed for sending longer ago than the claim lease (`claim_lease`: its deliverer died
+    while sending, so it is queued again). The run goes on until no due notice is left that it
+    has not tried, unless the transport keeps failing (STOP_AFTER_TRANSPORT_ERRORS).
+
+    A `request_received` to the registrant cannot be sent this way: its link carries a token
+    that exists only in memory when the request is made; it fails with a clear message.
+    """
+    now = now or datetime.now(UTC)
+    size = max(1, batch or store.settings.mail.notice_batch)
+    _database(store, _requeue_abandoned, store, now)
+    run = _Pass(store, mailer, {}, due_by=now)
+    done: list[Notice] = []
+    after = 0
+    while not run.stopped:
+        ids = _database(store, _due_ids, store, now, after, size)
+        done += run.deliver(ids)
+        if len(ids) < size:
+            break
+        after = ids[-1]
+    return done
+
+
+def claim_lease(mail: MailSettings) -> timedelta:
+    """How long a claim holds: far longer than sending a notice with every retry can take."""
+    # Each attempt: up to ~10 socket operations of `timeout` each, then the back-off.
+    attempt = 10 * mail.timeout + mail.retry_wait_max
+    return max(timedelta(minutes=30), timedelta(seconds=2 * (mail.retries + 1) * attempt))
+
+
+def retry_wait(mail: MailSettings, first_error_at: datetime, now: datetime) -> timedelta:
+    """The back-off before the next pass tries a notice again after a transient error.
+
+    As long as the errors have lasted so far (so each wait about doubles the time since the
+    first), from `notice_retry_wait` up to `notice_retry_wait_max`, spread by +-20% so that
+    notices that failed together are not all tried again at the same moment.
+    """
+    lasted = (now - first_error_at).total_seconds()
+    wait = min(mail.notice_retry_wait_max, max(mail.notice_retry_wait, lasted))
+    return timedelta(seconds=wait * random.uniform(0.8, 1.2))
+
+
+def notice_log(
+    store: Store, statuses: Iterable[str] = UNSENT, *, limit: int = 50
+) -> list[NoticeView]:
+    """The newest notices in these statuses, for staff (no addresses, no names)."""
+    with store.read() as session:
+        rows = session.execute(
+            select(Notice)
+            .where(col(Notice.status).in_(list(statuses)))
+            .order_by(col(Notice.id).desc())
+            .limit(limit)
+        ).scalars()
+        names = [field.name for field in fields(NoticeView)]
+        return [NoticeView(**{name: getattr(row, name) for name in names}) for row in rows]
+
+
+class NoticeSender:
+    """Sends, for a long-running job (the sync worker), the notices its transitions queue, and
+    the ones other deliverers left behind; meant to run in a thread of its own (SMTP is slow).
+
+    With no usable mailer (a relay whose password is not in the environment) nothing is sent:
+    the notices stay queued for a later `deliver_pending`, and the log says why once.
+    """
+
+    def __init__(self, store: Store, mailer: Mailer | None = None) -> None:
+        self.store = store
+        self._mailer = mailer
+        self._ids: deque[int] = deque()
+        self._warned = False
+        self._lock = threading.Lock()
+        self.sent = 0
+
+    def add(self, notice_ids: Iterable[int]) -> None:
+        """Notices to send on the next `send` (safe from any thread)."""
+        self._ids.extend(notice_ids)
+
+    @property
+    def waiting(self) -> bool:
+        """True when notices wait for `send`."""
+        return bool(self._ids)
+
+    def send(self, pending: bool = False) -> int:
+        """Send the notices added so far (and with `pending`, the ones left behind); how many
+        were sent. Never raises: what could not be sent stays queued for a later pass."""
+        with self._lock:  # one pass at a time
+            mailer = self._mailer_or_none()
+            if mailer is None:
+                return 0
+            ids = []
+            while self._ids:
+                ids.append(self._ids.popleft())
+            done: list[Notice] = []
+            try:
+                done += deliver(self.store, ids, mailer=mailer)
+                if pending:
+                    done += deliver_pending(self.store, mailer=mailer)
+            except Exception as exc:  # the store went away: the rows keep what is not sent
+                log.warning("sending notices failed: %s", _kind(exc))
+            sent = sum(1 for notice in done if notice.status == "sent")
+            self.sent += sent
+            return sent
+
+    def _mailer_or_none(self) -> Mailer | None:
+        if self._mailer is None:
+            try:
+                self._mailer = mailer_from_settings(self.store.settings)
+            except ValueError as exc:
+                if not self._warned:
+                    log.warning("notices are not sent: %s", exc)
+                    self._warned = True
+                return None
+        return self._mailer
+
+
+class Outcome(StrEnum):
+    """What a try of a notice ends in; RETRY queues it again after a back-off."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class _Pass:
+    """One delivery pass: its claim token, and whether the transport keeps failing."""
+
+    def __init__(
+        self,
+        store: Store,
+        mailer: Mailer,
+        context: Mapping[str, Any],
+        due_by: datetime | None = None,
+    ) -> None:
+        self.store, self.mailer, self.context, self.due_by = store, mailer, context, due_by
+        self.claim = f"{os.getpid()}:{secrets.token_hex(8)}"
+        self.transport_errors = 0
+
+    @property
+    def stopped(self) -> bool:
+        """True once the transport failed for several notices in a row."""
+        return self.transport_errors >= STOP_AFTER_TRANSPORT_ERRORS
+
+    def deliver(self, notice_ids: Iterable[int]) -> list[Notice]:
+        results: list[Notice] = []
+        for notice_id in notice_ids:
+            if self.stopped:
+                log.warning("the mail transport keeps failing: the other notices wait")
+                break
+            notice = self._one(notice_id)
+            if notice is not None:
+                results.append(notice)
+        return results
+
+    def _one(self, notice_id: int) -> Notice | None:
+        store = self.store
+        try:
+            notice = _database(store, _claim, store, notice_id, self.claim, self.due_by)
+            if notice is None:  # not queued (any more), or no such notice: returned as it is
+                return _database(store, _current, store, notice_id)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("notice %s not claimed (%s): a later pass sends it", notice_id, _kind(exc))
+            return None
+        try:
+            message = _database(store, _prepare, store, notice, self.context)
+        except NoticeError as exc:
+            return self._settle(notice, Outcome.FAILED, 0, str(exc))
+        except Exception as exc:
+            if is_transient(exc):
+                reason = f"the database failed while the mail was prepared ({_kind(exc)})"
+                return self._settle(notice, Outcome.RETRY, 0, reason)
+            # A template or data bug: trying again changes nothing. Never leave it claimed.
+            text = _kind(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+            return self._settle(notice, Outcome.FAILED, 0, text)
+        if isinstance(message, str):
+            return self._settle(notice, Outcome.SUPPRESSED, 0, message)
+        attempts, error = _send(self.mailer, message, store.settings, notice)
+        if error is None:
+            self.transport_errors = 0
+            return self._settle(notice, Outcome.SENT, attempts, None)
+        self.transport_errors = self.transport_errors + 1 if error.transient else 0
+        outcome = Outcome.RETRY if error.transient else Outcome.FAILED
+        return self._settle(notice, outcome, attempts, str(error))
+
+    def _settle(self, notice: Notice, outcome: Outcome, attempts: int, error: str | None) -> Notice:
+        """Record the outcome (a send patiently: one not recorded may go out again)."""
+        store, patient = self.store, outcome is Outcome.SENT
+        try:
+            row = _database(
+                store,
+                _record,
+                store,
+                notice.id,
+                self.claim,
+                outcome,
+                attempts,
+                error,
+                patient=patient,
+            )
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.error(
+                "notice %s %s: the outcome (%s) is not recorded (%s); it is tried again once "
+                "its claim lapses",
+                notice.id,
+                notice.template,
+                outcome,
+                _kind(exc),
+            )
+            return notice
+        row = row or notice
+        if row.status == "queued":
+            log.warning("notice %s %s queued again after a transient error", row.id, row.template)
+        else:
+            log.info("notice %s %s %s", row.id, row.template, row.status)
+        return row
+
+
+# -- database steps (each one transaction, safe to run again) ----------------------------
+
+
+def _database(store: Store, step: Callable[..., T], *args: Any, patient: bool = False) -> T:
+    """Run a database step, trying again on a transient error with back-off.
+
+    A few tries in a row (DATABASE_TRIES), or with `patient` for as long as an outage may last
+    (`sync.database_outage_limit`): then the last error is raised.
+    """
+    sync = store.settings.sync
+    retrying = Retrying(
+        stop=stop_after_delay(sync.database_outage_limit)
+        if patient
+        else stop_after_attempt(DATABASE_TRIES),
+        wait=wait_exponential(
+            multiplier=sync.database_retry_wait, max=sync.database_retry_wait_max
+        ),
+        retry=retry_if_exception(is_transient),
+        reraise=True,
+    )
+    return retrying(step, *args)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """A queued notice that a pass at `now` may take."""
+    return and_(
+        col(Notice.status) == "queued",
+        or_(
+            col(Notice.next_attempt_at) <= now,
+            and_(
+                col(Notice.next_attempt_at).is_(None),
+                col(Notice.created_at) <= now - PENDING_GRACE,
+            ),
+        ),
+    )
+
+
+def _due_ids(store: Store, now: datetime, after: int, size: int) -> list[int]:
+    with store.read() as session:
+        return list(
+            session.execute(
+                select(Notice.id)
+                .where(_due(now), col(Notice.id) > after)
+                .order_by(col(Notice.id))
+                .limit(size)
+            ).scalars()
+        )
+
+
+def _requeue_abandoned(store: Store, now: datetime) -> int:
+    """Queue again the notices claimed longer ago than the lease; how many."""
+    expired = now - claim_lease(store.settings.mail)
+    with store.write() as session:
+        count = session.execute(
+            update(Notice)
+            .where(
+                col(Notice.status) == "sending",
+                # No claim time: claimed before claims were timed (migration 0005).
+                or_(col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < expired),
+            )
+            .values(
+                status="queued",
+                claimed_at=None,
+                claimed_by=None,
+                next_attempt_at=now,
+                version=col(Notice.version) + 1,
+            )
+        ).rowcount
+    if count:
+        log.warning("%d notices abandoned while being sent are queued again", count)
+    return count
+
+
+def _claim(store: Store, notice_id: int, claim: str, due_by: datetime | None) -> Notice | None:
+    """Mark a queued notice as being sent by this pass; None if it is not queued (any more).
+
+    Claiming again what this pass already holds succeeds too: a claim whose commit was lost
+    with the connection is simply made again.
+    """
+    mine = and_(col(Notice.status) == "sending", col(Notice.claimed_by) == claim)
+    free = _due(due_by) if due_by is not None else col(Notice.status) == "queued"
+    with store.write() as session:
+        claimed = session.execute(
+            update(Notice)
+            .where(col(Notice.id) == notice_id, or_(free, mine))
+            .values(
+                status="sending",
+                claimed_at=utcnow(),
+                claimed_by=claim,
+                version=col(Notice.version) + 1,
+            )
+        ).rowcount
+        if not claimed:
+            return None
+        return session.get(Notice, notice_id)
+
+
+def _current(store: Store, notice_id: int) -> Notice | None:
+    with store.read() as session:
+        return session.get(Notice, notice_id)
+
+
+def _prepare(store: Store, notice: Notice, context: Mapping[str, Any]) -> EmailMessage | str:
+    with store.read() as session:
+        return prepare(session, store.settings, notice, context)
+
+
+def _record(
+    store: Store,
+    notice_id: int | None,
+    claim: str,
+    outcome: Outcome,
+    attempts: int,
+    error: str | None,
+) -> Notice | None:
+    """Record a try's outcome; the row after it.
+
+    A send is recorded whoever holds the claim now (the mail is out); any other outcome only
+    while `claim` still holds the notice: a claim that lapsed is not ours to release.
+    """
+    with store.write() as session:
+        row = session.execute(
+            select(Notice).where(col(Notice.id) == notice_id).with_for_update()
+        ).scalar()
+        if row is None or row.status == "sent":
+            return row
+        if outcome is not Outcome.SENT and (row.status != "sending" or row.claimed_by != claim):
+            return row
+        now, mail = utcnow(), store.settings.mail
+        row.attempts += attempts
+        row.error = scrub(error) if error else None
+        row.claimed_by, row.next_attempt_at = None, None
+        row.version += 1
+        if outcome is Outcome.SENT:
+            row.status, row.sent_at = "sent", now
+        elif outcome is Outcome.RETRY:
+            first = row.first_error_at or now
+            if now - first >= timedelta(hours=mail.notice_give_up_hours):
+                lasted = f"{mail.notice_give_up_hours:g} hours"
+                row.status = "failed"
+                row.error = scrub(f"gave up after {lasted} of transient errors; the last: {error}")
+            else:
+                row.status, row.first_error_at = "queued", first
+                row.next_attempt_at = now + retry_wait(mail, first, now)
+        else:
+            row.status = str(outcome)
+        return row
+
+
+# -- sending ------------------------------------------------------------------------------
+
+
+def _send(
+    mailer: Mailer, message: EmailMessage, settings: Settings, notice: Notice
+) -> tuple[int, MailError | None]:
+    """Send, trying again at once on transient errors; (attempts made, final error or None)."""
+    mail = settings.mail
+    retrying = Retrying(
+        stop=stop_after_attempt(max(0, mail.retries) + 1),
+        wait=wait_exponential(multiplier=mail.retry_wait, max=mail.retry_wait_max),
+        retry=retry_if_exception(lambda exc: isinstance(exc, MailError) and exc.transient),
+        before_sleep=lambda state: log.warning(
+            "notice %s %s attempt %d failed (transient)",
+            notice.id,
+            notice.template,
+            state.attempt_number,
+        ),
+        reraise=True,
+    )
+    error: MailError | None = None
+    try:
+        retrying(mailer.send, message)
+    except MailError as exc:
+        error = exc
+    except Exception as exc:  # a transport that broke its contract
+        error = PermanentMailError(f"{type(exc).__name__}: {exc}")
+    return retrying.statistics.get("attempt_number", 1), error
+
+
+def _kind(exc: BaseException) -> str:
+    """An error's type (and the driver's), never its message: that may quote SQL parameters."""
+    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else None
+    if inner is None or type(inner) is type(exc):
+        return type(exc).__name__
+    return f"{type(exc).__name__}/{type(inner).__name__}"
