@@ -239,8 +239,7 @@ async def submit(body: ChangeRequestIn, request: Request, background: Background
     except ValidationFailed as exc:
         errors = [FieldError(_api_field(e.field), e.message) for e in exc.errors]
         raise invalid(sorted(errors, key=lambda e: SHAPE.order(e.field))) from None
-    if job is not None:
-        background.add_task(job)
+    background.add_task(job)  # opens the request after the answer went out
     return SubmitOut(
         message=(
             f"If {answer.domain} is registered with Interlink, we have sent a confirmation link "

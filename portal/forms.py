@@ -257,8 +257,7 @@ async def change_submit(request: Request, background: BackgroundTasks) -> Respon
         return _form_page(
             request, values=values, consent=consent, errors=field_errors(problems), status=422
         )
-    if job is not None:
-        background.add_task(job)
+    background.add_task(job)  # opens the request after the answer went out
     return page("submitted.html", title="Request received", answer=answer)
 
 

@@ -2,7 +2,8 @@
 
 The rules live in `domains.changes`; this module adds what a public site needs on top: a plain
 refusal of a domain not registered with Interlink (which registrar holds a domain is public
-anyway), the same answer for every valid submit of one of ours (open to change or not), the
+anyway), the same answer for every valid submit of one of ours (open to change or not) given
+before the request is opened, so neither its words nor its time tell whether one was, the
 registrant's address masked, read-only views of a request for a token or a reference, and the
 mail delivery that follows a transition.
 """
@@ -184,41 +185,49 @@ class Portal:
             raise ValidationFailed(errors)
         return record
 
-    def submit(self, domain: str, proposal: Mapping[str, Any]) -> tuple[SubmitAnswer, Job | None]:
-        """Validate everything, then open the request if the rules allow.
+    def submit(self, domain: str, proposal: Mapping[str, Any]) -> tuple[SubmitAnswer, Job]:
+        """Validate everything and give the answer; the job opens the request after it.
 
         Raises ValidationFailed (every bad field at once) for wrong input and for a domain not
-        registered with Interlink. For one of ours the answer does not depend on whether a
-        request was stored; the job (mail to the registrant on file) is None when none was.
+        registered with Interlink. For one of ours the answer is the same whether or not a
+        request will be opened (the domain may be locked or already moving), and it is given
+        before the workflow runs: the job, run after the answer went out, opens the request and
+        mails the registrant on file, so the time of the answer tells nothing either.
         """
         record = self.check(domain, proposal)
-        name = record.domain.unicode_name
         registrant = record.contact("registrant")
-        masked = mask_email(registrant.email if registrant is not None else None)
-        try:
-            outcome = self.workflow.submit(
-                actor=PORTAL_ACTOR,
-                domain_name=record.domain.name,
-                proposal=proposal,
-                channel="portal",
-            )
-        except NotFound:  # deleted since the check
-            raise ValidationFailed(not_registered(name)) from None
-        except RuleViolation as exc:
-            # Locked, or already moving: the visitor is told the same as for a request that
-            # went through; only the log (no names) says what happened.
-            log.info("portal submit: no request opened (%s)", type(exc).__name__)
-            outcome = None
-        answer = SubmitAnswer(domain=name, masked_email=masked, expiry_days=self.expiry_days)
-        if outcome is None:
-            return answer, None
-        reference = outcome.request.reference
-        log.info("portal submit: request %s submitted", reference)
-        context = {
-            "confirm_url": f"{self.base_url}/confirm/{outcome.token}",
-            "status_url": f"{self.base_url}/status/{reference}",
-        }
-        return answer, self._delivery(reference, outcome.notice_ids, context)
+        answer = SubmitAnswer(
+            domain=record.domain.unicode_name,
+            masked_email=mask_email(registrant.email if registrant is not None else None),
+            expiry_days=self.expiry_days,
+        )
+        return answer, self._opening(record.domain.name, dict(proposal))
+
+    def _opening(self, domain_name: str, proposal: dict[str, Any]) -> Job:
+        """The job that opens the request and mails the registrant; it logs, never raises."""
+
+        def run() -> None:
+            try:
+                outcome = self.workflow.submit(
+                    actor=PORTAL_ACTOR, domain_name=domain_name, proposal=proposal, channel="portal"
+                )
+            except (RuleViolation, NotFound) as exc:
+                # Locked, already moving, or deleted since the check: the visitor was told the
+                # same as for a request that went through; the log (no names) says which.
+                log.info("portal submit: no request opened (%s)", type(exc).__name__)
+                return
+            except Exception as exc:  # the visitor has their answer; the type is enough here
+                log.error("portal submit: request not opened: %s", type(exc).__name__)
+                return
+            reference = outcome.request.reference
+            log.info("portal submit: request %s submitted", reference)
+            context = {
+                "confirm_url": f"{self.base_url}/confirm/{outcome.token}",
+                "status_url": f"{self.base_url}/status/{reference}",
+            }
+            self._delivery(reference, outcome.notice_ids, context)()
+
+        return run
 
     # -- confirmation ----------------------------------------------------------------------
 
