@@ -8,7 +8,9 @@ What keeps it standing whatever a client sends:
 - a query longer than `max_query` bytes gets a one-line error and the connection is closed as
   soon as the limit is passed (nothing more is read: memory per connection is bounded);
 - a client that sends no complete line within `read_timeout` seconds is told so and dropped;
-- at most `max_connections` connections at once; one more gets a one-line refusal and is closed;
+- at most `max_connections` connections at once, and per client address and per /24 (IPv4) or
+  /48 (IPv6) at most so many (`publishers.connection_limits`); one more gets a one-line refusal
+  and is closed at once: a refused connection holds no slot of either;
 - per client address and network, a token bucket (`publishers.ratelimit`); over it, a one-line
   refusal naming the wait;
 - bytes that are not UTF-8, control characters, labels over 63 octets, names that are not
@@ -26,6 +28,7 @@ import socket
 from collections import Counter
 from typing import Any
 
+from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
 from publishers.public_lookup import LookupUnavailable, PublicLookup, QueryError, iso_now, normalise
 from publishers.ratelimit import RateLimiter
 from publishers.whois import whois_bytes
@@ -37,6 +40,7 @@ CRLF = b"\r\n"
 #: so the answer is not lost to a reset (a lingering close, as HTTP servers do).
 LINGER_SECONDS = 1.0
 BUSY = b"Error: too many connections; try again later." + CRLF
+CLIENT_BUSY = b"Error: too many connections from your address or network at once." + CRLF
 
 
 def error_line(reason: str) -> bytes:
@@ -64,12 +68,14 @@ class WhoisServer:
         lookup: PublicLookup,
         *,
         limiter: RateLimiter | None = None,
+        limits: ConnectionLimits | None = None,
         max_connections: int = 256,
         read_timeout: float = 10.0,
         max_query: int = 512,
     ) -> None:
         self.lookup = lookup
         self.limiter = limiter
+        self.limits = limits
         self.max_connections = max_connections
         self.read_timeout = read_timeout
         self.max_query = max_query
@@ -85,6 +91,7 @@ class WhoisServer:
         return cls(
             lookup,
             limiter=limiter,
+            limits=connection_limits_from_settings(serve, "whois"),
             max_connections=serve.whois_max_connections,
             read_timeout=serve.whois_read_timeout,
             max_query=serve.whois_max_query,
@@ -136,7 +143,17 @@ class WhoisServer:
 class _WhoisProtocol(asyncio.Protocol):
     """One connection: read one line (bounded, timed), answer, close."""
 
-    __slots__ = ("answering", "buffer", "done", "server", "task", "timer", "transport")
+    __slots__ = (
+        "address",
+        "answering",
+        "buffer",
+        "done",
+        "server",
+        "slot",
+        "task",
+        "timer",
+        "transport",
+    )
 
     def __init__(self, server: WhoisServer) -> None:
         self.server = server
@@ -146,19 +163,30 @@ class _WhoisProtocol(asyncio.Protocol):
         self.answering = False
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
+        self.address: str | None = None
+        self.slot = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         server = self.server
         self.transport = transport  # type: ignore[assignment]
-        server.active.add(self)
         server.stats["connections"] += 1
-        if len(server.active) > server.max_connections:
+        peer = transport.get_extra_info("peername")
+        address = peer[0] if isinstance(peer, tuple) and peer else None
+        if server.limits is not None:
+            if not server.limits.acquire(address):
+                server.stats["refused per client"] += 1
+                self._refuse_at_once(CLIENT_BUSY)
+                return
+            self.address = address
+            self.slot = True
+        if len(server.active) >= server.max_connections:
             server.stats["refused busy"] += 1
-            self._finish(BUSY)
+            self._release_slot()
+            self._refuse_at_once(BUSY)
             return
+        server.active.add(self)
         if server.limiter is not None:
-            peer = transport.get_extra_info("peername")
-            decision = server.limiter.check(peer[0] if peer else None)
+            decision = server.limiter.check(address)
             if not decision.allowed:
                 server.stats["refused rate"] += 1
                 wait = decision.retry_after_seconds
@@ -192,6 +220,7 @@ class _WhoisProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.active.discard(self)
+        self._release_slot()
         self.done = True
         if self.timer is not None:
             self.timer.cancel()
@@ -209,6 +238,20 @@ class _WhoisProtocol(asyncio.Protocol):
     def _refuse(self, reason: str) -> None:
         self.server.stats["errors"] += 1
         self._finish(error_line(reason + "."))
+
+    def _release_slot(self) -> None:
+        """Give back the per-client slot, once."""
+        if self.slot:
+            self.slot = False
+            assert self.server.limits is not None
+            self.server.limits.release(self.address)
+
+    def _refuse_at_once(self, answer: bytes) -> None:
+        """Refuse a new connection: one line, closed now (no lingering, no slot held)."""
+        self.done = True
+        assert self.transport is not None
+        self.transport.write(answer)
+        self.transport.close()
 
     def _finish(self, answer: bytes) -> None:
         """Send the answer, half-close, drop input until the client closes (or LINGER), close."""

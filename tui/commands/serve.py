@@ -3,7 +3,9 @@
 One asyncio loop (uvloop when installed) runs two listeners:
 - WHOIS (RFC 3912) on `--whois-port` (default 4343);
 - HTTP on `--http-port` (default 8080): one uvicorn server whose app mounts RDAP at `/rdap`
-  (`/rdap/domain/NAME`, `/rdap/help`) and the customer portal at `/`.
+  (`/rdap/domain/NAME`, `/rdap/help`) and the customer portal at `/`; its connections are
+  capped per client address and network, and must send a request head in time
+  (publishers/http_guard.py).
 Beside them a publisher thread keeps every domain's answers rendered ahead
 (publishers/published.py); the servers answer live whatever it has not rendered yet.
 
@@ -33,6 +35,8 @@ from domains.errors import InterlinkError
 from domains.mailer import Mailer
 from domains.settings import Settings
 from domains.store import Store
+from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
+from publishers.http_guard import GuardedHttpProtocol, guarded_protocol
 from publishers.published import BackgroundPublisher, Publication
 from publishers.ratelimit import limiter_from_settings
 from publishers.rdap_app import create_rdap_app, rdap_lookup
@@ -133,6 +137,8 @@ class Services:
         self.mailer = mailer
         self.whois: WhoisServer | None = None
         self.http: _QuietServer | None = None
+        self.http_limits: ConnectionLimits | None = None
+        self.http_protocol: type[GuardedHttpProtocol] | None = None
         self.app: Any = None
         self._sockets: list[socket.socket] = []
         self._lookups: list[Any] = []
@@ -212,8 +218,12 @@ class Services:
             )
             await self.whois.start(sock=whois_sock)
             self.app = self.build_http_app()
+            self.http_limits = connection_limits_from_settings(serve, "http")
+            # httptools with per-client connection caps and a deadline for request heads
+            self.http_protocol = guarded_protocol(self.http_limits, serve.http_head_timeout)
             config = uvicorn.Config(
                 self.app,
+                http=self.http_protocol,
                 lifespan="off",
                 access_log=False,  # portal links carry tokens; RDAP logs no client data
                 log_config=None,
@@ -252,6 +262,9 @@ class Services:
             self.http.should_exit = True
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, SystemExit):
                 await asyncio.wait_for(self._http_task, timeout=10)
+        if self.http_protocol is not None and self.http_protocol.stats:
+            stats = self.http_protocol.stats
+            log.info("http: %s", ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
         for sock in self._sockets:
             sock.close()
         self._sockets.clear()
