@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "publish": ("tui.commands.publish", "publish_command", "command"),
     "sync": ("tui.commands.sync", "sync_command", "command"),
     "requests": ("tui.commands.requests", "app", "group"),
+    "notices": ("tui.commands.notices", "notices_command", "command"),
     "show": ("tui.commands.show", "show_command", "command"),
     "import": ("tui.commands.transfer", "import_command", "command"),
     "export": ("tui.commands.transfer", "export_command", "command"),
