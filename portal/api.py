@@ -9,24 +9,52 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from domains.errors import FieldError, NotFound, ValidationFailed
-from portal.api_errors import BODY, BodyShape, body_errors
+from portal.api_errors import BODY, BodyShape, body_errors, unreadable_text
 from portal.forms import refuse_reference, refuse_token
 from portal.render import PROBLEM_JSON, Refused
 from portal.security import check_rate
-from portal.service import BadToken, Portal, RequestView, StatusView
+from portal.service import (
+    TOKEN_LENGTH,
+    TOKEN_PATTERN,
+    BadToken,
+    Portal,
+    RequestView,
+    StatusView,
+)
 
 PREFIX = "/api/v1"
 CONTACT = "technical_contact"
 
 ConsentField = Literal["org", "name", "email", "voice", "street", "city", "postal_code"]
 Line = Annotated[str, Field(max_length=255)]
+#: Said in the schema of a required text field; the store's validators refuse an empty one with
+#: their own words (a 422 naming the field), so every bad field is still told at once.
+REQUIRED = {"minLength": 1}
+Token = Annotated[
+    str,
+    Path(
+        description="The confirmation token from the link in the e-mail.",
+        json_schema_extra={
+            "pattern": TOKEN_PATTERN,
+            "minLength": TOKEN_LENGTH,
+            "maxLength": TOKEN_LENGTH,
+        },
+    ),
+]
+Reference = Annotated[
+    str,
+    Path(
+        description="The request's reference from the e-mail, e.g. CR-ABCDE-FGH23 (any case).",
+        json_schema_extra={"pattern": "^[Cc][Rr]-[A-Za-z0-9]{5}-[A-Za-z0-9]{5}$"},
+    ),
+]
 
 
 class Problem(BaseModel):
@@ -46,15 +74,29 @@ class TechnicalContactIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    org: str = Field(max_length=255, description="Organisation name.")
-    name: str = Field(max_length=255, description="A person or team at the organisation.")
-    email: str = Field(max_length=254)
-    voice: str = Field(max_length=32, description="Phone, international form: +44 117 496 0123.")
+    org: str = Field(max_length=255, description="Organisation name.", json_schema_extra=REQUIRED)
+    name: str = Field(
+        max_length=255,
+        description="A person or team at the organisation.",
+        json_schema_extra=REQUIRED,
+    )
+    email: str = Field(max_length=254, json_schema_extra=REQUIRED)
+    voice: str = Field(
+        max_length=32,
+        description="Phone, international form: +44 117 496 0123.",
+        json_schema_extra=REQUIRED,
+    )
     street: list[Line] = Field(default_factory=list, max_length=3)
-    city: str = Field(max_length=255, description="Required by the registry (EPP).")
+    city: str = Field(
+        max_length=255, description="Required by the registry (EPP).", json_schema_extra=REQUIRED
+    )
     postal_code: str | None = Field(default=None, max_length=16)
     state: str | None = Field(default=None, max_length=255)
-    country: str = Field(max_length=2, description="ISO 3166-1 alpha-2 code, e.g. GB.")
+    country: str = Field(
+        max_length=2,
+        description="ISO 3166-1 alpha-2 code, e.g. GB.",
+        json_schema_extra={"minLength": 2},
+    )
     consent: list[ConsentField] = Field(
         default_factory=list,
         max_length=7,
@@ -63,12 +105,33 @@ class TechnicalContactIn(BaseModel):
     )
 
 
+#: A valid request, shown in the schema (and sent by schemathesis' examples phase).
+EXAMPLE = {
+    "domain": "example.com",
+    "technical_contact": {
+        "org": "Northwind Hosting GmbH",
+        "name": "Network operations",
+        "email": "noc@northwind.example.net",
+        "voice": "+49 40 609040",
+        "street": ["Speicherstadt 1"],
+        "city": "Hamburg",
+        "postal_code": "20457",
+        "country": "DE",
+        "consent": ["org", "email"],
+    },
+}
+
+
 class ChangeRequestIn(BaseModel):
     """A request to change a domain's technical contact."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
-    domain: str = Field(max_length=253, description="The domain name, e.g. example.com.")
+    domain: str = Field(
+        max_length=253,
+        description="The domain name, e.g. example.com.",
+        json_schema_extra=REQUIRED,
+    )
     technical_contact: TechnicalContactIn
 
 
@@ -85,6 +148,9 @@ INVALID = (
     "Invalid input: each field and why. A body that is not one JSON object is one error on the "
     "field `body`. A domain not registered with Interlink is an error on the field `domain` "
     "(which registrar holds a domain is public in RDAP and WHOIS)."
+)
+UNREADABLE = (
+    "The request body is not text in UTF-8, so it cannot be JSON: one error on the field `body`."
 )
 
 
@@ -156,8 +222,14 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.get("responses", {})
+            if "requestBody" not in operation:
+                # FastAPI lists 422 wherever there are parameters; these are plain text, so
+                # only a body can be refused that way here.
+                responses.pop("422", None)
             if "422" in responses:
                 responses["422"]["description"] = INVALID
+            if "400" in responses and "requestBody" in operation:
+                responses["400"]["description"] = UNREADABLE
             for code, answer in responses.items():
                 if code.isdigit() and int(code) >= 400:
                     answer["content"] = {PROBLEM_JSON: {"schema": problem_ref}}
@@ -217,6 +289,16 @@ def refused_body(exc: RequestValidationError) -> Refused:
     return invalid(body_errors(exc.errors(), exc.body, SHAPE))
 
 
+def unreadable_body() -> Refused:
+    """The 400 problem for a JSON body that is not even text (FastAPI cannot decode it)."""
+    return Refused(
+        400,
+        "Invalid request",
+        "The request body could not be read; see errors.",
+        errors=[FieldError(BODY, unreadable_text(SHAPE))],
+    )
+
+
 router = APIRouter(prefix=PREFIX, tags=["change requests"])
 
 
@@ -224,7 +306,7 @@ router = APIRouter(prefix=PREFIX, tags=["change requests"])
     "/change-requests",
     status_code=202,
     response_model=SubmitOut,
-    responses=_problems(413, 422, 429),
+    responses=_problems(400, 413, 422, 429),
     summary="Ask for a technical-contact change",
     dependencies=[_rate("submit")],
 )
@@ -259,7 +341,7 @@ async def submit(body: ChangeRequestIn, request: Request, background: Background
     summary="The state of a request",
     dependencies=[_rate("lookup")],
 )
-async def status(reference: str, request: Request) -> StatusOut:
+async def status(reference: Reference, request: Request) -> StatusOut:
     """By the reference from the e-mail (CR-ABCDE-FGH23)."""
     try:
         view = await run_in_threadpool(_portal(request).status, reference)
@@ -275,7 +357,7 @@ async def status(reference: str, request: Request) -> StatusOut:
     summary="Describe the request a confirmation token belongs to (does not confirm)",
     dependencies=[_rate("lookup")],
 )
-async def describe(token: str, request: Request) -> ConfirmationOut:
+async def describe(token: Token, request: Request) -> ConfirmationOut:
     """Read-only; only a POST confirms."""
     try:
         view: RequestView = await run_in_threadpool(_portal(request).describe, token)
@@ -297,11 +379,11 @@ async def describe(token: str, request: Request) -> ConfirmationOut:
 @router.post(
     "/confirmations/{token}",
     response_model=ConfirmedOut,
-    responses=_problems(400, 410, 429),
+    responses=_problems(400, 410, 413, 429),
     summary="Confirm a request (the registrant, with the token from the e-mail on file)",
     dependencies=[_rate("confirm")],
 )
-async def confirm(token: str, request: Request, background: BackgroundTasks) -> ConfirmedOut:
+async def confirm(token: Token, request: Request, background: BackgroundTasks) -> ConfirmedOut:
     """Single use; the token expires with the request."""
     try:
         view, job = await run_in_threadpool(_portal(request).confirm, token)

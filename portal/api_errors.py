@@ -62,6 +62,14 @@ def _position(document: str, offset: int) -> str:
     return f"line {line}, column {column}"
 
 
+def unreadable_text(shape: BodyShape) -> str:
+    """Why a body that is not text at all (not UTF-8) could not be read."""
+    return (
+        "the request body is not text in UTF-8, so it cannot be JSON; send one JSON object "
+        f"with the fields {_listed(list(shape.fields['']))}, encoded in UTF-8"
+    )
+
+
 def _whole_body(error: Mapping[str, Any], document: Any, shape: BodyShape) -> str:
     """Why the body as a whole could not be read: not JSON, empty, or not an object."""
     send = f"send one JSON object with the fields {_listed(list(shape.fields['']))}"

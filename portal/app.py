@@ -16,13 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 from domains.mailer import Mailer, mailer_from_settings
 from domains.settings import Settings, get_settings
 from domains.store import Store
 from portal import api, forms
 from portal.config import PortalConfig
-from portal.render import Refused, refusal_for
+from portal.render import Refused, refusal_for, wants_json
 from portal.security import BodyLimit, SecurityHeaders, Shield
 from portal.service import Portal
 
@@ -32,11 +34,21 @@ FAVICON = (
     'rx="3" fill="#0b5cad"/><path d="M5 3h6v2H9v6h2v2H5v-2h2V5H5z" fill="#fff"/></svg>'
 )
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 _HTTP_WORDS = {
     400: ("Bad request", "The request could not be understood."),
     404: ("Page not found", "There is no page at this address."),
     405: ("Method not allowed", "This address does not accept that kind of request."),
 }
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route answers at this path (Starlette names only the first route's)."""
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.routes)
+    ]
 
 
 def create_app(
@@ -84,8 +96,13 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and wants_json(request.url.path):
+            # FastAPI's only 400 here: a JSON body that is not even text.
+            return refusal_for(request, api.unreadable_body())
         title, message = _HTTP_WORDS.get(exc.status_code, ("Request refused", "Not possible."))
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
         return refusal_for(request, Refused(exc.status_code, title, message, headers=headers))
 
     # Outermost last: headers on every answer, then the shield, then the size limit.

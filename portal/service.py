@@ -11,6 +11,7 @@ mail delivery that follows a transition.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from domains import notices, validation
-from domains.changes import InvalidToken, Workflow, validate_proposal
+from domains.changes import TOKEN_BYTES, InvalidToken, Workflow, validate_proposal
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
@@ -35,7 +36,11 @@ from portal.security import Csrf
 log = logging.getLogger("interlink.portal")
 
 PORTAL_ACTOR = "customer:portal"
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+#: A confirmation token as the workflow makes it: secrets.token_urlsafe(TOKEN_BYTES), which is
+#: base64url without padding, so always this many characters of this alphabet.
+TOKEN_LENGTH = math.ceil(TOKEN_BYTES * 4 / 3)
+TOKEN_PATTERN = rf"^[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}$"
+TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 #: Fields of the new technical contact a visitor may agree to publish, and what they mean.
 CONSENT_CHOICES = {
