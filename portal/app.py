@@ -101,8 +101,9 @@ def create_app(
             return refusal_for(request, api.unreadable_body())
         title, message = _HTTP_WORDS.get(exc.status_code, ("Request refused", "Not possible."))
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        allowed = allowed_methods(app, request.scope) if exc.status_code == 405 else []
+        if allowed:  # none found inside a mount (its scope is its own): keep what it said
+            headers["Allow"] = ", ".join(allowed)
         return refusal_for(request, Refused(exc.status_code, title, message, headers=headers))
 
     # Outermost last: headers on every answer, then the shield, then the size limit.

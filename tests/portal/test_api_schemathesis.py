@@ -210,6 +210,7 @@ def test_only_operations_with_a_body_document_422(lite: Portal) -> None:
         (f"{API}/change-requests/CR-AAAAA-BBBBB", {"GET"}),
         ("/confirm/" + "A" * 43, {"GET", "POST"}),
         ("/change", {"GET", "POST"}),
+        ("/static/portal.css", {"GET", "HEAD"}),  # a mount's own answer is kept
     ],
 )
 def test_a_405_lists_every_method_of_the_path(lite: Portal, path: str, allowed: set[str]) -> None:
