@@ -293,19 +293,9 @@ class _Pass:
 
     def _settle(self, notice: Notice, outcome: Outcome, attempts: int, error: str | None) -> Notice:
         """Record the outcome (a send patiently: one not recorded may go out again)."""
-        store, patient = self.store, outcome is Outcome.SENT
+        args = (self.store, notice.id, self.claim, outcome, attempts, error)
         try:
-            row = _database(
-                store,
-                _record,
-                store,
-                notice.id,
-                self.claim,
-                outcome,
-                attempts,
-                error,
-                patient=patient,
-            )
+            row = _database(self.store, _record, *args, patient=outcome is Outcome.SENT)
         except Exception as exc:
             if not is_transient(exc):
                 raise
