@@ -21,7 +21,10 @@ def newest(store) -> audit.AuditEvent:
 def test_an_update_shows_each_field_before_and_after(store):
     contact = store.create_contact("staff:ann", contact_data(city="Berlin", street=["A 1"]))
     store.update_contact(
-        "staff:bob", contact.handle, None, {"city": "Hamburg", "street": ["B 2", "Hof 3"]}
+        "staff:bob",
+        contact.handle,
+        contact.version,
+        {"city": "Hamburg", "street": ["B 2", "Hof 3"]},
     )
     event = newest(store)
     view = store.audit_event(event.id)

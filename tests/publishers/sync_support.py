@@ -144,7 +144,7 @@ def seed_backlog(
     references = [move_tech(store, name, new_tech(i)) for i, name in enumerate(seeded.names)]
     for name in seeded.names[:edits]:
         registrant = store.domain_record(name).contact("registrant")
-        store.update_contact(ACTOR, registrant.handle, None, {"city": city})
+        store.update_contact(ACTOR, registrant.handle, registrant.version, {"city": city})
     return seeded, references
 
 

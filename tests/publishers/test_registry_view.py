@@ -121,7 +121,7 @@ async def test_a_domain_as_the_sync_left_it_agrees(store, sandbox, regs):
 async def test_a_contact_edit_differs_until_the_sync_sends_it(store, sandbox, regs):
     name = registered(store, sandbox, regs, "edited.net")
     registrant = store.domain_record(name).contact("registrant")
-    store.update_contact("staff:ann", registrant.handle, None, {"city": "Potsdam"})
+    store.update_contact("staff:ann", registrant.handle, registrant.version, {"city": "Potsdam"})
 
     before = await compare_with_registry(store, regs, name)
     title = f"contact {registrant.handle} (registrant)"

@@ -89,9 +89,11 @@ async def test_tech_moves_and_contact_edits_reach_the_sandbox(store, sandbox, tm
     refs = [move_tech(store, name, new_tech(i)) for i, name in enumerate(seeded.names[:3])]
     # A contact edit of a registrant (already at the registry) and of a brand-new tech contact.
     registrant = store.domain_record(seeded.names[3]).contact("registrant")
-    store.update_contact("staff:ann", registrant.handle, None, {"city": "Potsdam"})
+    store.update_contact("staff:ann", registrant.handle, registrant.version, {"city": "Potsdam"})
     moved = store.domain_record(seeded.names[0]).contact("tech")
-    store.update_contact("staff:ann", moved.handle, None, {"email": "hostmaster@moved.example.net"})
+    store.update_contact(
+        "staff:ann", moved.handle, moved.version, {"email": "hostmaster@moved.example.net"}
+    )
 
     report = await run(store, regs)
 
@@ -293,7 +295,7 @@ async def test_a_lost_answer_is_resolved_with_info_before_resending(store, sandb
     seeded = seed(store, sandbox, 2)
     move_tech(store, seeded.names[0], new_tech(11))
     registrant = store.domain_record(seeded.names[1]).contact("registrant")
-    store.update_contact("staff:ann", registrant.handle, None, {"city": "Leipzig"})
+    store.update_contact("staff:ann", registrant.handle, registrant.version, {"city": "Leipzig"})
     # Every create and update is committed, then the connection is dropped unanswered.
     sandbox.faults = FaultPlan(drop_after_commit_share=1.0, seed=2)
 
@@ -326,7 +328,7 @@ async def test_contact_edit_of_a_contact_the_registry_lacks_creates_it(store, sa
     domain, registrant = make_domain(store, "fresh-registrant.com")
     other = store.create_contact("staff:ann", person_data())
     sandbox.seed_domain(domain.name, other.handle, [("tech", house.handle)], CLIENT_ID)
-    store.update_contact("staff:ann", registrant.handle, None, {"city": "Dresden"})
+    store.update_contact("staff:ann", registrant.handle, registrant.version, {"city": "Dresden"})
     await run(store, regs)
     (entry,) = entries(store)
     assert entry.status == "done"
