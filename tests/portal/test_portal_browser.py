@@ -162,7 +162,7 @@ def test_fill_submit_and_confirm_in_chromium(site: Site, page: Any) -> None:
     page.get_by_role("heading", name="Request received").wait_for()
     answer = page.get_by_role("status").inner_text()
     assert re.search(
-        r"If browser-move\.com is registered with Interlink, we have sent a confirmation link "
+        r"If browser-move\.com is registered with Interlink, we are sending a confirmation link "
         r"to its registrant at \S\*\*\*@\S\*\*\*\.\w+\.",
         " ".join(answer.split()),
     ), answer

@@ -121,7 +121,7 @@ def test_a_change_from_the_portal_form_to_the_registry_outbox(running: Running) 
         data["consent"] = ["org", "email"]
         answer = browser.post("/change", data=data)
         assert answer.status_code == 200
-        assert "If e2e-move.com is registered with Interlink, we have" in answer.text
+        assert "If e2e-move.com is registered with Interlink, we are" in answer.text
 
         # 2. The registrant's mailbox (the address on file) receives the link.
         [(to, message)] = mailbox.wait_for(1)

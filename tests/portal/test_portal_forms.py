@@ -40,7 +40,7 @@ from tests.portal.conftest import (
 )
 
 ANSWER_RE = re.compile(
-    r"If (?P<domain>\S+) is registered with Interlink, we have\s+sent a confirmation link to its "
+    r"If (?P<domain>\S+) is registered with Interlink, we are\s+sending a confirmation link to its "
     r"registrant at <span class=\"masked\">(?P<masked>" + MASK_RE + r")</span>\.\s+Nothing "
     r"changes until the registrant confirms; the link expires in 7 days\."
 )
@@ -149,7 +149,7 @@ def test_a_domain_not_registered_with_interlink_is_said_so_beside_its_field(
     assert NOT_REGISTERED.format(domain="not-ours-at-all.com") in " ".join(domain.split())
     assert 'value="Not-Ours-At-All.com"' in domain  # what was typed is kept, to correct it
     assert 'href="#f-domain"' in unknown.text  # the summary links to the field
-    assert "Request received" not in unknown.text and "we have sent" not in unknown.text
+    assert "Request received" not in unknown.text and "we are sending" not in unknown.text
     assert not re.search(MASK_RE, unknown.text), "an invented masked address"
     assert "***" not in unknown.text
     assert snapshot(store) == before
