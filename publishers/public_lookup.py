@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import idna
 from sqlalchemy import Connection, bindparam, select
@@ -64,6 +64,7 @@ _EAST_ASIAN = frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HA
 _ENTRY_OVERHEAD = 256
 READ_MMAP_BYTES = 4 << 30
 READ_CACHE_KIB = 64 << 10
+_T = TypeVar("_T")
 
 
 class QueryError(ValueError):
@@ -396,24 +397,40 @@ class PublicLookup:
             except Exception:  # a broken connection may fail to close; it is dropped anyway
                 log.debug("closing a broken store connection failed", exc_info=True)
 
-    def _query(self, kind: str, name: str) -> list[dict[str, Any]]:
-        """The rows of the prepared `fetch`, `fingerprint` or `published` query for an A-label."""
-        values = {"name": name, "key": self.publication.key if self.publication else None}
+    def _read(self, read: Callable[[], _T]) -> _T:
+        """`read()` on this thread's connection; after a database error, once more on a fresh
+        connection (a held connection may have died under us: a server restart, a terminated
+        backend). A read is safe to repeat; LookupUnavailable when the second one fails too."""
         try:
-            if self._sqlite:
-                return self._prepared[kind].run(self._raw()[1], values)
-            conn = self._connection()
-            if kind == "published":
-                statement = lookup_statement(self.service or "")
-            else:
-                statement = _FETCH if kind == "fetch" else _FINGERPRINT
-            rows = [dict(row._mapping) for row in conn.execute(statement, values)]
-            conn.rollback()  # end the read transaction: the next query sees new commits
-            return rows
+            return read()
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            self._drop_connections()
+            log.info("store read failed (%s); trying a fresh connection", type(exc).__name__)
+        try:
+            return read()
         except (SQLAlchemyError, sqlite3.Error) as exc:
             self._drop_connections()
             log.warning("store read failed: %s", type(exc).__name__)
             raise LookupUnavailable("the store cannot be read just now") from None
+
+    def _query(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """The rows of the prepared `fetch`, `fingerprint` or `published` query for an A-label."""
+        values = {"name": name, "key": self.publication.key if self.publication else None}
+        if self._sqlite:
+            prepared = self._prepared[kind]
+            return self._read(lambda: prepared.run(self._raw()[1], values))
+        if kind == "published":
+            statement = lookup_statement(self.service or "")
+        else:
+            statement = _FETCH if kind == "fetch" else _FINGERPRINT
+
+        def read() -> list[dict[str, Any]]:
+            conn = self._connection()
+            rows = [dict(row._mapping) for row in conn.execute(statement, values)]
+            conn.rollback()  # end the read transaction: the next query sees new commits
+            return rows
+
+        return self._read(read)
 
     def _data_token(self) -> Any:
         """A token that stays equal while nothing is committed to the store (SQLite), or None."""
@@ -506,14 +523,14 @@ class PublicLookup:
         if self.publication is None:
             return None
         if self._sqlite:
-            try:
+            key = self.publication.key
+
+            def read() -> Any:
                 cursor = self._raw()[1]
-                cursor.execute(self._published_sql, (name, self.publication.key))
-                row = cursor.fetchone()
-            except sqlite3.Error as exc:
-                self._drop_connections()
-                log.warning("store read failed: %s", type(exc).__name__)
-                raise LookupUnavailable("the store cannot be read just now") from None
+                cursor.execute(self._published_sql, (name, key))
+                return cursor.fetchone()
+
+            row = self._read(read)
         else:
             rows = self._query("published", name)
             row = (rows[0][self.service],) if rows else None

@@ -41,6 +41,10 @@ How an entry travels:
    sync_failed through the workflow; a request whose entry finished while the worker died in
    between is finished by the reconciliation that runs at every start and loop.
 
+Every database call is one transaction run through `publishers.db_retry.OutageGuard`: a lost
+connection or a restart is retried with back-off; the worker stops (DatabaseOutage) only when the
+database stays away past ``sync.database_outage_limit``.
+
 Logs carry entry ids, handles, domain names and result codes only, never personal data.
 """
 
@@ -66,6 +70,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 from tenacity import (
     AsyncRetrying,
@@ -91,6 +96,7 @@ from domains.models import (
 )
 from domains.notices import NoticeSender
 from domains.store import DomainRecord, Store
+from publishers.db_retry import DatabaseOutage, OutageGuard
 from publishers.disclose import disclose_for
 from publishers.epp.codec import (
     ContactChange,
@@ -403,6 +409,8 @@ class SyncWorker:
     many entries are in flight at once (default: 16 per session), batch how many are claimed (and
     recorded) in one transaction. The notices of the requests it completes or expires are sent
     with `mailer` (default: the one of the store's settings) unless send_notices is False.
+    Database calls ride out a lost connection or a restart through `outage` (default: the
+    store's `sync` settings); DatabaseOutage when the database stays away past its limit.
     """
 
     def __init__(
@@ -426,6 +434,7 @@ class SyncWorker:
         expire_requests: bool = True,
         mailer: Mailer | None = None,
         send_notices: bool = True,
+        outage: OutageGuard | None = None,
     ) -> None:
         self.store = store
         self.registries = registries
@@ -454,6 +463,8 @@ class SyncWorker:
         self._progress_done = 0
         self._login_warned: set[str] = set()
         self._executor: ThreadPoolExecutor | None = None
+        self.outage = outage or OutageGuard.from_settings(store.settings.sync)
+        self._stop: asyncio.Event | None = None
 
     # ------------------------------------------------------------ public API
 
@@ -498,7 +509,7 @@ class SyncWorker:
     async def _run(self, *, follow: bool, stop: asyncio.Event | None = None) -> SyncReport:
         started = time.monotonic()
         report = SyncReport()
-        stop = stop or asyncio.Event()
+        stop = self._stop = stop or asyncio.Event()
         if self._lock is not None:
             await asyncio.to_thread(self._lock.acquire, wait=self.lock_wait)
         await self._db(self._reconcile, report)
@@ -512,13 +523,14 @@ class SyncWorker:
         mail: asyncio.Task[None] | None = None
         try:
             while True:
+                recorder.check()
                 mail = self._mail(mail, report)
                 stopping = stop.is_set()
                 if exhausted and time.monotonic() - empty_claim_at >= self.poll_interval:
                     exhausted = False  # look again for new entries now and then
                 if not stopping and len(inflight) <= self.concurrency // 2 and not exhausted:
                     want = min(self.batch, self.concurrency - len(inflight))
-                    jobs = await self._db(self._claim, want)
+                    jobs = await self._db(self._claim, want, [])
                     report.claimed += len(jobs)
                     for job in jobs:
                         inflight.add(asyncio.create_task(self._process(job)))
@@ -553,6 +565,7 @@ class SyncWorker:
                     recorder.submit([task.result() for task in done])
                     finished_since_empty_claim += len(done)
             await recorder.drain()
+            recorder.check()
             if mail is not None:
                 await mail
             mail = self._mail(None, report, pending=True)
@@ -596,9 +609,17 @@ class SyncWorker:
 
     # ------------------------------------------------------------ claiming
 
-    def _claim(self, limit: int) -> list[Job]:
-        """Claim up to limit due entries (oldest first, one per domain/contact) and load them."""
+    def _claim(self, limit: int, tried: list[datetime] | None = None) -> list[Job]:
+        """Claim up to limit due entries (oldest first, one per domain/contact) and load them.
+
+        `tried` holds the claim times of earlier tries of this claim that failed (a lost
+        connection): one of them may have committed without our hearing, and the entries it
+        claimed (ours, with its exact claim time) are taken again rather than left to the lease.
+        """
         now = utcnow()
+        lost_at = list(tried or ())
+        if tried is not None:
+            tried.append(now)
         stale = now - self.lease
         entry = OutboxEntry
         lease_over = col(entry.claimed_at) < stale
@@ -606,6 +627,11 @@ class SyncWorker:
             # We hold the store's only worker lock: anything in progress under another id is an
             # orphan of a worker that died.
             lease_over = or_(lease_over, col(entry.claimed_by) != self.worker_id)
+        if lost_at:
+            lease_over = or_(
+                lease_over,
+                and_(entry.claimed_by == self.worker_id, col(entry.claimed_at).in_(lost_at)),
+            )
         due = or_(
             and_(entry.status == "pending", col(entry.next_attempt_at) <= now),
             and_(entry.status == "in_progress", lease_over),
@@ -697,6 +723,8 @@ class SyncWorker:
                     jobs.append(self._move_job(row, records, contacts))
                 else:
                     jobs.append(self._contact_job(session, row))
+            except DBAPIError:
+                raise  # the database failed, not the entry: the whole claim is tried again
             except Exception as exc:  # a broken entry must not stop the others
                 log.error("outbox entry %s cannot be prepared: %s", row.id, _where(exc))
                 jobs.append(self._job(row, None, fail_reason=f"cannot prepare the entry: {exc}"))
@@ -1157,11 +1185,19 @@ class SyncWorker:
 
     async def _db(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run blocking store work on the worker's one database thread: claims and records
-        queue up there instead of fighting over SQLite's write lock."""
+        queue up there instead of fighting over SQLite's write lock. A transient error (a lost
+        connection, a restart) is retried through the outage guard: every such piece of work
+        is one transaction that commits whole or not at all, and is safe to run again."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="sync-db")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(function, *args))
+        call = functools.partial(function, *args)
+        executor = self._executor
+        return await self.outage.run(
+            lambda: loop.run_in_executor(executor, call),
+            what=function.__name__.strip("_"),
+            stop=self._stop,
+        )
 
     def _record(self, results: Sequence[Result], report: SyncReport) -> None:
         """Write every result and its audit event in one transaction (only entries still ours)."""
@@ -1330,6 +1366,7 @@ class _Recorder:
     def __init__(self, worker: SyncWorker, report: SyncReport) -> None:
         self.worker = worker
         self.report = report
+        self.failure: DatabaseOutage | None = None
         self.queue: asyncio.Queue[list[Result]] = asyncio.Queue()
         self.task = asyncio.create_task(self._loop(), name="sync-recorder")
 
@@ -1341,6 +1378,11 @@ class _Recorder:
         if self.task.done():
             return
         await self.queue.join()
+
+    def check(self) -> None:
+        """Raise DatabaseOutage when a write gave up on the database: the worker stops."""
+        if self.failure is not None:
+            raise self.failure
 
     async def close(self) -> None:
         self.task.cancel()
@@ -1370,6 +1412,8 @@ class _Recorder:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if isinstance(exc, DatabaseOutage) and self.failure is None:
+                    self.failure = exc
                 log.error(
                     "recording %d sync results failed (%s); the entries will be taken up again",
                     len(batch),
@@ -1413,6 +1457,7 @@ async def run_worker(
 
 __all__ = [
     "ACTOR",
+    "DatabaseOutage",
     "Job",
     "LocalOnly",
     "Permanent",

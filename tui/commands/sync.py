@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
+from domains.settings import get_settings
 from domains.store import Store
+from publishers.db_retry import OutageGuard
 from publishers.registries import load_registries
 from publishers.sync import SWITCH_INTERVAL, SyncReport, SyncWorker
 from tui.commands.common import console, err_console, opened_store, user_errors
@@ -56,7 +58,8 @@ def sync_command(
     if once and follow:
         err_console.print("[bold red]error:[/] choose --once or --follow, not both")
         raise typer.Exit(2)
-    with user_errors(), opened_store(database_url) as store:
+    with user_errors(), contextlib.ExitStack() as stack:
+        store = _open(stack, database_url, follow)
         if store.is_sqlite and workers > 1:
             err_console.print(
                 "[bold red]error:[/] on SQLite one sync worker runs at a time; "
@@ -76,6 +79,15 @@ def sync_command(
     console.print(summary(report))
     if report.failed:
         raise typer.Exit(1)
+
+
+def _open(stack: contextlib.ExitStack, database_url: str | None, follow: bool) -> Store:
+    """The store, closed with `stack`. A worker that follows rides out a database that is
+    briefly away at its start too (sync.database_outage_limit); a single run fails at once."""
+    if not follow:
+        return stack.enter_context(opened_store(database_url))
+    guard = OutageGuard.from_settings(get_settings().sync)
+    return guard.call(lambda: stack.enter_context(opened_store(database_url)), what="opening")
 
 
 def summary(report: SyncReport) -> str:
@@ -120,11 +132,16 @@ async def _run(
         )
         for n in range(workers)
     ]
+    runs = [asyncio.ensure_future(w.follow(stop) if follow else w.run_once()) for w in team]
     try:
-        if follow:
-            reports = await asyncio.gather(*(w.follow(stop) for w in team))
-        else:
-            reports = await asyncio.gather(*(w.run_once() for w in team))
+        reports = await asyncio.gather(*runs)
+    except BaseException:
+        # One worker gave up (the database stayed away past sync.database_outage_limit): the
+        # others stop too, before their sessions and threads are closed under them.
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+        raise
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
