@@ -21,6 +21,7 @@ READERS = [
     pytest.param(["requests", "list"], id="requests-list"),
     pytest.param(["requests", "show", "CR-AAAAA-AAAAA"], id="requests-show"),
     pytest.param(["export", "{tmp}/export.json"], id="export"),
+    pytest.param(["notices"], id="notices"),
 ]
 
 

@@ -21,9 +21,18 @@ USER_OPTION = typer.Option(None, "--user", help="Staff name for the audit trail.
 
 def deliver(store: Store, outcome: Outcome) -> None:
     """Send the notices a transition queued and say if any could not go out."""
-    failed = [n for n in deliver_outcome(store, outcome) if n.status == "failed"]
+    done = deliver_outcome(store, outcome)
+    failed = sum(1 for n in done if n.status == "failed")
+    waiting = sum(1 for n in done if n.status == "queued")
     if failed:
-        console.print(f"[yellow]{len(failed)} notice(s) could not be sent; see the Notice log[/]")
+        console.print(
+            f"[yellow]{failed} notice(s) could not be sent; `interlink notices` says why[/]"
+        )
+    if waiting:
+        console.print(
+            f"[yellow]{waiting} notice(s) will be sent later (the mail relay or the "
+            "database did not answer); `interlink notices` lists them[/]"
+        )
 
 
 def checked(reference: str) -> str:
