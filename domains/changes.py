@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import audit, notices, validation
+from domains import audit, notice_delivery, notices, validation
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer, mailer_from_settings
 from domains.models import ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -644,7 +644,7 @@ def deliver_outcome(store: Store, outcome: Outcome, mailer: Mailer | None = None
     context = {"status_url": f"{base}/status/{outcome.request.reference}"}
     if outcome.token:
         context["confirm_url"] = f"{base}/confirm/{outcome.token}"
-    return notices.deliver(
+    return notice_delivery.deliver(
         store,
         outcome.notice_ids,
         mailer=mailer or mailer_from_settings(store.settings),

@@ -465,18 +465,3 @@ def _message(
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
-
-
-#: Moved to domains.notice_delivery; still importable from here for every caller.
-_DELIVERY = frozenset(
-    {"NoticeSender", "NoticeView", "claim_lease", "deliver", "deliver_pending", "notice_log"}
-)
-
-
-def __getattr__(name: str) -> Any:
-    """The delivery names under their old home (imported lazily: delivery imports this)."""
-    if name in _DELIVERY:
-        from domains import notice_delivery
-
-        return getattr(notice_delivery, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from domains import notices, validation
+from domains import notice_delivery, validation
 from domains.changes import TOKEN_BYTES, InvalidToken, Workflow, validate_proposal
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
@@ -323,7 +323,9 @@ class Portal:
     def _delivery(self, reference: str, notice_ids: list[int], context: dict[str, str]) -> Job:
         def run() -> None:
             try:
-                sent = notices.deliver(self.store, notice_ids, mailer=self.mailer, context=context)
+                sent = notice_delivery.deliver(
+                    self.store, notice_ids, mailer=self.mailer, context=context
+                )
             except Exception as exc:  # the visitor has their answer; staff see the notice log
                 log.error("notices for %s not delivered: %s", reference, type(exc).__name__)
                 return

@@ -94,7 +94,7 @@ from domains.models import (
     OutboxEntry,
     utcnow,
 )
-from domains.notices import NoticeSender
+from domains.notice_delivery import NoticeSender
 from domains.store import DomainRecord, Store
 from publishers.db_retry import DatabaseOutage, OutageGuard
 from publishers.disclose import disclose_for

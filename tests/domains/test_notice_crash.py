@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from domains import notices
+from domains import notice_delivery
 from domains.mailer import NOTICE_HEADER, FolderMailer, Mailer, SmtpMailer
 from domains.models import utcnow
 from domains.settings import MailSettings, Settings
@@ -69,8 +69,8 @@ def deliver_in_child(url: str, data_dir: str, port: int, at: int, when: str) -> 
     )
     if at:
         mailer = KillingMailer(mailer, at, when)
-    lapsed = utcnow() + notices.claim_lease(settings.mail) + timedelta(minutes=1)
-    notices.deliver_pending(store, mailer=mailer, now=lapsed, batch=BATCH)
+    lapsed = utcnow() + notice_delivery.claim_lease(settings.mail) + timedelta(minutes=1)
+    notice_delivery.deliver_pending(store, mailer=mailer, now=lapsed, batch=BATCH)
     store.close()
 
 

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, select, text, update
 from typer.testing import CliRunner
 
-from domains import notices
+from domains import notice_delivery, notices
 from domains.db import make_engine, upgrade, writer
 from domains.mailer import NOTICE_HEADER, FolderMailer, SmtpMailer
 from domains.models import Notice, utcnow
@@ -100,7 +100,7 @@ def test_left_behind_notices_drain_in_one_run(store: Store, tmp_path: Path) -> N
     assert store.settings.mail.notice_batch == 100
     outbox = tmp_path / "out"
 
-    done = notices.deliver_pending(store, mailer=FolderMailer(outbox), now=utcnow() + LATER)
+    done = notice_delivery.deliver_pending(store, mailer=FolderMailer(outbox), now=utcnow() + LATER)
 
     assert [n.id for n in done] == ids, "all of them, oldest first"
     assert statuses(store) == {"sent": 350}
@@ -110,7 +110,7 @@ def test_left_behind_notices_drain_in_one_run(store: Store, tmp_path: Path) -> N
 def test_a_relay_that_is_down_stops_the_pass_and_fails_nothing(store: Store) -> None:
     ids = completion_notices(store, 8)
     mailer = SmtpMailer("127.0.0.1", free_port(), starttls=False, timeout=5)
-    done = notices.deliver_pending(store, mailer=mailer, now=utcnow() + LATER)
+    done = notice_delivery.deliver_pending(store, mailer=mailer, now=utcnow() + LATER)
     tried = ids[:STOP_AFTER_TRANSPORT_ERRORS]
     assert [n.id for n in done] == tried
     assert statuses(store) == {"queued": 8}
@@ -128,17 +128,17 @@ def test_an_smtp_4xx_leaves_the_notice_queued_for_a_later_pass(
     [notice_id] = completion_notices(store, 1)
     before = utcnow()
 
-    [notice] = notices.deliver(store, [notice_id], mailer=mailer)
+    [notice] = notice_delivery.deliver(store, [notice_id], mailer=mailer)
 
     assert notice.status == "queued", "a 4xx reply fails nothing"
     assert notice.attempts == 2 and "451" in notice.error
     assert notice.first_error_at >= before
     assert notice.next_attempt_at >= before + timedelta(seconds=0.8 * 60)
     assert notice.claimed_by is None
-    assert notices.deliver_pending(store, mailer=mailer, now=utcnow()) == [], "not due yet"
+    assert notice_delivery.deliver_pending(store, mailer=mailer, now=utcnow()) == [], "not due yet"
     sink.rcpt_reply = lambda _n, _address: None
     due = notice.next_attempt_at + timedelta(seconds=1)
-    [sent] = notices.deliver_pending(store, mailer=mailer, now=due)
+    [sent] = notice_delivery.deliver_pending(store, mailer=mailer, now=due)
     assert (sent.status, sent.attempts, sent.error) == ("sent", 3, None)
     assert [int(m.message[NOTICE_HEADER]) for m in sink.messages] == [notice_id]
 
@@ -157,7 +157,7 @@ def test_transient_errors_back_off_longer_and_give_up_with_the_reason(
     [notice_id] = completion_notices(store, 1)
     with store.write() as session:  # its errors began five days and an hour ago
         session.get(Notice, notice_id).first_error_at = now - timedelta(hours=121)
-    [notice] = notices.deliver(store, [notice_id], mailer=mailer)
+    [notice] = notice_delivery.deliver(store, [notice_id], mailer=mailer)
     assert notice.status == "failed"
     assert notice.error.startswith("gave up after 120 hours of transient errors; the last: ")
     assert "452" in notice.error
@@ -181,7 +181,7 @@ def test_a_database_error_while_preparing_leaves_the_notice_queued(
         with locker.connect() as connection:
             connection.execute(text("LOCK TABLE change_request IN ACCESS EXCLUSIVE MODE"))
             before = utcnow()
-            [notice] = notices.deliver(store, [notice_id], mailer=FolderMailer(outbox))
+            [notice] = notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox))
             connection.rollback()
         assert notice.status == "queued", notice.error
         assert notice.error.startswith("the database failed while the mail was prepared (")
@@ -189,7 +189,7 @@ def test_a_database_error_while_preparing_leaves_the_notice_queued(
         assert notice.next_attempt_at >= before + timedelta(seconds=48)
         assert not outbox.exists()
         due = notice.next_attempt_at + timedelta(seconds=1)
-        [sent] = notices.deliver_pending(store, mailer=FolderMailer(outbox), now=due)
+        [sent] = notice_delivery.deliver_pending(store, mailer=FolderMailer(outbox), now=due)
         assert sent.status == "sent"
         assert files_per_notice(outbox) == {notice_id: 1}
     finally:
@@ -210,10 +210,10 @@ def test_a_locked_sqlite_store_leaves_the_notice_queued(tmp_path: Path) -> None:
         other = make_engine(settings.database_url, busy_timeout_ms=50)
         with writer(other).connect() as connection, connection.begin():
             # Another writer holds the write lock (BEGIN IMMEDIATE) all along.
-            assert notices.deliver(store, [notice_id], mailer=FolderMailer(outbox)) == []
+            assert notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox)) == []
         other.dispose()
         assert row(store, notice_id).status == "queued"
-        [sent] = notices.deliver(store, [notice_id], mailer=FolderMailer(outbox))
+        [sent] = notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox))
         assert sent.status == "sent" and files_per_notice(outbox) == {notice_id: 1}
     finally:
         store.close()
@@ -239,7 +239,7 @@ def test_terminated_backends_fail_no_notice_and_double_none(
 
     def run() -> None:
         try:
-            notices.deliver_pending(store, mailer=mailer, now=utcnow() + LATER, batch=20)
+            notice_delivery.deliver_pending(store, mailer=mailer, now=utcnow() + LATER, batch=20)
         except BaseException as exc:
             errors.append(exc)
 
@@ -261,8 +261,8 @@ def test_terminated_backends_fail_no_notice_and_double_none(
         assert not worker.is_alive() and not errors, errors
         assert rounds >= 5 and terminated >= 5, (rounds, terminated)
         # What the cuts left for later (a back-off, an outcome not recorded) goes out later.
-        lapsed = utcnow() + notices.claim_lease(store.settings.mail) + timedelta(hours=2)
-        notices.deliver_pending(store, mailer=mailer, now=lapsed)
+        lapsed = utcnow() + notice_delivery.claim_lease(store.settings.mail) + timedelta(hours=2)
+        notice_delivery.deliver_pending(store, mailer=mailer, now=lapsed)
     finally:
         killer.dispose()
     assert statuses(store) == {"sent": 150}
@@ -277,7 +277,7 @@ def test_a_notice_whose_file_was_written_before_a_crash_is_not_written_again(
 ) -> None:
     [notice_id] = completion_notices(store, 1)
     outbox = tmp_path / "out"
-    notices.deliver(store, [notice_id], mailer=FolderMailer(outbox))
+    notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox))
     first = next(outbox.glob("*.eml")).read_bytes()
     with store.write() as session:  # as if its deliverer died after the write, before the record
         session.execute(
@@ -285,7 +285,7 @@ def test_a_notice_whose_file_was_written_before_a_crash_is_not_written_again(
             .where(Notice.id == notice_id)
             .values(status="sending", claimed_at=utcnow() - timedelta(days=1), sent_at=None)
         )
-    [notice] = notices.deliver_pending(store, mailer=FolderMailer(outbox))
+    [notice] = notice_delivery.deliver_pending(store, mailer=FolderMailer(outbox))
     assert notice.status == "sent" and notice.sent_at is not None
     assert [p.read_bytes() for p in outbox.glob("*.eml")] == [first]
 
@@ -295,10 +295,10 @@ def test_every_try_of_a_notice_carries_the_same_message_id(
 ) -> None:
     mailer, sink = smtp
     first, second = completion_notices(store, 2)
-    notices.deliver(store, [first, second], mailer=mailer)
+    notice_delivery.deliver(store, [first, second], mailer=mailer)
     with store.write() as session:  # sent again after a crash in the window SMTP leaves
         session.get(Notice, first).status = "queued"
-    notices.deliver(store, [first], mailer=mailer)
+    notice_delivery.deliver(store, [first], mailer=mailer)
     ids = [str(m.message["Message-ID"]) for m in sink.messages]
     assert ids[0] == ids[2] != ids[1]
     assert ids[0].startswith(f"<notice-{first}.") and ids[0].endswith("@interlink.example.net>")
@@ -330,7 +330,7 @@ def test_staff_see_failed_and_waiting_notices_with_the_reason(
     sink.rcpt_reply = lambda n, address: (
         "451 4.3.0 Try again later" if n <= 2 else f"550 5.1.1 <{address}>: no such user"
     )
-    done = notices.deliver(store, [waiting, refused, broken_id], mailer=mailer)
+    done = notice_delivery.deliver(store, [waiting, refused, broken_id], mailer=mailer)
     assert [n.status for n in done] == ["queued", "failed", "failed"]
     assert done[2].error.startswith("TemplateNotFound: no_such_template")
 

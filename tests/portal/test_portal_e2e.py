@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from domains import notices
+from domains import notice_delivery
 from domains.changes import Workflow
 from domains.mailer import SmtpMailer
 from domains.models import AuditEvent, OutboxEntry
@@ -149,7 +149,7 @@ def test_a_change_from_the_portal_form_to_the_registry_outbox(running: Running) 
         # 5. Staff approve; the change is applied and its notices delivered.
         outcome = flow.approve_and_apply(actor="staff:bob", reference=reference)
         assert outcome.request.state == "applied"
-        sent = notices.deliver(store, outcome.notice_ids, mailer=running.mailer)
+        sent = notice_delivery.deliver(store, outcome.notice_ids, mailer=running.mailer)
         assert {n.status for n in sent} == {"sent"}
         status = browser.get(f"/status/{reference}")
         assert "sent to the registry" in status.text
