@@ -140,6 +140,17 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
+def pg_store(tmp_path: Path, migrated_templates: dict[str, str]) -> Iterator[Store]:
+    """A migrated PostgreSQL store, for tests about PostgreSQL itself (skip them without one)."""
+    for url in _postgres_database(template=migrated_templates["postgresql"]):
+        opened = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
+        try:
+            yield opened
+        finally:
+            opened.close()
+
+
+@pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     """A migrated SQLite store, for tests that need only one backend."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'one.db'}", data_dir=tmp_path / "d")

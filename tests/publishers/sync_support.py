@@ -4,6 +4,7 @@ change requests taken through the workflow, and the invariant "the sandbox equal
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,6 +32,25 @@ PASSWORD = "sandbox-pw1"
 PASSWORD_ENV = "INTERLINK_SANDBOX_PASSWORD"
 ACTOR = "staff:ann"
 APPROVER = "staff:bob"
+
+
+CLTRID = re.compile(rb"<(?:\w+:)?clTRID>\s*ILS(\d+)-")
+TRANSFORM = re.compile(rb"<(?:\w+:)?(?:create|update|delete)>\s*<((?:domain|contact):\w+)")
+
+
+class TransformCountingSandbox(SandboxRegistry):
+    """The sandbox, counting each outbox entry's transform commands (the clTRID names the
+    entry); queries (info, check) may be repeated after a lost answer, transforms never."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.transforms: Counter[tuple[int, str]] = Counter()
+
+    async def _handle(self, state: Any, frame: bytes) -> Any:
+        entry, command = CLTRID.search(frame), TRANSFORM.search(frame)
+        if entry and command:
+            self.transforms[(int(entry[1]), command[1].decode())] += 1
+        return await super()._handle(state, frame)
 
 
 def new_tech(n: int, **overrides: Any) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import socket
 import sys
@@ -23,14 +22,14 @@ from sqlalchemy import create_engine, select, text
 from domains.changes import Workflow
 from domains.mailer import NOTICE_HEADER
 from domains.models import Notice
-from domains.settings import Settings
 from domains.store import Store
-from publishers.epp.sandbox import FaultPlan, SandboxRegistry
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL, _postgres_database
+from publishers.epp.sandbox import FaultPlan
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
+    TransformCountingSandbox,
     assert_sandbox_equals_store,
     entries,
     move_tech,
@@ -48,27 +47,10 @@ REPO = Path(__file__).resolve().parents[2]
 DOMAINS = 24
 ROUNDS = 6
 LOOKUPS = 8  # per service and round
-CLTRID = re.compile(rb"<(?:\w+:)?clTRID>\s*ILS(\d+)-")
-TRANSFORM = re.compile(rb"<(?:\w+:)?(?:create|update|delete)>\s*<((?:domain|contact):\w+)")
 TERMINATE = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
 )
-
-
-class RecordingSandbox(SandboxRegistry):
-    """The sandbox, counting each outbox entry's transform commands (the clTRID names the entry);
-    queries (info, check) may be repeated after a lost answer, transforms never."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.transforms: Counter[tuple[int, str]] = Counter()
-
-    async def _handle(self, state, frame: bytes):
-        entry, command = CLTRID.search(frame), TRANSFORM.search(frame)
-        if entry and command:
-            self.transforms[(int(entry[1]), command[1].decode())] += 1
-        return await super()._handle(state, frame)
 
 
 def whois(port: int, name: str) -> str:
@@ -88,21 +70,11 @@ def notice_files(outbox: Path) -> Counter[str]:
     return found
 
 
-@pytest.fixture
-def pg_store(tmp_path: Path, migrated_templates: dict[str, str]):
-    for url in _postgres_database(migrated_templates["postgresql"]):
-        store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
-        try:
-            yield store
-        finally:
-            store.close()
-
-
 async def test_terminated_backends_stop_nothing(pg_store: Store, tmp_path, monkeypatch) -> None:
     store = pg_store
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     killer = create_engine(str(store.engine.url.set(drivername="postgresql+psycopg")))
-    sandbox = RecordingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+    sandbox = TransformCountingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
     await sandbox.start()
     worker = None
     services = Services(store, rdds_settings(store.settings), whois_port=0, http_port=0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import socket
 import sqlite3
@@ -27,16 +26,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from domains.settings import Settings
 from domains.store import Store
 from publishers.db_retry import DatabaseOutage, OutageGuard
-from publishers.epp.sandbox import SandboxRegistry
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL, _postgres_database
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.publishers.sync_support import (
     ACTOR,
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
+    TransformCountingSandbox,
     assert_sandbox_equals_store,
     entries,
     move_tech,
@@ -51,8 +49,6 @@ from tests.publishers.sync_support import (
 postgres_only = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)
 
 REPO = Path(__file__).resolve().parents[2]
-CLTRID = re.compile(rb"<(?:\w+:)?clTRID>\s*ILS(\d+)-")
-TRANSFORM = re.compile(rb"<(?:\w+:)?(?:create|update|delete)>\s*<((?:domain|contact):\w+)")
 #: Every other backend of the test's database, at a moment when one of them is inside a
 #: transaction (so the worker loses a connection in the middle of its work, not while idle).
 TERMINATE_IN_TRANSACTION = text(
@@ -64,21 +60,6 @@ TERMINATE_IN_TRANSACTION = text(
 OUTAGE_LIMIT_MESSAGE = (
     "the database has been unreachable for 2 s (sync.database_outage_limit); stopping"
 )
-
-
-class RecordingSandbox(SandboxRegistry):
-    """The sandbox, counting each outbox entry's transform commands (the clTRID names the
-    entry); queries may be repeated after a lost answer, transforms never."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.transforms: Counter[tuple[int, str]] = Counter()
-
-    async def _handle(self, state: Any, frame: bytes) -> Any:
-        entry, command = CLTRID.search(frame), TRANSFORM.search(frame)
-        if entry and command:
-            self.transforms[(int(entry[1]), command[1].decode())] += 1
-        return await super()._handle(state, frame)
 
 
 class Relay:
@@ -147,18 +128,8 @@ class Relay:
 
 
 @pytest.fixture
-def pg_store(migrated_templates: dict[str, str], tmp_path: Path) -> Iterator[Store]:
-    for url in _postgres_database(template=migrated_templates["postgresql"]):
-        store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
-        try:
-            yield store
-        finally:
-            store.close()
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RecordingSandbox]:
-    registry = RecordingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+def sandbox(tmp_path: Path) -> Iterator[TransformCountingSandbox]:
+    registry = TransformCountingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
     with sandbox_in_thread(registry):
         yield registry
 
@@ -217,7 +188,7 @@ def all_done(store: Store, count: int) -> bool:
 
 @postgres_only
 def test_worker_survives_backends_terminated_mid_transaction(
-    pg_store: Store, sandbox: RecordingSandbox, tmp_path: Path
+    pg_store: Store, sandbox: TransformCountingSandbox, tmp_path: Path
 ) -> None:
     store = pg_store
     path = write_registries(tmp_path / "r.toml", sandbox, tlds=("com", "net", "org"))
@@ -279,7 +250,7 @@ def test_worker_survives_backends_terminated_mid_transaction(
 
 @postgres_only
 def test_worker_rides_out_a_short_outage_and_stops_after_a_long_one(
-    pg_store: Store, sandbox: RecordingSandbox, tmp_path: Path
+    pg_store: Store, sandbox: TransformCountingSandbox, tmp_path: Path
 ) -> None:
     store = pg_store
     path = write_registries(tmp_path / "r.toml", sandbox, tlds=("com", "net", "org"))

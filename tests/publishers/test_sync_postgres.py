@@ -18,7 +18,7 @@ from domains.models import AuditEvent
 from domains.settings import Settings
 from domains.store import Store
 from publishers.epp.sandbox import SandboxRegistry
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL, _postgres_database
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
@@ -67,15 +67,9 @@ def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name:
         store.close()
 
 
-@pytest.fixture
-def pg_store(migrated_templates, tmp_path, monkeypatch):
+@pytest.fixture(autouse=True)
+def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-    for url in _postgres_database(template=migrated_templates["postgresql"]):
-        store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
-        try:
-            yield store
-        finally:
-            store.close()
 
 
 async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_store, tmp_path):
