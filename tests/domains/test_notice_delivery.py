@@ -12,13 +12,11 @@ import email.policy
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, select, text, update
 from typer.testing import CliRunner
 
@@ -51,18 +49,6 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
         ),
         portal_base_url="https://portal.test",
     )
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[SmtpMailer, SmtpSink]]:
-    """A real SMTP server on loopback and a mailer pointed at it."""
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield SmtpMailer("127.0.0.1", controller.port, starttls=False, timeout=5), sink
-    finally:
-        controller.stop()
 
 
 def completion_notices(store: Store, count: int) -> list[int]:

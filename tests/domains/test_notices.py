@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from domains import notice_delivery, notices
@@ -45,18 +43,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         mail=MailSettings(retries=2, retry_wait=0.01, retry_wait_max=0.05),
         portal_base_url="https://portal.test",
     )
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[SmtpMailer, SmtpSink]]:
-    """A real SMTP server on loopback and a mailer pointed at it."""
-    sink = SmtpSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield SmtpMailer("127.0.0.1", controller.port, starttls=False, timeout=5), sink
-    finally:
-        controller.stop()
 
 
 def make_request(
