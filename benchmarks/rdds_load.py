@@ -158,6 +158,12 @@ def serve_env(live: bool = False) -> dict[str, str]:
         "INTERLINK_SERVE__RATE_LIMIT__PER_NETWORK_RATE": "1e9",
         "INTERLINK_SERVE__RATE_LIMIT__PER_NETWORK_BURST": "1e9",
         "INTERLINK_SERVE__WHOIS_MAX_CONNECTIONS": "2048",
+        # Likewise the per-client connection caps: counted for every connection, never reached
+        # by the one load generator's address.
+        "INTERLINK_SERVE__WHOIS_MAX_CONNECTIONS_PER_ADDRESS": "2048",
+        "INTERLINK_SERVE__WHOIS_MAX_CONNECTIONS_PER_NETWORK": "2048",
+        "INTERLINK_SERVE__HTTP_MAX_CONNECTIONS_PER_ADDRESS": "2048",
+        "INTERLINK_SERVE__HTTP_MAX_CONNECTIONS_PER_NETWORK": "2048",
         "INTERLINK_SERVE__PUBLISH_ANSWERS": "false" if live else "true",
     }
 
