@@ -10,11 +10,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from domains.mailer import SmtpMailer
 from domains.settings import Settings
 from domains.store import Store
+from tests.domains.test_mailer import SmtpSink, free_port
 
 #: Where the PostgreSQL tests run when INTERLINK_TEST_POSTGRES_URL is not set: the local server
 #: that CI and the developers' machines run (trust authentication, database `test`).
@@ -159,3 +162,15 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpMailer, SmtpSink]]:
+    """A real SMTP server on loopback and a mailer pointed at it."""
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield SmtpMailer("127.0.0.1", controller.port, starttls=False, timeout=5), sink
+    finally:
+        controller.stop()

@@ -29,7 +29,6 @@ from publishers.registries import (
     parse_registries,
 )
 from publishers.sync import SyncWorker, WorkerBusy, contact_data
-from tests.domains.test_notices import smtp  # noqa: F401 (a fixture: a real SMTP server)
 from tests.factories import contact_data as person_data
 from tests.publishers.sync_support import (
     CLIENT_ID,
@@ -393,7 +392,7 @@ async def test_the_worker_sends_the_notices_of_the_requests_it_completes(
     store,
     sandbox,
     tmp_path,
-    smtp,  # noqa: F811
+    smtp,
 ):
     mailer, sink = smtp
     regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
