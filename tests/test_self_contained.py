@@ -86,15 +86,33 @@ def file_relative_escapes(name: str, text: str) -> list[str]:
     return escapes
 
 
+def sibling_paths(text: str, root: Path = REPO) -> list[str]:
+    """Absolute paths in `text` to what lies beside the checkout (its parent's other entries).
+
+    Only real neighbours count, so a checkout that lives in a shared folder such as /tmp does
+    not turn every example path under /tmp into a finding."""
+    parent = root.parent
+    if len(parent.parts) < 2:
+        return []
+    try:
+        neighbours = [entry.name for entry in parent.iterdir() if entry.name != root.name]
+    except OSError:
+        return []
+    found = []
+    for name in neighbours:
+        path = f"{parent}/{name}"
+        if re.search(re.escape(path) + r"(?![\w.-])", text):
+            found.append(path)
+    return found
+
+
 def outside_references(name: str) -> list[str]:
     """Everything in one tracked file that refers to a path outside the repository."""
     text = text_of(name)
     if text is None:
         return []
     problems = [f"relative path {path!r}" for path in escaping_relative_paths(name, text)]
-    surroundings = str(REPO.parent)
-    if len(Path(surroundings).parts) > 1 and surroundings + "/" in text:
-        problems.append(f"absolute path under {surroundings}/")
+    problems += [f"absolute path {path}" for path in sibling_paths(text)]
     if name.endswith(".py"):
         problems.extend(file_relative_escapes(name, text))
     return problems
@@ -137,3 +155,12 @@ def test_paths_built_on_dunder_file_may_climb_to_the_root_only(
     name: str, source: str, escapes: bool
 ) -> None:
     assert bool(file_relative_escapes(name, source)) is escapes
+
+
+def test_an_absolute_path_counts_only_when_it_names_a_neighbour(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    root.mkdir()
+    (tmp_path / "notes").mkdir()
+    assert sibling_paths(f"read {tmp_path}/notes/DESIGN.md", root) == [f"{tmp_path}/notes"]
+    assert sibling_paths(f"e.g. sqlite:///{tmp_path}/store.db", root) == []
+    assert sibling_paths(f"{tmp_path}/notes-old/x", root) == []

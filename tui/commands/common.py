@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -103,9 +104,24 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+class TypesOnlyFormatter(logging.Formatter):
+    """Log lines whose exceptions are named by type only, never with their text or traceback:
+    a library's exception text can carry SQL and its values (addresses, names)."""
+
+    def formatException(self, ei: Any) -> str:
+        names: list[str] = []
+        exc = ei[1]
+        while exc is not None and len(names) < 5:
+            names.append(type(exc).__name__)
+            exc = exc.__cause__ or exc.__context__
+        return "  (" + " <- ".join(names) + ")" if names else ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
 def configure_logging(verbose: bool) -> None:
-    """Plain logs on stderr; they never carry personal data."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Plain logs on stderr, exceptions by type only; they never carry personal data."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(TypesOnlyFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])

@@ -41,7 +41,7 @@ from publishers.published import BackgroundPublisher, Publication
 from publishers.ratelimit import limiter_from_settings
 from publishers.rdap_app import create_rdap_app, rdap_lookup
 from publishers.whois_server import WhoisServer, whois_lookup
-from tui.commands.common import err_console, opened_store
+from tui.commands.common import configure_logging, err_console, opened_store
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +359,7 @@ def serve_command(
     portal: bool = typer.Option(True, "--portal/--no-portal", help="Serve the customer portal."),
 ) -> None:
     """Serve WHOIS, RDAP and the customer portal until stopped (SIGTERM or Ctrl+C)."""
+    configure_logging(verbose=False)  # a no-op when `interlink` configured it already
     for name, port in (("--whois-port", whois_port), ("--http-port", http_port)):
         if port is not None and not 0 <= port <= 65535:
             raise typer.BadParameter(f"{port} is not a port number (0-65535)", param_hint=name)

@@ -15,7 +15,13 @@ from domains.store import Store
 from publishers.db_retry import OutageGuard
 from publishers.registries import load_registries
 from publishers.sync import SWITCH_INTERVAL, SyncReport, SyncWorker
-from tui.commands.common import console, err_console, opened_store, user_errors
+from tui.commands.common import (
+    configure_logging,
+    console,
+    err_console,
+    opened_store,
+    user_errors,
+)
 from tui.progress import rich_progress
 
 
@@ -54,6 +60,7 @@ def sync_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show backlog progress."),
 ) -> None:
     """Send contact and technical-contact changes to each TLD's registry over EPP."""
+    configure_logging(verbose=False)  # a no-op when `interlink` configured it already
     sys.setswitchinterval(SWITCH_INTERVAL)
     if once and follow:
         err_console.print("[bold red]error:[/] choose --once or --follow, not both")
