@@ -158,7 +158,7 @@ async def test_long_values_are_wrapped_or_shown_in_full_at_80x24(app, demo_store
         await pilot.pause()
         assert colleague in table.row_values()
         assert colleague in text_of(table.line)
-        assert shows_whole(table.line)
+        await wait_for(pilot, lambda: shows_whole(table.line), what="the whole line on screen")
 
         # Enter opens the highlighted event in full.
         await pilot.press("enter")
