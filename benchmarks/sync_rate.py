@@ -56,14 +56,8 @@ from domains.models import (
 )
 from domains.settings import Settings
 from domains.store import Store, contact_handle
-from publishers.epp.codec import (
-    ContactData,
-    Disclose,
-    DomainUpdate,
-    contact_create,
-    domain_info,
-    domain_update,
-)
+from publishers.epp.client.commands import contact_create, domain_info, domain_update
+from publishers.epp.model import ContactData, Disclose, DomainUpdate
 from publishers.epp.sandbox import SandboxRegistry, read_snapshot, run_sandbox
 from publishers.epp.session import Endpoint, EppSession
 from publishers.registries import parse_registries

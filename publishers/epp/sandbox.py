@@ -48,12 +48,11 @@ from typing import Any
 
 from lxml import etree
 
-from publishers.epp.codec import (
+from publishers.epp.model import (
     CONTACT_NS,
     DOMAIN_NS,
     EPP_NS,
     HOST_NS,
-    RESULT_MESSAGES,
     Address,
     CheckItem,
     Command,
@@ -68,10 +67,13 @@ from publishers.epp.codec import (
     DomainInfo,
     DomainInfoQuery,
     DomainUpdate,
-    EppParseError,
     Greeting,
     Login,
     PostalInfo,
+)
+from publishers.epp.server.commands import parse_command
+from publishers.epp.server.responses import (
+    RESULT_MESSAGES,
     build_greeting,
     build_response,
     contact_check_data,
@@ -80,9 +82,7 @@ from publishers.epp.codec import (
     domain_check_data,
     domain_create_data,
     domain_info_data,
-    parse_command,
 )
-from publishers.epp.frames import epp_root, serialize, sub
 from publishers.epp.transport import (
     DEFAULT_MAX_FRAME,
     FramingError,
@@ -91,6 +91,8 @@ from publishers.epp.transport import (
     encode_frame,
     read_frame,
 )
+from publishers.epp.xmlsafe import EppParseError
+from publishers.epp.xmlwrite import epp_root, serialize, sub
 
 log = logging.getLogger(__name__)
 

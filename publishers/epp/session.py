@@ -23,19 +23,9 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from publishers.epp.codec import (
-    CONTACT_NS,
-    DOMAIN_NS,
-    EppParseError,
-    Greeting,
-    Response,
-    hello,
-    login,
-    logout,
-    new_cltrid,
-    parse_greeting,
-    parse_response,
-)
+from publishers.epp.client.commands import hello, login, logout, new_cltrid
+from publishers.epp.client.responses import parse_greeting, parse_response
+from publishers.epp.model import CONTACT_NS, DOMAIN_NS, Greeting, Response
 from publishers.epp.transport import (
     DEFAULT_MAX_FRAME,
     EppConnection,
@@ -43,6 +33,7 @@ from publishers.epp.transport import (
     TransportError,
     client_ssl_context,
 )
+from publishers.epp.xmlsafe import EppParseError
 
 log = logging.getLogger(__name__)
 

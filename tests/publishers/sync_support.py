@@ -20,7 +20,7 @@ from domains.changes import Workflow
 from domains.models import Contact, OutboxEntry
 from domains.store import Store
 from publishers.disclose import disclose_for
-from publishers.epp.codec import Disclose
+from publishers.epp.model import Disclose
 from publishers.epp.sandbox import SandboxRegistry, SandboxSnapshot
 from publishers.policy import build_view
 from publishers.registries import RegistryMap, load_registries
