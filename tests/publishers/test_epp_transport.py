@@ -14,7 +14,6 @@ from publishers.epp.client.commands import contact_check, contact_info, hello
 from publishers.epp.client.commands import login as login_frame
 from publishers.epp.client.responses import parse_greeting, parse_response
 from publishers.epp.model import CheckItem, Greeting
-from publishers.epp.sandbox import SandboxRegistry
 from publishers.epp.server.commands import parse_command
 from publishers.epp.server.responses import build_greeting, build_response, contact_check_data
 from publishers.epp.session import Endpoint, EppSession
@@ -28,6 +27,7 @@ from publishers.epp.transport import (
     read_frame,
     write_frame,
 )
+from publishers.sandbox.server import SandboxRegistry
 
 FRAME_A = b'<?xml version="1.0"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><hello/></epp>'
 FRAME_B = b"<b>second frame \xc3\xa9</b>"

@@ -20,7 +20,6 @@ import pytest
 from publishers.epp.client.commands import contact_check, contact_create, hello, login
 from publishers.epp.client.responses import parse_greeting, parse_response
 from publishers.epp.model import Greeting, Response
-from publishers.epp.sandbox import SandboxRegistry
 from publishers.epp.server.responses import build_greeting
 from publishers.epp.transport import (
     TransportError,
@@ -28,6 +27,7 @@ from publishers.epp.transport import (
     encode_frame,
     read_frame,
 )
+from publishers.sandbox.server import SandboxRegistry
 from tests.publishers.test_sandbox_ote import PASSWORDS, endpoint_for, logged_in, make_contact
 
 MAX_FRAME = 65536

@@ -38,13 +38,6 @@ from publishers.epp.model import (
     DomainCreate,
     DomainUpdate,
 )
-from publishers.epp.sandbox import (
-    FaultPlan,
-    SandboxProcess,
-    SandboxRegistry,
-    read_snapshot,
-    run_sandbox,
-)
 from publishers.epp.session import (
     AmbiguousOutcome,
     Endpoint,
@@ -55,6 +48,10 @@ from publishers.epp.session import (
     TransportError,
 )
 from publishers.epp.xmlwrite import XML_DECLARATION
+from publishers.sandbox.faults import FaultPlan
+from publishers.sandbox.process import SandboxProcess, run_sandbox
+from publishers.sandbox.server import SandboxRegistry
+from publishers.sandbox.store import read_snapshot
 
 PASSWORDS = {"regA": "passwordA", "regB": "passwordB"}
 NS = {
