@@ -1,18 +1,4 @@
-"""EPP sessions (RFC 5730 section 2) over the RFC 5734 transport, and a small pool of them.
-
-A session reads the greeting (keeping its data collection policy), logs in, sends one command at
-a time with a unique clTRID, keeps itself alive with <hello> before the registry's idle limit,
-and logs out. What a caller must know about failures:
-
-- TransportError: nothing was sent (connect failed, or the session was already closed); the
-  command can simply be sent again on another session.
-- AmbiguousOutcome(cltrid): the frame was written but no usable answer came back (connection
-  lost, timeout, garbage). The registry may or may not have applied it: find out with an
-  <info> before sending anything that depends on it. The session is closed afterwards.
-- EppCommandError: login (or logout) answered with an error code.
-
-Both TransportError and AmbiguousOutcome are EppTransportError.
-"""
+"""EPP sessions (RFC 5730 section 2) over the RFC 5734 transport, and a small pool of them."""
 
 from __future__ import annotations
 
@@ -101,7 +87,22 @@ class _Credentials:
 
 
 class EppSession:
-    """One EPP session: connect(), login(), command()..., logout()."""
+    """One EPP session: connect(), login(), command()..., logout().
+
+    A session reads the greeting (keeping its data collection policy), logs in, sends one
+    command at a time with a unique clTRID, keeps itself alive with <hello> before the
+    registry's idle limit, and logs out. What a caller must know about failures:
+
+    - TransportError: nothing was sent (connect failed, or the session was already closed);
+      the command can simply be sent again on another session.
+    - AmbiguousOutcome(cltrid): the frame was written but no usable answer came back
+      (connection lost, timeout, garbage). The registry may or may not have applied it: find
+      out with an <info> before sending anything that depends on it. The session is closed
+      afterwards.
+    - EppCommandError: login (or logout) answered with an error code.
+
+    Both TransportError and AmbiguousOutcome are EppTransportError.
+    """
 
     def __init__(
         self,
