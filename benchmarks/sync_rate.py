@@ -56,17 +56,13 @@ from domains.models import (
 )
 from domains.settings import Settings
 from domains.store import Store, contact_handle
-from publishers.epp.codec import (
-    ContactData,
-    Disclose,
-    DomainUpdate,
-    contact_create,
-    domain_info,
-    domain_update,
-)
-from publishers.epp.sandbox import SandboxRegistry, read_snapshot, run_sandbox
+from publishers.epp.client.commands import contact_create, domain_info, domain_update
+from publishers.epp.model import ContactData, Disclose, DomainUpdate
 from publishers.epp.session import Endpoint, EppSession
 from publishers.registries import parse_registries
+from publishers.sandbox.process import run_sandbox
+from publishers.sandbox.server import SandboxRegistry
+from publishers.sandbox.store import read_snapshot
 from publishers.sync import SWITCH_INTERVAL, SyncWorker, contact_data
 
 CLIENT_ID = "interlink"

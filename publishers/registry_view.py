@@ -10,14 +10,8 @@ from dataclasses import dataclass
 from domains import validation
 from domains.errors import InterlinkError, NotFound
 from domains.store import Store
-from publishers.epp.codec import (
-    ContactInfo,
-    DomainInfo,
-    Response,
-    contact_info,
-    domain_info,
-    new_cltrid,
-)
+from publishers.epp.client.commands import contact_info, domain_info, new_cltrid
+from publishers.epp.model import ContactInfo, DomainInfo, Response
 from publishers.epp.session import EppCommandError, EppSession, EppTransportError
 from publishers.policy import build_view
 from publishers.registries import Registry, RegistryConfigError, RegistryMap

@@ -22,7 +22,7 @@ from domains.settings import Settings
 from domains.store import Store
 
 if TYPE_CHECKING:
-    from publishers.epp.sandbox import SandboxProcess
+    from publishers.sandbox.process import SandboxProcess
     from tui.commands.serve import Services
 
 # The servers, the sandbox and the sync worker are imported in the background thread that
@@ -88,9 +88,9 @@ def registries_toml(port: int, ca_file: str) -> str:
 async def seed_sandbox(store: Store, db_path: Path) -> None:
     """Give the sandbox the demo's domains and contacts as the sync would have left them there:
     the same contact data and disclose flags (publishers/registry_compare.py), statuses and NS."""
-    from publishers.epp.sandbox import SandboxRegistry
     from publishers.policy import build_view
     from publishers.registry_compare import store_intent
+    from publishers.sandbox.server import SandboxRegistry
 
     settings = store.settings
     registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
@@ -160,7 +160,7 @@ class DemoServices:
         self._starter.start()
 
     def _start_all(self, on_change: Callable[[str], None]) -> None:
-        from publishers.epp.sandbox import SandboxProcess
+        from publishers.sandbox.process import SandboxProcess
         from tui.commands.serve import Services
 
         data = self.settings.data_dir

@@ -1,1 +1,1 @@
-"""EPP (RFC 5730/5731/5733): codec, schema validation, transport and the sandbox registry."""
+"""EPP (RFC 5730/5731/5733): model, client and server codecs, schema validation, TLS transport."""

@@ -1,18 +1,4 @@
-"""EPP sessions (RFC 5730 section 2) over the RFC 5734 transport, and a small pool of them.
-
-A session reads the greeting (keeping its data collection policy), logs in, sends one command at
-a time with a unique clTRID, keeps itself alive with <hello> before the registry's idle limit,
-and logs out. What a caller must know about failures:
-
-- TransportError: nothing was sent (connect failed, or the session was already closed); the
-  command can simply be sent again on another session.
-- AmbiguousOutcome(cltrid): the frame was written but no usable answer came back (connection
-  lost, timeout, garbage). The registry may or may not have applied it: find out with an
-  <info> before sending anything that depends on it. The session is closed afterwards.
-- EppCommandError: login (or logout) answered with an error code.
-
-Both TransportError and AmbiguousOutcome are EppTransportError.
-"""
+"""EPP sessions (RFC 5730 section 2) over the RFC 5734 transport, and a small pool of them."""
 
 from __future__ import annotations
 
@@ -23,19 +9,9 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from publishers.epp.codec import (
-    CONTACT_NS,
-    DOMAIN_NS,
-    EppParseError,
-    Greeting,
-    Response,
-    hello,
-    login,
-    logout,
-    new_cltrid,
-    parse_greeting,
-    parse_response,
-)
+from publishers.epp.client.commands import hello, login, logout, new_cltrid
+from publishers.epp.client.responses import parse_greeting, parse_response
+from publishers.epp.model import CONTACT_NS, DOMAIN_NS, Greeting, Response
 from publishers.epp.transport import (
     DEFAULT_MAX_FRAME,
     EppConnection,
@@ -43,6 +19,7 @@ from publishers.epp.transport import (
     TransportError,
     client_ssl_context,
 )
+from publishers.epp.xmlsafe import EppParseError
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +87,22 @@ class _Credentials:
 
 
 class EppSession:
-    """One EPP session: connect(), login(), command()..., logout()."""
+    """One EPP session: connect(), login(), command()..., logout().
+
+    A session reads the greeting (keeping its data collection policy), logs in, sends one
+    command at a time with a unique clTRID, keeps itself alive with <hello> before the
+    registry's idle limit, and logs out. What a caller must know about failures:
+
+    - TransportError: nothing was sent (connect failed, or the session was already closed);
+      the command can simply be sent again on another session.
+    - AmbiguousOutcome(cltrid): the frame was written but no usable answer came back
+      (connection lost, timeout, garbage). The registry may or may not have applied it: find
+      out with an <info> before sending anything that depends on it. The session is closed
+      afterwards.
+    - EppCommandError: login (or logout) answered with an error code.
+
+    Both TransportError and AmbiguousOutcome are EppTransportError.
+    """
 
     def __init__(
         self,

@@ -1,9 +1,8 @@
-"""EPP over TLS (RFC 5734): length-prefixed framing, timeouts and the client's TLS context.
+"""EPP over TLS (RFC 5734): length-prefixed framing, timeouts and the client's TLS context."""
 
-Every EPP data unit travels as a 4-byte big-endian total length that COUNTS ITSELF, followed by
-that many minus four bytes of XML. TCP may split a frame over any number of segments or glue
-several frames into one; the readers here only ever hand out whole frames.
-"""
+# Every EPP data unit travels as a 4-byte big-endian total length that COUNTS ITSELF, followed by
+# that many minus four bytes of XML. TCP may split a frame over any number of segments or glue
+# several frames into one; the readers here only ever hand out whole frames.
 
 from __future__ import annotations
 

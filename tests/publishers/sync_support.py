@@ -20,10 +20,11 @@ from domains.changes import Workflow
 from domains.models import Contact, OutboxEntry
 from domains.store import Store
 from publishers.disclose import disclose_for
-from publishers.epp.codec import Disclose
-from publishers.epp.sandbox import SandboxRegistry, SandboxSnapshot
+from publishers.epp.model import Disclose
 from publishers.policy import build_view
 from publishers.registries import RegistryMap, load_registries
+from publishers.sandbox.records import SandboxSnapshot
+from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import ALL_PUBLIC, contact_data
 from tests.factories import make_domain
 

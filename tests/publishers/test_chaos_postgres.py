@@ -23,7 +23,7 @@ from domains.changes import Workflow
 from domains.mailer import NOTICE_HEADER
 from domains.models import Notice
 from domains.store import Store
-from publishers.epp.sandbox import FaultPlan
+from publishers.sandbox.faults import FaultPlan
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.publishers.sync_support import (
     CLIENT_ID,

@@ -10,8 +10,12 @@ from datetime import UTC, datetime
 import pytest
 import trustme
 
-from publishers.epp import codec
-from publishers.epp.sandbox import SandboxRegistry
+from publishers.epp.client.commands import contact_check, contact_info, hello
+from publishers.epp.client.commands import login as login_frame
+from publishers.epp.client.responses import parse_greeting, parse_response
+from publishers.epp.model import CheckItem, Greeting
+from publishers.epp.server.commands import parse_command
+from publishers.epp.server.responses import build_greeting, build_response, contact_check_data
 from publishers.epp.session import Endpoint, EppSession
 from publishers.epp.transport import (
     EppConnection,
@@ -23,6 +27,7 @@ from publishers.epp.transport import (
     read_frame,
     write_frame,
 )
+from publishers.sandbox.server import SandboxRegistry
 
 FRAME_A = b'<?xml version="1.0"?><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><hello/></epp>'
 FRAME_B = b"<b>second frame \xc3\xa9</b>"
@@ -281,32 +286,32 @@ async def test_sandbox_reads_split_and_glued_frames(tmp_path) -> None:
                 ssl=client_ssl_context(registry.ca_file, None, None),
                 server_hostname="127.0.0.1",
             )
-            codec.parse_greeting(await read_frame(reader, max_frame=65536, timeout=5))
+            parse_greeting(await read_frame(reader, max_frame=65536, timeout=5))
 
             # One frame, one byte per TLS record (and per TCP segment), drained each time.
-            data = encode_frame(codec.login("regA", "passwordA", cltrid="SPLIT-LOGIN"))
+            data = encode_frame(login_frame("regA", "passwordA", cltrid="SPLIT-LOGIN"))
             for index in range(len(data)):
                 writer.write(data[index : index + 1])
                 await writer.drain()
                 if index % 32 == 0:
                     await asyncio.sleep(0.001)
-            login = codec.parse_response(await read_frame(reader, max_frame=65536, timeout=5))
+            login = parse_response(await read_frame(reader, max_frame=65536, timeout=5))
             assert (login.code, login.cltrid) == (1000, "SPLIT-LOGIN")
 
             # Three frames in one segment, the third's header cut in half by the segment end.
-            check = codec.contact_check(["IL-GLUE1"], cltrid="GLUE-CHECK")
-            info = codec.contact_info("IL-GLUE1", cltrid="GLUE-INFO")
-            glued = encode_frame(codec.hello()) + encode_frame(check) + encode_frame(info)
+            check = contact_check(["IL-GLUE1"], cltrid="GLUE-CHECK")
+            info = contact_info("IL-GLUE1", cltrid="GLUE-INFO")
+            glued = encode_frame(hello()) + encode_frame(check) + encode_frame(info)
             cut = len(glued) - len(encode_frame(info)) + 2
             writer.write(glued[:cut])
             await writer.drain()
-            codec.parse_greeting(await read_frame(reader, max_frame=65536, timeout=5))
-            checked = codec.parse_response(await read_frame(reader, max_frame=65536, timeout=5))
+            parse_greeting(await read_frame(reader, max_frame=65536, timeout=5))
+            checked = parse_response(await read_frame(reader, max_frame=65536, timeout=5))
             assert (checked.code, checked.cltrid) == (1000, "GLUE-CHECK")
             await asyncio.sleep(0.05)
             writer.write(glued[cut:])
             await writer.drain()
-            unknown = codec.parse_response(await read_frame(reader, max_frame=65536, timeout=5))
+            unknown = parse_response(await read_frame(reader, max_frame=65536, timeout=5))
             assert (unknown.code, unknown.cltrid) == (2303, "GLUE-INFO")
             writer.close()
     finally:
@@ -330,24 +335,24 @@ async def test_client_reads_split_and_glued_frames(
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            greeting = codec.build_greeting(codec.Greeting(sv_id="tiny", sv_date=now))
+            greeting = build_greeting(Greeting(sv_id="tiny", sv_date=now))
             await pieces(writer, encode_frame(greeting), 3)
-            login = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            login = parse_command(await read_frame(reader, max_frame=65536, timeout=5))
             assert login.name == "login"
             # The login's answer and the next command's answer in one write.
             writer.write(
-                encode_frame(codec.build_response(1000, None, login.cltrid, "TINY-1"))
-                + encode_frame(codec.build_response(1000, None, "NEXT-0001", "TINY-2"))
+                encode_frame(build_response(1000, None, login.cltrid, "TINY-1"))
+                + encode_frame(build_response(1000, None, "NEXT-0001", "TINY-2"))
             )
             await writer.drain()
-            nxt = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            nxt = parse_command(await read_frame(reader, max_frame=65536, timeout=5))
             assert nxt.cltrid == "NEXT-0001"
-            last = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
-            data = codec.contact_check_data([codec.CheckItem("IL-TINY1", True)])
-            answer = codec.build_response(1000, None, last.cltrid, "TINY-3", data)
+            last = parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            data = contact_check_data([CheckItem("IL-TINY1", True)])
+            answer = build_response(1000, None, last.cltrid, "TINY-3", data)
             await pieces(writer, encode_frame(answer), 5)
-            logout = codec.parse_command(await read_frame(reader, max_frame=65536, timeout=5))
-            await write_frame(writer, codec.build_response(1500, None, logout.cltrid, "TINY-4"))
+            logout = parse_command(await read_frame(reader, max_frame=65536, timeout=5))
+            await write_frame(writer, build_response(1500, None, logout.cltrid, "TINY-4"))
         except (TransportError, AssertionError):
             pass
         finally:
@@ -370,10 +375,10 @@ async def test_client_reads_split_and_glued_frames(
         assert greeting.sv_id == "tiny"
         assert (await session.login()).svtrid == "TINY-1"
         glued = await session.command(
-            lambda t: codec.contact_check(["IL-TINY1"], cltrid=t), cltrid="NEXT-0001"
+            lambda t: contact_check(["IL-TINY1"], cltrid=t), cltrid="NEXT-0001"
         )
         assert (glued.code, glued.svtrid) == (1000, "TINY-2")
-        split = await session.command(lambda t: codec.contact_check(["IL-TINY1"], cltrid=t))
+        split = await session.command(lambda t: contact_check(["IL-TINY1"], cltrid=t))
         assert split.svtrid == "TINY-3"
         assert split.res_data["contact_check"]["IL-TINY1"].avail is True
         assert (await session.logout()).code == 1500

@@ -12,7 +12,6 @@ import pytest
 
 from domains.errors import ValidationFailed
 from domains.store import Store
-from publishers.epp.sandbox import SandboxRegistry
 from publishers.registries import RegistryConfigError, RegistryMap, UnknownTld
 from publishers.registry_compare import Comparison, Section
 from publishers.registry_view import (
@@ -23,6 +22,7 @@ from publishers.registry_view import (
     RegistryUnreachable,
     compare_with_registry,
 )
+from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncWorker, contact_data
 from tests.factories import make_domain
 from tests.publishers import test_sync

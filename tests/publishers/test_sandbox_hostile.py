@@ -17,14 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from publishers.epp import codec
-from publishers.epp.sandbox import SandboxRegistry
+from publishers.epp.client.commands import contact_check, contact_create, hello, login
+from publishers.epp.client.responses import parse_greeting, parse_response
+from publishers.epp.model import Greeting, Response
+from publishers.epp.server.responses import build_greeting
 from publishers.epp.transport import (
     TransportError,
     client_ssl_context,
     encode_frame,
     read_frame,
 )
+from publishers.sandbox.server import SandboxRegistry
 from tests.publishers.test_sandbox_ote import PASSWORDS, endpoint_for, logged_in, make_contact
 
 MAX_FRAME = 65536
@@ -54,14 +57,12 @@ async def raw(registry: SandboxRegistry) -> tuple[asyncio.StreamReader, asyncio.
         ssl=client_ssl_context(registry.ca_file, None, None),
         server_hostname="127.0.0.1",
     )
-    codec.parse_greeting(await read_frame(reader, max_frame=MAX_FRAME, timeout=5))
+    parse_greeting(await read_frame(reader, max_frame=MAX_FRAME, timeout=5))
     return reader, writer
 
 
-async def answer(reader: asyncio.StreamReader) -> codec.Response:
-    return codec.parse_response(
-        await read_frame(reader, max_frame=MAX_FRAME, timeout=5), validate=True
-    )
+async def answer(reader: asyncio.StreamReader) -> Response:
+    return parse_response(await read_frame(reader, max_frame=MAX_FRAME, timeout=5), validate=True)
 
 
 async def send(writer: asyncio.StreamWriter, payload: bytes) -> None:
@@ -77,7 +78,7 @@ async def assert_closed(reader: asyncio.StreamReader) -> None:
 async def assert_serving(registry: SandboxRegistry) -> None:
     """Another client can log in and work normally."""
     session = await logged_in(endpoint_for(registry))
-    check = await session.command(lambda t: codec.contact_check(["IL-ALIVE1"], cltrid=t))
+    check = await session.command(lambda t: contact_check(["IL-ALIVE1"], cltrid=t))
     assert check.code == 1000
     await session.logout()
 
@@ -94,7 +95,7 @@ async def test_garbage_payload_is_2001_and_the_connection_goes_on(
             b"plain text, no XML",
             b"<epp xmlns='urn:ietf:params:xml:ns:epp-1.0'><hello/></epp><epp/>",
             b"<response xmlns='urn:ietf:params:xml:ns:epp-1.0'/>",
-            codec.build_greeting(codec.Greeting(sv_id="me", sv_date=datetime.now(UTC))),
+            build_greeting(Greeting(sv_id="me", sv_date=datetime.now(UTC))),
             b" ",
         ):
             await send(writer, garbage)
@@ -102,7 +103,7 @@ async def test_garbage_payload_is_2001_and_the_connection_goes_on(
             assert response.code == 2001, garbage
             assert response.results[0].reasons
         # Still the same, usable connection.
-        await send(writer, codec.login("regA", "passwordA", cltrid="HOSTILE-LOGIN"))
+        await send(writer, login("regA", "passwordA", cltrid="HOSTILE-LOGIN"))
         assert (await answer(reader)).code == 1000
         writer.close()
         await assert_serving(sandbox)
@@ -136,8 +137,8 @@ async def test_dtd_and_entities_are_refused(sandbox: SandboxRegistry) -> None:
 
 async def expect_greeting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Send a hello and expect a greeting back."""
-    await send(writer, codec.hello())
-    codec.parse_greeting(await read_frame(reader, max_frame=MAX_FRAME, timeout=5))
+    await send(writer, hello())
+    parse_greeting(await read_frame(reader, max_frame=MAX_FRAME, timeout=5))
 
 
 async def test_2001_echoes_a_readable_cltrid(sandbox: SandboxRegistry) -> None:
@@ -183,7 +184,7 @@ async def test_slow_clients_are_dropped_while_others_are_served(sandbox: Sandbox
         stalled.write(struct.pack(">I", 200) + b"<epp")
         await stalled.drain()
         trickle_reader, trickle = await raw(sandbox)
-        frame = encode_frame(codec.hello())
+        frame = encode_frame(hello())
 
         async def dribble() -> None:
             try:
@@ -214,7 +215,7 @@ async def test_plain_tcp_and_stalled_handshakes_do_no_harm(sandbox: SandboxRegis
     async with asyncio.timeout(20):
         # Plain TCP garbage on the TLS port.
         reader, writer = await asyncio.open_connection("127.0.0.1", sandbox.port)
-        writer.write(encode_frame(codec.hello()) + b"\x16\x03\x01 not a client hello" * 10)
+        writer.write(encode_frame(hello()) + b"\x16\x03\x01 not a client hello" * 10)
         await writer.drain()
         with contextlib.suppress(ConnectionError):
             await asyncio.wait_for(reader.read(), 5)  # at most a TLS alert, then EOF
@@ -237,7 +238,7 @@ async def test_many_connections_at_once(sandbox: SandboxRegistry) -> None:
             session = await logged_in(endpoint_for(sandbox))
             handle = f"IL-MANY{index:03d}"
             response = await session.command(
-                lambda t: codec.contact_create(make_contact(handle), cltrid=t)
+                lambda t: contact_create(make_contact(handle), cltrid=t)
             )
             await session.logout()
             return response.code

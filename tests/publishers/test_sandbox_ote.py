@@ -16,8 +16,20 @@ import pytest
 import trustme
 from lxml import etree
 
-from publishers.epp import codec
-from publishers.epp.codec import (
+from publishers.epp.client.commands import (
+    contact_check,
+    contact_create,
+    contact_delete,
+    contact_info,
+    contact_update,
+    domain_create,
+    domain_info,
+    domain_update,
+    new_cltrid,
+)
+from publishers.epp.model import (
+    CONTACT_NS,
+    DOMAIN_NS,
     Address,
     ContactChange,
     ContactData,
@@ -25,14 +37,6 @@ from publishers.epp.codec import (
     Disclose,
     DomainCreate,
     DomainUpdate,
-    new_cltrid,
-)
-from publishers.epp.sandbox import (
-    FaultPlan,
-    SandboxProcess,
-    SandboxRegistry,
-    read_snapshot,
-    run_sandbox,
 )
 from publishers.epp.session import (
     AmbiguousOutcome,
@@ -43,6 +47,11 @@ from publishers.epp.session import (
     SessionPool,
     TransportError,
 )
+from publishers.epp.xmlwrite import XML_DECLARATION
+from publishers.sandbox.faults import FaultPlan
+from publishers.sandbox.process import SandboxProcess, run_sandbox
+from publishers.sandbox.server import SandboxRegistry
+from publishers.sandbox.store import read_snapshot
 
 PASSWORDS = {"regA": "passwordA", "regB": "passwordB"}
 NS = {
@@ -169,7 +178,7 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
         # 1. Greeting, with its data collection policy.
         greeting = await session.connect()
         assert greeting.sv_id
-        assert codec.CONTACT_NS in greeting.obj_uris and codec.DOMAIN_NS in greeting.obj_uris
+        assert CONTACT_NS in greeting.obj_uris and DOMAIN_NS in greeting.obj_uris
         assert greeting.dcp.access == "all"
         assert greeting.dcp.statements and greeting.dcp.statements[0].purposes
         assert session.greeting == greeting and not session.closed
@@ -192,23 +201,21 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
             return result
 
         # 3. Check: available.
-        checked = await run(lambda t: codec.contact_check(["IL-NEWTECH1"], cltrid=t))
+        checked = await run(lambda t: contact_check(["IL-NEWTECH1"], cltrid=t))
         assert checked.res_data["contact_check"]["IL-NEWTECH1"].avail is True
 
         # 4. Create with disclose flags.
-        created = await run(lambda t: codec.contact_create(new, disclose, cltrid=t))
+        created = await run(lambda t: contact_create(new, disclose, cltrid=t))
         assert created.res_data["contact_create"].handle == "IL-NEWTECH1"
 
         # 5. Check again: now taken.
-        checked = await run(lambda t: codec.contact_check(["IL-NEWTECH1", "IL-FREE1"], cltrid=t))
+        checked = await run(lambda t: contact_check(["IL-NEWTECH1", "IL-FREE1"], cltrid=t))
         item = checked.res_data["contact_check"]["IL-NEWTECH1"]
         assert item.avail is False and item.reason
         assert checked.res_data["contact_check"]["IL-FREE1"].avail is True
 
         # 6. Info shows what was sent.
-        info = (await run(lambda t: codec.contact_info("IL-NEWTECH1", cltrid=t))).res_data[
-            "contact_info"
-        ]
+        info = (await run(lambda t: contact_info("IL-NEWTECH1", cltrid=t))).res_data["contact_info"]
         assert info.handle == "IL-NEWTECH1" and info.roid
         assert info.postal_info[0].name == "Jane Tech"
         assert info.postal_info[0].addr.city == "Bristol"
@@ -225,13 +232,9 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
             disclose=Disclose(),
         )
         await run(
-            lambda t: codec.contact_update(
-                ContactUpdate(handle="IL-NEWTECH1", change=change), cltrid=t
-            )
+            lambda t: contact_update(ContactUpdate(handle="IL-NEWTECH1", change=change), cltrid=t)
         )
-        info = (await run(lambda t: codec.contact_info("IL-NEWTECH1", cltrid=t))).res_data[
-            "contact_info"
-        ]
+        info = (await run(lambda t: contact_info("IL-NEWTECH1", cltrid=t))).res_data["contact_info"]
         assert info.postal_info[0].addr.street == ("1 Quay Street", "Floor 2")
         assert info.postal_info[0].addr.city == "Bath"
         assert info.postal_info[0].name == "Jane Tech"  # untouched
@@ -241,14 +244,12 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
         assert info.up_id == "regA" and info.up_date is not None
 
         # 8. Domain info: the old tech is on the domain.
-        domain = (await run(lambda t: codec.domain_info("example.com", cltrid=t))).res_data[
-            "domain_info"
-        ]
+        domain = (await run(lambda t: domain_info("example.com", cltrid=t))).res_data["domain_info"]
         assert ("tech", "OLD-TECH") in domain.contacts
         assert domain.registrant == "REG-A1" and domain.cl_id == "regA"
 
         # The old contact cannot go while the domain uses it: 2305.
-        refused = await run(lambda t: codec.contact_delete("OLD-TECH", cltrid=t), 2305)
+        refused = await run(lambda t: contact_delete("OLD-TECH", cltrid=t), 2305)
         assert refused.results[0].reasons
 
         # 9. ONE domain:update adds the new tech and removes the old one.
@@ -257,28 +258,26 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
             add_contacts=(("tech", "IL-NEWTECH1"),),
             rem_contacts=(("tech", "OLD-TECH"),),
         )
-        frame = codec.domain_update(move, cltrid="OTE-FRAME-CHECK")
+        frame = domain_update(move, cltrid="OTE-FRAME-CHECK")
         tree = etree.fromstring(frame)
         assert len(tree.findall(".//d:update", NS)) == 1
         assert tree.find(".//d:add/d:contact", NS).text == "IL-NEWTECH1"
         assert tree.find(".//d:rem/d:contact", NS).text == "OLD-TECH"
-        await run(lambda t: codec.domain_update(move, cltrid=t))
+        await run(lambda t: domain_update(move, cltrid=t))
 
         # 10. Domain info shows it.
-        domain = (await run(lambda t: codec.domain_info("example.com", cltrid=t))).res_data[
-            "domain_info"
-        ]
+        domain = (await run(lambda t: domain_info("example.com", cltrid=t))).res_data["domain_info"]
         assert [handle for role, handle in domain.contacts if role == "tech"] == ["IL-NEWTECH1"]
         assert ("admin", "ADM-A1") in domain.contacts and ("billing", "ADM-A1") in domain.contacts
         assert domain.up_id == "regA"
-        linked = (await run(lambda t: codec.contact_info("IL-NEWTECH1", cltrid=t))).res_data[
+        linked = (await run(lambda t: contact_info("IL-NEWTECH1", cltrid=t))).res_data[
             "contact_info"
         ]
         assert "linked" in linked.statuses
 
         # 11. The old contact, now unlinked, can be deleted.
-        await run(lambda t: codec.contact_delete("OLD-TECH", cltrid=t))
-        await run(lambda t: codec.contact_info("OLD-TECH", cltrid=t), 2303)
+        await run(lambda t: contact_delete("OLD-TECH", cltrid=t))
+        await run(lambda t: contact_info("OLD-TECH", cltrid=t), 2303)
 
         # 12. Logout ends the session.
         response = await session.logout()
@@ -299,11 +298,11 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
 
 async def test_2001_schema_invalid_frame_sent_raw(session_a: EppSession) -> None:
     async with asyncio.timeout(10):
-        valid = codec.contact_create(make_contact("IL-RAW1"), cltrid="RAW-2001-A")
+        valid = contact_create(make_contact("IL-RAW1"), cltrid="RAW-2001-A")
         tree = etree.fromstring(valid)
         email = tree.find(".//c:email", NS)
         email.getparent().remove(email)  # <contact:email> is required
-        invalid = codec.XML_DECLARATION + etree.tostring(tree)
+        invalid = XML_DECLARATION + etree.tostring(tree)
         response = await session_a.command(lambda _: invalid, cltrid="RAW-2001-A")
         assert response.code == 2001
         assert response.cltrid == "RAW-2001-A"
@@ -311,7 +310,7 @@ async def test_2001_schema_invalid_frame_sent_raw(session_a: EppSession) -> None
         # Not well-formed at all; the session goes on.
         response = await session_a.command(lambda _: b"<epp><command>", cltrid="RAW-2001-B")
         assert response.code == 2001
-        checked = await session_a.command(lambda t: codec.contact_check(["IL-RAW1"], cltrid=t))
+        checked = await session_a.command(lambda t: contact_check(["IL-RAW1"], cltrid=t))
         assert checked.code == 1000
         assert checked.res_data["contact_check"]["IL-RAW1"].avail is True
 
@@ -323,7 +322,7 @@ async def test_2201_another_registrars_objects(
         session_b = await logged_in(endpoint_for(sandbox, "regB", ca_file))
         try:
             created = await session_b.command(
-                lambda t: codec.contact_create(make_contact("B-OWNED1"), cltrid=t)
+                lambda t: contact_create(make_contact("B-OWNED1"), cltrid=t)
             )
             assert created.code == 1000
         finally:
@@ -332,20 +331,20 @@ async def test_2201_another_registrars_objects(
         async def code(build) -> int:
             return (await session_a.command(build)).code
 
-        assert await code(lambda t: codec.contact_info("B-OWNED1", cltrid=t)) == 2201
+        assert await code(lambda t: contact_info("B-OWNED1", cltrid=t)) == 2201
         update = ContactUpdate(handle="B-OWNED1", change=ContactChange(email="x@example.org"))
-        assert await code(lambda t: codec.contact_update(update, cltrid=t)) == 2201
-        assert await code(lambda t: codec.contact_delete("B-OWNED1", cltrid=t)) == 2201
-        assert await code(lambda t: codec.domain_info("other.net", cltrid=t)) == 2201
+        assert await code(lambda t: contact_update(update, cltrid=t)) == 2201
+        assert await code(lambda t: contact_delete("B-OWNED1", cltrid=t)) == 2201
+        assert await code(lambda t: domain_info("other.net", cltrid=t)) == 2201
         move = DomainUpdate(name="other.net", add_contacts=(("tech", "B-OWNED1"),))
-        assert await code(lambda t: codec.domain_update(move, cltrid=t)) == 2201
+        assert await code(lambda t: domain_update(move, cltrid=t)) == 2201
         # With the right authInfo the foreign objects can be read (not changed), a wrong one 2202.
         info = await session_a.command(
-            lambda t: codec.contact_info("B-OWNED1", cltrid=t, auth_info="contact-pw9")
+            lambda t: contact_info("B-OWNED1", cltrid=t, auth_info="contact-pw9")
         )
         assert info.code == 1000 and info.res_data["contact_info"].auth_info is None
         wrong = await session_a.command(
-            lambda t: codec.domain_info("other.net", cltrid=t, auth_info="wrong-pw1")
+            lambda t: domain_info("other.net", cltrid=t, auth_info="wrong-pw1")
         )
         assert wrong.code == 2202
     assert sandbox.snapshot().contacts["B-OWNED1"].email == "tech@interlink.example.net"
@@ -354,15 +353,15 @@ async def test_2201_another_registrars_objects(
 async def test_2302_create_twice(session_a: EppSession) -> None:
     async with asyncio.timeout(10):
         contact = make_contact("IL-TWICE1")
-        first = await session_a.command(lambda t: codec.contact_create(contact, cltrid=t))
-        second = await session_a.command(lambda t: codec.contact_create(contact, cltrid=t))
+        first = await session_a.command(lambda t: contact_create(contact, cltrid=t))
+        second = await session_a.command(lambda t: contact_create(contact, cltrid=t))
         assert (first.code, second.code) == (1000, 2302)
         domain = DomainCreate(name="example.com", registrant="IL-TWICE1", auth_info="domain-pw2")
-        again = await session_a.command(lambda t: codec.domain_create(domain, cltrid=t))
+        again = await session_a.command(lambda t: domain_create(domain, cltrid=t))
         assert again.code == 2302
         # Adding a contact the domain already has is 2302 as well.
         dup = DomainUpdate(name="example.com", add_contacts=(("admin", "ADM-A1"),))
-        assert (await session_a.command(lambda t: codec.domain_update(dup, cltrid=t))).code == 2302
+        assert (await session_a.command(lambda t: domain_update(dup, cltrid=t))).code == 2302
 
 
 async def test_2303_unknown_objects(sandbox: SandboxRegistry, session_a: EppSession) -> None:
@@ -371,9 +370,9 @@ async def test_2303_unknown_objects(sandbox: SandboxRegistry, session_a: EppSess
         async def code(build) -> int:
             return (await session_a.command(build)).code
 
-        assert await code(lambda t: codec.contact_info("NO-SUCH1", cltrid=t)) == 2303
-        assert await code(lambda t: codec.domain_info("no-such.com", cltrid=t)) == 2303
-        assert await code(lambda t: codec.contact_delete("NO-SUCH1", cltrid=t)) == 2303
+        assert await code(lambda t: contact_info("NO-SUCH1", cltrid=t)) == 2303
+        assert await code(lambda t: domain_info("no-such.com", cltrid=t)) == 2303
+        assert await code(lambda t: contact_delete("NO-SUCH1", cltrid=t)) == 2303
         # A tech move that adds an unknown contact, or removes one the domain does not have,
         # changes nothing.
         before = sandbox.snapshot().domains["example.com"]
@@ -382,14 +381,14 @@ async def test_2303_unknown_objects(sandbox: SandboxRegistry, session_a: EppSess
             add_contacts=(("tech", "NO-SUCH1"),),
             rem_contacts=(("tech", "OLD-TECH"),),
         )
-        response = await session_a.command(lambda t: codec.domain_update(bad_add, cltrid=t))
+        response = await session_a.command(lambda t: domain_update(bad_add, cltrid=t))
         assert response.code == 2303 and response.results[0].reasons
         bad_rem = DomainUpdate(
             name="example.com",
             add_contacts=(("tech", "ADM-A1"),),
             rem_contacts=(("tech", "REG-A1"),),
         )
-        assert await code(lambda t: codec.domain_update(bad_rem, cltrid=t)) == 2303
+        assert await code(lambda t: domain_update(bad_rem, cltrid=t)) == 2303
         assert sandbox.snapshot().domains["example.com"] == before
 
 
@@ -398,11 +397,11 @@ async def test_2306_contacts_prohibited_policy(
 ) -> None:
     async with asyncio.timeout(15):
         created = await session_a.command(
-            lambda t: codec.contact_create(make_contact("IL-UKTECH1"), cltrid=t)
+            lambda t: contact_create(make_contact("IL-UKTECH1"), cltrid=t)
         )
         assert created.code == 1000
         move = DomainUpdate(name="example.co.uk", add_contacts=(("tech", "IL-UKTECH1"),))
-        refused = await session_a.command(lambda t: codec.domain_update(move, cltrid=t))
+        refused = await session_a.command(lambda t: domain_update(move, cltrid=t))
         assert refused.code == 2306 and refused.results[0].reasons
         create = DomainCreate(
             name="new.co.uk",
@@ -410,12 +409,10 @@ async def test_2306_contacts_prohibited_policy(
             contacts=(("tech", "IL-UKTECH1"),),
             auth_info="domain-pw3",
         )
-        assert (await session_a.command(lambda t: codec.domain_create(create, cltrid=t))).code == (
-            2306
-        )
+        assert (await session_a.command(lambda t: domain_create(create, cltrid=t))).code == (2306)
         # The registrant alone is fine there.
         thin = DomainCreate(name="new.co.uk", registrant="IL-UKTECH1", auth_info="domain-pw3")
-        assert (await session_a.command(lambda t: codec.domain_create(thin, cltrid=t))).code == 1000
+        assert (await session_a.command(lambda t: domain_create(thin, cltrid=t))).code == 1000
     assert sandbox.snapshot().domains["example.co.uk"].contacts == ()
 
     # A registry that takes no contact objects at all refuses contact:create with 2306.
@@ -430,7 +427,7 @@ async def test_2306_contacts_prohibited_policy(
         ca = str(tmp_path / "trustme-ca.pem")
         session = await logged_in(endpoint_for(thin_registry, "regA", ca))
         response = await session.command(
-            lambda t: codec.contact_create(make_contact("IL-THIN1"), cltrid=t)
+            lambda t: contact_create(make_contact("IL-THIN1"), cltrid=t)
         )
         assert response.code == 2306
         await session.logout()
@@ -442,7 +439,7 @@ async def test_session_use_errors(sandbox: SandboxRegistry, ca_file: str) -> Non
         session = EppSession(endpoint_for(sandbox, "regA", ca_file))
         await session.connect()
         # 2002: an object command before login.
-        early = await session.command(lambda t: codec.contact_check(["IL-EARLY"], cltrid=t))
+        early = await session.command(lambda t: contact_check(["IL-EARLY"], cltrid=t))
         assert early.code == 2002
         await session.login()
         # 2002 again: a second login on the same session.
@@ -451,7 +448,7 @@ async def test_session_use_errors(sandbox: SandboxRegistry, ca_file: str) -> Non
         assert error.value.code == 2002
         # 2101: a command the sandbox does not implement (domain:renew is valid EPP).
         renew = (
-            codec.XML_DECLARATION + b'<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><renew>'
+            XML_DECLARATION + b'<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><renew>'
             b'<domain:renew xmlns:domain="urn:ietf:params:xml:ns:domain-1.0">'
             b"<domain:name>example.com</domain:name><domain:curExpDate>2030-01-01"
             b"</domain:curExpDate></domain:renew></renew><clTRID>RENEW-0001</clTRID>"
@@ -460,16 +457,14 @@ async def test_session_use_errors(sandbox: SandboxRegistry, ca_file: str) -> Non
         assert (await session.command(lambda _: renew, cltrid="RENEW-0001")).code == 2101
         # 2304: a status that prohibits the command.
         lock = ContactUpdate(handle="ADM-A1", add_statuses=("clientDeleteProhibited",))
-        assert (await session.command(lambda t: codec.contact_update(lock, cltrid=t))).code == 1000
+        assert (await session.command(lambda t: contact_update(lock, cltrid=t))).code == 1000
         unlinked = await session.command(
-            lambda t: codec.contact_create(make_contact("IL-LOCK1"), cltrid=t)
+            lambda t: contact_create(make_contact("IL-LOCK1"), cltrid=t)
         )
         assert unlinked.code == 1000
         lock = ContactUpdate(handle="IL-LOCK1", add_statuses=("clientDeleteProhibited",))
-        assert (await session.command(lambda t: codec.contact_update(lock, cltrid=t))).code == 1000
-        assert (
-            await session.command(lambda t: codec.contact_delete("IL-LOCK1", cltrid=t))
-        ).code == 2304
+        assert (await session.command(lambda t: contact_update(lock, cltrid=t))).code == 1000
+        assert (await session.command(lambda t: contact_delete("IL-LOCK1", cltrid=t))).code == 2304
         await session.logout()
 
         # 2200: a wrong password.
@@ -490,7 +485,7 @@ async def test_transport_errors_before_and_after_writing(
     async with asyncio.timeout(15):
         session = EppSession(endpoint_for(sandbox, "regA", ca_file))
         with pytest.raises(TransportError) as before:
-            await session.command(lambda t: codec.contact_check(["IL-X001"], cltrid=t))
+            await session.command(lambda t: contact_check(["IL-X001"], cltrid=t))
         assert not before.value.written
         assert isinstance(before.value, EppTransportError)
 
@@ -500,18 +495,18 @@ async def test_transport_errors_before_and_after_writing(
         sandbox.faults = FaultPlan(drop_after_commit_share=1.0)
         with pytest.raises(AmbiguousOutcome) as after:
             await session.command(
-                lambda t: codec.contact_create(make_contact("IL-AMBIG1"), cltrid=t),
+                lambda t: contact_create(make_contact("IL-AMBIG1"), cltrid=t),
                 cltrid="AMBIG-0001",
             )
         assert after.value.cltrid == "AMBIG-0001"
         assert isinstance(after.value, EppTransportError)
         assert session.closed and not session.logged_in
         with pytest.raises(TransportError):
-            await session.command(lambda t: codec.contact_check(["IL-X001"], cltrid=t))
+            await session.command(lambda t: contact_check(["IL-X001"], cltrid=t))
         sandbox.faults = FaultPlan()
         # The outcome is learned with info: the create went through.
         again = await logged_in(endpoint_for(sandbox, "regA", ca_file))
-        info = await again.command(lambda t: codec.contact_info("IL-AMBIG1", cltrid=t))
+        info = await again.command(lambda t: contact_info("IL-AMBIG1", cltrid=t))
         assert info.code == 1000
         await again.logout()
     assert sandbox.stats["dropped"] == 1
@@ -551,7 +546,7 @@ async def test_keepalive_hello_before_idle_limit(sandbox: SandboxRegistry, ca_fi
         # A busy session sends no hello.
         before = sandbox.stats["hello"]
         for _ in range(10):
-            await session.command(lambda t: codec.contact_check(["IL-BUSY1"], cltrid=t))
+            await session.command(lambda t: contact_check(["IL-BUSY1"], cltrid=t))
             await asyncio.sleep(0.05)
         assert sandbox.stats["hello"] - before <= 1
         greeting = await session.hello()
@@ -566,13 +561,13 @@ async def test_registry_drops_an_idle_session_and_the_pool_reconnects(
     endpoint = endpoint_for(sandbox, "regA", ca_file, idle_limit=3600)
     async with asyncio.timeout(15), SessionPool(endpoint, 1) as pool:
         async with pool.session() as first:
-            check = await first.command(lambda t: codec.contact_check(["IL-IDLE1"], cltrid=t))
+            check = await first.command(lambda t: contact_check(["IL-IDLE1"], cltrid=t))
             assert check.code == 1000
         await asyncio.sleep(0.8)  # the registry's idle limit passes; no keep-alive here
         assert first.closed  # the registry's close was noticed while the session sat idle
         async with pool.session() as second:
             assert second is not first and second.logged_in
-            check = await second.command(lambda t: codec.contact_check(["IL-IDLE1"], cltrid=t))
+            check = await second.command(lambda t: contact_check(["IL-IDLE1"], cltrid=t))
             assert check.code == 1000
     assert sandbox.stats["timeouts"] >= 1
 
@@ -595,7 +590,7 @@ async def test_pool_limits_sessions_and_survives_a_sandbox_restart(
                 seen.add(id(session))
                 handle = f"IL-POOL{index:03d}"
                 response = await session.command(
-                    lambda t: codec.contact_create(make_contact(handle), cltrid=t)
+                    lambda t: contact_create(make_contact(handle), cltrid=t)
                 )
                 assert response.code == 1000
                 await asyncio.sleep(0.01)
@@ -615,11 +610,7 @@ async def test_pool_limits_sessions_and_survives_a_sandbox_restart(
             try:
                 async with pool.session() as session:
                     results.append(
-                        (
-                            await session.command(
-                                lambda t: codec.contact_info("IL-POOL007", cltrid=t)
-                            )
-                        ).code
+                        (await session.command(lambda t: contact_info("IL-POOL007", cltrid=t))).code
                     )
             except EppTransportError as exc:  # a dead idle session shows up on first use
                 results.append(type(exc).__name__)
@@ -660,19 +651,19 @@ async def test_fault_plan_errors_commit_nothing(sandbox: SandboxRegistry, ca_fil
         sandbox.faults = FaultPlan(error_share=1.0, error_code=2400, delay_ms=20, seed=1)
         started = asyncio.get_running_loop().time()
         response = await session.command(
-            lambda t: codec.contact_create(make_contact("IL-FAULT1"), cltrid=t)
+            lambda t: contact_create(make_contact("IL-FAULT1"), cltrid=t)
         )
         assert response.code == 2400
         assert asyncio.get_running_loop().time() - started >= 0.02
         assert "IL-FAULT1" not in sandbox.snapshot().contacts
         # A "closing connection" code closes the session after answering.
         sandbox.faults = FaultPlan(error_share=1.0, error_code=2500)
-        response = await session.command(lambda t: codec.contact_check(["IL-FAULT1"], cltrid=t))
+        response = await session.command(lambda t: contact_check(["IL-FAULT1"], cltrid=t))
         assert response.code == 2500 and session.closed
         sandbox.faults = FaultPlan(error_share=0.5, seed=7)
         session = await logged_in(endpoint_for(sandbox, "regA", ca_file))
         codes = [
-            (await session.command(lambda t: codec.contact_check(["IL-FAULT1"], cltrid=t))).code
+            (await session.command(lambda t: contact_check(["IL-FAULT1"], cltrid=t))).code
             for _ in range(40)
         ]
         assert 5 < codes.count(2400) < 35 and set(codes) == {1000, 2400}
@@ -688,7 +679,7 @@ async def test_sandbox_makes_its_own_certificate_and_keeps_state(tmp_path: Path)
             assert registry.ca_file and Path(registry.ca_file).exists()
             session = await logged_in(endpoint_for(registry))
             response = await session.command(
-                lambda t: codec.contact_create(make_contact("IL-KEEP1"), cltrid=t)
+                lambda t: contact_create(make_contact("IL-KEEP1"), cltrid=t)
             )
             assert response.code == 1000
             await session.logout()
@@ -698,7 +689,7 @@ async def test_sandbox_makes_its_own_certificate_and_keeps_state(tmp_path: Path)
         async with reopened:
             assert Path(reopened.ca_file).read_bytes() == ca_pem
             session = await logged_in(endpoint_for(reopened))
-            response = await session.command(lambda t: codec.contact_info("IL-KEEP1", cltrid=t))
+            response = await session.command(lambda t: contact_info("IL-KEEP1", cltrid=t))
             assert response.code == 1000
             await session.logout()
             # A client that trusts another CA refuses the sandbox.
@@ -729,7 +720,7 @@ async def test_sandbox_in_a_child_process_survives_kill_and_restart(tmp_path: Pa
             )
             session = await logged_in(endpoint)
             created = await session.command(
-                lambda t: codec.contact_create(make_contact("IL-CHILD1"), cltrid=t)
+                lambda t: contact_create(make_contact("IL-CHILD1"), cltrid=t)
             )
             assert created.code == 1000
             # SIGKILL right after the answer: the committed contact is still there.
@@ -738,12 +729,12 @@ async def test_sandbox_in_a_child_process_survives_kill_and_restart(tmp_path: Pa
             # Whether the client noticed before sending (TransportError) or after
             # (AmbiguousOutcome) depends on timing; both are transport failures.
             with pytest.raises(EppTransportError):
-                await session.command(lambda t: codec.contact_info("IL-CHILD1", cltrid=t))
+                await session.command(lambda t: contact_info("IL-CHILD1", cltrid=t))
             await asyncio.to_thread(child.start)
             assert child.port == endpoint.port
             session = await logged_in(endpoint)
             assert (
-                await session.command(lambda t: codec.contact_info("IL-CHILD1", cltrid=t))
+                await session.command(lambda t: contact_info("IL-CHILD1", cltrid=t))
             ).code == 1000
             await session.logout()
             assert child.snapshot().domains["example.com"].handles("tech") == ("OLD-TECH",)
@@ -778,7 +769,7 @@ def test_run_sandbox_in_a_thread_and_a_pool_used_from_several_event_loops(
         async def create(handle: str) -> int:
             async with asyncio.timeout(10), pool.session() as session:
                 response = await session.command(
-                    lambda t: codec.contact_create(make_contact(handle), cltrid=t)
+                    lambda t: contact_create(make_contact(handle), cltrid=t)
                 )
                 return response.code
 

@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from domains.changes import Workflow
 from domains.mailer import NOTICE_HEADER
 from domains.models import AuditEvent, Notice, OutboxEntry, utcnow
-from publishers.epp.sandbox import FaultPlan, SandboxRegistry
 from publishers.registries import (
     DEFAULT_FILE,
     RegistryConfigError,
@@ -28,6 +27,8 @@ from publishers.registries import (
     load_registries,
     parse_registries,
 )
+from publishers.sandbox.faults import FaultPlan
+from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncWorker, WorkerBusy, contact_data
 from tests.factories import contact_data as person_data
 from tests.publishers.sync_support import (

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from domains.changes import Workflow
-from publishers.epp.sandbox import FaultPlan, SandboxRegistry
+from publishers.sandbox.faults import FaultPlan
+from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncWorker
 from tests.publishers.sync_support import (
     CLIENT_ID,

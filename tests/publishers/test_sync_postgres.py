@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from domains.models import AuditEvent
 from domains.settings import Settings
 from domains.store import Store
-from publishers.epp.sandbox import SandboxRegistry
+from publishers.sandbox.server import SandboxRegistry
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.publishers.sync_support import (
     CLIENT_ID,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from domains.settings import get_settings
 from domains.store import Store
-from publishers.epp.sandbox import SandboxRegistry
+from publishers.sandbox.server import SandboxRegistry
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,

@@ -8,7 +8,10 @@ from pathlib import Path
 import typer
 
 from domains.settings import get_settings
-from publishers.epp.sandbox import FaultPlan, SandboxRegistry, run_sandbox
+from domains.vocabulary import RegistryContactPolicy
+from publishers.sandbox.faults import FaultPlan
+from publishers.sandbox.process import run_sandbox
+from publishers.sandbox.server import SandboxRegistry
 from tui.commands.common import console, err_console
 
 DEFAULT_CLIENT_ID = "interlink"
@@ -84,7 +87,7 @@ def registry_sandbox_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     database = db or get_settings().data_dir / "sandbox.db"
-    policy = {tld: "prohibited" for tld in prohibit_contacts or ()}
+    policy = {tld: RegistryContactPolicy.PROHIBITED for tld in prohibit_contacts or ()}
 
     def ready(registry: SandboxRegistry) -> None:
         console.print(f"EPP sandbox listening on {registry.host}:{registry.port} (TLS)")

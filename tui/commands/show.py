@@ -15,7 +15,7 @@ from domains.models import Contact
 from domains.settings import Settings
 from domains.store import DomainRecord
 from publishers.disclose import disclose_for
-from publishers.epp.frames import contact_create
+from publishers.epp.client.commands import contact_create
 from publishers.epp.model import ContactData
 from publishers.epp.xmlsafe import parse_frame
 from publishers.policy import FieldView, PublicationView, build_view

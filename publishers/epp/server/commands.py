@@ -1,4 +1,4 @@
-"""Parsing of client commands, for the server side (the sandbox registry)."""
+"""The server side of EPP: client command frames parsed into typed values (the sandbox uses it)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from publishers.epp.model import (
     Poll,
     PostalType,
 )
-from publishers.epp.responses import (
+from publishers.epp.xmlread import (
     epp_body,
     find,
     local_name,
@@ -189,10 +189,11 @@ def _contact_info(element: etree._Element) -> ContactInfoQuery:
 
 def _domain_create(element: etree._Element) -> DomainCreate:
     period = find(element, DOMAIN_NS, "period")
+    period_text = None if period is None else period.text
     try:
-        years = None if period is None else int(period.text or "")
+        years = None if period is None else int(period_text or "")
     except ValueError:
-        raise EppParseError(f"domain period {period.text!r} is not a number") from None
+        raise EppParseError(f"domain period {period_text!r} is not a number") from None
     unit = "y" if period is None else (period.get("unit") or "").strip()
     if unit not in {"y", "m"}:
         raise EppParseError(f'period unit must be "y" or "m", not {unit!r}')

@@ -1,4 +1,4 @@
-"""Client command frames (RFC 5730/5731/5733), built with lxml as UTF-8 bytes."""
+"""The client side of EPP: command frames (RFC 5730/5731/5733), built with lxml as UTF-8 bytes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -16,7 +15,6 @@ from publishers.epp.model import (
     DEFAULT_OBJ_URIS,
     DOMAIN_NS,
     EPP_NS,
-    Address,
     ContactChange,
     ContactData,
     ContactUpdate,
@@ -24,154 +22,25 @@ from publishers.epp.model import (
     DomainContact,
     DomainCreate,
     DomainUpdate,
-    PostalInfo,
+)
+from publishers.epp.xmlwrite import (
+    address_element,
+    auth_info_element,
+    disclose_element,
+    epp_root,
+    object_element,
+    phone_element,
+    postal_info_element,
+    present,
+    require_ascii,
+    serialize,
+    sub,
 )
 
-XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
-
-_E164 = re.compile(r"\+[0-9]{1,3}\.[0-9]{1,14}")
 _CONTACT_TYPES = frozenset({"admin", "billing", "tech"})
 
 _cltrid_lock = threading.Lock()
 _cltrid_last = 0
-
-
-# ---------------------------------------------------------------- shared element writers
-
-
-def sub(
-    parent: etree._Element, ns: str, tag: str, text: str | None = None, **attrib: str
-) -> etree._Element:
-    """Append <ns:tag> with optional text and attributes to parent."""
-    element = etree.SubElement(parent, f"{{{ns}}}{tag}", attrib)
-    if text:
-        element.text = text
-    return element
-
-
-def epp_root() -> etree._Element:
-    """An empty <epp> element with the EPP namespace as default."""
-    return etree.Element(f"{{{EPP_NS}}}epp", nsmap={None: EPP_NS})
-
-
-def serialize(root: etree._Element) -> bytes:
-    """The frame as UTF-8 bytes with the XML declaration RFC 5730 shows."""
-    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
-
-
-def object_element(parent: etree._Element | None, ns: str, tag: str) -> etree._Element:
-    """An object-namespace element declaring its prefix (contact:, domain:), under parent if any."""
-    nsmap = {ns.rsplit(":", 1)[1].split("-", 1)[0]: ns}
-    if parent is None:
-        return etree.Element(f"{{{ns}}}{tag}", nsmap=nsmap)
-    return etree.SubElement(parent, f"{{{ns}}}{tag}", nsmap=nsmap)
-
-
-def format_datetime(value: datetime) -> str:
-    """An aware datetime as an xs:dateTime in UTC with a Z suffix."""
-    if value.tzinfo is None:
-        raise ValueError("EPP dates must be timezone-aware")
-    utc = value.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
-
-
-def _present(value: str | None) -> bool:
-    return value is not None and value != ""
-
-
-def _require_ascii(
-    postal_type: str, name: str | None, org: str | None, addr: Address | None
-) -> None:
-    # RFC 5733 section 2.3: the "int" form is limited to 7-bit US-ASCII.
-    if postal_type != "int":
-        return
-    values = [name, org]
-    if addr is not None:
-        values += [*addr.street, addr.city, addr.sp, addr.pc, addr.cc]
-    # The messages name the rule, never the value: errors end up in logs, which hold no
-    # personal data.
-    if any(value and not value.isascii() for value in values):
-        raise ValueError(
-            'postalInfo type "int" allows only 7-bit ASCII (RFC 5733 section 2.3); '
-            'use postal_type="loc"'
-        )
-
-
-def address_element(parent: etree._Element, addr: Address) -> None:
-    """Append <contact:addr>, leaving out empty street lines, sp and pc."""
-    streets = [line for line in addr.street if line]
-    if len(streets) > 3:
-        raise ValueError(f"at most 3 street lines, got {len(streets)}")
-    element = sub(parent, CONTACT_NS, "addr")
-    for line in streets:
-        sub(element, CONTACT_NS, "street", line)
-    sub(element, CONTACT_NS, "city", addr.city)
-    if _present(addr.sp):
-        sub(element, CONTACT_NS, "sp", addr.sp)
-    if _present(addr.pc):
-        sub(element, CONTACT_NS, "pc", addr.pc)
-    sub(element, CONTACT_NS, "cc", addr.cc)
-
-
-def postal_info_element(parent: etree._Element, info: PostalInfo) -> None:
-    """Append a complete <contact:postalInfo> (org left out when empty)."""
-    _require_ascii(info.type, info.name, info.org, info.addr)
-    element = sub(parent, CONTACT_NS, "postalInfo", type=info.type)
-    sub(element, CONTACT_NS, "name", info.name)
-    if _present(info.org):
-        sub(element, CONTACT_NS, "org", info.org)
-    address_element(element, info.addr)
-
-
-def phone_element(
-    parent: etree._Element, tag: str, number: str, ext: str | None, *, allow_empty: bool = False
-) -> None:
-    """Append <contact:voice> or <contact:fax> as +CC.NNNN with the extension in x."""
-    if number == "" and allow_empty:
-        # An empty e164 value is how <contact:chg> removes a number.
-        sub(parent, CONTACT_NS, tag)
-        return
-    # The schema caps the whole value at 17 characters, tighter than its pattern's 1+3+1+14.
-    if not _E164.fullmatch(number) or len(number) > 17:
-        raise ValueError(f"{tag} is not in EPP form +CC.NNNN of at most 17 characters")
-    attrib = {"x": ext} if _present(ext) else {}
-    sub(parent, CONTACT_NS, tag, number, **attrib)
-
-
-def auth_info_element(parent: etree._Element, ns: str, password: str) -> None:
-    """Append <ns:authInfo><ns:pw>password</ns:pw></ns:authInfo>."""
-    sub(sub(parent, ns, "authInfo"), ns, "pw", password)
-
-
-def disclose_element(
-    parent: etree._Element, disclose: Disclose, postal_type: str, *, explicit: bool
-) -> None:
-    """Append the <contact:disclose> that keeps disclose's private items from publication.
-
-    ICANN's Registration Data Policy has registries redact by default, so what a registry needs
-    from us is the list of what must stay private: one flag="0" element with every private item.
-    Public items are not listed, leaving them to the server's data collection policy (from the
-    greeting); the schema allows one disclose element only, so we cannot say flag="1" for them
-    in the same command anyway. With nothing private a create sends no disclose at all; with
-    explicit (an update, an info answer) it sends flag="1" with every item instead, because
-    leaving disclose out of <contact:chg> would keep a restriction made earlier.
-    """
-    private = disclose.private_items()
-    if private:
-        flag, items = "0", private
-    elif explicit:
-        flag, items = "1", disclose.public_items()
-    else:
-        return
-    element = sub(parent, CONTACT_NS, "disclose", flag=flag)
-    for item in items:
-        if item in {"name", "org", "addr"}:
-            sub(element, CONTACT_NS, item, type=postal_type)
-        else:
-            sub(element, CONTACT_NS, item)
 
 
 # ---------------------------------------------------------------- transaction ids
@@ -304,9 +173,9 @@ def contact_create(contact: ContactData, disclose: Disclose | None = None, *, cl
     root, command, element = _object_command("create", CONTACT_NS)
     sub(element, CONTACT_NS, "id", _check_handle(contact.handle))
     postal_info_element(element, contact.postal_info)
-    if _present(contact.voice):
+    if present(contact.voice):
         phone_element(element, "voice", contact.voice, contact.voice_ext)
-    if _present(contact.fax):
+    if present(contact.fax):
         phone_element(element, "fax", contact.fax, contact.fax_ext)
     sub(element, CONTACT_NS, "email", contact.email)
     auth_info_element(element, CONTACT_NS, contact.auth_info)
@@ -327,7 +196,7 @@ def contact_info(handle: str, *, cltrid: str, auth_info: str | None = None) -> b
 def _contact_change_element(parent: etree._Element, change: ContactChange) -> None:
     element = sub(parent, CONTACT_NS, "chg")
     if change.name is not None or change.org is not None or change.addr is not None:
-        _require_ascii(change.postal_type, change.name, change.org, change.addr)
+        require_ascii(change.postal_type, change.name, change.org, change.addr)
         postal = sub(element, CONTACT_NS, "postalInfo", type=change.postal_type)
         if change.name is not None:
             sub(postal, CONTACT_NS, "name", change.name)

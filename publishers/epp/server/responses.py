@@ -1,4 +1,4 @@
-"""Server frames (greeting, response and resData) for the sandbox registry."""
+"""The server side of EPP: greeting, response and resData frames (the sandbox uses them)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,6 @@ from datetime import datetime
 
 from lxml import etree
 
-from publishers.epp.frames import (
-    auth_info_element,
-    disclose_element,
-    epp_root,
-    format_datetime,
-    object_element,
-    phone_element,
-    postal_info_element,
-    serialize,
-    sub,
-)
 from publishers.epp.model import (
     CONTACT_NS,
     DOMAIN_NS,
@@ -28,6 +17,17 @@ from publishers.epp.model import (
     DomainInfo,
     Greeting,
     MsgQ,
+)
+from publishers.epp.xmlwrite import (
+    auth_info_element,
+    disclose_element,
+    epp_root,
+    format_datetime,
+    object_element,
+    phone_element,
+    postal_info_element,
+    serialize,
+    sub,
 )
 
 # RFC 5730 section 3: the codes the schema allows, with their standard texts.

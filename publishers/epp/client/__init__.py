@@ -1,0 +1,1 @@
+"""The client side of EPP: builds commands, reads the server's greetings and responses."""

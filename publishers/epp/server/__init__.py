@@ -1,0 +1,1 @@
+"""The server side of EPP: reads client commands, builds greetings and responses."""

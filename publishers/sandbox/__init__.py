@@ -1,0 +1,1 @@
+"""The sandbox EPP registry: a test double and demo tool that stands in for a registry."""

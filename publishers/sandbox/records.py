@@ -1,0 +1,154 @@
+"""The sandbox's objects as tests see them (contacts, domains, snapshots), read from its rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from publishers.epp.model import DISCLOSABLE, ContactData, Disclose
+
+ROID_SUFFIX = "SBX"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxContact:
+    """A contact as the sandbox holds it."""
+
+    id: str
+    roid: str
+    sponsor: str
+    creator: str
+    updater: str | None
+    postal_type: str
+    name: str
+    org: str | None
+    street: tuple[str, ...]
+    city: str
+    sp: str | None
+    pc: str | None
+    cc: str
+    voice: str | None
+    voice_ext: str | None
+    fax: str | None
+    fax_ext: str | None
+    email: str
+    auth_info: str
+    disclose: Disclose | None
+    statuses: tuple[str, ...]
+    """Client-set statuses only (an empty tuple is status "ok")."""
+    cr_date: datetime
+    up_date: datetime | None
+
+    def as_contact_data(self) -> ContactData:
+        """The contact as the codec's ContactData."""
+        return ContactData(
+            handle=self.id,
+            name=self.name,
+            org=self.org,
+            street=self.street,
+            city=self.city,
+            sp=self.sp,
+            pc=self.pc,
+            cc=self.cc,
+            voice=self.voice,
+            voice_ext=self.voice_ext,
+            fax=self.fax,
+            fax_ext=self.fax_ext,
+            email=self.email,
+            auth_info=self.auth_info,
+            postal_type="loc" if self.postal_type == "loc" else "int",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxDomain:
+    """A domain as the sandbox holds it; contacts as (type, handle) in the order they were added."""
+
+    name: str
+    roid: str
+    sponsor: str
+    registrant: str | None
+    contacts: tuple[tuple[str, str], ...]
+    ns: tuple[str, ...]
+    statuses: tuple[str, ...]
+    auth_info: str
+    cr_date: datetime
+    ex_date: datetime | None
+    up_date: datetime | None
+
+    def handles(self, role: str) -> tuple[str, ...]:
+        """The handles of one contact type (admin, billing, tech)."""
+        return tuple(handle for kind, handle in self.contacts if kind == role)
+
+
+@dataclass(frozen=True)
+class SandboxSnapshot:
+    """Everything the sandbox holds: contacts by id, domains by name."""
+
+    contacts: dict[str, SandboxContact]
+    domains: dict[str, SandboxDomain]
+
+
+def date_or_none(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def words(value: str) -> tuple[str, ...]:
+    return tuple(value.split())
+
+
+def disclose_text(disclose: Disclose | None) -> str | None:
+    if disclose is None:
+        return None
+    return "".join("1" if getattr(disclose, item) else "0" for item in DISCLOSABLE)
+
+
+def disclose_value(text: str | None) -> Disclose | None:
+    if text is None:
+        return None
+    return Disclose(**{item: flag == "1" for item, flag in zip(DISCLOSABLE, text, strict=True)})
+
+
+def contact_record(row: sqlite3.Row) -> SandboxContact:
+    return SandboxContact(
+        id=row["id"],
+        roid=f"C{row['seq']}-{ROID_SUFFIX}",
+        sponsor=row["cl_id"],
+        creator=row["cr_id"],
+        updater=row["up_id"],
+        postal_type=row["postal_type"],
+        name=row["name"],
+        org=row["org"],
+        street=tuple(line for line in (row["street1"], row["street2"], row["street3"]) if line),
+        city=row["city"],
+        sp=row["sp"],
+        pc=row["pc"],
+        cc=row["cc"],
+        voice=row["voice"],
+        voice_ext=row["voice_ext"],
+        fax=row["fax"],
+        fax_ext=row["fax_ext"],
+        email=row["email"],
+        auth_info=row["auth_info"],
+        disclose=disclose_value(row["disclose"]),
+        statuses=words(row["statuses"]),
+        cr_date=datetime.fromisoformat(row["cr_date"]),
+        up_date=date_or_none(row["up_date"]),
+    )
+
+
+def domain_record(row: sqlite3.Row, contacts: tuple[tuple[str, str], ...]) -> SandboxDomain:
+    return SandboxDomain(
+        name=row["name"],
+        roid=f"D{row['seq']}-{ROID_SUFFIX}",
+        sponsor=row["cl_id"],
+        registrant=row["registrant"],
+        contacts=contacts,
+        ns=words(row["ns"]),
+        statuses=words(row["statuses"]),
+        auth_info=row["auth_info"],
+        cr_date=datetime.fromisoformat(row["cr_date"]),
+        ex_date=date_or_none(row["ex_date"]),
+        up_date=date_or_none(row["up_date"]),
+    )
