@@ -63,7 +63,7 @@ from publishers.registries import parse_registries
 from publishers.sandbox.process import run_sandbox
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sandbox.store import read_snapshot
-from publishers.sync import SWITCH_INTERVAL, SyncWorker, contact_data
+from publishers.sync import SWITCH_INTERVAL, SyncOptions, SyncWorker, contact_data
 
 CLIENT_ID = "interlink"
 PASSWORD = "bench-pw-1"
@@ -358,9 +358,8 @@ async def sync_rate(
     )
     os.environ["INTERLINK_BENCH_SANDBOX_PASSWORD"] = PASSWORD
     # The completion notices go to the mail relay at its pace, not the registry's: not measured.
-    worker = SyncWorker(
-        store, registries, sessions=sessions, expire_requests=False, send_notices=False
-    )
+    options = SyncOptions(sessions=sessions, expire_requests=False, send_notices=False)
+    worker = SyncWorker(store, registries, options)
     try:
         started = time.perf_counter()
         report = await worker.run_once()
@@ -430,17 +429,17 @@ def main() -> None:
             url = f"sqlite:///{run_store}"
             sandbox = SandboxProcess(run_sandbox_db)
             with sandbox as (port, ca_file):
+                pid = sandbox.process.pid
+                assert pid is not None  # started
                 store = Store.open(settings=Settings(database_url=url, data_dir=data_dir))
                 try:
-                    mine, theirs = time.process_time(), cpu_seconds(sandbox.process.pid)
+                    mine, theirs = time.process_time(), cpu_seconds(pid)
                     rates[requests_too] = asyncio.run(
                         sync_rate(store, port, ca_file, sessions, requests_too=requests_too)
                     )
                     if not requests_too:
                         cpu["worker"] = (time.process_time() - mine) / args.moves * 1000
-                        cpu["sandbox"] = (
-                            (cpu_seconds(sandbox.process.pid) - theirs) / args.moves * 1000
-                        )
+                        cpu["sandbox"] = (cpu_seconds(pid) - theirs) / args.moves * 1000
                 finally:
                     store.close()
             snapshot = read_snapshot(run_sandbox_db)

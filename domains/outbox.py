@@ -10,12 +10,10 @@ from sqlmodel import Session, col
 from domains import audit
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import ChangeRequest, OutboxEntry, utcnow
+from domains.vocabulary import OutboxKind, OutboxStatus
 
 if TYPE_CHECKING:
     from domains.store import Store
-
-OUTBOX_KINDS = ("contact.update", "domain.tech_move", "domain.update")
-OUTBOX_STATUSES = ("pending", "in_progress", "done", "local_only", "failed")
 
 
 def enqueue(
@@ -28,8 +26,10 @@ def enqueue(
     contact_id: int | None = None,
 ) -> OutboxEntry:
     """Add an outbox entry to the session's transaction."""
-    if kind not in OUTBOX_KINDS:
-        raise ValueError(f"unknown outbox kind {kind!r}")
+    try:
+        OutboxKind(kind)
+    except ValueError:
+        raise ValueError(f"unknown outbox kind {kind!r}") from None
     entry = OutboxEntry(
         kind=kind, tld=tld, payload=payload, domain_id=domain_id, contact_id=contact_id
     )
@@ -43,11 +43,13 @@ def list_entries(
     """Outbox entries, newest first, optionally in one status."""
     stmt = select(OutboxEntry).order_by(col(OutboxEntry.id).desc()).limit(limit)
     if status:
-        if status not in OUTBOX_STATUSES:
+        try:
+            OutboxStatus(status)
+        except ValueError:
             raise ValidationFailed(
-                FieldError("status", f"{status!r} is not one of {', '.join(OUTBOX_STATUSES)}")
-            )
-        stmt = stmt.where(OutboxEntry.status == status)
+                FieldError("status", f"{status!r} is not one of {', '.join(OutboxStatus)}")
+            ) from None
+        stmt = stmt.where(col(OutboxEntry.status) == status)
     if before_id is not None:
         stmt = stmt.where(col(OutboxEntry.id) < before_id)
     with store.read() as session:
@@ -58,7 +60,7 @@ def count_by_status(store: Store) -> dict[str, int]:
     """How many entries are in each status."""
     with store.read() as session:
         rows = session.execute(
-            select(OutboxEntry.status, func.count()).group_by(OutboxEntry.status)
+            select(col(OutboxEntry.status), func.count()).group_by(col(OutboxEntry.status))
         ).all()
     return {status: n for status, n in rows}
 
@@ -67,7 +69,7 @@ def retry_entry(store: Store, entry_id: int, *, actor: str) -> OutboxEntry:
     """Put a failed entry back in the queue (and its change request back to applied)."""
     with store.write() as session:
         entry = session.execute(
-            select(OutboxEntry).where(OutboxEntry.id == entry_id).with_for_update()
+            select(OutboxEntry).where(col(OutboxEntry.id) == entry_id).with_for_update()
         ).scalar()
         if entry is None:
             raise NotFound("outbox entry", str(entry_id))

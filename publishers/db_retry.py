@@ -168,7 +168,7 @@ class OutageGuard:
             return await call()  # tenacity awaits coroutine functions only, not lambdas
 
         try:
-            result = await AsyncRetrying(sleep=sleep, **self._policy(what, stop))(attempt)
+            result: T = await AsyncRetrying(sleep=sleep, **self._policy(what, stop))(attempt)
         except Exception as exc:
             outage = self._outage(exc, stop)
             if outage is None:

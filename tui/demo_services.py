@@ -195,7 +195,7 @@ class DemoServices:
 
     def _start_sync(self, registries_file: Path) -> None:
         from publishers.registries import load_registries
-        from publishers.sync import SyncWorker
+        from publishers.sync import SyncOptions, SyncWorker
 
         registries = load_registries(registries_file, data_dir=self.settings.data_dir)
         ready = threading.Event()
@@ -204,7 +204,7 @@ class DemoServices:
             loop = self._sync_loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self._sync_stop = asyncio.Event()
-            worker = SyncWorker(self.store, registries, poll_interval=1.0)
+            worker = SyncWorker(self.store, registries, SyncOptions(poll_interval=1.0))
             ready.set()
             try:
                 loop.run_until_complete(worker.follow(self._sync_stop))

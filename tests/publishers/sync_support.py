@@ -142,6 +142,7 @@ def move_tech(store: Store, name: str, proposal: Mapping[str, Any]) -> str:
     """A tech change request for name, confirmed, approved and applied; its reference."""
     flow = Workflow(store)
     outcome = flow.submit(actor=ACTOR, domain_name=name, proposal=proposal, channel="phone")
+    assert outcome.token is not None
     flow.confirm(token=outcome.token)
     reference = outcome.request.reference
     flow.approve(actor=APPROVER, reference=reference)
@@ -165,6 +166,7 @@ def seed_backlog(
     references = [move_tech(store, name, new_tech(i)) for i, name in enumerate(seeded.names)]
     for name in seeded.names[:edits]:
         registrant = store.domain_record(name).contact("registrant")
+        assert registrant is not None
         store.update_contact(ACTOR, registrant.handle, registrant.version, {"city": city})
     return seeded, references
 
@@ -244,6 +246,7 @@ def assert_sandbox_equals_store(
         if name in local_only:
             continue
         tech = record.contact("tech")
+        assert tech is not None
         if techs != (tech.handle,):
             problems.append(f"{name}: sandbox tech {techs} != store tech {tech.handle}")
             continue

@@ -23,7 +23,7 @@ from publishers.registry_view import (
     compare_with_registry,
 )
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncWorker, contact_data
+from publishers.sync import SyncOptions, SyncWorker, contact_data
 from tests.factories import make_domain
 from tests.publishers import test_sync
 from tests.publishers.sync_support import (
@@ -85,7 +85,7 @@ def differing(comparison: Comparison) -> list[tuple[str, str, str | None, str | 
 
 
 async def sync_once(store: Store, regs: RegistryMap) -> None:
-    async with SyncWorker(store, regs, retry_wait=0.01, backoff=0.05) as worker:
+    async with SyncWorker(store, regs, SyncOptions(retry_wait=0.01, backoff=0.05)) as worker:
         async with asyncio.timeout(30):
             report = await worker.run_once()
     assert report.failed == 0 and report.retried == 0

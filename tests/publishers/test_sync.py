@@ -29,7 +29,7 @@ from publishers.registries import (
 )
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncWorker, WorkerBusy, contact_data
+from publishers.sync import SyncOptions, SyncWorker, WorkerBusy, contact_data
 from tests.factories import contact_data as person_data
 from tests.publishers.sync_support import (
     CLIENT_ID,
@@ -66,8 +66,8 @@ async def sandbox(tmp_path: Path):
         await registry.stop()
 
 
-def worker(store, regs, **options) -> SyncWorker:
-    return SyncWorker(store, regs, **{**FAST, **options})
+def worker(store, regs, mailer=None, **options) -> SyncWorker:
+    return SyncWorker(store, regs, SyncOptions(**{**FAST, **options}), mailer=mailer)
 
 
 async def run(store, regs, **options):

@@ -24,7 +24,7 @@ import pytest
 from domains.changes import Workflow
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncWorker
+from publishers.sync import SyncOptions, SyncWorker
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
@@ -126,7 +126,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
 
         # A clean worker finishes the rest.
         sandbox.faults = FaultPlan()
-        worker = SyncWorker(store, regs, sessions=4, poll_interval=0.05, backoff=0.05)
+        worker = SyncWorker(store, regs, SyncOptions(sessions=4, poll_interval=0.05, backoff=0.05))
         stop = asyncio.Event()
         running = asyncio.create_task(worker.follow(stop))
         async with asyncio.timeout(30):

@@ -12,7 +12,7 @@ import pytest
 
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncWorker
+from publishers.sync import SyncOptions, SyncWorker
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
@@ -55,13 +55,15 @@ async def test_faults_restart_and_lost_answers_lose_nothing_and_double_nothing(
         worker = SyncWorker(
             store,
             regs,
-            retry_wait=0.01,
-            retry_wait_max=0.05,
-            backoff=0.05,
-            backoff_max=0.3,
-            poll_interval=0.05,
-            concurrency=12,
-            batch=8,
+            SyncOptions(
+                retry_wait=0.01,
+                retry_wait_max=0.05,
+                backoff=0.05,
+                backoff_max=0.3,
+                poll_interval=0.05,
+                concurrency=12,
+                batch=8,
+            ),
         )
         stop = asyncio.Event()
         running = asyncio.create_task(worker.follow(stop))

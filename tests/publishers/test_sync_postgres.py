@@ -56,13 +56,14 @@ class RecordingSandbox(SandboxRegistry):
 def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name: str) -> None:
     """One worker process: its own store (own connections), its own EPP sessions."""
     from publishers.registries import load_registries
-    from publishers.sync import run_worker
+    from publishers.sync import SyncOptions, run_worker
 
     os.environ[PASSWORD_ENV] = PASSWORD
     store = Store.open(settings=Settings(database_url=database_url, data_dir=Path(data_dir)))
     try:
         regs = load_registries(registries_path, data_dir=Path(data_dir))
-        asyncio.run(run_worker(store, regs, worker_id=name, batch=4, concurrency=8))
+        options = SyncOptions(worker_id=name, batch=4, concurrency=8)
+        asyncio.run(run_worker(store, regs, options))
     finally:
         store.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ import typer
 from domains.settings import get_settings
 from domains.store import Store
 from publishers.db_retry import OutageGuard
-from publishers.registries import load_registries
-from publishers.sync import SWITCH_INTERVAL, SyncReport, SyncWorker
+from publishers.registries import RegistryMap, load_registries
+from publishers.sync import SWITCH_INTERVAL, SyncOptions, SyncReport, SyncWorker
+from publishers.sync.options import ProgressLike
 from tui.commands.common import (
     configure_logging,
     console,
@@ -33,19 +35,19 @@ def sync_command(
     workers: int = typer.Option(
         1, "--workers", min=1, max=32, help="Workers side by side (PostgreSQL only)."
     ),
-    sessions: int = typer.Option(
+    sessions: int | None = typer.Option(
         None,
         "--sessions",
         min=1,
         max=64,
         help="EPP sessions per registry and worker (default: the registries file).",
     ),
-    registries_file: Path = typer.Option(
+    registries_file: Path | None = typer.Option(
         None,
         "--registries",
         help="Registries TOML file (default: settings, else the packaged sandbox config).",
     ),
-    database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
+    database_url: str | None = typer.Option(None, "--db", help="Database URL (default: settings)."),
     lease: float = typer.Option(
         300.0,
         "--lease",
@@ -54,7 +56,7 @@ def sync_command(
         "entry a worker claimed but never finished.",
     ),
     batch: int = typer.Option(64, "--batch", min=1, max=1000, help="Entries claimed at once."),
-    worker_id: str = typer.Option(
+    worker_id: str | None = typer.Option(
         None, "--worker-id", help="Name in claimed_by (default: host:pid:random)."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show backlog progress."),
@@ -75,14 +77,12 @@ def sync_command(
             raise typer.Exit(2)
         path = registries_file or store.settings.registries_file
         registries = load_registries(path, data_dir=store.settings.data_dir)
-        options = {"sessions": sessions, "lease": lease, "batch": batch}
+        options = SyncOptions(worker_id=worker_id, sessions=sessions, lease=lease, batch=batch)
         if progress and not follow:
             with rich_progress() as bar:
-                report = asyncio.run(
-                    _run(store, registries, workers, follow, worker_id, options, bar)
-                )
+                report = asyncio.run(_run(store, registries, workers, follow, options, bar))
         else:
-            report = asyncio.run(_run(store, registries, workers, follow, worker_id, options, None))
+            report = asyncio.run(_run(store, registries, workers, follow, options, None))
     console.print(summary(report))
     if report.failed:
         raise typer.Exit(1)
@@ -115,12 +115,11 @@ def summary(report: SyncReport) -> str:
 
 async def _run(
     store: Store,
-    registries,
+    registries: RegistryMap,
     workers: int,
     follow: bool,
-    worker_id: str | None,
-    options: dict,
-    bar,
+    options: SyncOptions,
+    bar: ProgressLike | None,
 ) -> SyncReport:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -129,13 +128,15 @@ async def _run(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop.set)
             installed.append(signum)
+    worker_id = options.worker_id
     team = [
         SyncWorker(
             store,
             registries,
-            worker_id=f"{worker_id}-{n}" if worker_id and workers > 1 else worker_id,
+            dataclasses.replace(
+                options, worker_id=f"{worker_id}-{n}" if worker_id and workers > 1 else worker_id
+            ),
             progress=bar if n == 0 else None,
-            **options,
         )
         for n in range(workers)
     ]

@@ -6,15 +6,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from domains import outbox
 from domains.models import OutboxEntry
+from domains.vocabulary import OutboxStatus
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
-FILTERS = [("all", "all")] + [(s, s) for s in outbox.OUTBOX_STATUSES]
+FILTERS = [("all", "all")] + [(s.value, s.value) for s in OutboxStatus]
 REFRESH_SECONDS = 3.0
 COLUMNS = (
     Col("Id", 4, share=1),
@@ -78,7 +80,7 @@ class SyncScreen(StaffScreen):
         """Fill the counts line and the table, keeping the cursor on the same entry."""
         counts, entries = data
         self.query_one("#sync-counts", Static).update(
-            "  ".join(f"{s}: {counts.get(s, 0)}" for s in outbox.OUTBOX_STATUSES)
+            "  ".join(f"{s}: {counts.get(s, 0)}" for s in OutboxStatus)
         )
         table = self.query_one("#outbox", DataTable)
         keep = table.cursor_row
@@ -101,7 +103,8 @@ class SyncScreen(StaffScreen):
         table = self.query_one("#outbox", DataTable)
         if table.row_count == 0:
             return
-        entry_id = int(str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value))
+        cell = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0))
+        entry_id = int(str(cell.row_key.value))
 
         def done(entry: OutboxEntry) -> None:
             self.notify(f"entry {entry.id} is pending again")

@@ -1,0 +1,139 @@
+"""A claimed outbox entry made ready for the registry (`Job`), what preparing one may read
+(`Preparation`), and what every outbox kind provides (`Flow`; the kinds are in `flows/`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from domains.models import OutboxEntry
+from domains.settings import Settings
+from domains.store import DomainRecord
+from publishers.epp.model import ContactData, Disclose
+from publishers.policy import PublicationView, build_view
+from publishers.registries import Registry, RegistryMap, UnknownTld
+from publishers.sync.outcomes import where
+
+if TYPE_CHECKING:
+    from publishers.sync.exchange import Exchange
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed entry with everything its EPP commands need, read from the store at claim."""
+
+    entry_id: int
+    kind: str
+    tld: str
+    subject: str
+    """The domain name or contact handle (no personal data): what logs and audit events name."""
+    attempts: int
+    payload: Mapping[str, Any]
+    registry: Registry | None
+    claimed_at: datetime | None = None
+    contact: ContactData | None = None
+    """The contact to create (tech move) or update (contact edit)."""
+    disclose: Disclose | None = None
+    local_reason: str | None = None
+    """Set when the registry's configured policy keeps this change local: nothing is sent."""
+    fail_reason: str | None = None
+    """Set when the store cannot make this entry into commands (e.g. no registry for the TLD)."""
+
+    @property
+    def request_ref(self) -> str | None:
+        return self.payload.get("request")
+
+    @property
+    def cltrid_prefix(self) -> str:
+        return f"ILS{self.entry_id}"
+
+
+class Flow(Protocol):
+    """One outbox kind (a module of `publishers.sync.flows`, listed in its `FLOWS`).
+
+    `prepare` makes the claimed entries of the kind into jobs inside the claim's transaction
+    (all of them at once, so that it can read what they need in a few queries; an entry that
+    cannot be prepared becomes a failed job, see `Preparation.each`). `run` sends one job's
+    commands through `exchange` and returns a note for staff (None: nothing to say), or raises
+    `Retry`, `Permanent` or `LocalOnly` (`publishers.sync.outcomes`). `resume` is True when an
+    earlier attempt may have done any part of the job: run then learns the registry's state
+    with info before it sends anything.
+    """
+
+    def prepare(self, preparation: Preparation, entries: Sequence[OutboxEntry]) -> list[Job]: ...
+
+    async def run(self, exchange: Exchange, job: Job, resume: bool) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What preparing a claim's entries may read: the claim's session (its transaction), the
+    registries (which one serves a TLD, and its contact policy) and the settings."""
+
+    session: Session
+    registries: RegistryMap
+    settings: Settings
+
+    def registry(self, entry: OutboxEntry) -> tuple[Registry | None, Mapping[str, str], str | None]:
+        """The entry's registry, its contact policy, and a problem (no registry for the TLD)."""
+        try:
+            config = self.registries.tld(entry.tld)
+        except UnknownTld as exc:
+            return None, {}, str(exc)
+        return config.registry, config.contacts, None
+
+    def view(self, record: DomainRecord, policy: Mapping[str, str]) -> PublicationView:
+        """The publication view of record under a registry's contact policy."""
+        settings = self.settings
+        return build_view(
+            record,
+            profile=settings.publication_profile,
+            registrar=settings.registrar,
+            registry_policy=policy,
+        )
+
+    @staticmethod
+    def job(entry: OutboxEntry, subject: str, registry: Registry | None, **extra: Any) -> Job:
+        assert entry.id is not None
+        return Job(
+            entry_id=entry.id,
+            kind=entry.kind,
+            tld=entry.tld,
+            subject=subject,
+            attempts=entry.attempts,
+            claimed_at=entry.claimed_at,
+            payload=dict(entry.payload),
+            registry=registry,
+            **extra,
+        )
+
+    def each(
+        self,
+        entries: Sequence[OutboxEntry],
+        make: Callable[[OutboxEntry], Job],
+        subject: Callable[[OutboxEntry], str],
+    ) -> list[Job]:
+        """make(entry) for every entry; an entry that cannot be prepared becomes a failed job
+        (a broken entry must not stop the others), a database error fails the whole claim."""
+        jobs = []
+        for entry in entries:
+            try:
+                jobs.append(make(entry))
+            except DBAPIError:
+                raise  # the database failed, not the entry: the whole claim is tried again
+            except Exception as exc:
+                log.error("outbox entry %s cannot be prepared: %s", entry.id, where(exc))
+                reason = f"cannot prepare the entry: {exc}"
+                jobs.append(self.job(entry, subject(entry), None, fail_reason=reason))
+        return jobs
+
+
+__all__ = ["Flow", "Job", "Preparation"]
