@@ -22,6 +22,7 @@ from publicsuffixlist import PublicSuffixList
 
 from domains import explain
 from domains.errors import FieldError, ValidationFailed
+from domains.vocabulary import AccountStatus, ConsentMethod, ContactKind, ContactRole
 
 MAX_LINE = 255
 MAX_POSTAL_CODE = 16
@@ -30,12 +31,10 @@ HANDLE_MIN, HANDLE_MAX = 3, 16
 MAX_EMAIL = 254
 MAX_EXT = 10
 
-CONTACT_KINDS = ("person", "organization")
-ROLES = ("registrant", "admin", "tech", "billing")
-ACCOUNT_STATUSES = ("active", "suspended", "closed")
+#: The roles, for domains.store and domains.transfer until they read ContactRole themselves.
+ROLES = tuple(ContactRole)
 #: Fields a contact can consent to publish; state/province and country are public anyway.
 CONSENTABLE_FIELDS = ("name", "org", "street", "city", "postal_code", "voice", "fax", "email")
-CONSENT_METHODS = ("portal", "phone", "letter", "email", "import", "staff")
 #: RFC 5731 section 2.3 domain statuses.
 DOMAIN_STATUSES = (
     "ok",
@@ -190,7 +189,9 @@ def _parse_phone(field: str, given: str, region: str | None) -> str:
     except phonenumbers.NumberParseException as exc:
         raise fail(field, explain.phone_problem(exc.error_type, given)) from None
     if not phonenumbers.is_valid_number(number):
-        where = explain.country_name(phonenumbers.region_code_for_country_code(number.country_code))
+        where = explain.country_name(
+            phonenumbers.region_code_for_country_code(number.country_code or 0)
+        )
         raise fail(
             field,
             f"{given!r} is not a valid number for country code +{number.country_code}"
@@ -450,11 +451,13 @@ def contact(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
     except ValidationFailed:
         region = None
     checks: list[tuple[str, Callable[[], Any]]] = [
-        ("kind", lambda: choice("kind", data.get("kind", "person"), CONTACT_KINDS)),
+        ("kind", lambda: choice("kind", data.get("kind", ContactKind.PERSON), ContactKind)),
         ("name", lambda: text("name", data.get("name"), required=True)),
         (
             "org",
-            lambda: text("org", data.get("org"), required=data.get("kind") == "organization"),
+            lambda: text(
+                "org", data.get("org"), required=data.get("kind") == ContactKind.ORGANIZATION
+            ),
         ),
         ("street", lambda: street("street", data.get("street"))),
         ("city", lambda: text("city", data.get("city"), required=True)),
@@ -506,9 +509,9 @@ def consent_method(data: Mapping[str, Any]) -> str | None:
     if method is None:
         raise fail(
             "consent_method",
-            "is required when consent is given (" + ", ".join(CONSENT_METHODS) + ")",
+            "is required when consent is given (" + ", ".join(ConsentMethod) + ")",
         )
-    return choice("consent_method", method, CONSENT_METHODS)
+    return choice("consent_method", method, ConsentMethod)
 
 
 def account(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any]:
@@ -529,7 +532,10 @@ def account(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
             ("state", lambda: text("state", data.get("state"), required=False)),
             ("postal_code", lambda: postal_code("postal_code", data.get("postal_code"))),
             ("country", lambda: country(cc_raw)),
-            ("status", lambda: choice("status", data.get("status", "active"), ACCOUNT_STATUSES)),
+            (
+                "status",
+                lambda: choice("status", data.get("status", AccountStatus.ACTIVE), AccountStatus),
+            ),
             (
                 "marketing_opt_out_at",
                 lambda: aware("marketing_opt_out_at", data.get("marketing_opt_out_at")),

@@ -15,11 +15,11 @@ from typing import Literal
 
 from domains.errors import InterlinkError
 from domains.store import CONTACT_DATA_FIELDS
+from domains.vocabulary import ContactRole
 
 Action = Literal["publish", "redact"]
 Method = Literal["removal", "emptyValue", "replacementValue"]
 
-ROLES = ("registrant", "admin", "tech", "billing")
 #: Every contact field the policy decides on, in WHOIS layout order; `handle` is the registry
 #: contact id.
 FIELDS = ("handle", *CONTACT_DATA_FIELDS)
@@ -74,7 +74,9 @@ class Profile:
     name: str
     description: str
     rules: Mapping[str, Mapping[str, Rule]]
-    shown_roles: frozenset[str] = field(default=frozenset({"registrant", "tech"}))
+    shown_roles: frozenset[str] = field(
+        default=frozenset({ContactRole.REGISTRANT, ContactRole.TECH})
+    )
     organizations_in_full: bool = False
 
     def rule(self, role: str, field_name: str) -> Rule:
@@ -95,7 +97,7 @@ class UnknownProfile(InterlinkError):
 
 def check_profile(profile: Profile) -> Profile:
     """Return the profile unchanged, or raise ProfileError naming the first bad cell."""
-    for role in ROLES:
+    for role in ContactRole:
         cells = profile.rules.get(role)
         if cells is None or set(cells) != set(FIELDS):
             raise ProfileError(f"{profile.name}: role {role} needs exactly the fields {FIELDS}")
@@ -109,7 +111,7 @@ def check_profile(profile: Profile) -> Profile:
         for ext, number in EXTENSION_OF.items():
             if cells[ext].published != cells[number].published:
                 raise ProfileError(f"{profile.name}: {role}.{ext} must follow {role}.{number}")
-    unknown = profile.shown_roles - set(ROLES)
+    unknown = profile.shown_roles - set(ContactRole)
     if unknown:
         raise ProfileError(f"{profile.name}: unknown roles {sorted(unknown)}")
     return profile
@@ -157,12 +159,12 @@ _ICANN_TECH = _table(
 )
 # Admin and billing are not shown at all (shown_roles). Their cells still matter: they set the
 # EPP disclose flags when a registry takes these roles, so they are as strict as tech.
-_ICANN_RULES = MappingProxyType(
+_ICANN_RULES: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
     {
-        "registrant": _ICANN_REGISTRANT,
-        "admin": _ICANN_TECH,
-        "tech": _ICANN_TECH,
-        "billing": _ICANN_TECH,
+        ContactRole.REGISTRANT: _ICANN_REGISTRANT,
+        ContactRole.ADMIN: _ICANN_TECH,
+        ContactRole.TECH: _ICANN_TECH,
+        ContactRole.BILLING: _ICANN_TECH,
     }
 )
 

@@ -11,8 +11,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select
 
-from domains.changes import CHANNELS, Workflow, deliver_outcome
+from domains.changes import Workflow, deliver_outcome
 from domains.errors import InterlinkError, ValidationFailed
+from domains.vocabulary import RequestChannel, RequestTarget
 from tui.widgets.form import (
     FieldError,
     FieldRow,
@@ -90,8 +91,8 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 yield FieldRow(
                     "Customer asked by",
                     Select(
-                        [(c, c) for c in CHANNELS if c != "portal"],
-                        value="phone",
+                        [(c, c) for c in RequestChannel if c != RequestChannel.PORTAL],
+                        value=RequestChannel.PHONE,
                         id="channel",
                         allow_blank=False,
                         compact=True,
@@ -153,7 +154,7 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 domain_name=domain,
                 proposal=proposal,
                 channel=channel,
-                target="house" if house else "new",
+                target=RequestTarget.HOUSE if house else RequestTarget.NEW,
             )
             deliver_outcome(store, outcome)
             return outcome.request.reference

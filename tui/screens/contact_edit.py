@@ -20,6 +20,7 @@ from domains import validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
 from domains.store import CONTACT_FIELDS
+from domains.vocabulary import ConsentMethod
 from tui.screens.base import StaffScreen
 from tui.widgets import form
 
@@ -39,7 +40,7 @@ TEXT_FIELDS = (
     ("fax_ext", "Fax ext"),
     ("email", "E-mail"),
 )
-METHODS = [(m, m) for m in validation.CONSENT_METHODS]
+METHODS = [(m, m) for m in ConsentMethod]
 #: The fields of the form, top to bottom: errors are shown (and the focus goes) in this order.
 FORM_ORDER = ("kind", *(name for name, _ in TEXT_FIELDS))
 LABELS = dict(TEXT_FIELDS, kind="Kind")
