@@ -10,6 +10,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from domains.contact_fields import FIELDS_BY_NAME
+
 
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
@@ -41,6 +43,11 @@ class UTCDateTime(TypeDecorator):
 
 def _when(nullable: bool = False, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _max_len(field: str) -> int:
+    """A contact field's column size: its limit in the table of contact fields."""
+    return FIELDS_BY_NAME[field].max_len
 
 
 def _key() -> String:
@@ -75,18 +82,18 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(unique=True, index=True, max_length=16)
     kind: str = Field(default="person", max_length=16)
-    name: str = Field(max_length=255)
-    org: str | None = Field(default=None, max_length=255)
+    name: str = Field(max_length=_max_len("name"))
+    org: str | None = Field(default=None, max_length=_max_len("org"))
     street: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    city: str = Field(max_length=255)
-    state: str | None = Field(default=None, max_length=255)
-    postal_code: str | None = Field(default=None, max_length=16)
-    country: str = Field(max_length=2)
-    voice: str | None = Field(default=None, max_length=17)
-    voice_ext: str | None = Field(default=None, max_length=10)
-    fax: str | None = Field(default=None, max_length=17)
-    fax_ext: str | None = Field(default=None, max_length=10)
-    email: str = Field(max_length=254)
+    city: str = Field(max_length=_max_len("city"))
+    state: str | None = Field(default=None, max_length=_max_len("state"))
+    postal_code: str | None = Field(default=None, max_length=_max_len("postal_code"))
+    country: str = Field(max_length=_max_len("country"))
+    voice: str | None = Field(default=None, max_length=_max_len("voice"))
+    voice_ext: str | None = Field(default=None, max_length=_max_len("voice_ext"))
+    fax: str | None = Field(default=None, max_length=_max_len("fax"))
+    fax_ext: str | None = Field(default=None, max_length=_max_len("fax_ext"))
+    email: str = Field(max_length=_max_len("email"))
     consent_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     consent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     consent_method: str | None = Field(default=None, max_length=16)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 from urllib.parse import quote
 
+from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS, FIELDS_BY_NAME
 from domains.models import Contact, Domain
 from domains.settings import Registrar
 from domains.store import DomainRecord
@@ -34,16 +35,9 @@ DEFAULT_REGISTRY_POLICY: Mapping[str, str] = {
     ContactRole.TECH: RegistryContactPolicy.OPTIONAL,
     ContactRole.BILLING: RegistryContactPolicy.OPTIONAL,
 }
-#: Consent to a field (domains.validation.CONSENTABLE_FIELDS) covers these view fields.
+#: Consent to a field (domains.contact_fields.CONSENTABLE) covers it and the fields part of it.
 CONSENT_COVERS: Mapping[str, tuple[str, ...]] = {
-    "name": ("name",),
-    "org": ("org",),
-    "street": ("street",),
-    "city": ("city",),
-    "postal_code": ("postal_code",),
-    "voice": ("voice", "voice_ext"),
-    "fax": ("fax", "fax_ext"),
-    "email": ("email",),
+    given: (given, *(f.name for f in CONTACT_FIELDS if f.part_of == given)) for given in CONSENTABLE
 }
 _ROLE_LABELS: Mapping[str, str] = {
     ContactRole.REGISTRANT: "Registrant",
@@ -51,27 +45,13 @@ _ROLE_LABELS: Mapping[str, str] = {
     ContactRole.TECH: "Tech",
     ContactRole.BILLING: "Billing",
 }
-_FIELD_LABELS = {
-    "name": "Name",
-    "org": "Organization",
-    "street": "Street",
-    "city": "City",
-    "state": "State/Province",
-    "postal_code": "Postal Code",
-    "country": "Country",
-    "voice": "Phone",
-    "voice_ext": "Phone Ext",
-    "fax": "Fax",
-    "fax_ext": "Fax Ext",
-    "email": "Email",
-}
 
 
 def field_label(role: str, field: str) -> str:
     """The ICANN label of a field, which is also its RFC 9537 redaction name."""
     if field == "handle":
         return f"Registry {_ROLE_LABELS[role]} ID"
-    return f"{_ROLE_LABELS[role]} {_FIELD_LABELS[field]}"
+    return f"{_ROLE_LABELS[role]} {FIELDS_BY_NAME[field].icann_label}"
 
 
 _LABELS: dict[tuple[str, str], str] = {

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from domains.contact_fields import CONTACT_FIELDS, NAMES
 from domains.errors import InterlinkError
-from domains.store import CONTACT_DATA_FIELDS
 from domains.vocabulary import ContactRole
 
 Action = Literal["publish", "redact"]
@@ -22,7 +22,7 @@ Method = Literal["removal", "emptyValue", "replacementValue"]
 
 #: Every contact field the policy decides on, in WHOIS layout order; `handle` is the registry
 #: contact id.
-FIELDS = ("handle", *CONTACT_DATA_FIELDS)
+FIELDS = ("handle", *NAMES)
 ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 #: The RFC 9537 methods each field can be redacted with, given how WHOIS and jCard carry it:
 #: fn and the slots of adr must stay present (emptyValue), tel members and the entity handle can
@@ -45,7 +45,7 @@ ALLOWED_METHODS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 #: An extension lives inside its number (WHOIS line pair, jCard tel URI): it follows it.
-EXTENSION_OF = MappingProxyType({"voice_ext": "voice", "fax_ext": "fax"})
+EXTENSION_OF = MappingProxyType({f.name: f.part_of for f in CONTACT_FIELDS if f.part_of})
 
 
 @dataclass(frozen=True)

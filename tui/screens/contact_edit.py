@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Footer, Header, Input, Select, Static
 
-from domains import validation
+from domains import contact_fields, validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
 from domains.store import CONTACT_FIELDS
@@ -24,21 +24,11 @@ from domains.vocabulary import ConsentMethod
 from tui.screens.base import StaffScreen
 from tui.widgets import form
 
-TEXT_FIELDS = (
-    ("name", "Name"),
-    ("org", "Organisation"),
-    ("street1", "Street 1"),
-    ("street2", "Street 2"),
-    ("street3", "Street 3"),
-    ("city", "City"),
-    ("state", "State/province"),
-    ("postal_code", "Postal code"),
-    ("country", "Country"),
-    ("voice", "Phone"),
-    ("voice_ext", "Phone ext"),
-    ("fax", "Fax"),
-    ("fax_ext", "Fax ext"),
-    ("email", "E-mail"),
+#: An input per contact field, one per line of the street ("street1": "Street 1").
+TEXT_FIELDS = tuple(
+    (row.name, row.label) if row.lines == 1 else (f"{row.name}{i}", f"{row.label} {i}")
+    for row in contact_fields.CONTACT_FIELDS
+    for i in range(1, row.lines + 1)
 )
 METHODS = [(m, m) for m in ConsentMethod]
 #: The fields of the form, top to bottom: errors are shown (and the focus goes) in this order.
@@ -109,7 +99,7 @@ class ContactEditScreen(StaffScreen):
                 form.FieldError(id="e-kind"),
             )
             yield from form.text_rows(TEXT_FIELDS)
-            consentable = validation.CONSENTABLE_FIELDS
+            consentable = contact_fields.CONSENTABLE
             yield form.choices_row("Publish (consent)", consentable, id="consents")
             yield form.FieldRow(
                 "Consent given by",
@@ -135,7 +125,7 @@ class ContactEditScreen(StaffScreen):
         self.query_one("#f-kind", Select).value = values["kind"]
         for name, _ in TEXT_FIELDS:
             self.query_one(f"#f-{name}", Input).value = str(values.get(name) or "")
-        for name in validation.CONSENTABLE_FIELDS:
+        for name in contact_fields.CONSENTABLE:
             self.query_one(f"#c-{name}", Checkbox).value = name in values["consent_fields"]
         self.query_one("#f-consent_method", Select).value = values["consent_method"]
 
@@ -146,7 +136,7 @@ class ContactEditScreen(StaffScreen):
         }
         values["kind"] = self.query_one("#f-kind", Select).value
         values["consent_fields"] = [
-            n for n in validation.CONSENTABLE_FIELDS if self.query_one(f"#c-{n}", Checkbox).value
+            n for n in contact_fields.CONSENTABLE if self.query_one(f"#c-{n}", Checkbox).value
         ]
         values["consent_method"] = self.query_one("#f-consent_method", Select).value
         return values
