@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domains import contact_fields
 from domains.errors import FieldError, NotFound, ValidationFailed
+from domains.vocabulary import ConsentMethod
 from portal.render import Refused, page
 from portal.security import CSRF_FIELD, check_origin, check_rate
 from portal.service import BadToken, Portal
@@ -163,7 +164,7 @@ def proposal_of(values: dict[str, str], consent: list[str]) -> dict[str, Any]:
     proposal["street"] = [line for line in values["street"].splitlines() if line.strip()]
     proposal["country"] = values["country"].strip()
     proposal["consent_fields"] = consent
-    proposal["consent_method"] = "portal" if consent else None
+    proposal["consent_method"] = ConsentMethod.PORTAL if consent else None
     return proposal
 
 

@@ -20,7 +20,7 @@ from domains import contact_fields, validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
 from domains.store import CONTACT_FIELDS
-from domains.vocabulary import ConsentMethod
+from domains.vocabulary import ConsentMethod, ContactKind
 from tui.screens.base import StaffScreen
 from tui.widgets import form
 
@@ -43,7 +43,7 @@ def form_values(contact: Contact) -> dict[str, Any]:
     values.update(street1=street[0], street2=street[1], street3=street[2])
     values["kind"] = contact.kind
     values["consent_fields"] = list(contact.consent_fields)
-    values["consent_method"] = contact.consent_method or "staff"
+    values["consent_method"] = contact.consent_method or ConsentMethod.STAFF
     return values
 
 
@@ -91,7 +91,7 @@ class ContactEditScreen(StaffScreen):
             yield form.FieldRow(
                 "Kind",
                 Select(
-                    [("person", "person"), ("organization", "organization")],
+                    [(kind, kind) for kind in ContactKind],
                     id="f-kind",
                     allow_blank=False,
                     compact=True,
@@ -104,7 +104,11 @@ class ContactEditScreen(StaffScreen):
             yield form.FieldRow(
                 "Consent given by",
                 Select(
-                    METHODS, id="f-consent_method", allow_blank=False, value="staff", compact=True
+                    METHODS,
+                    id="f-consent_method",
+                    allow_blank=False,
+                    value=ConsentMethod.STAFF,
+                    compact=True,
                 ),
             )
         yield Footer(compact=True)
