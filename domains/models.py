@@ -10,6 +10,16 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from domains.contact_fields import FIELDS_BY_NAME
+from domains.vocabulary import (
+    AccountStatus,
+    ContactKind,
+    NoticeStatus,
+    OutboxStatus,
+    RequestState,
+    RequestTarget,
+)
+
 
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
@@ -43,6 +53,11 @@ def _when(nullable: bool = False, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+def _max_len(field: str) -> int:
+    """A contact field's column size: its limit in the table of contact fields."""
+    return FIELDS_BY_NAME[field].max_len
+
+
 def _key() -> String:
     """A search key column: byte order on PostgreSQL, so prefix ranges use the index."""
     return String().with_variant(String(collation="C"), "postgresql")
@@ -61,7 +76,7 @@ class Account(SQLModel, table=True):
     state: str | None = Field(default=None, max_length=255)
     postal_code: str | None = Field(default=None, max_length=16)
     country: str = Field(max_length=2)
-    status: str = Field(default="active", max_length=16)
+    status: str = Field(default=AccountStatus.ACTIVE, max_length=16)
     marketing_opt_out_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     marketing_opt_out_via: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
@@ -74,19 +89,19 @@ class Contact(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(unique=True, index=True, max_length=16)
-    kind: str = Field(default="person", max_length=16)
-    name: str = Field(max_length=255)
-    org: str | None = Field(default=None, max_length=255)
+    kind: str = Field(default=ContactKind.PERSON, max_length=16)
+    name: str = Field(max_length=_max_len("name"))
+    org: str | None = Field(default=None, max_length=_max_len("org"))
     street: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    city: str = Field(max_length=255)
-    state: str | None = Field(default=None, max_length=255)
-    postal_code: str | None = Field(default=None, max_length=16)
-    country: str = Field(max_length=2)
-    voice: str | None = Field(default=None, max_length=17)
-    voice_ext: str | None = Field(default=None, max_length=10)
-    fax: str | None = Field(default=None, max_length=17)
-    fax_ext: str | None = Field(default=None, max_length=10)
-    email: str = Field(max_length=254)
+    city: str = Field(max_length=_max_len("city"))
+    state: str | None = Field(default=None, max_length=_max_len("state"))
+    postal_code: str | None = Field(default=None, max_length=_max_len("postal_code"))
+    country: str = Field(max_length=_max_len("country"))
+    voice: str | None = Field(default=None, max_length=_max_len("voice"))
+    voice_ext: str | None = Field(default=None, max_length=_max_len("voice_ext"))
+    fax: str | None = Field(default=None, max_length=_max_len("fax"))
+    fax_ext: str | None = Field(default=None, max_length=_max_len("fax_ext"))
+    email: str = Field(max_length=_max_len("email"))
     consent_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     consent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     consent_method: str | None = Field(default=None, max_length=16)
@@ -214,7 +229,7 @@ class OutboxEntry(SQLModel, table=True):
     domain_id: int | None = Field(default=None, foreign_key="domain.id", index=True)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     claimed_by: str | None = Field(default=None, max_length=64)
@@ -241,7 +256,7 @@ class Notice(SQLModel, table=True):
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
     account_id: int | None = Field(default=None, foreign_key="account.id")
     subject_ref: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="queued", max_length=16)
+    status: str = Field(default=NoticeStatus.QUEUED, max_length=16)
     attempts: int = Field(default=0)
     # When a deliverer claimed it ("sending"): a claim older than the lease was abandoned.
     claimed_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
@@ -269,11 +284,11 @@ class ChangeRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=32)
     domain_id: int = Field(foreign_key="domain.id", index=True)
-    state: str = Field(default="submitted", max_length=16)
+    state: str = Field(default=RequestState.SUBMITTED, max_length=16)
     channel: str = Field(max_length=16)
     entered_by: str = Field(max_length=255)
     # "new": proposed holds the validated new contact; "house": back to Interlink.
-    target: str = Field(default="new", max_length=8)
+    target: str = Field(default=RequestTarget.NEW, max_length=8)
     proposed: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     old_tech_id: int | None = Field(default=None, foreign_key="contact.id")
     new_tech_id: int | None = Field(default=None, foreign_key="contact.id")

@@ -41,6 +41,7 @@ from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
 from domains.settings import Settings
+from domains.vocabulary import ContactRole, NoticeCategory, RequestTarget
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,7 @@ TEMPLATES = (
     "request_sync_failed",
     "newsletter",
 )
-CATEGORIES = ("essential", "marketing")
 RECIPIENTS = ("contact", "account", "proposed_tech")
-STATUSES = ("queued", "sending", "sent", "failed", "suppressed")
 #: A notice still queued this long after it was queued was left behind: the deliverer that
 #: queues a notice claims it moments after its transaction commits.
 PENDING_GRACE = timedelta(minutes=5)
@@ -145,8 +144,10 @@ def queue(
     """Add a queued Notice in the caller's transaction (category 'essential'|'marketing')."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown notice template {template!r}; known: {', '.join(TEMPLATES)}")
-    if category not in CATEGORIES:
-        raise ValueError(f"a notice category is one of {', '.join(CATEGORIES)}, not {category!r}")
+    if category not in tuple(NoticeCategory):
+        raise ValueError(
+            f"a notice category is one of {', '.join(NoticeCategory)}, not {category!r}"
+        )
     if recipient not in RECIPIENTS:
         raise ValueError(f"a notice recipient is one of {', '.join(RECIPIENTS)}")
     if recipient == "contact" and contact_id is None:
@@ -189,14 +190,14 @@ def prepare(
     request = None
     if notice.subject_ref:
         request = session.execute(
-            select(ChangeRequest).where(ChangeRequest.reference == notice.subject_ref)
+            select(ChangeRequest).where(col(ChangeRequest.reference) == notice.subject_ref)
         ).scalar()
         if request is None and (
             notice.template.startswith("request_") or notice.recipient == "proposed_tech"
         ):
             raise NoticeError(f"change request {notice.subject_ref} not found")
     recipient = _recipient(session, notice, request)
-    if notice.category == "marketing":
+    if notice.category == NoticeCategory.MARKETING:
         if recipient.account is None:
             return "not a customer: no marketing mail"
         if recipient.account.marketing_opt_out_at is not None:
@@ -322,16 +323,19 @@ def _context(
     values["domain"] = DomainView(name=domain.name, unicode_name=domain.unicode_name)
     old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
     values["old_tech"] = _party(old.org if old else None, old.name if old else None, masked=False)
-    house = _house(session) if request.target == "house" else None
+    house = _house(session) if request.target == RequestTarget.HOUSE else None
     if house is not None:
         values["new_tech"] = _party(house.org, house.name, masked=False)
     else:
         proposed = request.proposed or {}
         values["new_tech"] = _party(proposed.get("org"), proposed.get("name"), masked=not confirmed)
     registrant = session.execute(
-        select(Contact.email)
+        select(col(Contact.email))
         .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
-        .where(DomainContact.domain_id == domain.id, DomainContact.role == "registrant")
+        .where(
+            col(DomainContact.domain_id) == domain.id,
+            col(DomainContact.role) == ContactRole.REGISTRANT,
+        )
     ).scalar()
     values["registrant_email_masked"] = mask_email(registrant) if registrant else None
     values["status_url"] = values["portal_base_url"] + STATUS_PATH.format(
@@ -459,7 +463,7 @@ def _message(
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message[NOTICE_HEADER] = str(notice.id)
-    if notice.category == "marketing":
+    if notice.category == NoticeCategory.MARKETING:
         message["Precedence"] = "bulk"
     message.set_content(text)
     if html is not None:

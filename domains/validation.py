@@ -1,8 +1,4 @@
-"""Validation of every field a person or a file can give us, with the libraries made for it.
-
-Each check returns the normalised value or raises ValidationFailed naming the field, what is
-wrong and, where it helps, the expected form. Limits follow the EPP schemas (RFC 5730-5733).
-"""
+"""Every field a person or a file can give us: normalised, or refused with the reason in words."""
 
 from __future__ import annotations
 
@@ -21,21 +17,13 @@ import pycountry
 from publicsuffixlist import PublicSuffixList
 
 from domains import explain
+from domains.contact_fields import CONSENTABLE, FIELDS_BY_NAME
 from domains.errors import FieldError, ValidationFailed
+from domains.vocabulary import AccountStatus, ConsentMethod, ContactKind, ContactRole
 
-MAX_LINE = 255
-MAX_POSTAL_CODE = 16
-MAX_STREET_LINES = 3
+MAX_LINE = 255  # EPP's (RFC 5733); each contact field's own limits: domains.contact_fields
 HANDLE_MIN, HANDLE_MAX = 3, 16
-MAX_EMAIL = 254
-MAX_EXT = 10
-
-CONTACT_KINDS = ("person", "organization")
-ROLES = ("registrant", "admin", "tech", "billing")
-ACCOUNT_STATUSES = ("active", "suspended", "closed")
-#: Fields a contact can consent to publish; state/province and country are public anyway.
-CONSENTABLE_FIELDS = ("name", "org", "street", "city", "postal_code", "voice", "fax", "email")
-CONSENT_METHODS = ("portal", "phone", "letter", "email", "import", "staff")
+ROLES = tuple(ContactRole)  # for domains.store and domains.transfer, until they read ContactRole
 #: RFC 5731 section 2.3 domain statuses.
 DOMAIN_STATUSES = (
     "ok",
@@ -140,9 +128,13 @@ def street(field: str, value: Any) -> list[str]:
     if not isinstance(value, list | tuple):
         raise fail(field, "must be a list of up to 3 lines")
     lines = [line for line in value if line is not None and str(line).strip()]
-    if len(lines) > MAX_STREET_LINES:
-        raise fail(field, f"has {len(lines)} lines; at most {MAX_STREET_LINES} are allowed")
-    return [text(f"{field}[{i + 1}]", line, required=True) or "" for i, line in enumerate(lines)]
+    row = FIELDS_BY_NAME["street"]
+    if len(lines) > row.lines:
+        raise fail(field, f"has {len(lines)} lines; at most {row.lines} are allowed")
+    return [
+        text(f"{field}[{i + 1}]", line, required=True, max_len=row.max_len) or ""
+        for i, line in enumerate(lines)
+    ]
 
 
 def country(value: Any, field: str = "country") -> str:
@@ -163,7 +155,7 @@ def _country(value: str, field: str) -> str:
 
 def postal_code(field: str, value: Any) -> str | None:
     """A postal code of at most 16 characters (EPP pcType)."""
-    return text(field, value, required=False, max_len=MAX_POSTAL_CODE)
+    return text(field, value, required=False, max_len=FIELDS_BY_NAME["postal_code"].max_len)
 
 
 def phone(field: str, value: Any, region: str | None = None) -> str | None:
@@ -190,7 +182,9 @@ def _parse_phone(field: str, given: str, region: str | None) -> str:
     except phonenumbers.NumberParseException as exc:
         raise fail(field, explain.phone_problem(exc.error_type, given)) from None
     if not phonenumbers.is_valid_number(number):
-        where = explain.country_name(phonenumbers.region_code_for_country_code(number.country_code))
+        where = explain.country_name(
+            phonenumbers.region_code_for_country_code(number.country_code or 0)
+        )
         raise fail(
             field,
             f"{given!r} is not a valid number for country code +{number.country_code}"
@@ -207,8 +201,9 @@ def extension(field: str, value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     ext = str(value).strip()
-    if not ext.isascii() or not ext.isdigit() or len(ext) > MAX_EXT:
-        raise fail(field, f"{ext!r} is not an extension; use up to {MAX_EXT} digits")
+    most = FIELDS_BY_NAME["voice_ext"].max_len
+    if not ext.isascii() or not ext.isdigit() or len(ext) > most:
+        raise fail(field, f"{ext!r} is not an extension; use up to {most} digits")
     return ext
 
 
@@ -229,8 +224,9 @@ def _email(value: str, field: str) -> str:
             field,
             f"{value.strip()!r} is not a valid e-mail address: {problem}",
         ) from None
-    if len(result.normalized) > MAX_EMAIL:
-        raise fail(field, f"is longer than {MAX_EMAIL} characters")
+    most = FIELDS_BY_NAME["email"].max_len
+    if len(result.normalized) > most:
+        raise fail(field, f"is longer than {most} characters")
     return result.normalized
 
 
@@ -450,15 +446,12 @@ def contact(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
     except ValidationFailed:
         region = None
     checks: list[tuple[str, Callable[[], Any]]] = [
-        ("kind", lambda: choice("kind", data.get("kind", "person"), CONTACT_KINDS)),
-        ("name", lambda: text("name", data.get("name"), required=True)),
-        (
-            "org",
-            lambda: text("org", data.get("org"), required=data.get("kind") == "organization"),
-        ),
+        ("kind", lambda: choice("kind", data.get("kind", ContactKind.PERSON), ContactKind)),
+        ("name", lambda: _line("name", data, required=True)),
+        ("org", lambda: _line("org", data, required=data.get("kind") == ContactKind.ORGANIZATION)),
         ("street", lambda: street("street", data.get("street"))),
-        ("city", lambda: text("city", data.get("city"), required=True)),
-        ("state", lambda: text("state", data.get("state"), required=False)),
+        ("city", lambda: _line("city", data, required=True)),
+        ("state", lambda: _line("state", data, required=False)),
         ("postal_code", lambda: postal_code("postal_code", data.get("postal_code"))),
         ("country", lambda: country(cc_raw)),
         ("voice", lambda: phone("voice", data.get("voice"), region)),
@@ -482,20 +475,24 @@ def contact(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
     return out
 
 
+def _line(name: str, data: Mapping[str, Any], *, required: bool) -> str | None:
+    return text(name, data.get(name), required=required, max_len=FIELDS_BY_NAME[name].max_len)
+
+
 def consent_fields(value: Any) -> list[str]:
     """The fields a contact agreed to publish."""
     if not value:
         return []
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
-    bad = [v for v in value if v not in CONSENTABLE_FIELDS]
+    bad = [v for v in value if v not in CONSENTABLE]
     if bad:
         raise fail(
             "consent_fields",
             f"{', '.join(map(str, bad))} cannot be consented to; "
-            f"choose from {', '.join(CONSENTABLE_FIELDS)}",
+            f"choose from {', '.join(CONSENTABLE)}",
         )
-    return [f for f in CONSENTABLE_FIELDS if f in value]
+    return [f for f in CONSENTABLE if f in value]
 
 
 def consent_method(data: Mapping[str, Any]) -> str | None:
@@ -506,9 +503,9 @@ def consent_method(data: Mapping[str, Any]) -> str | None:
     if method is None:
         raise fail(
             "consent_method",
-            "is required when consent is given (" + ", ".join(CONSENT_METHODS) + ")",
+            "is required when consent is given (" + ", ".join(ConsentMethod) + ")",
         )
-    return choice("consent_method", method, CONSENT_METHODS)
+    return choice("consent_method", method, ConsentMethod)
 
 
 def account(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any]:
@@ -529,7 +526,10 @@ def account(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
             ("state", lambda: text("state", data.get("state"), required=False)),
             ("postal_code", lambda: postal_code("postal_code", data.get("postal_code"))),
             ("country", lambda: country(cc_raw)),
-            ("status", lambda: choice("status", data.get("status", "active"), ACCOUNT_STATUSES)),
+            (
+                "status",
+                lambda: choice("status", data.get("status", AccountStatus.ACTIVE), AccountStatus),
+            ),
             (
                 "marketing_opt_out_at",
                 lambda: aware("marketing_opt_out_at", data.get("marketing_opt_out_at")),

@@ -17,11 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from domains import contact_fields
 from domains.errors import FieldError, NotFound, ValidationFailed
-from domains.validation import MAX_STREET_LINES
+from domains.vocabulary import ConsentMethod
 from portal.render import Refused, page
 from portal.security import CSRF_FIELD, check_origin, check_rate
-from portal.service import CONSENT_CHOICES, BadToken, Portal
+from portal.service import BadToken, Portal
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,66 +56,55 @@ DOMAIN_FIELD = FormField(
     required=True,
     help="The domain registered with Interlink, for example example.com.",
 )
-CONTACT_FIELDS = (
-    FormField(
-        "org",
-        "Organisation",
-        255,
+#: How the form words each field of the new technical contact for a customer (its label where
+#: the table's differs); its limit and its place come from domains.contact_fields.
+_WORDING: dict[str, dict[str, Any]] = {
+    "org": dict(
         required=True,
         autocomplete="organization",
         help="The company that will look after the technical side of the domain.",
     ),
-    FormField(
-        "name",
-        "Contact name",
-        255,
+    "name": dict(
+        label="Contact name",
         required=True,
         autocomplete="name",
         help="A person or team at that company.",
     ),
-    FormField("email", "E-mail", 254, required=True, kind="email", autocomplete="email"),
-    FormField(
-        "voice",
-        "Phone",
-        32,
+    "email": dict(required=True, kind="email", autocomplete="email"),
+    "voice": dict(
         required=True,
         kind="tel",
         autocomplete="tel",
         help="In international form, for example +44 117 496 0123.",
     ),
-    FormField(
-        "street",
-        "Street",
-        MAX_STREET_LINES * 256,
-        kind="textarea",
-        autocomplete="street-address",
-        help="Optional; up to 3 lines.",
-    ),
-    FormField(
-        "city",
-        "City",
-        255,
+    "street": dict(kind="textarea", autocomplete="street-address", help="Optional; up to 3 lines."),
+    "city": dict(
         required=True,
         autocomplete="address-level2",
         help="Required: the registry needs a city and a country for every contact.",
     ),
-    FormField("postal_code", "Postal code", 16, autocomplete="postal-code"),
-    FormField(
-        "state",
-        "State or province",
-        255,
+    "postal_code": dict(autocomplete="postal-code"),
+    "state": dict(
+        label="State or province",
         autocomplete="address-level1",
         help="Optional. Always public in the registry's records.",
     ),
-    FormField(
-        "country",
-        "Country code",
-        2,
+    "country": dict(
+        label="Country code",
         required=True,
         autocomplete="country",
         help="Two letters, for example GB, DE or US. Required by the registry; always public.",
     ),
-)
+}
+
+
+def _contact_field(name: str) -> FormField:
+    row = contact_fields.field(name)
+    wording = {"label": row.label, **_WORDING[name]}
+    return FormField(name, max_len=row.input_len, **wording)
+
+
+CONTACT_FIELDS = tuple(_contact_field(name) for name in contact_fields.REQUEST_FIELDS)
 FIELDS = (DOMAIN_FIELD, *CONTACT_FIELDS)
 FIELD_NAMES = frozenset(f.name for f in FIELDS) | {"consent"}
 #: The order errors are listed in: general ones first, then the fields as the form shows them.
@@ -174,7 +164,7 @@ def proposal_of(values: dict[str, str], consent: list[str]) -> dict[str, Any]:
     proposal["street"] = [line for line in values["street"].splitlines() if line.strip()]
     proposal["country"] = values["country"].strip()
     proposal["consent_fields"] = consent
-    proposal["consent_method"] = "portal" if consent else None
+    proposal["consent_method"] = ConsentMethod.PORTAL if consent else None
     return proposal
 
 
@@ -198,7 +188,7 @@ def _form_page(
         labels={f.name: f.label for f in FIELDS} | {"consent": "Publication"},
         values=values or {},
         consent=consent or [],
-        consent_choices=CONSENT_CHOICES,
+        consent_choices=contact_fields.REQUEST_CONSENTS,
         errors=errors,
         csrf_field=CSRF_FIELD,
         csrf_token=token.field,

@@ -23,6 +23,7 @@ from sqlmodel import col
 
 from domains import notice_delivery, validation
 from domains.changes import TOKEN_BYTES, InvalidToken, Workflow, validate_proposal
+from domains.contact_fields import REQUEST_CONSENTS
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
@@ -43,15 +44,7 @@ TOKEN_PATTERN = rf"^[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}$"
 TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 #: Fields of the new technical contact a visitor may agree to publish, and what they mean.
-CONSENT_CHOICES = {
-    "org": "Organisation",
-    "name": "Contact name",
-    "email": "E-mail address",
-    "voice": "Phone number",
-    "street": "Street",
-    "city": "City",
-    "postal_code": "Postal code",
-}
+CONSENT_CHOICES: Mapping[str, str] = REQUEST_CONSENTS
 
 STATE_TEXT = {
     "submitted": "Waiting for the registrant to confirm the request by the link we e-mailed.",

@@ -16,48 +16,34 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
+from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS, FIELDS_BY_NAME
 from domains.models import Contact, Domain
 from domains.settings import Registrar
 from domains.store import DomainRecord
 from domains.validation import choice
-from publishers.profiles import FIELDS, ROLES, Method, Profile, Rule, get_profile
+from domains.vocabulary import ContactKind, ContactRole, RegistryContactPolicy
+from publishers.profiles import FIELDS, Method, Profile, Rule, get_profile
 
 REDACTED_TEXT = "REDACTED FOR PRIVACY"
-REGISTRY_POLICIES = ("required", "optional", "prohibited")
+#: What a registry says about each role unless its configuration says otherwise.
 DEFAULT_REGISTRY_POLICY: Mapping[str, str] = {
-    "registrant": "required",
-    "admin": "optional",
-    "tech": "optional",
-    "billing": "optional",
+    ContactRole.REGISTRANT: RegistryContactPolicy.REQUIRED,
+    ContactRole.ADMIN: RegistryContactPolicy.OPTIONAL,
+    ContactRole.TECH: RegistryContactPolicy.OPTIONAL,
+    ContactRole.BILLING: RegistryContactPolicy.OPTIONAL,
 }
-#: Consent to a field (domains.validation.CONSENTABLE_FIELDS) covers these view fields.
+#: Consent to a field (domains.contact_fields.CONSENTABLE) covers it and the fields part of it.
 CONSENT_COVERS: Mapping[str, tuple[str, ...]] = {
-    "name": ("name",),
-    "org": ("org",),
-    "street": ("street",),
-    "city": ("city",),
-    "postal_code": ("postal_code",),
-    "voice": ("voice", "voice_ext"),
-    "fax": ("fax", "fax_ext"),
-    "email": ("email",),
+    given: (given, *(f.name for f in CONTACT_FIELDS if f.part_of == given)) for given in CONSENTABLE
 }
-_ROLE_LABELS = {"registrant": "Registrant", "admin": "Admin", "tech": "Tech", "billing": "Billing"}
-_FIELD_LABELS = {
-    "name": "Name",
-    "org": "Organization",
-    "street": "Street",
-    "city": "City",
-    "state": "State/Province",
-    "postal_code": "Postal Code",
-    "country": "Country",
-    "voice": "Phone",
-    "voice_ext": "Phone Ext",
-    "fax": "Fax",
-    "fax_ext": "Fax Ext",
-    "email": "Email",
+_ROLE_LABELS: Mapping[str, str] = {
+    ContactRole.REGISTRANT: "Registrant",
+    ContactRole.ADMIN: "Admin",
+    ContactRole.TECH: "Tech",
+    ContactRole.BILLING: "Billing",
 }
 
 
@@ -65,10 +51,12 @@ def field_label(role: str, field: str) -> str:
     """The ICANN label of a field, which is also its RFC 9537 redaction name."""
     if field == "handle":
         return f"Registry {_ROLE_LABELS[role]} ID"
-    return f"{_ROLE_LABELS[role]} {_FIELD_LABELS[field]}"
+    return f"{_ROLE_LABELS[role]} {FIELDS_BY_NAME[field].icann_label}"
 
 
-_LABELS = {(role, field): field_label(role, field) for role in ROLES for field in FIELDS}
+_LABELS: dict[tuple[str, str], str] = {
+    (role, field): field_label(role, field) for role in ContactRole for field in FIELDS
+}
 _FIELD_INDEX = {field: index for index, field in enumerate(FIELDS)}
 
 
@@ -110,7 +98,7 @@ class RoleView:
     @property
     def sent_to_registry(self) -> bool:
         """True when a contact holds the role and the registry does not prohibit it."""
-        return self.present and self.registry != "prohibited"
+        return self.present and self.registry != RegistryContactPolicy.PROHIBITED
 
 
 @dataclass(frozen=True)
@@ -187,7 +175,11 @@ class PublicationView:
     @property
     def registry_missing(self) -> tuple[str, ...]:
         """Roles the registry requires that no contact holds."""
-        return tuple(v.role for v in self.roles if v.registry == "required" and not v.present)
+        return tuple(
+            v.role
+            for v in self.roles
+            if v.registry == RegistryContactPolicy.REQUIRED and not v.present
+        )
 
     @property
     def redactions(self) -> tuple[FieldView, ...]:
@@ -200,6 +192,10 @@ def contact_form_url(registrar: RegistrarView | Registrar, domain: str, role: st
     return f"{registrar.contact_form_url}?domain={quote(domain, safe='')}&role={quote(role)}"
 
 
+@overload
+def utc_seconds(value: datetime) -> datetime: ...
+@overload
+def utc_seconds(value: None) -> None: ...
 def utc_seconds(value: datetime | None) -> datetime | None:
     """An aware UTC datetime without microseconds (naive values from SQLite are UTC)."""
     if value is None:
@@ -241,7 +237,7 @@ def _consented(contact: Contact) -> frozenset[str]:
 def _basis(contact: Contact, profile: Profile) -> str:
     if contact.is_house:
         return "house contact"
-    if profile.organizations_in_full and contact.kind == "organization":
+    if profile.organizations_in_full and contact.kind == ContactKind.ORGANIZATION:
         return "legal person"
     return "profile"
 
@@ -283,7 +279,7 @@ def _field_view(
 def _holders(record: DomainRecord) -> dict[str, tuple[str, ...]]:
     """handle -> the roles its contact holds on the domain."""
     holders: dict[str, tuple[str, ...]] = {}
-    for role in ROLES:
+    for role in ContactRole:
         contact = record.contact(role)
         if contact is not None:
             holders[contact.handle] = (*holders.get(contact.handle, ()), role)
@@ -323,8 +319,8 @@ def _role_view(
 def _registry_policy(given: Mapping[str, str] | None) -> dict[str, str]:
     policy = dict(DEFAULT_REGISTRY_POLICY)
     for role, value in (given or {}).items():
-        choice("registry contact policy role", role, ROLES)
-        policy[role] = choice(f"registry contact policy of {role}", value, REGISTRY_POLICIES)
+        choice("registry contact policy role", role, ContactRole)
+        policy[role] = choice(f"registry contact policy of {role}", value, RegistryContactPolicy)
     return policy
 
 
@@ -344,7 +340,7 @@ def build_view(
     policy = _registry_policy(registry_policy)
     holders = _holders(record)
     roles = tuple(
-        _role_view(record, role, profile, registrar, policy[role], holders) for role in ROLES
+        _role_view(record, role, profile, registrar, policy[role], holders) for role in ContactRole
     )
     return PublicationView(
         profile=profile.name,

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from domains.contact_fields import CONTACT_FIELDS, NAMES
 from domains.errors import InterlinkError
-from domains.store import CONTACT_DATA_FIELDS
+from domains.vocabulary import ContactRole
 
 Action = Literal["publish", "redact"]
 Method = Literal["removal", "emptyValue", "replacementValue"]
 
-ROLES = ("registrant", "admin", "tech", "billing")
 #: Every contact field the policy decides on, in WHOIS layout order; `handle` is the registry
 #: contact id.
-FIELDS = ("handle", *CONTACT_DATA_FIELDS)
+FIELDS = ("handle", *NAMES)
 ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 #: The RFC 9537 methods each field can be redacted with, given how WHOIS and jCard carry it:
 #: fn and the slots of adr must stay present (emptyValue), tel members and the entity handle can
@@ -45,7 +45,7 @@ ALLOWED_METHODS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 #: An extension lives inside its number (WHOIS line pair, jCard tel URI): it follows it.
-EXTENSION_OF = MappingProxyType({"voice_ext": "voice", "fax_ext": "fax"})
+EXTENSION_OF = MappingProxyType({f.name: f.part_of for f in CONTACT_FIELDS if f.part_of})
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class Profile:
     name: str
     description: str
     rules: Mapping[str, Mapping[str, Rule]]
-    shown_roles: frozenset[str] = field(default=frozenset({"registrant", "tech"}))
+    shown_roles: frozenset[str] = field(
+        default=frozenset({ContactRole.REGISTRANT, ContactRole.TECH})
+    )
     organizations_in_full: bool = False
 
     def rule(self, role: str, field_name: str) -> Rule:
@@ -95,7 +97,7 @@ class UnknownProfile(InterlinkError):
 
 def check_profile(profile: Profile) -> Profile:
     """Return the profile unchanged, or raise ProfileError naming the first bad cell."""
-    for role in ROLES:
+    for role in ContactRole:
         cells = profile.rules.get(role)
         if cells is None or set(cells) != set(FIELDS):
             raise ProfileError(f"{profile.name}: role {role} needs exactly the fields {FIELDS}")
@@ -109,7 +111,7 @@ def check_profile(profile: Profile) -> Profile:
         for ext, number in EXTENSION_OF.items():
             if cells[ext].published != cells[number].published:
                 raise ProfileError(f"{profile.name}: {role}.{ext} must follow {role}.{number}")
-    unknown = profile.shown_roles - set(ROLES)
+    unknown = profile.shown_roles - set(ContactRole)
     if unknown:
         raise ProfileError(f"{profile.name}: unknown roles {sorted(unknown)}")
     return profile
@@ -157,12 +159,12 @@ _ICANN_TECH = _table(
 )
 # Admin and billing are not shown at all (shown_roles). Their cells still matter: they set the
 # EPP disclose flags when a registry takes these roles, so they are as strict as tech.
-_ICANN_RULES = MappingProxyType(
+_ICANN_RULES: Mapping[str, Mapping[str, Rule]] = MappingProxyType(
     {
-        "registrant": _ICANN_REGISTRANT,
-        "admin": _ICANN_TECH,
-        "tech": _ICANN_TECH,
-        "billing": _ICANN_TECH,
+        ContactRole.REGISTRANT: _ICANN_REGISTRANT,
+        ContactRole.ADMIN: _ICANN_TECH,
+        ContactRole.TECH: _ICANN_TECH,
+        ContactRole.BILLING: _ICANN_TECH,
     }
 )
 

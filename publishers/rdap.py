@@ -10,11 +10,13 @@ for emptyValue. Redaction names are the ICANN-registered ones where ICANN regist
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from domains.vocabulary import ContactRole
 from publishers.policy import FieldView, PublicationView, RoleView
 
 CONFORMANCE = (
@@ -23,11 +25,11 @@ CONFORMANCE = (
     "icann_rdap_response_profile_1",
     "icann_rdap_technical_implementation_guide_1",
 )
-RDAP_ROLES = {
-    "registrant": "registrant",
-    "admin": "administrative",
-    "tech": "technical",
-    "billing": "billing",
+RDAP_ROLES: Mapping[str, str] = {
+    ContactRole.REGISTRANT: "registrant",
+    ContactRole.ADMIN: "administrative",
+    ContactRole.TECH: "technical",
+    ContactRole.BILLING: "billing",
 }
 #: RFC 8056 section 2: EPP domain status -> RDAP status.
 RDAP_STATUS = {

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from domains.errors import InterlinkError
+from domains.vocabulary import ContactRole, RegistryContactPolicy
 from publishers.epp.session import Endpoint
-from publishers.policy import DEFAULT_REGISTRY_POLICY, REGISTRY_POLICIES
+from publishers.policy import DEFAULT_REGISTRY_POLICY
 
 DEFAULT_FILE = Path(__file__).resolve().with_name("registries.default.toml")
-ROLES = ("registrant", "admin", "tech", "billing")
 _REGISTRY_KEYS = {
     "tlds",
     "host",
@@ -232,13 +232,13 @@ def _policy(path: Path | None, key: str, value: Any, base: Mapping[str, str]) ->
     if not isinstance(value, dict):
         raise _fail(path, key, "must be a table of role = required|optional|prohibited")
     for role, setting in value.items():
-        if role not in ROLES:
-            raise _fail(path, f"{key}.{role}", f"unknown role; roles are {', '.join(ROLES)}")
-        if setting not in REGISTRY_POLICIES:
+        if role not in tuple(ContactRole):
+            raise _fail(path, f"{key}.{role}", f"unknown role; roles are {', '.join(ContactRole)}")
+        if setting not in tuple(RegistryContactPolicy):
             raise _fail(
                 path,
                 f"{key}.{role}",
-                f"must be one of {', '.join(REGISTRY_POLICIES)}, not {setting!r}",
+                f"must be one of {', '.join(RegistryContactPolicy)}, not {setting!r}",
             )
         policy[role] = setting
     return policy

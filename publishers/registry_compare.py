@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from domains.store import DomainRecord
+from domains.vocabulary import ContactRole
 from publishers.disclose import disclose_for
 from publishers.epp.model import DISCLOSABLE, ContactData, ContactInfo, Disclose, DomainInfo
 from publishers.policy import PublicationView
-from publishers.registries import ROLES
 from publishers.sync import ALL_PUBLIC, contact_data
 
 UNUSED_AUTH_INFO = "never-compared"
@@ -89,7 +89,7 @@ def store_intent(record: DomainRecord, view: PublicationView, client_id: str) ->
     """
     handles: dict[str, str | None] = {}
     contacts: dict[str, Expected] = {}
-    for role in ROLES:
+    for role in ContactRole:
         contact = record.contact(role)
         if contact is None or not view.role(role).sent_to_registry:
             handles[role] = None
@@ -106,7 +106,7 @@ def store_intent(record: DomainRecord, view: PublicationView, client_id: str) ->
 
 def registry_handles(info: DomainInfo) -> dict[str, tuple[str, ...]]:
     """The handles the registry's domain references, by role."""
-    found: dict[str, tuple[str, ...]] = {role: () for role in ROLES}
+    found: dict[str, tuple[str, ...]] = {role: () for role in ContactRole}
     if info.registrant:
         found["registrant"] = (info.registrant,)
     for kind, handle in info.contacts:
@@ -133,7 +133,8 @@ def domain_section(record: DomainRecord, info: DomainInfo, intent: StoreIntent) 
     held = registry_handles(info)
     rows = [_row("sponsoring client", info.cl_id, intent.client_id)]
     rows += [
-        _row(f"{role} handle", _joined(held[role]), intent.handles.get(role)) for role in ROLES
+        _row(f"{role} handle", _joined(held[role]), intent.handles.get(role))
+        for role in ContactRole
     ]
     domain = record.domain
     rows.append(
@@ -255,7 +256,7 @@ def compare(
         )
     extra = [h for h in contacts if h not in intent.contacts]
     for handle in extra:
-        roles = tuple(role for role in ROLES if handle in held[role])
+        roles = tuple(role for role in ContactRole if handle in held[role])
         sections.append(
             contact_section(
                 handle, contacts[handle], None, client_id=intent.client_id, registry_roles=roles

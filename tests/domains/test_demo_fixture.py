@@ -12,6 +12,7 @@ import pytest
 
 from domains import validation
 from domains.settings import HouseContact
+from domains.vocabulary import ConsentMethod
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEMO = FIXTURES / "demo.json"
@@ -85,7 +86,7 @@ def test_contacts_are_valid(demo: dict[str, Any]) -> None:
         assert contact["account"] is None or contact["account"] in numbers
         if contact["consent_fields"]:
             _time(contact["consent_at"])
-            assert contact["consent_method"] in validation.CONSENT_METHODS
+            assert contact["consent_method"] in tuple(ConsentMethod)
         else:
             assert contact["consent_at"] is None and contact["consent_method"] is None
     kinds = {c["kind"] for c in contacts}

@@ -15,12 +15,13 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domains.contact_fields import CONSENTABLE as CONSENTABLE_FIELDS
 from domains.models import Contact
 from domains.store import DomainRecord, Store
-from domains.validation import CONSENTABLE_FIELDS
+from domains.vocabulary import ContactRole as ROLES
 from publishers.disclose import disclose_for
 from publishers.policy import PublicationView, build_view, field_label
-from publishers.profiles import ADDRESS_FIELDS, FIELDS, PROFILES, ROLES
+from publishers.profiles import ADDRESS_FIELDS, FIELDS, PROFILES
 from publishers.rdap import rdap_json
 from publishers.whois import render_whois
 from tests.factories import account_data

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from domains.contact_fields import CONSENTABLE as CONSENTABLE_FIELDS
 from domains.errors import ValidationFailed
 from domains.models import Account, Contact, Domain
 from domains.settings import Registrar
 from domains.store import DomainRecord, Store
-from domains.validation import CONSENTABLE_FIELDS
 from publishers.disclose import disclose_for
 from publishers.epp.model import Disclose
 from publishers.policy import (

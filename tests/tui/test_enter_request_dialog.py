@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+import re
+
+from textual.widgets import Checkbox, Static
 
 from domains.changes import Workflow
+from tests.portal.conftest import make_portal
 from tests.tui.conftest import focus_by_tab, open_domain, retype, shows_whole, text_of, wait_for
 from tui.dialogs.enter_request import CONSENTS, FIELDS, EnterRequestDialog
 
@@ -106,3 +109,19 @@ async def test_back_to_interlink_needs_no_contact_and_a_refusal_is_said_above_th
         await pilot.press("space")  # a new contact after all: its fields are back
         await pilot.pause()
         assert not any(dialog.query_one(f"#{i}").disabled for i in INPUTS)
+
+
+async def test_staff_offer_the_consent_choices_the_portal_offers(app, demo_store, tmp_path):
+    """A customer who phones may consent to what the portal's form would let them publish."""
+    portal = make_portal(demo_store, tmp_path / "outbox")
+    with portal.client:
+        page = portal.client.get("/change")
+    assert page.status_code == 200
+    online = re.findall(r'name="consent" value="([^"]+)"', page.text)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pilot.app.push_screen(EnterRequestDialog(None))
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, EnterRequestDialog))
+        await pilot.pause()
+        boxes = pilot.app.screen.query(Checkbox)
+        by_staff = [box.id[2:] for box in boxes if box.id and box.id.startswith("c-")]
+    assert online and by_staff == online

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from domains.errors import InterlinkError
 from domains.notice_delivery import UNSENT, notice_log
-from domains.notices import STATUSES
+from domains.vocabulary import NoticeStatus
 from tui.commands.common import console, opened_store, user_errors
 
 
@@ -18,7 +18,9 @@ class UnknownStatus(InterlinkError):
     """A --status that is not a notice status."""
 
     def __init__(self, status: str) -> None:
-        super().__init__(f"{status!r} is not a notice status; use one of: {', '.join(STATUSES)}")
+        super().__init__(
+            f"{status!r} is not a notice status; use one of: {', '.join(NoticeStatus)}"
+        )
 
 
 def _when(value: datetime | None) -> str:
@@ -29,7 +31,7 @@ def notices_command(
     status: list[str] = typer.Option(
         None,
         "--status",
-        help=f"Show notices in this status ({', '.join(STATUSES)}); may be given again. "
+        help=f"Show notices in this status ({', '.join(NoticeStatus)}); may be given again. "
         f"Default: {', '.join(UNSENT)}.",
     ),
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many, newest first."),
@@ -39,7 +41,7 @@ def notices_command(
     next attempt (a transient error is tried again by itself)."""
     with user_errors():
         for name in status or ():
-            if name not in STATUSES:
+            if name not in tuple(NoticeStatus):
                 raise UnknownStatus(name)
         with opened_store(database_url, create=False) as store:
             rows = notice_log(store, status or UNSENT, limit=limit)

@@ -11,8 +11,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select
 
-from domains.changes import CHANNELS, Workflow, deliver_outcome
+from domains import contact_fields
+from domains.changes import Workflow, deliver_outcome
 from domains.errors import InterlinkError, ValidationFailed
+from domains.vocabulary import RequestChannel, RequestTarget
 from tui.widgets.form import (
     FieldError,
     FieldRow,
@@ -24,18 +26,15 @@ from tui.widgets.form import (
     text_rows,
 )
 
-FIELDS = (
-    ("org", "Organisation"),
-    ("name", "Contact name"),
-    ("email", "E-mail"),
-    ("voice", "Phone"),
-    ("street", "Street"),
-    ("city", "City"),
-    ("postal_code", "Postal code"),
-    ("state", "State/province"),
-    ("country", "Country (e.g. DE)"),
+#: Where this dialog words a field otherwise than the table: the new contact is a person or a team.
+_WORDING = {"name": "Contact name", "country": "Country (e.g. DE)"}
+#: The new technical contact's fields, as the portal's form has them.
+FIELDS = tuple(
+    (name, _WORDING.get(name, contact_fields.field(name).label))
+    for name in contact_fields.REQUEST_FIELDS
 )
-CONSENTS = ("org", "name", "email", "voice")
+#: The consent choices: the portal's very own (domains.contact_fields.REQUEST_CONSENTS).
+CONSENTS = tuple(contact_fields.REQUEST_CONSENTS)
 log = logging.getLogger(__name__)
 
 
@@ -90,8 +89,8 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 yield FieldRow(
                     "Customer asked by",
                     Select(
-                        [(c, c) for c in CHANNELS if c != "portal"],
-                        value="phone",
+                        [(c, c) for c in RequestChannel if c != RequestChannel.PORTAL],
+                        value=RequestChannel.PHONE,
                         id="channel",
                         allow_blank=False,
                         compact=True,
@@ -153,7 +152,7 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 domain_name=domain,
                 proposal=proposal,
                 channel=channel,
-                target="house" if house else "new",
+                target=RequestTarget.HOUSE if house else RequestTarget.NEW,
             )
             deliver_outcome(store, outcome)
             return outcome.request.reference

@@ -16,30 +16,21 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Footer, Header, Input, Select, Static
 
-from domains import validation
+from domains import contact_fields, validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
 from domains.store import CONTACT_FIELDS
+from domains.vocabulary import ConsentMethod, ContactKind
 from tui.screens.base import StaffScreen
 from tui.widgets import form
 
-TEXT_FIELDS = (
-    ("name", "Name"),
-    ("org", "Organisation"),
-    ("street1", "Street 1"),
-    ("street2", "Street 2"),
-    ("street3", "Street 3"),
-    ("city", "City"),
-    ("state", "State/province"),
-    ("postal_code", "Postal code"),
-    ("country", "Country"),
-    ("voice", "Phone"),
-    ("voice_ext", "Phone ext"),
-    ("fax", "Fax"),
-    ("fax_ext", "Fax ext"),
-    ("email", "E-mail"),
+#: An input per contact field, one per line of the street ("street1": "Street 1").
+TEXT_FIELDS = tuple(
+    (row.name, row.label) if row.lines == 1 else (f"{row.name}{i}", f"{row.label} {i}")
+    for row in contact_fields.CONTACT_FIELDS
+    for i in range(1, row.lines + 1)
 )
-METHODS = [(m, m) for m in validation.CONSENT_METHODS]
+METHODS = [(m, m) for m in ConsentMethod]
 #: The fields of the form, top to bottom: errors are shown (and the focus goes) in this order.
 FORM_ORDER = ("kind", *(name for name, _ in TEXT_FIELDS))
 LABELS = dict(TEXT_FIELDS, kind="Kind")
@@ -52,7 +43,7 @@ def form_values(contact: Contact) -> dict[str, Any]:
     values.update(street1=street[0], street2=street[1], street3=street[2])
     values["kind"] = contact.kind
     values["consent_fields"] = list(contact.consent_fields)
-    values["consent_method"] = contact.consent_method or "staff"
+    values["consent_method"] = contact.consent_method or ConsentMethod.STAFF
     return values
 
 
@@ -100,7 +91,7 @@ class ContactEditScreen(StaffScreen):
             yield form.FieldRow(
                 "Kind",
                 Select(
-                    [("person", "person"), ("organization", "organization")],
+                    [(kind, kind) for kind in ContactKind],
                     id="f-kind",
                     allow_blank=False,
                     compact=True,
@@ -108,12 +99,16 @@ class ContactEditScreen(StaffScreen):
                 form.FieldError(id="e-kind"),
             )
             yield from form.text_rows(TEXT_FIELDS)
-            consentable = validation.CONSENTABLE_FIELDS
+            consentable = contact_fields.CONSENTABLE
             yield form.choices_row("Publish (consent)", consentable, id="consents")
             yield form.FieldRow(
                 "Consent given by",
                 Select(
-                    METHODS, id="f-consent_method", allow_blank=False, value="staff", compact=True
+                    METHODS,
+                    id="f-consent_method",
+                    allow_blank=False,
+                    value=ConsentMethod.STAFF,
+                    compact=True,
                 ),
             )
         yield Footer(compact=True)
@@ -134,7 +129,7 @@ class ContactEditScreen(StaffScreen):
         self.query_one("#f-kind", Select).value = values["kind"]
         for name, _ in TEXT_FIELDS:
             self.query_one(f"#f-{name}", Input).value = str(values.get(name) or "")
-        for name in validation.CONSENTABLE_FIELDS:
+        for name in contact_fields.CONSENTABLE:
             self.query_one(f"#c-{name}", Checkbox).value = name in values["consent_fields"]
         self.query_one("#f-consent_method", Select).value = values["consent_method"]
 
@@ -145,7 +140,7 @@ class ContactEditScreen(StaffScreen):
         }
         values["kind"] = self.query_one("#f-kind", Select).value
         values["consent_fields"] = [
-            n for n in validation.CONSENTABLE_FIELDS if self.query_one(f"#c-{n}", Checkbox).value
+            n for n in contact_fields.CONSENTABLE if self.query_one(f"#c-{n}", Checkbox).value
         ]
         values["consent_method"] = self.query_one("#f-consent_method", Select).value
         return values

@@ -6,16 +6,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
-from domains.changes import STATES, Workflow
+from domains.changes import Workflow
 from domains.models import ChangeRequest
+from domains.vocabulary import RequestState
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
-FILTERS = [("open (to do)", "open"), ("all", "all")] + [(s, s) for s in STATES]
-TODO_STATES = ("confirmed", "submitted", "approved", "sync_failed")
+FILTERS = [("open (to do)", "open"), ("all", "all")] + [(s, s) for s in RequestState]
+TODO_STATES = (
+    RequestState.CONFIRMED,
+    RequestState.SUBMITTED,
+    RequestState.APPROVED,
+    RequestState.SYNC_FAILED,
+)
 #: At 80 columns the domain and who entered the request share what the rest leaves.
 COLUMNS = (
     Col("Reference", 14),
@@ -100,7 +107,7 @@ class RequestsScreen(StaffScreen):
         table = self.query_one("#requests", DataTable)
         if table.row_count == 0:
             return
-        reference = str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        reference = str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
         from tui.screens.request_detail import RequestDetailScreen
 
         self.app.push_screen(RequestDetailScreen(reference))
