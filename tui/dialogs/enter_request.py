@@ -11,8 +11,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select
 
-from domains.changes import CHANNELS, Workflow, deliver_outcome
+from domains.changes import Workflow
 from domains.errors import InterlinkError, ValidationFailed
+from domains.vocabulary import RequestChannel
+from portal.links import PortalLinks
 from tui.widgets.form import (
     FieldError,
     FieldRow,
@@ -90,7 +92,7 @@ class EnterRequestDialog(ModalScreen[str | None]):
                 yield FieldRow(
                     "Customer asked by",
                     Select(
-                        [(c, c) for c in CHANNELS if c != "portal"],
+                        [(c.value, c.value) for c in RequestChannel if c != "portal"],
                         value="phone",
                         id="channel",
                         allow_blank=False,
@@ -148,14 +150,15 @@ class EnterRequestDialog(ModalScreen[str | None]):
         actor = self.app.context.actor  # type: ignore[attr-defined]
 
         def work() -> str:
-            outcome = Workflow(store).submit(
+            flow = Workflow(store, PortalLinks(store.settings))
+            outcome = flow.submit(
                 actor=actor,
                 domain_name=domain,
                 proposal=proposal,
                 channel=channel,
                 target="house" if house else "new",
             )
-            deliver_outcome(store, outcome)
+            flow.deliver(outcome)
             return outcome.request.reference
 
         def done(reference: str) -> None:

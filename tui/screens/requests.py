@@ -8,13 +8,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
-from domains.changes import STATES, Workflow
+from domains.changes import Workflow
 from domains.models import ChangeRequest
+from domains.vocabulary import RequestState
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
-FILTERS = [("open (to do)", "open"), ("all", "all")] + [(s, s) for s in STATES]
+FILTERS = [("open (to do)", "open"), ("all", "all")] + [(s.value, s.value) for s in RequestState]
 TODO_STATES = ("confirmed", "submitted", "approved", "sync_failed")
 #: At 80 columns the domain and who entered the request share what the rest leaves.
 COLUMNS = (
