@@ -43,11 +43,7 @@ from domains.request_tokens import (
     new_token,
 )
 from domains.store import Store
-from domains.vocabulary import (
-    ContactRole,
-    RequestChannel,
-    RequestTarget,
-)
+from domains.vocabulary import ContactRole, RequestChannel, RequestTarget
 
 #: What a proposal must carry: EPP contact:create needs a city and a country code.
 PROPOSAL_REQUIRED = ("org", "name", "email", "voice", "city", "country")
