@@ -14,7 +14,7 @@ from domains.errors import FieldError, NotFound, ValidationFailed
 from domains.models import AuditEvent
 
 if TYPE_CHECKING:
-    from domains.store import Store
+    from domains.store_sessions import StoreSessions
 
 
 def _plain(value: Any) -> Any:
@@ -71,7 +71,7 @@ def record(
 
 
 def list_events(
-    store: Store,
+    store: StoreSessions,
     *,
     entity_type: str | None = None,
     entity_id: str | None = None,
@@ -85,9 +85,9 @@ def list_events(
     """Audit events, newest first, filtered by entity, actor (prefix) and time."""
     stmt = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
     if entity_type:
-        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+        stmt = stmt.where(col(AuditEvent.entity_type) == entity_type)
     if entity_id:
-        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+        stmt = stmt.where(col(AuditEvent.entity_id) == entity_id)
     if actor:
         stmt = stmt.where(col(AuditEvent.actor).startswith(actor, autoescape=True))
     if since:
@@ -95,7 +95,7 @@ def list_events(
     if until:
         stmt = stmt.where(col(AuditEvent.at) < until)
     if request_ref:
-        stmt = stmt.where(AuditEvent.request_ref == request_ref)
+        stmt = stmt.where(col(AuditEvent.request_ref) == request_ref)
     if before_id is not None:
         stmt = stmt.where(col(AuditEvent.id) < before_id)
     with store.read() as session:
@@ -154,7 +154,7 @@ def _field_changes(changes: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     return tuple(fields)
 
 
-def event_view(store: Store, event_id: int) -> AuditEventView:
+def event_view(store: StoreSessions, event_id: int) -> AuditEventView:
     """The audit event with this id, read as a frozen view."""
     with store.read() as session:
         event = session.get(AuditEvent, event_id)

@@ -41,6 +41,7 @@ from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
 from domains.settings import Settings
+from domains.store_sessions import StoreSessions
 from domains.vocabulary import ContactRole, NoticeCategory, RequestTarget
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ def _audience(session: Session, contact_id: int | None, request: ChangeRequest |
 
 
 def _house(session: Session) -> Contact | None:
-    return session.execute(select(Contact).where(col(Contact.is_house).is_(True))).scalar()
+    return StoreSessions.house_contact_in(session)
 
 
 def _party(org: str | None, name: str | None, *, masked: bool) -> PartyView:

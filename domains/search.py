@@ -21,7 +21,8 @@ from domains.models import Account, Contact, Domain, DomainContact, email_domain
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from domains.store import SearchPage, Store
+    from domains.store import SearchPage
+    from domains.store_sessions import StoreSessions
 
 SEARCH_KINDS = ("domain", "email", "name", "account")
 #: An e-mail search by the part after the @: a kind of its own in page cursors and results.
@@ -108,7 +109,13 @@ def _contact_roles(*columns: Any) -> Any:
     """The domain of each role a contact holds (id, name, U-label, account number), then
     `columns`: contacts joined to their roles, domains and accounts."""
     return (
-        select(Domain.id, Domain.name, Domain.unicode_name, Account.number, *columns)
+        select(
+            col(Domain.id),
+            col(Domain.name),
+            col(Domain.unicode_name),
+            col(Account.number),
+            *columns,
+        )
         .select_from(Contact)
         .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
         .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
@@ -153,7 +160,7 @@ def _email_domain_rows(session: Session, text: str, after: list[str] | None, cou
 
 
 def run_search(
-    store: Store, query: str, *, kind: str | None, cursor: str | None, limit: int
+    store: StoreSessions, query: str, *, kind: str | None, cursor: str | None, limit: int
 ) -> SearchPage:
     """Run one page of a search."""
 
@@ -171,7 +178,13 @@ def run_search(
     if kind == "domain":
         column, key = _domain_key(text)
         stmt = (
-            select(Domain.id, Domain.name, Domain.unicode_name, Account.number, column)
+            select(
+                col(Domain.id),
+                col(Domain.name),
+                col(Domain.unicode_name),
+                col(Account.number),
+                column,
+            )
             .join(Account, col(Account.id) == col(Domain.account_id))
             .where(_prefix(column, key))
             .where(_after(column, col(Domain.name), after))
@@ -180,7 +193,13 @@ def run_search(
     elif kind == "account":
         key = text.upper()
         stmt = (
-            select(Domain.id, Domain.name, Domain.unicode_name, Account.number, Account.number)
+            select(
+                col(Domain.id),
+                col(Domain.name),
+                col(Domain.unicode_name),
+                col(Account.number),
+                col(Account.number),
+            )
             .join(Account, col(Account.id) == col(Domain.account_id))
             .where(_prefix(col(Account.number), key))
             .where(_after(col(Account.number), col(Domain.name), after))
@@ -209,7 +228,9 @@ def run_search(
     return page
 
 
-def _run_email_domain(store: Store, text: str, after: list[str] | None, limit: int) -> SearchPage:
+def _run_email_domain(
+    store: StoreSessions, text: str, after: list[str] | None, limit: int
+) -> SearchPage:
     """One page of an e-mail-domain search."""
     with store.read() as session:
         rows = _email_domain_rows(session, text, after, limit + 1)

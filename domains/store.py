@@ -7,20 +7,19 @@ ConflictError and writes nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from domains import audit, validation
-from domains.db import ensure_schema, is_sqlite, make_engine, writer
-from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, ValidationFailed
+from domains.db import ensure_schema, make_engine
+from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
 from domains.settings import Settings, get_settings
+from domains.store_reads import StoreReads
 
 #: A contact's registration data, in the order of ICANN's WHOIS layout (the publishers' fields).
 CONTACT_DATA_FIELDS = (
@@ -105,13 +104,11 @@ class SearchPage:
     note: str | None = field(default=None)
 
 
-class Store:
-    """The domain records store; cheap to share, opens a session per call."""
+class Store(StoreReads):
+    """The domain records store; cheap to share, opens a session per call.
 
-    def __init__(self, engine: Engine, settings: Settings | None = None) -> None:
-        self.engine = engine
-        self.settings = settings or get_settings()
-        self._writer = writer(engine)
+    Sessions are in `domains.store_sessions`, reads in `domains.store_reads`; the writes are here.
+    """
 
     @classmethod
     def open(
@@ -129,78 +126,15 @@ class Store:
             store.ensure_house_contact()
         return store
 
-    @property
-    def is_sqlite(self) -> bool:
-        """True when the store lives in SQLite (one sync worker at a time)."""
-        return is_sqlite(str(self.engine.url))
-
-    def close(self) -> None:
-        """Release the connections."""
-        self.engine.dispose()
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One write transaction: committed on success, rolled back on any error."""
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
-            yield session
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A read-only session."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
-
-    def _locked(self, session: Session, model: type, key_column: Any, key: Any, label: str) -> Any:
-        """Load one row for update (row lock on PostgreSQL; SQLite holds the write lock)."""
-        row = session.execute(select(model).where(key_column == key).with_for_update()).scalar()
-        if row is None:
-            raise NotFound(label, str(key))
-        return row
-
-    @staticmethod
-    def _check_version(row: Any, expected: int | None, label: str, key: str) -> None:
-        if expected is not None and row.version != expected:
-            raise ConflictError(label, key, expected, row.version)
-
-    @staticmethod
-    def _write_changes(
-        session: Session,
-        actor: str,
-        row: Any,
-        label: str,
-        key: str,
-        before: Mapping[str, Any],
-        after: Mapping[str, Any],
-        request_ref: str | None = None,
-    ) -> dict[str, dict[str, Any]]:
-        """Set the fields of `after` that differ from `before` on the locked row, bump its version
-        and audit them as `{label}.update`. The changes, as audit.diff gives them (empty: the row
-        is as it was and nothing is written)."""
-        changed = audit.diff(before, after)
-        if not changed:
-            return changed
-        for name in changed:
-            setattr(row, name, after[name])
-        row.version += 1
-        row.updated_at = utcnow()
-        audit.record(
-            session,
-            actor=actor,
-            action=f"{label}.update",
-            entity_type=label,
-            entity_id=key,
-            changes=changed,
-            request_ref=request_ref,
-        )
-        return changed
-
     # -- accounts -----------------------------------------------------------------------
 
     def create_account(self, actor: str, data: Mapping[str, Any]) -> Account:
         """Create an account from validated data."""
         clean = validation.account(data)
         with self.write() as session:
-            if session.execute(select(Account.id).where(Account.number == clean["number"])).first():
+            if session.execute(
+                select(col(Account.id)).where(col(Account.number) == clean["number"])
+            ).first():
                 raise ValidationFailed(FieldError("number", f"{clean['number']} already exists"))
             account = Account(**clean)
             session.add(account)
@@ -213,16 +147,6 @@ class Store:
                 entity_id=account.number,
                 changes=audit.diff({}, fields_of(account, ACCOUNT_FIELDS)),
             )
-        return account
-
-    def get_account(self, number: str) -> Account:
-        """The account with this number."""
-        with self.read() as session:
-            account = session.execute(
-                select(Account).where(Account.number == number.upper())
-            ).scalar()
-        if account is None:
-            raise NotFound("account", number)
         return account
 
     def update_account(
@@ -260,7 +184,9 @@ class Store:
         given_handle = clean.pop("handle", None)
         if (
             given_handle
-            and session.execute(select(Contact.id).where(Contact.handle == given_handle)).first()
+            and session.execute(
+                select(col(Contact.id)).where(col(Contact.handle) == given_handle)
+            ).first()
         ):
             raise ValidationFailed(FieldError("handle", f"{given_handle} already exists"))
         account_id = None
@@ -276,6 +202,7 @@ class Store:
         )
         session.add(contact)
         session.flush()
+        assert contact.id is not None  # the flush gave it one
         if not given_handle:
             contact.handle = contact_handle(contact.id)
             session.flush()
@@ -288,14 +215,6 @@ class Store:
             changes=audit.diff({}, fields_of(contact, CONTACT_FIELDS)),
             request_ref=request_ref,
         )
-        return contact
-
-    def get_contact(self, handle: str) -> Contact:
-        """The contact with this registry handle."""
-        with self.read() as session:
-            contact = session.execute(select(Contact).where(Contact.handle == handle)).scalar()
-        if contact is None:
-            raise NotFound("contact", handle)
         return contact
 
     def update_contact(
@@ -338,9 +257,9 @@ class Store:
         from domains.outbox import enqueue  # local: outbox imports the models only
 
         tlds = session.execute(
-            select(Domain.tld)
+            select(col(Domain.tld))
             .join(DomainContact, col(DomainContact.domain_id) == col(Domain.id))
-            .where(DomainContact.contact_id == contact.id)
+            .where(col(DomainContact.contact_id) == contact.id)
             .distinct()
         ).scalars()
         for tld in tlds:
@@ -351,16 +270,6 @@ class Store:
                 contact_id=contact.id,
                 payload={"handle": contact.handle, "fields": fields},
             )
-
-    def house_contact(self) -> Contact:
-        """Interlink's own contact, the default technical contact."""
-        with self.read() as session:
-            contact = session.execute(
-                select(Contact).where(col(Contact.is_house).is_(True))
-            ).scalar()
-        if contact is None:
-            raise NotFound("contact", "house contact")
-        return contact
 
     def ensure_house_contact(self) -> Contact:
         """Create the house contact from settings if this store has none."""
@@ -387,7 +296,9 @@ class Store:
         clean = validation.domain(data)
         contacts = dict(contacts or {})
         with self.write() as session:
-            if session.execute(select(Domain.id).where(Domain.name == clean["name"])).first():
+            if session.execute(
+                select(col(Domain.id)).where(col(Domain.name) == clean["name"])
+            ).first():
                 raise ValidationFailed(
                     FieldError("name", f"{clean['unicode_name']} already exists")
                 )
@@ -442,12 +353,13 @@ class Store:
 
     def _assign(self, session: Session, actor: str, domain: Domain, role: str, handle: str) -> None:
         validation.choice("role", role, validation.ROLES)
-        contact = session.execute(select(Contact).where(Contact.handle == handle)).scalar()
+        contact = session.execute(select(Contact).where(col(Contact.handle) == handle)).scalar()
         if contact is None:
             raise ValidationFailed(FieldError(f"contacts.{role}", f"no contact {handle!r}"))
         link = session.get(DomainContact, (domain.id, role))
         previous = None
         if link is None:
+            assert domain.id is not None and contact.id is not None  # both rows are flushed
             session.add(DomainContact(domain_id=domain.id, role=role, contact_id=contact.id))
         else:
             if link.contact_id == contact.id:
@@ -467,95 +379,22 @@ class Store:
         alabel = self._alabel(name)
         return self._locked(session, Domain, Domain.name, alabel, "domain")
 
-    @staticmethod
-    def _alabel(name: str) -> str:
-        try:
-            return validation.domain_name(name)[0]
-        except ValidationFailed:
-            # Not registrable, so it cannot be ours; look it up as given so NotFound names it.
-            return name.strip().lower()
-
     def _account_id(self, session: Session, number: str) -> int:
         account_id = session.execute(
-            select(Account.id).where(Account.number == number.strip().upper())
+            select(col(Account.id)).where(col(Account.number) == number.strip().upper())
         ).scalar()
         if account_id is None:
             raise ValidationFailed(FieldError("account", f"no account {number!r}"))
         return account_id
 
     def _house_handle(self, session: Session) -> str:
-        handle = session.execute(
-            select(Contact.handle).where(col(Contact.is_house).is_(True))
-        ).scalar()
-        if handle is None:
+        house = self.house_contact_in(session)
+        if house is None:
             raise RuleViolation("this store has no house contact; open it with Store.open()")
-        return handle
+        return house.handle
 
     @staticmethod
     def _refuse_unknown(changes: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
         unknown = [k for k in changes if k not in allowed]
         if unknown:
             raise ValidationFailed([FieldError(k, "cannot be changed here") for k in unknown])
-
-    def get_domain(self, name: str) -> Domain:
-        """The domain by A-label or U-label, in any case."""
-        with self.read() as session:
-            domain = session.execute(
-                select(Domain).where(Domain.name == self._alabel(name))
-            ).scalar()
-        if domain is None:
-            raise NotFound("domain", name)
-        return domain
-
-    def domain_record(self, name: str) -> DomainRecord:
-        """The domain with its account and contacts by role."""
-        with self.read() as session:
-            domain = session.execute(
-                select(Domain).where(Domain.name == self._alabel(name))
-            ).scalar()
-            if domain is None:
-                raise NotFound("domain", name)
-            account = session.get(Account, domain.account_id)
-            rows = session.execute(
-                select(DomainContact.role, Contact)
-                .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
-                .where(DomainContact.domain_id == domain.id)
-            ).all()
-        return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows})
-
-    def domains_of_contact(self, handle: str) -> list[tuple[str, str]]:
-        """(domain name, role) for every role the contact holds."""
-        with self.read() as session:
-            rows = session.execute(
-                select(Domain.name, DomainContact.role)
-                .join(DomainContact, col(DomainContact.domain_id) == col(Domain.id))
-                .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
-                .where(Contact.handle == handle)
-                .order_by(Domain.name)
-            ).all()
-        return [(name, role) for name, role in rows]
-
-    def count_domains(self) -> int:
-        """How many domains the store holds."""
-        with self.read() as session:
-            return session.execute(select(func.count()).select_from(Domain)).scalar_one()
-
-    # -- search -------------------------------------------------------------------------
-
-    def search(
-        self, query: str, *, kind: str | None = None, cursor: str | None = None, limit: int = 50
-    ) -> SearchPage:
-        """Prefix search with keyset paging; `kind` is domain, email, name, account or auto."""
-        from domains.search import run_search  # the SQL lives beside, to keep this file short
-
-        return run_search(self, query, kind=kind, cursor=cursor, limit=limit)
-
-    # -- audit --------------------------------------------------------------------------
-
-    def audit_event(self, event_id: int) -> audit.AuditEventView:
-        """One audit event, with every field before and after, as a frozen view."""
-        return audit.event_view(self, event_id)
-
-    def now(self) -> datetime:
-        """The store's clock (UTC)."""
-        return datetime.now(UTC)

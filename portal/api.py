@@ -13,6 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 from starlette.concurrency import run_in_threadpool
 
 from domains.errors import FieldError, NotFound, ValidationFailed
@@ -36,7 +37,7 @@ ConsentField = Literal["org", "name", "email", "voice", "street", "city", "posta
 Line = Annotated[str, Field(max_length=255)]
 #: Said in the schema of a required text field; the store's validators refuse an empty one with
 #: their own words (a 422 naming the field), so every bad field is still told at once.
-REQUIRED = {"minLength": 1}
+REQUIRED: JsonDict = {"minLength": 1}
 Token = Annotated[
     str,
     Path(
@@ -106,7 +107,7 @@ class TechnicalContactIn(BaseModel):
 
 
 #: A valid request, shown in the schema (and sent by schemathesis' examples phase).
-EXAMPLE = {
+EXAMPLE: JsonDict = {
     "domain": "example.com",
     "technical_contact": {
         "org": "Northwind Hosting GmbH",

@@ -18,19 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import col
-
 from domains import notice_delivery, validation
-from domains.changes import TOKEN_BYTES, InvalidToken, Workflow, validate_proposal
+from domains.changes import Workflow, validate_proposal
 from domains.contact_fields import REQUEST_CONSENTS
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
-from domains.models import ChangeRequest, Contact, Domain, DomainContact
+from domains.request_tokens import TOKEN_BYTES, InvalidToken
 from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from portal.config import PortalConfig, load_secret
+from portal.links import PortalLinks
 from portal.ratelimit import RateLimiter
 from portal.security import Csrf
 
@@ -139,7 +137,8 @@ class Portal:
         self.settings = settings
         self.config = config
         self.mailer = mailer
-        self.workflow = Workflow(store)
+        self.links = PortalLinks(settings)
+        self.workflow = Workflow(store, self.links)
         secret = load_secret(config, settings.data_dir)
         secure = config.secure_cookies
         if secure is None:
@@ -150,7 +149,7 @@ class Portal:
     @property
     def base_url(self) -> str:
         """The public address of the portal, for links in mail (read at each use)."""
-        return self.settings.portal_base_url.rstrip("/")
+        return self.links.base
 
     @property
     def expiry_days(self) -> int:
@@ -219,11 +218,7 @@ class Portal:
                 return
             reference = outcome.request.reference
             log.info("portal submit: request %s submitted", reference)
-            context = {
-                "confirm_url": f"{self.base_url}/confirm/{outcome.token}",
-                "status_url": f"{self.base_url}/status/{reference}",
-            }
-            self._delivery(reference, outcome.notice_ids, context)()
+            self._delivery(reference, outcome.notice_ids, self.workflow.mail_context(outcome))()
 
         return run
 
@@ -238,19 +233,15 @@ class Portal:
             request = self.workflow.inspect_token(token, now=now)
         except InvalidToken as exc:
             raise BadToken(str(exc), 410 if exc.gone else 400) from None
-        with self.store.read() as session:
-            domain = session.get(Domain, request.domain_id)
-            old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
-            proposed = request.proposed or {}
-            if request.target == "house":
-                house = session.execute(
-                    select(Contact).where(col(Contact.is_house).is_(True))
-                ).scalar()
-                proposed = {"org": house.org, "email": house.email} if house else {}
-        assert domain is not None
+        parties = self.workflow.parties_of(request)
+        old, house = parties.old_tech, parties.house
+        proposed = request.proposed or {}
+        if request.target == "house":
+            proposed = {"org": house.org, "email": house.email} if house else {}
+        assert request.token_expires_at is not None  # inspect_token checked it
         return RequestView(
             reference=request.reference,
-            domain=domain.unicode_name,
+            domain=parties.domain.unicode_name,
             state=request.state,
             state_text=STATE_TEXT[request.state],
             current_tech=(old.org or old.name) if old else None,
@@ -275,7 +266,7 @@ class Portal:
             raise BadToken(str(exc), 410 if exc.gone else 400) from None
         reference = outcome.request.reference
         log.info("portal confirm: request %s confirmed", reference)
-        context = {"status_url": f"{self.base_url}/status/{reference}"}
+        context = self.workflow.mail_context(outcome)
         return self.status(reference), self._delivery(reference, outcome.notice_ids, context)
 
     # -- status ----------------------------------------------------------------------------
@@ -286,23 +277,14 @@ class Portal:
             key = validation.reference(reference)
         except ValidationFailed:
             raise NotFound("change request", "(reference)") from None
-        with self.store.read() as session:
-            request = session.execute(
-                select(ChangeRequest).where(ChangeRequest.reference == key)
-            ).scalar()
-            if request is None:
-                raise NotFound("change request", "(reference)")
-            domain = session.get(Domain, request.domain_id)
-            registrant = session.execute(
-                select(Contact.email)
-                .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
-                .where(DomainContact.domain_id == request.domain_id)
-                .where(DomainContact.role == "registrant")
-            ).scalar()
-        assert domain is not None
+        try:
+            parties = self.workflow.parties(key)
+        except NotFound:
+            raise NotFound("change request", "(reference)") from None
+        request, registrant = parties.request, parties.registrant_email
         return StatusView(
             reference=request.reference,
-            domain=domain.unicode_name,
+            domain=parties.domain.unicode_name,
             state=request.state,
             state_text=STATE_TEXT[request.state],
             registrant_masked=mask_email(registrant) if registrant else None,

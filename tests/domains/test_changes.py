@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domains.changes import InvalidToken, Workflow, hash_token
+from domains.changes import Workflow
 from domains.errors import NotFound, RuleViolation, ValidationFailed
 from domains.models import AuditEvent, ChangeRequest, Contact, Notice, OutboxEntry, utcnow
+from domains.request_tokens import InvalidToken, hash_token
 from tests.factories import NEW_TECH, make_domain
 
 

@@ -9,8 +9,11 @@ import typer
 from rich.table import Table
 
 from domains import validation
-from domains.changes import CHANNELS, STATES, Outcome, Workflow, deliver_outcome
+from domains.changes import Workflow
+from domains.request_mail import Outcome
 from domains.store import Store
+from domains.vocabulary import RequestChannel, RequestState
+from portal.links import PortalLinks
 from tui.commands.common import console, opened_store, staff_actor, user_errors
 
 app = typer.Typer(help="Technical-contact change requests.", no_args_is_help=True)
@@ -19,9 +22,14 @@ DB_OPTION = typer.Option(None, "--db", help="Database URL (default: settings).")
 USER_OPTION = typer.Option(None, "--user", help="Staff name for the audit trail.")
 
 
-def deliver(store: Store, outcome: Outcome) -> None:
+def workflow(store: Store) -> Workflow:
+    """The workflow with the portal's links, for commands whose mail carries them."""
+    return Workflow(store, PortalLinks(store.settings))
+
+
+def deliver(flow: Workflow, outcome: Outcome) -> None:
     """Send the notices a transition queued and say if any could not go out."""
-    done = deliver_outcome(store, outcome)
+    done = flow.deliver(outcome)
     failed = sum(1 for n in done if n.status == "failed")
     waiting = sum(1 for n in done if n.status == "queued")
     if failed:
@@ -42,14 +50,10 @@ def checked(reference: str) -> str:
     return key
 
 
-def _describe(flow: Workflow, store: Store, reference: str) -> Table:
-    request = flow.get(reference)
-    with store.read() as session:
-        from domains.models import Contact, Domain
-
-        domain = session.get(Domain, request.domain_id)
-        old = session.get(Contact, request.old_tech_id) if request.old_tech_id else None
-        new = session.get(Contact, request.new_tech_id) if request.new_tech_id else None
+def _describe(flow: Workflow, reference: str) -> Table:
+    parties = flow.parties(reference)
+    request, domain = parties.request, parties.domain
+    old, new = parties.old_tech, parties.new_tech
     table = Table(title=f"{request.reference}: {domain.unicode_name} ({request.state})")
     table.add_column("field")
     table.add_column("value")
@@ -79,7 +83,7 @@ def _describe(flow: Workflow, store: Store, reference: str) -> Table:
 
 @app.command("list")
 def list_requests(
-    state: str = typer.Option(None, "--state", help=f"One of: {', '.join(STATES)}."),
+    state: str = typer.Option(None, "--state", help=f"One of: {', '.join(RequestState)}."),
     limit: int = typer.Option(50, "--limit"),
     database_url: str = DB_OPTION,
 ) -> None:
@@ -110,14 +114,14 @@ def show_request(reference: str, database_url: str = DB_OPTION) -> None:
     """One request: current and proposed technical contact, state, decisions."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url, create=False) as store:
-        console.print(_describe(Workflow(store), store, reference))
+        console.print(_describe(Workflow(store), reference))
 
 
 @app.command("enter")
 def enter_request(
     domain: str = typer.Argument(..., help="The domain (A-label or U-label)."),
     channel: str = typer.Option(
-        ..., "--channel", help=f"How the customer asked: {', '.join(CHANNELS)}."
+        ..., "--channel", help=f"How the customer asked: {', '.join(RequestChannel)}."
     ),
     contact_file: Path = typer.Option(
         None,
@@ -135,14 +139,15 @@ def enter_request(
         if house == (contact_file is not None):
             raise typer.BadParameter("give either --contact FILE or --house")
         proposal = json.loads(contact_file.read_text(encoding="utf-8")) if contact_file else None
-        outcome = Workflow(store).submit(
+        flow = workflow(store)
+        outcome = flow.submit(
             actor=staff_actor(user),
             domain_name=domain,
             proposal=proposal,
             channel=channel,
             target="house" if house else "new",
         )
-        deliver(store, outcome)
+        deliver(flow, outcome)
     console.print(
         f"request {outcome.request.reference} entered; the registrant was asked to confirm"
     )
@@ -153,10 +158,10 @@ def approve_request(reference: str, database_url: str = DB_OPTION, user: str = U
     """Approve a confirmed request and apply it (not one you entered yourself)."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
-        flow = Workflow(store)
+        flow = workflow(store)
         flow.approve(actor=staff_actor(user), reference=reference)
         outcome = flow.apply(actor=staff_actor(user), reference=reference)
-        deliver(store, outcome)
+        deliver(flow, outcome)
     console.print(f"request {reference} approved and applied; the registry sync will follow")
 
 
@@ -165,8 +170,9 @@ def apply_request(reference: str, database_url: str = DB_OPTION, user: str = USE
     """Apply an approved request whose first apply failed (e.g. a lock since lifted)."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
-        outcome = Workflow(store).apply(actor=staff_actor(user), reference=reference)
-        deliver(store, outcome)
+        flow = workflow(store)
+        outcome = flow.apply(actor=staff_actor(user), reference=reference)
+        deliver(flow, outcome)
     console.print(f"request {reference} applied")
 
 
@@ -180,10 +186,9 @@ def reject_request(
     """Reject a confirmed request with a reason."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
-        outcome = Workflow(store).reject(
-            actor=staff_actor(user), reference=reference, reason=reason
-        )
-        deliver(store, outcome)
+        flow = workflow(store)
+        outcome = flow.reject(actor=staff_actor(user), reference=reference, reason=reason)
+        deliver(flow, outcome)
     console.print(f"request {reference} rejected")
 
 
@@ -197,10 +202,9 @@ def cancel_request(
     """Cancel a request that has not been decided yet."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
-        outcome = Workflow(store).cancel(
-            actor=staff_actor(user), reference=reference, reason=reason
-        )
-        deliver(store, outcome)
+        flow = workflow(store)
+        outcome = flow.cancel(actor=staff_actor(user), reference=reference, reason=reason)
+        deliver(flow, outcome)
     console.print(f"request {reference} cancelled")
 
 
@@ -211,8 +215,9 @@ def resend_confirmation(
     """Send the registrant a new confirmation link (the old one stops working)."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
-        outcome = Workflow(store).resend_confirmation(actor=staff_actor(user), reference=reference)
-        deliver(store, outcome)
+        flow = workflow(store)
+        outcome = flow.resend_confirmation(actor=staff_actor(user), reference=reference)
+        deliver(flow, outcome)
     console.print(f"a new confirmation link for {reference} was sent to the registrant")
 
 
@@ -220,7 +225,8 @@ def resend_confirmation(
 def expire_requests(database_url: str = DB_OPTION) -> None:
     """Expire unconfirmed requests older than the confirmation window."""
     with user_errors(), opened_store(database_url) as store:
-        outcomes = Workflow(store).expire_stale()
+        flow = workflow(store)
+        outcomes = flow.expire_stale()
         for outcome in outcomes:
-            deliver(store, outcome)
+            deliver(flow, outcome)
     console.print(f"{len(outcomes)} request(s) expired")

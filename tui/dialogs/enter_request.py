@@ -12,9 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select
 
 from domains import contact_fields
-from domains.changes import Workflow, deliver_outcome
+from domains.changes import Workflow
 from domains.errors import InterlinkError, ValidationFailed
 from domains.vocabulary import RequestChannel, RequestTarget
+from portal.links import PortalLinks
 from tui.widgets.form import (
     FieldError,
     FieldRow,
@@ -147,14 +148,15 @@ class EnterRequestDialog(ModalScreen[str | None]):
         actor = self.app.context.actor  # type: ignore[attr-defined]
 
         def work() -> str:
-            outcome = Workflow(store).submit(
+            flow = Workflow(store, PortalLinks(store.settings))
+            outcome = flow.submit(
                 actor=actor,
                 domain_name=domain,
                 proposal=proposal,
                 channel=channel,
                 target=RequestTarget.HOUSE if house else RequestTarget.NEW,
             )
-            deliver_outcome(store, outcome)
+            flow.deliver(outcome)
             return outcome.request.reference
 
         def done(reference: str) -> None:

@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from domains import audit
@@ -150,7 +151,9 @@ class AuditScreen(StaffScreen):
         table = self.query_one("#audit", DataTable)
         if table.row_count == 0:
             return
-        event_id = int(str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value))
+        event_id = int(
+            str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+        )
         from tui.screens.audit_event import AuditEventScreen
 
         self.app.push_screen(AuditEventScreen(event_id))

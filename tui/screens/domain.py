@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from domains import audit
@@ -175,7 +176,7 @@ class DomainScreen(StaffScreen):
         table = self.query_one("#contacts", DataTable)
         if table.row_count == 0:
             return "registrant"
-        return str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
 
     def action_edit_contact(self) -> None:
         """Edit the highlighted contact."""

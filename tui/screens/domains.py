@@ -7,6 +7,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from domains.store import DomainHit, SearchPage
@@ -218,7 +219,7 @@ class DomainsScreen(StaffScreen):
         table = self.query_one("#domains", DataTable)
         if not self.loaded:
             return
-        row_key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
+        row_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key
         name = str(row_key.value).split("#", 1)[0]
         from tui.screens.domain import DomainScreen
 

@@ -10,13 +10,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from domains import audit
-from domains.changes import OPEN_STATES, Outcome, Workflow, deliver_outcome
+from domains.changes import Workflow
 from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
+from domains.request_mail import Outcome
+from domains.vocabulary import OPEN_REQUEST_STATES
+from portal.links import PortalLinks
 from tui.dialogs.confirm import ConfirmDialog
 from tui.live_ns import delegation, live_hosts
 from tui.screens.base import StaffScreen
@@ -57,7 +61,7 @@ def card_titles(state: str) -> tuple[str, str]:
         return "Previous technical contact", "Technical contact (registry update pending)"
     if state == "sync_failed":
         return "Previous technical contact", "Technical contact (registry refused it)"
-    if state in OPEN_STATES:
+    if state in OPEN_REQUEST_STATES:
         return "Current technical contact", "Proposed technical contact"
     return "Technical contact (unchanged)", f"Proposed technical contact ({state}, not made)"
 
@@ -127,7 +131,9 @@ class RequestDetailScreen(StaffScreen):
 
     def _follow(self, shown: bool) -> None:
         """Look for news only while the screen is shown and the request is still open."""
-        wanted = shown and self.details is not None and self.details.request.state in OPEN_STATES
+        wanted = (
+            shown and self.details is not None and self.details.request.state in OPEN_REQUEST_STATES
+        )
         if wanted and self._follow_timer is None:
             self._follow_timer = self.set_interval(self.FOLLOW_SECONDS, self.look_for_news)
         elif not wanted and self._follow_timer is not None:
@@ -174,9 +180,7 @@ class RequestDetailScreen(StaffScreen):
             request, domain = parties.request, parties.domain
             current, new = parties.old_tech, parties.new_tech
             history = audit.list_events(self.store, request_ref=request.reference, limit=100)
-            house = (
-                self.store.house_contact() if request.target == "house" and new is None else None
-            )
+            house = parties.house if new is None else None
             return RequestDetails(request, domain, current, new, list(reversed(history)), house)
 
         self._loading = True
@@ -237,7 +241,7 @@ class RequestDetailScreen(StaffScreen):
             return
         from tui.screens.audit_event import AuditEventScreen
 
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         self.app.push_screen(AuditEventScreen(int(str(key))))
 
     @on(DataTable.RowSelected, "#request-history")
@@ -249,8 +253,9 @@ class RequestDetailScreen(StaffScreen):
 
     def _decide(self, work, done_message: str) -> None:
         def run() -> Outcome:
-            outcome = work(Workflow(self.store))
-            deliver_outcome(self.store, outcome)
+            flow = Workflow(self.store, PortalLinks(self.store.settings))
+            outcome = work(flow)
+            flow.deliver(outcome)
             return outcome
 
         def done(outcome: Outcome) -> None:

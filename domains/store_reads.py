@@ -1,0 +1,113 @@
+"""The store's reads: accounts, contacts, domains with their roles, search and audit events."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from domains import audit, validation
+from domains.errors import NotFound, ValidationFailed
+from domains.models import Account, Contact, Domain, DomainContact
+from domains.store_sessions import StoreSessions
+
+if TYPE_CHECKING:
+    from domains.store import DomainRecord, SearchPage
+
+
+class StoreReads(StoreSessions):
+    """Look-ups by key, each in a session of its own, giving rows or frozen views."""
+
+    def get_account(self, number: str) -> Account:
+        """The account with this number."""
+        with self.read() as session:
+            account = session.execute(
+                select(Account).where(col(Account.number) == number.upper())
+            ).scalar()
+        if account is None:
+            raise NotFound("account", number)
+        return account
+
+    def get_contact(self, handle: str) -> Contact:
+        """The contact with this registry handle."""
+        with self.read() as session:
+            contact = session.execute(select(Contact).where(col(Contact.handle) == handle)).scalar()
+        if contact is None:
+            raise NotFound("contact", handle)
+        return contact
+
+    def house_contact(self) -> Contact:
+        """Interlink's own contact, the default technical contact."""
+        with self.read() as session:
+            contact = self.house_contact_in(session)
+        if contact is None:
+            raise NotFound("contact", "house contact")
+        return contact
+
+    @staticmethod
+    def _alabel(name: str) -> str:
+        try:
+            return validation.domain_name(name)[0]
+        except ValidationFailed:
+            # Not registrable, so it cannot be ours; look it up as given so NotFound names it.
+            return name.strip().lower()
+
+    def get_domain(self, name: str) -> Domain:
+        """The domain by A-label or U-label, in any case."""
+        with self.read() as session:
+            domain = session.execute(
+                select(Domain).where(col(Domain.name) == self._alabel(name))
+            ).scalar()
+        if domain is None:
+            raise NotFound("domain", name)
+        return domain
+
+    def domain_record(self, name: str) -> DomainRecord:
+        """The domain with its account and contacts by role."""
+        from domains.store import DomainRecord  # the view is defined beside Store
+
+        with self.read() as session:
+            domain = session.execute(
+                select(Domain).where(col(Domain.name) == self._alabel(name))
+            ).scalar()
+            if domain is None:
+                raise NotFound("domain", name)
+            account = session.get(Account, domain.account_id)
+            rows = session.execute(
+                select(col(DomainContact.role), Contact)
+                .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
+                .where(col(DomainContact.domain_id) == domain.id)
+            ).all()
+        if account is None:
+            raise NotFound("account of domain", name)
+        return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows})
+
+    def domains_of_contact(self, handle: str) -> list[tuple[str, str]]:
+        """(domain name, role) for every role the contact holds."""
+        with self.read() as session:
+            rows = session.execute(
+                select(col(Domain.name), col(DomainContact.role))
+                .join(DomainContact, col(DomainContact.domain_id) == col(Domain.id))
+                .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
+                .where(col(Contact.handle) == handle)
+                .order_by(col(Domain.name))
+            ).all()
+        return [(name, role) for name, role in rows]
+
+    def count_domains(self) -> int:
+        """How many domains the store holds."""
+        with self.read() as session:
+            return session.execute(select(func.count()).select_from(Domain)).scalar_one()
+
+    def search(
+        self, query: str, *, kind: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> SearchPage:
+        """Prefix search with keyset paging; `kind` is domain, email, name, account or auto."""
+        from domains.search import run_search  # the SQL lives beside, to keep this file short
+
+        return run_search(self, query, kind=kind, cursor=cursor, limit=limit)
+
+    def audit_event(self, event_id: int) -> audit.AuditEventView:
+        """One audit event, with every field before and after, as a frozen view."""
+        return audit.event_view(self, event_id)

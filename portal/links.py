@@ -1,0 +1,25 @@
+"""Links into the portal's pages, built here only: for the pages, the mail and the staff UI."""
+
+from __future__ import annotations
+
+from domains.settings import Settings
+
+
+class PortalLinks:
+    """The portal's addresses, from `portal_base_url` as the settings say at each use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def base(self) -> str:
+        """The public address of the portal, without a trailing slash."""
+        return self.settings.portal_base_url.rstrip("/")
+
+    def status(self, reference: str) -> str:
+        """The page that shows a request's state."""
+        return f"{self.base}/status/{reference}"
+
+    def confirm(self, token: str) -> str:
+        """The page where the registrant confirms a request (the token is its only key)."""
+        return f"{self.base}/confirm/{token}"
