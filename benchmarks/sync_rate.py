@@ -63,7 +63,9 @@ from publishers.registries import parse_registries
 from publishers.sandbox.process import run_sandbox
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sandbox.store import read_snapshot
-from publishers.sync import SWITCH_INTERVAL, SyncOptions, SyncWorker, contact_data
+from publishers.sync.contacts import contact_data
+from publishers.sync.options import SWITCH_INTERVAL, SyncOptions
+from publishers.sync.worker import SyncWorker
 
 CLIENT_ID = "interlink"
 PASSWORD = "bench-pw-1"

@@ -11,7 +11,7 @@ from domains.vocabulary import ContactRole
 from publishers.disclose import disclose_for
 from publishers.epp.model import DISCLOSABLE, ContactData, ContactInfo, Disclose, DomainInfo
 from publishers.policy import PublicationView
-from publishers.sync import ALL_PUBLIC, contact_data
+from publishers.sync.contacts import ALL_PUBLIC, contact_data
 
 UNUSED_AUTH_INFO = "never-compared"
 """The authInfo of the expected contacts: never compared, never shown."""

@@ -195,7 +195,8 @@ class DemoServices:
 
     def _start_sync(self, registries_file: Path) -> None:
         from publishers.registries import load_registries
-        from publishers.sync import SyncOptions, SyncWorker
+        from publishers.sync.options import SyncOptions
+        from publishers.sync.worker import SyncWorker
 
         registries = load_registries(registries_file, data_dir=self.settings.data_dir)
         ready = threading.Event()

@@ -21,7 +21,7 @@ from publishers.registries import Registry, RegistryMap, UnknownTld
 from publishers.sync.outcomes import where
 
 if TYPE_CHECKING:
-    from publishers.sync.exchange import Exchange
+    from publishers.sync.channel import RegistryChannel
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Flow(Protocol):
     `prepare` makes the claimed entries of the kind into jobs inside the claim's transaction
     (all of them at once, so that it can read what they need in a few queries; an entry that
     cannot be prepared becomes a failed job, see `Preparation.each`). `run` sends one job's
-    commands through `exchange` and returns a note for staff (None: nothing to say), or raises
+    commands through `channel` and returns a note for staff (None: nothing to say), or raises
     `Retry`, `Permanent` or `LocalOnly` (`publishers.sync.outcomes`). `resume` is True when an
     earlier attempt may have done any part of the job: run then learns the registry's state
     with info before it sends anything.
@@ -70,7 +70,7 @@ class Flow(Protocol):
 
     def prepare(self, preparation: Preparation, entries: Sequence[OutboxEntry]) -> list[Job]: ...
 
-    async def run(self, exchange: Exchange, job: Job, resume: bool) -> str | None: ...
+    async def run(self, channel: RegistryChannel, job: Job, resume: bool) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from tenacity import (
 
 from domains.models import utcnow
 from publishers.epp.session import AmbiguousOutcome
-from publishers.sync.exchange import Exchange
+from publishers.sync.channel import RegistryChannel
 from publishers.sync.flows import flow_of
 from publishers.sync.jobs import Job
 from publishers.sync.options import SyncOptions
@@ -85,13 +85,13 @@ class JobRunner:
         """The flow's note; the outcome exceptions when it does not succeed within the quick
         retries. Every attempt after the first (or after a reclaim) resumes: info first."""
         run = flow_of(job.kind).run
-        exchange = Exchange(self.pools, job, sent)
+        channel = RegistryChannel(self.pools, job, sent)
         resume = [job.attempts > 1]
         options = self.options
 
         async def attempt() -> str | None:
             try:
-                return await run(exchange, job, resume[0])
+                return await run(channel, job, resume[0])
             except Retry:
                 resume[0] = True
                 raise

@@ -25,7 +25,7 @@ from publishers.policy import build_view
 from publishers.registries import RegistryMap, load_registries
 from publishers.sandbox.records import SandboxSnapshot
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import ALL_PUBLIC, contact_data
+from publishers.sync.contacts import ALL_PUBLIC, contact_data
 from tests.factories import make_domain
 
 CLIENT_ID = "interlink"

@@ -23,7 +23,9 @@ from publishers.registry_view import (
     compare_with_registry,
 )
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncOptions, SyncWorker, contact_data
+from publishers.sync.contacts import contact_data
+from publishers.sync.options import SyncOptions
+from publishers.sync.worker import SyncWorker
 from tests.factories import make_domain
 from tests.publishers import test_sync
 from tests.publishers.sync_support import (

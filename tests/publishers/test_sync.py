@@ -29,7 +29,10 @@ from publishers.registries import (
 )
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncOptions, SyncWorker, WorkerBusy, contact_data
+from publishers.sync.contacts import contact_data
+from publishers.sync.lock import WorkerBusy
+from publishers.sync.options import SyncOptions
+from publishers.sync.worker import SyncWorker
 from tests.factories import contact_data as person_data
 from tests.publishers.sync_support import (
     CLIENT_ID,

@@ -24,7 +24,8 @@ import pytest
 from domains.changes import Workflow
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncOptions, SyncWorker
+from publishers.sync.options import SyncOptions
+from publishers.sync.worker import SyncWorker
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,
@@ -70,7 +71,7 @@ async def holding_work(store, pid: int, extra: float) -> None:
 def _preload() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["publishers.sync", "tui.commands.sync", "tests.publishers.sync_support"]
+        ["publishers.sync.worker", "tui.commands.sync", "tests.publishers.sync_support"]
     )
     return context
 

@@ -12,7 +12,8 @@ import pytest
 
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
-from publishers.sync import SyncOptions, SyncWorker
+from publishers.sync.options import SyncOptions
+from publishers.sync.worker import SyncWorker
 from tests.publishers.sync_support import (
     CLIENT_ID,
     PASSWORD,

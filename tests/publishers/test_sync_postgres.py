@@ -56,7 +56,8 @@ class RecordingSandbox(SandboxRegistry):
 def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name: str) -> None:
     """One worker process: its own store (own connections), its own EPP sessions."""
     from publishers.registries import load_registries
-    from publishers.sync import SyncOptions, run_worker
+    from publishers.sync.options import SyncOptions
+    from publishers.sync.worker import run_worker
 
     os.environ[PASSWORD_ENV] = PASSWORD
     store = Store.open(settings=Settings(database_url=database_url, data_dir=Path(data_dir)))
@@ -86,7 +87,7 @@ async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_st
         total = MOVES + EDITS
 
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["publishers.sync", "tests.publishers.sync_support"])
+        context.set_forkserver_preload(["publishers.sync.worker", "tests.publishers.sync_support"])
         url = store.engine.url.render_as_string(hide_password=False)
         workers = [
             context.Process(

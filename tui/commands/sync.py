@@ -15,8 +15,9 @@ from domains.settings import get_settings
 from domains.store import Store
 from publishers.db_retry import OutageGuard
 from publishers.registries import RegistryMap, load_registries
-from publishers.sync import SWITCH_INTERVAL, SyncOptions, SyncReport, SyncWorker
-from publishers.sync.options import ProgressLike
+from publishers.sync.options import SWITCH_INTERVAL, ProgressLike, SyncOptions
+from publishers.sync.report import SyncReport
+from publishers.sync.worker import SyncWorker
 from tui.commands.common import (
     configure_logging,
     console,

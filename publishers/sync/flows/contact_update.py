@@ -19,8 +19,8 @@ from publishers.disclose import disclose_for
 from publishers.epp.client.commands import contact_update
 from publishers.epp.model import ContactChange, ContactUpdate
 from publishers.epp.session import AmbiguousOutcome
+from publishers.sync.channel import RegistryChannel
 from publishers.sync.contacts import contact_data, matches
-from publishers.sync.exchange import Exchange
 from publishers.sync.jobs import Job, Preparation
 from publishers.sync.outcomes import MISSING_CODE, Retry, classify
 
@@ -84,28 +84,28 @@ def _job(preparation: Preparation, entry: OutboxEntry) -> Job:
     )
 
 
-async def run(exchange: Exchange, job: Job, resume: bool) -> str | None:
+async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
     """Update the registry's copy of the contact (after a doubt: only when it differs)."""
     assert job.contact is not None
     data, disclose = job.contact, job.disclose
     if resume:
-        state = await exchange.contact_state()
+        state = await channel.contact_state()
         if state is None:
-            await exchange.ensure_contact(known=False)
+            await channel.ensure_contact(known=False)
             return "created at the registry"
         if matches(state, data, disclose):
             return "already at the registry"
     change = dataclasses.replace(ContactChange.from_contact(data, disclose), auth_info=None)
     edit = ContactUpdate(handle=data.handle, change=change)
     try:
-        response = await exchange.send("contact:update", lambda c: contact_update(edit, cltrid=c))
+        response = await channel.send("contact:update", lambda c: contact_update(edit, cltrid=c))
     except AmbiguousOutcome:
-        state = await exchange.contact_state()
+        state = await channel.contact_state()
         if state is not None and matches(state, data, disclose):
             return None
         raise Retry(f"contact:update of {data.handle}: answer lost") from None
     if response.code == MISSING_CODE:
-        await exchange.ensure_contact(known=False)
+        await channel.ensure_contact(known=False)
         return "created at the registry (it had no such contact)"
     classify(response, f"contact:update {data.handle}")
     return None

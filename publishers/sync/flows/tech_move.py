@@ -18,8 +18,8 @@ from publishers.disclose import disclose_for
 from publishers.epp.client.commands import domain_update
 from publishers.epp.model import DomainInfo, DomainUpdate
 from publishers.epp.session import AmbiguousOutcome
+from publishers.sync.channel import RegistryChannel
 from publishers.sync.contacts import contact_data, techs_of
-from publishers.sync.exchange import Exchange
 from publishers.sync.jobs import Job, Preparation
 from publishers.sync.outcomes import EXISTS_CODE, MISSING_CODE, Retry, classify
 
@@ -120,7 +120,7 @@ def _moved(info: DomainInfo, old: str | None, new: str) -> bool:
     return new in techs and (old is None or old == new or old not in techs)
 
 
-async def run(exchange: Exchange, job: Job, resume: bool) -> str | None:
+async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
     """Create the new contact, move the tech role, read it back; after a doubt, info first."""
     payload = job.payload
     name, old, new = str(payload["domain"]), payload.get("old_tech"), str(payload["new_tech"])
@@ -128,13 +128,13 @@ async def run(exchange: Exchange, job: Job, resume: bool) -> str | None:
     note = None
     if resume:
         # A previous attempt may have done any part of this: learn the registry's state.
-        current = await exchange.domain_state()
+        current = await channel.domain_state()
         if _moved(current, old, new):
             return "already at the registry"
-        known = await exchange.contact_state() is not None
-        if await exchange.ensure_contact(known=known) == "exists":
+        known = await channel.contact_state() is not None
+        if await channel.ensure_contact(known=known) == "exists":
             note = "contact already at the registry"
-    elif await exchange.ensure_contact(known=False) == "exists":
+    elif await channel.ensure_contact(known=False) == "exists":
         note = "contact already at the registry (2302, ours)"
 
     pending = False
@@ -150,9 +150,9 @@ async def run(exchange: Exchange, job: Job, resume: bool) -> str | None:
             return domain_update(update, cltrid=cltrid)
 
         try:
-            response = await exchange.send("domain:update", build)
+            response = await channel.send("domain:update", build)
         except AmbiguousOutcome:
-            current = await exchange.domain_state()
+            current = await channel.domain_state()
             if _moved(current, old, new):
                 break
             if round_:
@@ -161,7 +161,7 @@ async def run(exchange: Exchange, job: Job, resume: bool) -> str | None:
         if response.code in (EXISTS_CODE, MISSING_CODE) and current is None and not round_:
             # The registry's links are not what we thought: read them, then send only what
             # is still missing.
-            current = await exchange.domain_state()
+            current = await channel.domain_state()
             if _moved(current, old, new):
                 break
             continue
@@ -169,7 +169,7 @@ async def run(exchange: Exchange, job: Job, resume: bool) -> str | None:
         pending = response.code == 1001
         break
     # Read it back.
-    after = await exchange.domain_state()
+    after = await channel.domain_state()
     if not _moved(after, old, new) and pending:
         # 1001: the registry accepted the change but applies it later (it will say so in
         # its poll queue); the read-back cannot show it yet.

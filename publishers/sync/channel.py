@@ -1,4 +1,4 @@
-"""One job's exchange with its registry: each command on a pooled session, logged with its
+"""One job's channel to its registry: each command on a pooled session, logged with its
 clTRID (naming the entry) and svTRID, and the questions every flow asks (`info`) before it
 sends anything again after a doubt."""
 
@@ -19,7 +19,7 @@ from publishers.sync.report import Sent
 log = logging.getLogger(__name__)
 
 
-class Exchange:
+class RegistryChannel:
     """Sends the commands of `job` on the registry's pooled sessions; every command goes into
     `sent` (the entry's audit event lists them)."""
 
@@ -127,4 +127,4 @@ class Exchange:
         return info
 
 
-__all__ = ["Exchange"]
+__all__ = ["RegistryChannel"]
