@@ -69,7 +69,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
             # Python's sqlite3 opens transactions lazily; we issue BEGIN ourselves so that
             # SELECT ... then UPDATE inside one transaction is really atomic.
             dbapi_connection.isolation_level = None
@@ -81,7 +81,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_begin(connection) -> None:
             # A writer takes the write lock at BEGIN, so two writers queue on the busy timeout
             # instead of failing halfway with "database is locked"; readers stay deferred.
             immediate = connection.get_execution_options().get("sqlite_write", False)

@@ -33,9 +33,10 @@ from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import col
+from sqlmodel import Session, col
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -357,7 +358,7 @@ def _due_ids(store: Store, now: datetime, after: int, size: int) -> list[int]:
     with store.read() as session:
         return list(
             session.execute(
-                select(Notice.id)
+                select(col(Notice.id))
                 .where(_due(now), col(Notice.id) > after)
                 .order_by(col(Notice.id))
                 .limit(size)
@@ -365,11 +366,18 @@ def _due_ids(store: Store, now: datetime, after: int, size: int) -> list[int]:
         )
 
 
+def _changed(session: Session, statement: Update) -> int:
+    """Run an UPDATE; how many rows it changed."""
+    result = session.execute(statement)
+    return result.rowcount if isinstance(result, CursorResult) else 0
+
+
 def _requeue_abandoned(store: Store, now: datetime) -> int:
     """Queue again the notices claimed longer ago than the lease; how many."""
     expired = now - claim_lease(store.settings.mail)
     with store.write() as session:
-        count = session.execute(
+        count = _changed(
+            session,
             update(Notice)
             .where(
                 col(Notice.status) == "sending",
@@ -382,8 +390,8 @@ def _requeue_abandoned(store: Store, now: datetime) -> int:
                 claimed_by=None,
                 next_attempt_at=now,
                 version=col(Notice.version) + 1,
-            )
-        ).rowcount
+            ),
+        )
     if count:
         log.warning("%d notices abandoned while being sent are queued again", count)
     return count
@@ -398,7 +406,8 @@ def _claim(store: Store, notice_id: int, claim: str, due_by: datetime | None) ->
     mine = and_(col(Notice.status) == "sending", col(Notice.claimed_by) == claim)
     free = _due(due_by) if due_by is not None else col(Notice.status) == "queued"
     with store.write() as session:
-        claimed = session.execute(
+        claimed = _changed(
+            session,
             update(Notice)
             .where(col(Notice.id) == notice_id, or_(free, mine))
             .values(
@@ -406,8 +415,8 @@ def _claim(store: Store, notice_id: int, claim: str, due_by: datetime | None) ->
                 claimed_at=utcnow(),
                 claimed_by=claim,
                 version=col(Notice.version) + 1,
-            )
-        ).rowcount
+            ),
+        )
         if not claimed:
             return None
         return session.get(Notice, notice_id)

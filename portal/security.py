@@ -83,7 +83,7 @@ class Csrf:
 
     @staticmethod
     def _usable(nonce: str | None) -> bool:
-        return bool(nonce) and 40 <= len(nonce) <= 64 and nonce.isascii()  # type: ignore[union-attr]
+        return nonce is not None and 40 <= len(nonce) <= 64 and nonce.isascii()
 
     def issue(self, request: Request) -> CsrfToken:
         """The token for a form on this page (a new cookie when the browser sent none)."""

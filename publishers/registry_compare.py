@@ -177,26 +177,26 @@ def contact_rows(
         return _row(field, registry, store, compared=compared)
 
     rows = [
-        row("sponsoring client", info and info.cl_id, client_id),
-        row("name", postal and postal.name, data and data.name),
-        row("org", postal and postal.org, data and data.org),
+        row("sponsoring client", info.cl_id if info else None, client_id),
+        row("name", postal.name if postal else None, data.name if data else None),
+        row("org", postal.org if postal else None, data.org if data else None),
     ]
     streets = (have.street if have else (), data.street if data else ())
     for index in range(max(1, *(len(lines) for lines in streets))):
         line = [lines[index] if index < len(lines) else None for lines in streets]
         rows.append(row(f"street {index + 1}", *line))
     rows += [
-        row("city", have and have.city, data and data.city),
-        row("sp (state/province)", have and have.sp, data and data.sp),
-        row("pc (postal code)", have and have.pc, data and data.pc),
-        row("cc (country)", have and have.cc.upper(), data and data.cc.upper()),
+        row("city", have.city if have else None, data.city if data else None),
+        row("sp (state/province)", have.sp if have else None, data.sp if data else None),
+        row("pc (postal code)", have.pc if have else None, data.pc if data else None),
+        row("cc (country)", have.cc.upper() if have else None, data.cc.upper() if data else None),
     ]
     for phone in ("voice", "fax"):
         rows.append(row(phone, getattr(info, phone, None), getattr(data, phone, None)))
         theirs, ours = getattr(info, f"{phone}_ext", None), getattr(data, f"{phone}_ext", None)
         if theirs or ours:
             rows.append(row(f"{phone} ext", theirs, ours))
-    rows.append(row("email", info and info.email, data and data.email))
+    rows.append(row("email", info.email if info else None, data.email if data else None))
     # No disclose element leaves everything to the registry's own policy: public, as the sync's
     # read-back counts it.
     theirs_flags = (info.disclose or ALL_PUBLIC) if info is not None else None

@@ -184,6 +184,7 @@ class DemoServices:
             sandbox_db, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD}, port=0
         )
         self.sandbox.start()
+        assert self.sandbox.port is not None  # started: it listens
         self.lines.append(f"EPP sandbox :{self.sandbox.port}")
         registries = data / "registries.toml"
         registries.write_text(registries_toml(self.sandbox.port, self.sandbox.ca_file or ""))
