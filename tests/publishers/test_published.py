@@ -3,6 +3,7 @@ served once their data changed, whoever changes it; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import time
@@ -251,3 +252,25 @@ def _wait_for(condition: Any, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the background publisher did not catch up"
         time.sleep(0.02)
+
+
+def test_the_render_key_is_the_render_version_and_data_not_the_source(monkeypatch) -> None:
+    """A comment edit in a renderer must not render a million answers again: the key is made of
+    RENDER_VERSION, the packing, the profile and the registrar settings, not of module sources."""
+    from publishers import published
+    from publishers.policy import RegistrarView
+    from publishers.profiles import get_profile
+
+    profile, registrar = get_profile("icann-gtld"), RegistrarView.from_settings(Registrar())
+    key = published.render_key(profile, registrar)
+
+    def no_source(*_: Any) -> str:
+        raise AssertionError("the render key read a module's source")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    assert published.render_key(profile, registrar) == key
+    assert published.render_key(get_profile("cctld-legal-persons"), registrar) != key
+    other = RegistrarView.from_settings(Registrar(name="Another Registrar Ltd"))
+    assert published.render_key(profile, other) != key
+    monkeypatch.setattr(published, "RENDER_VERSION", published.RENDER_VERSION + 1)
+    assert published.render_key(profile, registrar) != key
