@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -156,6 +158,52 @@ class SyncSettings(BaseModel):
     database_outage_limit: float = 300.0
 
 
+class PortalSettings(BaseModel):
+    """Limits of the public portal and its server secret (`[portal]`, INTERLINK_PORTAL__<NAME>;
+    the older INTERLINK_PORTAL_<NAME> is read too)."""
+
+    #: Signs CSRF tokens. When unset it is read from (or created in) DATA_DIR/portal-secret, so
+    #: it survives restarts.
+    secret: str | None = Field(default=None, repr=False)
+    #: Largest request body accepted, in bytes; more is refused with 413 before parsing.
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    #: Token buckets per client address: `burst` requests at once, then one every `every` s.
+    submit_burst: int = Field(default=10, ge=1)
+    submit_every: float = Field(default=30.0, gt=0)
+    confirm_burst: int = Field(default=10, ge=1)
+    confirm_every: float = Field(default=30.0, gt=0)
+    lookup_burst: int = Field(default=60, ge=1)
+    lookup_every: float = Field(default=2.0, gt=0)
+    #: Mark the CSRF cookie Secure; None: when the portal's base URL is https.
+    secure_cookies: bool | None = None
+
+    def buckets(self) -> dict[str, tuple[int, float]]:
+        """Bucket name -> (burst, seconds per new token)."""
+        return {
+            "submit": (self.submit_burst, self.submit_every),
+            "confirm": (self.confirm_burst, self.confirm_every),
+            "lookup": (self.lookup_burst, self.lookup_every),
+        }
+
+
+class _PortalEnvOfOld(PydanticBaseSettingsSource):
+    """INTERLINK_PORTAL_<NAME> (one underscore: the portal's own names before its settings
+    joined these) as the `portal` section; INTERLINK_PORTAL__<NAME> wins over it."""
+
+    PREFIX = "interlink_portal_"
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for key, value in os.environ.items():
+            name = key.lower().removeprefix(self.PREFIX)
+            if key.lower().startswith(self.PREFIX) and name in PortalSettings.model_fields:
+                found[name] = value
+        return {"portal": found} if found else {}
+
+
 class Settings(BaseSettings):
     """Every setting of the product; nested ones take INTERLINK_REGISTRAR__NAME and so on."""
 
@@ -173,6 +221,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     dns: DnsSettings = DnsSettings()
     portal_base_url: str = "http://127.0.0.1:8080"
+    portal: PortalSettings = PortalSettings()
     serve: ServeSettings = ServeSettings()
     sync: SyncSettings = SyncSettings()
     # The registries file (publishers/registries.py); None: the packaged default (the sandbox).
@@ -193,7 +242,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments beat the environment, which beats the TOML file."""
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
-        return (init_settings, env_settings, toml)
+        return (init_settings, env_settings, _PortalEnvOfOld(settings_cls), toml)
 
 
 @lru_cache(maxsize=1)

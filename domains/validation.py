@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from functools import lru_cache, wraps
+from functools import lru_cache
 from typing import Any
 
 import email_validator
@@ -230,36 +229,6 @@ def _email(value: str, field: str) -> str:
     return result.normalized
 
 
-def _remember_email_domains() -> None:
-    """Have email_validator check each distinct domain of the addresses only once.
-
-    validate_email checks the part after the @ with validate_email_domain_name, a function of the
-    domain, its flags and the library's SPECIAL_USE_DOMAIN_NAMES only, and that is most of its
-    time; an import gives it millions of addresses under a handful of domains. So the name it
-    calls is bound to the same function with its answers remembered (each caller gets a copy).
-    Exceptions are not remembered: a bad domain is checked afresh and raises as before. Every
-    other step of validate_email (local part, lengths, options) runs as it always did.
-    """
-    flow = importlib.import_module("email_validator.validate_email")
-    check = getattr(flow, "validate_email_domain_name", None)
-    if check is None or hasattr(check, "__wrapped__"):  # a library without it; or done already
-        return
-
-    @lru_cache(maxsize=4096)
-    def remembered(domain: str, special_use: tuple[str, ...], *args: Any, **flags: Any) -> Any:
-        return check(domain, *args, **flags)
-
-    @wraps(check)
-    def validate_email_domain_name(domain: str, *args: Any, **flags: Any) -> Any:
-        special_use = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)  # users may change it
-        return dict(remembered(domain, special_use, *args, **flags))
-
-    flow.validate_email_domain_name = validate_email_domain_name
-
-
-_remember_email_domains()
-
-
 def handle(value: Any, field: str = "handle") -> str:
     """A registry contact id: 3-16 characters, letters, digits, dot, dash, underscore."""
     if not isinstance(value, str):
@@ -351,32 +320,6 @@ def domain_name(value: Any, field: str = "name") -> tuple[str, str, str]:
         )
     tld = alabel.rsplit(".", 1)[1]
     return alabel, ulabel, tld
-
-
-def _remember_idna_label_checks() -> None:
-    """Have idna run its checks of each distinct label once.
-
-    idna.encode checks every label (check_label, a function of the label alone) and idna.decode of
-    the A-label checks the same labels again; an import also repeats a few TLDs millions of times.
-    So the name idna's encode and decode call is bound to the same function with the labels that
-    passed remembered. A label that fails is checked afresh and raises as before.
-    """
-    core = importlib.import_module("idna.core")
-    check = getattr(core, "check_label", None)
-    if check is None or hasattr(check, "__wrapped__"):  # a library without it; or done already
-        return
-    remembered = lru_cache(maxsize=4096)(check)
-
-    @wraps(check)
-    def check_label(label: str | bytes | bytearray) -> None:
-        if isinstance(label, str | bytes):  # not a bytearray: it cannot be a key
-            return remembered(label)
-        return check(label)
-
-    core.check_label = check_label
-
-
-_remember_idna_label_checks()
 
 
 def host_name(value: Any, field: str = "nameservers") -> str:

@@ -20,10 +20,9 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from domains.mailer import Mailer, mailer_from_settings
-from domains.settings import Settings, get_settings
+from domains.settings import PortalSettings, Settings, get_settings
 from domains.store import Store
 from portal import api, forms
-from portal.config import PortalConfig
 from portal.render import Refused, refusal_for, wants_json
 from portal.security import BodyLimit, SecurityHeaders, Shield
 from portal.service import Portal
@@ -56,11 +55,11 @@ def create_app(
     *,
     mailer: Mailer | None = None,
     settings: Settings | None = None,
-    config: PortalConfig | None = None,
+    config: PortalSettings | None = None,
 ) -> FastAPI:
     """The portal over `store`; mail goes through `mailer` (default: from the settings)."""
     settings = settings or store.settings
-    config = config or PortalConfig()
+    config = config or settings.portal
     portal = Portal(
         store,
         mailer=mailer if mailer is not None else mailer_from_settings(settings),

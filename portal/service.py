@@ -25,9 +25,9 @@ from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
 from domains.request_tokens import TOKEN_BYTES, InvalidToken
-from domains.settings import Settings
+from domains.settings import PortalSettings, Settings
 from domains.store import DomainRecord, Store
-from portal.config import PortalConfig, load_secret
+from portal.config import load_secret
 from portal.links import PortalLinks
 from portal.ratelimit import RateLimiter
 from portal.security import Csrf
@@ -131,7 +131,7 @@ class Portal:
     """The portal's state: the store, the workflow, the mailer, the secret, the limits."""
 
     def __init__(
-        self, store: Store, *, mailer: Mailer, settings: Settings, config: PortalConfig
+        self, store: Store, *, mailer: Mailer, settings: Settings, config: PortalSettings
     ) -> None:
         self.store = store
         self.settings = settings

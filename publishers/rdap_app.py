@@ -36,7 +36,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domains.settings import Settings
 from domains.store import Store
-from publishers.public_lookup import LookupUnavailable, PublicLookup, QueryError, normalise
+from publishers.answer_reader import LookupUnavailable
+from publishers.public_lookup import PublicLookup
+from publishers.query_names import QueryError, normalise
 from publishers.ratelimit import RateLimiter, limiter_from_settings
 from publishers.rdap import CONFORMANCE, RDAP_JSON, rdap_bytes
 
@@ -244,7 +246,7 @@ def create_rdap_app(
             alabel = normalise(name)
         except QueryError as exc:
             return rdap_error(400, [f"Not a domain name: {exc}."])
-        answer = lookup.answer_now(alabel) or await lookup.answer(alabel)
+        answer = lookup.answer_now(alabel) or await lookup.answer_async(alabel)
         if answer.body is None:
             return rdap_error(404, [f"{alabel} is not a domain name registered with us."])
         return Response(answer.body, media_type=RDAP_JSON)

@@ -2,7 +2,7 @@
 
 The public services and the publisher need a domain with the contact in each role, fast, and
 nothing of the account (architecture §7: they see no private field they could leak), so the record
-carries a stub account holding only its id.
+carries a stub account holding only its id. Its instances are made by `domains.speedups.loaded`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from domains.models import Account, Contact, Domain, DomainContact
+from domains.speedups import loaded
 from domains.store import DomainRecord
 
 DOMAIN = Domain.__table__  # type: ignore[attr-defined]
@@ -40,26 +41,13 @@ def record_query(*, outer: bool = True) -> Select[Any]:
     return select(*columns).select_from(joined)
 
 
-def _loaded(model: type[Any], values: dict[str, Any]) -> Any:
-    """A read-only instance of `model` holding `values`, as the ORM's loading fills one.
-
-    Mapped attributes read from the instance's __dict__; nothing is ever written back (there is
-    no session), and this costs a fraction of model_construct.
-    """
-    instance = model.__new__(model)
-    instance.__dict__.update(values)
-    return instance
-
-
 def record_from_rows(rows: list[Any]) -> DomainRecord:
     """A DomainRecord from the rows of `record_query` for one domain (mappings or dicts)."""
     first = rows[0]
-    domain = _loaded(Domain, {key: first[key] for key in _DOMAIN_KEYS})
-    account = _loaded(Account, {"id": first["account_id"]})
+    domain = loaded(Domain, {key: first[key] for key in _DOMAIN_KEYS})
+    account = loaded(Account, {"id": first["account_id"]})
     contacts: dict[str, Contact] = {}
     for row in rows:
         if row["role"] is not None and row["c_id"] is not None:
-            contacts[row["role"]] = _loaded(
-                Contact, {attr: row[key] for key, attr in _CONTACT_KEYS}
-            )
+            contacts[row["role"]] = loaded(Contact, {attr: row[key] for key, attr in _CONTACT_KEYS})
     return DomainRecord(domain=domain, account=account, contacts=contacts)

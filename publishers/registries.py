@@ -32,7 +32,17 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+)
 
 from domains.errors import InterlinkError
 from domains.vocabulary import ContactRole, RegistryContactPolicy
@@ -40,25 +50,6 @@ from publishers.epp.session import Endpoint
 from publishers.policy import DEFAULT_REGISTRY_POLICY
 
 DEFAULT_FILE = Path(__file__).resolve().with_name("registries.default.toml")
-_REGISTRY_KEYS = {
-    "tlds",
-    "host",
-    "port",
-    "client_id",
-    "password_env",
-    "password_default",
-    "new_password_env",
-    "ca_file",
-    "cert_file",
-    "key_file",
-    "server_hostname",
-    "sessions",
-    "contacts",
-    "connect_timeout",
-    "read_timeout",
-    "idle_limit",
-}
-_TLD_KEYS = {"registry", "contacts"}
 
 
 class RegistryConfigError(InterlinkError):
@@ -167,76 +158,200 @@ def normalise_tld(tld: str) -> str:
     return tld.strip().strip(".").lower()
 
 
-def _where(path: Path | None) -> str:
-    return f"{path}: " if path else ""
-
-
-def _fail(path: Path | None, key: str, message: str) -> RegistryConfigError:
-    return RegistryConfigError(f"{_where(path)}{key}: {message}")
-
-
-def _string(path: Path | None, key: str, value: Any, *, required: bool = True) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise _fail(path, key, "is required")
+def _line_of(text: str | None, key: str) -> int | None:
+    """The line (from 1) of `key` ("registries.x.port") in the TOML `text`, found by scanning it
+    (tomllib keeps no positions): the key's own line, else its table's or its nearest parent's."""
+    if not text:
         return None
-    if not isinstance(value, str):
-        raise _fail(path, key, f"must be a string, not {type(value).__name__}")
-    return value.strip()
+    found: dict[str, int] = {}
+    table = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("["):
+            table = line.strip("[] ").replace('"', "").replace("'", "")
+            found.setdefault(table, number)
+        elif "=" in line and not line.startswith("#"):
+            name = line.split("=", 1)[0].strip().strip("\"'")
+            found.setdefault(f"{table}.{name}" if table else name, number)
+    parts = key.split(".")
+    while parts:
+        if ".".join(parts) in found:
+            return found[".".join(parts)]
+        parts.pop()
+    return None
 
 
-def _number(
-    path: Path | None,
-    key: str,
-    value: Any,
-    default: float,
-    *,
-    integer: bool,
-    low: float,
-    high: float,
-) -> Any:
-    if value is None:
-        return default
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (integer and not isinstance(value, int))
-    ):
-        kind = "an integer" if integer else "a number"
-        raise _fail(path, key, f"must be {kind}, not {value!r}")
-    if not low <= value <= high:
-        raise _fail(path, key, f"must be between {low:g} and {high:g}, not {value!r}")
+class _Where:
+    """Where an error is: the file and its text, so that each error names the key's line."""
+
+    def __init__(self, path: Path | None, text: str | None) -> None:
+        self.path = path
+        self.text = text
+
+    def fail(self, key: str, message: str) -> RegistryConfigError:
+        line = _line_of(self.text, key)
+        if self.path is None:
+            return RegistryConfigError(f"{key}: {message}")
+        at = f":{line}" if line else ""
+        return RegistryConfigError(f"{self.path}{at}: {key}: {message}")
+
+
+def _text(value: Any) -> Any:
+    """Strings are stripped and a blank one is no value; anything else is for the type to judge."""
+    if isinstance(value, str):
+        return value.strip() or None
     return value
 
 
-def _file(path: Path | None, key: str, value: Any, data_dir: Path | None) -> Path | None:
-    text = _string(path, key, value, required=False)
+def _integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be an integer, not {value!r}")
+    return value
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {value!r}")
+    return value
+
+
+def _between(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}, not {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _variable_name(value: str) -> str:
+    if not value.replace("_", "").isalnum():
+        raise ValueError("must be the NAME of an environment variable, not a value")
+    return value
+
+
+def _tld_names(value: Any) -> Any:
+    if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ValueError("must be a list of TLD names")
+    return value
+
+
+def _policy_table(value: Any) -> Any:
+    if value is not None and not isinstance(value, dict):
+        raise ValueError("must be a table of role = required|optional|prohibited")
+    return value
+
+
+def _some_tables(value: Any) -> Any:
+    if not isinstance(value, dict) or not value:
+        raise ValueError("at least one [registries.NAME] table is required")
+    return value
+
+
+def _tables(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError("must be a table of [tlds.TLD] tables")
+    return value
+
+
+_Text = Annotated[StrictStr, BeforeValidator(_text)]
+_OptionalText = Annotated[StrictStr | None, BeforeValidator(_text)]
+_Policy = Annotated[dict[str, Any] | None, BeforeValidator(_policy_table)]
+_STRICT = ConfigDict(extra="forbid")
+
+
+class _RegistryTable(BaseModel):
+    """A [registries.NAME] table as written (paths and contact roles are checked after)."""
+
+    model_config = _STRICT
+
+    tlds: Annotated[list[str], BeforeValidator(_tld_names)] = []
+    host: _Text
+    port: Annotated[int, BeforeValidator(_integer), _between(1, 65535)] = 700
+    client_id: _Text
+    password_env: Annotated[_Text, AfterValidator(_variable_name)]
+    password_default: _OptionalText = None
+    new_password_env: _OptionalText = None
+    ca_file: _OptionalText = None
+    cert_file: _OptionalText = None
+    key_file: _OptionalText = None
+    server_hostname: _OptionalText = None
+    sessions: Annotated[int, BeforeValidator(_integer), _between(1, 64)] = 2
+    contacts: _Policy = None
+    connect_timeout: Annotated[float, BeforeValidator(_number), _between(0.1, 600)] = 10.0
+    read_timeout: Annotated[float, BeforeValidator(_number), _between(0.1, 600)] = 30.0
+    idle_limit: Annotated[float, BeforeValidator(_number), _between(1, 86400)] = 300.0
+
+
+class _TldTable(BaseModel):
+    """A [tlds.TLD] table as written."""
+
+    model_config = _STRICT
+
+    registry: _OptionalText = None
+    contacts: _Policy = None
+
+
+class _RegistriesFile(BaseModel):
+    """The whole registries file as written."""
+
+    model_config = _STRICT
+
+    registries: Annotated[dict[str, _RegistryTable], BeforeValidator(_some_tables)] = Field(
+        default_factory=dict, validate_default=True
+    )
+    tlds: Annotated[dict[str, _TldTable], BeforeValidator(_tables)] = {}
+
+
+def _first_error(error: ValidationError, where: _Where) -> RegistryConfigError:
+    """The first error pydantic found, in the product's words, with its key and line."""
+    first = error.errors()[0]
+    loc = [str(part) for part in first["loc"]]
+    kind, value = first["type"], first.get("input")
+    if kind == "extra_forbidden":
+        model: type[BaseModel] = _RegistriesFile
+        if len(loc) == 3:
+            model = _RegistryTable if loc[0] == "registries" else _TldTable
+        known = ", ".join(sorted(model.model_fields))
+        key = ".".join(loc) if len(loc) > 1 else f"(top level).{loc[0]}"
+        return where.fail(key, f"unknown key; known keys: {known}")
+    if kind == "value_error":
+        message = str(first["ctx"]["error"])
+    elif kind == "missing" or value is None:
+        message = "is required"
+    elif kind == "model_type":
+        message = "must be a table"
+    elif kind == "string_type":
+        message = f"must be a string, not {type(value).__name__}"
+    else:
+        message = first["msg"]
+    return where.fail(".".join(loc), message)
+
+
+def _file(where: _Where, key: str, text: str | None, data_dir: Path | None) -> Path | None:
     if text is None:
         return None
     if "{data_dir}" in text:
         if data_dir is None:
-            raise _fail(path, key, "names {data_dir} but no data directory is known")
+            raise where.fail(key, "names {data_dir} but no data directory is known")
         text = text.replace("{data_dir}", str(data_dir))
     elif "{" in text:
-        raise _fail(path, key, "the only placeholder a path may hold is {data_dir}")
+        raise where.fail(key, "the only placeholder a path may hold is {data_dir}")
     found = Path(text).expanduser()
-    if not found.is_absolute() and path is not None:
-        found = path.parent / found
+    if not found.is_absolute() and where.path is not None:
+        found = where.path.parent / found
     return found
 
 
-def _policy(path: Path | None, key: str, value: Any, base: Mapping[str, str]) -> dict[str, str]:
+def _policy(
+    where: _Where, key: str, value: Mapping[str, Any] | None, base: Mapping[str, str]
+) -> dict[str, str]:
     policy = dict(base)
-    if value is None:
-        return policy
-    if not isinstance(value, dict):
-        raise _fail(path, key, "must be a table of role = required|optional|prohibited")
-    for role, setting in value.items():
+    for role, setting in (value or {}).items():
         if role not in tuple(ContactRole):
-            raise _fail(path, f"{key}.{role}", f"unknown role; roles are {', '.join(ContactRole)}")
+            raise where.fail(f"{key}.{role}", f"unknown role; roles are {', '.join(ContactRole)}")
         if setting not in tuple(RegistryContactPolicy):
-            raise _fail(
-                path,
+            raise where.fail(
                 f"{key}.{role}",
                 f"must be one of {', '.join(RegistryContactPolicy)}, not {setting!r}",
             )
@@ -244,136 +359,74 @@ def _policy(path: Path | None, key: str, value: Any, base: Mapping[str, str]) ->
     return policy
 
 
-def _unknown(path: Path | None, key: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise _fail(
-            path, f"{key}.{extra[0]}", f"unknown key; known keys: {', '.join(sorted(allowed))}"
-        )
-
-
 def _registry(
-    path: Path | None, name: str, table: Any, data_dir: Path | None
+    where: _Where, name: str, table: _RegistryTable, data_dir: Path | None
 ) -> tuple[Registry, list[str]]:
     key = f"registries.{name}"
-    if not isinstance(table, dict):
-        raise _fail(path, key, "must be a table")
-    _unknown(path, key, table, _REGISTRY_KEYS)
-    tlds = table.get("tlds", [])
-    if not isinstance(tlds, list) or not all(isinstance(t, str) and t.strip() for t in tlds):
-        raise _fail(path, f"{key}.tlds", "must be a list of TLD names")
-    password_env = _string(path, f"{key}.password_env", table.get("password_env"))
-    assert password_env is not None
-    if not password_env.replace("_", "").isalnum():
-        raise _fail(
-            path, f"{key}.password_env", "must be the NAME of an environment variable, not a value"
-        )
     registry = Registry(
         name=name,
-        host=_string(path, f"{key}.host", table.get("host")) or "",
-        port=_number(path, f"{key}.port", table.get("port"), 700, integer=True, low=1, high=65535),
-        client_id=_string(path, f"{key}.client_id", table.get("client_id")) or "",
-        password_env=password_env,
-        password_default=_string(
-            path, f"{key}.password_default", table.get("password_default"), required=False
-        ),
-        new_password_env=_string(
-            path, f"{key}.new_password_env", table.get("new_password_env"), required=False
-        ),
-        ca_file=_file(path, f"{key}.ca_file", table.get("ca_file"), data_dir),
-        cert_file=_file(path, f"{key}.cert_file", table.get("cert_file"), data_dir),
-        key_file=_file(path, f"{key}.key_file", table.get("key_file"), data_dir),
-        server_hostname=_string(
-            path, f"{key}.server_hostname", table.get("server_hostname"), required=False
-        ),
-        sessions=_number(
-            path, f"{key}.sessions", table.get("sessions"), 2, integer=True, low=1, high=64
-        ),
-        contacts=_policy(path, f"{key}.contacts", table.get("contacts"), DEFAULT_REGISTRY_POLICY),
-        connect_timeout=float(
-            _number(
-                path,
-                f"{key}.connect_timeout",
-                table.get("connect_timeout"),
-                10.0,
-                integer=False,
-                low=0.1,
-                high=600,
-            )
-        ),
-        read_timeout=float(
-            _number(
-                path,
-                f"{key}.read_timeout",
-                table.get("read_timeout"),
-                30.0,
-                integer=False,
-                low=0.1,
-                high=600,
-            )
-        ),
-        idle_limit=float(
-            _number(
-                path,
-                f"{key}.idle_limit",
-                table.get("idle_limit"),
-                300.0,
-                integer=False,
-                low=1,
-                high=86400,
-            )
-        ),
+        host=table.host,
+        port=table.port,
+        client_id=table.client_id,
+        password_env=table.password_env,
+        password_default=table.password_default,
+        new_password_env=table.new_password_env,
+        ca_file=_file(where, f"{key}.ca_file", table.ca_file, data_dir),
+        cert_file=_file(where, f"{key}.cert_file", table.cert_file, data_dir),
+        key_file=_file(where, f"{key}.key_file", table.key_file, data_dir),
+        server_hostname=table.server_hostname,
+        sessions=table.sessions,
+        contacts=_policy(where, f"{key}.contacts", table.contacts, DEFAULT_REGISTRY_POLICY),
+        connect_timeout=float(table.connect_timeout),
+        read_timeout=float(table.read_timeout),
+        idle_limit=float(table.idle_limit),
     )
     if (registry.cert_file is None) != (registry.key_file is None):
-        raise _fail(
-            path, f"{key}.cert_file", "a client certificate needs both cert_file and key_file"
+        raise where.fail(
+            f"{key}.cert_file", "a client certificate needs both cert_file and key_file"
         )
-    return registry, [normalise_tld(t) for t in tlds]
+    return registry, [normalise_tld(t) for t in table.tlds]
 
 
 def parse_registries(
-    data: Mapping[str, Any], *, path: Path | None = None, data_dir: Path | None = None
+    data: Mapping[str, Any],
+    *,
+    path: Path | None = None,
+    data_dir: Path | None = None,
+    text: str | None = None,
 ) -> RegistryMap:
-    """A RegistryMap from the parsed TOML document (errors name the key)."""
-    _unknown(path, "(top level)", data, {"registries", "tlds"})
-    tables = data.get("registries")
-    if not isinstance(tables, dict) or not tables:
-        raise _fail(path, "registries", "at least one [registries.NAME] table is required")
+    """A RegistryMap from the parsed TOML document; errors name the key, and its line when the
+    file's `text` is given."""
+    where = _Where(path, text)
+    try:
+        document = _RegistriesFile.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, where) from None
     registries: dict[str, Registry] = {}
     tlds: dict[str, TldConfig] = {}
-    for name, table in tables.items():
-        registry, served = _registry(path, name, table, data_dir)
+    for name, table in document.registries.items():
+        registry, served = _registry(where, name, table, data_dir)
         registries[name] = registry
         for tld in served:
             if tld in tlds:
-                raise _fail(
-                    path,
+                raise where.fail(
                     f"registries.{name}.tlds",
                     f".{tld} is already served by registry {tlds[tld].registry.name!r}",
                 )
             tlds[tld] = TldConfig(tld, registry, registry.contacts)
-    overrides = data.get("tlds", {})
-    if not isinstance(overrides, dict):
-        raise _fail(path, "tlds", "must be a table of [tlds.TLD] tables")
-    for raw, table in overrides.items():
+    for raw, override in document.tlds.items():
         tld = normalise_tld(raw)
         key = f"tlds.{raw}"
-        if not isinstance(table, dict):
-            raise _fail(path, key, "must be a table")
-        _unknown(path, key, table, _TLD_KEYS)
-        registry_name = table.get("registry")
-        if registry_name is not None:
-            if registry_name not in registries:
-                raise _fail(path, f"{key}.registry", f"no registry named {registry_name!r}")
-            registry = registries[registry_name]
+        if override.registry is not None:
+            if override.registry not in registries:
+                raise where.fail(f"{key}.registry", f"no registry named {override.registry!r}")
+            registry = registries[override.registry]
         elif tld in tlds:
             registry = tlds[tld].registry
         else:
-            raise _fail(path, f"{key}.registry", "is required for a TLD no registry lists")
+            raise where.fail(f"{key}.registry", "is required for a TLD no registry lists")
         tlds[tld] = TldConfig(
-            tld,
-            registry,
-            _policy(path, f"{key}.contacts", table.get("contacts"), registry.contacts),
+            tld, registry, _policy(where, f"{key}.contacts", override.contacts, registry.contacts)
         )
     return RegistryMap(registries=registries, tlds=tlds, source=path)
 
@@ -397,4 +450,4 @@ def load_registries(
         from domains.settings import get_settings
 
         data_dir = get_settings().data_dir
-    return parse_registries(data, path=source.resolve(), data_dir=data_dir)
+    return parse_registries(data, path=source.resolve(), data_dir=data_dir, text=text)

@@ -28,8 +28,10 @@ import socket
 from collections import Counter
 from typing import Any
 
+from publishers.answer_reader import LookupUnavailable
 from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
-from publishers.public_lookup import LookupUnavailable, PublicLookup, QueryError, iso_now, normalise
+from publishers.public_lookup import PublicLookup, iso_now
+from publishers.query_names import QueryError, normalise
 from publishers.ratelimit import RateLimiter
 from publishers.whois import whois_bytes
 
@@ -81,7 +83,7 @@ class WhoisServer:
         self.max_query = max_query
         self.stats: Counter[str] = Counter()
         self.active: set[_WhoisProtocol] = set()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
 
     @classmethod
     def from_settings(
@@ -295,7 +297,7 @@ class _WhoisProtocol(asyncio.Protocol):
         try:
             answer = lookup.answer_now(name)
             if answer is None and lookup.inline:
-                answer = lookup.answer_here(name)
+                answer = lookup.answer(name)
         except Exception as exc:
             self._failed(exc)
             return
@@ -307,7 +309,7 @@ class _WhoisProtocol(asyncio.Protocol):
 
     async def _lookup(self, name: str) -> None:
         try:
-            answer = await self.server.lookup.answer(name)
+            answer = await self.server.lookup.answer_async(name)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

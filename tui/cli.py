@@ -12,6 +12,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
+from domains import speedups
 from tui.commands.common import configure_logging
 
 #: name -> (module, attribute, "command" for a function or "group" for a Typer app), in the
@@ -73,6 +74,7 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
 
 def main() -> None:
     """Entry point of the console script."""
+    speedups.install()
     app()
 
 

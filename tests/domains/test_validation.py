@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
@@ -328,29 +327,6 @@ ADDRESSES = [
 ]
 
 
-def test_email_domains_remembered_give_what_the_library_gives(monkeypatch):
-    flow = importlib.import_module("email_validator.validate_email")
-    remembered = flow.validate_email_domain_name
-
-    def outcomes() -> list[str]:
-        out = []
-        for address in ADDRESSES:
-            try:
-                out.append(validation._email.__wrapped__(address, "email"))
-            except ValidationFailed as exc:
-                out.append(f"{exc.errors[0].field}: {exc.errors[0].message}")
-        return out
-
-    monkeypatch.setattr(flow, "validate_email_domain_name", remembered.__wrapped__)
-    plain = outcomes()
-    monkeypatch.setattr(flow, "validate_email_domain_name", remembered)
-    assert outcomes() == plain
-    assert outcomes() == plain  # now from what the first round remembered
-    assert remembered("example.com") == {"ascii_domain": "example.com", "domain": "example.com"}
-    remembered("example.com")["domain"] = "changed"  # each caller has its own copy
-    assert remembered("example.com")["domain"] == "example.com"
-
-
 NAMES = [
     "example.com",
     "EXAMPLE.co.uk",
@@ -372,28 +348,6 @@ NAMES = [
     "www.bücher.de",
     "co.uk",
 ]
-
-
-def test_idna_label_checks_remembered_give_what_the_library_gives(monkeypatch):
-    core = importlib.import_module("idna.core")
-    remembered = core.check_label
-
-    def outcomes() -> list[str]:
-        out = []
-        for name in NAMES:
-            for check in (validation.domain_name, validation.host_name):
-                try:
-                    out.append(repr(check(name)))
-                except ValidationFailed as exc:
-                    out.append(f"{exc.errors[0].field}: {exc.errors[0].message}")
-        return out
-
-    monkeypatch.setattr(core, "check_label", remembered.__wrapped__)
-    plain = outcomes()
-    monkeypatch.setattr(core, "check_label", remembered)
-    assert outcomes() == plain
-    assert outcomes() == plain  # now from what the first round remembered
-    assert remembered(bytearray(b"example")) is None  # not remembered, still checked
 
 
 # -- every message in the product's words, none of a library's own sentences -------------------

@@ -23,10 +23,9 @@ from sqlalchemy import func, select
 
 from domains.mailer import FolderMailer
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain, Notice, OutboxEntry
-from domains.settings import MailSettings, Settings
+from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import PortalConfig
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with")  # starlette wants httpx2
@@ -79,8 +78,8 @@ class Portal:
 
 
 def make_portal(store: Store, outbox: Path, **limits: Any) -> Portal:
-    """An app over `store` with the given PortalConfig values; mail goes to `outbox`."""
-    config = PortalConfig(secret="test-secret-of-the-portal", **limits)
+    """An app over `store` with the given PortalSettings values; mail goes to `outbox`."""
+    config = PortalSettings(secret="test-secret-of-the-portal", **limits)
     app = create_app(store, mailer=FolderMailer(outbox), config=config)
     client = TestClient(app, base_url=BASE_URL, raise_server_exceptions=False)
     return Portal(store, client, outbox)

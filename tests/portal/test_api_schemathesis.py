@@ -22,8 +22,8 @@ import pytest
 from fastapi import FastAPI
 
 from domains.mailer import FolderMailer
+from domains.settings import PortalSettings
 from domains.store import Store
-from portal.config import PortalConfig
 from portal.render import PROBLEM_JSON
 from portal.service import TOKEN_RE
 from tests.factories import make_domain
@@ -84,7 +84,7 @@ def running(lite_store: Store, tmp_path: Path) -> Iterator[str]:
             lite_store,
             mailer=FolderMailer(tmp_path / "outbox"),
             settings=settings,
-            config=PortalConfig(secret="schemathesis", **NO_LIMITS),
+            config=PortalSettings(secret="schemathesis", **NO_LIMITS),
         )
 
     with serve(build) as base_url:

@@ -13,10 +13,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from domains.mailer import FolderMailer
-from domains.settings import MailSettings, Settings
+from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import PortalConfig
 from portal.security import origin_of
 from tests.factories import make_domain
 from tests.portal.conftest import (
@@ -114,7 +113,7 @@ def test_the_host_the_request_came_to_is_also_this_site(lite_store: Store, tmp_p
     app = create_app(
         lite_store,
         mailer=FolderMailer(tmp_path / "outbox"),
-        config=PortalConfig(secret="test-secret-of-the-portal"),
+        config=PortalSettings(secret="test-secret-of-the-portal"),
     )
     with TestClient(app, base_url="https://portal.intranet:8443") as client:
         csrf = csrf_of(client.get("/change").text)
@@ -199,7 +198,7 @@ def two_sites(tmp_path: Path) -> Iterator[tuple[str, str, Store]]:
         )
         stores.append(Store.open(settings=settings))
         return create_app(
-            stores[0], mailer=FolderMailer(tmp_path / "outbox"), config=PortalConfig(secret="o")
+            stores[0], mailer=FolderMailer(tmp_path / "outbox"), config=PortalSettings(secret="o")
         )
 
     try:

@@ -19,10 +19,9 @@ import pytest
 from fastapi import FastAPI
 
 from domains.mailer import FolderMailer
-from domains.settings import MailSettings, Settings
+from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import PortalConfig
 from tests.factories import make_domain
 from tests.portal.conftest import FORM, confirm_link, requests_of, serve
 
@@ -80,7 +79,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         )
         stores.append(Store.open(settings=settings))
         return create_app(
-            stores[0], mailer=FolderMailer(outbox), config=PortalConfig(secret="browser")
+            stores[0], mailer=FolderMailer(outbox), config=PortalSettings(secret="browser")
         )
 
     try:

@@ -28,10 +28,9 @@ from domains import notice_delivery
 from domains.changes import Workflow
 from domains.mailer import SmtpMailer
 from domains.models import AuditEvent, OutboxEntry
-from domains.settings import MailSettings, Settings
+from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import PortalConfig
 from tests.factories import make_domain
 from tests.portal.conftest import FORM, csrf_of, serve
 
@@ -93,7 +92,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
             mail=MailSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, starttls=False),
         )
         stores.append(Store.open(settings=settings))
-        return create_app(stores[0], mailer=mailer, config=PortalConfig(secret="e2e"))
+        return create_app(stores[0], mailer=mailer, config=PortalSettings(secret="e2e"))
 
     try:
         with serve(build) as base_url:

@@ -19,9 +19,10 @@ import portal as portal_package
 from domains.changes import Workflow
 from domains.mailer import FolderMailer
 from domains.models import utcnow
+from domains.settings import PortalSettings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import PortalConfig, load_secret
+from portal.config import load_secret
 from portal.ratelimit import RateLimiter
 from portal.security import CSRF_COOKIE, client_key
 from tests.factories import make_domain
@@ -577,8 +578,8 @@ def test_the_secret_is_kept_so_form_tokens_survive_a_restart(
 ) -> None:
     monkeypatch.delenv("INTERLINK_PORTAL_SECRET", raising=False)
     data_dir = tmp_path / "secret-home"
-    first = load_secret(PortalConfig(), data_dir)
-    assert load_secret(PortalConfig(), data_dir) == first and len(first) == 32
+    first = load_secret(PortalSettings(), data_dir)
+    assert load_secret(PortalSettings(), data_dir) == first and len(first) == 32
     assert (data_dir / "portal-secret").stat().st_mode & 0o777 == 0o600
     settings = lite_store.settings.model_copy(update={"data_dir": data_dir})
     keys = {

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 
 from domains.changes import Workflow
 from domains.mailer import FolderMailer
+from domains.settings import PortalSettings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import PortalConfig
 from tests.factories import make_domain
 from tests.portal.conftest import (
     FORM,
@@ -78,7 +78,7 @@ def site(store: Store, tmp_path: Path) -> Iterator[Site]:
             store,
             mailer=FolderMailer(outbox),
             settings=settings,
-            config=PortalConfig(secret="timing", submit_burst=100),
+            config=PortalSettings(secret="timing", submit_burst=100),
         )
         apps.append(app)
         return app

@@ -54,7 +54,7 @@ def drop_connections(store: Store, services: Services) -> int:
             admin.dispose()
     closed = 0
     for lookup in services._lookups:
-        for held in list(lookup._connections):
+        for held in list(lookup.reader._connections):
             held.driver_connection.close()  # the raw SQLite connection, gone under the lookup
             closed += 1
     return closed

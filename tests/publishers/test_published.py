@@ -3,6 +3,7 @@ served once their data changed, whoever changes it; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import time
@@ -80,9 +81,9 @@ def test_published_answers_are_the_live_answers(store: Store, two_domains: dict)
         fresh = live(store, render)
         try:
             for name in two_domains["names"]:
-                served = ahead.answer_sync(name).body
+                served = ahead.answer(name).body
                 assert served is not None and b"1111-11-11" not in served
-                assert _stampless(served) == _stampless(fresh.answer_sync(name).body)
+                assert _stampless(served) == _stampless(fresh.answer(name).body)
             assert ahead.stats["published"] == 3
             assert ahead.stats["built"] == 0
         finally:
@@ -108,7 +109,7 @@ def test_a_contact_change_makes_every_domain_it_serves_stale(
     lookup = whois_lookup(store, cache_bytes=0)
     try:
         for name in shared:
-            body = lookup.answer_sync(name).body
+            body = lookup.answer(name).body
             assert b"Registrant State/Province: Hessen" in body
         assert lookup.stats["published"] == 0
     finally:
@@ -149,7 +150,7 @@ def test_domain_changes_and_role_moves_make_the_answer_stale(
     publish(store, publication)
     lookup = rdap_lookup(store, cache_bytes=0)
     try:
-        assert "client transfer prohibited" in json.loads(lookup.answer_sync(first).body)["status"]
+        assert "client transfer prohibited" in json.loads(lookup.answer(first).body)["status"]
         assert lookup.stats["published"] == 1
     finally:
         lookup.close()
@@ -206,7 +207,7 @@ def test_answers_of_other_settings_are_never_served(store: Store, two_domains: d
     assert renamed.key != Publication(store.settings).key
     lookup = whois_lookup(store, other, cache_bytes=0)
     try:
-        body = lookup.answer_sync(two_domains["names"][0]).body
+        body = lookup.answer(two_domains["names"][0]).body
         assert b"Another Registrar Ltd" in body
         assert lookup.stats["published"] == 0
     finally:
@@ -251,3 +252,25 @@ def _wait_for(condition: Any, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the background publisher did not catch up"
         time.sleep(0.02)
+
+
+def test_the_render_key_is_the_render_version_and_data_not_the_source(monkeypatch) -> None:
+    """A comment edit in a renderer must not render a million answers again: the key is made of
+    RENDER_VERSION, the packing, the profile and the registrar settings, not of module sources."""
+    from publishers import published
+    from publishers.policy import RegistrarView
+    from publishers.profiles import get_profile
+
+    profile, registrar = get_profile("icann-gtld"), RegistrarView.from_settings(Registrar())
+    key = published.render_key(profile, registrar)
+
+    def no_source(*_: Any) -> str:
+        raise AssertionError("the render key read a module's source")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    assert published.render_key(profile, registrar) == key
+    assert published.render_key(get_profile("cctld-legal-persons"), registrar) != key
+    other = RegistrarView.from_settings(Registrar(name="Another Registrar Ltd"))
+    assert published.render_key(profile, other) != key
+    monkeypatch.setattr(published, "RENDER_VERSION", published.RENDER_VERSION + 1)
+    assert published.render_key(profile, registrar) != key

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from publishers.public_lookup import QueryError, _normalised, _plain, normalise
+from publishers.query_names import QueryError, _normalised, _plain, normalise
 
 LABEL_63 = "a" * 63
 TRICKY = [

@@ -189,7 +189,7 @@ def test_publish_renders_every_answer_once_and_show_agrees(demo_env):
     store = Store.open(settings=Settings(database_url=url))
     lookup = whois_lookup(store, cache_bytes=0)
     try:
-        served = lookup.answer_sync("harbourside-bikes.com").body.decode()
+        served = lookup.answer("harbourside-bikes.com").body.decode()
         assert lookup.stats["published"] == 1
     finally:
         lookup.close()

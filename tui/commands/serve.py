@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domains import speedups
 from domains.errors import InterlinkError
 from domains.mailer import Mailer
 from domains.settings import Settings
@@ -360,6 +361,7 @@ def serve_command(
 ) -> None:
     """Serve WHOIS, RDAP and the customer portal until stopped (SIGTERM or Ctrl+C)."""
     configure_logging(verbose=False)  # a no-op when `interlink` configured it already
+    speedups.install()  # a no-op when `interlink` installed them already
     for name, port in (("--whois-port", whois_port), ("--http-port", http_port)):
         if port is not None and not 0 <= port <= 65535:
             raise typer.BadParameter(f"{port} is not a port number (0-65535)", param_hint=name)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from domains import speedups
 from domains.settings import get_settings
 from domains.store import Store
 from publishers.db_retry import OutageGuard
@@ -64,6 +65,7 @@ def sync_command(
 ) -> None:
     """Send contact and technical-contact changes to each TLD's registry over EPP."""
     configure_logging(verbose=False)  # a no-op when `interlink` configured it already
+    speedups.install()  # a no-op when `interlink` installed them already
     sys.setswitchinterval(SWITCH_INTERVAL)
     if once and follow:
         err_console.print("[bold red]error:[/] choose --once or --follow, not both")
