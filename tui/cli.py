@@ -7,8 +7,8 @@ FastAPI, uvicorn and lxml before its first screen is up.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -37,11 +37,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 class LazyGroup(TyperGroup):
     """A command group that imports each sub-command's module when it is asked for."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    # Typer carries its own copy of click: the context and command types are the ones its base
+    # class declares, whichever click that is, so they are left open here.
+    def list_commands(self, ctx: Any) -> list[str]:
         """Every command, in COMMANDS order."""
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         """Import and build the named command."""
         if cmd_name not in COMMANDS:
             return None
