@@ -21,8 +21,9 @@ from sqlmodel import Session, col
 from domains import audit, validation
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import ChangeRequest, Contact, Domain, DomainContact, utcnow
+from domains.notices import RequestLinks
 from domains.outbox import enqueue
-from domains.request_mail import Outcome, RequestLinks
+from domains.request_mail import Outcome
 from domains.request_reads import RequestReads, role_holder
 from domains.request_rules import (
     audit_transition,

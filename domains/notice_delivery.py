@@ -48,7 +48,7 @@ from tenacity import (
 from domains.db import is_transient
 from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings, scrub
 from domains.models import Notice, utcnow
-from domains.notices import PENDING_GRACE, NoticeError, prepare
+from domains.notices import PENDING_GRACE, NoticeError, RequestLinks, prepare
 from domains.settings import MailSettings, Settings
 from domains.store import Store
 
@@ -86,6 +86,7 @@ def deliver(
     notice_ids: Iterable[int],
     *,
     mailer: Mailer,
+    links: RequestLinks,
     context: Mapping[str, Any] | None = None,
 ) -> list[Notice]:
     """Render and send each queued notice after the transaction committed.
@@ -96,12 +97,17 @@ def deliver(
     database kept us from claiming is left out). No database transaction is open while a
     message is being sent.
     """
-    run = _Pass(store, mailer, context or {}, None)
+    run = _Pass(store, mailer, links, context or {}, None)
     return run.deliver(notice_ids)
 
 
 def deliver_pending(
-    store: Store, *, mailer: Mailer, now: datetime | None = None, batch: int | None = None
+    store: Store,
+    *,
+    mailer: Mailer,
+    links: RequestLinks,
+    now: datetime | None = None,
+    batch: int | None = None,
 ) -> list[Notice]:
     """Send every notice that is due, oldest first, `batch` (`mail.notice_batch`) at a time.
 
@@ -117,7 +123,7 @@ def deliver_pending(
     now = now or datetime.now(UTC)
     size = max(1, batch or store.settings.mail.notice_batch)
     _database(store, _requeue_abandoned, store, now)
-    run = _Pass(store, mailer, {}, due_by=now)
+    run = _Pass(store, mailer, links, {}, due_by=now)
     done: list[Notice] = []
     after = 0
     while not run.stopped:
@@ -171,8 +177,8 @@ class NoticeSender:
     the notices stay queued for a later `deliver_pending`, and the log says why once.
     """
 
-    def __init__(self, store: Store, mailer: Mailer | None = None) -> None:
-        self.store = store
+    def __init__(self, store: Store, links: RequestLinks, mailer: Mailer | None = None) -> None:
+        self.store, self.links = store, links
         self._mailer = mailer
         self._ids: deque[int] = deque()
         self._warned = False
@@ -200,9 +206,9 @@ class NoticeSender:
                 ids.append(self._ids.popleft())
             done: list[Notice] = []
             try:
-                done += deliver(self.store, ids, mailer=mailer)
+                done += deliver(self.store, ids, mailer=mailer, links=self.links)
                 if pending:
-                    done += deliver_pending(self.store, mailer=mailer)
+                    done += deliver_pending(self.store, mailer=mailer, links=self.links)
             except Exception as exc:  # the store went away: the rows keep what is not sent
                 log.warning("sending notices failed: %s", _kind(exc))
             sent = sum(1 for notice in done if notice.status == "sent")
@@ -237,10 +243,12 @@ class _Pass:
         self,
         store: Store,
         mailer: Mailer,
+        links: RequestLinks,
         context: Mapping[str, Any],
         due_by: datetime | None = None,
     ) -> None:
-        self.store, self.mailer, self.context, self.due_by = store, mailer, context, due_by
+        self.store, self.mailer, self.links = store, mailer, links
+        self.context, self.due_by = context, due_by
         self.claim = f"{os.getpid()}:{secrets.token_hex(8)}"
         self.transport_errors = 0
 
@@ -272,7 +280,7 @@ class _Pass:
             log.warning("notice %s not claimed (%s): a later pass sends it", notice_id, _kind(exc))
             return None
         try:
-            message = _database(store, _prepare, store, notice, self.context)
+            message = _database(store, _prepare, store, self.links, notice, self.context)
         except NoticeError as exc:
             return self._settle(notice, Outcome.FAILED, 0, str(exc))
         except Exception as exc:
@@ -427,9 +435,11 @@ def _current(store: Store, notice_id: int) -> Notice | None:
         return session.get(Notice, notice_id)
 
 
-def _prepare(store: Store, notice: Notice, context: Mapping[str, Any]) -> EmailMessage | str:
+def _prepare(
+    store: Store, links: RequestLinks, notice: Notice, context: Mapping[str, Any]
+) -> EmailMessage | str:
     with store.read() as session:
-        return prepare(session, store.settings, notice, context)
+        return prepare(session, store.settings, links, notice, context)
 
 
 def _record(

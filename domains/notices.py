@@ -24,7 +24,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import idna
 from jinja2 import (
@@ -64,8 +64,6 @@ PENDING_GRACE = timedelta(minutes=5)
 # Context keys that only the registrant's own mail may carry (the confirmation link holds the
 # one-time token). They are dropped for every other recipient, whatever the caller passes.
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
-# Where the portal shows a request's status; the caller may pass its own `status_url`.
-STATUS_PATH = "/status/{reference}"
 
 CHANNEL_TEXT = {
     "portal": "made on our website",
@@ -177,11 +175,32 @@ def queue(
     return notice
 
 
+class RequestLinks(Protocol):
+    """The links into the portal a mail carries; the portal builds them (`portal.links`)."""
+
+    @property
+    def base(self) -> str:
+        """The portal's public address, without a trailing slash."""
+        ...
+
+    def status(self, reference: str) -> str:
+        """The page that shows a request's state."""
+        ...
+
+    def confirm(self, token: str) -> str:
+        """The page where the registrant confirms a request."""
+        ...
+
+
 # -- rendering --------------------------------------------------------------------------
 
 
 def prepare(
-    session: Session, settings: Settings, notice: Notice, context: Mapping[str, Any]
+    session: Session,
+    settings: Settings,
+    links: RequestLinks,
+    notice: Notice,
+    context: Mapping[str, Any],
 ) -> EmailMessage | str:
     """The message to send, or the reason (a str) why the notice is suppressed.
 
@@ -203,7 +222,7 @@ def prepare(
             return "not a customer: no marketing mail"
         if recipient.account.marketing_opt_out_at is not None:
             return "the account opted out of marketing"
-    values = _context(session, settings, notice, request, recipient)
+    values = _context(session, settings, links, notice, request, recipient)
     extra = dict(context)
     if recipient.audience != "registrant":
         for key in REGISTRANT_ONLY:
@@ -283,6 +302,7 @@ def _party(org: str | None, name: str | None, *, masked: bool) -> PartyView:
 def _context(
     session: Session,
     settings: Settings,
+    links: RequestLinks,
     notice: Notice,
     request: ChangeRequest | None,
     recipient: Recipient,
@@ -295,13 +315,13 @@ def _context(
         "recipient_name": recipient.name or "customer",
         "company": settings.registrar.name,
         "support_url": settings.registrar.url,
-        "portal_base_url": settings.portal_base_url.rstrip("/"),
+        "portal_base_url": links.base,
         "request": None,
         "domain": None,
         "old_tech": None,
         "new_tech": None,
         "registrant_email_masked": None,
-        "status_url": settings.portal_base_url.rstrip("/"),
+        "status_url": links.base,
         "confirm_url": None,
     }
     if request is None:
@@ -339,9 +359,7 @@ def _context(
         )
     ).scalar()
     values["registrant_email_masked"] = mask_email(registrant) if registrant else None
-    values["status_url"] = values["portal_base_url"] + STATUS_PATH.format(
-        reference=request.reference
-    )
+    values["status_url"] = links.status(request.reference)
     return values
 
 

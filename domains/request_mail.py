@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlmodel import Session
 
@@ -11,21 +10,10 @@ from domains import notice_delivery, notices
 from domains.errors import NotFound
 from domains.mailer import Mailer, mailer_from_settings
 from domains.models import ChangeRequest, Domain, Notice
+from domains.notices import RequestLinks
 from domains.request_reads import role_holder
 from domains.store import Store
 from domains.vocabulary import ContactRole, RequestTarget
-
-
-class RequestLinks(Protocol):
-    """The links into the portal a mail carries; the portal builds them (`portal.links`)."""
-
-    def status(self, reference: str) -> str:
-        """The page that shows a request's state."""
-        ...
-
-    def confirm(self, token: str) -> str:
-        """The page where the registrant confirms a request."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -57,10 +45,12 @@ class RequestMail:
         if not outcome.notice_ids:
             return []
         context = self.mail_context(outcome)
+        assert self.links is not None  # mail_context refuses a Workflow without links
         return notice_delivery.deliver(
             self.store,
             outcome.notice_ids,
             mailer=mailer or mailer_from_settings(self.store.settings),
+            links=self.links,
             context=context,
         )
 

@@ -299,7 +299,7 @@ class Portal:
         def run() -> None:
             try:
                 sent = notice_delivery.deliver(
-                    self.store, notice_ids, mailer=self.mailer, context=context
+                    self.store, notice_ids, mailer=self.mailer, links=self.links, context=context
                 )
             except Exception as exc:  # the visitor has their answer; staff see the notice log
                 log.error("notices for %s not delivered: %s", reference, type(exc).__name__)

@@ -195,6 +195,7 @@ class DemoServices:
         on_change(self.banner())
 
     def _start_sync(self, registries_file: Path) -> None:
+        from portal.links import PortalLinks
         from publishers.registries import load_registries
         from publishers.sync.options import SyncOptions
         from publishers.sync.worker import SyncWorker
@@ -206,7 +207,12 @@ class DemoServices:
             loop = self._sync_loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self._sync_stop = asyncio.Event()
-            worker = SyncWorker(self.store, registries, SyncOptions(poll_interval=1.0))
+            worker = SyncWorker(
+                self.store,
+                registries,
+                SyncOptions(poll_interval=1.0),
+                links=PortalLinks(self.store.settings),
+            )
             ready.set()
             try:
                 loop.run_until_complete(worker.follow(self._sync_stop))

@@ -13,6 +13,7 @@ from sqlmodel import col
 from domains.mailer import Mailer
 from domains.models import AuditEvent
 from domains.notice_delivery import NoticeSender
+from domains.notices import RequestLinks
 from domains.store import Store
 from publishers.db_retry import OutageGuard
 from publishers.registries import RegistryMap
@@ -32,7 +33,8 @@ class SyncWorker:
 
     `options` tunes it (`SyncOptions`: sessions, concurrency, batch, lease, retries...). The
     notices of the requests it completes or expires are sent with `mailer` (default: the one of
-    the store's settings) unless options.send_notices is False. Database calls ride out a lost
+    the store's settings), their links into the portal built by `links` (the portal's), unless
+    options.send_notices is False. Database calls ride out a lost
     connection or a restart through `outage` (default: the store's `sync` settings);
     DatabaseOutage when the database stays away past its limit. `progress` shows the backlog.
     """
@@ -45,16 +47,21 @@ class SyncWorker:
         *,
         progress: ProgressLike | None = None,
         mailer: Mailer | None = None,
+        links: RequestLinks | None = None,
         outage: OutageGuard | None = None,
     ) -> None:
         options = options or SyncOptions()
+        if options.send_notices and links is None:
+            raise TypeError("a worker that sends notices needs the portal's links (links=)")
         self.store = store
         self.registries = registries
         self.options = options
         self.worker_id = (options.worker_id or default_worker_id())[:64]
         # The notices of the transitions this worker makes (completed, expired), and those
         # other deliverers left behind: sent beside the sync, in a thread (default: settings).
-        self.notices = NoticeSender(store, mailer) if options.send_notices else None
+        self.notices = NoticeSender(store, links, mailer) if links is not None else None
+        if not options.send_notices:
+            self.notices = None
         self.pools = RegistryPools(options.sessions)
         self._lock = SqliteWorkerLock(str(store.engine.url)) if store.is_sqlite else None
         total_sessions = sum(self.pools.size(r) for r in registries)
@@ -122,9 +129,10 @@ async def run_worker(
     follow: bool = False,
     stop: asyncio.Event | None = None,
     on_start: Callable[[SyncWorker], Awaitable[None] | None] | None = None,
+    links: RequestLinks | None = None,
 ) -> SyncReport:
     """Run one worker (once, or following until stop) and close it."""
-    async with SyncWorker(store, registries, options) as worker:
+    async with SyncWorker(store, registries, options, links=links) as worker:
         if on_start is not None:
             started = on_start(worker)
             if asyncio.iscoroutine(started):

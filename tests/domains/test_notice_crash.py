@@ -33,6 +33,7 @@ from domains.mailer import NOTICE_HEADER, FolderMailer, Mailer, SmtpMailer
 from domains.models import utcnow
 from domains.settings import MailSettings, Settings
 from domains.store import Store
+from portal.links import PortalLinks
 from tests.domains.test_mailer import SmtpSink, free_port
 from tests.domains.test_notice_delivery import completion_notices, statuses
 
@@ -70,7 +71,9 @@ def deliver_in_child(url: str, data_dir: str, port: int, at: int, when: str) -> 
     if at:
         mailer = KillingMailer(mailer, at, when)
     lapsed = utcnow() + notice_delivery.claim_lease(settings.mail) + timedelta(minutes=1)
-    notice_delivery.deliver_pending(store, mailer=mailer, now=lapsed, batch=BATCH)
+    notice_delivery.deliver_pending(
+        store, mailer=mailer, links=PortalLinks(store.settings), now=lapsed, batch=BATCH
+    )
     store.close()
 
 

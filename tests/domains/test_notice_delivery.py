@@ -27,6 +27,7 @@ from domains.models import Notice, utcnow
 from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS, retry_wait
 from domains.settings import MailSettings, Settings, SyncSettings
 from domains.store import Store
+from portal.links import PortalLinks
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.domains.test_mailer import SmtpSink, free_port
 from tests.domains.test_notices import essential, make_request, queue_many
@@ -86,7 +87,9 @@ def test_left_behind_notices_drain_in_one_run(store: Store, tmp_path: Path) -> N
     assert store.settings.mail.notice_batch == 100
     outbox = tmp_path / "out"
 
-    done = notice_delivery.deliver_pending(store, mailer=FolderMailer(outbox), now=utcnow() + LATER)
+    done = notice_delivery.deliver_pending(
+        store, mailer=FolderMailer(outbox), links=PortalLinks(store.settings), now=utcnow() + LATER
+    )
 
     assert [n.id for n in done] == ids, "all of them, oldest first"
     assert statuses(store) == {"sent": 350}
@@ -96,7 +99,9 @@ def test_left_behind_notices_drain_in_one_run(store: Store, tmp_path: Path) -> N
 def test_a_relay_that_is_down_stops_the_pass_and_fails_nothing(store: Store) -> None:
     ids = completion_notices(store, 8)
     mailer = SmtpMailer("127.0.0.1", free_port(), starttls=False, timeout=5)
-    done = notice_delivery.deliver_pending(store, mailer=mailer, now=utcnow() + LATER)
+    done = notice_delivery.deliver_pending(
+        store, mailer=mailer, links=PortalLinks(store.settings), now=utcnow() + LATER
+    )
     tried = ids[:STOP_AFTER_TRANSPORT_ERRORS]
     assert [n.id for n in done] == tried
     assert statuses(store) == {"queued": 8}
@@ -114,17 +119,26 @@ def test_an_smtp_4xx_leaves_the_notice_queued_for_a_later_pass(
     [notice_id] = completion_notices(store, 1)
     before = utcnow()
 
-    [notice] = notice_delivery.deliver(store, [notice_id], mailer=mailer)
+    [notice] = notice_delivery.deliver(
+        store, [notice_id], mailer=mailer, links=PortalLinks(store.settings)
+    )
 
     assert notice.status == "queued", "a 4xx reply fails nothing"
     assert notice.attempts == 2 and "451" in notice.error
     assert notice.first_error_at >= before
     assert notice.next_attempt_at >= before + timedelta(seconds=0.8 * 60)
     assert notice.claimed_by is None
-    assert notice_delivery.deliver_pending(store, mailer=mailer, now=utcnow()) == [], "not due yet"
+    assert (
+        notice_delivery.deliver_pending(
+            store, mailer=mailer, links=PortalLinks(store.settings), now=utcnow()
+        )
+        == []
+    ), "not due yet"
     sink.rcpt_reply = lambda _n, _address: None
     due = notice.next_attempt_at + timedelta(seconds=1)
-    [sent] = notice_delivery.deliver_pending(store, mailer=mailer, now=due)
+    [sent] = notice_delivery.deliver_pending(
+        store, mailer=mailer, links=PortalLinks(store.settings), now=due
+    )
     assert (sent.status, sent.attempts, sent.error) == ("sent", 3, None)
     assert [int(m.message[NOTICE_HEADER]) for m in sink.messages] == [notice_id]
 
@@ -143,7 +157,9 @@ def test_transient_errors_back_off_longer_and_give_up_with_the_reason(
     [notice_id] = completion_notices(store, 1)
     with store.write() as session:  # its errors began five days and an hour ago
         session.get(Notice, notice_id).first_error_at = now - timedelta(hours=121)
-    [notice] = notice_delivery.deliver(store, [notice_id], mailer=mailer)
+    [notice] = notice_delivery.deliver(
+        store, [notice_id], mailer=mailer, links=PortalLinks(store.settings)
+    )
     assert notice.status == "failed"
     assert notice.error.startswith("gave up after 120 hours of transient errors; the last: ")
     assert "452" in notice.error
@@ -167,7 +183,9 @@ def test_a_database_error_while_preparing_leaves_the_notice_queued(
         with locker.connect() as connection:
             connection.execute(text("LOCK TABLE change_request IN ACCESS EXCLUSIVE MODE"))
             before = utcnow()
-            [notice] = notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox))
+            [notice] = notice_delivery.deliver(
+                store, [notice_id], mailer=FolderMailer(outbox), links=PortalLinks(store.settings)
+            )
             connection.rollback()
         assert notice.status == "queued", notice.error
         assert notice.error.startswith("the database failed while the mail was prepared (")
@@ -175,7 +193,9 @@ def test_a_database_error_while_preparing_leaves_the_notice_queued(
         assert notice.next_attempt_at >= before + timedelta(seconds=48)
         assert not outbox.exists()
         due = notice.next_attempt_at + timedelta(seconds=1)
-        [sent] = notice_delivery.deliver_pending(store, mailer=FolderMailer(outbox), now=due)
+        [sent] = notice_delivery.deliver_pending(
+            store, mailer=FolderMailer(outbox), links=PortalLinks(store.settings), now=due
+        )
         assert sent.status == "sent"
         assert files_per_notice(outbox) == {notice_id: 1}
     finally:
@@ -196,10 +216,20 @@ def test_a_locked_sqlite_store_leaves_the_notice_queued(tmp_path: Path) -> None:
         other = make_engine(settings.database_url, busy_timeout_ms=50)
         with writer(other).connect() as connection, connection.begin():
             # Another writer holds the write lock (BEGIN IMMEDIATE) all along.
-            assert notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox)) == []
+            assert (
+                notice_delivery.deliver(
+                    store,
+                    [notice_id],
+                    mailer=FolderMailer(outbox),
+                    links=PortalLinks(store.settings),
+                )
+                == []
+            )
         other.dispose()
         assert row(store, notice_id).status == "queued"
-        [sent] = notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox))
+        [sent] = notice_delivery.deliver(
+            store, [notice_id], mailer=FolderMailer(outbox), links=PortalLinks(store.settings)
+        )
         assert sent.status == "sent" and files_per_notice(outbox) == {notice_id: 1}
     finally:
         store.close()
@@ -225,7 +255,13 @@ def test_terminated_backends_fail_no_notice_and_double_none(
 
     def run() -> None:
         try:
-            notice_delivery.deliver_pending(store, mailer=mailer, now=utcnow() + LATER, batch=20)
+            notice_delivery.deliver_pending(
+                store,
+                mailer=mailer,
+                links=PortalLinks(store.settings),
+                now=utcnow() + LATER,
+                batch=20,
+            )
         except BaseException as exc:
             errors.append(exc)
 
@@ -248,7 +284,9 @@ def test_terminated_backends_fail_no_notice_and_double_none(
         assert rounds >= 5 and terminated >= 5, (rounds, terminated)
         # What the cuts left for later (a back-off, an outcome not recorded) goes out later.
         lapsed = utcnow() + notice_delivery.claim_lease(store.settings.mail) + timedelta(hours=2)
-        notice_delivery.deliver_pending(store, mailer=mailer, now=lapsed)
+        notice_delivery.deliver_pending(
+            store, mailer=mailer, links=PortalLinks(store.settings), now=lapsed
+        )
     finally:
         killer.dispose()
     assert statuses(store) == {"sent": 150}
@@ -263,7 +301,9 @@ def test_a_notice_whose_file_was_written_before_a_crash_is_not_written_again(
 ) -> None:
     [notice_id] = completion_notices(store, 1)
     outbox = tmp_path / "out"
-    notice_delivery.deliver(store, [notice_id], mailer=FolderMailer(outbox))
+    notice_delivery.deliver(
+        store, [notice_id], mailer=FolderMailer(outbox), links=PortalLinks(store.settings)
+    )
     first = next(outbox.glob("*.eml")).read_bytes()
     with store.write() as session:  # as if its deliverer died after the write, before the record
         session.execute(
@@ -271,7 +311,9 @@ def test_a_notice_whose_file_was_written_before_a_crash_is_not_written_again(
             .where(Notice.id == notice_id)
             .values(status="sending", claimed_at=utcnow() - timedelta(days=1), sent_at=None)
         )
-    [notice] = notice_delivery.deliver_pending(store, mailer=FolderMailer(outbox))
+    [notice] = notice_delivery.deliver_pending(
+        store, mailer=FolderMailer(outbox), links=PortalLinks(store.settings)
+    )
     assert notice.status == "sent" and notice.sent_at is not None
     assert [p.read_bytes() for p in outbox.glob("*.eml")] == [first]
 
@@ -281,10 +323,12 @@ def test_every_try_of_a_notice_carries_the_same_message_id(
 ) -> None:
     mailer, sink = smtp
     first, second = completion_notices(store, 2)
-    notice_delivery.deliver(store, [first, second], mailer=mailer)
+    notice_delivery.deliver(
+        store, [first, second], mailer=mailer, links=PortalLinks(store.settings)
+    )
     with store.write() as session:  # sent again after a crash in the window SMTP leaves
         session.get(Notice, first).status = "queued"
-    notice_delivery.deliver(store, [first], mailer=mailer)
+    notice_delivery.deliver(store, [first], mailer=mailer, links=PortalLinks(store.settings))
     ids = [str(m.message["Message-ID"]) for m in sink.messages]
     assert ids[0] == ids[2] != ids[1]
     assert ids[0].startswith(f"<notice-{first}.") and ids[0].endswith("@interlink.example.net>")
@@ -316,7 +360,9 @@ def test_staff_see_failed_and_waiting_notices_with_the_reason(
     sink.rcpt_reply = lambda n, address: (
         "451 4.3.0 Try again later" if n <= 2 else f"550 5.1.1 <{address}>: no such user"
     )
-    done = notice_delivery.deliver(store, [waiting, refused, broken_id], mailer=mailer)
+    done = notice_delivery.deliver(
+        store, [waiting, refused, broken_id], mailer=mailer, links=PortalLinks(store.settings)
+    )
     assert [n.status for n in done] == ["queued", "failed", "failed"]
     assert done[2].error.startswith("TemplateNotFound: no_such_template")
 

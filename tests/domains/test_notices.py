@@ -21,6 +21,7 @@ from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, Notice, utcnow
 from domains.settings import MailSettings, Settings
 from domains.store import Store
+from portal.links import PortalLinks
 from tests.domains.test_mailer import SmtpSink, free_port
 from tests.factories import account_data, contact_data, make_domain
 
@@ -157,7 +158,13 @@ def test_received_mail_goes_to_the_registrant_with_the_link(
         essential("request_received", contact_id=house.id),
     )
 
-    done = notice_delivery.deliver(store, ids, mailer=mailer, context={"confirm_url": CONFIRM_URL})
+    done = notice_delivery.deliver(
+        store,
+        ids,
+        mailer=mailer,
+        links=PortalLinks(store.settings),
+        context={"confirm_url": CONFIRM_URL},
+    )
 
     assert [n.status for n in done] == ["sent", "sent", "sent"]
     assert all(n.attempts == 1 and n.error is None and n.sent_at for n in done)
@@ -207,7 +214,9 @@ def test_the_confirmation_mail_is_not_sent_without_its_link(
     domain, registrant = make_domain(store)
     make_request(store, domain)
     [notice_id] = queue_many(store, essential("request_received", contact_id=registrant.id))
-    [notice] = notice_delivery.deliver(store, [notice_id], mailer=mailer)
+    [notice] = notice_delivery.deliver(
+        store, [notice_id], mailer=mailer, links=PortalLinks(store.settings)
+    )
     assert notice.status == "failed"
     assert "confirm_url" in notice.error
     assert sink.messages == []
@@ -218,11 +227,14 @@ def test_a_notice_is_sent_once(store: Store, smtp: tuple[SmtpMailer, SmtpSink]) 
     domain, registrant = make_domain(store)
     make_request(store, domain)
     ids = queue_many(store, essential("request_confirmed", contact_id=registrant.id))
-    notice_delivery.deliver(store, ids, mailer=mailer)
-    [again] = notice_delivery.deliver(store, ids, mailer=mailer)
+    notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
+    [again] = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert again.status == "sent" and again.attempts == 1
     assert len(sink.messages) == 1
-    assert notice_delivery.deliver(store, [987654], mailer=mailer) == []
+    assert (
+        notice_delivery.deliver(store, [987654], mailer=mailer, links=PortalLinks(store.settings))
+        == []
+    )
 
 
 def approved_with_two_notices(store: Store) -> tuple[Contact, list[int]]:
@@ -243,12 +255,22 @@ def test_deliver_pending_sends_what_nobody_sent(
     mailer, sink = smtp
     approved_with_two_notices(store)
     # Just queued: left to the deliverer that queued them (it claims them at once).
-    assert notice_delivery.deliver_pending(store, mailer=mailer) == []
+    assert (
+        notice_delivery.deliver_pending(store, mailer=mailer, links=PortalLinks(store.settings))
+        == []
+    )
     later = utcnow() + notices.PENDING_GRACE + timedelta(seconds=1)
-    done = notice_delivery.deliver_pending(store, mailer=mailer, now=later)
+    done = notice_delivery.deliver_pending(
+        store, mailer=mailer, links=PortalLinks(store.settings), now=later
+    )
     assert [n.status for n in done] == ["sent", "sent"]
     assert len(sink.messages) == 2
-    assert notice_delivery.deliver_pending(store, mailer=mailer, now=later) == []
+    assert (
+        notice_delivery.deliver_pending(
+            store, mailer=mailer, links=PortalLinks(store.settings), now=later
+        )
+        == []
+    )
 
 
 def test_a_notice_abandoned_while_sending_is_sent_once_its_claim_lapses(
@@ -262,7 +284,9 @@ def test_a_notice_abandoned_while_sending_is_sent_once_its_claim_lapses(
         for notice_id, claimed in ((abandoned, now - lease - timedelta(seconds=1)), (busy, now)):
             row = session.get(Notice, notice_id)
             row.status, row.claimed_at = "sending", claimed
-    done = notice_delivery.deliver_pending(store, mailer=mailer, now=now)
+    done = notice_delivery.deliver_pending(
+        store, mailer=mailer, links=PortalLinks(store.settings), now=now
+    )
     assert [(n.id, n.status) for n in done] == [(abandoned, "sent")]
     assert [m.rcpt_tos for m in sink.messages] == [[registrant.email]]
     rows = {n.id: n for n in notice_rows(store)}
@@ -287,11 +311,13 @@ def test_the_notice_sender_sends_what_it_is_given_and_waits_for_a_relay(
     relay = store.settings.mail.model_copy(update={"smtp_host": "127.0.0.1", "username": "u"})
     monkeypatch.delenv(relay.password_env, raising=False)
     unconfigured = store.settings.model_copy(update={"mail": relay})
-    stuck = notice_delivery.NoticeSender(Store(store.engine, unconfigured))
+    stuck = notice_delivery.NoticeSender(
+        Store(store.engine, unconfigured), PortalLinks(unconfigured)
+    )
     stuck.add([first])
     assert stuck.send() == 0
     assert {n.status for n in notice_rows(store)} == {"queued"}
-    sender = notice_delivery.NoticeSender(store, mailer)
+    sender = notice_delivery.NoticeSender(store, PortalLinks(store.settings), mailer)
     sender.add([first, second])
     assert sender.waiting
     assert sender.send() == 2 and not sender.waiting and sender.sent == 2
@@ -306,7 +332,7 @@ def test_a_5xx_refusal_fails_at_once_without_addresses(
     domain, registrant = make_domain(store)
     make_request(store, domain)
     ids = queue_many(store, essential("request_cancelled", contact_id=registrant.id))
-    [notice] = notice_delivery.deliver(store, ids, mailer=mailer)
+    [notice] = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert notice.status == "failed"
     assert notice.attempts == 1, "a permanent refusal is not retried"
     assert sink.rcpt_calls == 1
@@ -322,7 +348,7 @@ def test_a_4xx_refusal_is_retried_until_it_goes_through(
     domain, registrant = make_domain(store)
     make_request(store, domain)
     ids = queue_many(store, essential("request_expired", contact_id=registrant.id))
-    [notice] = notice_delivery.deliver(store, ids, mailer=mailer)
+    [notice] = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert (notice.status, notice.attempts, notice.error) == ("sent", 3, None)
     assert len(sink.messages) == 1
 
@@ -333,7 +359,7 @@ def test_a_closed_port_is_retried_then_left_for_a_later_pass(store: Store) -> No
     make_request(store, domain)
     ids = queue_many(store, essential("request_cancelled", contact_id=registrant.id))
     before = utcnow()
-    [notice] = notice_delivery.deliver(store, ids, mailer=mailer)
+    [notice] = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert notice.status == "queued", "a relay that is down fails nothing"
     assert notice.attempts == 3, "the first attempt and settings.mail.retries (2) more"
     assert notice.error.startswith("ConnectionRefusedError")
@@ -368,7 +394,7 @@ def test_marketing_opt_out_suppresses_marketing_but_never_essential(
         essential("request_confirmed", recipient="account", account_id=account.id),
     )  # fmt: skip
 
-    done = notice_delivery.deliver(store, ids, mailer=mailer)
+    done = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
 
     assert [n.status for n in done] == ["suppressed", "suppressed", "sent", "sent"]
     assert done[0].error == "the account opted out of marketing"
@@ -390,7 +416,7 @@ def test_marketing_goes_to_customers_who_did_not_opt_out(
         {"template": "newsletter", "category": "marketing", "subject_ref": None,
          "contact_id": outsider.id},
     )  # fmt: skip
-    done = notice_delivery.deliver(store, ids, mailer=mailer)
+    done = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert [n.status for n in done] == ["sent", "suppressed"]
     assert done[1].error == "not a customer: no marketing mail"
     [mail] = sink.messages
@@ -419,7 +445,11 @@ def test_every_request_template_renders_for_everyone(store: Store, template: str
     )
     outbox = store.settings.outbox_dir()
     done = notice_delivery.deliver(
-        store, ids, mailer=FolderMailer(outbox), context={"confirm_url": CONFIRM_URL}
+        store,
+        ids,
+        mailer=FolderMailer(outbox),
+        links=PortalLinks(store.settings),
+        context={"confirm_url": CONFIRM_URL},
     )
     assert [n.status for n in done] == ["sent"] * 4, [n.error for n in done]
     for path in sorted(outbox.iterdir()):
@@ -449,7 +479,13 @@ def test_moving_back_to_the_house_contact(store: Store, smtp: tuple[SmtpMailer, 
         essential("request_received", contact_id=registrant.id),
         essential("request_received", recipient="proposed_tech"),
     )
-    done = notice_delivery.deliver(store, ids, mailer=mailer, context={"confirm_url": CONFIRM_URL})
+    done = notice_delivery.deliver(
+        store,
+        ids,
+        mailer=mailer,
+        links=PortalLinks(store.settings),
+        context={"confirm_url": CONFIRM_URL},
+    )
     assert [n.status for n in done] == ["sent", "sent"]
     house = store.house_contact()
     text = sink.to(registrant.email)[0].message.get_body(("plain",)).get_content()
@@ -468,7 +504,13 @@ def test_markup_in_names_is_escaped_in_html(
         row.name = 'Ann <b onclick="x()">Bold</b>'
     make_request(store, domain)
     ids = queue_many(store, essential("request_received", contact_id=registrant.id))
-    notice_delivery.deliver(store, ids, mailer=mailer, context={"confirm_url": CONFIRM_URL})
+    notice_delivery.deliver(
+        store,
+        ids,
+        mailer=mailer,
+        links=PortalLinks(store.settings),
+        context={"confirm_url": CONFIRM_URL},
+    )
     [mail] = sink.messages
     html = mail.message.get_body(("html",)).get_content()
     assert "Ann &lt;b onclick=&#34;x()&#34;&gt;Bold&lt;/b&gt;" in html
@@ -479,7 +521,9 @@ def test_markup_in_names_is_escaped_in_html(
 def test_a_missing_request_fails_clearly(store: Store, tmp_path: Path) -> None:
     _domain, registrant = make_domain(store)
     ids = queue_many(store, essential("request_completed", ref="TC-NONE", contact_id=registrant.id))
-    [notice] = notice_delivery.deliver(store, ids, mailer=FolderMailer(tmp_path / "out"))
+    [notice] = notice_delivery.deliver(
+        store, ids, mailer=FolderMailer(tmp_path / "out"), links=PortalLinks(store.settings)
+    )
     assert (notice.status, notice.error) == ("failed", "change request TC-NONE not found")
     assert not (tmp_path / "out").exists()
 
@@ -493,7 +537,7 @@ def test_deliver_reads_the_address_at_send_time(
     ids = queue_many(store, essential("request_confirmed", contact_id=registrant.id))
     current = store.get_contact(registrant.handle).version
     store.update_contact("staff:test", registrant.handle, current, {"email": "moved@example.net"})
-    notice_delivery.deliver(store, ids, mailer=mailer)
+    notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert [m.rcpt_tos for m in sink.messages] == [["moved@example.net"]]
 
 
@@ -508,7 +552,7 @@ def test_an_account_notice_uses_the_account_address(
     ids = queue_many(
         store, essential("request_expired", recipient="account", account_id=account.id)
     )
-    notice_delivery.deliver(store, ids, mailer=mailer)
+    notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     [mail] = sink.messages
     assert mail.rcpt_tos == [account.email]
     assert mail.message["To"].addresses[0].display_name == account.name

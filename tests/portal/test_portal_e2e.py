@@ -31,6 +31,7 @@ from domains.models import AuditEvent, OutboxEntry
 from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
+from portal.links import PortalLinks
 from tests.factories import make_domain
 from tests.portal.conftest import FORM, csrf_of, serve
 
@@ -148,7 +149,9 @@ def test_a_change_from_the_portal_form_to_the_registry_outbox(running: Running) 
         # 5. Staff approve; the change is applied and its notices delivered.
         outcome = flow.approve_and_apply(actor="staff:bob", reference=reference)
         assert outcome.request.state == "applied"
-        sent = notice_delivery.deliver(store, outcome.notice_ids, mailer=running.mailer)
+        sent = notice_delivery.deliver(
+            store, outcome.notice_ids, mailer=running.mailer, links=PortalLinks(store.settings)
+        )
         assert {n.status for n in sent} == {"sent"}
         status = browser.get(f"/status/{reference}")
         assert "sent to the registry" in status.text

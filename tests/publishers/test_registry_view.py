@@ -12,6 +12,7 @@ import pytest
 
 from domains.errors import ValidationFailed
 from domains.store import Store
+from portal.links import PortalLinks
 from publishers.registries import RegistryConfigError, RegistryMap, UnknownTld
 from publishers.registry_compare import Comparison, Section
 from publishers.registry_view import (
@@ -87,7 +88,9 @@ def differing(comparison: Comparison) -> list[tuple[str, str, str | None, str | 
 
 
 async def sync_once(store: Store, regs: RegistryMap) -> None:
-    async with SyncWorker(store, regs, SyncOptions(retry_wait=0.01, backoff=0.05)) as worker:
+    async with SyncWorker(
+        store, regs, SyncOptions(retry_wait=0.01, backoff=0.05), links=PortalLinks(store.settings)
+    ) as worker:
         async with asyncio.timeout(30):
             report = await worker.run_once()
     assert report.failed == 0 and report.retried == 0

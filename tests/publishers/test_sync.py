@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from domains.changes import Workflow
 from domains.mailer import NOTICE_HEADER
 from domains.models import AuditEvent, Notice, OutboxEntry, utcnow
+from portal.links import PortalLinks
 from publishers.registries import (
     DEFAULT_FILE,
     RegistryConfigError,
@@ -70,7 +71,13 @@ async def sandbox(tmp_path: Path):
 
 
 def worker(store, regs, mailer=None, **options) -> SyncWorker:
-    return SyncWorker(store, regs, SyncOptions(**{**FAST, **options}), mailer=mailer)
+    return SyncWorker(
+        store,
+        regs,
+        SyncOptions(**{**FAST, **options}),
+        mailer=mailer,
+        links=PortalLinks(store.settings),
+    )
 
 
 async def run(store, regs, **options):

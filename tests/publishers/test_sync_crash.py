@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from domains.changes import Workflow
+from portal.links import PortalLinks
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
@@ -127,7 +128,12 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
 
         # A clean worker finishes the rest.
         sandbox.faults = FaultPlan()
-        worker = SyncWorker(store, regs, SyncOptions(sessions=4, poll_interval=0.05, backoff=0.05))
+        worker = SyncWorker(
+            store,
+            regs,
+            SyncOptions(sessions=4, poll_interval=0.05, backoff=0.05),
+            links=PortalLinks(store.settings),
+        )
         stop = asyncio.Event()
         running = asyncio.create_task(worker.follow(stop))
         async with asyncio.timeout(30):

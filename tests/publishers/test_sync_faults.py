@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from portal.links import PortalLinks
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
@@ -65,6 +66,7 @@ async def test_faults_restart_and_lost_answers_lose_nothing_and_double_nothing(
                 concurrency=12,
                 batch=8,
             ),
+            links=PortalLinks(store.settings),
         )
         stop = asyncio.Event()
         running = asyncio.create_task(worker.follow(stop))

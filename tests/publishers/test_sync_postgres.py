@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from domains.models import AuditEvent
 from domains.settings import Settings
 from domains.store import Store
+from portal.links import PortalLinks
 from publishers.sandbox.server import SandboxRegistry
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.publishers.sync_support import (
@@ -64,7 +65,7 @@ def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name:
     try:
         regs = load_registries(registries_path, data_dir=Path(data_dir))
         options = SyncOptions(worker_id=name, batch=4, concurrency=8)
-        asyncio.run(run_worker(store, regs, options))
+        asyncio.run(run_worker(store, regs, options, links=PortalLinks(store.settings)))
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ import typer
 from domains import speedups
 from domains.settings import get_settings
 from domains.store import Store
+from portal.links import PortalLinks
 from publishers.db_retry import OutageGuard
 from publishers.registries import RegistryMap, load_registries
 from publishers.sync.options import SWITCH_INTERVAL, ProgressLike, SyncOptions
@@ -140,6 +141,7 @@ async def _run(
                 options, worker_id=f"{worker_id}-{n}" if worker_id and workers > 1 else worker_id
             ),
             progress=bar if n == 0 else None,
+            links=PortalLinks(store.settings),
         )
         for n in range(workers)
     ]
