@@ -14,28 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import audit, validation
+from domains import audit, contact_fields, validation
 from domains.db import ensure_schema, make_engine
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
 from domains.settings import Settings, get_settings
 from domains.store_reads import StoreReads
+from domains.vocabulary import ContactRole
 
-#: A contact's registration data, in the order of ICANN's WHOIS layout (the publishers' fields).
-CONTACT_DATA_FIELDS = (
-    "name",
-    "org",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "voice",
-    "voice_ext",
-    "fax",
-    "fax_ext",
-    "email",
-)
+#: A contact's registration data, in the order of ICANN's WHOIS layout (the contact-field table).
+CONTACT_DATA_FIELDS = contact_fields.NAMES
 CONTACT_FIELDS = ("kind", *CONTACT_DATA_FIELDS, "consent_fields", "consent_at", "consent_method")
 ACCOUNT_FIELDS = (
     "name",
@@ -352,7 +340,7 @@ class Store(StoreReads):
         return domain
 
     def _assign(self, session: Session, actor: str, domain: Domain, role: str, handle: str) -> None:
-        validation.choice("role", role, validation.ROLES)
+        validation.choice("role", role, ContactRole)
         contact = session.execute(select(Contact).where(col(Contact.handle) == handle)).scalar()
         if contact is None:
             raise ValidationFailed(FieldError(f"contacts.{role}", f"no contact {handle!r}"))

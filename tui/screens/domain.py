@@ -17,7 +17,8 @@ from domains.changes import Workflow
 from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest
 from domains.store import DomainRecord
-from domains.validation import ROLES, UPDATE_LOCKS
+from domains.validation import UPDATE_LOCKS
+from domains.vocabulary import ContactRole
 from tui.live_ns import delegation, live_hosts
 from tui.live_whois import WhoisResult, live_whois
 from tui.screens.base import StaffScreen
@@ -144,7 +145,7 @@ class DomainScreen(StaffScreen):
         contacts = self.query_one("#contacts", DataTable)
         role_before = self.selected_role()  # a reload keeps the cursor on the same role
         contacts.clear()
-        for role in ROLES:
+        for role in ContactRole:
             contact = details.record.contact(role)
             if contact is None:
                 continue
