@@ -23,8 +23,8 @@ from domains.settings import MailSettings, Settings
 from domains.store import Store
 from portal.app import create_app
 from portal.config import PortalConfig
-from tests.factories import make_domain
 from tests.portal.conftest import FORM, confirm_link, requests_of, serve
+from tests.support.factories import make_domain
 
 CHROMIUM = Path(os.environ.get("INTERLINK_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [

@@ -24,7 +24,6 @@ from publishers.registry_view import (
 )
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncOptions, SyncWorker, contact_data
-from tests.factories import make_domain
 from tests.publishers import test_sync
 from tests.publishers.sync_support import (
     CLIENT_ID,
@@ -36,6 +35,7 @@ from tests.publishers.sync_support import (
     registries,
     write_registries,
 )
+from tests.support.factories import make_domain
 
 _password = test_sync._password  # autouse: the sandbox's password in the environment
 sandbox = test_sync.sandbox  # the sandbox over TLS on the test's event loop
