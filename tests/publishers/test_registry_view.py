@@ -25,7 +25,8 @@ from publishers.registry_view import (
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncOptions, SyncWorker, contact_data
 from tests.publishers import test_sync
-from tests.publishers.sync_support import (
+from tests.support.factories import make_domain
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -35,7 +36,6 @@ from tests.publishers.sync_support import (
     registries,
     write_registries,
 )
-from tests.support.factories import make_domain
 
 _password = test_sync._password  # autouse: the sandbox's password in the environment
 sandbox = test_sync.sandbox  # the sandbox over TLS on the test's event loop

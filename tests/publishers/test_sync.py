@@ -30,7 +30,8 @@ from publishers.registries import (
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncOptions, SyncWorker, WorkerBusy, contact_data
-from tests.publishers.sync_support import (
+from tests.support.factories import contact_data as person_data
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -46,7 +47,6 @@ from tests.publishers.sync_support import (
     statuses,
     write_registries,
 )
-from tests.support.factories import contact_data as person_data
 
 FAST = {"retry_wait": 0.01, "retry_wait_max": 0.05, "backoff": 0.05, "backoff_max": 0.2}
 

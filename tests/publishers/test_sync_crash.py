@@ -25,7 +25,7 @@ from domains.changes import Workflow
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncOptions, SyncWorker
-from tests.publishers.sync_support import (
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -69,9 +69,7 @@ async def holding_work(store, pid: int, extra: float) -> None:
 
 def _preload() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        ["publishers.sync", "tui.commands.sync", "tests.publishers.sync_support"]
-    )
+    context.set_forkserver_preload(["publishers.sync", "tui.commands.sync", "tests.support.sync"])
     return context
 
 

@@ -13,7 +13,7 @@ import pytest
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync import SyncOptions, SyncWorker
-from tests.publishers.sync_support import (
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
