@@ -10,7 +10,7 @@ from domains import audit
 from domains.audit import FieldChange
 from domains.changes import Workflow
 from domains.errors import NotFound
-from tests.factories import contact_data, make_domain
+from tests.support.factories import contact_data, make_domain
 from tests.tui.conftest import confirmed_request  # submitted and confirmed by the registrant
 
 

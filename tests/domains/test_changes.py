@@ -11,7 +11,7 @@ from domains.changes import Workflow
 from domains.errors import NotFound, RuleViolation, ValidationFailed
 from domains.models import AuditEvent, ChangeRequest, Contact, Notice, OutboxEntry, utcnow
 from domains.request_tokens import InvalidToken, hash_token
-from tests.factories import NEW_TECH, make_domain
+from tests.support.factories import NEW_TECH, make_domain
 
 
 def snapshot(store) -> tuple[int, ...]:

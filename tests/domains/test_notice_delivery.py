@@ -31,7 +31,7 @@ from portal.links import PortalLinks
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
 from tests.domains.test_mailer import SmtpSink, free_port
 from tests.domains.test_notices import essential, make_request, queue_many
-from tests.factories import account_data, make_domain
+from tests.support.factories import account_data, make_domain
 from tui.cli import app
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)

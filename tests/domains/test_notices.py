@@ -23,7 +23,7 @@ from domains.settings import MailSettings, Settings
 from domains.store import Store
 from portal.links import PortalLinks
 from tests.domains.test_mailer import SmtpSink, free_port
-from tests.factories import account_data, contact_data, make_domain
+from tests.support.factories import account_data, contact_data, make_domain
 
 CONFIRM_URL = "http://127.0.0.1:8080/confirm/TOKEN-abc123def456"
 NEW_TECH = {

@@ -10,7 +10,7 @@ from domains import audit, outbox
 from domains.changes import Workflow
 from domains.errors import RuleViolation
 from domains.models import OutboxEntry, utcnow
-from tests.factories import NEW_TECH, make_domain
+from tests.support.factories import NEW_TECH, make_domain
 
 
 def applied_request(store):

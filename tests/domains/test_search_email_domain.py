@@ -8,7 +8,7 @@ from sqlalchemy import event
 from domains.errors import ValidationFailed
 from domains.search import EMAIL_DOMAIN
 from domains.store import Store
-from tests.factories import account_data, contact_data
+from tests.support.factories import account_data, contact_data
 
 #: (domain, e-mail of its registrant, e-mail of its admin or None)
 DOMAINS = [

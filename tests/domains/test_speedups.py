@@ -16,7 +16,7 @@ from domains.errors import ValidationFailed
 from domains.models import Account, Contact, Domain
 from domains.store import Store
 from tests.domains.test_validation import ADDRESSES, NAMES
-from tests.factories import make_domain
+from tests.support.factories import make_domain
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from domains.errors import ConflictError, NotFound, ValidationFailed
 from domains.models import Account, AuditEvent, Contact, Domain, DomainContact, OutboxEntry
 from domains.store import Store
-from tests.factories import account_data, contact_data, make_domain
+from tests.support.factories import account_data, contact_data, make_domain
 
 
 def audit_rows(store: Store, entity_id: str | None = None) -> list[AuditEvent]:

@@ -22,7 +22,7 @@ from domains.settings import Settings, get_settings
 from domains.store import Store
 from domains.transfer import ImportFileError, export_records, import_records
 from tests.conftest import _postgres_database
-from tests.factories import account_data, contact_data
+from tests.support.factories import account_data, contact_data
 
 ACTOR = "staff:test"
 MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)

@@ -17,7 +17,6 @@ from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
 from portal.security import origin_of
-from tests.factories import make_domain
 from tests.portal.conftest import (
     BASE_URL,
     Portal,
@@ -30,6 +29,7 @@ from tests.portal.conftest import (
     submit_form,
 )
 from tests.portal.test_portal_browser import browser  # noqa: F401 (the fixture)
+from tests.support.factories import make_domain
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with")

@@ -20,8 +20,8 @@ from domains.changes import Workflow
 from domains.models import utcnow
 from domains.store import Store
 from portal.render import PROBLEM_JSON
-from tests.factories import make_domain
 from tests.portal.conftest import MASK_RE, Portal, make_portal, requests_of, snapshot
+from tests.support.factories import make_domain
 
 API = "/api/v1"
 CONTACT = {

@@ -22,8 +22,8 @@ from domains.mailer import FolderMailer
 from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
-from tests.factories import make_domain
 from tests.portal.conftest import FORM, confirm_link, requests_of, serve
+from tests.support.factories import make_domain
 
 CHROMIUM = Path(os.environ.get("INTERLINK_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [

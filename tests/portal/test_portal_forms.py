@@ -25,7 +25,6 @@ from portal.app import create_app
 from portal.config import load_secret
 from portal.ratelimit import RateLimiter
 from portal.security import CSRF_COOKIE, client_key
-from tests.factories import make_domain
 from tests.portal.conftest import (
     FORM,
     MASK_RE,
@@ -39,6 +38,7 @@ from tests.portal.conftest import (
     snapshot,
     submit_form,
 )
+from tests.support.factories import make_domain
 
 ANSWER_RE = re.compile(
     r"If (?P<domain>\S+) is registered with Interlink, we are\s+sending a confirmation link to its "

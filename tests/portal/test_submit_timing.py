@@ -19,7 +19,6 @@ from domains.mailer import FolderMailer
 from domains.settings import PortalSettings
 from domains.store import Store
 from portal.app import create_app
-from tests.factories import make_domain
 from tests.portal.conftest import (
     FORM,
     Portal,
@@ -30,6 +29,7 @@ from tests.portal.conftest import (
     serve,
     snapshot,
 )
+from tests.support.factories import make_domain
 
 CONTACT = {k: v for k, v in FORM.items() if k not in ("street", "postal_code", "state")}
 #: How long a test waits for an answer that must not wait for the workflow.

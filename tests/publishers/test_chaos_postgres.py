@@ -25,7 +25,8 @@ from domains.models import Notice
 from domains.store import Store
 from publishers.sandbox.faults import FaultPlan
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
-from tests.publishers.sync_support import (
+from tests.publishers.test_whois_server import rdds_settings
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -38,7 +39,6 @@ from tests.publishers.sync_support import (
     seed,
     write_registries,
 )
-from tests.publishers.test_whois_server import rdds_settings
 from tui.commands.serve import Services
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)

@@ -35,7 +35,7 @@ from publishers.profiles import (
     check_profile,
     get_profile,
 )
-from tests.factories import account_data, contact_data
+from tests.support.factories import account_data, contact_data
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 REGISTRAR = Registrar()

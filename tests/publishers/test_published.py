@@ -27,7 +27,7 @@ from publishers.rdap import rdap_bytes
 from publishers.rdap_app import rdap_lookup
 from publishers.whois import whois_bytes
 from publishers.whois_server import whois_lookup
-from tests.factories import contact_data, make_domain
+from tests.support.factories import contact_data, make_domain
 
 ANSWERS = PublishedAnswer.__table__  # type: ignore[attr-defined]
 #: The answer's own generation time, which differs from one answer to the next.

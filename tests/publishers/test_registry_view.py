@@ -27,9 +27,9 @@ from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.contacts import contact_data
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
-from tests.factories import make_domain
 from tests.publishers import test_sync
-from tests.publishers.sync_support import (
+from tests.support.factories import make_domain
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,

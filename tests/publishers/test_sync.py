@@ -34,8 +34,8 @@ from publishers.sync.contacts import contact_data
 from publishers.sync.lock import WorkerBusy
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
-from tests.factories import contact_data as person_data
-from tests.publishers.sync_support import (
+from tests.support.factories import contact_data as person_data
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -236,7 +236,7 @@ async def test_permanent_refusal_fails_with_the_registry_message(store, sandbox,
     regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
     house = store.house_contact()
     sandbox.seed_contact(contact_data(house), CLIENT_ID)
-    from tests.factories import make_domain
+    from tests.support.factories import make_domain
 
     domain, registrant = make_domain(store, "locked-at-registry.com")
     sandbox.seed_contact(contact_data(registrant), CLIENT_ID)
@@ -262,7 +262,7 @@ async def test_permanent_refusal_fails_with_the_registry_message(store, sandbox,
 
 async def test_unknown_domain_at_the_registry_fails(store, sandbox, tmp_path):
     regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
-    from tests.factories import make_domain
+    from tests.support.factories import make_domain
 
     domain, _ = make_domain(store, "never-registered.org")
     ref = move_tech(store, domain.name, new_tech(9))
@@ -331,7 +331,7 @@ async def test_a_lost_answer_is_resolved_with_info_before_resending(store, sandb
 
 async def test_contact_edit_of_a_contact_the_registry_lacks_creates_it(store, sandbox, tmp_path):
     regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
-    from tests.factories import make_domain
+    from tests.support.factories import make_domain
 
     house = store.house_contact()
     sandbox.seed_contact(contact_data(house), CLIENT_ID)

@@ -27,7 +27,7 @@ from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
-from tests.publishers.sync_support import (
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -72,7 +72,7 @@ async def holding_work(store, pid: int, extra: float) -> None:
 def _preload() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["publishers.sync.worker", "tui.commands.sync", "tests.publishers.sync_support"]
+        ["publishers.sync.worker", "tui.commands.sync", "tests.support.sync"]
     )
     return context
 

@@ -29,7 +29,7 @@ from sqlalchemy.pool import NullPool
 from domains.store import Store
 from publishers.db_retry import DatabaseOutage, OutageGuard
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
-from tests.publishers.sync_support import (
+from tests.support.sync import (
     ACTOR,
     CLIENT_ID,
     PASSWORD,

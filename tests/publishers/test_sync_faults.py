@@ -15,7 +15,7 @@ from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
-from tests.publishers.sync_support import (
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,

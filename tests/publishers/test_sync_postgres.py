@@ -20,7 +20,7 @@ from domains.store import Store
 from portal.links import PortalLinks
 from publishers.sandbox.server import SandboxRegistry
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
-from tests.publishers.sync_support import (
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
@@ -88,7 +88,7 @@ async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_st
         total = MOVES + EDITS
 
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["publishers.sync.worker", "tests.publishers.sync_support"])
+        context.set_forkserver_preload(["publishers.sync.worker", "tests.support.sync"])
         url = store.engine.url.render_as_string(hide_password=False)
         workers = [
             context.Process(

@@ -20,7 +20,7 @@ import whois as python_whois
 
 from domains.settings import ServeSettings, Settings
 from domains.store import Store
-from tests.factories import account_data, contact_data
+from tests.support.factories import account_data, contact_data
 from tui.commands.serve import Services
 
 WHOIS = shutil.which("whois") or "/usr/bin/whois"

@@ -21,7 +21,7 @@ from domains.changes import Workflow
 from domains.settings import DnsSettings, Settings
 from domains.store import Store
 from domains.transfer import import_records
-from tests.factories import NEW_TECH
+from tests.support.factories import NEW_TECH
 from tui.app import InterlinkApp, create_app
 from tui.context import AppContext, PublicWhois
 

@@ -22,7 +22,7 @@ import pytest
 
 from domains.changes import Workflow
 from domains.store import Store
-from tests.factories import NEW_TECH
+from tests.support.factories import NEW_TECH
 from tests.tui.test_demo_lock import HOLDER
 from tui.demo_lock import DemoAlreadyRunning, DemoLock
 

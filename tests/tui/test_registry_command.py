@@ -13,19 +13,19 @@ from typer.testing import CliRunner
 from domains.settings import get_settings
 from domains.store import Store
 from publishers.sandbox.server import SandboxRegistry
-from tests.publishers.sync_support import (
+from tests.publishers.test_registry_view import (
+    CONTACT_AUTH,
+    DOMAIN_AUTH,
+    closed_port,
+    registered,
+)
+from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     PASSWORD_ENV,
     registries,
     sandbox_in_thread,
     write_registries,
-)
-from tests.publishers.test_registry_view import (
-    CONTACT_AUTH,
-    DOMAIN_AUTH,
-    closed_port,
-    registered,
 )
 from tui.cli import app
 

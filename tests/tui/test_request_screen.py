@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from domains.changes import Workflow
-from tests.factories import NEW_TECH
+from tests.support.factories import NEW_TECH
 from tests.tui.conftest import (
     ACTOR,
     confirmed_request,

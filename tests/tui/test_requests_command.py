@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from domains.changes import Workflow
 from domains.store import Store
-from tests.factories import NEW_TECH, make_domain
+from tests.support.factories import NEW_TECH, make_domain
 from tui.commands import requests
 
 COMMANDS = [

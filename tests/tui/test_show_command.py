@@ -15,7 +15,7 @@ from domains.store import Store
 from publishers.epp.schema import validate_frame
 from publishers.policy import REDACTED_TEXT
 from publishers.registries import parse_registries
-from tests.factories import account_data, contact_data
+from tests.support.factories import account_data, contact_data
 from tui.commands import show
 from tui.commands.show import show_command
 

@@ -26,7 +26,7 @@ from publishers.registries import RegistryMap, load_registries
 from publishers.sandbox.records import SandboxSnapshot
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.contacts import ALL_PUBLIC, contact_data
-from tests.factories import make_domain
+from tests.support.factories import make_domain
 
 CLIENT_ID = "interlink"
 PASSWORD = "sandbox-pw1"

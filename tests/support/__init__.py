@@ -1,0 +1,1 @@
+"""Helpers the tests share: builders, servers, waits; imported by tests, never fixtures."""
