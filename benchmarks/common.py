@@ -5,7 +5,7 @@ domains, each with 2 contacts: its own registrant, and as technical contact eith
 (30% by default, `own_tech`; 1.0 gives every domain its own tech) or Interlink's house contact (the
 product's default tech; the file holds it as `"house": true`, and the import maps it to the store's
 own house contact), and one account per four domains, in the JSON exchange format that
-`interlink import` reads (see domains/transfer.py).
+`interlink import` reads (see domains/exchange/format.py).
 
 The mix: persons and organisations, 16 countries with valid phone numbers of each (the digits vary,
 so nearly every number is different, like real data), e-mail addresses under example.com/.net/.org,

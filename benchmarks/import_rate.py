@@ -5,7 +5,7 @@
 1. The synthetic data set (benchmarks/common.py: N domains, each with 2 contacts: its own
    registrant, and its own technical contact for 30% of them (--own-tech), Interlink's house
    contact for the others; N/4 accounts) is written as an export file (not timed).
-2. import: `domains.transfer.import_records` loads the file into a fresh migrated SQLite store:
+2. import: `domains.exchange.import_records` loads the file into a fresh migrated SQLite store:
    reading, every record validated with domains.validation, references resolved, bulk insert,
    the audit event, the commit. Timed from the call to its return.
 3. raw executemany: exactly the rows the import wrote (read back from its store beforehand, not
@@ -36,10 +36,11 @@ from sqlalchemy import select
 
 from benchmarks.common import OWN_TECH, Synthetic, write_export
 from domains.db import make_engine
+from domains.exchange import import_records
+from domains.exchange.format import COLUMNS
 from domains.models import Account, Contact, Domain, DomainContact
 from domains.settings import Settings
 from domains.store import Store
-from domains.transfer import COLUMNS, import_records
 
 TABLES = ("account", "contact", "domain", "domain_contact")
 

@@ -7,7 +7,7 @@ Every domain has a registrant of its own and a technical contact: its own for 30
 (--own-tech), Interlink's house contact for the others (the product's default). See common.py.
 
 How: the data set of benchmarks/common.py is written as an export file (the exchange format, one
-record per line) and loaded with `domains.transfer.import_records`, the same path as
+record per line) and loaded with `domains.exchange.import_records`, the same path as
 `interlink import` (every record validated, bulk insert, one audit event). The store must be new
 or empty of these records: an existing store that already holds them refuses the import.
 """
@@ -24,9 +24,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import OWN_TECH, Synthetic, write_export
+from domains.exchange import import_records
 from domains.settings import Settings
 from domains.store import Store
-from domains.transfer import import_records
 
 
 def make_store(

@@ -16,6 +16,9 @@ from domains.errors import ConflictError, NotFound
 from domains.models import Contact, utcnow
 from domains.settings import Settings, get_settings
 
+#: The one condition that picks Interlink's own contact: every query for it uses this.
+IS_HOUSE = col(Contact.is_house).is_(True)
+
 
 class StoreSessions:
     """An engine and the sessions over it; `Store` builds its reads and writes on these."""
@@ -56,7 +59,7 @@ class StoreSessions:
 
         The one query for it: every reader of the house contact comes here.
         """
-        return session.execute(select(Contact).where(col(Contact.is_house).is_(True))).scalar()
+        return session.execute(select(Contact).where(IS_HOUSE)).scalar()
 
     @staticmethod
     def _locked(session: Session, model: type, key_column: Any, key: Any, label: str) -> Any:

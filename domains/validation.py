@@ -22,7 +22,7 @@ from domains.vocabulary import AccountStatus, ConsentMethod, ContactKind, Contac
 
 MAX_LINE = 255  # EPP's (RFC 5733); each contact field's own limits: domains.contact_fields
 HANDLE_MIN, HANDLE_MAX = 3, 16
-ROLES = tuple(ContactRole)  # for domains.store and domains.transfer, until they read ContactRole
+ROLES = tuple(ContactRole)  # the role names for `in` checks (`"x" in ContactRole` raises on 3.11)
 #: RFC 5731 section 2.3 domain statuses.
 DOMAIN_STATUSES = (
     "ok",

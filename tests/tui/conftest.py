@@ -18,9 +18,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from domains.changes import Workflow
+from domains.exchange import import_records
 from domains.settings import DnsSettings, Settings
 from domains.store import Store
-from domains.transfer import import_records
 from tests.support.factories import NEW_TECH
 from tui.app import InterlinkApp, create_app
 from tui.context import AppContext, PublicWhois

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from domains.changes import Workflow
+from domains.exchange import import_records
 from domains.settings import Settings
 from domains.store import Store
-from domains.transfer import import_records
 from tui.cli import app
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,9 +10,9 @@ from pathlib import Path
 import typer
 
 from domains.errors import InterlinkError
+from domains.exchange import import_records
 from domains.settings import Settings, get_settings
 from domains.store import Store
-from domains.transfer import import_records
 from tui.app import create_app
 from tui.commands.common import console, staff_actor, user_errors
 from tui.context import AppContext, PublicWhois

@@ -15,17 +15,27 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.types import JSON
 from typer.testing import CliRunner
 
-from domains import transfer
 from domains.errors import InterlinkError
+from domains.exchange import (
+    SECTIONS,
+    ImportFileError,
+    ImportOptions,
+    export_records,
+    import_records,
+)
+from domains.exchange.codec import codec_for, json_texts, sqlite_when
+from domains.exchange.format import COLUMNS
+from domains.exchange.reader import loads
 from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
 from domains.settings import Settings, get_settings
 from domains.store import Store
-from domains.transfer import ImportFileError, export_records, import_records
 from tests.conftest import _postgres_database
 from tests.support.factories import account_data, contact_data
 
 ACTOR = "staff:test"
 MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)
+#: Small files take the path of large ones: checked by worker processes, written meanwhile.
+PARALLEL = ImportOptions(parallel_min_bytes=0)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -129,9 +139,9 @@ def write(path: Path, data: Any) -> Path:
 
 def write_lines(path: Path, data: dict[str, Any]) -> Path:
     """The layout export_records writes: the header, then one record per line."""
-    head = {k: v for k, v in data.items() if k not in transfer.SECTIONS}
+    head = {k: v for k, v in data.items() if k not in SECTIONS}
     text = json.dumps(head)[:-1]
-    for section in transfer.SECTIONS:
+    for section in SECTIONS:
         records = ",\n".join(json.dumps(r, ensure_ascii=False) for r in data.get(section, []))
         text += f',\n"{section}": [\n{records}\n]'
     path.write_text(text + "}\n", encoding="utf-8")
@@ -490,17 +500,14 @@ def test_skip_invalid_imports_the_good_records_and_writes_the_rejects(store, tmp
 
 
 @pytest.mark.parametrize("layout", [write_lines, write])
-def test_large_files_are_checked_by_worker_processes_in_order(
-    sqlite_store, tmp_path, monkeypatch, layout
-):
-    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(transfer, "CHECK_BATCH", 7)
+def test_large_files_are_checked_by_worker_processes_in_order(sqlite_store, tmp_path, layout):
+    options = ImportOptions(parallel_min_bytes=0, check_batch=7)
     data, _acc, con, dom = export_file(60)
     con[23]["email"] = "broken@"
     dom[37]["contacts"]["registrant"] = "ILC99999"
     path = layout(tmp_path / "parallel.json", data)
     before = counts(sqlite_store)
-    report = import_records(sqlite_store, path, actor=ACTOR)
+    report = import_records(sqlite_store, path, actor=ACTOR, options=options)
     assert counts(sqlite_store) == before
     assert report.problems[0].startswith("contacts[23] (ILC723): email: 'broken@'")
     assert (
@@ -513,7 +520,7 @@ def test_large_files_are_checked_by_worker_processes_in_order(
     )
     con[23]["email"] = "fixed@example.org"
     dom[37]["contacts"]["registrant"] = con[37]["handle"]
-    report = import_records(sqlite_store, layout(path, data), actor=ACTOR)
+    report = import_records(sqlite_store, layout(path, data), actor=ACTOR, options=options)
     assert report.ok and report.domains == 60
     assert sqlite_store.get_contact("ILC723").email == "fixed@example.org"
 
@@ -555,9 +562,8 @@ def ids_and_rows(store: Store) -> tuple[dict, dict]:
 
 
 def test_writing_while_checking_gives_the_same_store_as_checking_first(
-    store, second_store, tmp_path, monkeypatch
+    store, second_store, tmp_path
 ):
-    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
     for target in (store, second_store):
         account = target.create_account(
             ACTOR, account_data(number="A-300000", name="Old", email="old@example.com")
@@ -569,11 +575,14 @@ def test_writing_while_checking_gives_the_same_store_as_checking_first(
         )
     path = varied_file(tmp_path, account.number, "ILC2")
 
-    monkeypatch.setattr(transfer, "STREAMING", True)
-    streamed = import_records(store, path, actor=ACTOR)
+    streamed = import_records(store, path, actor=ACTOR, options=PARALLEL)
     assert "write (after the check)" in streamed.timings  # it did write while checking
-    monkeypatch.setattr(transfer, "STREAMING", False)
-    stepwise = import_records(second_store, path, actor=ACTOR)
+    stepwise = import_records(
+        second_store,
+        path,
+        actor=ACTOR,
+        options=ImportOptions(parallel_min_bytes=0, streaming=False),
+    )
     assert "resolve" in stepwise.timings
 
     assert streamed.ok and stepwise.ok, (streamed.problems, stepwise.problems)
@@ -594,13 +603,12 @@ def test_writing_while_checking_gives_the_same_store_as_checking_first(
     assert fresh.handle == f"ILC{fresh.id}" and fresh.id > 732
 
 
-def test_writing_while_checking_steps_back_when_a_record_is_bad(store, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+def test_writing_while_checking_steps_back_when_a_record_is_bad(store, tmp_path):
     data, _acc, _con, dom = export_file(30)
     dom[29]["name"] = dom[2]["name"]  # found only at the very end
     path = write_lines(tmp_path / "late.json", data)
     before = counts(store)
-    report = import_records(store, path, actor=ACTOR)
+    report = import_records(store, path, actor=ACTOR, options=PARALLEL)
     assert counts(store) == before and not report.written
     assert report.problems == [
         "domains[2] (domain2.com): name: domain2.com appears 2 times in the file "
@@ -610,40 +618,38 @@ def test_writing_while_checking_steps_back_when_a_record_is_bad(store, tmp_path,
     ]
     # The write lock is free again, and skip-invalid writes the good ones.
     store.create_account(ACTOR, account_data())
-    report = import_records(store, path, actor=ACTOR, skip_invalid=True)
+    report = import_records(store, path, actor=ACTOR, skip_invalid=True, options=PARALLEL)
     assert report.written and report.domains == 28 and report.contacts == 30
 
 
 def test_a_syntax_error_in_a_record_line_is_found_by_the_parallel_reading_too(
-    sqlite_store, tmp_path, monkeypatch
+    sqlite_store, tmp_path
 ):
-    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
     data, *_ = export_file(30)
     path = write_lines(tmp_path / "lines.json", data)
     lines = path.read_text().split("\n")
     number = next(i for i, line in enumerate(lines) if '"domain17.com"' in line)
     lines[number] = lines[number].replace('"dnssec": false', '"dnssec": fals')
     path.write_text("\n".join(lines))
-    message = refused(sqlite_store, path)
+    message = refused(sqlite_store, path, PARALLEL)
     assert f"not valid JSON at line {number + 1}, column " in message
     sqlite_store.create_account(ACTOR, account_data())  # nothing holds the write lock
 
 
-def test_two_records_on_one_line_are_read_record_by_record(sqlite_store, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "PARALLEL_MIN_BYTES", 0)
+def test_two_records_on_one_line_are_read_record_by_record(sqlite_store, tmp_path):
     data, *_ = export_file(12)
     path = write_lines(tmp_path / "pairs.json", data)
     text = path.read_text()
     paired = text.replace('},\n{"handle"', '}, {"handle"')
     assert paired.count("\n") < text.count("\n") - 5
     path.write_text(paired)
-    report = import_records(sqlite_store, path, actor=ACTOR)
+    report = import_records(sqlite_store, path, actor=ACTOR, options=PARALLEL)
     assert report.ok, report.problems
     assert (report.contacts, report.domains) == (12, 12)
 
 
-def test_a_big_import_rebuilds_the_indexes_it_deferred(sqlite_store, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer, "DEFER_INDEXES_MIN_ROWS", 10)
+def test_a_big_import_rebuilds_the_indexes_it_deferred(sqlite_store, tmp_path):
+    options = ImportOptions(defer_indexes_min_rows=10)
     data, *_ = export_file(30)
 
     def indexes() -> list[tuple[str, str]]:
@@ -655,7 +661,9 @@ def test_a_big_import_rebuilds_the_indexes_it_deferred(sqlite_store, tmp_path, m
             )
 
     before = indexes()
-    report = import_records(sqlite_store, write(tmp_path / "idx.json", data), actor=ACTOR)
+    report = import_records(
+        sqlite_store, write(tmp_path / "idx.json", data), actor=ACTOR, options=options
+    )
     assert report.ok and report.written
     assert indexes() == before
     assert sqlite_store.search("domain2", kind="domain").hits[0].name.startswith("domain2")
@@ -665,10 +673,10 @@ def test_a_big_import_rebuilds_the_indexes_it_deferred(sqlite_store, tmp_path, m
 # -- file-level problems -------------------------------------------------------------------------
 
 
-def refused(store: Store, path: Path) -> str:
+def refused(store: Store, path: Path, options: ImportOptions | None = None) -> str:
     before = counts(store)
     with pytest.raises(InterlinkError) as info:
-        import_records(store, path, actor=ACTOR)
+        import_records(store, path, actor=ACTOR, options=options or ImportOptions())
     assert counts(store) == before
     message = str(info.value)
     assert "Traceback" not in message and "\n" not in message
@@ -743,20 +751,20 @@ def test_a_store_locked_by_another_writer_is_one_clear_message(tmp_path):
     busy.close()
 
 
-def test_the_reader_copes_with_any_layout_and_chunk_boundaries(sqlite_store, tmp_path, monkeypatch):
-    monkeypatch.setattr(transfer._Reader, "CHUNK", 7)
+def test_the_reader_copes_with_any_layout_and_chunk_boundaries(sqlite_store, tmp_path):
     data, *_ = export_file(6)
     data["version"] = 1
     path = tmp_path / "tiny-chunks.json"
     path.write_text(json.dumps(data, indent=3), encoding="utf-8")
-    report = import_records(sqlite_store, path, actor=ACTOR)
+    report = import_records(sqlite_store, path, actor=ACTOR, options=ImportOptions(read_chunk=7))
     assert report.ok and report.domains == 6
 
 
-def test_the_import_writes_every_column_of_the_tables():
-    for name, columns in transfer.COLUMNS.items():
-        table = {m.__table__.name: m.__table__ for m in MODELS}[name]
-        assert set(columns) == {c.name for c in table.columns}, name
+def test_the_import_writes_every_column_of_the_tables_once():
+    tables = {m.__table__.name: m.__table__ for m in MODELS}
+    assert set(COLUMNS) == {"account", "contact", "domain", "domain_contact"}
+    for name, columns in COLUMNS.items():
+        assert sorted(columns) == sorted(c.name for c in tables[name].columns), name
 
 
 # -- the CLI -------------------------------------------------------------------------------------
@@ -866,13 +874,13 @@ def test_record_texts_decode_as_json_decodes_them(text):
         except (ValueError, RecursionError) as exc:
             return type(exc).__name__, str(exc)
 
-    assert outcome(transfer._loads) == outcome(json.JSONDecoder().decode)
+    assert outcome(loads) == outcome(json.JSONDecoder().decode)
 
 
 def test_times_are_stored_as_sqlalchemy_stores_them_on_sqlite():
     dialect = sqlite_dialect.dialect()
     processor = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
-    when = transfer._codec("sqlite")[0]
+    when = codec_for("sqlite").when
     zones = (None, UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-11)))
     times = [
         datetime(year, month, 28, hour, 59, 7, micro, tzinfo=zone)
@@ -883,7 +891,7 @@ def test_times_are_stored_as_sqlalchemy_stores_them_on_sqlite():
     assert [when(t) for t in times] == [processor(t) for t in times]
     assert when(None) is None
     # A processor that formats otherwise is used as it is.
-    other = transfer._sqlite_when(lambda value: value.isoformat())
+    other = sqlite_when(lambda value: value.isoformat())
     assert other(times[0]) == times[0].isoformat()
     assert other(None) is None
 
@@ -891,11 +899,11 @@ def test_times_are_stored_as_sqlalchemy_stores_them_on_sqlite():
 def test_lists_are_stored_as_sqlalchemy_stores_them_on_sqlite():
     dialect = sqlite_dialect.dialect()
     processor = JSON().dialect_impl(dialect).bind_processor(dialect)
-    as_json = transfer._codec("sqlite")[1]
+    as_json = codec_for("sqlite").json
     texts = ["", "a", "é", "O'Brien", 'say "hi"', "back\\slash", "tab\there", "\x00\x1f\x7f"]
     texts += ["\u00a0\u2028\u2029\ufeff", "😀", "\ud800", "Straße 5", "x" * 300]
     lists = [[], *([text] for text in texts), texts, texts * 3, ["ok", 1, None, True], [1.5]]
     assert [as_json(value) for value in lists] == [processor(value) for value in lists]
     # A processor that encodes otherwise is used as it is.
-    other = transfer._json_texts(lambda value: repr(value))
+    other = json_texts(lambda value: repr(value))
     assert other(["a"]) == "['a']"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from domains.transfer import ImportReport, export_records, import_records
+from domains.exchange import ImportReport, export_records, import_records
 from tui.commands.common import console, err_console, opened_store, staff_actor, user_errors
 from tui.progress import rich_progress
 
