@@ -44,7 +44,7 @@ from domains.request_tokens import (
     new_token,
 )
 from domains.store import Store
-from domains.vocabulary import ContactRole, RequestChannel, RequestTarget
+from domains.vocabulary import ContactRole, RequestChannel, RequestState, RequestTarget
 
 #: What a proposal must carry: EPP contact:create needs a city and a country code.
 PROPOSAL_REQUIRED = ("org", "name", "email", "voice", "city", "country")
@@ -301,7 +301,7 @@ class Workflow(RequestReads, RequestSync):
             due = list(
                 session.execute(
                     select(col(ChangeRequest.reference)).where(
-                        col(ChangeRequest.state) == "submitted",
+                        col(ChangeRequest.state) == RequestState.SUBMITTED,
                         col(ChangeRequest.expires_at) <= now,
                     )
                 ).scalars()
@@ -310,7 +310,7 @@ class Workflow(RequestReads, RequestSync):
         for reference in due:
             with self.store.write() as session:
                 request = locked_request(session, reference)
-                if request.state != "submitted" or request.expires_at > now:
+                if request.state != RequestState.SUBMITTED or request.expires_at > now:
                     continue  # confirmed or cancelled meanwhile
                 request.state = "expired"
                 request.token_hash = None

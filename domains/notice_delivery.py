@@ -51,6 +51,7 @@ from domains.models import Notice, utcnow
 from domains.notices import PENDING_GRACE, NoticeError, RequestLinks, prepare
 from domains.settings import MailSettings, Settings
 from domains.store import Store
+from domains.vocabulary import NoticeStatus
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ class NoticeSender:
                     done += deliver_pending(self.store, mailer=mailer, links=self.links)
             except Exception as exc:  # the store went away: the rows keep what is not sent
                 log.warning("sending notices failed: %s", _kind(exc))
-            sent = sum(1 for notice in done if notice.status == "sent")
+            sent = sum(1 for notice in done if notice.status == NoticeStatus.SENT)
             self.sent += sent
             return sent
 
@@ -318,7 +319,7 @@ class _Pass:
             )
             return notice
         row = row or notice
-        if row.status == "queued":
+        if row.status == NoticeStatus.QUEUED:
             log.warning("notice %s %s queued again after a transient error", row.id, row.template)
         else:
             log.info("notice %s %s %s", row.id, row.template, row.status)
@@ -351,7 +352,7 @@ def _database(store: Store, step: Callable[..., T], *args: Any, patient: bool = 
 def _due(now: datetime) -> ColumnElement[bool]:
     """A queued notice that a pass at `now` may take."""
     return and_(
-        col(Notice.status) == "queued",
+        col(Notice.status) == NoticeStatus.QUEUED,
         or_(
             col(Notice.next_attempt_at) <= now,
             and_(
@@ -388,7 +389,7 @@ def _requeue_abandoned(store: Store, now: datetime) -> int:
             session,
             update(Notice)
             .where(
-                col(Notice.status) == "sending",
+                col(Notice.status) == NoticeStatus.SENDING,
                 # No claim time: claimed before claims were timed (migration 0005).
                 or_(col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < expired),
             )
@@ -411,8 +412,8 @@ def _claim(store: Store, notice_id: int, claim: str, due_by: datetime | None) ->
     Claiming again what this pass already holds succeeds too: a claim whose commit was lost
     with the connection is simply made again.
     """
-    mine = and_(col(Notice.status) == "sending", col(Notice.claimed_by) == claim)
-    free = _due(due_by) if due_by is not None else col(Notice.status) == "queued"
+    mine = and_(col(Notice.status) == NoticeStatus.SENDING, col(Notice.claimed_by) == claim)
+    free = _due(due_by) if due_by is not None else col(Notice.status) == NoticeStatus.QUEUED
     with store.write() as session:
         claimed = _changed(
             session,
@@ -459,9 +460,11 @@ def _record(
         row = session.execute(
             select(Notice).where(col(Notice.id) == notice_id).with_for_update()
         ).scalar()
-        if row is None or row.status == "sent":
+        if row is None or row.status == NoticeStatus.SENT:
             return row
-        if outcome is not Outcome.SENT and (row.status != "sending" or row.claimed_by != claim):
+        if outcome is not Outcome.SENT and (
+            row.status != NoticeStatus.SENDING or row.claimed_by != claim
+        ):
             return row
         now, mail = utcnow(), store.settings.mail
         row.attempts += attempts

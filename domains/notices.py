@@ -263,7 +263,7 @@ def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) 
                 None,
             )
         house = _house(session)
-        if request.target == "house" and house is not None:
+        if request.target == RequestTarget.HOUSE and house is not None:
             return Recipient(house.name, house.email, "new_tech", None)
         raise NoticeError(f"change request {request.reference} names no new e-mail address")
     raise NoticeError(f"unknown recipient kind {notice.recipient!r}")

@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 from domains import audit
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import ChangeRequest, OutboxEntry, utcnow
-from domains.vocabulary import OutboxKind, OutboxStatus
+from domains.vocabulary import OutboxKind, OutboxStatus, RequestState
 
 if TYPE_CHECKING:
     from domains.store import Store
@@ -73,7 +73,7 @@ def retry_entry(store: Store, entry_id: int, *, actor: str) -> OutboxEntry:
         ).scalar()
         if entry is None:
             raise NotFound("outbox entry", str(entry_id))
-        if entry.status != "failed":
+        if entry.status != OutboxStatus.FAILED:
             raise RuleViolation(
                 f"outbox entry {entry_id} is {entry.status}; only a failed one can be retried"
             )
@@ -86,7 +86,7 @@ def retry_entry(store: Store, entry_id: int, *, actor: str) -> OutboxEntry:
         entry.last_error = None
         entry.attempts = 0
         entry.version += 1
-        if request is not None and request.state == "sync_failed":
+        if request is not None and request.state == RequestState.SYNC_FAILED:
             request.state = "applied"
             request.sync_error = None
             request.version += 1

@@ -27,6 +27,7 @@ from domains.masking import mask_email
 from domains.request_tokens import TOKEN_BYTES, InvalidToken
 from domains.settings import PortalSettings, Settings
 from domains.store import DomainRecord, Store
+from domains.vocabulary import RequestState, RequestTarget
 from portal.config import load_secret
 from portal.links import PortalLinks
 from portal.ratelimit import RateLimiter
@@ -236,7 +237,7 @@ class Portal:
         parties = self.workflow.parties_of(request)
         old, house = parties.old_tech, parties.house
         proposed = request.proposed or {}
-        if request.target == "house":
+        if request.target == RequestTarget.HOUSE:
             proposed = {"org": house.org, "email": house.email} if house else {}
         assert request.token_expires_at is not None  # inspect_token checked it
         return RequestView(
@@ -290,7 +291,9 @@ class Portal:
             registrant_masked=mask_email(registrant) if registrant else None,
             created_at=_aware(request.created_at),
             updated_at=_aware(request.updated_at),
-            expires_at=_aware(request.expires_at) if request.state == "submitted" else None,
+            expires_at=_aware(request.expires_at)
+            if request.state == RequestState.SUBMITTED
+            else None,
         )
 
     # -- mail ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from domains.models import OutboxEntry, utcnow
 from domains.store import Store
+from domains.vocabulary import OutboxStatus
 from publishers.registries import RegistryMap
 from publishers.sync.flows import KINDS, flow_of
 from publishers.sync.jobs import Job, Preparation
@@ -69,8 +70,8 @@ class Claimer:
                 and_(col(entry.claimed_by) == self.worker_id, col(entry.claimed_at).in_(lost_at)),
             )
         due = or_(
-            and_(col(entry.status) == "pending", col(entry.next_attempt_at) <= now),
-            and_(col(entry.status) == "in_progress", lease_over),
+            and_(col(entry.status) == OutboxStatus.PENDING, col(entry.next_attempt_at) <= now),
+            and_(col(entry.status) == OutboxStatus.IN_PROGRESS, lease_over),
         )
         with self.store.write() as session:
             stmt = (

@@ -15,6 +15,7 @@ from domains.errors import InterlinkError, RuleViolation
 from domains.models import ChangeRequest, OutboxEntry
 from domains.notice_delivery import NoticeSender
 from domains.store import Store
+from domains.vocabulary import OutboxStatus, RequestState
 from publishers.sync.record import ACTOR, FINISHED
 from publishers.sync.report import Result, SyncReport
 
@@ -36,7 +37,7 @@ class Housekeeping:
     def finish_requests(self, results: Sequence[Result], report: SyncReport) -> None:
         """Complete or fail the change requests of finished results."""
         for r in results:
-            if not r.request_ref or r.status == "pending":
+            if not r.request_ref or r.status == OutboxStatus.PENDING:
                 continue
             self.finish_request(r.request_ref, r.status, r.cltrid, r.svtrid, r.error, report)
 
@@ -57,7 +58,7 @@ class Housekeeping:
                 report.requests_completed += 1
                 if self.notices is not None:
                     self.notices.add(outcome.notice_ids)
-            elif status == "failed":
+            elif status == OutboxStatus.FAILED:
                 self.workflow.mark_sync_failed(
                     reference=reference, error=error or "the registry refused", actor=ACTOR
                 )
@@ -80,7 +81,7 @@ class Housekeeping:
                 )
                 .join(OutboxEntry, col(OutboxEntry.id) == col(ChangeRequest.outbox_id))
                 .where(
-                    col(ChangeRequest.state) == "applied",
+                    col(ChangeRequest.state) == RequestState.APPLIED,
                     col(OutboxEntry.status).in_(FINISHED),
                 )
             ).all()

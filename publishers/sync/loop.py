@@ -18,6 +18,7 @@ from typing import Any
 
 from domains.notice_delivery import NoticeSender
 from domains.store import Store
+from domains.vocabulary import OutboxStatus
 from publishers.db_retry import OutageGuard
 from publishers.sync.claim import Claimer, backlog
 from publishers.sync.housekeeping import Housekeeping
@@ -192,11 +193,12 @@ class SyncLoop:
         """Record results in one transaction, then finish their change requests a few at a
         time (so that claims get the database in between)."""
         await self.db(self.writer.record, results, report)
-        finishing = [r for r in results if r.request_ref and r.status != "pending"]
+        finishing = [r for r in results if r.request_ref and r.status != OutboxStatus.PENDING]
         for start in range(0, len(finishing), 8):
             await self.db(self.housekeeping.finish_requests, finishing[start : start + 8], report)
         await self.db(
-            self.progress.advance_progress, sum(1 for r in results if r.status != "pending")
+            self.progress.advance_progress,
+            sum(1 for r in results if r.status != OutboxStatus.PENDING),
         )
 
     def _mail(

@@ -17,6 +17,7 @@ from sqlmodel import col
 from domains import audit
 from domains.models import AuditEvent, OutboxEntry, utcnow
 from domains.store import Store
+from domains.vocabulary import OutboxStatus
 from publishers.db_retry import DatabaseOutage
 from publishers.sync.outcomes import where
 from publishers.sync.report import Result, SyncReport
@@ -43,7 +44,7 @@ class ResultWriter:
             ids = [r.entry_id for r in results]
             ours_stmt = select(col(OutboxEntry.id)).where(
                 col(OutboxEntry.id).in_(ids),
-                col(OutboxEntry.status) == "in_progress",
+                col(OutboxEntry.status) == OutboxStatus.IN_PROGRESS,
                 col(OutboxEntry.claimed_by) == self.worker_id,
             )
             if not self.store.is_sqlite:
@@ -58,7 +59,7 @@ class ResultWriter:
                     r.request_ref = None
                     continue
                 rows.append(self._row(r, now))
-                if r.status == "pending":
+                if r.status == OutboxStatus.PENDING:
                     report.retried += 1
                     continue
                 setattr(report, r.status, getattr(report, r.status) + 1)
@@ -94,7 +95,7 @@ class ResultWriter:
             # A finished entry keeps who did it; a retry is free for anyone.
             "claimed_by": self.worker_id if finished else None,
             "claimed_at": r.claimed_at if finished else None,
-            "last_error": (r.error or (r.note if r.status == "local_only" else None)),
+            "last_error": (r.error or (r.note if r.status == OutboxStatus.LOCAL_ONLY else None)),
             "cltrid": r.cltrid,
             "svtrid": r.svtrid,
             "completed_at": now if finished else None,

@@ -53,7 +53,7 @@ def notices_command(
         table.add_column(column, no_wrap=True)
     table.add_column("reason", overflow="fold")
     for row in rows:
-        waiting = row.status == "queued"
+        waiting = row.status == NoticeStatus.QUEUED
         table.add_row(
             str(row.id),
             row.template,

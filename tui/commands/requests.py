@@ -12,7 +12,7 @@ from domains import validation
 from domains.changes import Workflow
 from domains.request_mail import Outcome
 from domains.store import Store
-from domains.vocabulary import RequestChannel, RequestState
+from domains.vocabulary import NoticeStatus, RequestChannel, RequestState, RequestTarget
 from portal.links import PortalLinks
 from tui.commands.common import console, opened_store, staff_actor, user_errors
 
@@ -30,8 +30,8 @@ def workflow(store: Store) -> Workflow:
 def deliver(flow: Workflow, outcome: Outcome) -> None:
     """Send the notices a transition queued and say if any could not go out."""
     done = flow.deliver(outcome)
-    failed = sum(1 for n in done if n.status == "failed")
-    waiting = sum(1 for n in done if n.status == "queued")
+    failed = sum(1 for n in done if n.status == NoticeStatus.FAILED)
+    waiting = sum(1 for n in done if n.status == NoticeStatus.QUEUED)
     if failed:
         console.print(
             f"[yellow]{failed} notice(s) could not be sent; `interlink notices` says why[/]"
@@ -59,7 +59,7 @@ def _describe(flow: Workflow, reference: str) -> Table:
     table.add_column("value")
     proposed = (
         "Interlink (house contact)"
-        if request.target == "house"
+        if request.target == RequestTarget.HOUSE
         else f"{request.proposed.get('org')} / {request.proposed.get('name')} "
         f"<{request.proposed.get('email')}> {request.proposed.get('voice')}"
     )

@@ -19,7 +19,7 @@ from domains.changes import Workflow
 from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
 from domains.request_mail import Outcome
-from domains.vocabulary import OPEN_REQUEST_STATES
+from domains.vocabulary import OPEN_REQUEST_STATES, RequestState, RequestTarget
 from portal.links import PortalLinks
 from tui.dialogs.confirm import ConfirmDialog
 from tui.live_ns import delegation, live_hosts
@@ -48,18 +48,18 @@ class RequestDetails:
         """The new technical contact: the one made when applied, else what was asked for."""
         if self.new is not None:
             return self.new
-        if self.request.target == "house":
+        if self.request.target == RequestTarget.HOUSE:
             return self.house or {"org": "Interlink (house contact)"}
         return self.request.proposed
 
 
 def card_titles(state: str) -> tuple[str, str]:
     """The titles of the outgoing and the incoming contact's cards in this request state."""
-    if state == "completed":
+    if state == RequestState.COMPLETED:
         return "Previous technical contact", "Technical contact"
-    if state == "applied":
+    if state == RequestState.APPLIED:
         return "Previous technical contact", "Technical contact (registry update pending)"
-    if state == "sync_failed":
+    if state == RequestState.SYNC_FAILED:
         return "Previous technical contact", "Technical contact (registry refused it)"
     if state in OPEN_REQUEST_STATES:
         return "Current technical contact", "Proposed technical contact"

@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from domains.models import Account, Contact, Domain, DomainContact, OutboxEntry
 from domains.store import DomainRecord
+from domains.vocabulary import RegistryContactPolicy
 from publishers.disclose import disclose_for
 from publishers.epp.client.commands import contact_update
 from publishers.epp.model import ContactChange, ContactUpdate
@@ -55,7 +56,7 @@ def _job(preparation: Preparation, entry: OutboxEntry) -> Job:
             ).scalars()
         )
     )
-    sent = [role for role in roles if policy.get(role) != "prohibited"]
+    sent = [role for role in roles if policy.get(role) != RegistryContactPolicy.PROHIBITED]
     if not sent:
         reason = (
             f"the contact holds no role on a .{entry.tld} domain any more"

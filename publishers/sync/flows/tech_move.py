@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 
 from domains.models import Account, Contact, Domain, DomainContact, OutboxEntry
 from domains.store import DomainRecord
+from domains.vocabulary import ContactRole, RegistryContactPolicy
 from publishers.disclose import disclose_for
 from publishers.epp.client.commands import domain_update
 from publishers.epp.model import DomainInfo, DomainUpdate
@@ -97,7 +98,7 @@ def _job(
         what = "domain" if record is None else "new technical contact"
         reason = f"the {what} is no longer in the store"
         return preparation.job(entry, subject, registry, fail_reason=reason)
-    if policy.get("tech") == "prohibited":
+    if policy.get(ContactRole.TECH) == RegistryContactPolicy.PROHIBITED:
         return preparation.job(
             entry,
             subject,
