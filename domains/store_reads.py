@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -16,26 +16,27 @@ if TYPE_CHECKING:
     from domains.store import DomainRecord, SearchPage
 
 
+T = TypeVar("T")
+
+
 class StoreReads(StoreSessions):
     """Look-ups by key, each in a session of its own, giving rows or frozen views."""
 
+    def _one(self, model: type[T], column: Any, key: str, what: str, shown: str) -> T:
+        """The row of `model` whose `column` is `key`; NotFound names it as the user gave it."""
+        with self.read() as session:
+            row = session.execute(select(model).where(col(column) == key)).scalar()
+        if row is None:
+            raise NotFound(what, shown)
+        return row
+
     def get_account(self, number: str) -> Account:
         """The account with this number."""
-        with self.read() as session:
-            account = session.execute(
-                select(Account).where(col(Account.number) == number.upper())
-            ).scalar()
-        if account is None:
-            raise NotFound("account", number)
-        return account
+        return self._one(Account, Account.number, number.upper(), "account", number)
 
     def get_contact(self, handle: str) -> Contact:
         """The contact with this registry handle."""
-        with self.read() as session:
-            contact = session.execute(select(Contact).where(col(Contact.handle) == handle)).scalar()
-        if contact is None:
-            raise NotFound("contact", handle)
-        return contact
+        return self._one(Contact, Contact.handle, handle, "contact", handle)
 
     def house_contact(self) -> Contact:
         """Interlink's own contact, the default technical contact."""
@@ -55,13 +56,7 @@ class StoreReads(StoreSessions):
 
     def get_domain(self, name: str) -> Domain:
         """The domain by A-label or U-label, in any case."""
-        with self.read() as session:
-            domain = session.execute(
-                select(Domain).where(col(Domain.name) == self._alabel(name))
-            ).scalar()
-        if domain is None:
-            raise NotFound("domain", name)
-        return domain
+        return self._one(Domain, Domain.name, self._alabel(name), "domain", name)
 
     def domain_record(self, name: str) -> DomainRecord:
         """The domain with its account and contacts by role."""
