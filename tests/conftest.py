@@ -2,79 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from domains.mailer import SmtpMailer
 from domains.settings import Settings
 from domains.store import Store
-from tests.domains.test_mailer import SmtpSink, free_port
-
-#: Where the PostgreSQL tests run when INTERLINK_TEST_POSTGRES_URL is not set: the local server
-#: that CI and the developers' machines run (trust authentication, database `test`).
-LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REQUIRE_ALL = os.environ.get("INTERLINK_REQUIRE_ALL") == "1"
-
-
-def _reachable_postgres() -> str | None:
-    """The configured PostgreSQL URL, else the local server's if it answers, else None."""
-    configured = os.environ.get("INTERLINK_TEST_POSTGRES_URL")
-    if configured:
-        return configured
-    try:
-        psycopg.connect(LOCAL_POSTGRES_URL, connect_timeout=2).close()
-    except psycopg.Error:
-        return None
-    return LOCAL_POSTGRES_URL
-
-
-POSTGRES_URL = _reachable_postgres()
-NO_POSTGRES = (
-    "no PostgreSQL: INTERLINK_TEST_POSTGRES_URL is not set and 127.0.0.1:5432 does not answer"
-)
-REPO = Path(__file__).resolve().parents[1]
-#: Every test of a store runs on both backends; without a server the PostgreSQL ones are skipped
-#: (counted, not hidden), and fail in CI (INTERLINK_REQUIRE_ALL=1), which must run them.
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(POSTGRES_URL is None and not REQUIRE_ALL, reason=NO_POSTGRES),
-    ),
-]
-
-
-def _postgres_base():
-    assert POSTGRES_URL, NO_POSTGRES
-    base = make_url(POSTGRES_URL)
-    if base.drivername == "postgresql":
-        base = base.set(drivername="postgresql+psycopg")
-    return base
-
-
-def _postgres_database(template: str | None = None) -> Iterator[str]:
-    """A new PostgreSQL database for one test (empty, or a copy of `template`), then dropped."""
-    base = _postgres_base()
-    name = f"interlink_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        suffix = f' TEMPLATE "{template}"' if template else ""
-        connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+from tests.support.browser import launch_chromium
+from tests.support.dns import DnsFixture, serve_zones
+from tests.support.mail import SmtpSink
+from tests.support.net import free_port
+from tests.support.postgres import BACKENDS, POSTGRES_URL, postgres_base, postgres_database
 
 
 @pytest.fixture(params=BACKENDS)
@@ -83,7 +28,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
-        yield from _postgres_database()
+        yield from postgres_database()
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +43,7 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     Store.open(settings=Settings(database_url=f"sqlite:///{sqlite_file}", data_dir=folder)).close()
     pg_name = None
     if POSTGRES_URL:
-        base = _postgres_base()
+        base = postgres_base()
         pg_name = f"interlink_tmpl_{uuid.uuid4().hex[:12]}"
         admin = create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
@@ -123,7 +68,7 @@ def store_url(
         shutil.copyfile(migrated_templates["sqlite"], target)
         yield f"sqlite:///{target}"
     else:
-        yield from _postgres_database(template=migrated_templates["postgresql"])
+        yield from postgres_database(template=migrated_templates["postgresql"])
 
 
 @pytest.fixture
@@ -145,7 +90,7 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def pg_store(tmp_path: Path, migrated_templates: dict[str, str]) -> Iterator[Store]:
     """A migrated PostgreSQL store, for tests about PostgreSQL itself (skip them without one)."""
-    for url in _postgres_database(template=migrated_templates["postgresql"]):
+    for url in postgres_database(template=migrated_templates["postgresql"]):
         opened = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
         try:
             yield opened
@@ -174,3 +119,17 @@ def smtp() -> Iterator[tuple[SmtpMailer, SmtpSink]]:
         yield SmtpMailer("127.0.0.1", controller.port, starttls=False, timeout=5), sink
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium from the system, or a skip (a failure when everything is required)."""
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsFixture]:
+    """A DNS server on 127.0.0.1, UDP and TCP on the same random free port."""
+    with serve_zones() as server:
+        yield server

@@ -10,8 +10,7 @@ from domains import audit
 from domains.audit import FieldChange
 from domains.changes import Workflow
 from domains.errors import NotFound
-from tests.support.factories import contact_data, make_domain
-from tests.tui.conftest import confirmed_request  # submitted and confirmed by the registrant
+from tests.support.factories import confirmed_request, contact_data, make_domain
 
 
 def newest(store) -> audit.AuditEvent:

@@ -29,8 +29,8 @@ from domains.exchange.reader import loads
 from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
 from domains.settings import Settings, get_settings
 from domains.store import Store
-from tests.conftest import _postgres_database
 from tests.support.factories import account_data, contact_data
+from tests.support.postgres import postgres_database
 
 ACTOR = "staff:test"
 MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)
@@ -154,7 +154,7 @@ def second_store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     if database_url.startswith("sqlite"):
         urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'second.db'}"])
     else:
-        urls = _postgres_database()
+        urls = postgres_database()
     url = next(urls)
     opened = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "second"))
     try:

@@ -34,8 +34,9 @@ from domains.models import utcnow
 from domains.settings import MailSettings, Settings
 from domains.store import Store
 from portal.links import PortalLinks
-from tests.domains.test_mailer import SmtpSink, free_port
-from tests.domains.test_notice_delivery import completion_notices, statuses
+from tests.support.mail import SmtpSink
+from tests.support.net import free_port
+from tests.support.notices import completion_notices, statuses
 
 BATCH = 7  # a pass claims across several batches
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, text, update
 from typer.testing import CliRunner
 
 from domains import notice_delivery, notices
@@ -28,10 +28,12 @@ from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS, retry_wait
 from domains.settings import MailSettings, Settings, SyncSettings
 from domains.store import Store
 from portal.links import PortalLinks
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
-from tests.domains.test_mailer import SmtpSink, free_port
-from tests.domains.test_notices import essential, make_request, queue_many
-from tests.support.factories import account_data, make_domain
+from tests.support.environment import REQUIRE_ALL
+from tests.support.factories import account_data
+from tests.support.mail import SmtpSink
+from tests.support.net import free_port
+from tests.support.notices import completion_notices, statuses
+from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
 from tui.cli import app
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)
@@ -52,24 +54,11 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def completion_notices(store: Store, count: int) -> list[int]:
-    """`count` completion mails to one registrant, queued in one transaction."""
-    domain, registrant = make_domain(store)
-    make_request(store, domain, state="completed", confirmed_at=utcnow())
-    spec = essential("request_completed", contact_id=registrant.id)
-    return queue_many(store, *[spec] * count)
-
-
 def row(store: Store, notice_id: int) -> Notice:
     with store.read() as session:
         found = session.get(Notice, notice_id)
     assert found is not None
     return found
-
-
-def statuses(store: Store) -> Counter[str]:
-    with store.read() as session:
-        return Counter(session.execute(select(Notice.status)).scalars())
 
 
 def files_per_notice(outbox: Path) -> Counter[int]:

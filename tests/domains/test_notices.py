@@ -10,7 +10,6 @@ import email
 import email.policy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,21 +17,16 @@ from sqlalchemy import select
 from domains import notice_delivery, notices
 from domains.mailer import FolderMailer, SmtpMailer
 from domains.masking import mask_email, mask_name
-from domains.models import Account, ChangeRequest, Contact, Domain, Notice, utcnow
+from domains.models import Account, Contact, Notice, utcnow
 from domains.settings import MailSettings, Settings
 from domains.store import Store
 from portal.links import PortalLinks
-from tests.domains.test_mailer import SmtpSink, free_port
 from tests.support.factories import account_data, contact_data, make_domain
+from tests.support.mail import SmtpSink
+from tests.support.net import free_port
+from tests.support.notices import PROPOSED_TECH, essential, make_request, queue_many
 
 CONFIRM_URL = "http://127.0.0.1:8080/confirm/TOKEN-abc123def456"
-NEW_TECH = {
-    "kind": "organization",
-    "org": "Example Hosting GmbH",
-    "name": "Jane Doe",
-    "email": "jane.doe@example.com",
-    "voice": "+49.301234567",
-}
 
 
 @pytest.fixture
@@ -44,40 +38,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         mail=MailSettings(retries=2, retry_wait=0.01, retry_wait_max=0.05),
         portal_base_url="https://portal.test",
     )
-
-
-def make_request(
-    store: Store,
-    domain: Domain,
-    *,
-    reference: str = "TC-7Q2K9",
-    proposed: dict[str, Any] | None = None,
-    target: str = "new",
-    channel: str = "portal",
-    **fields: Any,
-) -> ChangeRequest:
-    """A change request row written directly (the workflow module is not needed here)."""
-    old_tech = store.domain_record(domain.name).contact("tech")
-    with store.write() as session:
-        request = ChangeRequest(
-            reference=reference,
-            domain_id=domain.id,
-            channel=channel,
-            entered_by="customer:portal",
-            target=target,
-            proposed=dict(NEW_TECH) if proposed is None else proposed,
-            old_tech_id=old_tech.id if old_tech else None,
-            expires_at=datetime(2031, 3, 14, 9, 30, tzinfo=UTC),
-            **fields,
-        )
-        session.add(request)
-    return request
-
-
-def queue_many(store: Store, *specs: dict[str, Any]) -> list[int]:
-    """Queue notices in one transaction, as the workflow does; their ids."""
-    with store.write() as session:
-        return [notices.queue(session, **spec).id for spec in specs]
 
 
 def notice_rows(store: Store) -> list[Notice]:
@@ -96,10 +56,6 @@ def assert_no_personal_data(store: Store, *secrets: str) -> None:
 def flat(text: str) -> str:
     """The text with every run of white space (line breaks too) as one space."""
     return " ".join(text.split())
-
-
-def essential(template: str, ref: str = "TC-7Q2K9", **extra: Any) -> dict[str, Any]:
-    return {"template": template, "category": "essential", "subject_ref": ref, **extra}
 
 
 # -- queue ------------------------------------------------------------------------------
@@ -191,7 +147,7 @@ def test_received_mail_goes_to_the_registrant_with_the_link(
     assert "TC-7Q2K9" in text
 
     # The others are told, but never get the link.
-    [proposed] = sink.to(NEW_TECH["email"])
+    [proposed] = sink.to(PROPOSED_TECH["email"])
     assert proposed.message["To"].addresses[0].display_name == "Jane Doe"
     [old] = sink.to(house.email)
     assert "https://portal.test/status/TC-7Q2K9" in old.message.get_body(("plain",)).get_content()
@@ -203,7 +159,7 @@ def test_received_mail_goes_to_the_registrant_with_the_link(
         assert registrant.email not in body
 
     assert_no_personal_data(
-        store, registrant.email, registrant.name, NEW_TECH["email"], house.email, "TOKEN"
+        store, registrant.email, registrant.name, PROPOSED_TECH["email"], house.email, "TOKEN"
     )
 
 

@@ -15,8 +15,8 @@ from domains import speedups, validation
 from domains.errors import ValidationFailed
 from domains.models import Account, Contact, Domain
 from domains.store import Store
-from tests.domains.test_validation import ADDRESSES, NAMES
 from tests.support.factories import make_domain
+from tests.support.samples import ADDRESSES, NAMES
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 
 from domains import validation
 from domains.errors import ValidationFailed
+from tests.support.samples import NAMES
 
 
 def refused(check, *args, **kwargs) -> ValidationFailed:
@@ -301,53 +302,6 @@ def test_remembered_texts_are_checked_afresh_when_bad_under_their_own_field():
         assert refused(validation.text, "name", 17, required=True).errors[0].message == (
             "must be text, not a number"
         )
-
-
-ADDRESSES = [
-    "jane@example.com",
-    "Jane.Doe@EXAMPLE.org",
-    "postmaster@Example.Co.Uk",
-    "x@bücher.de",
-    "x@XN--BCHER-KVA.de",
-    "x@xn--zz.com",
-    "x@localhost",
-    "x@example.local",
-    "x@a..b.com",
-    "x@-a.com",
-    "x@ab--c.com",
-    "a b@example.com",
-    "..@example.com",
-    "jürgen@example.com",
-    "x" * 65 + "@example.com",
-    "x" * 64 + "@" + ".".join(["y" * 63] * 3) + ".com",
-    "x@" + "a" * 64 + ".com",
-    "x@[127.0.0.1]",
-    "Name <x@example.com>",
-    "x@example。com",
-]
-
-
-NAMES = [
-    "example.com",
-    "EXAMPLE.co.uk",
-    "bücher.de",
-    "xn--bcher-kva.de",
-    "xn--bcher-KVA.de",
-    "xn---bbk.com",
-    "ab--cd.com",
-    "-ab.com",
-    "a" * 64 + ".com",
-    "faß.de",
-    "пример.рф",
-    "שלום.com",
-    "1.שלום.com",
-    "a\u200db.com",
-    "e\u0301xample.com",
-    "⒈.com",
-    "example。com",
-    "www.bücher.de",
-    "co.uk",
-]
 
 
 # -- every message in the product's words, none of a library's own sentences -------------------

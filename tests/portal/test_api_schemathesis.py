@@ -26,9 +26,17 @@ from domains.settings import PortalSettings
 from domains.store import Store
 from portal.render import PROBLEM_JSON
 from portal.service import TOKEN_RE
-from tests.portal.conftest import Portal, requests_of, serve
-from tests.portal.test_portal_api import API, CONTACT, assert_problem, schema_of, token_of
 from tests.support.factories import make_domain
+from tests.support.portal import (
+    API,
+    CONTACT,
+    Portal,
+    assert_problem,
+    requests_of,
+    schema_of,
+    serve,
+    token_of,
+)
 
 #: Limits a generated run never reaches (429 is documented, but not what is tested here).
 NO_LIMITS = {f"{b}_burst": 100_000 for b in ("submit", "confirm", "lookup")}

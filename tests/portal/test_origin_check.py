@@ -17,7 +17,8 @@ from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
 from portal.security import origin_of
-from tests.portal.conftest import (
+from tests.support.factories import make_domain
+from tests.support.portal import (
     BASE_URL,
     Portal,
     confirm_link,
@@ -28,8 +29,6 @@ from tests.portal.conftest import (
     snapshot,
     submit_form,
 )
-from tests.portal.test_portal_browser import browser  # noqa: F401 (the fixture)
-from tests.support.factories import make_domain
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with")
@@ -224,7 +223,7 @@ def two_sites(tmp_path: Path) -> Iterator[tuple[str, str, Store]]:
 
 
 @pytest.fixture
-def tab(browser: Any) -> Iterator[Any]:  # noqa: F811 (the fixture)
+def tab(browser: Any) -> Iterator[Any]:
     """A fresh browser context; the refusal's 403 is the only console error expected."""
     context = browser.new_context()
     made = context.new_page()

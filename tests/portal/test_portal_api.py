@@ -9,32 +9,28 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from domains.changes import Workflow
-from domains.models import utcnow
 from domains.store import Store
 from portal.render import PROBLEM_JSON
-from tests.portal.conftest import MASK_RE, Portal, make_portal, requests_of, snapshot
 from tests.support.factories import make_domain
+from tests.support.portal import (
+    API,
+    CONTACT,
+    MASK_RE,
+    Portal,
+    assert_problem,
+    make_portal,
+    requests_of,
+    schema_of,
+    snapshot,
+    token_of,
+)
 
-API = "/api/v1"
-CONTACT = {
-    "org": "Northwind Hosting GmbH",
-    "name": "Greta Nord",
-    "email": "noc@northwind.example.net",
-    "voice": "+49 40 609040",
-    "street": ["Speicherstadt 1"],
-    "city": "Hamburg",
-    "postal_code": "20457",
-    "country": "DE",
-    "consent": ["org", "email"],
-}
 #: (METHOD, schema path) -> the tests that cover it.
 COVERED: dict[tuple[str, str], list[str]] = {}
 
@@ -82,34 +78,7 @@ def submit(portal: Portal, domain: str, **contact: Any) -> httpx.Response:
     return portal.client.post(f"{API}/change-requests", json=body(domain, **contact))
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    problem = response.json()
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    assert "Traceback" not in response.text
-    return problem
-
-
-def token_of(store: Store, domain: str, days_ago: int = 0) -> str:
-    outcome = Workflow(store).submit(
-        actor="customer:portal",
-        domain_name=domain,
-        proposal={k: v for k, v in CONTACT.items() if k != "consent"},
-        channel="portal",
-        now=utcnow() - timedelta(days=days_ago),
-    )
-    assert outcome.token
-    return outcome.token
-
-
 # -- the schema --------------------------------------------------------------------------------
-
-
-def schema_of(portal: Portal) -> dict[str, Any]:
-    response = portal.client.get(f"{API}/openapi.json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def test_the_openapi_schema_is_valid(lite: Portal) -> None:

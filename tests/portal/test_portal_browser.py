@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -22,39 +21,10 @@ from domains.mailer import FolderMailer
 from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
-from tests.portal.conftest import FORM, confirm_link, requests_of, serve
 from tests.support.factories import make_domain
-
-CHROMIUM = Path(os.environ.get("INTERLINK_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.portal import FORM, confirm_link, requests_of, serve
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Chromium from the system, or a skip (a failure when everything is required)."""
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
-        if os.environ.get("INTERLINK_REQUIRE_ALL") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 class Site:

@@ -32,8 +32,8 @@ from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
 from portal.links import PortalLinks
-from tests.portal.conftest import FORM, csrf_of, serve
 from tests.support.factories import make_domain
+from tests.support.portal import FORM, csrf_of, serve
 
 WAIT = 10.0
 

@@ -25,7 +25,8 @@ from portal.app import create_app
 from portal.config import load_secret
 from portal.ratelimit import RateLimiter
 from portal.security import CSRF_COOKIE, client_key
-from tests.portal.conftest import (
+from tests.support.factories import make_domain
+from tests.support.portal import (
     FORM,
     MASK_RE,
     Portal,
@@ -38,7 +39,6 @@ from tests.portal.conftest import (
     snapshot,
     submit_form,
 )
-from tests.support.factories import make_domain
 
 ANSWER_RE = re.compile(
     r"If (?P<domain>\S+) is registered with Interlink, we are\s+sending a confirmation link to its "

@@ -19,7 +19,8 @@ from domains.mailer import FolderMailer
 from domains.settings import PortalSettings
 from domains.store import Store
 from portal.app import create_app
-from tests.portal.conftest import (
+from tests.support.factories import make_domain
+from tests.support.portal import (
     FORM,
     Portal,
     csrf_of,
@@ -29,7 +30,6 @@ from tests.portal.conftest import (
     serve,
     snapshot,
 )
-from tests.support.factories import make_domain
 
 CONTACT = {k: v for k, v in FORM.items() if k not in ("street", "postal_code", "state")}
 #: How long a test waits for an answer that must not wait for the workflow.

@@ -24,8 +24,9 @@ from domains.mailer import NOTICE_HEADER
 from domains.models import Notice
 from domains.store import Store
 from publishers.sandbox.faults import FaultPlan
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
-from tests.publishers.test_whois_server import rdds_settings
+from tests.support.environment import REQUIRE_ALL
+from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
+from tests.support.rdds import rdds_settings
 from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import resource
 import shutil
 import socket
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,103 +22,21 @@ import pytest
 
 from domains.settings import Settings
 from domains.store import Store
-from tests.conftest import REPO
-from tests.publishers.test_whois_server import ask, read_all, seed
+from tests.support.rdds import (
+    MAX_CONNECTIONS,
+    READ_TIMEOUT,
+    Server,
+    ask,
+    read_all,
+    seed,
+    serve_env,
+    start_server,
+    stop_server,
+)
 
-READ_TIMEOUT = 1.0
-MAX_CONNECTIONS = 256
 RSS_GROWTH_LIMIT_KB = 24 * 1024
 RSS_LIMIT_KB = 200 * 1024
 RDAP_JSON = "application/rdap+json"
-
-
-def rss_kb(pid: int) -> int:
-    """The resident set size of a process, from /proc/PID/status (kB)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS line")
-
-
-@dataclass
-class Server:
-    """A `serve` child process and where it listens."""
-
-    process: subprocess.Popen[str]
-    whois_port: int
-    http_port: int
-    output: list[str]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def rss(self) -> int:
-        return rss_kb(self.pid)
-
-
-def serve_env(tmp: Path, **extra: str) -> dict[str, str]:
-    """The child's environment: no user config, its own data dir, short read timeout."""
-    env = {
-        **os.environ,
-        "INTERLINK_CONFIG": str(tmp / "no-config.toml"),
-        "INTERLINK_DATA_DIR": str(tmp / "data"),
-        "INTERLINK_SERVE__WHOIS_READ_TIMEOUT": str(READ_TIMEOUT),
-        "INTERLINK_SERVE__WHOIS_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
-        "INTERLINK_SERVE__RATE_LIMIT__ALLOW_LIST": '["127.0.0.0/8", "::1"]',
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.update(extra)
-    return env
-
-
-def start_server(command: list[str], env: dict[str, str], timeout: float = 60) -> Server:
-    """Start a serve command with ports 0 and read the ports it reports."""
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    ports: dict[str, int] = {}
-
-    def reader() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-
-    threading.Thread(target=reader, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(ports) < 2:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited early: {process.stderr.read()}")  # type: ignore[union-attr]
-        for line in list(lines):
-            if line.startswith("WHOIS  listening on "):
-                ports["whois"] = int(line.split()[3].rsplit(":", 1)[1])
-            elif line.startswith("RDAP   listening on "):
-                ports["http"] = int(line.split()[3].split(":")[2].split("/")[0])
-        time.sleep(0.05)
-    if len(ports) < 2:
-        process.kill()
-        raise AssertionError(f"serve did not report its ports: {lines}")
-    return Server(process, ports["whois"], ports["http"], lines)
-
-
-def stop_server(server: Server, timeout: float = 20) -> tuple[int, str]:
-    """SIGTERM, wait; the exit code and what it wrote to stderr."""
-    if server.process.poll() is None:
-        server.process.terminate()
-    try:
-        server.process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(5)
-        raise
-    err = server.process.stderr.read() if server.process.stderr else ""  # type: ignore[union-attr]
-    return server.process.returncode, err
 
 
 @pytest.fixture(scope="module")

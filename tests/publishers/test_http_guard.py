@@ -11,11 +11,10 @@ import contextlib
 import http.client
 import json
 import logging
-import resource
 import selectors
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,84 +23,27 @@ from domains.settings import ServeSettings, Settings
 from domains.store import Store
 from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
 from publishers.http_guard import HEAD_MAX_BYTES
-from tests.publishers.test_whois_server import rdds_settings, seed
+from tests.support.rdds import (
+    GOOD,
+    close_all,
+    connect,
+    enough_files,
+    poll,
+    rdds_settings,
+    wait_closed,
+)
 from tui.commands.serve import Services
 
 HEAD_TIMEOUT = 1.5
 #: Slack for the loop to notice a deadline and the kernel to deliver the close.
 MARGIN = 2.0
-GOOD = "127.0.9.9"
 HALF_HEAD = b"GET /rdap/domain/kite-makers.com HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
-
-
-def enough_files(needed: int) -> None:
-    """Raise the soft limit of open files to `needed` (or skip when the hard limit is lower)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft >= needed:
-        return
-    if hard != resource.RLIM_INFINITY and hard < needed:
-        pytest.skip(f"needs {needed} open files, the hard limit is {hard}")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-
-
-def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
-    """A TCP connection to 127.0.0.1:port from the loopback address `source`."""
-    return socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
-
-
-def wait_closed(
-    socks: Iterable[socket.socket], deadline: float, leave_open: int = 0
-) -> tuple[dict[int, bytes], int]:
-    """Read every socket until the server closes it, or until `deadline` (time.monotonic()).
-
-    Stops early once no more than `leave_open` sockets are still open.
-    Returns what each closed socket received (by its index) and how many were still open.
-    """
-    pending = list(socks)
-    received: dict[int, bytearray] = {}
-    closed: dict[int, bytes] = {}
-    with selectors.DefaultSelector() as selector:
-        for index, sock in enumerate(pending):
-            sock.setblocking(False)
-            selector.register(sock, selectors.EVENT_READ, index)
-            received[index] = bytearray()
-        while len(received) > leave_open and (left := deadline - time.monotonic()) > 0:
-            for key, _ in selector.select(timeout=min(left, 0.5)):
-                index, sock = key.data, key.fileobj
-                try:
-                    chunk = sock.recv(65536)  # type: ignore[union-attr]
-                except BlockingIOError:
-                    continue
-                except ConnectionResetError:
-                    chunk = b""
-                if chunk:
-                    received[index] += chunk
-                    continue
-                selector.unregister(sock)
-                closed[index] = bytes(received.pop(index))
-    return closed, len(received)
-
-
-def poll(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Wait until `condition()` holds, failing after `timeout` seconds (checks every 10 ms)."""
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as idle:
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting: {what}"
-            idle.select(timeout=0.01)
 
 
 def guarded_settings(settings: Settings, **serve: Any) -> Settings:
     """The test's settings: a short head deadline, nobody allow-listed, and these values."""
     values = {"http_head_timeout": HEAD_TIMEOUT, "rate_limit": {"allow_list": []}, **serve}
     return rdds_settings(settings, **values)
-
-
-@pytest.fixture
-def seeded_store(sqlite_store: Store) -> Store:
-    """Connection handling does not depend on the backend: one SQLite store, seeded."""
-    seed(sqlite_store)
-    return sqlite_store
 
 
 @contextlib.contextmanager
@@ -128,11 +70,6 @@ def good_request(port: int, source: str = GOOD) -> dict[str, Any]:
 def limits_of(services: Services) -> ConnectionLimits:
     assert services.http_limits is not None
     return services.http_limits
-
-
-def close_all(socks: Iterable[socket.socket]) -> None:
-    for sock in socks:
-        sock.close()
 
 
 # -- the counter --------------------------------------------------------------------------

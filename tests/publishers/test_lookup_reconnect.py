@@ -16,8 +16,8 @@ from sqlalchemy.pool import NullPool
 from domains.settings import Settings
 from domains.store import Store
 from publishers.published import count_answers
-from tests.publishers.test_whois_server import query, rdds_settings
 from tests.support.factories import make_domain
+from tests.support.rdds import query, rdds_settings
 from tui.commands.serve import Services
 
 DOMAINS = 36

@@ -24,8 +24,8 @@ from publishers.policy import PublicationView, build_view, field_label
 from publishers.profiles import ADDRESS_FIELDS, FIELDS, PROFILES
 from publishers.rdap import rdap_json
 from publishers.whois import render_whois
-from tests.publishers.test_policy import REGISTRAR, make_record
 from tests.support.factories import account_data
+from tests.support.records import REGISTRAR, make_record
 
 HOUSE_CANDIDATE = "ILC9001"
 """The tech contact's handle; that contact is sometimes the house contact."""

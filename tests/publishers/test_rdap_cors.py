@@ -14,14 +14,9 @@ from starlette.routing import Route
 
 from domains.settings import Settings
 from domains.store import Store
-from tests.portal.conftest import serve
-from tests.portal.test_portal_browser import browser  # noqa: F401 (the fixture)
-from tests.publishers import test_whois_server as whois_tests
-from tests.publishers.test_whois_server import rdds_settings
+from tests.support.portal import serve
+from tests.support.rdds import rdds_settings
 from tui.commands.serve import Services
-
-seeded = whois_tests.seeded
-services = whois_tests.services
 
 PREFLIGHT = {
     "Origin": "https://lookup.example",
@@ -106,7 +101,7 @@ def lookup_page(services: Services) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_a_page_of_another_site_can_query_rdap_in_chromium(
-    browser: Any,  # noqa: F811 (the fixture)
+    browser: Any,
     lookup_page: str,
 ) -> None:
     context = browser.new_context()

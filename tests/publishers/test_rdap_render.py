@@ -13,13 +13,7 @@ from domains.models import Contact
 from publishers.policy import PublicationView, build_view, contact_form_url
 from publishers.profiles import EMPTY, ICANN_GTLD, check_profile
 from publishers.rdap import REGISTERED_NAMES, rdap_json, render_rdap
-from tests.publishers.test_policy import (
-    REGISTRAR,
-    house_contact,
-    make_contact,
-    make_record,
-    view_of,
-)
+from tests.support.records import REGISTRAR, house_contact, make_contact, make_record, view_of
 
 
 def rdap_of(contacts: dict[str, Contact], profile: str = "icann-gtld", **domain: Any) -> dict:

@@ -6,49 +6,21 @@ import logging
 from typing import Any
 
 import httpx
-import jsonpath
 import pytest
 
 from domains.settings import Settings
 from domains.store import Store
-from tests.publishers import test_whois_server as whois_tests
-from tests.publishers.test_whois_server import LOOPBACK, rdds_settings
+from tests.support.rdds import LOOPBACK, check_redactions, rdds_settings
 from tui.commands.serve import Services
 
 RDAP_JSON = "application/rdap+json"
 # The same fixtures as the WHOIS tests: the seeded store and the running services.
-seeded = whois_tests.seeded
-services = whois_tests.services
 
 
 def get(services: Services, path: str, method: str = "GET") -> httpx.Response:
     """One request to the running HTTP server (a fresh client: nothing shared between calls)."""
     with httpx.Client(base_url=services.http_url, timeout=10) as client:
         return client.request(method, path)
-
-
-def is_empty(value: Any) -> bool:
-    return value == "" or (isinstance(value, list) and all(is_empty(v) for v in value))
-
-
-def check_redactions(body: dict[str, Any], settings: Settings) -> int:
-    """Every RFC 9537 `redacted` entry holds on the served JSON; how many there were."""
-    for entry in body["redacted"]:
-        assert entry["pathLang"] == "jsonpath"
-        method = entry["method"]
-        if method == "removal":
-            assert jsonpath.findall(entry["prePath"], body) == [], entry
-        elif method == "emptyValue":
-            found = jsonpath.findall(entry["postPath"], body)
-            assert found and all(is_empty(value) for value in found), entry
-        elif method == "replacementValue":
-            assert jsonpath.findall(entry["prePath"], body) == [], entry
-            (replaced,) = jsonpath.findall(entry["replacementPath"], body)
-            assert replaced[0] == "contact-uri"
-            assert replaced[3].startswith(settings.registrar.contact_form_url)
-        else:  # pragma: no cover
-            pytest.fail(f"unexpected method {method}")
-    return len(body["redacted"])
 
 
 def assert_rdap(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,49 +26,28 @@ from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.contacts import contact_data
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
-from tests.publishers import test_sync
 from tests.support.factories import make_domain
+from tests.support.net import free_port
 from tests.support.sync import (
     CLIENT_ID,
+    CONTACT_AUTH,
+    DOMAIN_AUTH,
     PASSWORD,
     PASSWORD_ENV,
-    expected_disclose,
     move_tech,
     new_tech,
+    registered,
     registries,
     write_registries,
 )
 
-_password = test_sync._password  # autouse: the sandbox's password in the environment
-sandbox = test_sync.sandbox  # the sandbox over TLS on the test's event loop
-
-DOMAIN_AUTH = "domain-secret-77"
-CONTACT_AUTH = "contact-secret-88"
+#: The sandbox's password in the environment, as the registries file names it.
+pytestmark = pytest.mark.usefixtures("sandbox_password")
 
 
 @pytest.fixture
 def regs(sandbox: SandboxRegistry, tmp_path: Path) -> RegistryMap:
     return registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
-
-
-def registered(store: Store, sandbox: SandboxRegistry, regs: RegistryMap, name: str) -> str:
-    """A domain in the store and at the sandbox exactly as the sync would have left it."""
-    domain, registrant = make_domain(store, name, nameservers=["ns1.example.net"])
-    house = store.house_contact()
-    for role, contact in (("registrant", registrant), ("tech", house)):
-        if contact.handle not in sandbox.snapshot().contacts:
-            data = contact_data(contact, auth_info=CONTACT_AUTH)
-            disclose = expected_disclose(store, regs, domain.name, role)
-            sandbox.seed_contact(data, CLIENT_ID, disclose=disclose)
-    sandbox.seed_domain(
-        domain.name,
-        registrant.handle,
-        [("tech", house.handle)],
-        CLIENT_ID,
-        ns=["NS1.example.net"],
-        auth_info=DOMAIN_AUTH,
-    )
-    return domain.name
 
 
 def section(comparison: Comparison, start: str) -> Section:
@@ -94,12 +72,6 @@ async def sync_once(store: Store, regs: RegistryMap) -> None:
         async with asyncio.timeout(30):
             report = await worker.run_once()
     assert report.failed == 0 and report.retried == 0
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # ---------------------------------------------------------------- agreeing and differing
@@ -253,7 +225,7 @@ async def test_the_registry_lacks_a_contact_its_domain_references(store, sandbox
 
 async def test_the_registry_is_not_reachable(store, sandbox, tmp_path):
     path = write_registries(tmp_path / "r.toml", sandbox)
-    port = closed_port()
+    port = free_port()
     path.write_text(path.read_text().replace(f"port = {sandbox.port}", f"port = {port}"))
     make_domain(store, "offline.com")
     with pytest.raises(RegistryUnreachable, match=rf"at 127\.0\.0\.1:{port} is not reachable: "):

@@ -28,7 +28,7 @@ from publishers.epp.transport import (
     read_frame,
 )
 from publishers.sandbox.server import SandboxRegistry
-from tests.publishers.test_sandbox_ote import PASSWORDS, endpoint_for, logged_in, make_contact
+from tests.support.sandbox import PASSWORDS, endpoint_for, logged_in, make_contact
 
 MAX_FRAME = 65536
 

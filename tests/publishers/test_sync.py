@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -52,22 +51,9 @@ from tests.support.sync import (
     write_registries,
 )
 
+#: The sandbox's password in the environment, as the registries file names it.
+pytestmark = pytest.mark.usefixtures("sandbox_password")
 FAST = {"retry_wait": 0.01, "retry_wait_max": 0.05, "backoff": 0.05, "backoff_max": 0.2}
-
-
-@pytest.fixture(autouse=True)
-def _password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-
-
-@pytest.fixture
-async def sandbox(tmp_path: Path):
-    registry = SandboxRegistry(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
-    await registry.start()
-    try:
-        yield registry
-    finally:
-        await registry.stop()
 
 
 def worker(store, regs, mailer=None, **options) -> SyncWorker:

@@ -28,7 +28,8 @@ from sqlalchemy.pool import NullPool
 
 from domains.store import Store
 from publishers.db_retry import DatabaseOutage, OutageGuard
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
+from tests.support.environment import REQUIRE_ALL
+from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
 from tests.support.sync import (
     ACTOR,
     CLIENT_ID,

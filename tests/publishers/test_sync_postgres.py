@@ -19,7 +19,8 @@ from domains.settings import Settings
 from domains.store import Store
 from portal.links import PortalLinks
 from publishers.sandbox.server import SandboxRegistry
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
+from tests.support.environment import REQUIRE_ALL
+from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
 from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,

@@ -13,20 +13,19 @@ from typing import Any
 
 from domains.store import Store
 from publishers.whois_server import BUSY, CLIENT_BUSY, WhoisServer
-from tests.publishers import test_http_guard as http_tests
-from tests.publishers.test_http_guard import (
+from tests.support.rdds import (
     GOOD,
     close_all,
     connect,
     enough_files,
     poll,
+    rdds_settings,
+    read_all,
     wait_closed,
 )
-from tests.publishers.test_whois_server import rdds_settings, read_all
 from tui.commands.serve import Services
 
 # The same fixture as the HTTP tests: one seeded SQLite store.
-seeded_store = http_tests.seeded_store
 
 NETWORKS = ["127.0.1", "127.0.2", "127.0.3", "127.0.4"]
 

@@ -8,13 +8,7 @@ from whois.parser import WhoisEntry
 
 from publishers.policy import REDACTED_TEXT, contact_form_url
 from publishers.whois import render_whois
-from tests.publishers.test_policy import (
-    REGISTRAR,
-    house_contact,
-    make_contact,
-    make_record,
-    view_of,
-)
+from tests.support.records import REGISTRAR, house_contact, make_contact, make_record, view_of
 
 CONTACT_LABELS = [
     "Registry {r} ID",

@@ -7,137 +7,27 @@ the test store (SQLite, and PostgreSQL when configured).
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import socket
-import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import whois as python_whois
 
-from domains.settings import ServeSettings, Settings
+from domains.settings import Settings
 from domains.store import Store
-from tests.support.factories import account_data, contact_data
+from tests.support.factories import contact_data
+from tests.support.rdds import (
+    LOOPBACK,
+    ask,
+    need_whois_client,
+    query,
+    rdds_settings,
+    read_all,
+    whois_cli,
+    without_stamp,
+)
 from tui.commands.serve import Services
-
-WHOIS = shutil.which("whois") or "/usr/bin/whois"
-REQUIRE_ALL = os.environ.get("INTERLINK_REQUIRE_ALL") == "1"
-LOOPBACK = ["127.0.0.0/8", "::1"]
-
-
-def need_whois_client() -> None:
-    """Skip (or, with INTERLINK_REQUIRE_ALL=1, fail) when Debian's whois client is missing."""
-    if not os.path.exists(WHOIS):
-        message = f"Debian's whois client is not installed ({WHOIS}); apt-get install -y whois"
-        if REQUIRE_ALL:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def rdds_settings(settings: Settings, **serve: Any) -> Settings:
-    """The test's settings with these `serve` values (loopback allow-listed unless given)."""
-    values: dict[str, Any] = {"answer_cache_bytes": 1024 * 1024, **serve}
-    rate = values.pop("rate_limit", {"allow_list": LOOPBACK})
-    base = ServeSettings().model_dump()
-    base["rate_limit"].update(rate)
-    base.update(values)
-    return settings.model_copy(update={"serve": ServeSettings(**base)})
-
-
-def seed(store: Store) -> dict[str, Any]:
-    """A .com domain with a person registrant, and an IDN domain; their names and handles."""
-    account = store.create_account("staff:test", account_data())
-    registrant = store.create_contact(
-        "staff:test",
-        contact_data(name="Margarethe Quist", email="m.quist@example.org", voice="+49 30 901820"),
-        account_number=account.number,
-    )
-    store.create_domain(
-        "staff:test",
-        {
-            "name": "kite-makers.com",
-            "roid": "D9137-COM",
-            "nameservers": ["ns1.interlink.example.net", "ns2.interlink.example.net"],
-            "expires_at": "2031-03-04T05:06:07Z",
-        },
-        account_number=account.number,
-        contacts={"registrant": registrant.handle},
-    )
-    store.create_domain(
-        "staff:test",
-        {"name": "bücher-haus.de"},
-        account_number=account.number,
-        contacts={"registrant": registrant.handle},
-    )
-    return {
-        "name": "kite-makers.com",
-        "idn": "bücher-haus.de",
-        "idn_alabel": "xn--bcher-haus-9db.de",
-        "registrant": registrant,
-    }
-
-
-@pytest.fixture
-def seeded(store: Store) -> dict[str, Any]:
-    return seed(store)
-
-
-@pytest.fixture
-def services(store: Store, settings: Settings, seeded: dict[str, Any]) -> Iterator[Services]:
-    """WHOIS + RDAP + portal on free loopback ports, over the seeded store."""
-    running = Services(store, rdds_settings(settings), whois_port=0, http_port=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-def ask(port: int, payload: bytes, *, host: str = "127.0.0.1", timeout: float = 10.0) -> bytes:
-    """Send raw bytes to the WHOIS port and read the answer to the end."""
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(payload)
-        return read_all(sock)
-
-
-def read_all(sock: socket.socket) -> bytes:
-    """Read until the server closes (bounded by the socket's timeout)."""
-    chunks = []
-    while True:
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def query(port: int, name: str) -> str:
-    """One WHOIS query for `name`, the answer as text."""
-    return ask(port, name.encode("utf-8") + b"\r\n").decode("utf-8")
-
-
-def without_stamp(answer: str) -> str:
-    """The answer without its generation time line."""
-    return "\r\n".join(
-        line for line in answer.split("\r\n") if not line.startswith(">>> Last update")
-    )
-
-
-def whois_cli(port: int, name: str) -> str:
-    """Debian's whois client asking our server."""
-    done = subprocess.run(
-        [WHOIS, "-h", "127.0.0.1", "-p", str(port), name],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.decode("utf-8")
 
 
 def test_debian_whois_prints_our_record(services: Services, seeded: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from domains.changes import Workflow
 from domains.models import Contact, Domain
 from domains.store import Store
 
@@ -72,3 +73,13 @@ def make_domain(
         contacts={"registrant": registrant.handle},
     )
     return created, registrant
+
+
+def confirmed_request(
+    store: Store, domain: str, *, actor: str = "customer:portal", channel: str = "portal"
+) -> str:
+    """A request to give `domain` the NEW_TECH contact, confirmed by the registrant."""
+    flow = Workflow(store)
+    outcome = flow.submit(actor=actor, domain_name=domain, proposal=NEW_TECH, channel=channel)
+    flow.confirm(token=outcome.token)
+    return outcome.request.reference

@@ -307,3 +307,29 @@ def worker_process_main(database_url: str, registries_path: str, data_dir: str) 
         worker_id=None,
         progress=False,
     )
+
+
+DOMAIN_AUTH = "domain-secret-77"
+
+
+CONTACT_AUTH = "contact-secret-88"
+
+
+def registered(store: Store, sandbox: SandboxRegistry, regs: RegistryMap, name: str) -> str:
+    """A domain in the store and at the sandbox exactly as the sync would have left it."""
+    domain, registrant = make_domain(store, name, nameservers=["ns1.example.net"])
+    house = store.house_contact()
+    for role, contact in (("registrant", registrant), ("tech", house)):
+        if contact.handle not in sandbox.snapshot().contacts:
+            data = contact_data(contact, auth_info=CONTACT_AUTH)
+            disclose = expected_disclose(store, regs, domain.name, role)
+            sandbox.seed_contact(data, CLIENT_ID, disclose=disclose)
+    sandbox.seed_domain(
+        domain.name,
+        registrant.handle,
+        [("tech", house.handle)],
+        CLIENT_ID,
+        ns=["NS1.example.net"],
+        auth_info=DOMAIN_AUTH,
+    )
+    return domain.name

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.geometry import Region
 
 from domains.changes import Workflow
-from tests.tui.conftest import confirmed_request, settle, wait_for
-from tests.tui.test_audit_screen import open_audit
+from tests.support.factories import confirmed_request
+from tests.support.pilot import open_audit, settle, wait_for
 from tui.screens.audit import AuditScreen
 from tui.screens.audit_event import AuditEventScreen
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from domains import audit
-from tests.tui.conftest import column, retype, rows, text_of, wait_for
-from tui.screens.audit import AuditScreen
+from tests.support.pilot import column, open_audit, retype, rows, text_of, wait_for
 
 
 def seed(store) -> None:
@@ -22,15 +21,6 @@ def seed(store) -> None:
     store.update_contact(
         "staff:bob", "ILC1001", store.get_contact("ILC1001").version, {"city": "Clifton"}
     )
-
-
-async def open_audit(pilot) -> DataTable:
-    app = pilot.app
-    await pilot.press("f5")
-    await wait_for(pilot, lambda: isinstance(app.screen, AuditScreen), what="Audit")
-    table = app.screen.query_one("#audit", DataTable)
-    await wait_for(pilot, lambda: table.row_count, what="the audit rows")
-    return table
 
 
 def status(app) -> str:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from domains.settings import Settings, get_settings
 from domains.store import Store
-from tests.conftest import NO_POSTGRES, POSTGRES_URL, REQUIRE_ALL
+from tests.support.environment import REQUIRE_ALL
+from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
 from tui.cli import app
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from domains import audit
-from tests.tui.conftest import (
+from tests.support.pilot import (
     ACTOR,
     focus_by_tab,
     open_domain,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from domains.store import Store
-from tests.tui.conftest import make_app, text_of, wait_for
+from tests.support.pilot import make_app, text_of, wait_for
 from tui.commands.demo import demo_settings
 from tui.demo_services import DemoServices
 from tui.widgets.banner import Banner

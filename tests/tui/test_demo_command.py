@@ -22,12 +22,12 @@ import pytest
 
 from domains.changes import Workflow
 from domains.store import Store
+from tests.support.demo import HOLDER
+from tests.support.environment import REQUIRE_ALL
 from tests.support.factories import NEW_TECH
-from tests.tui.test_demo_lock import HOLDER
 from tui.demo_lock import DemoAlreadyRunning, DemoLock
 
 REPO = Path(__file__).resolve().parents[2]
-REQUIRE_ALL = os.environ.get("INTERLINK_REQUIRE_ALL") == "1"
 
 
 def free_port() -> int:

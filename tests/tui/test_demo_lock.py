@@ -12,19 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.demo import HOLDER
 from tui.demo_lock import LOCK_FILE, DemoAlreadyRunning, DemoLock
 
 REPO = Path(__file__).resolve().parents[2]
-#: A process that locks the directory named by argv[1] as a demo would, says so, and waits.
-HOLDER = """
-import sys
-from pathlib import Path
-from tui.demo_lock import DemoLock
-lock = DemoLock.take(Path(sys.argv[1]))
-lock.record(whois=4343, http=8080, epp=7700)
-print("held", flush=True)
-sys.stdin.read()
-"""
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int, int]]:

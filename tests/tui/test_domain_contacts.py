@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.tui.conftest import settle, wait_for
+from tests.support.pilot import settle, wait_for
 from tui.screens.contact_edit import ContactEditScreen
 from tui.screens.domain import DomainScreen
 

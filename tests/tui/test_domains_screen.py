@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
 
-from tests.tui.conftest import SIZE, column, make_app, rows, settle, text_of, wait_for
+from tests.support.pilot import SIZE, column, make_app, rows, settle, text_of, wait_for
 from tui.screens.domain import DomainScreen
 from tui.screens.domains import DomainsScreen
 

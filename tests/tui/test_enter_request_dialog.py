@@ -7,8 +7,8 @@ import re
 from textual.widgets import Checkbox, Static
 
 from domains.changes import Workflow
-from tests.portal.conftest import make_portal
-from tests.tui.conftest import focus_by_tab, open_domain, retype, shows_whole, text_of, wait_for
+from tests.support.pilot import focus_by_tab, open_domain, retype, shows_whole, text_of, wait_for
+from tests.support.portal import make_portal
 from tui.dialogs.enter_request import CONSENTS, FIELDS, EnterRequestDialog
 
 PHONED = "whitcombe-illustration.co.uk"  # typed as "whitc"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from domains.changes import Workflow
-from tests.tui.conftest import confirmed_request, open_domain, settle, wait_for
+from tests.support.factories import confirmed_request
+from tests.support.pilot import open_domain, settle, wait_for
 from tui.screens.audit import AuditScreen
 from tui.screens.requests import RequestsScreen
 from tui.widgets.fitted_table import Col, FittedTable, fit_widths

@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select
 
 from domains.models import Account, Contact, Domain, DomainContact
 from domains.store import Store, search_key
-from tests.tui.conftest import demo_settings, make_app, wait_for
+from tests.support.pilot import demo_settings, make_app, wait_for
 from tui.screens.domains import DomainsScreen
 
 

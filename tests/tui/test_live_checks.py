@@ -15,10 +15,9 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from domains.settings import DnsSettings
-from tests.domains import test_dns_check
-from tests.domains.test_dns_check import dns_server  # noqa: F401 (a fixture)
-from tests.tui.conftest import SIZE, column, make_app, settle, text_of, wait_for
-from tests.tui.test_demo_command import REQUIRE_ALL
+from tests.support.dns import ZONES
+from tests.support.environment import REQUIRE_ALL
+from tests.support.pilot import SIZE, column, make_app, settle, text_of, wait_for
 from tui.context import PublicWhois
 from tui.screens.domain import DomainScreen
 
@@ -60,10 +59,10 @@ def public_whois() -> Iterator[PublicWhois]:
 async def test_l_shows_the_live_ns_and_whois_beside_the_stored_record(
     demo_store,
     public_whois,
-    dns_server,  # noqa: F811
+    dns_server,
     monkeypatch,
 ):
-    monkeypatch.setitem(test_dns_check.ZONES, f"{NAME}.", ["ns1.elsewhere.example.net."])
+    monkeypatch.setitem(ZONES, f"{NAME}.", ["ns1.elsewhere.example.net."])
     dns = DnsSettings(resolvers=["127.0.0.1"], port=dns_server.port, timeout=5)
     settings = demo_store.settings.model_copy(update={"dns": dns})
     monkeypatch.setattr(demo_store, "settings", settings)

@@ -8,7 +8,7 @@ import json
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Static, TabbedContent
 
-from tests.tui.conftest import drawn, open_domain, rows, settle, shows_whole, text_of, wait_for
+from tests.support.pilot import drawn, open_domain, rows, settle, shows_whole, text_of, wait_for
 from tui.screens.domain import DomainScreen
 from tui.screens.publication import PublicationScreen
 

@@ -13,16 +13,14 @@ from typer.testing import CliRunner
 from domains.settings import get_settings
 from domains.store import Store
 from publishers.sandbox.server import SandboxRegistry
-from tests.publishers.test_registry_view import (
-    CONTACT_AUTH,
-    DOMAIN_AUTH,
-    closed_port,
-    registered,
-)
+from tests.support.net import free_port
 from tests.support.sync import (
     CLIENT_ID,
+    CONTACT_AUTH,
+    DOMAIN_AUTH,
     PASSWORD,
     PASSWORD_ENV,
+    registered,
     registries,
     sandbox_in_thread,
     write_registries,
@@ -130,7 +128,7 @@ def test_a_domain_not_in_the_store(sqlite_store, registries_file):
 
 
 def test_the_registry_is_not_reachable(sqlite_store, sandbox, registries_file, domain):
-    port = closed_port()
+    port = free_port()
     text = registries_file.read_text().replace(f"port = {sandbox.port}", f"port = {port}")
     registries_file.write_text(text)
     result = show(sqlite_store, registries_file, domain)

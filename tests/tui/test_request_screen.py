@@ -5,16 +5,8 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from domains.changes import Workflow
-from tests.support.factories import NEW_TECH
-from tests.tui.conftest import (
-    ACTOR,
-    confirmed_request,
-    drawn,
-    settle,
-    shows_whole,
-    text_of,
-    wait_for,
-)
+from tests.support.factories import NEW_TECH, confirmed_request
+from tests.support.pilot import ACTOR, drawn, settle, shows_whole, text_of, wait_for
 from tui.dialogs.confirm import ConfirmDialog
 from tui.screens.audit_event import AuditEventScreen
 from tui.screens.request_detail import RequestDetailScreen

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, Static
 
 from domains.changes import Workflow
-from tests.tui.conftest import (
+from tests.support.factories import confirmed_request
+from tests.support.pilot import (
     ACTOR,
     answer_yes,
-    confirmed_request,
     focus_by_tab,
     make_app,
     open_domain,

@@ -19,16 +19,9 @@ from sqlalchemy import select
 from textual.widgets import DataTable, Static
 
 from domains.models import OutboxEntry
-from tests.tui.conftest import (
-    REPO,
-    confirmed_request,
-    focus_by_tab,
-    open_domain,
-    retype,
-    settle,
-    text_of,
-    wait_for,
-)
+from tests.support.environment import REPO
+from tests.support.factories import confirmed_request
+from tests.support.pilot import focus_by_tab, open_domain, retype, settle, text_of, wait_for
 from tui.screens.audit import AuditScreen
 from tui.screens.contact_edit import ContactEditScreen
 from tui.screens.publication import PublicationScreen

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Static
 
-from tests.tui.conftest import column, confirmed_request, settle, text_of, wait_for
+from tests.support.factories import confirmed_request
+from tests.support.pilot import column, settle, text_of, wait_for
 from tui.screens.domain import DomainScreen
 from tui.screens.domains import DomainsScreen
 from tui.screens.request_detail import RequestDetailScreen

@@ -21,15 +21,17 @@ import whois as python_whois
 
 from domains.settings import Settings
 from domains.store import Store
-from tests.conftest import REPO
-from tests.publishers.test_hostile_input import Server, serve_env, start_server, stop_server
-from tests.publishers.test_rdap_server import check_redactions
-from tests.publishers.test_whois_server import (
-    REQUIRE_ALL,
+from tests.support.environment import REPO, REQUIRE_ALL
+from tests.support.rdds import (
+    Server,
     ask,
+    check_redactions,
     need_whois_client,
     rdds_settings,
     seed,
+    serve_env,
+    start_server,
+    stop_server,
     whois_cli,
 )
 from tui.commands.serve import Services

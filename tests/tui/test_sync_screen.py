@@ -8,15 +8,8 @@ from textual.widgets import DataTable, Static
 from domains import audit
 from domains.changes import Workflow
 from domains.models import OutboxEntry
-from tests.tui.conftest import (
-    ACTOR,
-    confirmed_request,
-    focus_by_tab,
-    rows,
-    settle,
-    text_of,
-    wait_for,
-)
+from tests.support.factories import confirmed_request
+from tests.support.pilot import ACTOR, focus_by_tab, rows, settle, text_of, wait_for
 from tui.screens.sync import SyncScreen
 
 REGISTRY_ERROR = "2305 Object association prohibits operation"
