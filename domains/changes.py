@@ -32,6 +32,7 @@ from domains.request_rules import (
     locked_domain,
     locked_request,
     require,
+    require_if_staff,
     require_staff,
     touch,
 )
@@ -43,6 +44,7 @@ from domains.request_tokens import (
     new_reference,
     new_token,
 )
+from domains.staff import Permission
 from domains.store import Store
 from domains.vocabulary import ContactRole, RequestChannel, RequestState, RequestTarget
 
@@ -100,6 +102,7 @@ class Workflow(RequestReads, RequestSync):
         proposed = validate_proposal(proposal or {}) if target == RequestTarget.NEW else {}
         token = new_token()
         with self.store.write() as session:
+            require_if_staff(session, actor, Permission.ENTER_REQUEST)
             domain = locked_domain(session, domain_name)
             check_changeable(session, domain)
             tech = role_holder(session, domain, ContactRole.TECH)
@@ -134,6 +137,7 @@ class Workflow(RequestReads, RequestSync):
         """A new confirmation token for a submitted request (the old link stops working)."""
         token = new_token()
         with self.store.write() as session:
+            require_if_staff(session, actor, Permission.ENTER_REQUEST)
             request = locked_request(session, reference)
             require(request, ("submitted",), "resend its confirmation")
             request.token_hash = hash_token(token)
@@ -175,8 +179,8 @@ class Workflow(RequestReads, RequestSync):
 
     def approve(self, *, actor: str, reference: str) -> Outcome:
         """Staff approve a confirmed request (not one they entered themselves)."""
-        require_staff(actor)
         with self.store.write() as session:
+            require_staff(session, actor, Permission.DECIDE_REQUEST)
             request = locked_request(session, reference)
             require(request, ("confirmed",), "approve it")
             if request.entered_by == actor:
@@ -195,8 +199,8 @@ class Workflow(RequestReads, RequestSync):
 
     def apply(self, *, actor: str, reference: str) -> Outcome:
         """Create the new contact, move the tech role, queue the registry change, in one go."""
-        require_staff(actor, also_system=True)
         with self.store.write() as session:
+            require_staff(session, actor, Permission.DECIDE_REQUEST, also_system=True)
             request = locked_request(session, reference)
             require(request, ("approved",), "apply it")
             domain = session.execute(
@@ -254,9 +258,9 @@ class Workflow(RequestReads, RequestSync):
 
     def reject(self, *, actor: str, reference: str, reason: str) -> Outcome:
         """Staff reject a confirmed request, with a reason the customer will read."""
-        require_staff(actor)
         reason = validation.text("reason", reason, required=True, max_len=1000) or ""
         with self.store.write() as session:
+            require_staff(session, actor, Permission.DECIDE_REQUEST)
             request = locked_request(session, reference)
             require(request, ("confirmed",), "reject it")
             request.state = "rejected"
@@ -278,6 +282,7 @@ class Workflow(RequestReads, RequestSync):
         """Withdraw a request that has not been decided yet."""
         reason = validation.text("reason", reason, required=False, max_len=1000)
         with self.store.write() as session:
+            require_if_staff(session, actor, Permission.ENTER_REQUEST)
             request = locked_request(session, reference)
             before = request.state
             require(request, ("submitted", "confirmed"), "cancel it")

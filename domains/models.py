@@ -216,6 +216,39 @@ class AuditEvent(SQLModel, table=True):
     svtrid: str | None = Field(default=None, max_length=64)
 
 
+class StaffMember(SQLModel, table=True):
+    """A member of staff: the system account or database login they act as, and their roles."""
+
+    __tablename__ = "staff_member"
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=63, unique=True)
+    display_name: str = Field(max_length=100)
+    roles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    created_by: str = Field(max_length=255)
+    disabled_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    disabled_by: str | None = Field(default=None, max_length=255)
+    version: int = Field(default=1)
+
+
+class AccessEvent(SQLModel, table=True):
+    """An append-only record of a look at private data: who, when, which contact, why.
+
+    `contact_handle` is None when the look took every contact at once (an export)."""
+
+    __tablename__ = "access_event"
+    __table_args__ = (Index("ix_access_contact", "contact_handle", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_when(index=True))
+    actor: str = Field(max_length=255, index=True)
+    contact_handle: str | None = Field(default=None, max_length=64)
+    purpose: str = Field(max_length=64)
+    domain: str | None = Field(default=None, max_length=255)
+
+
 class OutboxEntry(SQLModel, table=True):
     """A change the registry must learn, written in the same transaction as the change."""
 

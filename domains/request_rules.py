@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import audit, validation
+from domains import audit, staff, validation
 from domains.errors import NotFound, RuleViolation
 from domains.models import ChangeRequest, Domain, utcnow
+from domains.staff import Permission
 from domains.store_reads import StoreReads
 from domains.vocabulary import OPEN_REQUEST_STATES
 
@@ -74,11 +75,21 @@ def require(request: ChangeRequest, states: tuple[str, ...], doing: str) -> None
         )
 
 
-def require_staff(actor: str, *, also_system: bool = False) -> None:
+def require_staff(
+    session: Session, actor: str, permission: Permission, *, also_system: bool = False
+) -> None:
+    """Only an active member of staff whose roles allow `permission` (or, with `also_system`, a
+    system job) may go on."""
     audit.check_actor(actor)
-    if actor.startswith("staff:") or (also_system and actor.startswith("system:")):
-        return
-    raise RuleViolation(f"only Interlink staff may do this, not {actor}")
+    if actor.startswith("staff:"):
+        staff.require(session, actor, permission)
+    elif not (also_system and actor.startswith("system:")):
+        raise RuleViolation(f"only Interlink staff may do this, not {actor}")
+
+
+def require_if_staff(session: Session, actor: str, permission: Permission) -> None:
+    """Customers and the system pass (their own rules apply); staff need `permission`."""
+    staff.require(session, audit.check_actor(actor), permission)
 
 
 def touch(request: ChangeRequest, now: datetime | None = None) -> None:

@@ -6,6 +6,7 @@ from domains import audit
 from domains.models import OutboxEntry, utcnow
 from domains.request_mail import Outcome, RequestMail
 from domains.request_rules import audit_transition, locked_request, require, require_staff, touch
+from domains.staff import Permission
 
 
 class RequestSync(RequestMail):
@@ -60,8 +61,8 @@ class RequestSync(RequestMail):
 
     def retry_sync(self, *, actor: str, reference: str) -> Outcome:
         """Put a failed request's registry change back in the queue."""
-        require_staff(actor)
         with self.store.write() as session:
+            require_staff(session, actor, Permission.RETRY_SYNC)
             request = locked_request(session, reference)
             require(request, ("sync_failed",), "retry its sync")
             entry = session.get(OutboxEntry, request.outbox_id)

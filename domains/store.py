@@ -19,6 +19,7 @@ from domains.db import ensure_schema, make_engine
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
 from domains.settings import Settings, get_settings
+from domains.staff import Permission, require
 from domains.store_reads import StoreReads
 from domains.vocabulary import ContactRole
 
@@ -50,6 +51,13 @@ def contact_handle(contact_id: int) -> str:
 def search_key(value: str | None) -> str:
     """The lower-cased form kept for prefix search."""
     return (value or "").casefold()
+
+
+def refuse_unknown(changes: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """Refuse changes to fields that cannot be changed through the method called."""
+    unknown = [k for k in changes if k not in allowed]
+    if unknown:
+        raise ValidationFailed([FieldError(k, "cannot be changed here") for k in unknown])
 
 
 def fields_of(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -120,6 +128,7 @@ class Store(StoreReads):
         """Create an account from validated data."""
         clean = validation.account(data)
         with self.write() as session:
+            require(session, actor, Permission.EDIT_CONTACT)
             if session.execute(
                 select(col(Account.id)).where(col(Account.number) == clean["number"])
             ).first():
@@ -141,8 +150,9 @@ class Store(StoreReads):
         self, actor: str, number: str, expected_version: int | None, changes: Mapping[str, Any]
     ) -> Account:
         """Change an account's fields; refuses a stale version."""
-        self._refuse_unknown(changes, ACCOUNT_FIELDS)
+        refuse_unknown(changes, ACCOUNT_FIELDS)
         with self.write() as session:
+            require(session, actor, Permission.EDIT_CONTACT)
             account = self._locked(session, Account, Account.number, number.upper(), "account")
             self._check_version(account, expected_version, "account", account.number)
             before = fields_of(account, ACCOUNT_FIELDS)
@@ -168,6 +178,7 @@ class Store(StoreReads):
                 return self.create_contact(
                     actor, data, account_number=account_number, session=own, request_ref=request_ref
                 )
+        require(session, actor, Permission.EDIT_CONTACT)
         clean = validation.contact(data)
         given_handle = clean.pop("handle", None)
         if (
@@ -224,8 +235,9 @@ class Store(StoreReads):
                 "update_contact: expected_version must be the version of the contact that was "
                 f"read (an int), not {type(expected_version).__name__}"
             )
-        self._refuse_unknown(changes, CONTACT_FIELDS)
+        refuse_unknown(changes, CONTACT_FIELDS)
         with self.write() as session:
+            require(session, actor, Permission.EDIT_CONTACT)
             contact = self._locked(session, Contact, Contact.handle, handle, "contact")
             self._check_version(contact, expected_version, "contact", contact.handle)
             before = fields_of(contact, CONTACT_FIELDS)
@@ -284,6 +296,7 @@ class Store(StoreReads):
         clean = validation.domain(data)
         contacts = dict(contacts or {})
         with self.write() as session:
+            require(session, actor, Permission.EDIT_CONTACT)
             if session.execute(
                 select(col(Domain.id)).where(col(Domain.name) == clean["name"])
             ).first():
@@ -320,8 +333,9 @@ class Store(StoreReads):
         self, actor: str, name: str, expected_version: int | None, changes: Mapping[str, Any]
     ) -> Domain:
         """Change a domain's statuses, name servers, DNSSEC flag, ROID or expiry."""
-        self._refuse_unknown(changes, DOMAIN_FIELDS)
+        refuse_unknown(changes, DOMAIN_FIELDS)
         with self.write() as session:
+            require(session, actor, Permission.EDIT_CONTACT)
             domain = self._locked_domain(session, name)
             self._check_version(domain, expected_version, "domain", domain.name)
             before = fields_of(domain, DOMAIN_FIELDS)
@@ -333,6 +347,7 @@ class Store(StoreReads):
     def assign_contact(self, actor: str, domain_name: str, role: str, handle: str) -> Domain:
         """Give `role` on the domain to the contact with `handle` (replacing any holder)."""
         with self.write() as session:
+            require(session, actor, Permission.EDIT_CONTACT)
             domain = self._locked_domain(session, domain_name)
             self._assign(session, actor, domain, role, handle)
             domain.version += 1
@@ -380,9 +395,3 @@ class Store(StoreReads):
         if house is None:
             raise RuleViolation("this store has no house contact; open it with Store.open()")
         return house.handle
-
-    @staticmethod
-    def _refuse_unknown(changes: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-        unknown = [k for k in changes if k not in allowed]
-        if unknown:
-            raise ValidationFailed([FieldError(k, "cannot be changed here") for k in unknown])

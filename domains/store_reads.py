@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from domains import audit, validation
+from domains import access, audit, validation
 from domains.errors import NotFound, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact
+from domains.staff import Permission, StaffDirectory, require
 from domains.store_sessions import StoreSessions
+from domains.vocabulary import AccessPurpose
 
 if TYPE_CHECKING:
     from domains.store import DomainRecord, SearchPage
@@ -29,6 +31,11 @@ class StoreReads(StoreSessions):
         if row is None:
             raise NotFound(what, shown)
         return row
+
+    @property
+    def staff(self) -> StaffDirectory:
+        """The staff accounts: who may act, and their roles."""
+        return StaffDirectory(self)
 
     def get_account(self, number: str) -> Account:
         """The account with this number."""
@@ -77,6 +84,35 @@ class StoreReads(StoreSessions):
         if account is None:
             raise NotFound("account of domain", name)
         return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows})
+
+    def look_at_domain(self, actor: str, name: str, purpose: AccessPurpose) -> DomainRecord:
+        """The domain record with its contacts' private fields, for a member of staff allowed to
+        see them; the look is recorded (one access event per contact)."""
+        self._may_view(actor)
+        record = self.domain_record(name)
+        handles = [contact.handle for contact in record.contacts.values()]
+        with self.write() as session:
+            access.record(session, actor, purpose, handles, domain=record.domain.name)
+        return record
+
+    def look_at_contact(
+        self, actor: str, handle: str, purpose: AccessPurpose, domain: str | None = None
+    ) -> Contact:
+        """The contact with its private fields, for staff allowed to see them; recorded."""
+        self._may_view(actor)
+        contact = self.get_contact(handle)
+        with self.write() as session:
+            access.record(session, actor, purpose, [contact.handle], domain=domain)
+        return contact
+
+    def access_events(self, handle: str, limit: int = 200) -> list[access.AccessEventView]:
+        """Who looked at a contact's private fields, newest first."""
+        self.get_contact(handle)  # NotFound for a handle that is not ours
+        return access.for_contact(self, handle, limit)
+
+    def _may_view(self, actor: str) -> None:
+        with self.read() as session:
+            require(session, actor, Permission.VIEW)
 
     def domains_of_contact(self, handle: str) -> list[tuple[str, str]]:
         """(domain name, role) for every role the contact holds."""

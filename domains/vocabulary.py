@@ -115,3 +115,23 @@ class RegistryContactPolicy(StrEnum):
     REQUIRED = "required"
     OPTIONAL = "optional"
     PROHIBITED = "prohibited"
+
+
+class StaffRole(StrEnum):
+    """What a member of staff is trusted with (DESIGN section 11, "Who acts")."""
+
+    SUPPORT = "support"
+    SUPERVISOR = "supervisor"
+    PRIVACY = "privacy"
+    ADMIN = "admin"
+
+
+class AccessPurpose(StrEnum):
+    """Why a member of staff looked at a contact's private fields: the screen or command."""
+
+    DOMAIN_SCREEN = "domain screen"
+    CONTACT_EDIT = "contact edit"
+    PUBLICATION_SCREEN = "publication screen"
+    REQUEST_SCREEN = "request screen"
+    SHOW_PRIVATE = "interlink show --as private"
+    EXPORT = "interlink export"

@@ -20,6 +20,7 @@ from tests.support.dns import DnsFixture, serve_zones
 from tests.support.mail import SmtpSink
 from tests.support.net import free_port
 from tests.support.postgres import BACKENDS, POSTGRES_URL, postgres_base, postgres_database
+from tests.support.staff import seed_staff, with_staff
 
 
 @pytest.fixture(params=BACKENDS)
@@ -40,7 +41,9 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
     folder = tmp_path_factory.mktemp("template")
     sqlite_file = folder / "template.db"
     templates = {"sqlite": str(sqlite_file)}
-    Store.open(settings=Settings(database_url=f"sqlite:///{sqlite_file}", data_dir=folder)).close()
+    with_staff(
+        Store.open(settings=Settings(database_url=f"sqlite:///{sqlite_file}", data_dir=folder))
+    ).close()
     pg_name = None
     if POSTGRES_URL:
         base = postgres_base()
@@ -49,7 +52,7 @@ def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{pg_name}"'))
         url = base.set(database=pg_name).render_as_string(hide_password=False)
-        Store.open(settings=Settings(database_url=url, data_dir=folder)).close()
+        with_staff(Store.open(settings=Settings(database_url=url, data_dir=folder))).close()
         templates["postgresql"] = pg_name
     yield templates
     if pg_name:
@@ -79,8 +82,9 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    """A migrated store holding only the house contact."""
+    """A migrated store holding only the house contact (and the test staff)."""
     opened = Store.open(settings=settings)
+    seed_staff(opened)
     try:
         yield opened
     finally:
@@ -103,6 +107,7 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     """A migrated SQLite store, for tests that need only one backend."""
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'one.db'}", data_dir=tmp_path / "d")
     opened = Store.open(settings=settings)
+    seed_staff(opened)
     try:
         yield opened
     finally:

@@ -31,6 +31,7 @@ from domains.settings import Settings, get_settings
 from domains.store import Store
 from tests.support.factories import account_data, contact_data
 from tests.support.postgres import postgres_database
+from tests.support.staff import seed_staff
 
 ACTOR = "staff:test"
 MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)
@@ -157,6 +158,7 @@ def second_store(database_url: str, tmp_path: Path) -> Iterator[Store]:
         urls = postgres_database()
     url = next(urls)
     opened = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "second"))
+    seed_staff(opened)
     try:
         yield opened
     finally:

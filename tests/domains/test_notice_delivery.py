@@ -34,6 +34,7 @@ from tests.support.mail import SmtpSink
 from tests.support.net import free_port
 from tests.support.notices import completion_notices, statuses
 from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
+from tests.support.staff import seed_staff
 from tui.cli import app
 
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)
@@ -199,6 +200,7 @@ def test_a_locked_sqlite_store_leaves_the_notice_queued(tmp_path: Path) -> None:
         sync=SyncSettings(database_retry_wait=0.01, database_retry_wait_max=0.02),
     )
     store = Store.open(settings=settings)
+    seed_staff(store)
     try:
         [notice_id] = completion_notices(store, 1)
         outbox = tmp_path / "out"

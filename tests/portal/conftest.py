@@ -10,6 +10,7 @@ import pytest
 from domains.settings import MailSettings, Settings
 from domains.store import Store
 from tests.support.portal import BASE_URL, Portal, make_portal
+from tests.support.staff import seed_staff
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def lite_store(tmp_path: Path) -> Iterator[Store]:
         portal_base_url=BASE_URL,
     )
     opened = Store.open(settings=settings)
+    seed_staff(opened)
     try:
         yield opened
     finally:

@@ -18,6 +18,7 @@ from domains.exchange import import_records
 from domains.store import Store
 from tests.support.environment import DEMO_FILE
 from tests.support.pilot import demo_settings, make_app
+from tests.support.staff import seed_staff
 from tui.app import InterlinkApp
 
 
@@ -27,6 +28,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tui-demo")
     database = folder / "demo.db"
     store = Store.open(settings=demo_settings(database, folder / "data"))
+    seed_staff(store)
     try:
         report = import_records(store, DEMO_FILE, actor="system:demo")
         assert report.written, report.problems
