@@ -1,5 +1,4 @@
-"""Who is at the keyboard, from the system: the OS account on SQLite, the database login on
-PostgreSQL; never a name the user types or an environment variable."""
+"""Who is at the keyboard, from the system (OS account, database login), never a name typed in."""
 
 from __future__ import annotations
 
