@@ -278,7 +278,7 @@ def test_export_then_import_into_an_empty_store_gives_the_same_records(
 ):
     fill(store)
     path = tmp_path / "export.json"
-    exported = export_records(store, path)
+    exported = export_records(store, path, actor=ACTOR)
     assert exported == {"accounts": 2, "contacts": 4, "domains": 2}
 
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -313,7 +313,7 @@ def test_export_then_import_into_an_empty_store_gives_the_same_records(
     )
 
     again = tmp_path / "again.json"
-    export_records(second_store, again)
+    export_records(second_store, again, actor=ACTOR)
     first, second = json.loads(path.read_text()), json.loads(again.read_text())
     second["domains"] = [d for d in second["domains"] if d["name"] != "after-import.com"]
     second["contacts"] = [c for c in second["contacts"] if c["handle"] != fresh.handle]
