@@ -19,7 +19,7 @@ from domains.store import Store
 from domains.vocabulary import StaffRole
 from tests.support.cli import access_event_count, interlink, on, one_error, url_of
 from tests.support.factories import NEW_TECH, confirmed_request, make_domain
-from tests.support.staff import ADMIN, add_me
+from tests.support.staff import ADMIN, add_me, seed_staff
 
 ROLES = "support, supervisor, privacy, admin"
 
@@ -184,10 +184,10 @@ def test_bootstrap_makes_the_first_admin_once(database_url: str, tmp_path: Path)
 
 
 @pytest.fixture
-def clerk(store: Store) -> Iterator[str]:
-    """On PostgreSQL, a second login role allowed to use the test database; its URL."""
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("a second identity is a second database login: PostgreSQL only")
+def clerk(pg_store: Store) -> Iterator[str]:
+    """A second PostgreSQL login role allowed to use the test database; its URL."""
+    store = pg_store
+    seed_staff(store)
     name = f"il_clerk_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url_of(store), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -204,10 +204,11 @@ def clerk(store: Store) -> Iterator[str]:
 
 
 def test_on_postgresql_the_identity_is_the_database_login(
-    store: Store, clerk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_store: Store, clerk: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two logins, two members: the clerk (support) enters nothing it may not; the runner's own
+    """Two logins, two members: the clerk (support) may look but not approve; the runner's own
     login (supervisor) approves what the clerk may not."""
+    store = pg_store
     login = make_url(clerk).username
     assert login is not None
     domain, registrant = make_domain(store)
