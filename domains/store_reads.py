@@ -110,6 +110,13 @@ class StoreReads(StoreSessions):
         self.get_contact(handle)  # NotFound for a handle that is not ours
         return access.for_contact(self, handle, limit)
 
+    def access_trail(
+        self, actor: str, handle: str, limit: int = 200
+    ) -> list[access.AccessEventView]:
+        """`access_events` for a member of staff allowed to see customer data (VIEW)."""
+        self._may_view(actor)
+        return self.access_events(handle, limit)
+
     def _may_view(self, actor: str) -> None:
         with self.read() as session:
             require(session, actor, Permission.VIEW)

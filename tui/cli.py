@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "registry-sandbox": ("tui.commands.sandbox", "registry_sandbox_command", "command"),
     "registry": ("tui.commands.registry", "app", "group"),
     "db": ("tui.commands.database", "app", "group"),
+    "staff": ("tui.commands.staff", "app", "group"),
+    "audit": ("tui.commands.audit", "app", "group"),
 }
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, Connection, DateTime, Table, func, select
 from sqlalchemy.types import JSON, TypeDecorator
 
-from domains import validation
+from domains import access, validation
 from domains.exchange.format import (
     ACCOUNT_KEYS,
     ACCOUNT_TABLE,
@@ -32,6 +32,8 @@ from domains.exchange.format import (
     VERSION,
 )
 from domains.models import utcnow
+from domains.staff import Permission, require
+from domains.vocabulary import AccessPurpose
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -132,9 +134,18 @@ def _pages(conn: Connection, stmt: Any, id_column: Any) -> Iterator[Sequence[Any
         last = rows[-1].id
 
 
-def export_records(store: Store, path: Path, *, progress: Progress | None = None) -> dict[str, int]:
-    """Write every account, contact and domain (with roles) to `path`; returns the counts."""
+def export_records(
+    store: Store, path: Path, *, actor: str, progress: Progress | None = None
+) -> dict[str, int]:
+    """Write every account, contact and domain (with roles) to `path`; returns the counts.
+
+    Staff need the privacy role (EXPORT); the export is recorded first as one access event for
+    every contact at once, so no export leaves the store unrecorded.
+    """
     path = Path(path)
+    with store.write() as session:
+        require(session, actor, Permission.EXPORT)
+        access.record(session, actor, AccessPurpose.EXPORT, [None])
     acc, con, dom, dc = ACCOUNT_TABLE.c, CONTACT_TABLE.c, DOMAIN_TABLE.c, ROLE_TABLE.c
     counts = dict.fromkeys(SECTIONS, 0)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode

@@ -43,6 +43,7 @@ from domains.exchange.report import ImportReport
 from domains.exchange.resolve import resolve
 from domains.exchange.streaming import Streaming
 from domains.models import utcnow
+from domains.staff import Permission, require
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -60,9 +61,12 @@ def import_records(
     progress: Progress | None = None,
     options: ImportOptions = DEFAULT_OPTIONS,
 ) -> ImportReport:
-    """Import an export file: all-or-nothing unless `skip_invalid` (see the module text)."""
+    """Import an export file: all-or-nothing unless `skip_invalid` (see the module text); staff
+    need the supervisor role (IMPORT)."""
     path = Path(path)
     actor = audit.check_actor(actor)
+    with store.read() as session:  # staff need the supervisor role, before anything is read
+        require(session, actor, Permission.IMPORT)
     if not path.is_file():
         raise ImportFileError(f"{path} does not exist or is not a file")
     try:

@@ -28,10 +28,12 @@ from domains.exchange.format import COLUMNS
 from domains.exchange.reader import loads
 from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
 from domains.settings import Settings, get_settings
+from domains.staff import Refused
 from domains.store import Store
+from domains.vocabulary import AccessPurpose, StaffRole
 from tests.support.factories import account_data, contact_data
 from tests.support.postgres import postgres_database
-from tests.support.staff import seed_staff
+from tests.support.staff import add_me, seed_staff
 
 ACTOR = "staff:test"
 MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)
@@ -278,7 +280,7 @@ def test_export_then_import_into_an_empty_store_gives_the_same_records(
 ):
     fill(store)
     path = tmp_path / "export.json"
-    exported = export_records(store, path)
+    exported = export_records(store, path, actor=ACTOR)
     assert exported == {"accounts": 2, "contacts": 4, "domains": 2}
 
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -313,7 +315,7 @@ def test_export_then_import_into_an_empty_store_gives_the_same_records(
     )
 
     again = tmp_path / "again.json"
-    export_records(second_store, again)
+    export_records(second_store, again, actor=ACTOR)
     first, second = json.loads(path.read_text()), json.loads(again.read_text())
     second["domains"] = [d for d in second["domains"] if d["name"] != "after-import.com"]
     second["contacts"] = [c for c in second["contacts"] if c["handle"] != fresh.handle]
@@ -739,6 +741,7 @@ def test_a_store_locked_by_another_writer_is_one_clear_message(tmp_path):
         database_url=f"sqlite:///{database}", data_dir=tmp_path / "b", sqlite_busy_timeout_ms=100
     )
     busy = Store.open(settings=settings)
+    seed_staff(busy)
     data, *_ = export_file(3)
     path = write(tmp_path / "three.json", data)
     other = sqlite3.connect(database, isolation_level=None)
@@ -779,8 +782,19 @@ def cli_env(tmp_path, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("INTERLINK_DATA_DIR", str(tmp_path / "cli-data"))
     monkeypatch.setenv("COLUMNS", "250")
     get_settings.cache_clear()
+    staffed(url, tmp_path / "cli-data")
     yield url
     get_settings.cache_clear()
+
+
+def staffed(url: str, data_dir: Path) -> None:
+    """A migrated store at `url` whose staff include whoever runs the tests, with the roles to
+    import (supervisor) and export (privacy)."""
+    store = Store.open(settings=Settings(database_url=url, data_dir=data_dir))
+    try:
+        add_me(store, StaffRole.SUPERVISOR, StaffRole.PRIVACY)
+    finally:
+        store.close()
 
 
 def test_cli_import_refuses_a_bad_file_and_accepts_a_good_one(cli_env, tmp_path):
@@ -790,14 +804,14 @@ def test_cli_import_refuses_a_bad_file_and_accepts_a_good_one(cli_env, tmp_path)
     dom[37]["contacts"]["registrant"] = "ILC99999"
     bad = write(tmp_path / "bad.json", data)
     runner = CliRunner()
-    result = runner.invoke(app, ["import", str(bad), "--user", "ann"])
+    result = runner.invoke(app, ["import", str(bad)])
     assert result.exit_code == 1, result.output
     assert "domains[37] (domain37.com): contacts.registrant: no contact 'ILC99999'" in result.output
     assert "nothing was imported" in result.output
 
     dom[37]["contacts"]["registrant"] = data["contacts"][37]["handle"]
     good = write(tmp_path / "good.json", data)
-    result = runner.invoke(app, ["import", str(good), "--user", "ann"])
+    result = runner.invoke(app, ["import", str(good)])
     assert result.exit_code == 0, result.output
     assert "imported 4 accounts, 40 contacts, 40 domains (80 roles) from good.json" in result.output
 
@@ -807,6 +821,7 @@ def test_cli_import_refuses_a_bad_file_and_accepts_a_good_one(cli_env, tmp_path)
     assert "exported 4 accounts, 41 contacts, 40 domains" in result.output
 
     other = f"sqlite:///{tmp_path / 'other.db'}"
+    staffed(other, tmp_path / "o")
     result = runner.invoke(app, ["import", str(exported), "--db", other])
     assert result.exit_code == 0, result.output
     assert "imported 4 accounts, 40 contacts, 40 domains" in result.output
@@ -840,6 +855,29 @@ def test_cli_skip_invalid_writes_the_rejects_beside_the_file(cli_env, tmp_path):
     rejects = tmp_path / "partly.rejects.json"
     assert rejects.exists()
     assert json.loads(rejects.read_text())["contacts"][0]["index"] == 2
+
+
+def test_import_needs_the_supervisor_role_before_anything_is_read(store, tmp_path):
+    data, *_ = export_file(3)
+    path = write(tmp_path / "three.json", data)
+    with pytest.raises(Refused, match="^sam may not import records: that needs the supervisor"):
+        import_records(store, path, actor="staff:sam")
+    with pytest.raises(Refused):  # refused before the file is even looked at
+        import_records(store, tmp_path / "missing.json", actor="staff:sam")
+    assert store.count_domains() == 0
+    assert import_records(store, path, actor="staff:sue").written
+
+
+def test_export_needs_the_privacy_role_and_is_recorded_once(store, tmp_path):
+    fill(store)
+    path = tmp_path / "out.json"
+    with pytest.raises(Refused, match="^sue may not export customer data: that needs the privacy"):
+        export_records(store, path, actor="staff:sue")
+    assert not path.exists()
+    assert store.access_events(store.house_contact().handle) == []
+    export_records(store, path, actor="staff:pia")
+    (event,) = store.access_events(store.house_contact().handle)
+    assert (event.actor, event.contact, event.purpose) == ("staff:pia", None, AccessPurpose.EXPORT)
 
 
 def test_errors_are_interlink_errors():

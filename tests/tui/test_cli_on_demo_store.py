@@ -12,8 +12,11 @@ from typer.testing import CliRunner
 
 from domains.changes import Workflow
 from domains.exchange import import_records
+from domains.identity import system_login
 from domains.settings import Settings
 from domains.store import Store
+from domains.vocabulary import StaffRole
+from tests.support.staff import add_me, seed_staff
 from tui.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +36,8 @@ def demo_db(tmp_path_factory) -> str:
     url = f"sqlite:///{folder / 'demo.db'}"
     store = Store.open(settings=Settings(database_url=url, data_dir=folder))
     import_records(store, REPO / "fixtures" / "demo.json", actor="system:test")
+    seed_staff(store)
+    add_me(store, StaffRole.SUPERVISOR)  # whoever runs the tests: the commands' identity
     store.close()
     return url
 
@@ -94,20 +99,14 @@ def test_requests_commands_end_to_end(demo_env, tmp_path):
     contact_file = tmp_path / "tech.json"
     contact_file.write_text(json.dumps(NEW_TECH))
     entered = run(
-        "requests",
-        "enter",
-        "asakeramik.se",
-        "--channel",
-        "phone",
-        "--contact",
-        str(contact_file),
-        "--user",
-        "ann",
+        "requests", "enter", "asakeramik.se", "--channel", "phone", "--contact", str(contact_file)
     )
     assert entered.exit_code == 0, entered.output
     reference = re.search(r"CR-[A-Z0-9]{5}-[A-Z0-9]{5}", entered.output).group(0)
 
     store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path))
+    me = f"staff:{system_login(store)}"
+    assert Workflow(store).get(reference).entered_by == me  # the system's word, not a name
     registrant = store.domain_record("asakeramik.se").contact("registrant")
     mail = message_from_bytes(latest_mail(outbox, registrant.email), policy=policy.default)
     text = mail.get_body(("plain",)).get_content()
@@ -119,15 +118,21 @@ def test_requests_commands_end_to_end(demo_env, tmp_path):
     shown = run("requests", "show", reference)
     assert "Kustlinjen Drift AB" in shown.output and "phone" in shown.output
 
-    refused = run("requests", "approve", reference, "--user", "ann")
+    refused = run("requests", "approve", reference)
     assert refused.exit_code == 1
-    assert "cannot also approve it" in refused.output
+    assert f"{me} entered request {reference} and cannot also approve it" in refused.stderr
     assert Workflow(store).get(reference).state == "confirmed"
 
-    approved = run("requests", "approve", reference, "--user", "bob")
+    # A request another member entered (ann, on the phone): the runner may approve it.
+    other = Workflow(store).submit(
+        actor="staff:ann", domain_name="daanbakker.nl", proposal=NEW_TECH, channel="phone"
+    )
+    Workflow(store).confirm(token=other.token)
+    approved = run("requests", "approve", other.request.reference)
     assert approved.exit_code == 0, approved.output
-    assert Workflow(store).get(reference).state == "applied"
-    assert store.domain_record("asakeramik.se").contact("tech").org == "Kustlinjen Drift AB"
+    assert Workflow(store).get(other.request.reference).state == "applied"
+    assert Workflow(store).get(other.request.reference).decided_by == me
+    assert store.domain_record("daanbakker.nl").contact("tech").org == "Kustlinjen Drift AB"
     store.close()
 
 
@@ -139,7 +144,7 @@ def test_reject_cancel_and_expire_from_the_shell(demo_env, tmp_path):
         actor="customer:portal", domain_name="daanbakker.nl", proposal=NEW_TECH, channel="portal"
     )
     flow.confirm(token=first.token)
-    no_reason = run("requests", "reject", first.request.reference, "--reason", " ", "--user", "bob")
+    no_reason = run("requests", "reject", first.request.reference, "--reason", " ")
     assert no_reason.exit_code == 1 and "reason" in no_reason.output
     rejected = run(
         "requests",
@@ -147,8 +152,6 @@ def test_reject_cancel_and_expire_from_the_shell(demo_env, tmp_path):
         first.request.reference,
         "--reason",
         "Unknown company",
-        "--user",
-        "bob",
     )
     assert rejected.exit_code == 0, rejected.output
     assert flow.get(first.request.reference).reason == "Unknown company"
@@ -156,7 +159,7 @@ def test_reject_cancel_and_expire_from_the_shell(demo_env, tmp_path):
     second = flow.submit(
         actor="customer:portal", domain_name="daanbakker.nl", proposal=NEW_TECH, channel="portal"
     )
-    cancelled = run("requests", "cancel", second.request.reference, "--user", "bob")
+    cancelled = run("requests", "cancel", second.request.reference)
     assert cancelled.exit_code == 0 and flow.get(second.request.reference).state == "cancelled"
 
     gone = run("requests", "show", "CR-AAAAA-AAAAA")

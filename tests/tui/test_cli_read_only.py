@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,8 +14,10 @@ from typer.testing import CliRunner
 
 from domains.settings import Settings, get_settings
 from domains.store import Store
+from domains.vocabulary import StaffRole
 from tests.support.environment import REQUIRE_ALL
 from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
+from tests.support.staff import add_me
 from tui.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,9 +75,17 @@ def test_db_option_naming_a_missing_file_is_refused_the_same_way(args, tmp_path)
 
 
 def test_commands_that_write_still_make_the_store(missing, tmp_path):
+    """On a first day: the import makes the store but refuses who is not staff yet; the first
+    admin is made with --bootstrap, grants themself the supervisor role and imports."""
+    refused = invoke(["import", str(REPO / "fixtures" / "demo.json")], tmp_path)
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert "is not a member of staff" in refused.stderr and refused.stderr.count("\n") == 1
+    assert missing.exists()
+    assert invoke(["staff", "add", "--bootstrap"], tmp_path).exit_code == 0
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert invoke(["staff", "grant", me, "supervisor"], tmp_path).exit_code == 0
     imported = invoke(["import", str(REPO / "fixtures" / "demo.json")], tmp_path)
     assert imported.exit_code == 0, imported.output
-    assert missing.exists()
     shown = invoke(["show", "harbourside-bikes.com", "--as", "whois"], tmp_path)
     assert shown.exit_code == 0, shown.output
     assert "Domain Name: HARBOURSIDE-BIKES.COM" in shown.stdout
@@ -110,7 +122,9 @@ def test_a_missing_postgresql_database_is_one_clear_line(tmp_path):
 def store_url(tmp_path: Path) -> str:
     """An empty, migrated store."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data")).close()
+    store = Store.open(settings=Settings(database_url=url, data_dir=tmp_path / "data"))
+    add_me(store, StaffRole.PRIVACY)  # the failures below are the store's, not a refusal
+    store.close()
     return url
 
 
@@ -140,3 +154,4 @@ def test_a_failing_command_writes_nothing_on_stdout(args, store_url, tmp_path):
     assert result.returncode == 1
     assert result.stdout == b""
     assert result.stderr.decode().startswith("error: ")
+    assert "member of staff" not in result.stderr.decode()

@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 
 from domains.settings import get_settings
 from domains.store import Store
+from domains.vocabulary import StaffRole
 from publishers.sandbox.server import SandboxRegistry
 from tests.support.net import free_port
+from tests.support.staff import add_me
 from tests.support.sync import (
     CLIENT_ID,
     CONTACT_AUTH,
@@ -49,7 +51,10 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxRegistry]:
 
 
 @pytest.fixture
-def registries_file(sandbox: SandboxRegistry, tmp_path: Path) -> Path:
+def registries_file(sandbox: SandboxRegistry, sqlite_store: Store, tmp_path: Path) -> Path:
+    """The sandbox as the registry; whoever runs the tests is support staff (both sides of the
+    comparison hold private fields)."""
+    add_me(sqlite_store, StaffRole.SUPPORT)
     return write_registries(tmp_path / "registries.toml", sandbox)
 
 
@@ -145,6 +150,15 @@ def test_a_name_that_looks_like_markup_is_refused_plainly(sqlite_store, registri
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith("error: domain: '[/b]x.com' ")
+
+
+def test_it_needs_the_support_role(sqlite_store, registries_file, domain):
+    add_me(sqlite_store, StaffRole.ADMIN)
+    result = show(sqlite_store, registries_file, domain)
+    clean(result)
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.endswith(" may not see customer data: that needs the support role")
 
 
 def test_the_group_is_listed(sqlite_store):

@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 from whois.parser import WhoisEntry
 
 from domains.store import Store
+from domains.vocabulary import StaffRole
 from publishers.epp.schema import validate_frame
 from publishers.policy import REDACTED_TEXT
 from publishers.registries import parse_registries
 from tests.support.factories import account_data, contact_data
+from tests.support.staff import add_me
 from tui.commands import show
 from tui.commands.show import show_command
 
@@ -33,8 +35,10 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def url(sqlite_store: Store) -> str:
-    """A store with a person's domain (IDN), an organisation's domain, and a consenting one."""
+    """A store with a person's domain (IDN), an organisation's domain, and a consenting one;
+    whoever runs the tests is support staff (the private and EPP views need it)."""
     store = sqlite_store
+    add_me(store, StaffRole.SUPPORT)
     account = store.create_account("staff:test", account_data())
     person = store.create_contact(
         "staff:test",

@@ -1,4 +1,4 @@
-"""What every command shares: opening the store, the actor's name, clean error exits."""
+"""What every command shares: opening the store, who is acting, clean error exits."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from domains.errors import InterlinkError
+from domains.identity import identify
 from domains.settings import Settings, get_settings
+from domains.staff import Permission, Refused, StaffView
 from domains.store import Store
 
 console = Console()
@@ -27,6 +29,15 @@ err_console = Console(stderr=True, soft_wrap=True)  # one error, one line: never
 def staff_actor(name: str | None = None) -> str:
     """The audit actor for the person at the keyboard: staff:NAME (option or login name)."""
     return f"staff:{name or getpass.getuser()}"
+
+
+def acting(store: Store, permission: Permission | None = None) -> StaffView:
+    """The member of staff running this command, from the system (never a typed name): an
+    unknown or disabled identity is UnknownStaff, one without `permission` is Refused."""
+    member = identify(store)
+    if permission is not None and not member.may(permission):
+        raise Refused(member.login, permission)
+    return member
 
 
 class NoStore(InterlinkError):

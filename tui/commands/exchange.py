@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from domains.exchange import ImportReport, export_records, import_records
-from tui.commands.common import console, err_console, opened_store, staff_actor, user_errors
+from tui.commands.common import acting, console, err_console, opened_store, user_errors
 from tui.progress import rich_progress
 
 
@@ -20,20 +20,24 @@ def import_command(
         None, "--rejects", help="Where --skip-invalid writes rejected records and reasons."
     ),
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
-    user: str = typer.Option(None, "--user", help="Staff name for the audit trail."),
 ) -> None:
-    """Import accounts, contacts and domains; all-or-nothing unless --skip-invalid."""
+    """Import accounts, contacts and domains; all-or-nothing unless --skip-invalid.
+
+    Needs the supervisor role; who you are comes from the system.
+    """
     if skip_invalid and rejects is None:
         rejects = path.with_name(path.stem + ".rejects.json")
-    with user_errors(), opened_store(database_url) as store, rich_progress() as progress:
-        report: ImportReport = import_records(
-            store,
-            path,
-            actor=staff_actor(user),
-            skip_invalid=skip_invalid,
-            rejects_path=rejects,
-            progress=progress,
-        )
+    with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
+        with rich_progress() as progress:
+            report: ImportReport = import_records(
+                store,
+                path,
+                actor=actor,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects,
+                progress=progress,
+            )
     for problem in report.problems:
         err_console.print(f"  {problem}", highlight=False)
     if report.problems and not skip_invalid:
@@ -51,13 +55,14 @@ def export_command(
     path: Path = typer.Argument(..., help="Where to write the JSON export."),
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
 ) -> None:
-    """Export every account, contact and domain (with roles) as JSON."""
-    with (
-        user_errors(),
-        opened_store(database_url, create=False) as store,
-        rich_progress() as progress,
-    ):
-        counts = export_records(store, path, progress=progress)
+    """Export every account, contact and domain (with roles) as JSON.
+
+    Needs the privacy role; the export is recorded in the access trail of every contact.
+    """
+    with user_errors(), opened_store(database_url, create=False) as store:
+        actor = acting(store).actor
+        with rich_progress() as progress:
+            counts = export_records(store, path, actor=actor, progress=progress)
     console.print(
         f"exported {counts['accounts']} accounts, {counts['contacts']} contacts, "
         f"{counts['domains']} domains to {path}"

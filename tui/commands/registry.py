@@ -10,10 +10,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from domains.staff import Permission
 from publishers.registries import load_registries
 from publishers.registry_compare import Comparison, Section
 from publishers.registry_view import compare_with_registry
-from tui.commands.common import console, opened_store, user_errors
+from tui.commands.common import acting, console, opened_store, user_errors
 
 app = typer.Typer(help="What the registries hold, compared with the store.", no_args_is_help=True)
 
@@ -80,6 +81,7 @@ def show_command(
     """Ask the domain's registry what it holds (domain:info, contact:info) and mark every field
     that differs from what Interlink would send."""
     with user_errors(), opened_store(database_url, create=False) as store:
+        acting(store, Permission.VIEW)  # both sides hold private fields: staff only
         path = registries_file or store.settings.registries_file
         registries = load_registries(path, data_dir=store.settings.data_dir)
         comparison = asyncio.run(compare_with_registry(store, registries, domain))

@@ -11,15 +11,15 @@ from rich.table import Table
 from domains import validation
 from domains.changes import Workflow
 from domains.request_mail import Outcome
+from domains.staff import Permission
 from domains.store import Store
 from domains.vocabulary import NoticeStatus, RequestChannel, RequestState, RequestTarget
 from portal.links import PortalLinks
-from tui.commands.common import console, opened_store, staff_actor, user_errors
+from tui.commands.common import acting, console, opened_store, user_errors
 
 app = typer.Typer(help="Technical-contact change requests.", no_args_is_help=True)
 
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: settings).")
-USER_OPTION = typer.Option(None, "--user", help="Staff name for the audit trail.")
 
 
 def workflow(store: Store) -> Workflow:
@@ -89,6 +89,7 @@ def list_requests(
 ) -> None:
     """Requests, newest first."""
     with user_errors(), opened_store(database_url, create=False) as store:
+        acting(store, Permission.VIEW)
         flow = Workflow(store)
         rows = flow.list(state=state, limit=limit)
         names = flow.domain_names(rows)
@@ -114,7 +115,9 @@ def show_request(reference: str, database_url: str = DB_OPTION) -> None:
     """One request: current and proposed technical contact, state, decisions."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url, create=False) as store:
-        console.print(_describe(Workflow(store), reference))
+        acting(store, Permission.VIEW)
+        table = _describe(Workflow(store), reference)
+    console.print(table)
 
 
 @app.command("enter")
@@ -132,16 +135,16 @@ def enter_request(
         False, "--house", help="Move the technical contact back to Interlink."
     ),
     database_url: str = DB_OPTION,
-    user: str = USER_OPTION,
 ) -> None:
     """Enter a request for a customer who phoned or wrote; the registrant must still confirm."""
     with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
         if house == (contact_file is not None):
             raise typer.BadParameter("give either --contact FILE or --house")
         proposal = json.loads(contact_file.read_text(encoding="utf-8")) if contact_file else None
         flow = workflow(store)
         outcome = flow.submit(
-            actor=staff_actor(user),
+            actor=actor,
             domain_name=domain,
             proposal=proposal,
             channel=channel,
@@ -154,24 +157,26 @@ def enter_request(
 
 
 @app.command("approve")
-def approve_request(reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION) -> None:
+def approve_request(reference: str, database_url: str = DB_OPTION) -> None:
     """Approve a confirmed request and apply it (not one you entered yourself)."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
         flow = workflow(store)
-        flow.approve(actor=staff_actor(user), reference=reference)
-        outcome = flow.apply(actor=staff_actor(user), reference=reference)
+        flow.approve(actor=actor, reference=reference)
+        outcome = flow.apply(actor=actor, reference=reference)
         deliver(flow, outcome)
     console.print(f"request {reference} approved and applied; the registry sync will follow")
 
 
 @app.command("apply")
-def apply_request(reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION) -> None:
+def apply_request(reference: str, database_url: str = DB_OPTION) -> None:
     """Apply an approved request whose first apply failed (e.g. a lock since lifted)."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
         flow = workflow(store)
-        outcome = flow.apply(actor=staff_actor(user), reference=reference)
+        outcome = flow.apply(actor=actor, reference=reference)
         deliver(flow, outcome)
     console.print(f"request {reference} applied")
 
@@ -181,13 +186,13 @@ def reject_request(
     reference: str,
     reason: str = typer.Option(..., "--reason", help="Why; the customer reads it."),
     database_url: str = DB_OPTION,
-    user: str = USER_OPTION,
 ) -> None:
     """Reject a confirmed request with a reason."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
         flow = workflow(store)
-        outcome = flow.reject(actor=staff_actor(user), reference=reference, reason=reason)
+        outcome = flow.reject(actor=actor, reference=reference, reason=reason)
         deliver(flow, outcome)
     console.print(f"request {reference} rejected")
 
@@ -197,26 +202,25 @@ def cancel_request(
     reference: str,
     reason: str = typer.Option(None, "--reason"),
     database_url: str = DB_OPTION,
-    user: str = USER_OPTION,
 ) -> None:
     """Cancel a request that has not been decided yet."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
         flow = workflow(store)
-        outcome = flow.cancel(actor=staff_actor(user), reference=reference, reason=reason)
+        outcome = flow.cancel(actor=actor, reference=reference, reason=reason)
         deliver(flow, outcome)
     console.print(f"request {reference} cancelled")
 
 
 @app.command("resend")
-def resend_confirmation(
-    reference: str, database_url: str = DB_OPTION, user: str = USER_OPTION
-) -> None:
+def resend_confirmation(reference: str, database_url: str = DB_OPTION) -> None:
     """Send the registrant a new confirmation link (the old one stops working)."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url) as store:
+        actor = acting(store).actor
         flow = workflow(store)
-        outcome = flow.resend_confirmation(actor=staff_actor(user), reference=reference)
+        outcome = flow.resend_confirmation(actor=actor, reference=reference)
         deliver(flow, outcome)
     console.print(f"a new confirmation link for {reference} was sent to the registrant")
 
@@ -225,6 +229,7 @@ def resend_confirmation(
 def expire_requests(database_url: str = DB_OPTION) -> None:
     """Expire unconfirmed requests older than the confirmation window."""
     with user_errors(), opened_store(database_url) as store:
+        acting(store)  # any active member of staff; the expiry itself is the system's
         flow = workflow(store)
         outcomes = flow.expire_stale()
         for outcome in outcomes:

@@ -13,7 +13,9 @@ from rich.text import Text
 from domains import validation
 from domains.models import Contact
 from domains.settings import Settings
+from domains.staff import Permission
 from domains.store import DomainRecord
+from domains.vocabulary import AccessPurpose
 from publishers.disclose import disclose_for
 from publishers.epp.client.commands import contact_create
 from publishers.epp.model import ContactData
@@ -23,9 +25,11 @@ from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
 from publishers.registries import load_registries
 from publishers.whois import render_whois
-from tui.commands.common import opened_store, user_errors
+from tui.commands.common import acting, opened_store, user_errors
 
 FORMATS = ("whois", "rdap", "epp", "private")
+#: What anyone may query anyway: no identity needed. EPP and private show private fields.
+PUBLIC = ("whois", "rdap")
 PREVIEW_CLTRID = "SHOW-PREVIEW"
 PREVIEW_AUTH_INFO = "set-at-sync"
 """The preview never shows a real authInfo; the sync job sets one when it sends the contact."""
@@ -132,14 +136,24 @@ def show_command(
     profile: str = typer.Option(None, "--profile", help="Publication profile (default: settings)."),
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
 ) -> None:
-    """Show a domain as WHOIS, RDAP or the registry (EPP) get it, or the stored record."""
+    """Show a domain as WHOIS, RDAP or the registry (EPP) get it, or the stored record.
+
+    EPP and private show private fields: they need a member of staff (from the system) with
+    the support role, and each look is recorded in the access trail.
+    """
     if as_ not in FORMATS:
         raise typer.BadParameter(f"{as_!r} is not one of {', '.join(FORMATS)}", param_hint="--as")
     with user_errors():
         # A name the store would refuse cannot be in it: say what is wrong with it instead.
         validation.domain_name(domain, field="domain")
     with user_errors(), opened_store(database_url, create=False) as store:
-        record = store.domain_record(domain)
+        if as_ in PUBLIC:
+            record = store.domain_record(domain)
+        else:
+            # The stored record and what the registry gets hold private fields: staff only, and
+            # the look at them is recorded (one access event per contact).
+            actor = acting(store, Permission.VIEW).actor
+            record = store.look_at_domain(actor, domain, AccessPurpose.SHOW_PRIVATE)
         settings = store.settings
         view = build_view(
             record,
