@@ -120,8 +120,12 @@ class TypesOnlyFormatter(logging.Formatter):
         return ""
 
 
+#: What every log line looks like.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging(verbose: bool) -> None:
     """Plain logs on stderr, exceptions by type only; they never carry personal data."""
     handler = logging.StreamHandler()
-    handler.setFormatter(TypesOnlyFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(TypesOnlyFormatter(LOG_FORMAT))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
