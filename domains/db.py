@@ -58,7 +58,7 @@ def is_transient(exc: BaseException) -> bool:
 
 class _NoRows(logging.Filter):
     """Drops SQLAlchemy's DEBUG lines that print each fetched row ("Row (...)"): a row of the
-    contact table is a person's name, address, phone and e-mail (docs/architecture.md, Logs)."""
+    contact table is a person's name, address, phone and e-mail (architecture §3, Logs)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (isinstance(record.msg, str) and record.msg.endswith("Row %r"))
