@@ -78,6 +78,15 @@ class Capture(logging.Handler):
     def loggers(self) -> set[str]:
         return {line.logger for line in self.lines}
 
+    @staticmethod
+    def at_debug() -> None:
+        """Set the root and every logger of `LOGGERS` to DEBUG (again: a library may have set
+        its own level meanwhile, as uvicorn does when a server is configured)."""
+        for name in (None, *LOGGERS):
+            logger = logging.getLogger(name)
+            logger.setLevel(logging.DEBUG)
+            logger.disabled = False
+
 
 @contextmanager
 def everything_at_debug() -> Iterator[Capture]:
@@ -86,10 +95,7 @@ def everything_at_debug() -> Iterator[Capture]:
     root = logging.getLogger()
     named = [logging.getLogger(name) for name in LOGGERS]
     before = [(logger, logger.level, logger.disabled) for logger in [root, *named]]
-    root.setLevel(logging.DEBUG)
-    for logger in named:
-        logger.setLevel(logging.DEBUG)
-        logger.disabled = False
+    capture.at_debug()
     root.addHandler(capture)
     try:
         yield capture
