@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from domains import notice_delivery
 from domains.changes import Workflow
 from domains.db import make_engine
+from domains.errors import InterlinkError
 from domains.exchange import import_records
 from domains.mailer import SmtpMailer
 from domains.settings import MailSettings, Settings
@@ -42,6 +43,7 @@ from tests.support.mail import SmtpSink
 from tests.support.net import free_port
 from tests.support.portal import csrf_of
 from tests.support.rdds import poll, query, rdds_settings
+from tests.support.staff import SUPPORT
 from tests.support.sync import sandbox_in_thread
 from tui.commands.serve import Services
 from tui.demo_services import SANDBOX_CLIENT, SANDBOX_PASSWORD, registries_toml, seed_sandbox
@@ -144,6 +146,15 @@ def run_journey(
             unknown = {"csrf_token": csrf, "domain": "never-registered-here.com", **NEW_TECH}
             assert browser.post("/change", data=unknown).status_code == 422  # not ours: refused
 
+            # The JSON API refuses a contact with a broken address (a problem document).
+            api_contact = {**NEW_TECH, "street": [NEW_TECH["street"]], "email": "philippa@"}
+            problem = httpx.post(
+                f"{base}/api/v1/change-requests",
+                json={"domain": name, "technical_contact": api_contact},
+                timeout=10,
+            )
+            assert problem.status_code == 422 and "email" in problem.text, problem.text
+
             # The customer asks for the new technical contact.
             csrf = csrf_of(browser.get("/change").text)
             asked = browser.post("/change", data={"csrf_token": csrf, "domain": name, **NEW_TECH})
@@ -157,8 +168,11 @@ def run_journey(
             assert confirmed.status_code == 200
             assert browser.get("/confirm/not-a-token").status_code in (400, 404, 410)
 
-        # Staff approve (ann) and apply (bob); the notices go out over SMTP.
+        # Staff approve (ann) and apply (bob); the notices go out over SMTP. Support staff
+        # (sam) may not decide a request, and are told so.
         flow = Workflow(store)
+        with pytest.raises(InterlinkError):
+            flow.approve(actor=f"staff:{SUPPORT}", reference=reference)
         flow.approve(actor="staff:ann", reference=reference)
         applied = flow.apply(actor="staff:bob", reference=reference)
         sent = notice_delivery.deliver(
