@@ -60,6 +60,8 @@ NEW_TECH = {
     "state": "",
     "country": "GB",
 }
+#: The registrant's corrected street, as staff enter it.
+MOVED = {"street": ["3 Ropewalk Court"]}
 #: Loggers of the parts that stand in for the world outside Interlink, not scanned: aiosmtpd is
 #: the registrar's mail relay, whose log names the mailboxes it delivers to (it is that server's
 #: log, not Interlink's; Interlink's own SMTP client logs nothing of a message).
@@ -168,6 +170,9 @@ def run_journey(
             assert confirmed.status_code == 200
             assert browser.get("/confirm/not-a-token").status_code == 400  # a forged link
 
+        # Staff look the registrant up by e-mail (and the new contact by name, once applied).
+        assert store.search(registrant["email"], kind="email").hits
+
         # Staff approve (ann) and apply (bob); the notices go out over SMTP. Support staff
         # (sam) may not decide a request, and are told so.
         flow = Workflow(store)
@@ -179,8 +184,16 @@ def run_journey(
             store, applied.notice_ids, mailer=mailer, links=PortalLinks(settings)
         )
         assert sent and {n.status for n in sent} == {"sent"}
+        assert store.search(NEW_TECH["name"], kind="name").hits
 
-        # The sync pushes the change to the sandbox registry over TLS.
+        # Staff correct the registrant's street (a stale edit is refused first): a contact
+        # update for the registry too.
+        current = store.get_contact(registrant["handle"])
+        with pytest.raises(InterlinkError):
+            store.update_contact("staff:ann", current.handle, current.version - 1, MOVED)
+        store.update_contact("staff:ann", current.handle, current.version, MOVED)
+
+        # The sync pushes both changes to the sandbox registry over TLS.
         registries = tmp_path / "registries.toml"
         registries.write_text(registries_toml(registry.port, str(registry.ca_file)))
 
@@ -198,7 +211,9 @@ def run_journey(
         assert flow.get(reference).state == "completed"
         tech = store.domain_record(name).contact("tech")
         assert tech is not None and tech.email == NEW_TECH["email"]
-        assert registry.snapshot().domains[name].handles("tech") == (tech.handle,)
+        snapshot = registry.snapshot()
+        assert snapshot.domains[name].handles("tech") == (tech.handle,)
+        assert list(snapshot.contacts[registrant["handle"]].street) == MOVED["street"]
 
         # WHOIS and RDAP answer for the domain, and for one that is not ours.
         assert name in query(services.whois_port, name).lower()
@@ -228,7 +243,7 @@ def test_the_demo_journey_logs_no_personal_data(journey_settings, tmp_path: Path
 
     registrant = demo_target()[1]
     values = private_values([*touched, registrant, {**NEW_TECH, "consent_fields": []}])
-    assert registrant["email"] in values and NEW_TECH["name"] in values
+    assert {registrant["email"], NEW_TECH["name"], MOVED["street"][0]} <= values.keys()
     ours = [line for line in capture.lines if line.logger not in NOT_INTERLINK]
     theirs = [line for line in capture.lines if line.logger in NOT_INTERLINK]
     # The capture saw the libraries and the product at DEBUG...
