@@ -56,8 +56,33 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
+class _NoRows(logging.Filter):
+    """Drops SQLAlchemy's DEBUG lines that print each fetched row ("Row (...)"): a row of the
+    contact table is a person's name, address, phone and e-mail (architecture §3, Logs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith("Row %r"))
+
+
+_NO_ROWS = _NoRows()
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
-    """An engine with the connection settings the store relies on."""
+    """An engine with the connection settings the store relies on.
+
+    Logs hold no personal data, whatever level `sqlalchemy.engine` is set to:
+    `hide_parameters=True` keeps the bound values (a contact's name, e-mail, phone...) out of
+    the engine's INFO lines and out of the text of its errors (IntegrityError and the like, which
+    callers may log), and the `_NoRows` filter drops its DEBUG lines that print fetched rows. The
+    SQL itself (with placeholders) and the timings still show.
+    """
+    engine = _make_engine(url, busy_timeout_ms)
+    # Every engine made here logs to this one logger (none has a logging_name); added once.
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NO_ROWS)
+    return engine
+
+
+def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -66,6 +91,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
             url,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+            hide_parameters=True,  # see make_engine: no personal data in logs or errors
         )
 
         @event.listens_for(engine, "connect")
@@ -90,7 +116,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)  # see make_engine
 
 
 def writer(engine: Engine) -> Engine:

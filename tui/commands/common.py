@@ -131,8 +131,17 @@ class TypesOnlyFormatter(logging.Formatter):
         return ""
 
 
+#: What every log line looks like.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging(verbose: bool) -> None:
-    """Plain logs on stderr, exceptions by type only; they never carry personal data."""
+    """Plain logs on stderr, exceptions by type only; they never carry personal data.
+
+    No library logger needs a filter or a level here, even at DEBUG (architecture §3, Logs):
+    the engines hide bound values and rows (domains/db.py, make_engine), uvicorn's access log
+    is off (serve), and the product sends no HTTP request of its own through httpx.
+    """
     handler = logging.StreamHandler()
-    handler.setFormatter(TypesOnlyFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(TypesOnlyFormatter(LOG_FORMAT))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
