@@ -141,6 +141,7 @@ ROLES: tuple[RoleSpec, ...] = (
             Grant("change_request", (READ, ADD, CHANGE)),
             Grant("notice", (READ, ADD, CHANGE)),
             Grant("audit_event", (ADD,)),
+            Grant("audit_event", (READ,), ("id",)),  # INSERT ... RETURNING id
             Grant("staff_member", (READ,)),
             *_STALE_ANSWERS,
             _REVISION,

@@ -7,6 +7,7 @@ httpx. On SQLite the command says in one line that roles are PostgreSQL's.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,12 +20,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
+from domains.changes import Workflow
 from domains.grants import ROLES, Grant, RoleSpec, check_roles
 from domains.identity import identify
 from domains.settings import Settings
 from domains.store import Store
 from publishers.published import Publication, publish
 from tests.support.environment import REQUIRE_ALL
+from tests.support.factories import NEW_TECH
 from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
 from tests.support.rdds import (
     need_whois_client,
@@ -35,7 +38,7 @@ from tests.support.rdds import (
     stop_server,
     whois_cli,
 )
-from tests.support.staff import ADMIN, DISABLED, SUPPORT
+from tests.support.staff import ADMIN, DISABLED, SUPERVISOR, SUPPORT
 from tui.cli import app
 
 postgres_only = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)
@@ -196,7 +199,13 @@ def logged_in_and_out(store: Store, url: str, admin: str, member: str, tmp_path:
 def test_serve_as_rdds_answers_whois_and_rdap(granted: tuple[Store, str], tmp_path: Path) -> None:
     store, url = granted
     seed(store)
-    publish(store, Publication(store.settings))
+    publisher = Store.open(
+        settings=Settings(database_url=as_role(url, "interlink_publish"), data_dir=tmp_path / "p")
+    )
+    try:
+        assert publish(publisher, Publication(publisher.settings)).published == 2
+    finally:
+        publisher.close()
     rdds = as_role(url, "interlink_rdds")
     command = [sys.executable, "-m", "tui.cli", "serve", "--whois-port", "0", "--http-port", "0"]
     server = start_server([*command, "--db", rdds, "--no-portal"], serve_env(tmp_path))
@@ -272,3 +281,49 @@ def test_grants_on_sqlite_is_one_clear_line(tmp_path: Path) -> None:
 def test_the_role_table_is_checked(grant: Grant, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         check_roles([RoleSpec("interlink_x", True, "a test", (grant,))])
+
+
+@postgres_only
+def test_each_role_does_its_part_of_a_change_request(
+    granted: tuple[Store, str], tmp_path: Path
+) -> None:
+    """The portal opens and confirms a request, a member of staff applies it, the sync worker
+    takes it (the registry is not there: it records the failure): each under its own role."""
+    store, url = granted
+    seed(store)
+
+    def opened(role: str) -> Store:
+        settings = Settings(database_url=as_role(url, role), data_dir=tmp_path / "data")
+        return Store.open(settings=settings)
+
+    portal, staff = opened("interlink_portal"), opened(SUPERVISOR)
+    try:
+        asked = Workflow(portal).submit(
+            actor="customer:portal",
+            domain_name="kite-makers.com",
+            proposal=NEW_TECH,
+            channel="portal",
+        )
+        assert asked.token is not None
+        assert Workflow(portal).confirm(token=asked.token).request.state == "confirmed"
+        reference = asked.request.reference
+        applied = Workflow(staff).approve_and_apply(
+            actor=f"staff:{SUPERVISOR}", reference=reference
+        )
+        assert applied.request.state == "applied"
+    finally:
+        portal.close()
+        staff.close()
+    sync = as_role(url, "interlink_sync")
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "sync", "--once", "--db", sync],
+        env=serve_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "permission denied" not in done.stdout + done.stderr
+    assert "1 sync failed" in " ".join(done.stdout.split()), done.stdout + done.stderr
+    state = run(url, f"SELECT state FROM change_request WHERE reference = '{reference}'")
+    assert state == [("sync_failed",)]
