@@ -22,8 +22,9 @@ Why each role holds what it holds:
   UPDATE on one of its columns (`version`).
 - `interlink_staff` (a group without login; each member of staff logs in as themselves): the
   customer tables, requests, outbox, notices; audit and access trails INSERT and SELECT only;
-  the staff list SELECT only. `interlink_staff_admin` adds writing the staff list, and only
-  active admins are in it.
+  the staff list SELECT only; UPDATE on the id sequences of accounts, contacts and domains,
+  which an import moves past the ids it gave (setval). `interlink_staff_admin` adds writing
+  the staff list, and only active admins are in it.
 
 Everyone who changes a domain, a role or a contact fires the triggers of migration 0004, which
 run as that role: such roles also get SELECT (name) and UPDATE (render_key, whois, rdap) on the
@@ -78,6 +79,8 @@ class RoleSpec:
     login: bool
     purpose: str
     grants: tuple[Grant, ...]
+    #: Tables whose id sequence this role may move (setval: an import gives ids up front).
+    set_sequences: tuple[str, ...] = ()
 
 
 def _on(tables: Iterable[str], *privileges: str) -> tuple[Grant, ...]:
@@ -162,6 +165,7 @@ ROLES: tuple[RoleSpec, ...] = (
             *_STALE_ANSWERS,
             _REVISION,
         ),
+        set_sequences=("account", "contact", "domain"),
     ),
     RoleSpec(
         ADMIN_GROUP,
@@ -189,6 +193,10 @@ def check_roles(roles: Iterable[RoleSpec]) -> None:
                 raise ValueError(f"{where}: DELETE is granted on whole rows, not columns")
             if grant.table == ALEMBIC and grant.privileges != (READ,):
                 raise ValueError(f"{where}: the migrations' table is read-only to services")
+        for table in spec.set_sequences:
+            adds = [g for g in spec.grants if g.table == table and ADD in g.privileges]
+            if "id" not in _COLUMNS.get(table, ()) or not adds:
+                raise ValueError(f"{spec.name}: sets the id sequence of {table} it cannot insert")
 
 
 check_roles(ROLES)
@@ -263,6 +271,10 @@ def _apply_role(
             sequence = _sequence(connection, grant.table)
             if sequence is not None:  # already quoted as PostgreSQL names it
                 connection.execute(text(f"GRANT USAGE ON SEQUENCE {sequence} TO {role}"))
+    for table in spec.set_sequences:
+        sequence = _sequence(connection, table)
+        if sequence is not None:
+            connection.execute(text(f"GRANT UPDATE ON SEQUENCE {sequence} TO {role}"))
     report.granted.append(spec.name)
 
 

@@ -21,14 +21,16 @@ from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
 
 from domains.changes import Workflow
+from domains.exchange.export import export_records
+from domains.exchange.importer import import_records
 from domains.grants import ROLES, Grant, RoleSpec, check_roles
 from domains.identity import identify
 from domains.settings import Settings
 from domains.store import Store
 from publishers.published import Publication, publish
 from tests.support.environment import REQUIRE_ALL
-from tests.support.factories import NEW_TECH
-from tests.support.postgres import NO_POSTGRES, POSTGRES_URL
+from tests.support.factories import NEW_TECH, account_data
+from tests.support.postgres import NO_POSTGRES, POSTGRES_URL, postgres_database
 from tests.support.rdds import (
     need_whois_client,
     query,
@@ -38,7 +40,7 @@ from tests.support.rdds import (
     stop_server,
     whois_cli,
 )
-from tests.support.staff import ADMIN, DISABLED, SUPERVISOR, SUPPORT
+from tests.support.staff import ADMIN, DISABLED, PRIVACY, SUPERVISOR, SUPPORT
 from tui.cli import app
 
 postgres_only = pytest.mark.skipif(not POSTGRES_URL and not REQUIRE_ALL, reason=NO_POSTGRES)
@@ -167,7 +169,15 @@ def test_staff_log_in_as_themselves_and_lose_access_when_disabled(
 
 
 def logged_in_and_out(store: Store, url: str, admin: str, member: str, tmp_path: Path) -> None:
-    store.staff.add(admin, member, "New Member", ["support"])
+    # The admin adds and later disables the member, logged in as herself.
+    admins = Store.open(
+        settings=Settings(database_url=as_role(url, ADMIN), data_dir=tmp_path / "a"),
+        migrate=False,
+    )
+    try:
+        admins.staff.add(admin, member, "New Member", ["support"])
+    finally:
+        admins.close()
     code, output = grants(url)
     assert code == 0, output
     assert f"staff login {member} created" in output
@@ -187,7 +197,14 @@ def logged_in_and_out(store: Store, url: str, admin: str, member: str, tmp_path:
     # Admins write the staff list through their own group; the disabled member reads nothing.
     assert run(as_role(url, ADMIN), "UPDATE staff_member SET version = version") == []
     assert DISABLED not in staff_group(url)
-    store.staff.disable(admin, member)
+    admins = Store.open(
+        settings=Settings(database_url=as_role(url, ADMIN), data_dir=tmp_path / "a"),
+        migrate=False,
+    )
+    try:
+        admins.staff.disable(admin, member)
+    finally:
+        admins.close()
     code, output = grants(url)
     assert code == 0, output
     assert f"{member} left interlink_staff" in output
@@ -283,6 +300,12 @@ def test_the_role_table_is_checked(grant: Grant, words: str) -> None:
         check_roles([RoleSpec("interlink_x", True, "a test", (grant,))])
 
 
+def test_a_role_sets_only_sequences_it_inserts_with() -> None:
+    reads = (Grant("contact", ("SELECT",)),)
+    with pytest.raises(ValueError, match="cannot insert"):
+        check_roles([RoleSpec("interlink_x", True, "a test", reads, set_sequences=("contact",))])
+
+
 @postgres_only
 def test_each_role_does_its_part_of_a_change_request(
     granted: tuple[Store, str], tmp_path: Path
@@ -327,3 +350,35 @@ def test_each_role_does_its_part_of_a_change_request(
     assert "1 sync failed" in " ".join(done.stdout.split()), done.stdout + done.stderr
     state = run(url, f"SELECT state FROM change_request WHERE reference = '{reference}'")
     assert state == [("sync_failed",)]
+
+
+@postgres_only
+def test_staff_export_and_import_under_their_own_logins(
+    granted: tuple[Store, str], migrated_templates: dict[str, str], tmp_path: Path
+) -> None:
+    """The privacy officer exports, a supervisor imports into another store (its id sequences
+    moved past the ids the import gave), each logged in as themselves."""
+    store, url = granted
+    seed(store)
+    file = tmp_path / "export.json"
+
+    def opened(database: str, role: str) -> Store:
+        settings = Settings(database_url=as_role(database, role), data_dir=tmp_path / "data")
+        return Store.open(settings=settings)
+
+    privacy = opened(url, PRIVACY)
+    try:
+        assert export_records(privacy, file)["domains"] == 2
+    finally:
+        privacy.close()
+    for other in postgres_database(template=migrated_templates["postgresql"]):
+        code, output = grants(other)
+        assert code == 0, output
+        supervisor = opened(other, SUPERVISOR)
+        try:
+            report = import_records(supervisor, file, actor=f"staff:{SUPERVISOR}")
+            assert (report.domains, report.problems) == (2, [])
+            account = supervisor.create_account(f"staff:{SUPERVISOR}", account_data())
+            assert account.id is not None and account.id > 1  # the sequence moved on
+        finally:
+            supervisor.close()
