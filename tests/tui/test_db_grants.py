@@ -159,16 +159,16 @@ def test_audit_trail_is_append_only_for_sync_and_staff(granted: tuple[Store, str
 def test_staff_log_in_as_themselves_and_lose_access_when_disabled(
     granted: tuple[Store, str], tmp_path: Path
 ) -> None:
-    store, url = granted
+    url = granted[1]
     admin = f"staff:{ADMIN}"
     member = f"new.member-{uuid.uuid4().hex[:8]}"  # roles outlive the test's database
     try:
-        logged_in_and_out(store, url, admin, member, tmp_path)
+        logged_in_and_out(url, admin, member, tmp_path)
     finally:
         run(url, f'DROP ROLE IF EXISTS "{member}"')
 
 
-def logged_in_and_out(store: Store, url: str, admin: str, member: str, tmp_path: Path) -> None:
+def logged_in_and_out(url: str, admin: str, member: str, tmp_path: Path) -> None:
     # The admin adds and later disables the member, logged in as herself.
     admins = Store.open(
         settings=Settings(database_url=as_role(url, ADMIN), data_dir=tmp_path / "a"),
