@@ -234,6 +234,17 @@ def _member_of(connection: Connection, member: str, group: str) -> bool:
     return row.first() is not None
 
 
+def _create_role(connection: Connection, quoted: str, attributes: str) -> None:
+    """CREATE ROLE, and nothing when another run made it meanwhile. `quoted`: a quoted name
+    (logins hold no `$`, so it cannot end the dollar-quoted block)."""
+    connection.execute(
+        text(
+            f"DO $$ BEGIN CREATE ROLE {quoted} {attributes}; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+    )
+
+
 def _sequence(connection: Connection, table: str) -> str | None:
     if "id" not in _COLUMNS[table]:
         return None
@@ -254,7 +265,7 @@ def _apply_role(
     role = _quote(connection, spec.name)
     login = "LOGIN" if spec.login else "NOLOGIN"
     if not _role_exists(connection, spec.name):
-        connection.execute(text(f"CREATE ROLE {role} {login}"))
+        _create_role(connection, role, login)
         report.created.append(spec.name)
     # The same attributes every time, whoever created it: no superuser, no new roles.
     connection.execute(
@@ -294,7 +305,7 @@ def _sync_staff(connection: Connection, members: Iterable[StaffView], report: Gr
                     report.left.append(f"{login} left {name}")
             continue
         if not exists:
-            connection.execute(text(f"CREATE ROLE {quoted} LOGIN INHERIT"))
+            _create_role(connection, quoted, "LOGIN INHERIT")
             report.logins_created.append(login)
         if not _member_of(connection, login, STAFF_GROUP):
             connection.execute(text(f"GRANT {staff} TO {quoted}"))
@@ -315,7 +326,8 @@ def apply_grants(engine: Engine, members: Iterable[StaffView]) -> GrantsReport:
         raise RolesNeedPostgres()
     report = GrantsReport()
     with engine.begin() as connection:
-        # Roles are cluster-wide: two runs at once (two databases) queue here, not collide.
+        # Two runs on one database queue here; on two databases of one cluster (roles are
+        # cluster-wide) a role the other run just made counts as there (_create_role).
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('interlink grants'))"))
         database = str(connection.execute(text("SELECT current_database()")).scalar_one())
         for spec in ROLES:
