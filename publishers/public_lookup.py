@@ -104,7 +104,10 @@ class PublicLookup:
         if not serve.publish_answers:
             service = None
         if published_only and service is None:
-            raise ValueError("answers from published answers only need serve.publish_answers")
+            raise ValueError(
+                "this database role may not read contacts, so it answers from the answers "
+                "rendered ahead only: serve.publish_answers must stay on"
+            )
         self.service = service
         self.publication = None
         if service is not None:
