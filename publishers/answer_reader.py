@@ -48,6 +48,9 @@ FINGERPRINT = (
     .outerjoin(_C, _C.c.id == _DC.c.contact_id)
     .where(_D.c.name == bindparam("name"))
 )
+#: Whether the store holds a domain: its name only (all a role without contacts may read).
+EXISTS = select(_D.c.name).where(_D.c.name == bindparam("name"))
+_STATEMENTS = {"fetch": FETCH, "fingerprint": FINGERPRINT, "exists": EXISTS}
 
 
 class LookupUnavailable(RuntimeError):
@@ -129,7 +132,7 @@ class AnswerReader:
         self._connections: list[Any] = []
         dialect = store.engine.dialect
         self._prepared = (
-            {"fetch": _Prepared(FETCH, dialect), "fingerprint": _Prepared(FINGERPRINT, dialect)}
+            {kind: _Prepared(statement, dialect) for kind, statement in _STATEMENTS.items()}
             if self.sqlite
             else {}
         )
@@ -194,8 +197,8 @@ class AnswerReader:
             raise LookupUnavailable("the store cannot be read just now") from None
 
     def query(self, kind: str, name: str, key: str | None) -> list[dict[str, Any]]:
-        """The rows of the `fetch`, `fingerprint` or `published` query for an A-label (`key`:
-        the render key of the answers rendered ahead)."""
+        """The rows of the `fetch`, `fingerprint`, `exists` or `published` query for an A-label
+        (`key`: the render key of the answers rendered ahead)."""
         values = {"name": name, "key": key}
         if self.sqlite:
             prepared = self._prepared[kind]
@@ -203,7 +206,7 @@ class AnswerReader:
         if kind == "published":
             statement = lookup_statement(self.service or "")
         else:
-            statement = FETCH if kind == "fetch" else FINGERPRINT
+            statement = _STATEMENTS[kind]
 
         def read() -> list[dict[str, Any]]:
             conn = self._connection()

@@ -18,6 +18,12 @@ So a change in the store shows in the next answer. The answer's generation time 
 `Last update of WHOIS database`, RDAP's `last update of RDAP database` event) is the time of
 each answer: answers are rendered once with a sentinel time that is replaced when served.
 Queries are read by publishers/query_names.py.
+
+With `published_only` (a database role that may not read contacts, such as `interlink_rdds`)
+the answers rendered ahead are the only source: a name without one is "not found" when the
+store does not hold the domain (its name is all this reads of the domain table), and
+`LookupUnavailable` when it does but its answer is not rendered yet (the publisher runs
+elsewhere, under a role that may read contacts). The contact table is never read.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from typing import Any
 from domains.settings import Settings
 from domains.store import Store
 from publishers.answer_cache import AnswerCache, CachedAnswer
-from publishers.answer_reader import AnswerReader, fingerprint
+from publishers.answer_reader import AnswerReader, LookupUnavailable, fingerprint
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, get_profile
 from publishers.published import SENTINEL, SENTINEL_TEXT, Publication
@@ -83,8 +89,10 @@ class PublicLookup:
         threads: int | None = None,
         service: str | None = None,
         publication: Publication | None = None,
+        published_only: bool = False,
     ) -> None:
         self.store = store
+        self.published_only = published_only
         self.settings = settings or store.settings
         serve = self.settings.serve
         if profile is None:
@@ -95,6 +103,11 @@ class PublicLookup:
         # The answers rendered ahead (publishers/published.py) of `service`, when it has them.
         if not serve.publish_answers:
             service = None
+        if published_only and service is None:
+            raise ValueError(
+                "this database role may not read contacts, so it answers from the answers "
+                "rendered ahead only: serve.publish_answers must stay on"
+            )
         self.service = service
         self.publication = None
         if service is not None:
@@ -111,7 +124,14 @@ class PublicLookup:
         )
         self._now_second = -1
         self._now_text = b""
-        self.stats = {"hits": 0, "published": 0, "checked": 0, "built": 0, "missing": 0}
+        self.stats = {
+            "hits": 0,
+            "published": 0,
+            "checked": 0,
+            "built": 0,
+            "missing": 0,
+            "unrendered": 0,
+        }
 
     def _query(self, kind: str, name: str) -> list[dict[str, Any]]:
         """The rows of the `fetch`, `fingerprint` or `published` query for an A-label."""
@@ -206,6 +226,8 @@ class PublicLookup:
         published = self._published(name)
         if published is not None:
             return published
+        if self.published_only:
+            return self._unpublished(name)
         entry = self.cache.get(name)
         if (
             entry is not None
@@ -236,6 +258,14 @@ class PublicLookup:
         entry.checked = token
         self.cache.keep(name, entry)
         return self._answer(name, entry)
+
+    def _unpublished(self, name: str) -> Answer:
+        """No answer rendered ahead, and no reading of contacts: not ours, or not ready."""
+        if not self._query("exists", name):
+            self.stats["missing"] += 1
+            return Answer(name, None)
+        self.stats["unrendered"] += 1
+        raise LookupUnavailable(f"no answer rendered yet for {name}")
 
     def clear(self) -> None:
         """Forget every cached answer."""

@@ -9,6 +9,12 @@ One asyncio loop (uvloop when installed) runs two listeners:
 Beside them a publisher thread keeps every domain's answers rendered ahead
 (publishers/published.py); the servers answer live whatever it has not rendered yet.
 
+Each may run under its own PostgreSQL role (README, "Running each service under its own
+database role"): when `--db` logs in as a role that may not read contacts (`interlink_rdds`),
+the lookups answer from the answers rendered ahead only, nothing is migrated or written, the
+portal needs its own `--portal-db` and the publisher its own `--publish-db` (or runs elsewhere,
+`interlink publish`).
+
 `Services` is the same thing as a reusable runner for other commands and tests: `start()` runs
 the loop in a background thread and returns once both listen (port 0 picks free ports, see
 `whois_port` and `http_port`), `stop()` shuts them down.
@@ -32,9 +38,11 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domains import speedups
+from domains.db import current_revision, ensure_schema, head_revision
 from domains.errors import InterlinkError
+from domains.grants import may_read_contacts
 from domains.mailer import Mailer
-from domains.settings import Settings
+from domains.settings import Settings, get_settings
 from domains.store import Store
 from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
 from publishers.http_guard import GuardedHttpProtocol, guarded_protocol
@@ -127,14 +135,25 @@ class Services:
         http_port: int | None = None,
         portal: bool = True,
         mailer: Mailer | None = None,
+        published_only: bool = False,
+        portal_store: Store | None = None,
+        publish_store: Store | None = None,
     ) -> None:
         self.store = store
+        self.published_only = published_only
+        self.portal_store = portal_store or (None if published_only else store)
+        self.publish_store = publish_store or (None if published_only else store)
         self.settings = settings or store.settings
         serve = self.settings.serve
         self.host = host or serve.host
         self._want_whois = serve.whois_port if whois_port is None else whois_port
         self._want_http = serve.http_port if http_port is None else http_port
         self.with_portal = portal
+        if portal and self.portal_store is None:
+            raise ServeError(
+                "the lookups' database role may not read customer data, so the portal needs "
+                "its own: --portal-db URL (e.g. as interlink_portal), or --no-portal"
+            )
         self.mailer = mailer
         self.whois: WhoisServer | None = None
         self.http: _QuietServer | None = None
@@ -179,6 +198,17 @@ class Services:
             f"{RDAP_PREFIX}/help)",
             f"Portal listening on {self.http_url}/"
             + ("" if self.with_portal else " (disabled: RDAP only)"),
+            *self._publishing(),
+        ]
+
+    def _publishing(self) -> list[str]:
+        if not self.published_only:
+            return []
+        if self.publisher is not None:
+            return ["Answers from rendered answers only; this process renders them (--publish-db)"]
+        return [
+            "Answers from rendered answers only; nothing here renders them: run "
+            "`interlink publish` under a role that may (interlink_publish), or give --publish-db"
         ]
 
     # -- in a running loop -------------------------------------------------------------
@@ -196,11 +226,17 @@ class Services:
         if self.with_portal:
             from portal.app import create_app  # the portal is optional for RDAP-only runs
 
-            portal = create_app(self.store, mailer=self.mailer, settings=self.settings)
+            assert self.portal_store is not None  # refused in __init__ otherwise
+            portal = create_app(self.portal_store, mailer=self.mailer, settings=self.settings)
         return PrefixDispatch(RDAP_PREFIX, rdap, portal)
 
     def _lookup(self, factory: Any) -> Any:
-        lookup = factory(self.store, self.settings, publication=self.publication)
+        lookup = factory(
+            self.store,
+            self.settings,
+            publication=self.publication,
+            published_only=self.published_only,
+        )
         self._lookups.append(lookup)
         return lookup
 
@@ -243,9 +279,9 @@ class Services:
                 if self._http_task.done():
                     raise ServeError("HTTP: the server stopped while starting")
                 await asyncio.sleep(0.01)
-            if serve.publish_answers:
+            if serve.publish_answers and self.publish_store is not None:
                 self.publisher = BackgroundPublisher(
-                    self.store, self.publication, interval=serve.publish_interval
+                    self.publish_store, self.publication, interval=serve.publish_interval
                 )
                 self.publisher.start()
         except BaseException:
@@ -333,6 +369,43 @@ class Services:
         self.stop()
 
 
+class NotCurrent(ServeError):
+    """A read-only role found the store at another schema revision than this version's."""
+
+    def __init__(self, revision: str | None) -> None:
+        super().__init__(
+            f"the store is at revision {revision or 'empty'}, this version needs "
+            f"{head_revision()}; this role may not migrate it: run `interlink db upgrade` as the "
+            "store's owner"
+        )
+
+
+@contextlib.contextmanager
+def lookup_store(database_url: str | None) -> Iterator[tuple[Store, bool]]:
+    """The lookups' store, and whether its login may only read published answers.
+
+    A login that may read contacts gets the store as every command opens it (migrated, with
+    the house contact). One that may not (interlink_rdds) gets it as it is: no migration, no
+    write; its schema must be the current one already.
+    """
+    settings = get_settings()
+    if database_url:
+        settings = Settings(**{**settings.model_dump(), "database_url": database_url})
+    store = Store.open(settings=settings, migrate=False)
+    try:
+        published_only = not may_read_contacts(store.engine)
+        if published_only:
+            revision = current_revision(store.engine)
+            if revision != head_revision():
+                raise NotCurrent(revision)
+        else:
+            ensure_schema(store.engine)
+            store.ensure_house_contact()
+        yield store, published_only
+    finally:
+        store.close()
+
+
 async def _serve_forever(services: Services) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -358,6 +431,18 @@ def serve_command(
     ),
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
     portal: bool = typer.Option(True, "--portal/--no-portal", help="Serve the customer portal."),
+    portal_db: str = typer.Option(
+        None,
+        "--portal-db",
+        envvar="INTERLINK_PORTAL_DATABASE_URL",
+        help="The portal's database URL, e.g. as interlink_portal (default: --db).",
+    ),
+    publish_db: str = typer.Option(
+        None,
+        "--publish-db",
+        envvar="INTERLINK_PUBLISH_DATABASE_URL",
+        help="The publisher's database URL, e.g. as interlink_publish (default: --db).",
+    ),
 ) -> None:
     """Serve WHOIS, RDAP and the customer portal until stopped (SIGTERM or Ctrl+C)."""
     configure_logging(verbose=False)  # a no-op when `interlink` configured it already
@@ -366,9 +451,22 @@ def serve_command(
         if port is not None and not 0 <= port <= 65535:
             raise typer.BadParameter(f"{port} is not a port number (0-65535)", param_hint=name)
     try:
-        with opened_store(database_url) as store:
+        with contextlib.ExitStack() as stack:
+            store, published_only = stack.enter_context(lookup_store(database_url))
+            portal_store = publish_store = None
+            if portal and portal_db:
+                portal_store = stack.enter_context(opened_store(portal_db))
+            if publish_db:
+                publish_store = stack.enter_context(opened_store(publish_db))
             services = Services(
-                store, host=host, whois_port=whois_port, http_port=http_port, portal=portal
+                store,
+                host=host,
+                whois_port=whois_port,
+                http_port=http_port,
+                portal=portal,
+                published_only=published_only,
+                portal_store=portal_store,
+                publish_store=publish_store,
             )
             with asyncio.Runner(loop_factory=new_event_loop) as runner:
                 runner.run(_serve_forever(services))
