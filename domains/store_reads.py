@@ -91,9 +91,16 @@ class StoreReads(StoreSessions):
         self._may_view(actor)
         record = self.domain_record(name)
         handles = [contact.handle for contact in record.contacts.values()]
-        with self.write() as session:
-            access.record(session, actor, purpose, handles, domain=record.domain.name)
+        self.record_looks(actor, purpose, handles, domain=record.domain.name)
         return record
+
+    def record_looks(
+        self, actor: str, purpose: AccessPurpose, handles: list[str], domain: str | None = None
+    ) -> None:
+        """Record that `actor`, allowed to see customer data, looked at these contacts."""
+        with self.write() as session:
+            require(session, actor, Permission.VIEW)
+            access.record(session, actor, purpose, handles, domain=domain)
 
     def look_at_contact(
         self, actor: str, handle: str, purpose: AccessPurpose, domain: str | None = None

@@ -134,4 +134,7 @@ class AccessPurpose(StrEnum):
     PUBLICATION_SCREEN = "publication screen"
     REQUEST_SCREEN = "request screen"
     SHOW_PRIVATE = "interlink show --as private"
+    SHOW_EPP = "interlink show --as epp"
+    REQUEST_COMMAND = "interlink requests show"
+    REGISTRY_COMPARISON = "interlink registry show"
     EXPORT = "interlink export"

@@ -9,7 +9,7 @@ from domains.identity import system_login
 from domains.store import Store
 from domains.vocabulary import AccessPurpose, StaffRole
 from tests.support.cli import access_event_count, on, one_error
-from tests.support.factories import make_domain
+from tests.support.factories import confirmed_request, make_domain
 from tests.support.staff import add_me
 from tui.commands.audit import EVERY_CONTACT
 
@@ -86,3 +86,19 @@ def test_import_needs_the_supervisor_role_and_writes_nothing_without_it(
         f"error: {system_login(store)} may not import records: that needs the supervisor role"
     )
     assert store.count_domains() == before
+
+
+def test_show_as_epp_and_requests_show_are_recorded_with_their_own_purpose(store: Store) -> None:
+    domain, registrant = make_domain(store)
+    me = add_me(store, StaffRole.SUPPORT)
+    assert on(store, "show", domain.name, "--as", "epp").exit_code == 0
+    reference = confirmed_request(store, domain.name)
+    shown = on(store, "requests", "show", reference)
+    assert shown.exit_code == 0, shown.output
+    trail = on(store, "audit", "access", "IL-HOUSE")  # the current tech contact
+    rows = [cells(line) for line in trail.stdout.splitlines() if line.startswith("│")]
+    assert [row[1:3] for row in rows] == [
+        [me, AccessPurpose.REQUEST_COMMAND],
+        [me, AccessPurpose.SHOW_EPP],
+    ]
+    assert [e.purpose for e in store.access_events(registrant.handle)] == [AccessPurpose.SHOW_EPP]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from domains.settings import get_settings
 from domains.store import Store
-from domains.vocabulary import StaffRole
+from domains.vocabulary import AccessPurpose, StaffRole
 from publishers.sandbox.server import SandboxRegistry
 from tests.support.net import free_port
 from tests.support.staff import add_me
@@ -92,6 +92,10 @@ def test_an_agreeing_domain(sqlite_store, registries_file, domain):
     assert headers and all(
         h.split() == ["┃", "field", "┃", "registry", "┃", "┃", "Interlink", "┃"] for h in headers
     )
+    registrant = sqlite_store.domain_record("cli-check.com").contact("registrant")
+    assert [e.purpose for e in sqlite_store.access_events(registrant.handle)] == [
+        AccessPurpose.REGISTRY_COMPARISON
+    ]
 
 
 def test_a_difference_is_marked_and_named(sqlite_store, sandbox, registries_file, domain):

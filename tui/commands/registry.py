@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domains.staff import Permission
+from domains.vocabulary import AccessPurpose
 from publishers.registries import load_registries
 from publishers.registry_compare import Comparison, Section
 from publishers.registry_view import compare_with_registry
@@ -81,10 +82,12 @@ def show_command(
     """Ask the domain's registry what it holds (domain:info, contact:info) and mark every field
     that differs from what Interlink would send."""
     with user_errors(), opened_store(database_url, create=False) as store:
-        acting(store, Permission.VIEW)  # both sides hold private fields: staff only
+        # Both sides hold private fields: staff only, and the look is recorded before it is shown.
+        actor = acting(store, Permission.VIEW).actor
         path = registries_file or store.settings.registries_file
         registries = load_registries(path, data_dir=store.settings.data_dir)
         comparison = asyncio.run(compare_with_registry(store, registries, domain))
+        store.look_at_domain(actor, domain, AccessPurpose.REGISTRY_COMPARISON)
     if as_json:
         typer.echo(json.dumps(comparison.as_dict(), indent=2, ensure_ascii=False))
     else:

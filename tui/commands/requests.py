@@ -13,7 +13,13 @@ from domains.changes import Workflow
 from domains.request_mail import Outcome
 from domains.staff import Permission
 from domains.store import Store
-from domains.vocabulary import NoticeStatus, RequestChannel, RequestState, RequestTarget
+from domains.vocabulary import (
+    AccessPurpose,
+    NoticeStatus,
+    RequestChannel,
+    RequestState,
+    RequestTarget,
+)
 from portal.links import PortalLinks
 from tui.commands.common import acting, console, opened_store, user_errors
 
@@ -50,10 +56,12 @@ def checked(reference: str) -> str:
     return key
 
 
-def _describe(flow: Workflow, reference: str) -> Table:
+def _describe(flow: Workflow, reference: str, actor: str) -> Table:
     parties = flow.parties(reference)
     request, domain = parties.request, parties.domain
     old, new = parties.old_tech, parties.new_tech
+    looked = [contact.handle for contact in (old, new) if contact is not None]
+    flow.store.record_looks(actor, AccessPurpose.REQUEST_COMMAND, looked, domain=domain.name)
     table = Table(title=f"{request.reference}: {domain.unicode_name} ({request.state})")
     table.add_column("field")
     table.add_column("value")
@@ -115,8 +123,8 @@ def show_request(reference: str, database_url: str = DB_OPTION) -> None:
     """One request: current and proposed technical contact, state, decisions."""
     reference = checked(reference)
     with user_errors(), opened_store(database_url, create=False) as store:
-        acting(store, Permission.VIEW)
-        table = _describe(Workflow(store), reference)
+        actor = acting(store, Permission.VIEW).actor
+        table = _describe(Workflow(store), reference, actor)
     console.print(table)
 
 

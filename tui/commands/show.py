@@ -153,7 +153,8 @@ def show_command(
             # The stored record and what the registry gets hold private fields: staff only, and
             # the look at them is recorded (one access event per contact).
             actor = acting(store, Permission.VIEW).actor
-            record = store.look_at_domain(actor, domain, AccessPurpose.SHOW_PRIVATE)
+            purpose = AccessPurpose.SHOW_EPP if as_ == "epp" else AccessPurpose.SHOW_PRIVATE
+            record = store.look_at_domain(actor, domain, purpose)
         settings = store.settings
         view = build_view(
             record,
