@@ -12,8 +12,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from domains.errors import InterlinkError
+from tui.permissions import allowed
 
 if TYPE_CHECKING:
+    from domains.staff import StaffView
     from domains.store import Store
 
 T = TypeVar("T")
@@ -21,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class StaffScreen(Screen):
-    """A screen that talks to the store only from worker threads."""
+    """A screen that talks to the store only from worker threads, and offers (footer, palette,
+    keys) only the actions the member at the keyboard may do."""
 
     #: The palette prefix of this screen's actions, e.g. "Domain".
     PALETTE_GROUP = ""
@@ -36,10 +39,21 @@ class StaffScreen(Screen):
         """The staff member at the keyboard (audit actor)."""
         return self.app.context.actor  # type: ignore[attr-defined]
 
+    @property
+    def staff(self) -> StaffView:
+        """The member of staff at the keyboard."""
+        return self.app.context.staff  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An action the member's roles do not allow is hidden from the footer and not run."""
+        return allowed(self.staff, action)
+
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """Each binding of this screen as a command palette entry."""
+        """Each binding of this screen the member may use, as a command palette entry."""
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if not allowed(self.staff, binding.action):
                 continue
             title = (
                 f"{self.PALETTE_GROUP}: {binding.description}"
