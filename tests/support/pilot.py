@@ -190,3 +190,30 @@ async def open_audit(pilot) -> DataTable:
     table = app.screen.query_one("#audit", DataTable)
     await wait_for(pilot, lambda: table.row_count, what="the audit rows")
     return table
+
+
+def palette_prompts(app: Any) -> list[str]:
+    """The prompts the open command palette lists now."""
+    from textual.command import CommandList, CommandPalette
+
+    palette = app.screen
+    assert isinstance(palette, CommandPalette)
+    options = palette.query_one(CommandList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def run_from_palette(pilot: Pilot, typed: str, title: str) -> None:
+    """ctrl+p, type `typed`, wait until the first command offered contains `title`, enter."""
+    from textual.command import CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*typed)
+    await wait_for(
+        pilot,
+        lambda: palette_prompts(app) and title in palette_prompts(app)[0],
+        what=f"{title!r} first in the palette",
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="closed")

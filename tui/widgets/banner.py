@@ -12,8 +12,8 @@ from tui.permissions import roles_text
 def acting_line(staff: StaffView) -> str:
     """The banner's line in a demo: who the app acts as, and how to switch."""
     return (
-        f"Demo: acting as {staff.display_name} (staff:{staff.login}, {roles_text(staff)}); "
-        "ctrl+p 'Demo: act as' switches"
+        f"Demo: acting as {staff.display_name} ({staff.login}, {roles_text(staff)})"
+        " - ctrl+p 'act as' switches"
     )
 
 
