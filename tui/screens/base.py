@@ -79,17 +79,25 @@ class StaffScreen(Screen):
             try:
                 result = work()
             except InterlinkError as exc:
-                self.app.call_from_thread(failed or self.show_error, exc)
+                self.app.call_from_thread(self._deliver, failed or self.show_error, exc)
                 return
             except Exception as exc:  # a user never sees a traceback; the log keeps it
                 log.exception("background task failed")
                 self.app.call_from_thread(
-                    failed or self.show_error, RuntimeError(f"unexpected error: {exc}")
+                    self._deliver,
+                    failed or self.show_error,
+                    RuntimeError(f"unexpected error: {exc}"),
                 )
                 return
-            self.app.call_from_thread(done, result)
+            self.app.call_from_thread(self._deliver, done, result)
 
         self.run_worker(runner, thread=True, group=group, exclusive=exclusive)
+
+    def _deliver(self, handler: Callable[[Any], Any], value: Any) -> None:
+        """Hand a result to the screen, unless the screen is gone meanwhile (a demo that
+        switched staff removes the screens of the member before)."""
+        if self.is_attached:
+            handler(value)
 
     def show_error(self, exc: Exception) -> None:
         """A clear message in a notification, never a traceback."""
