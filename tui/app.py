@@ -18,8 +18,6 @@ from tui.screens.no_access import NoAccessScreen
 from tui.screens.requests import RequestsScreen
 from tui.screens.sync import SyncScreen
 
-#: The sections that show customer data: only for staff who may see it.
-SECTIONS = ("domains", "requests", "sync", "audit")
 #: Where a member of staff who may not see customer data lands, and stays.
 NO_ACCESS = "no_access"
 
@@ -130,16 +128,14 @@ class InterlinkApp(App[None]):
         """Every action of the app and of the current screen the member may use, in the palette."""
         yield from super().get_system_commands(screen)
         staff = self.context.staff
-        if staff.may(Permission.VIEW):
-            yield SystemCommand(
-                "Domains", "Search the domains (F2)", partial(self.run_action, "search")
-            )
-            for mode, title, help_text in (
-                ("requests", "Requests", "Technical-contact change requests (F3)"),
-                ("sync", "Sync", "Registry sync outbox (F4)"),
-                ("audit", "Audit", "The audit trail (F5)"),
-            ):
-                yield SystemCommand(title, help_text, partial(self.switch_mode, mode))
+        for action, title, help_text in (
+            ("search", "Domains", "Search the domains (F2)"),
+            ("switch_mode('requests')", "Requests", "Technical-contact change requests (F3)"),
+            ("switch_mode('sync')", "Sync", "Registry sync outbox (F4)"),
+            ("switch_mode('audit')", "Audit", "The audit trail (F5)"),
+        ):
+            if self.check_action(action.split("(", 1)[0], ()):
+                yield SystemCommand(title, help_text, partial(self.run_action, action))
         for member in self.context.demo_staff:
             if member.login != staff.login:
                 yield SystemCommand(

@@ -12,6 +12,7 @@ from tests.support.pilot import (
     footer_actions,
     make_app,
     palette_titles,
+    run_from_palette,
     settle,
     text_of,
     wait_for,
@@ -124,3 +125,13 @@ async def test_a_role_taken_away_while_the_app_runs_is_one_clear_message(demo_st
             "that needs the supervisor role"
         )
     assert Workflow(demo_store).get(reference).state == "confirmed"
+
+
+async def test_the_palette_opens_the_sections_for_staff_who_may_see_them(demo_store):
+    app = make_app(demo_store, f"staff:{SUPPORT}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DomainsScreen), what="Domains")
+        await run_from_palette(pilot, "Sync", "Sync")
+        await wait_for(pilot, lambda: isinstance(app.screen, SyncScreen), what="Sync")
+        await run_from_palette(pilot, "Requests", "Requests")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestsScreen), what="Requests")
