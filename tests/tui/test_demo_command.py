@@ -139,6 +139,7 @@ def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
         text = screen()  # the banner says how a second terminal reaches this store, and mail
         assert "another terminal: export" in text and "INTERLINK_CONFIG=" in text
         assert "mail: " in text and "outbox/" in text
+        assert "Demo: acting as Ann Keller (ann, supervisor)" in text  # the default member
         assert all(len(line) <= 80 for line in text.splitlines())
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         assert wait_for(marker.exists, 60), screen()
