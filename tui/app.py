@@ -9,11 +9,17 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from domains.staff import Permission
 from tui.context import AppContext
+from tui.permissions import roles_text
 from tui.screens.audit import AuditScreen
 from tui.screens.domains import DomainsScreen
+from tui.screens.no_access import NoAccessScreen
 from tui.screens.requests import RequestsScreen
 from tui.screens.sync import SyncScreen
+
+#: Where a member of staff who may not see customer data lands, and stays.
+NO_ACCESS = "no_access"
 
 
 class InterlinkApp(App[None]):
@@ -26,6 +32,7 @@ class InterlinkApp(App[None]):
         "requests": RequestsScreen,
         "sync": SyncScreen,
         "audit": AuditScreen,
+        NO_ACCESS: NoAccessScreen,
     }
     DEFAULT_MODE = "domains"
     BINDINGS = [
@@ -40,9 +47,28 @@ class InterlinkApp(App[None]):
     ]
 
     def __init__(self, context: AppContext) -> None:
-        super().__init__()
         self.context = context
-        self.sub_title = context.actor
+        # The first screen follows the member's roles: read by App.__init__.
+        self.DEFAULT_MODE = self.home_mode()  # type: ignore[misc]
+        super().__init__()
+        self.sub_title = self.who()
+
+    def home_mode(self) -> str:
+        """The Domains search for staff who may see customer data; the notice for the others."""
+        return "domains" if self.context.staff.may(Permission.VIEW) else NO_ACCESS
+
+    def who(self) -> str:
+        """The member at the keyboard, for the header: login and roles."""
+        staff = self.context.staff
+        return f"{staff.actor} ({roles_text(staff)})"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The sections need the right to see customer data; switching staff needs a demo."""
+        if action in ("search", "switch_mode"):
+            return self.context.staff.may(Permission.VIEW)
+        if action == "act_as":
+            return self.context.is_demo
+        return True
 
     @property
     def store(self):
@@ -70,7 +96,7 @@ class InterlinkApp(App[None]):
         if self.context.on_ready is not None:
             self.context.on_ready(self)
 
-    def set_banner(self, text: str) -> None:
+    def set_banner(self, text: str | None) -> None:
         """Change the banner on every screen that shows one."""
         from tui.widgets.banner import Banner
 
@@ -79,18 +105,44 @@ class InterlinkApp(App[None]):
             for banner in screen.query(Banner):
                 banner.show_text(text)
 
+    async def action_act_as(self, login: str) -> None:
+        """In a demo: act as another demo member of staff; every section starts afresh for them."""
+        member = next((m for m in self.context.demo_staff if m.login == login), None)
+        if member is None:
+            return
+        self.context.staff = member
+        self.sub_title = self.who()
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        home = self.home_mode()
+        await self.switch_mode(home)
+        for mode, screen in self.MODES.items():
+            if mode != home:
+                await self.remove_mode(mode)
+                self.add_mode(mode, screen)
+        self.set_banner(self.context.banner)
+        self.screen.refresh_bindings()
+        self.notify(f"acting as {member.display_name} ({roles_text(member)})", title="Demo")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every action of the app and of the current screen, in the command palette."""
+        """Every action of the app and of the current screen the member may use, in the palette."""
         yield from super().get_system_commands(screen)
-        yield SystemCommand(
-            "Domains", "Search the domains (F2)", partial(self.run_action, "search")
-        )
-        for mode, title, help_text in (
-            ("requests", "Requests", "Technical-contact change requests (F3)"),
-            ("sync", "Sync", "Registry sync outbox (F4)"),
-            ("audit", "Audit", "The audit trail (F5)"),
+        staff = self.context.staff
+        for action, title, help_text in (
+            ("search", "Domains", "Search the domains (F2)"),
+            ("switch_mode('requests')", "Requests", "Technical-contact change requests (F3)"),
+            ("switch_mode('sync')", "Sync", "Registry sync outbox (F4)"),
+            ("switch_mode('audit')", "Audit", "The audit trail (F5)"),
         ):
-            yield SystemCommand(title, help_text, partial(self.switch_mode, mode))
+            if self.check_action(action.split("(", 1)[0], ()):
+                yield SystemCommand(title, help_text, partial(self.run_action, action))
+        for member in self.context.demo_staff:
+            if member.login != staff.login:
+                yield SystemCommand(
+                    f"Demo: act as {member.display_name} ({roles_text(member)})",
+                    f"switch the demo to staff:{member.login}",
+                    partial(self.run_action, f"act_as({member.login!r})"),
+                )
         palette = getattr(screen, "palette_commands", None)
         if palette is not None:
             yield from palette()

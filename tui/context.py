@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from domains.staff import StaffView
 from domains.store import Store
 
 
@@ -23,9 +24,22 @@ class AppContext:
     """The store, who is at the keyboard, and the services the screens may call."""
 
     store: Store
-    actor: str
+    #: The member of staff at the keyboard, as the system identified them (or, in a demo, the
+    #: demo member chosen).
+    staff: StaffView
     whois: PublicWhois = field(default_factory=PublicWhois)
     banner: str | None = None
     page_size: int = 100
     #: Called once the app is on screen (the demo starts its services then).
     on_ready: Callable[[Any], None] | None = None
+    #: In a demo only: the demo staff the app may switch between (empty outside a demo).
+    demo_staff: tuple[StaffView, ...] = ()
+
+    @property
+    def actor(self) -> str:
+        """The audit actor: staff:LOGIN."""
+        return self.staff.actor
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.demo_staff)

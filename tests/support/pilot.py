@@ -36,9 +36,32 @@ def demo_settings(database: Path, data_dir: Path) -> Settings:
 
 
 def make_app(store: Store, actor: str = ACTOR, **context: Any) -> InterlinkApp:
-    """The staff app on `store`, with the public WHOIS on a closed port."""
+    """The staff app on `store` as the member of staff `actor` (staff:LOGIN, who must be in the
+    store), with the public WHOIS on a closed port."""
     context.setdefault("whois", PublicWhois(host="127.0.0.1", port=CLOSED_PORT, timeout=0.5))
-    return create_app(AppContext(store=store, actor=actor, **context))
+    staff = store.staff.active(actor.removeprefix("staff:"))
+    return create_app(AppContext(store=store, staff=staff, **context))
+
+
+def make_demo_app(store: Store, login: str = "ann", **context: Any) -> InterlinkApp:
+    """The staff app as the demo opens it: acting as the demo member `login`, able to switch."""
+    from tui.demo_staff import demo_staff_views
+
+    staff = demo_staff_views(store)
+    member = next(m for m in staff if m.login == login)
+    return make_app(store, member.actor, demo_staff=staff, **context)
+
+
+def palette_titles(app: InterlinkApp) -> list[str]:
+    """The titles of every command the palette offers on the current screen."""
+    return [command.title for command in app.get_system_commands(app.screen)]
+
+
+def footer_actions(app: InterlinkApp) -> set[str]:
+    """The actions whose keys the current screen's footer shows now."""
+    from textual.widgets._footer import FooterKey
+
+    return {str(key.action) for key in app.screen.query(FooterKey)}
 
 
 async def wait_for(
@@ -167,3 +190,30 @@ async def open_audit(pilot) -> DataTable:
     table = app.screen.query_one("#audit", DataTable)
     await wait_for(pilot, lambda: table.row_count, what="the audit rows")
     return table
+
+
+def palette_prompts(app: Any) -> list[str]:
+    """The prompts the open command palette lists now."""
+    from textual.command import CommandList, CommandPalette
+
+    palette = app.screen
+    assert isinstance(palette, CommandPalette)
+    options = palette.query_one(CommandList)
+    return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+
+async def run_from_palette(pilot: Pilot, typed: str, title: str) -> None:
+    """ctrl+p, type `typed`, wait until the first command offered contains `title`, enter."""
+    from textual.command import CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*typed)
+    await wait_for(
+        pilot,
+        lambda: palette_prompts(app) and title in palette_prompts(app)[0],
+        what=f"{title!r} first in the palette",
+    )
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="closed")

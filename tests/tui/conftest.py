@@ -20,14 +20,18 @@ from tests.support.environment import DEMO_FILE
 from tests.support.pilot import demo_settings, make_app
 from tests.support.staff import seed_staff
 from tui.app import InterlinkApp
+from tui.demo_staff import seed_demo_staff
 
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo data set imported once into a migrated SQLite store."""
+    """The demo staff and data set, imported once into a migrated SQLite store."""
     folder = tmp_path_factory.mktemp("tui-demo")
     database = folder / "demo.db"
     store = Store.open(settings=demo_settings(database, folder / "data"))
+    # The demo's own staff (ann, a supervisor, among them), as `interlink demo` adds them; then
+    # the other names the tests act as.
+    seed_demo_staff(store)
     seed_staff(store)
     try:
         report = import_records(store, DEMO_FILE, actor="system:demo")

@@ -22,9 +22,11 @@ import pytest
 
 from domains.changes import Workflow
 from domains.store import Store
+from domains.vocabulary import StaffRole
 from tests.support.demo import HOLDER
 from tests.support.environment import REQUIRE_ALL
 from tests.support.factories import NEW_TECH
+from tests.support.staff import add_me
 from tui.demo_lock import DemoAlreadyRunning, DemoLock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,6 +141,7 @@ def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
         text = screen()  # the banner says how a second terminal reaches this store, and mail
         assert "another terminal: export" in text and "INTERLINK_CONFIG=" in text
         assert "mail: " in text and "outbox/" in text
+        assert "Demo: acting as Ann Keller (ann, supervisor)" in text  # the default member
         assert all(len(line) <= 80 for line in text.splitlines())
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         assert wait_for(marker.exists, 60), screen()
@@ -193,7 +196,15 @@ def demo(tmp_path_factory) -> Iterator[RunningDemo]:
         words = shlex.split(shell.group(1))
         assert words[0] == "export"
         exported = dict(word.split("=", 1) for word in words[1:])
-        yield RunningDemo(process, output, root / "data" / "demo", env, exported)
+        directory = root / "data" / "demo"
+        # A second terminal acts as whoever runs it (the system's identity): a member of the
+        # demo's support staff from now on, beside the demo's own staff.
+        store = Store.open(f"sqlite:///{directory / 'demo.db'}")
+        try:
+            add_me(store, StaffRole.SUPPORT)
+        finally:
+            store.close()
+        yield RunningDemo(process, output, directory, env, exported)
     finally:
         rest = stop_demo(process)
     assert process.returncode == 0, rest
@@ -258,21 +269,21 @@ def test_a_second_demo_in_the_same_directory_is_refused_and_the_first_runs_on(de
     # the first demo's store, outbox folder and sync worker are all still the ones at work.
     contact = tmp_path / "tech.json"
     contact.write_text(json.dumps(NEW_TECH))
-    entered = demo.interlink(
-        "requests", "enter", "asakeramik.se", "--channel", "phone", "--contact", str(contact),
-        "--user", "ann",
-    )  # fmt: skip
-    assert entered.returncode == 0, entered.stderr
-    reference = re.search(r"CR-[A-Z0-9]{5}-[A-Z0-9]{5}", entered.stdout).group(0)
-    mails = sorted((demo.directory / "outbox").glob("*.eml"))
-    mail = message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
-    text = mail.get_body(("plain",)).get_content()
-    token = re.search(r"/confirm/([A-Za-z0-9_-]+)", text).group(1)
     store = Store.open(f"sqlite:///{demo.directory / 'demo.db'}")
     try:
+        # The second terminal (support, see the fixture) enters it; the demo's supervisor, ann,
+        # approves: another pair of eyes.
+        entered = demo.interlink(
+            "requests", "enter", "asakeramik.se", "--channel", "phone", "--contact", str(contact)
+        )
+        assert entered.returncode == 0, entered.stderr
+        reference = re.search(r"CR-[A-Z0-9]{5}-[A-Z0-9]{5}", entered.stdout).group(0)
+        mails = sorted((demo.directory / "outbox").glob("*.eml"))
+        mail = message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
+        text = mail.get_body(("plain",)).get_content()
+        token = re.search(r"/confirm/([A-Za-z0-9_-]+)", text).group(1)
         Workflow(store).confirm(token=token)
-        approved = demo.interlink("requests", "approve", reference, "--user", "bob")
-        assert approved.returncode == 0, approved.stderr
+        Workflow(store).approve_and_apply(actor="staff:ann", reference=reference)
         assert wait_for(lambda: Workflow(store).get(reference).state == "completed")
     finally:
         store.close()

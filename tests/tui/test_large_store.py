@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 from domains.models import Account, Contact, Domain, DomainContact
 from domains.store import Store, search_key
 from tests.support.pilot import demo_settings, make_app, wait_for
+from tests.support.staff import seed_staff
 from tui.screens.domains import DomainsScreen
 
 
@@ -136,6 +137,7 @@ def build_store(database: Path, domains: int, seed: int = 7) -> None:
             if rows:
                 conn.execute(insert(Domain), rows)
                 conn.execute(insert(DomainContact), links)
+        seed_staff(store)  # the members of staff the app acts as
     finally:
         store.close()
 

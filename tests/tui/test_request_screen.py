@@ -120,7 +120,10 @@ async def test_a_hidden_screen_does_not_follow_and_catches_up_when_shown(
 async def test_long_values_are_wrapped_or_shown_in_full_at_80x24(app, demo_store):
     long_email = "network-operations-centre-hamburg@northwind-hosting-gmbh.example.net"
     long_org = "Northwind Hosting und Rechenzentrumsbetrieb GmbH & Co. KG, Niederlassung Nord"
-    colleague = "staff:maximiliane.featherstonehaugh-worthington@interlink.example.net"
+    # The longest login there may be (63 characters), of a member of staff who may approve.
+    login = "maximiliane.featherstonehaugh-worthington.interlink-example-net"
+    demo_store.staff.add("staff:ada", login, "Maximiliane Featherstonehaugh", ["supervisor"])
+    colleague = f"staff:{login}"
     flow = Workflow(demo_store)
     outcome = flow.submit(
         actor="customer:portal",

@@ -22,6 +22,7 @@ from domains.models import OutboxEntry
 from tests.support.environment import REPO
 from tests.support.factories import confirmed_request
 from tests.support.pilot import focus_by_tab, open_domain, retype, settle, text_of, wait_for
+from tui.demo_staff import DEMO_STAFF
 from tui.screens.audit import AuditScreen
 from tui.screens.contact_edit import ContactEditScreen
 from tui.screens.publication import PublicationScreen
@@ -143,7 +144,11 @@ async def take(app) -> dict[str, str]:
         )
         await retype(pilot, "actor", "staff:")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.query_one("#audit", DataTable).row_count == 3)
+        # The seeded changes, and the demo's admin adding the other demo staff.
+        staff_events = 3 + len(DEMO_STAFF) - 1
+        await wait_for(
+            pilot, lambda: app.screen.query_one("#audit", DataTable).row_count == staff_events
+        )
         await shoot(pilot, "audit", taken)
     return taken
 

@@ -14,10 +14,11 @@ from domains.exchange import import_records
 from domains.settings import Settings, get_settings
 from domains.store import Store
 from tui.app import create_app
-from tui.commands.common import console, staff_actor, user_errors
+from tui.commands.common import console, user_errors
 from tui.context import AppContext, PublicWhois
 from tui.demo_lock import DemoLock
 from tui.demo_services import CONFIG_NAME, DemoServices, config_toml, free_port
+from tui.demo_staff import demo_member, demo_staff_views, seed_demo_staff
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -37,13 +38,15 @@ def demo_settings(directory: Path, http_port: int) -> Settings:
 
 
 def demo_store(directory: Path, settings: Settings) -> Store:
-    """A new store in `directory` holding the demo data set (an old demo is replaced)."""
+    """A new store in `directory` holding the demo staff and data set (an old demo is
+    replaced)."""
     directory.mkdir(parents=True, exist_ok=True)
     for stale in [*directory.glob("demo.db*"), *directory.glob("sandbox.db*")]:
         if stale.is_file():
             stale.unlink()
     (directory / CONFIG_NAME).write_text(config_toml(settings), encoding="utf-8")
     store = Store.open(settings=settings)
+    seed_demo_staff(store)
     report = import_records(store, FIXTURES / "demo.json", actor="system:demo")
     if report.problems:
         store.close()
@@ -58,7 +61,9 @@ def demo_command(
     directory: Path = typer.Option(
         None, "--dir", help="Where the demo lives (default: the data directory's demo/)."
     ),
-    user: str = typer.Option(None, "--user", help="Staff name for the audit trail."),
+    user: str = typer.Option(
+        None, "--user", help="Which demo staff member to act as (default: ann, a supervisor)."
+    ),
     headless: bool = typer.Option(
         False, "--headless", help="Run the services without the staff app, until Ctrl-C."
     ),
@@ -68,6 +73,7 @@ def demo_command(
     """Make a fresh demo store, start the sandbox registry, WHOIS, RDAP and the portal, open
     the staff app; everything stops when you quit."""
     with user_errors():
+        login = demo_member(user).login  # an unknown name is refused before anything starts
         directory = (directory or get_settings().data_dir / "demo").resolve()
         # The lock comes first: a second demo here is refused before it touches anything.
         with DemoLock.hold(directory) as lock:
@@ -79,9 +85,11 @@ def demo_command(
                 if headless:
                     _run_headless(services, lock)
                 else:
+                    staff = demo_staff_views(store)
                     context = AppContext(
                         store=store,
-                        actor=staff_actor(user),
+                        staff=next(m for m in staff if m.login == login),
+                        demo_staff=staff,
                         whois=PublicWhois("127.0.0.1", services.whois_port),
                         banner=services.banner(),
                         on_ready=lambda app: services.start(

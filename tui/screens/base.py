@@ -12,8 +12,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from domains.errors import InterlinkError
+from tui.permissions import allowed
 
 if TYPE_CHECKING:
+    from domains.staff import StaffView
     from domains.store import Store
 
 T = TypeVar("T")
@@ -21,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class StaffScreen(Screen):
-    """A screen that talks to the store only from worker threads."""
+    """A screen that talks to the store only from worker threads, and offers (footer, palette,
+    keys) only the actions the member at the keyboard may do."""
 
     #: The palette prefix of this screen's actions, e.g. "Domain".
     PALETTE_GROUP = ""
@@ -36,10 +39,21 @@ class StaffScreen(Screen):
         """The staff member at the keyboard (audit actor)."""
         return self.app.context.actor  # type: ignore[attr-defined]
 
+    @property
+    def staff(self) -> StaffView:
+        """The member of staff at the keyboard."""
+        return self.app.context.staff  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An action the member's roles do not allow is hidden from the footer and not run."""
+        return allowed(self.staff, action)
+
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """Each binding of this screen as a command palette entry."""
+        """Each binding of this screen the member may use, as a command palette entry."""
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if not allowed(self.staff, binding.action):
                 continue
             title = (
                 f"{self.PALETTE_GROUP}: {binding.description}"
@@ -65,17 +79,25 @@ class StaffScreen(Screen):
             try:
                 result = work()
             except InterlinkError as exc:
-                self.app.call_from_thread(failed or self.show_error, exc)
+                self.app.call_from_thread(self._deliver, failed or self.show_error, exc)
                 return
             except Exception as exc:  # a user never sees a traceback; the log keeps it
                 log.exception("background task failed")
                 self.app.call_from_thread(
-                    failed or self.show_error, RuntimeError(f"unexpected error: {exc}")
+                    self._deliver,
+                    failed or self.show_error,
+                    RuntimeError(f"unexpected error: {exc}"),
                 )
                 return
-            self.app.call_from_thread(done, result)
+            self.app.call_from_thread(self._deliver, done, result)
 
         self.run_worker(runner, thread=True, group=group, exclusive=exclusive)
+
+    def _deliver(self, handler: Callable[[Any], Any], value: Any) -> None:
+        """Hand a result to the screen, unless the screen is gone meanwhile (a demo that
+        switched staff removes the screens of the member before)."""
+        if self.is_attached:
+            handler(value)
 
     def show_error(self, exc: Exception) -> None:
         """A clear message in a notification, never a traceback."""

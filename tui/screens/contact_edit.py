@@ -20,7 +20,7 @@ from domains import contact_fields, validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
 from domains.store import CONTACT_FIELDS
-from domains.vocabulary import ConsentMethod, ContactKind
+from domains.vocabulary import AccessPurpose, ConsentMethod, ContactKind
 from tui.screens.base import StaffScreen
 from tui.widgets import form
 
@@ -115,7 +115,11 @@ class ContactEditScreen(StaffScreen):
 
     def on_mount(self) -> None:
         self.title = f"Contact {self.handle}"
-        self.background(lambda: self.store.get_contact(self.handle), self.load)
+        self.background(self.look, self.load)
+
+    def look(self) -> Contact:
+        """The stored contact, private fields and all: a recorded look (worker thread)."""
+        return self.store.look_at_contact(self.actor, self.handle, AccessPurpose.CONTACT_EDIT)
 
     def load(self, contact: Contact) -> None:
         """Fill the form from the stored contact."""
@@ -223,7 +227,7 @@ class ContactEditScreen(StaffScreen):
         """A conflict shows the newer values; a validation error shows beside the fields."""
         if isinstance(exc, ConflictError):
             self.background(
-                lambda: self.store.get_contact(self.handle),
+                self.look,
                 lambda newer: self.show_conflict(exc, newer),
             )
         elif isinstance(exc, ValidationFailed):

@@ -18,7 +18,7 @@ from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest
 from domains.store import DomainRecord
 from domains.validation import UPDATE_LOCKS
-from domains.vocabulary import ContactRole
+from domains.vocabulary import AccessPurpose, ContactRole
 from tui.live_ns import delegation, live_hosts
 from tui.live_whois import WhoisResult, live_whois
 from tui.screens.base import StaffScreen
@@ -72,6 +72,8 @@ class DomainScreen(StaffScreen):
         Binding("c", "change_tech", "Change tech"),
         Binding("l", "live_checks", "Live DNS/WHOIS"),
         Binding("ctrl+r", "reload", "Reload"),
+        # In the palette; the footer has no room left at 80 columns.
+        Binding("w", "who_looked", "Who looked at the contact", show=False),
     ]
 
     def __init__(self, name: str) -> None:
@@ -110,10 +112,11 @@ class DomainScreen(StaffScreen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        """Read the domain, its requests and history again."""
+        """Read the domain, its requests and history again (a recorded look at its contacts)."""
+        actor = self.actor
 
         def work() -> DomainDetails:
-            record = self.store.domain_record(self.domain_name)
+            record = self.store.look_at_domain(actor, self.domain_name, AccessPurpose.DOMAIN_SCREEN)
             requests = Workflow(self.store).list(domain_id=record.domain.id, limit=50)
             history = audit.list_events(
                 self.store, entity_type="domain", entity_id=record.domain.name, limit=100
@@ -189,6 +192,17 @@ class DomainScreen(StaffScreen):
         from tui.screens.contact_edit import ContactEditScreen
 
         self.app.push_screen(ContactEditScreen(contact.handle))
+
+    def action_who_looked(self) -> None:
+        """Who looked at the highlighted contact's private fields."""
+        if self.details is None:
+            return
+        contact = self.details.record.contact(self.selected_role())
+        if contact is None:
+            return
+        from tui.screens.access_log import AccessLogScreen
+
+        self.app.push_screen(AccessLogScreen(contact.handle))
 
     def action_publication(self) -> None:
         """What the public sees of this domain."""

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from domains.store import DomainRecord
+from domains.vocabulary import AccessPurpose
 from publishers.policy import PublicationView, build_view
 from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
@@ -103,11 +104,13 @@ class PublicationScreen(StaffScreen):
         self.query_one("#publication").set_class(self.size.width < NARROW, "narrow")
 
     def action_reload(self) -> None:
-        """Render the domain again from the store."""
-        settings = self.store.settings
+        """Render the domain again from the store (a recorded look at the stored record)."""
+        settings, actor = self.store.settings, self.actor
 
         def work() -> Renderings:
-            record = self.store.domain_record(self.domain_name)
+            record = self.store.look_at_domain(
+                actor, self.domain_name, AccessPurpose.PUBLICATION_SCREEN
+            )
             view = build_view(
                 record, profile=settings.publication_profile, registrar=settings.registrar
             )

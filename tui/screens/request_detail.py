@@ -19,7 +19,7 @@ from domains.changes import Workflow
 from domains.dns_check import NsResult, live_nameservers
 from domains.models import AuditEvent, ChangeRequest, Contact, Domain
 from domains.request_mail import Outcome
-from domains.vocabulary import OPEN_REQUEST_STATES, RequestState, RequestTarget
+from domains.vocabulary import OPEN_REQUEST_STATES, AccessPurpose, RequestState, RequestTarget
 from portal.links import PortalLinks
 from tui.dialogs.confirm import ConfirmDialog
 from tui.live_ns import delegation, live_hosts
@@ -173,12 +173,21 @@ class RequestDetailScreen(StaffScreen):
         self.show_error(exc)
 
     def action_reload(self) -> None:
-        """Read the request again, then ask the DNS for the domain's live NS."""
+        """Read the request again (a recorded look at the contacts it shows), then ask the DNS
+        for the domain's live NS."""
+        actor = self.actor
 
         def work() -> RequestDetails:
             parties = Workflow(self.store).parties(self.reference)
             request, domain = parties.request, parties.domain
-            current, new = parties.old_tech, parties.new_tech
+
+            def looked(contact: Contact | None) -> Contact | None:
+                if contact is None:
+                    return None
+                purpose = AccessPurpose.REQUEST_SCREEN
+                return self.store.look_at_contact(actor, contact.handle, purpose, domain.name)
+
+            current, new = looked(parties.old_tech), looked(parties.new_tech)
             history = audit.list_events(self.store, request_ref=request.reference, limit=100)
             house = parties.house if new is None else None
             return RequestDetails(request, domain, current, new, list(reversed(history)), house)

@@ -1,0 +1,30 @@
+"""What each staff action needs: the one table the footer, the palette and the keys read."""
+
+from __future__ import annotations
+
+from domains.staff import Permission, StaffView
+
+#: The permission behind each screen action that changes something for a customer. An action not
+#: named here needs only what its screen needs (every section shows customer data: VIEW).
+ACTION_NEEDS: dict[str, Permission] = {
+    "approve": Permission.DECIDE_REQUEST,
+    "reject": Permission.DECIDE_REQUEST,
+    "apply": Permission.DECIDE_REQUEST,
+    "retry": Permission.RETRY_SYNC,
+    "edit_contact": Permission.EDIT_CONTACT,
+    "save": Permission.EDIT_CONTACT,
+    "change_tech": Permission.ENTER_REQUEST,
+    "new_request": Permission.ENTER_REQUEST,
+    "cancel_request": Permission.ENTER_REQUEST,
+    "resend": Permission.ENTER_REQUEST,
+}
+
+
+def allowed(staff: StaffView, action: str) -> bool:
+    """Whether `staff` may run the screen action named `action` (in a section they may see)."""
+    return staff.may(Permission.VIEW) and staff.may(ACTION_NEEDS.get(action, Permission.VIEW))
+
+
+def roles_text(staff: StaffView) -> str:
+    """The member's roles as words: "supervisor, privacy"."""
+    return ", ".join(staff.roles) or "no role"
