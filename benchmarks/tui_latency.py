@@ -43,6 +43,7 @@ from domains.settings import Settings  # noqa: E402
 from domains.store import Store  # noqa: E402
 from tui.app import create_app  # noqa: E402
 from tui.context import AppContext  # noqa: E402
+from tui.demo_staff import DEFAULT_LOGIN, seed_demo_staff  # noqa: E402
 from tui.screens.domains import DomainsScreen  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - started_imports
@@ -121,7 +122,7 @@ async def measure(path: Path, words: list[str]) -> tuple[float, float, list[floa
     )
     store = Store.open(settings=settings)
     store_open = time.perf_counter() - started
-    app = create_app(AppContext(store=store, actor="staff:benchmark"))
+    app = create_app(AppContext(store=store, staff=store.staff.active(DEFAULT_LOGIN)))
     latencies: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
         await until(lambda: isinstance(app.screen, DomainsScreen))
@@ -163,6 +164,9 @@ def main() -> None:
     parser.add_argument("--keystrokes", type=int, default=50, help="keystrokes to time")
     args = parser.parse_args()
     path = ensure_store(args.domains, args.db or store_path(args.domains))
+    with contextlib.closing(Store.open(f"sqlite:///{path}")) as store:
+        if not store.staff.members():  # the staff app acts as a member of staff: the demo's
+            seed_demo_staff(store)
     words = words_to_type(path, math.ceil(args.keystrokes / WORD_LENGTH))
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
         domains = db.execute("SELECT count(*) FROM domain").fetchone()[0]

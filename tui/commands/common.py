@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
 import shlex
 from collections.abc import Iterator
@@ -24,11 +23,6 @@ from domains.store import Store
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # one error, one line: never folded
-
-
-def staff_actor(name: str | None = None) -> str:
-    """The audit actor for the person at the keyboard: staff:NAME (option or login name)."""
-    return f"staff:{name or getpass.getuser()}"
 
 
 def acting(store: Store, permission: Permission | None = None) -> StaffView:
