@@ -28,7 +28,7 @@ def modules() -> set[str]:
 
 def listed() -> list[str]:
     text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
-    section = text.split("## 12. Module map", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## 13. Module map", 1)[1].split("\n## ", 1)[0]
     return [m.group(1) for line in section.splitlines() if (m := ENTRY.match(line))]
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,9 +23,9 @@ from domains.changes import Workflow
 from domains.store import Store
 from domains.vocabulary import StaffRole
 from tests.support.demo import HOLDER
-from tests.support.environment import REQUIRE_ALL
 from tests.support.factories import NEW_TECH
 from tests.support.staff import add_me
+from tests.support.tmux import needs_tmux, tmux_session
 from tui.demo_lock import DemoAlreadyRunning, DemoLock
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,27 +108,16 @@ def test_headless_demo_serves_then_stops_everything(tmp_path):
     assert not listening(sandbox_port)
 
 
-@pytest.mark.skipif(
-    shutil.which("tmux") is None and not REQUIRE_ALL, reason="tmux is not installed"
-)
+@needs_tmux
 def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
-    session = f"interlink-demo-{os.getpid()}"
     whois_port, http_port = free_port(), free_port()
     marker = tmp_path / "exit-code"
     command = (
         f"cd {REPO} && {sys.executable} -m tui.cli demo --dir {tmp_path / 'demo'} "
         f"--whois-port {whois_port} --http-port {http_port}; echo $? > {marker}"
     )
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True
-    )
-
-    def screen() -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
-        ).stdout
-
-    try:
+    with tmux_session(command) as tmux:
+        screen = tmux.screen
         started = time.monotonic()
         assert wait_for(lambda: "domain search: 75 shown" in screen(), 30), screen()
         shown_after = time.monotonic() - started
@@ -143,11 +131,9 @@ def test_demo_in_tmux_at_80x24_shows_domains_and_quits_cleanly(tmp_path):
         assert "mail: " in text and "outbox/" in text
         assert "Demo: acting as Ann Keller (ann, supervisor)" in text  # the default member
         assert all(len(line) <= 80 for line in text.splitlines())
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        tmux.keys("C-q")
         assert wait_for(marker.exists, 60), screen()
         assert marker.read_text().strip() == "0"
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     assert not listening(whois_port)
     assert not listening(http_port)
     # The time to the first screen is the benchmark's business (benchmarks/tui_latency.py);

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from domains.exchange import import_records
 from domains.identity import system_login
 from domains.store import Store
 from domains.vocabulary import StaffRole
-from tests.support.environment import DEMO_FILE, REQUIRE_ALL
+from tests.support.environment import DEMO_FILE
 from tests.support.pilot import demo_settings
 from tests.support.rdds import poll
 from tests.support.staff import ADMIN, add_me, seed_staff
+from tests.support.tmux import needs_tmux, tmux_session
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -80,9 +78,7 @@ def test_there_is_no_user_option_to_claim_another_name(tmp_path):
     assert "No such option: --user" in result.stderr
 
 
-@pytest.mark.skipif(
-    shutil.which("tmux") is None and not REQUIRE_ALL, reason="tmux is not installed"
-)
+@needs_tmux
 def test_a_member_of_staff_gets_the_app_as_themselves_at_80x24(tmp_path):
     database, store = staffed_store(tmp_path)
     try:
@@ -91,27 +87,15 @@ def test_a_member_of_staff_gets_the_app_as_themselves_at_80x24(tmp_path):
         actor = add_me(store, StaffRole.SUPPORT)
     finally:
         store.close()
-    session = f"interlink-tui-{os.getpid()}"
     marker = tmp_path / "exit-code"
     command = (
         f"cd {shlex.quote(str(REPO))} && env -u INTERLINK_CONFIG -u INTERLINK_DATABASE_URL "
         f"{shlex.quote(sys.executable)} -m tui.cli tui --db sqlite:///{shlex.quote(str(database))}"
         f"; echo $? > {shlex.quote(str(marker))}"
     )
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True
-    )
-
-    def screen() -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
-        ).stdout
-
-    try:
-        poll(lambda: "domain search:" in screen(), 60, what="the Domains screen")
-        assert f"{actor} (support)" in screen()
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+    with tmux_session(command) as tmux:
+        poll(lambda: "domain search:" in tmux.screen(), 60, what="the Domains screen")
+        assert f"{actor} (support)" in tmux.screen()
+        tmux.keys("C-q")
         poll(marker.exists, 60, what="the app to quit")
         assert marker.read_text().strip() == "0"
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
