@@ -49,7 +49,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
 
 
 def test_db_upgrade_command(database_url):
-    result = CliRunner().invoke(db_app, ["--db", database_url])
+    result = CliRunner().invoke(db_app, ["upgrade", "--db", database_url])
     assert result.exit_code == 0, result.output
     assert f"revision {head_revision()}" in result.output
     engine = make_engine(database_url)

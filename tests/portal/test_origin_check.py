@@ -29,6 +29,7 @@ from tests.support.portal import (
     snapshot,
     submit_form,
 )
+from tests.support.staff import seed_staff
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with")
@@ -196,6 +197,7 @@ def two_sites(tmp_path: Path) -> Iterator[tuple[str, str, Store]]:
             mail=MailSettings(retries=0),
         )
         stores.append(Store.open(settings=settings))
+        seed_staff(stores[0])
         return create_app(
             stores[0], mailer=FolderMailer(tmp_path / "outbox"), config=PortalSettings(secret="o")
         )

@@ -23,6 +23,7 @@ from domains.store import Store
 from portal.app import create_app
 from tests.support.factories import make_domain
 from tests.support.portal import FORM, confirm_link, requests_of, serve
+from tests.support.staff import seed_staff
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +49,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
             mail=MailSettings(retries=0),
         )
         stores.append(Store.open(settings=settings))
+        seed_staff(stores[0])
         return create_app(
             stores[0], mailer=FolderMailer(outbox), config=PortalSettings(secret="browser")
         )

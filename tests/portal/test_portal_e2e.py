@@ -34,6 +34,7 @@ from portal.app import create_app
 from portal.links import PortalLinks
 from tests.support.factories import make_domain
 from tests.support.portal import FORM, csrf_of, serve
+from tests.support.staff import seed_staff
 
 WAIT = 10.0
 
@@ -93,6 +94,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
             mail=MailSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, starttls=False),
         )
         stores.append(Store.open(settings=settings))
+        seed_staff(stores[0])
         return create_app(stores[0], mailer=mailer, config=PortalSettings(secret="e2e"))
 
     try:

@@ -80,12 +80,14 @@ class Capture(logging.Handler):
 
     @staticmethod
     def at_debug() -> None:
-        """Set the root and every logger of `LOGGERS` to DEBUG (again: a library may have set
-        its own level meanwhile, as uvicorn does when a server is configured)."""
+        """Set the root and every logger of `LOGGERS` to DEBUG, enabled and passing records up
+        to the root (again: a library may have changed them meanwhile, as uvicorn's logging
+        config does when any server in the process is configured: `uvicorn` stops propagating)."""
         for name in (None, *LOGGERS):
             logger = logging.getLogger(name)
             logger.setLevel(logging.DEBUG)
             logger.disabled = False
+            logger.propagate = True
 
 
 @contextmanager
@@ -94,16 +96,19 @@ def everything_at_debug() -> Iterator[Capture]:
     capture = Capture()
     root = logging.getLogger()
     named = [logging.getLogger(name) for name in LOGGERS]
-    before = [(logger, logger.level, logger.disabled) for logger in [root, *named]]
+    before = [
+        (logger, logger.level, logger.disabled, logger.propagate) for logger in [root, *named]
+    ]
     capture.at_debug()
     root.addHandler(capture)
     try:
         yield capture
     finally:
         root.removeHandler(capture)
-        for logger, level, disabled in before:
+        for logger, level, disabled, propagate in before:
             logger.setLevel(level)
             logger.disabled = disabled
+            logger.propagate = propagate
 
 
 def _digits(phone: str) -> str:
