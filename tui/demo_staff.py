@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domains.errors import InterlinkError
+from domains.identity import system_login
 from domains.staff import StaffView
 from domains.store import Store
 from domains.vocabulary import StaffRole
@@ -55,6 +56,17 @@ def seed_demo_staff(store: Store) -> tuple[StaffView, ...]:
     for member in others:
         store.staff.add(f"staff:{admin.login}", member.login, member.name, [member.role])
     return demo_staff_views(store)
+
+
+def add_the_operator(store: Store) -> StaffView | None:
+    """Make whoever runs the demo (the system's identity of its store) a supervisor, so that
+    `interlink` in a second terminal acts as them; None when they are one of the demo staff."""
+    login = system_login(store)
+    if any(member.login == login for member in DEMO_STAFF):
+        return None
+    admin = DEMO_STAFF[0]
+    name = f"You ({login})"
+    return store.staff.add(f"staff:{admin.login}", login, name, [StaffRole.SUPERVISOR])
 
 
 def demo_staff_views(store: Store) -> tuple[StaffView, ...]:

@@ -20,11 +20,11 @@ import httpx
 import pytest
 
 from domains.changes import Workflow
+from domains.identity import system_login
 from domains.store import Store
 from domains.vocabulary import StaffRole
 from tests.support.demo import HOLDER
 from tests.support.factories import NEW_TECH
-from tests.support.staff import add_me
 from tests.support.tmux import needs_tmux, tmux_session
 from tui.demo_lock import DemoAlreadyRunning, DemoLock
 
@@ -183,11 +183,12 @@ def demo(tmp_path_factory) -> Iterator[RunningDemo]:
         assert words[0] == "export"
         exported = dict(word.split("=", 1) for word in words[1:])
         directory = root / "data" / "demo"
-        # A second terminal acts as whoever runs it (the system's identity): a member of the
-        # demo's support staff from now on, beside the demo's own staff.
+        # A second terminal acts as whoever runs it (the system's identity): the demo made
+        # them a supervisor beside its own staff.
         store = Store.open(f"sqlite:///{directory / 'demo.db'}")
         try:
-            add_me(store, StaffRole.SUPPORT)
+            me = store.staff.active(system_login(store))
+            assert me.roles == (StaffRole.SUPERVISOR,) and me.created_by == "staff:otto"
         finally:
             store.close()
         yield RunningDemo(process, output, directory, env, exported)
@@ -257,7 +258,8 @@ def test_a_second_demo_in_the_same_directory_is_refused_and_the_first_runs_on(de
     contact.write_text(json.dumps(NEW_TECH))
     store = Store.open(f"sqlite:///{demo.directory / 'demo.db'}")
     try:
-        # The second terminal (support, see the fixture) enters it; the demo's supervisor, ann,
+        # The second terminal (whoever runs the demo, see the fixture) enters it; the demo's
+        # supervisor, ann,
         # approves: another pair of eyes.
         entered = demo.interlink(
             "requests", "enter", "asakeramik.se", "--channel", "phone", "--contact", str(contact)

@@ -18,7 +18,7 @@ from tui.commands.common import console, user_errors
 from tui.context import AppContext, PublicWhois
 from tui.demo_lock import DemoLock
 from tui.demo_services import CONFIG_NAME, DemoServices, config_toml, free_port
-from tui.demo_staff import demo_member, demo_staff_views, seed_demo_staff
+from tui.demo_staff import add_the_operator, demo_member, demo_staff_views, seed_demo_staff
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -47,6 +47,7 @@ def demo_store(directory: Path, settings: Settings) -> Store:
     (directory / CONFIG_NAME).write_text(config_toml(settings), encoding="utf-8")
     store = Store.open(settings=settings)
     seed_demo_staff(store)
+    add_the_operator(store)  # a second terminal's `interlink` acts as them
     report = import_records(store, FIXTURES / "demo.json", actor="system:demo")
     if report.problems:
         store.close()
