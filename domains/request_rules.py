@@ -81,7 +81,7 @@ def require_staff(
     """Only an active member of staff whose roles allow `permission` (or, with `also_system`, a
     system job) may go on."""
     audit.check_actor(actor)
-    if actor.startswith("staff:"):
+    if staff.login_of(actor) is not None:
         staff.require(session, actor, permission)
     elif not (also_system and actor.startswith("system:")):
         raise RuleViolation(f"only Interlink staff may do this, not {actor}")
