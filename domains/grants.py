@@ -17,7 +17,10 @@ Why each role holds what it holds:
   table: it gets UPDATE on `version` of domains and contacts and on `role` of roles only.
 - `interlink_sync` (the registry sync): claims and records outbox entries, reads what it
   sends, completes or fails change requests, queues and delivers their notices, writes audit.
-- `interlink_portal` (the customer portal): reads domains, contacts and accounts, enters and
+- `interlink_portal` (the customer portal and its control panel): reads domains, contacts and
+  accounts, writes contacts and the marketing opt-out of accounts for customers, keeps sign-in
+  links, sessions, API tokens and passkeys, reads audit and access events for a download,
+  enters and
   confirms change requests, queues notices and writes audit; locking a domain FOR UPDATE needs
   UPDATE on one of its columns (`version`).
 - `interlink_staff` (a group without login; each member of staff logs in as themselves): the
@@ -93,7 +96,20 @@ _STALE_ANSWERS = (
     Grant("published_answer", (CHANGE,), ("render_key", "whois", "rdap")),
 )
 _CUSTOMER = ("account", "contact", "domain", "domain_contact")
+#: The customer's control panel: sign-in, sessions, tokens, passkeys and the changes waiting for
+#: a confirmation by link (customer_models).
+_PANEL = (
+    "signin_token",
+    "customer_session",
+    "api_token",
+    "passkey",
+    "email_verification",
+    "registrant_change",
+    "transfer_lock",
+)
 _REVISION = Grant(ALEMBIC, (READ,))
+#: What a customer changes on their own account: the marketing opt-out.
+_PANEL_ACCOUNT_COLUMNS = ("marketing_opt_out_at", "marketing_opt_out_via", "updated_at", "version")
 
 ROLES: tuple[RoleSpec, ...] = (
     RoleSpec(
@@ -141,10 +157,17 @@ ROLES: tuple[RoleSpec, ...] = (
         (
             *_on(_CUSTOMER, READ),
             Grant("domain", (CHANGE,), ("version",)),
+            # The panel: customers correct their contacts and choose what is published ...
+            Grant("contact", (CHANGE,)),
+            Grant("account", (CHANGE,), _PANEL_ACCOUNT_COLUMNS),
+            Grant("outbox_entry", (ADD,)),
+            Grant("outbox_entry", (READ,), ("id",)),
+            *_on(_PANEL, READ, ADD, CHANGE),
             Grant("change_request", (READ, ADD, CHANGE)),
             Grant("notice", (READ, ADD, CHANGE)),
-            Grant("audit_event", (ADD,)),
-            Grant("audit_event", (READ,), ("id",)),  # INSERT ... RETURNING id
+            # ... and download what is held about them: their changes and who looked.
+            Grant("audit_event", (READ, ADD)),
+            Grant("access_event", (READ,)),
             Grant("staff_member", (READ,)),
             *_STALE_ANSWERS,
             _REVISION,
@@ -162,6 +185,7 @@ ROLES: tuple[RoleSpec, ...] = (
             Grant("audit_event", (READ, ADD)),
             Grant("access_event", (READ, ADD)),
             Grant("staff_member", (READ,)),
+            *_on(_PANEL[4:], READ, CHANGE),
             *_STALE_ANSWERS,
             _REVISION,
         ),

@@ -340,3 +340,7 @@ class ChangeRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     version: int = Field(default=1)
+
+
+# The control panel's tables live in their own module; importing the models registers them too.
+from domains import customer_models  # noqa: E402, F401
