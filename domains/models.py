@@ -303,6 +303,8 @@ class Notice(SQLModel, table=True):
     # them the notice is failed.
     first_error_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    # The subject line it went out with: what the customer's download of their data lists.
+    subject: str | None = Field(default=None, max_length=255)
     # Why it failed, was suppressed, or (queued) why the last attempt did not go through.
     error: str | None = Field(default=None)
     version: int = Field(default=1)

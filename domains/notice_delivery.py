@@ -296,14 +296,22 @@ class _Pass:
         attempts, error = _send(self.mailer, message, store.settings, notice)
         if error is None:
             self.transport_errors = 0
-            return self._settle(notice, Outcome.SENT, attempts, None)
+            subject = str(message["Subject"] or "")
+            return self._settle(notice, Outcome.SENT, attempts, None, subject)
         self.transport_errors = self.transport_errors + 1 if error.transient else 0
         outcome = Outcome.RETRY if error.transient else Outcome.FAILED
         return self._settle(notice, outcome, attempts, str(error))
 
-    def _settle(self, notice: Notice, outcome: Outcome, attempts: int, error: str | None) -> Notice:
+    def _settle(
+        self,
+        notice: Notice,
+        outcome: Outcome,
+        attempts: int,
+        error: str | None,
+        subject: str | None = None,
+    ) -> Notice:
         """Record the outcome (a send patiently: one not recorded may go out again)."""
-        args = (self.store, notice.id, self.claim, outcome, attempts, error)
+        args = (self.store, notice.id, self.claim, outcome, attempts, error, subject)
         try:
             row = _database(self.store, _record, *args, patient=outcome is Outcome.SENT)
         except Exception as exc:
@@ -450,8 +458,9 @@ def _record(
     outcome: Outcome,
     attempts: int,
     error: str | None,
+    subject: str | None = None,
 ) -> Notice | None:
-    """Record a try's outcome; the row after it.
+    """Record a try's outcome (and the subject a sent mail had); the row after it.
 
     A send is recorded whoever holds the claim now (the mail is out); any other outcome only
     while `claim` still holds the notice: a claim that lapsed is not ours to release.
@@ -473,6 +482,7 @@ def _record(
         row.version += 1
         if outcome is Outcome.SENT:
             row.status, row.sent_at = "sent", now
+            row.subject = (subject or "")[:255] or None
         elif outcome is Outcome.RETRY:
             first = row.first_error_at or now
             if now - first >= timedelta(hours=mail.notice_give_up_hours):
