@@ -23,3 +23,11 @@ class PortalLinks:
     def confirm(self, token: str) -> str:
         """The page where the registrant confirms a request (the token is its only key)."""
         return f"{self.base}/confirm/{token}"
+
+    def verify_email(self, token: str) -> str:
+        """The page where a contact's new e-mail address is verified (the token is its key)."""
+        return f"{self.base}/verify-email/{token}"
+
+    def registrant_change(self, token: str) -> str:
+        """The page where one party confirms or refuses a change of registrant."""
+        return f"{self.base}/registrant-change/{token}"
