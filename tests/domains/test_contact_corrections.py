@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from domains import audit
 from domains.contact_corrections import (
@@ -59,8 +60,7 @@ class Mailbox:
     def mails(self) -> list[EmailMessage]:
         files = sorted(self.folder.glob("*.eml")) if self.folder.exists() else []
         return [
-            email.message_from_bytes(f.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for f in files
+            email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files
         ]
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -107,7 +107,7 @@ def customer(store: Store, *tlds: str, role: str = "registrant") -> tuple[str, C
 def outbox_of(store: Store, contact: Contact) -> list[OutboxEntry]:
     with store.read() as session:
         return list(
-            session.execute(select(OutboxEntry).where(OutboxEntry.contact_id == contact.id))
+            session.execute(select(OutboxEntry).where(col(OutboxEntry.contact_id) == contact.id))
             .scalars()
             .all()
         )
@@ -116,7 +116,7 @@ def outbox_of(store: Store, contact: Contact) -> list[OutboxEntry]:
 def change_row(store: Store, reference: str) -> RegistrantChange:
     with store.read() as session:
         found = session.execute(
-            select(RegistrantChange).where(RegistrantChange.reference == reference)
+            select(RegistrantChange).where(col(RegistrantChange.reference) == reference)
         ).scalar_one()
         return found
 
