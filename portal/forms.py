@@ -115,7 +115,7 @@ def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
 
-async def _read_form(request: Request) -> FormData:
+async def read_form(request: Request) -> FormData:
     """The posted form: plain fields only (no files), a bounded number of them."""
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
 
@@ -223,7 +223,7 @@ async def change_submit(request: Request, background: BackgroundTasks) -> Respon
     """Check the form; a domain not ours is an error beside its field (see Portal.submit)."""
     check_origin(request, _portal(request).base_url)
     check_rate(request, "submit")
-    form = await _read_form(request)
+    form = await read_form(request)
     portal = _portal(request)
     portal.csrf.verify(request, form.get(CSRF_FIELD))
     values, consent = _values(form)
@@ -277,7 +277,7 @@ async def confirm_submit(request: Request, token: str, background: BackgroundTas
     """The registrant presses Confirm."""
     check_origin(request, _portal(request).base_url)
     check_rate(request, "confirm")
-    form = await _read_form(request)
+    form = await read_form(request)
     portal = _portal(request)
     portal.csrf.verify(request, form.get(CSRF_FIELD))
     try:
