@@ -27,6 +27,12 @@ TEMPLATES = (
 #: "new_email" the address being verified (or the new registrant's), "prior_email" the address
 #: the registrant had on file when the change of registrant was asked for.
 RECIPIENTS = ("new_email", "prior_email")
+#: The mails whose link (made when they are queued, its token in memory only) they need.
+NEEDS_LINK = {
+    "email_verify": "verify_url",
+    "registrant_change_confirm_prior": "decide_url",
+    "registrant_change_confirm_new": "decide_url",
+}
 #: An e-mail verification's subject_ref is this prefix and its id.
 VERIFICATION_REF = "EV-"
 
