@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select
@@ -126,6 +127,19 @@ class PendingCorrections:
 
     email: PendingEmail | None
     registrant_change: PendingRegistrantChange | None
+
+
+@dataclass(frozen=True)
+class EditableContact:
+    """One of the account's contacts as its edit form starts: the stored values and what waits."""
+
+    handle: str
+    kind: str
+    version: int
+    values: Mapping[str, Any]
+    registrant_of: tuple[str, ...]
+    """The gTLD domains it is the registrant of: a material change of it needs both parties."""
+    pending: PendingCorrections
 
 
 @dataclass(frozen=True)
@@ -602,6 +616,25 @@ class ContactCorrections:
                 return None
             lock, name = row
             return TransferLockView(name, aware(lock.until), lock.reason, lock.change_ref)
+
+    def editable(
+        self, account_number: str, handle: str, *, now: datetime | None = None
+    ) -> EditableContact:
+        """One of the account's contacts for its edit form (NotFound if not theirs)."""
+        with self.store.read() as session:
+            account, contact = self._own(session, account_number, handle)
+            assert contact.id is not None and account.id is not None  # stored rows
+            domains = gtld_registrant_domains(session, contact.id, account.id)
+            values = MappingProxyType(fields_of(contact, EDITABLE))
+            kind, version, handle = contact.kind, contact.version, contact.handle
+        return EditableContact(
+            handle=handle,
+            kind=kind,
+            version=version,
+            values=values,
+            registrant_of=tuple(d.unicode_name for d in domains),
+            pending=self.pending(account_number, handle, now=now),
+        )
 
     def pending(
         self, account_number: str, handle: str, *, now: datetime | None = None
