@@ -8,14 +8,16 @@ import re
 from email.message import EmailMessage
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from domains.contact_corrections import ContactCorrections, CorrectionOutcome, deliver
 from domains.customer_models import TransferLock
 from domains.mailer import FolderMailer
-from domains.models import Contact
+from domains.models import AuditEvent, Contact
 from domains.store import Store
 from portal.links import PortalLinks
 from tests.support.factories import account_data, contact_data
+from tests.support.panel import sign_in
 from tests.support.portal import BASE_URL, Portal, csrf_of, main_of
 
 LINK = re.compile(re.escape(BASE_URL) + r"(/(?:verify-email|registrant-change)/[A-Za-z0-9_-]+)")
@@ -56,6 +58,149 @@ def link_in(message: EmailMessage) -> str:
 
 def mails_to(portal: Portal, address: str) -> list[EmailMessage]:
     return [m for m in portal.mails() if address in str(m["To"])]
+
+
+def form_of(contact: Contact, csrf: str, **typed: str) -> dict[str, str]:
+    """The edit form as the page fills it, with what the customer typed over it."""
+    data = {
+        "csrf_token": csrf,
+        "version": str(contact.version),
+        "name": contact.name,
+        "org": contact.org or "",
+        "street": "\n".join(contact.street),
+        "city": contact.city,
+        "state": contact.state or "",
+        "postal_code": contact.postal_code or "",
+        "country": contact.country,
+        "voice": contact.voice or "",
+        "voice_ext": contact.voice_ext or "",
+        "fax": contact.fax or "",
+        "fax_ext": contact.fax_ext or "",
+        "email": contact.email,
+    }
+    data.update(typed)
+    return data
+
+
+def edit_url(contact: Contact) -> str:
+    return f"/account/contacts/{contact.handle}/edit"
+
+
+# -- the edit page ------------------------------------------------------------------------------
+
+
+def test_the_edit_form_shows_every_field_with_its_label_and_limit(
+    portal: Portal, store: Store
+) -> None:
+    number, contact = customer(store, "com")
+    assert portal.client.get(edit_url(contact), follow_redirects=False).status_code == 303
+    sign_in(portal, number)
+    shown = portal.client.get(edit_url(contact))
+    assert shown.status_code == 200
+    html = main_of(shown.text)
+    for name in ("name", "org", "street", "city", "state", "postal_code", "country", "voice"):
+        assert f'<label for="f-{name}">' in html and f'name="{name}"' in html
+    for name in ("voice_ext", "fax", "fax_ext", "email"):
+        assert f'name="{name}"' in html
+    assert 'maxlength="16"' in html and "Up to 16 characters." in html  # the postal code
+    assert f'name="version" value="{contact.version}"' in html
+    assert f'value="{contact.email}"' in html
+    assert "change of registrant" in html  # it is the registrant of a .com domain
+
+
+def test_an_error_is_shown_beside_its_field_then_the_correction_applies(
+    portal: Portal, store: Store
+) -> None:
+    number, contact = customer(store, "de")
+    sign_in(portal, number)
+    csrf = csrf_of(portal.client.get(edit_url(contact)).text)
+    bad = portal.client.post(
+        edit_url(contact), data=form_of(contact, csrf, city="Potsdam", voice="call me")
+    )
+    assert bad.status_code == 422
+    html = main_of(bad.text)
+    assert 'id="error-voice"' in html and 'href="#f-voice"' in html
+    assert 'value="call me"' in html and 'value="Potsdam"' in html  # what was typed is kept
+    assert store.get_contact(contact.handle).version == contact.version
+
+    good = portal.client.post(
+        edit_url(contact),
+        data=form_of(contact, csrf, city="Potsdam", email="moved@example.com"),
+    )
+    assert good.status_code == 200, good.text
+    html = " ".join(main_of(good.text).split())
+    assert "Made now: City." in html
+    assert "Waiting for e-mail verification" in html and "moved@example.com" in html
+    after = store.get_contact(contact.handle)
+    assert (after.city, after.email) == ("Potsdam", contact.email)
+    with store.read() as session:
+        actors = set(
+            session.execute(
+                select(col(AuditEvent.actor)).where(col(AuditEvent.entity_id) == contact.handle)
+            ).scalars()
+        )
+    assert f"customer:{number}" in actors
+    (mail,) = mails_to(portal, "moved@example.com")
+    assert link_in(mail).startswith("/verify-email/")
+
+
+def test_a_stale_edit_shows_the_newer_values_and_keeps_the_typed_ones(
+    portal: Portal, store: Store
+) -> None:
+    number, contact = customer(store, "de")
+    sign_in(portal, number)
+    csrf = csrf_of(portal.client.get(edit_url(contact)).text)
+    store.update_contact("staff:test", contact.handle, contact.version, {"city": "Hamburg"})
+    stale = portal.client.post(edit_url(contact), data=form_of(contact, csrf, city="Leipzig"))
+    assert stale.status_code == 409
+    html = main_of(stale.text)
+    assert "changed by someone else" in html
+    assert "<dd>Hamburg</dd>" in html  # the newer value
+    assert 'value="Leipzig"' in html  # the typed one, kept
+    assert f'name="version" value="{contact.version + 1}"' in html
+    assert store.get_contact(contact.handle).city == "Hamburg"
+    again = portal.client.post(
+        edit_url(contact),
+        data={**form_of(contact, csrf, city="Leipzig"), "version": str(contact.version + 1)},
+    )
+    assert again.status_code == 200 and store.get_contact(contact.handle).city == "Leipzig"
+
+
+def test_another_accounts_contact_and_a_post_without_csrf_are_refused(
+    portal: Portal, store: Store
+) -> None:
+    number, mine = customer(store)
+    _other, theirs = customer(store)
+    sign_in(portal, number)
+    assert portal.client.get(edit_url(theirs)).status_code == 404
+    csrf = csrf_of(portal.client.get(edit_url(mine)).text)
+    foreign = portal.client.post(edit_url(theirs), data=form_of(theirs, csrf, city="Potsdam"))
+    assert foreign.status_code == 404
+    missing = portal.client.post(edit_url(mine), data=form_of(mine, "", city="Potsdam"))
+    assert missing.status_code == 403
+    assert store.get_contact(mine.handle).city == store.get_contact(theirs.handle).city == "Berlin"
+
+
+def test_a_registrant_change_waits_for_both_and_markup_is_escaped(
+    portal: Portal, store: Store
+) -> None:
+    number, contact = customer(store, "com")
+    sign_in(portal, number)
+    csrf = csrf_of(portal.client.get(edit_url(contact)).text)
+    saved = portal.client.post(
+        edit_url(contact), data=form_of(contact, csrf, org="<script>alert(1)</script> GmbH")
+    )
+    assert saved.status_code == 200, saved.text
+    html = " ".join(main_of(saved.text).split())
+    assert "Waiting for the change-of-registrant confirmations" in html
+    assert "Made now" not in html
+    assert store.get_contact(contact.handle).org is None
+    assert len(mails_to(portal, contact.email)) == 2  # one link for each party
+    shown = portal.client.get(edit_url(contact))
+    assert "waits for both registrants" in " ".join(shown.text.split())
+    page = portal.client.get(link_in(mails_to(portal, contact.email)[0]))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; GmbH" in page.text
+    assert "<script>" not in page.text
 
 
 # -- the verification link ------------------------------------------------------------------
