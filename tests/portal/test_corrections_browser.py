@@ -106,10 +106,12 @@ def test_correct_a_contact_then_verify_the_new_address_in_chromium(
     page = context.new_page()
     errors: list[str] = []
     expected = "Failed to load resource: the server responded with a status of 422"
-    page.on(
-        "console",
-        lambda m: m.type == "error" and not m.text.startswith(expected) and errors.append(m.text),
-    )
+
+    def console(message: Any) -> None:
+        if message.type == "error" and not message.text.startswith(expected):
+            errors.append(message.text)
+
+    page.on("console", console)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_default_timeout(10_000)
     try:
