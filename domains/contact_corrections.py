@@ -420,8 +420,8 @@ class ContactCorrections:
             if contact is None or contact.account_id is None:
                 raise InvalidToken("this link is not valid")
             account = session.get(Account, contact.account_id)
-            assert account is not None and contact.id is not None  # foreign keys
-            if gtld_registrant_domains(session, contact.id, account.id or 0):
+            assert account is not None and account.id is not None and contact.id is not None
+            if gtld_registrant_domains(session, contact.id, account.id):
                 # It became a registrant since: its address is a change of registrant now.
                 verification.cancelled_at = now
                 cancelled = True

@@ -95,6 +95,10 @@ def box(page: Any, label: str) -> Any:
     )
 
 
+def fits_the_screen(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
 def test_correct_a_contact_then_verify_the_new_address_in_chromium(
     site: Site, browser: Any
 ) -> None:
@@ -117,6 +121,7 @@ def test_correct_a_contact_then_verify_the_new_address_in_chromium(
     try:
         page.goto(f"{site.base_url}/account/contacts/{contact.handle}/edit")
         page.get_by_role("heading", name=f"Correct contact {contact.handle}").wait_for()
+        assert fits_the_screen(page)
         box(page, "City").fill("Potsdam")
         box(page, "Phone").fill("call me")
         page.get_by_role("button", name="Save").click()
@@ -142,6 +147,7 @@ def test_correct_a_contact_then_verify_the_new_address_in_chromium(
         assert link, "the mail has no verification link"
         page.goto(link.group(0))  # as if clicked in the mail program
         page.get_by_role("heading", name="Confirm your new e-mail address").wait_for()
+        assert fits_the_screen(page)
         assert store.get_contact(contact.handle).email == contact.email
         page.get_by_role("button", name="Confirm").click()
         page.get_by_role("heading", name="E-mail address confirmed").wait_for()
