@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, insert, select
 from sqlmodel import col
 
-from domains.account_detail import account_detail, customer_actor
+from domains.account_detail import OptOut, account_detail, customer_actor
 from domains.customer_models import EmailVerification, RegistrantChange, TransferLock
 from domains.errors import NotFound, RuleViolation
 from domains.models import Domain, DomainContact, utcnow
@@ -185,6 +185,23 @@ def test_the_customers_own_changes_newest_first_and_no_one_elses(store):
     assert detail.opt_out.how == "in the portal"
     assert detail.opt_out_words.startswith("opted out of marketing mail on ")
     assert detail.opt_out_words.endswith(", in the portal")
+
+
+@pytest.mark.parametrize(
+    ("via", "how"),
+    [
+        ("portal", "in the portal"),
+        ("letter", "by letter"),
+        ("phone", "by phone"),
+        ("email", "by e-mail"),
+        ("Reply to newsletter 12", "via Reply to newsletter 12"),
+        (None, "how was not recorded"),
+    ],
+)
+def test_how_an_opt_out_was_given_is_shown_in_words(via, how):
+    opt_out = OptOut(at=datetime(2025, 3, 14, 10, 22, 41, tzinfo=UTC), via=via)
+    assert opt_out.how == how
+    assert opt_out.words == f"opted out of marketing mail on 2025-03-14 10:22 UTC, {how}"
 
 
 def test_an_address_unverified_for_more_than_15_days_is_flagged(store):

@@ -182,6 +182,7 @@ class AccountScreen(StaffScreen):
         )
         table = self.query_one("#account-cors", FittedTable)
         table.clear()
+        table.display = bool(cors)
         for cor in cors:
             table.add_row(
                 cor.reference,
