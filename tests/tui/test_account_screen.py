@@ -25,6 +25,8 @@ from tests.support.pilot import (
 )
 from tests.support.staff import ADMIN, SUPPORT
 from tui.screens.account import AccountScreen
+from tui.screens.audit_event import AuditEventScreen
+from tui.screens.domain import DomainScreen
 from tui.screens.no_access import NoAccessScreen
 
 DOMAIN = "mehta-tutoring.co.uk"
@@ -129,6 +131,40 @@ async def test_ctrl_r_shows_a_change_the_customer_made_meanwhile(app, demo_store
         ]
 
 
+async def test_enter_opens_a_domain_of_the_account_or_a_change(app, demo_store):
+    contact = registrant(demo_store)
+    demo_store.update_contact(
+        customer_actor(NUMBER), contact.handle, contact.version, {"city": "Camden"}
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await open_domain(pilot, DOMAIN, typed="mehta")
+        await settle(pilot)
+        screen = await press_a(pilot)
+        await show_tab(pilot, screen, "d", "#account-domains", DOMAIN)
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, DomainScreen)
+                and app.screen is not app.screen_stack[-3]
+                and app.screen.details
+            ),
+            what="the domain from the account",
+        )
+        assert app.screen.domain_name == DOMAIN
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="back to the account")
+        await show_tab(pilot, screen, "h", "#account-changes", "contact.update")
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, AuditEventScreen) and app.screen.event,
+            what="the change in full",
+        )
+        assert app.screen.event.actor == customer_actor(NUMBER)
+        assert [f.field for f in app.screen.event.fields] == ["city"]
+
+
 async def test_the_palette_offers_the_account_on_a_domain(app):
     async with app.run_test(size=SIZE) as pilot:
         await open_domain(pilot, DOMAIN, typed="mehta")
@@ -141,7 +177,9 @@ async def test_the_palette_offers_the_account_on_a_domain(app):
             what="the Account screen",
         )
         assert app.screen.number == NUMBER
-        assert "Account: Reload" in palette_titles(app)
+        titles = palette_titles(app)
+        assert {"Account: Reload", "Account: Domains", "Account: Customer changes"} <= set(titles)
+        assert "Account: Open the domain or change" in titles
 
 
 async def test_a_role_without_customer_data_sees_the_notice_and_nothing_is_read(demo_store):

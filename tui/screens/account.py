@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from domains.account_detail import AccountContact, AccountDetail, account_detail
@@ -108,6 +109,8 @@ class AccountScreen(StaffScreen):
         Binding("o", "show_tab('account-tab')", "Overview"),
         Binding("d", "show_tab('account-domains-tab')", "Domains"),
         Binding("h", "show_tab('account-changes-tab')", "Customer changes"),
+        # Enter on a table row does it too; the footer has no room left at 80 columns.
+        Binding("enter", "open_row", "Open the domain or change", show=False),
     ]
 
     def __init__(self, number: str) -> None:
@@ -212,16 +215,35 @@ class AccountScreen(StaffScreen):
                 key=str(change.id),
             )
 
-    @on(DataTable.RowSelected, "#account-domains")
-    def open_domain(self, event: DataTable.RowSelected) -> None:
-        """Enter on a domain opens its Domain screen."""
-        from tui.screens.domain import DomainScreen
+    def action_open_row(self) -> None:
+        """Open the highlighted domain (its Domain screen) or change (its audit event)."""
+        tab = self.query_one("#account-tabs", TabbedContent).active
+        if tab == "account-domains-tab":
+            self.open_domain()
+        elif tab == "account-changes-tab":
+            self.open_change()
 
-        self.app.push_screen(DomainScreen(str(event.row_key.value)))
+    @on(DataTable.RowSelected, "#account-domains")
+    def open_domain(self) -> None:
+        """The highlighted domain's Domain screen."""
+        key = self.highlighted("#account-domains")
+        if key is not None:
+            from tui.screens.domain import DomainScreen
+
+            self.app.push_screen(DomainScreen(key))
 
     @on(DataTable.RowSelected, "#account-changes")
-    def open_change(self, event: DataTable.RowSelected) -> None:
-        """Enter on a change opens the audit event: every field before and after."""
-        from tui.screens.audit_event import AuditEventScreen
+    def open_change(self) -> None:
+        """The highlighted change's audit event: every field before and after."""
+        key = self.highlighted("#account-changes")
+        if key is not None:
+            from tui.screens.audit_event import AuditEventScreen
 
-        self.app.push_screen(AuditEventScreen(int(str(event.row_key.value))))
+            self.app.push_screen(AuditEventScreen(int(key)))
+
+    def highlighted(self, selector: str) -> str | None:
+        """The key of the highlighted row of a table (None when it has no rows)."""
+        table = self.query_one(selector, FittedTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
