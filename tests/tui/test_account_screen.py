@@ -146,7 +146,7 @@ async def test_enter_opens_a_domain_of_the_account_or_a_change(app, demo_store):
             pilot,
             lambda: (
                 isinstance(app.screen, DomainScreen)
-                and app.screen is not app.screen_stack[-3]
+                and app.screen_stack[-2] is screen
                 and app.screen.details
             ),
             what="the domain from the account",
