@@ -277,7 +277,9 @@ class Passkeys:
         """The account's passkeys, oldest first."""
         with self.store.read() as session:
             rows = session.execute(
-                select(Passkey).where(col(Passkey.account_id) == account_id).order_by(col(Passkey.id))
+                select(Passkey)
+                .where(col(Passkey.account_id) == account_id)
+                .order_by(col(Passkey.id))
             ).scalars()
             return [
                 PasskeyView(

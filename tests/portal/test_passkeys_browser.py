@@ -101,7 +101,7 @@ def test_a_passkey_is_registered_and_then_signs_in(site: tuple[str, Store]) -> N
 
 
 def test_a_passkey_answer_for_no_challenge_of_ours_is_refused(site: tuple[str, Store]) -> None:
-    base_url, store = site
+    base_url, _store = site
     with launch_chromium(LOCALHOST) as browser:
         page = browser.new_page()
         page.goto(f"{base_url}/signin")
