@@ -119,3 +119,18 @@ class Passkey(SQLModel, table=True):
     label: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     last_used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+
+
+class PasskeyChallenge(SQLModel, table=True):
+    """A WebAuthn challenge handed to a browser: kept hashed, single use, for a few minutes."""
+
+    __tablename__ = "passkey_challenge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge_hash: str = Field(max_length=64, unique=True)
+    purpose: str = Field(max_length=16)
+    #: The account registering a passkey; none for a sign-in (the passkey says whose it is).
+    account_id: int | None = Field(default=None, foreign_key="account.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    expires_at: datetime = Field(sa_column=_when())
+    used_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))

@@ -98,14 +98,15 @@ _STALE_ANSWERS = (
 _CUSTOMER = ("account", "contact", "domain", "domain_contact")
 #: The customer's control panel: sign-in, sessions, tokens, passkeys and the changes waiting for
 #: a confirmation by link (customer_models).
+#: Of those, the changes waiting for a confirmation, which staff see and may end.
+_PANEL_STAFF = ("email_verification", "registrant_change", "transfer_lock")
 _PANEL = (
     "signin_token",
     "customer_session",
     "api_token",
     "passkey",
-    "email_verification",
-    "registrant_change",
-    "transfer_lock",
+    "passkey_challenge",
+    *_PANEL_STAFF,
 )
 _REVISION = Grant(ALEMBIC, (READ,))
 #: What a customer changes on their own account: the marketing opt-out.
@@ -185,7 +186,7 @@ ROLES: tuple[RoleSpec, ...] = (
             Grant("audit_event", (READ, ADD)),
             Grant("access_event", (READ, ADD)),
             Grant("staff_member", (READ,)),
-            *_on(_PANEL[4:], READ, CHANGE),
+            *_on(_PANEL_STAFF, READ, CHANGE),
             *_STALE_ANSWERS,
             _REVISION,
         ),

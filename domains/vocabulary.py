@@ -141,6 +141,7 @@ class AccessPurpose(StrEnum):
     CONTACT_EDIT = "contact edit"
     PUBLICATION_SCREEN = "publication screen"
     REQUEST_SCREEN = "request screen"
+    ACCOUNT_SCREEN = "account screen"
     SHOW_PRIVATE = "interlink show --as private"
     SHOW_EPP = "interlink show --as epp"
     REQUEST_COMMAND = "interlink requests show"

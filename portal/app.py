@@ -22,7 +22,17 @@ from starlette.types import Scope
 from domains.mailer import Mailer, mailer_from_settings
 from domains.settings import PortalSettings, Settings, get_settings
 from domains.store import Store
-from portal import api, corrections, forms, panel_change, panel_edit, panel_tokens, signin
+from portal import (
+    api,
+    api_me,
+    corrections,
+    forms,
+    panel_change,
+    panel_edit,
+    panel_tokens,
+    passkeys,
+    signin,
+)
 from portal.render import Refused, refusal_for, wants_json
 from portal.security import BodyLimit, SecurityHeaders, Shield
 from portal.service import Portal
@@ -78,12 +88,14 @@ def create_app(
     app.state.portal = portal
     app.openapi = lambda: api.openapi_schema(app)  # type: ignore[method-assign]
     app.include_router(forms.router)
+    app.include_router(passkeys.router)  # before signin: /signin/passkey is not a token
     app.include_router(signin.router)
     app.include_router(panel_tokens.router)
     app.include_router(panel_change.router)
     app.include_router(corrections.router)
     app.include_router(panel_edit.router)
     app.include_router(api.router)
+    app.include_router(api_me.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/favicon.svg", include_in_schema=False)
@@ -96,6 +108,8 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith(api_me.ME):
+            return refusal_for(request, api_me.refused_body(exc))
         return refusal_for(request, api.refused_body(exc))
 
     @app.exception_handler(StarletteHTTPException)

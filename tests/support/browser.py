@@ -25,7 +25,7 @@ ARGS = [
 
 
 @contextmanager
-def launch_chromium() -> Iterator[Any]:
+def launch_chromium(*extra: str) -> Iterator[Any]:
     """Chromium started headless through Playwright; a skip (in CI a failure) without it."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
@@ -35,7 +35,7 @@ def launch_chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *extra])
         try:
             yield launched
         finally:

@@ -74,6 +74,7 @@ class DomainScreen(StaffScreen):
         Binding("ctrl+r", "reload", "Reload"),
         # In the palette; the footer has no room left at 80 columns.
         Binding("w", "who_looked", "Who looked at the contact", show=False),
+        Binding("a", "account", "Account", show=False),
     ]
 
     def __init__(self, name: str) -> None:
@@ -203,6 +204,14 @@ class DomainScreen(StaffScreen):
         from tui.screens.access_log import AccessLogScreen
 
         self.app.push_screen(AccessLogScreen(contact.handle))
+
+    def action_account(self) -> None:
+        """The domain's account: its data, contacts, domains and the customer's own changes."""
+        if self.details is None:
+            return
+        from tui.screens.account import AccountScreen
+
+        self.app.push_screen(AccountScreen(self.details.record.account.number))
 
     def action_publication(self) -> None:
         """What the public sees of this domain."""

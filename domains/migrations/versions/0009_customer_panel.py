@@ -1,5 +1,5 @@
 """the customer's control panel: sign-in links, sessions, API tokens, e-mail checks, changes of
-registrant, transfer locks and passkeys; the subject a notice went out with
+registrant, transfer locks, passkeys and their challenges; the subject a notice went out with
 
 Revision ID: 0009
 Revises: 0008
@@ -83,6 +83,22 @@ def upgrade() -> None:
     with op.batch_alter_table("passkey", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_passkey_account_id"), ["account_id"], unique=False)
 
+    op.create_table(
+        "passkey_challenge",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("challenge_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["account.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("challenge_hash"),
+    )
     op.create_table(
         "signin_token",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -210,6 +226,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_signin_token_account_id"))
 
     op.drop_table("signin_token")
+    op.drop_table("passkey_challenge")
     with op.batch_alter_table("passkey", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_passkey_account_id"))
 
