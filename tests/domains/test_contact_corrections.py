@@ -465,3 +465,54 @@ def test_a_registrant_name_change_keeps_the_address_and_mails_it_twice(
     for mail in (prior_mail, new_mail):
         box.corrections.confirm_registrant_change(token_in(mail))
     assert store.get_contact(contact.handle).org == "Neu GmbH"
+
+
+def test_an_address_waiting_for_its_link_is_not_used_once_the_contact_became_a_registrant(
+    store: Store, box: Mailbox
+) -> None:
+    number, contact = customer(store)
+    outcome = box.corrections.edit(
+        number, contact.handle, contact.version, {"email": "later@example.com"}
+    )
+    box.deliver(outcome)
+    store.create_domain(
+        "staff:test",
+        {"name": f"{contact.handle.lower()}-late.com"},
+        account_number=number,
+        contacts={"registrant": contact.handle},
+    )
+    token = token_in(box.to("later@example.com")[0])
+    with pytest.raises(RuleViolation, match="both registrants must confirm"):
+        box.corrections.verify_email(token)
+    assert store.get_contact(contact.handle).email == contact.email
+    with pytest.raises(InvalidToken, match="no longer works"):
+        box.corrections.verify_email(token)
+
+
+def test_the_edit_form_reads_what_waits_and_whose_registrant_it_is(
+    store: Store, box: Mailbox
+) -> None:
+    number, contact = customer(store, "com", "de")
+    form = box.corrections.editable(number, contact.handle)
+    assert form.registrant_of == (f"{contact.handle.lower()}-0.com",)
+    assert form.values["city"] == "Berlin" and form.version == contact.version
+    assert form.pending.email is None and form.pending.registrant_change is None
+    box.corrections.edit(number, contact.handle, contact.version, {"name": "Neu"})
+    waiting = box.corrections.editable(number, contact.handle).pending.registrant_change
+    assert waiting is not None and waiting.fields == ("name",)
+    _other, theirs = customer(store)
+    with pytest.raises(NotFound):
+        box.corrections.editable(number, theirs.handle)
+
+
+def test_a_link_mail_without_its_link_fails_plainly_instead_of_going_out_empty(
+    store: Store, box: Mailbox
+) -> None:
+    number, contact = customer(store)
+    outcome = box.corrections.edit(
+        number, contact.handle, contact.version, {"email": "nolink@example.com"}
+    )
+    sent = deliver(store, outcome.notice_ids, {}, mailer=FolderMailer(box.folder), links=box.links)
+    assert [n.status for n in sent] == ["failed"]
+    assert "verify_url" in (sent[0].error or "")
+    assert box.mails() == []

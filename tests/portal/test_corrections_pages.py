@@ -296,3 +296,20 @@ def test_a_refusal_ends_the_change_and_a_post_needs_its_token(portal: Portal, st
     assert len([m for m in portal.mails() if "refused" in str(m["Subject"])]) == 2
     late = portal.client.post(prior, data={"csrf_token": csrf_of(page.text)})
     assert late.status_code == 410 and "refused" in late.text
+
+
+def test_a_form_posted_from_another_site_is_refused(portal: Portal, store: Store) -> None:
+    number, contact = customer(store)
+    sign_in(portal, number)
+    csrf = csrf_of(portal.client.get(edit_url(contact)).text)
+    hostile = {"Origin": "https://evil.example.org", "Sec-Fetch-Site": "cross-site"}
+    edit = portal.client.post(
+        edit_url(contact), data=form_of(contact, csrf, city="Potsdam"), headers=hostile
+    )
+    assert edit.status_code == 403
+    corrected(portal, number, contact, email="fresh@example.net")
+    link = link_in(mails_to(portal, "fresh@example.net")[0])
+    verify = portal.client.post(link, data={"csrf_token": csrf}, headers=hostile)
+    assert verify.status_code == 403
+    after = store.get_contact(contact.handle)
+    assert (after.city, after.email) == ("Berlin", contact.email)
