@@ -57,7 +57,8 @@ def edit_fields(kind: str) -> tuple[FormField, ...]:
             if row.lines > 1
             else f"Up to {row.max_len} characters."
         )
-        wording["help"] = f"{wording['help']} {limit}" if wording.get("help") else limit
+        if name != "country":  # "two letters" says it
+            wording["help"] = f"{wording['help']} {limit}" if wording.get("help") else limit
         required = name in REQUIRED or (name == "org" and kind == ContactKind.ORGANIZATION)
         out.append(FormField(name, row.label, row.input_len, required=required, **wording))
     return tuple(out)
