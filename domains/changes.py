@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from domains import audit, validation
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
-from domains.models import ChangeRequest, Contact, Domain, DomainContact, utcnow
+from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, utcnow
 from domains.notices import RequestLinks
 from domains.outbox import enqueue
 from domains.request_mail import Outcome
@@ -70,6 +70,21 @@ def validate_proposal(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in clean.items()}
 
 
+def account_of(session: Session, domain: Domain) -> str | None:
+    """The number of the account that holds the domain."""
+    account = session.get(Account, domain.account_id)
+    return account.number if account else None
+
+
+def registrant_is_account(session: Session, domain: Domain, number: str) -> bool:
+    """Whether the account's e-mail is the e-mail of the domain's registrant on file."""
+    account = session.execute(select(Account).where(col(Account.number) == number)).scalar()
+    registrant = role_holder(session, domain, ContactRole.REGISTRANT)
+    if account is None or registrant is None or not registrant.email:
+        return False
+    return account.email.strip().lower() == registrant.email.strip().lower()
+
+
 class Workflow(RequestReads, RequestSync):
     """The change-request rules over a store; reads in `request_reads`, mail in `request_mail`,
     the registry side in `request_sync`, the shared checks in `request_rules`.
@@ -93,9 +108,15 @@ class Workflow(RequestReads, RequestSync):
         proposal: Mapping[str, Any] | None,
         channel: str,
         target: str = RequestTarget.NEW,
+        account: str | None = None,
         now: datetime | None = None,
     ) -> Outcome:
-        """Open a request to move the domain's tech contact; mails the registrant a token."""
+        """Open a request to move the domain's tech contact; mails the registrant a token.
+
+        `account`: the signed-in customer's account number (the control panel). The domain must
+        be that account's; when the account's e-mail is the registrant's e-mail on file, the
+        request counts as confirmed by the registrant and no link is mailed.
+        """
         now = now or utcnow()
         validation.choice("channel", channel, RequestChannel)
         validation.choice("target", target, RequestTarget)
@@ -104,6 +125,8 @@ class Workflow(RequestReads, RequestSync):
         with self.store.write() as session:
             require_if_staff(session, actor, Permission.ENTER_REQUEST)
             domain = locked_domain(session, domain_name)
+            if account is not None and account_of(session, domain) != account:
+                raise NotFound("domain", domain_name)  # never another account's, nor a hint
             check_changeable(session, domain)
             tech = role_holder(session, domain, ContactRole.TECH)
             if target == RequestTarget.HOUSE and tech is not None and tech.is_house:
@@ -130,6 +153,13 @@ class Workflow(RequestReads, RequestSync):
             audit_transition(
                 session, actor, "change.submit", request, {"state": (None, "submitted")}
             )
+            if account is not None and registrant_is_account(session, domain, account):
+                request.state = RequestState.CONFIRMED
+                request.confirmed_at = request.token_used_at = now
+                audit_transition(
+                    session, actor, "change.confirm", request, {"state": ("submitted", "confirmed")}
+                )
+                return Outcome(request, self._notify_all(session, request, "request_confirmed"))
             ids = [self._notify_registrant(session, request, "request_received")]
         return Outcome(request, ids, token)
 

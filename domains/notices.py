@@ -56,6 +56,7 @@ TEMPLATES = (
     "request_cancelled",
     "request_sync_failed",
     "newsletter",
+    "signin_link",
 )
 RECIPIENTS = ("contact", "account", "proposed_tech")
 #: A notice still queued this long after it was queued was left behind: the deliverer that
@@ -64,6 +65,9 @@ PENDING_GRACE = timedelta(minutes=5)
 # Context keys that only the registrant's own mail may carry (the confirmation link holds the
 # one-time token). They are dropped for every other recipient, whatever the caller passes.
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
+#: Mails that are useless without a link made when they were queued (its token exists only in
+#: memory then): the context key that must carry it.
+NEEDS_LINK = {"signin_link": "signin_url"}
 
 CHANNEL_TEXT = {
     "portal": "made on our website",
@@ -228,6 +232,12 @@ def prepare(
         for key in REGISTRANT_ONLY:
             extra.pop(key, None)
     values.update(extra)
+    link_key = NEEDS_LINK.get(notice.template)
+    if link_key and not values.get(link_key):
+        raise NoticeError(
+            f"the {notice.template} mail needs {link_key}: its token exists only in memory "
+            "when it is made, so make a new link instead"
+        )
     needs_link = notice.template == "request_received" and recipient.audience == "registrant"
     if needs_link and not values.get("confirm_url"):
         raise NoticeError(
@@ -313,6 +323,7 @@ def _context(
         "template": notice.template,
         "audience": recipient.audience,
         "recipient_name": recipient.name or "customer",
+        "account_number": recipient.account.number if recipient.account else None,
         "company": settings.registrar.name,
         "support_url": settings.registrar.url,
         "portal_base_url": links.base,

@@ -174,6 +174,14 @@ class PortalSettings(BaseModel):
     confirm_every: float = Field(default=30.0, gt=0)
     lookup_burst: int = Field(default=60, ge=1)
     lookup_every: float = Field(default=2.0, gt=0)
+    #: Sign-in links asked for, per client address and per account (mail to one inbox).
+    signin_burst: int = Field(default=10, ge=1)
+    signin_every: float = Field(default=60.0, gt=0)
+    signin_account_burst: int = Field(default=3, ge=1)
+    signin_account_every: float = Field(default=300.0, gt=0)
+    #: Changes a signed-in customer makes in the control panel and the API, per client.
+    panel_burst: int = Field(default=30, ge=1)
+    panel_every: float = Field(default=2.0, gt=0)
     #: Mark the CSRF cookie Secure; None: when the portal's base URL is https.
     secure_cookies: bool | None = None
 
@@ -183,6 +191,9 @@ class PortalSettings(BaseModel):
             "submit": (self.submit_burst, self.submit_every),
             "confirm": (self.confirm_burst, self.confirm_every),
             "lookup": (self.lookup_burst, self.lookup_every),
+            "signin": (self.signin_burst, self.signin_every),
+            "signin_account": (self.signin_account_burst, self.signin_account_every),
+            "panel": (self.panel_burst, self.panel_every),
         }
 
 

@@ -101,6 +101,14 @@ class NoticeCategory(StrEnum):
     MARKETING = "marketing"
 
 
+class SessionVia(StrEnum):
+    """How a customer proved who they are: a mailed link, a passkey, or an API token."""
+
+    LINK = "link"
+    PASSKEY = "passkey"
+    TOKEN = "token"
+
+
 class NoticeStatus(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"

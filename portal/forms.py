@@ -115,7 +115,7 @@ def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
 
-async def _read_form(request: Request) -> FormData:
+async def read_form(request: Request) -> FormData:
     """The posted form: plain fields only (no files), a bounded number of them."""
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
 
@@ -141,7 +141,7 @@ def field_errors(errors: list[FieldError]) -> dict[str, str]:
     return {name: "; ".join(messages) for name, messages in ordered}
 
 
-def _values(form: FormData) -> tuple[dict[str, str], list[str]]:
+def form_values(form: FormData) -> tuple[dict[str, str], list[str]]:
     values = {}
     for field in FIELDS:
         raw = form.get(field.name)
@@ -150,7 +150,7 @@ def _values(form: FormData) -> tuple[dict[str, str], list[str]]:
     return values, consent
 
 
-def _too_long(values: dict[str, str]) -> list[FieldError]:
+def too_long(values: dict[str, str]) -> list[FieldError]:
     return [
         FieldError(f.name, f"is {len(values[f.name])} characters long; at most {f.cap} are allowed")
         for f in FIELDS
@@ -168,14 +168,17 @@ def proposal_of(values: dict[str, str], consent: list[str]) -> dict[str, Any]:
     return proposal
 
 
-def _form_page(
+def form_page(
     request: Request,
     *,
     values: dict[str, str] | None = None,
     consent: list[str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    action: str = "/change",
+    domain: str | None = None,
 ) -> Response:
+    """The change form; `domain` fixes the domain (the control panel asks for one of its own)."""
     portal = _portal(request)
     token = portal.csrf.issue(request)
     errors = errors or {}
@@ -193,6 +196,8 @@ def _form_page(
         csrf_field=CSRF_FIELD,
         csrf_token=token.field,
         expiry_days=portal.expiry_days,
+        action=action,
+        fixed_domain=domain,
     )
     return portal.csrf.set_cookie(response, token)
 
@@ -215,7 +220,7 @@ def refuse_reference() -> Refused:
 @router.get("/change")
 def change_form(request: Request) -> Response:
     """The form to ask for the change."""
-    return _form_page(request)
+    return form_page(request)
 
 
 @router.post("/change")
@@ -223,11 +228,11 @@ async def change_submit(request: Request, background: BackgroundTasks) -> Respon
     """Check the form; a domain not ours is an error beside its field (see Portal.submit)."""
     check_origin(request, _portal(request).base_url)
     check_rate(request, "submit")
-    form = await _read_form(request)
+    form = await read_form(request)
     portal = _portal(request)
     portal.csrf.verify(request, form.get(CSRF_FIELD))
-    values, consent = _values(form)
-    problems = _too_long(values)
+    values, consent = form_values(form)
+    problems = too_long(values)
     if problems:
         # Check the rest too, so the visitor sees every problem at once.
         long = {e.field for e in problems}
@@ -244,7 +249,7 @@ async def change_submit(request: Request, background: BackgroundTasks) -> Respon
         except ValidationFailed as exc:
             problems = exc.errors
     if problems:
-        return _form_page(
+        return form_page(
             request, values=values, consent=consent, errors=field_errors(problems), status=422
         )
     background.add_task(job)  # opens the request after the answer went out
@@ -277,7 +282,7 @@ async def confirm_submit(request: Request, token: str, background: BackgroundTas
     """The registrant presses Confirm."""
     check_origin(request, _portal(request).base_url)
     check_rate(request, "confirm")
-    form = await _read_form(request)
+    form = await read_form(request)
     portal = _portal(request)
     portal.csrf.verify(request, form.get(CSRF_FIELD))
     try:

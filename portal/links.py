@@ -23,3 +23,15 @@ class PortalLinks:
     def confirm(self, token: str) -> str:
         """The page where the registrant confirms a request (the token is its only key)."""
         return f"{self.base}/confirm/{token}"
+
+    def signin(self, token: str) -> str:
+        """The page whose button signs the holder of a mailed sign-in link in."""
+        return f"{self.base}/signin/{token}"
+
+    def verify_email(self, token: str) -> str:
+        """The page where a new e-mail address is confirmed as the contact's."""
+        return f"{self.base}/verify-email/{token}"
+
+    def registrant_change(self, token: str) -> str:
+        """The page where a party to a change of registrant confirms or refuses it."""
+        return f"{self.base}/registrant-change/{token}"

@@ -199,10 +199,10 @@ def client_key(request: Request) -> str:
     return str(address.ipv4_mapped or address) if address.version == 6 else str(address)
 
 
-def check_rate(request: Request, bucket: str) -> None:
-    """Take a token from the client's bucket, or refuse with 429 and Retry-After."""
+def check_rate(request: Request, bucket: str, key: str | None = None) -> None:
+    """Take a token from the bucket of `key` (default: the client), or refuse with 429."""
     limiter = request.app.state.portal.limiter
-    wait = limiter.retry_after(bucket, client_key(request))
+    wait = limiter.retry_after(bucket, key or client_key(request))
     if wait:
         log.info("rate limit: %s bucket empty for a client", bucket)
         raise Refused(

@@ -21,6 +21,7 @@ from typing import Any
 from domains import notice_delivery, validation
 from domains.changes import Workflow, validate_proposal
 from domains.contact_fields import REQUEST_CONSENTS
+from domains.customer_sessions import CustomerSessions
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
@@ -144,7 +145,9 @@ class Portal:
         secure = config.secure_cookies
         if secure is None:
             secure = settings.portal_base_url.lower().startswith("https://")
+        self.secure = secure
         self.csrf = Csrf(secret, secure=secure)
+        self.sessions = CustomerSessions(store)
         self.limiter = RateLimiter(config.buckets())
 
     @property
@@ -297,6 +300,10 @@ class Portal:
         )
 
     # -- mail ------------------------------------------------------------------------------
+
+    def deliver(self, what: str, notice_ids: list[int], context: dict[str, str]) -> Job:
+        """The job that sends queued notices after the answer went out; it logs, never raises."""
+        return self._delivery(what, notice_ids, context)
 
     def _delivery(self, reference: str, notice_ids: list[int], context: dict[str, str]) -> Job:
         def run() -> None:
