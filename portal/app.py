@@ -22,7 +22,7 @@ from starlette.types import Scope
 from domains.mailer import Mailer, mailer_from_settings
 from domains.settings import PortalSettings, Settings, get_settings
 from domains.store import Store
-from portal import api, forms, panel_change, panel_tokens, signin
+from portal import api, forms, panel, panel_change, panel_tokens, signin
 from portal.render import Refused, refusal_for, wants_json
 from portal.security import BodyLimit, SecurityHeaders, Shield
 from portal.service import Portal
@@ -81,6 +81,7 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(panel_tokens.router)
     app.include_router(panel_change.router)
+    app.include_router(panel.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

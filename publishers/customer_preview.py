@@ -166,13 +166,22 @@ def _rdap_lines(view: PublicationView, role: str) -> list[str]:
 
 
 def consent_preview(
-    panel: CustomerPanel, lens: PolicyLens, number: str, handle: str, fields: Iterable[str]
+    panel: CustomerPanel,
+    number: str,
+    handle: str,
+    fields: Iterable[str],
+    lens: PolicyLens | None = None,
 ) -> ConsentPreview:
     """The public answers of one of the contact's domains now and with consent to `fields`.
 
     The contact must be one of the account's (NotFound otherwise, as for one that does not
-    exist). Nothing is stored: the answers are rendered from a copy of the record.
+    exist). Nothing is stored: the answers are rendered from a copy of the record. `lens`:
+    the panel's own when it has a PolicyLens, else one under the store's settings.
     """
+    if lens is None:
+        lens = (
+            panel.lens if isinstance(panel.lens, PolicyLens) else PolicyLens(panel.store.settings)
+        )
     chosen = checked_consent(fields)
     page = panel.contact(number, handle)
     if page.preview_domain is None or page.preview_role is None:

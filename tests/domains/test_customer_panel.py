@@ -182,7 +182,7 @@ def test_another_accounts_contact_is_not_found_exactly_like_a_missing_one(
         with pytest.raises(NotFound):
             panel.set_consent(ours.number, handle, {"name"})
         with pytest.raises(NotFound):
-            consent_preview(panel, PolicyLens(store.settings), ours.number, handle, {"name"})
+            consent_preview(panel, ours.number, handle, {"name"}, PolicyLens(store.settings))
         assert not panel.owns_contact(ours.number, handle)
     assert refusals == [("contact", True)] * 3
     assert count(store, AuditEvent) == before  # nothing written
@@ -315,9 +315,7 @@ def test_a_consent_preview_shows_the_answer_to_be_and_stores_nothing(
     store: Store, panel: CustomerPanel, ours: Customer
 ) -> None:
     version = store.get_contact(ours.registrant.handle).version
-    preview = consent_preview(
-        panel, PolicyLens(store.settings), ours.number, ours.registrant.handle, ["voice", "name"]
-    )
+    preview = consent_preview(panel, ours.number, ours.registrant.handle, ["voice", "name"])
     assert preview.domain == "panel-alpha.com" and preview.role == "registrant"
     assert preview.consent_fields == ["name", "voice"]
     assert preview.before_whois and preview.after_whois
