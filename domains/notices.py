@@ -37,6 +37,7 @@ from jinja2 import (
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from domains import correction_notices
 from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -57,8 +58,9 @@ TEMPLATES = (
     "request_sync_failed",
     "newsletter",
     "signin_link",
+    *correction_notices.TEMPLATES,
 )
-RECIPIENTS = ("contact", "account", "proposed_tech")
+RECIPIENTS = ("contact", "account", "proposed_tech", *correction_notices.RECIPIENTS)
 #: A notice still queued this long after it was queued was left behind: the deliverer that
 #: queues a notice claims it moments after its transaction commits.
 PENDING_GRACE = timedelta(minutes=5)
@@ -67,7 +69,7 @@ PENDING_GRACE = timedelta(minutes=5)
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
 #: Mails that are useless without a link made when they were queued (its token exists only in
 #: memory then): the context key that must carry it.
-NEEDS_LINK = {"signin_link": "signin_url"}
+NEEDS_LINK = {"signin_link": "signin_url", **correction_notices.NEEDS_LINK}
 
 CHANNEL_TEXT = {
     "portal": "made on our website",
@@ -127,7 +129,7 @@ class Recipient:
 
     name: str
     address: str
-    audience: str  # registrant | old_tech | new_tech | account | contact
+    audience: str  # registrant old_tech new_tech account contact new_email prior_email
     account: Account | None
 
 
@@ -159,6 +161,8 @@ def queue(
         raise ValueError("a notice to an account needs account_id")
     if recipient == "proposed_tech" and not subject_ref:
         raise ValueError("a notice to the proposed technical contact needs subject_ref")
+    if recipient in correction_notices.RECIPIENTS and not subject_ref:
+        raise ValueError("a notice to an address kept with a change needs subject_ref")
     if template.startswith("request_") and not subject_ref:
         raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
     now = utcnow()
@@ -227,6 +231,7 @@ def prepare(
         if recipient.account.marketing_opt_out_at is not None:
             return "the account opted out of marketing"
     values = _context(session, settings, links, notice, request, recipient)
+    values.update(_correction(correction_notices.context, session, notice))
     extra = dict(context)
     if recipient.audience != "registrant":
         for key in REGISTRANT_ONLY:
@@ -276,7 +281,18 @@ def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) 
         if request.target == RequestTarget.HOUSE and house is not None:
             return Recipient(house.name, house.email, "new_tech", None)
         raise NoticeError(f"change request {request.reference} names no new e-mail address")
+    if notice.recipient in correction_notices.RECIPIENTS:
+        name, address = _correction(correction_notices.address, session, notice)
+        return Recipient(name, address, notice.recipient, None)
     raise NoticeError(f"unknown recipient kind {notice.recipient!r}")
+
+
+def _correction(read: Any, session: Session, notice: Notice) -> Any:
+    """A read of `correction_notices`, its missing change a NoticeError."""
+    try:
+        return read(session, notice)
+    except correction_notices.CorrectionMailError as exc:
+        raise NoticeError(str(exc)) from None
 
 
 def _audience(session: Session, contact_id: int | None, request: ChangeRequest | None) -> str:

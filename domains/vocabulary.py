@@ -147,3 +147,19 @@ class AccessPurpose(StrEnum):
     REQUEST_COMMAND = "interlink requests show"
     REGISTRY_COMPARISON = "interlink registry show"
     EXPORT = "interlink export"
+
+
+class RegistrantChangeState(StrEnum):
+    """The states of a Change of Registrant: waiting for both parties' links, then decided."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    REFUSED = "refused"
+    EXPIRED = "expired"
+
+
+class RegistrantParty(StrEnum):
+    """The two parties of a Change of Registrant, each confirming by their own link."""
+
+    PRIOR = "prior"
+    NEW = "new"

@@ -22,7 +22,18 @@ from starlette.types import Scope
 from domains.mailer import Mailer, mailer_from_settings
 from domains.settings import PortalSettings, Settings, get_settings
 from domains.store import Store
-from portal import api, api_me, forms, panel, panel_change, panel_tokens, passkeys, signin
+from portal import (
+    api,
+    api_me,
+    corrections,
+    forms,
+    panel,
+    panel_change,
+    panel_edit,
+    panel_tokens,
+    passkeys,
+    signin,
+)
 from portal.render import Refused, refusal_for, wants_json
 from portal.security import BodyLimit, SecurityHeaders, Shield
 from portal.service import Portal
@@ -82,6 +93,8 @@ def create_app(
     app.include_router(signin.router)
     app.include_router(panel_tokens.router)
     app.include_router(panel_change.router)
+    app.include_router(corrections.router)
+    app.include_router(panel_edit.router)
     app.include_router(panel.router)
     app.include_router(api.router)
     app.include_router(api_me.router)
