@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, get_args
 
@@ -21,6 +22,12 @@ from portal.service import STATE_TEXT, Portal
 
 ME = f"{PREFIX}/me"
 
+#: Ids are checked by the handler, so any other text is the same 404 as an id not ours.
+ID_PATTERN = "^[1-9][0-9]{0,17}$"
+ID_RE = re.compile(ID_PATTERN)
+TokenId = Annotated[
+    str, Path(description="The token's id, as listed.", json_schema_extra={"pattern": ID_PATTERN})
+]
 DomainName = Annotated[
     str, Path(description="One of the account's domains, e.g. example.com.", max_length=253)
 ]
@@ -142,13 +149,13 @@ async def make_token(body: TokenIn, request: Request, customer: Me) -> NewTokenO
     responses=_problems(404),
     summary="Revoke an API token",
 )
-async def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, customer: Me
-) -> Response:
+async def revoke_token(token_id: TokenId, request: Request, customer: Me) -> Response:
     """It stops working at once; revoking it again changes nothing."""
+    if not ID_RE.match(token_id):
+        raise not_found("API token")
     try:
         await run_in_threadpool(
-            _portal(request).sessions.revoke_token, customer.account_id, token_id
+            _portal(request).sessions.revoke_token, customer.account_id, int(token_id)
         )
     except NotFound:
         raise not_found("API token") from None

@@ -27,6 +27,7 @@ from portal import (
     api_me,
     corrections,
     forms,
+    panel,
     panel_change,
     panel_edit,
     panel_tokens,
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(panel_change.router)
     app.include_router(corrections.router)
     app.include_router(panel_edit.router)
+    app.include_router(panel.router)
     app.include_router(api.router)
     app.include_router(api_me.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -23,6 +23,7 @@ from tests.support.environment import REPO
 from tests.support.factories import confirmed_request
 from tests.support.pilot import focus_by_tab, open_domain, retype, settle, text_of, wait_for
 from tui.demo_staff import DEMO_STAFF
+from tui.screens.account import AccountScreen
 from tui.screens.audit import AuditScreen
 from tui.screens.contact_edit import ContactEditScreen
 from tui.screens.publication import PublicationScreen
@@ -41,6 +42,7 @@ SCREENS = {
     "requests": "Requests: the queue",
     "request": "Request: current and proposed technical contact",
     "publication": "Publication: redacted fields marked",
+    "account": "Account: the customer, their opt-out, contacts and changes",
     "sync": "Sync: the registry outbox",
     "audit": "Audit: who changed what",
 }
@@ -104,6 +106,14 @@ async def take(app) -> dict[str, str]:
             ),
         )
         await shoot(pilot, "publication", taken)
+        await pilot.press("escape")
+
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, AccountScreen) and app.screen.detail is not None,
+        )
+        await shoot(pilot, "account", taken)
         await pilot.press("escape", "escape")
 
         await pilot.press("f3")
@@ -170,6 +180,7 @@ async def test_the_app_renders_each_main_screen(app, demo_store):
     assert "brightline-analytics.com" in check_svg(taken["domain"])
     assert "REDACTED" in check_svg(taken["publication"])
     assert "failed" in check_svg(taken["sync"])
+    assert "marketing" in check_svg(taken["account"])
     if WRITE:
         SHOTS.mkdir(parents=True, exist_ok=True)
         for name, svg in taken.items():
