@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from domains.customer_sessions import CustomerSessions
 from domains.store import Store
+from tests.support.coverage import calls_covered, covers
 from tests.support.factories import account_data, contact_data
 from tests.support.panel import sign_in
 from tests.support.portal import API, CONTACT, Portal, assert_problem, requests_of
 
 ME = f"{API}/me"
+
+
+@pytest.fixture(autouse=True)
+def covered(portal: Portal, request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test calls the endpoints it is marked as covering."""
+    with calls_covered(portal, request):
+        yield
 
 
 def holder(store: Store, name: str, *, same_email: bool = True) -> tuple[str, int]:
@@ -41,6 +51,9 @@ def test_without_a_token_or_session_it_is_401(portal: Portal):
         assert refused.headers["www-authenticate"].startswith("Bearer")
 
 
+@covers("post", "/me/tokens")
+@covers("get", "/me/tokens")
+@covers("delete", "/me/tokens/{token_id}")
 def test_tokens_are_made_listed_used_and_revoked(portal: Portal, store: Store):
     number, _ = holder(store, "tokens.com")
     sign_in(portal, number)
@@ -68,6 +81,7 @@ def test_another_accounts_token_id_is_404(portal: Portal, store: Store):
     assert CustomerSessions(store).verify_token(theirs.token) is not None
 
 
+@covers("post", "/me/domains/{name}/tech-change")
 def test_a_tech_change_of_ones_own_domain(portal: Portal, store: Store):
     _, account_id = holder(store, "api-own.com")
     body = {k: v for k, v in CONTACT.items()}
