@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Annotated, Any, get_args
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
-from portal.api import PREFIX, ConsentField, TechnicalContactIn, _problems, invalid
+from domains.contact_corrections import CorrectionResult
+from domains.customer_overview import AccountSummary, ContactPage, Overview
+from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, ValidationFailed
+from portal.api import PREFIX, ConsentField, Line, TechnicalContactIn, _problems, invalid
 from portal.api_errors import BodyShape, body_errors
+from portal.corrections import corrections_of, deliver_outcome
 from portal.customer_auth import Customer, customer_api
+from portal.panel import HANDLE_RE, _panel
 from portal.panel_change import ask, own_domain
 from portal.render import Refused
 from portal.security import BODY_METHODS, check_origin, check_rate
 from portal.service import STATE_TEXT, Portal
+from publishers.customer_preview import ConsentPreview, consent_preview
 
 ME = f"{PREFIX}/me"
 
@@ -28,6 +34,14 @@ ID_RE = re.compile(ID_PATTERN)
 TokenId = Annotated[
     str, Path(description="The token's id, as listed.", json_schema_extra={"pattern": ID_PATTERN})
 ]
+Handle = Annotated[
+    str,
+    Path(
+        description="The handle of one of the account's contacts, as the overview lists it.",
+        json_schema_extra={"pattern": HANDLE_RE.pattern},
+    ),
+]
+Consentable = Literal["name", "org", "street", "city", "postal_code", "voice", "fax", "email"]
 DomainName = Annotated[
     str, Path(description="One of the account's domains, e.g. example.com.", max_length=253)
 ]
@@ -36,7 +50,7 @@ DomainName = Annotated[
 class TokenIn(BaseModel):
     """A new API token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     label: str = Field(max_length=100, description="What the token is for.", min_length=1)
 
@@ -71,10 +85,65 @@ class TechChangeOut(BaseModel):
     )
 
 
+class ContactChangesIn(BaseModel):
+    """A correction of a contact: the version read, and the fields to change (others stay)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    version: int = Field(ge=1, le=2**31, description="The contact's version as last read.")
+    name: str | None = Field(default=None, max_length=255)
+    org: str | None = Field(default=None, max_length=255)
+    street: list[Line] | None = Field(default=None, max_length=3)
+    city: str | None = Field(default=None, max_length=255)
+    state: str | None = Field(default=None, max_length=255)
+    postal_code: str | None = Field(default=None, max_length=16)
+    country: str | None = Field(default=None, max_length=2)
+    voice: str | None = Field(default=None, max_length=32)
+    voice_ext: str | None = Field(default=None, max_length=10)
+    fax: str | None = Field(default=None, max_length=32)
+    fax_ext: str | None = Field(default=None, max_length=10)
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        description="A new address is used only after the link mailed to it is followed.",
+    )
+
+
+class ConsentIn(BaseModel):
+    """Consent to publish exactly these fields (the others are withdrawn)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    fields: list[Consentable] = Field(max_length=8)
+    version: int | None = Field(
+        default=None, ge=1, le=2**31, description="The contact's version as last read."
+    )
+
+
+class MarketingIn(BaseModel):
+    """The marketing opt-out. Essential account and system notices are always sent."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    opt_out: bool
+
+
 #: What the bodies of this API hold, for telling a client what is wrong with theirs.
 SHAPE = BodyShape(
-    fields={"": (*TechnicalContactIn.model_fields, *TokenIn.model_fields)},
-    choices={"consent": get_args(ConsentField)},
+    fields={
+        "": tuple(
+            dict.fromkeys(
+                (
+                    *TechnicalContactIn.model_fields,
+                    *TokenIn.model_fields,
+                    *ContactChangesIn.model_fields,
+                    *ConsentIn.model_fields,
+                    *MarketingIn.model_fields,
+                )
+            )
+        )
+    },
+    choices={"consent": get_args(ConsentField), "fields": get_args(Consentable)},
     lines=frozenset({"street"}),
 )
 
@@ -216,3 +285,170 @@ def field_errors(errors: list[FieldError]) -> list[FieldError]:
             field = f"street.{int(field[len('street[') : -1]) - 1}"
         named.append(FieldError(field, error.message))
     return named
+
+
+# -- the account and its contacts -------------------------------------------------------------
+
+
+def _own_handle(handle: str) -> str:
+    if not HANDLE_RE.fullmatch(handle):
+        raise not_found("contact")
+    return handle
+
+
+@router.get("", response_model=Overview, summary="The account, its domains and contacts")
+async def overview(request: Request, customer: Me) -> Overview:
+    """With the holder of each role on each domain, and what the public sees of each contact."""
+    return await run_in_threadpool(_panel(request).overview, customer.account_number)
+
+
+@router.get(
+    "/contacts/{handle}",
+    response_model=ContactPage,
+    responses=_problems(404),
+    summary="One of the account's contacts: every field beside what WHOIS and RDAP show",
+)
+async def contact(handle: Handle, request: Request, customer: Me) -> ContactPage:
+    """With the exact public WHOIS answer of one of its domains as a preview."""
+    try:
+        return await run_in_threadpool(
+            _panel(request).contact, customer.account_number, _own_handle(handle)
+        )
+    except NotFound:
+        raise not_found("contact") from None
+
+
+def _conflict(exc: ConflictError) -> Refused:
+    return Refused(
+        409,
+        "Changed meanwhile",
+        f"The contact was changed since you read it (version {exc.expected}; it is now "
+        f"{exc.current}). Read it again and send your change with the new version.",
+    )
+
+
+@router.patch(
+    "/contacts/{handle}",
+    response_model=CorrectionResult,
+    responses=_problems(400, 404, 409, 413, 422),
+    summary="Correct one of the account's contacts",
+)
+async def correct(
+    handle: Handle,
+    body: ContactChangesIn,
+    request: Request,
+    background: BackgroundTasks,
+    customer: Me,
+) -> CorrectionResult:
+    """The fields apply at once and reach the registries; a new e-mail address waits for the
+    link mailed to it; a material change of a gTLD registrant waits for both parties' links."""
+    changes = body.model_dump(exclude={"version"}, exclude_unset=True)
+    portal = _portal(request)
+    try:
+        outcome = await run_in_threadpool(
+            corrections_of(request).edit,
+            customer.account_number,
+            _own_handle(handle),
+            body.version,
+            changes,
+        )
+    except NotFound:
+        raise not_found("contact") from None
+    except ConflictError as exc:
+        raise _conflict(exc) from None
+    except ValidationFailed as exc:
+        raise invalid(field_errors(exc.errors)) from None
+    except RuleViolation as exc:
+        raise Refused(409, "Not possible now", str(exc)[:1].upper() + str(exc)[1:] + ".") from None
+    background.add_task(deliver_outcome(portal, outcome))
+    return outcome.result  # never the outcome: its contexts hold the mailed links
+
+
+@router.put(
+    "/contacts/{handle}/consent",
+    response_model=ContactPage,
+    responses=_problems(400, 404, 409, 413, 422),
+    summary="Choose which fields of a contact the public answers show",
+)
+async def consent(handle: Handle, body: ConsentIn, request: Request, customer: Me) -> ContactPage:
+    """Saved with when and how; the public WHOIS and RDAP answers follow at once."""
+    try:
+        return await run_in_threadpool(
+            lambda: _panel(request).set_consent(
+                customer.account_number,
+                _own_handle(handle),
+                body.fields,
+                expected_version=body.version,
+            )
+        )
+    except NotFound:
+        raise not_found("contact") from None
+    except ConflictError as exc:
+        raise _conflict(exc) from None
+    except ValidationFailed as exc:
+        raise invalid(exc.errors) from None
+
+
+@router.post(
+    "/contacts/{handle}/consent/preview",
+    response_model=ConsentPreview,
+    responses=_problems(400, 404, 413, 422),
+    summary="The public answers now and with a proposed consent (nothing is saved)",
+)
+async def preview(
+    handle: Handle, body: ConsentIn, request: Request, customer: Me
+) -> ConsentPreview:
+    """The WHOIS answer and the RDAP fields of one of its domains, before and after."""
+    panel = _panel(request)
+    try:
+        return await run_in_threadpool(
+            consent_preview, panel, customer.account_number, _own_handle(handle), body.fields
+        )
+    except NotFound:
+        raise not_found("contact") from None
+    except ValidationFailed as exc:
+        raise invalid(exc.errors) from None
+
+
+@router.put(
+    "/marketing",
+    response_model=AccountSummary,
+    responses=_problems(400, 413, 422),
+    summary="Opt out of marketing mail, or back in",
+)
+async def marketing(body: MarketingIn, request: Request, customer: Me) -> AccountSummary:
+    """Essential account and system notices are always sent, whatever is chosen here."""
+    return await run_in_threadpool(
+        _panel(request).set_marketing, customer.account_number, body.opt_out
+    )
+
+
+@router.get(
+    "/data",
+    summary="Everything Interlink holds about the account, as one JSON document",
+    response_model=dict[str, Any],
+)
+async def data(request: Request, customer: Me) -> Response:
+    """Account, contacts, domains and roles, requests, notices, changes and staff's looks."""
+    document = await run_in_threadpool(_panel(request).account_data, customer.account_number)
+    day = datetime.now(UTC).date().isoformat()
+    return JSONResponse(
+        document,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="interlink-{customer.account_number}-{day}.json"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/requests",
+    response_model=list[dict[str, Any]],
+    summary="The technical-contact change requests for the account's domains",
+)
+async def requests(request: Request, customer: Me) -> list[dict[str, Any]]:
+    """Each with its reference, domain and state."""
+    document = await run_in_threadpool(_panel(request).account_data, customer.account_number)
+    return list(document["change_requests"])

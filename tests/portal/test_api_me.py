@@ -143,3 +143,143 @@ def test_a_cookie_session_write_from_another_site_is_refused(portal: Portal, sto
     )
     assert refused.status_code == 403
     assert portal.client.get(f"{ME}/tokens").json() == []
+
+
+# -- the account and its contacts --------------------------------------------------------------
+
+
+def account_with_contact(store: Store, domain: str = "kontakt.de") -> tuple[str, int, str]:
+    """An account with a ccTLD domain whose registrant is its contact: (number, id, handle)."""
+    account = store.create_account("staff:test", account_data())
+    registrant = store.create_contact(
+        "staff:test", contact_data(email=account.email), account_number=account.number
+    )
+    store.create_domain(
+        "staff:test",
+        {"name": domain},
+        account_number=account.number,
+        contacts={"registrant": registrant.handle},
+    )
+    assert account.id is not None
+    return account.number, account.id, registrant.handle
+
+
+@covers("get", "/me")
+@covers("get", "/me/contacts/{handle}")
+def test_the_overview_and_a_contact(portal: Portal, store: Store):
+    number, account_id, handle = account_with_contact(store)
+    headers = bearer(store, account_id)
+    me = portal.client.get(ME, headers=headers)
+    assert me.status_code == 200
+    body = me.json()
+    assert body["account"]["number"] == number
+    assert [d["name"] for d in body["domains"]] == ["kontakt.de"]
+    assert body["domains"][0]["roles"]["registrant"]["handle"] == handle
+    page = portal.client.get(f"{ME}/contacts/{handle}", headers=headers)
+    assert page.status_code == 200
+    assert page.json()["handle"] == handle and "kontakt.de" in page.json()["preview_whois"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "PUT"])
+def test_another_accounts_contact_is_404(portal: Portal, store: Store, method: str):
+    _, _, theirs = account_with_contact(store, "theirs.de")
+    _, mine, _ = account_with_contact(store, "mine.de")
+    path = f"{ME}/contacts/{theirs}" + ("/consent" if method == "PUT" else "")
+    body = {"fields": ["email"]} if method == "PUT" else {"version": 1, "city": "Kiel"}
+    refused = portal.client.request(method, path, json=body, headers=bearer(store, mine))
+    problem = assert_problem(refused, 404)
+    assert theirs not in problem["detail"]
+    assert store.get_contact(theirs).city != "Kiel"
+
+
+@covers("patch", "/me/contacts/{handle}")
+def test_a_correction_applies_and_a_new_email_waits(portal: Portal, store: Store):
+    _, account_id, handle = account_with_contact(store)
+    headers = bearer(store, account_id)
+    version = store.get_contact(handle).version
+    done = portal.client.patch(
+        f"{ME}/contacts/{handle}",
+        json={"version": version, "city": "Kiel", "email": "new.box@example.net"},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    result = done.json()
+    assert result["applied"] == ["city"] and result["email"]["address"] == "new.box@example.net"
+    assert "token" not in done.text and "/verify-email/" not in done.text
+    contact = store.get_contact(handle)
+    assert contact.city == "Kiel" and contact.email != "new.box@example.net"
+    [mail] = [m for m in portal.mails() if "new.box@example.net" in str(m["To"])]
+    assert "/verify-email/" in mail.get_body(("plain",)).get_content()
+    stale = portal.client.patch(
+        f"{ME}/contacts/{handle}", json={"version": version, "city": "Bonn"}, headers=headers
+    )
+    assert "version" in assert_problem(stale, 409)["detail"]
+    bad = portal.client.patch(
+        f"{ME}/contacts/{handle}",
+        json={"version": contact.version, "voice": "call me", "country": "XX"},
+        headers=headers,
+    )
+    fields = {e["field"] for e in assert_problem(bad, 422)["errors"]}
+    assert fields == {"voice", "country"}
+    unknown = portal.client.patch(
+        f"{ME}/contacts/{handle}", json={"version": 1, "kind": "org"}, headers=headers
+    )
+    assert [e["field"] for e in assert_problem(unknown, 422)["errors"]] == ["kind"]
+
+
+@covers("put", "/me/contacts/{handle}/consent")
+@covers("post", "/me/contacts/{handle}/consent/preview")
+def test_consent_is_previewed_then_saved(portal: Portal, store: Store):
+    _, account_id, handle = account_with_contact(store)
+    headers = bearer(store, account_id)
+    email = store.get_contact(handle).email
+    preview = portal.client.post(
+        f"{ME}/contacts/{handle}/consent/preview", json={"fields": ["email"]}, headers=headers
+    )
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()
+    assert email not in shown["before_whois"] and email in shown["after_whois"]
+    assert store.get_contact(handle).consent_fields in ([], None)
+    saved = portal.client.put(
+        f"{ME}/contacts/{handle}/consent", json={"fields": ["email"]}, headers=headers
+    )
+    assert saved.status_code == 200 and saved.json()["consent_fields"] == ["email"]
+    assert saved.json()["consent_method"] == "portal"
+    wrong = portal.client.put(
+        f"{ME}/contacts/{handle}/consent", json={"fields": ["country"]}, headers=headers
+    )
+    assert_problem(wrong, 422)
+
+
+@covers("put", "/me/marketing")
+def test_marketing_opt_out_and_back(portal: Portal, store: Store):
+    number, account_id, _ = account_with_contact(store)
+    headers = bearer(store, account_id)
+    out = portal.client.put(f"{ME}/marketing", json={"opt_out": True}, headers=headers)
+    assert out.status_code == 200 and out.json()["marketing_opt_out_at"]
+    assert store.get_account(number).marketing_opt_out_at is not None
+    back = portal.client.put(f"{ME}/marketing", json={"opt_out": False}, headers=headers)
+    assert back.json()["marketing_opt_out_at"] is None
+    assert_problem(
+        portal.client.put(f"{ME}/marketing", json={"opt_out": "maybe"}, headers=headers), 422
+    )
+
+
+@covers("get", "/me/data")
+@covers("get", "/me/requests")
+def test_the_download_and_the_requests_are_the_accounts_only(portal: Portal, store: Store):
+    other, other_id, _ = account_with_contact(store, "other-data.de")
+    number, account_id, _ = account_with_contact(store, "data.de")
+    headers = bearer(store, account_id)
+    portal.client.post(f"{ME}/domains/data.de/tech-change", json=CONTACT, headers=headers)
+    portal.client.post(
+        f"{ME}/domains/other-data.de/tech-change", json=CONTACT, headers=bearer(store, other_id)
+    )
+    download = portal.client.get(f"{ME}/data", headers=headers)
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    assert download.json()["account"]["number"] == number
+    assert other not in download.text and "other-data.de" not in download.text
+    listed = portal.client.get(f"{ME}/requests", headers=headers)
+    assert listed.status_code == 200
+    assert [r["domain"] for r in listed.json()] == ["data.de"]
