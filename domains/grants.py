@@ -145,6 +145,8 @@ ROLES: tuple[RoleSpec, ...] = (
             *_on(_CUSTOMER, READ),
             Grant("outbox_entry", (READ, CHANGE)),
             Grant("change_request", (READ, CHANGE)),
+            # Changes of registrant not confirmed in time end in its housekeeping.
+            Grant("registrant_change", (READ, CHANGE)),
             Grant("notice", (READ, ADD, CHANGE)),
             Grant("audit_event", (READ, ADD)),
             Grant("staff_member", (READ,)),

@@ -1,5 +1,6 @@
 """Finishing change requests (completed, or sync_failed) once their entries are recorded, the
-reconciliation of those whose worker died in between, and the expiry of stale requests."""
+reconciliation of those whose worker died in between, and the expiry of stale requests and of
+changes of registrant not confirmed in time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from domains.changes import Outcome, Workflow
+from domains.contact_corrections import ContactCorrections
 from domains.errors import InterlinkError, RuleViolation
 from domains.models import ChangeRequest, OutboxEntry
 from domains.notice_delivery import NoticeSender
@@ -89,7 +91,8 @@ class Housekeeping:
             self.finish_request(reference, status, cltrid, svtrid, error, report)
 
     def housekeeping(self, report: SyncReport) -> None:
-        """The reconciliation, then the expiry of stale requests (when the worker expires)."""
+        """The reconciliation, then the expiry of stale requests and changes of registrant
+        (when the worker expires)."""
         self.reconcile(report)
         if self.expire_requests:
             try:
@@ -100,6 +103,12 @@ class Housekeeping:
                         self.notices.add(outcome.notice_ids)
             except InterlinkError as exc:
                 log.warning("expiring stale change requests failed: %s", type(exc).__name__)
+            try:
+                for ended in ContactCorrections(self.store).expire_registrant_changes():
+                    if self.notices is not None:
+                        self.notices.add(list(ended.notice_ids))
+            except InterlinkError as exc:
+                log.warning("expiring changes of registrant failed: %s", type(exc).__name__)
 
 
 __all__ = ["Housekeeping"]

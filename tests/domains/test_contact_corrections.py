@@ -516,3 +516,19 @@ def test_a_link_mail_without_its_link_fails_plainly_instead_of_going_out_empty(
     assert [n.status for n in sent] == ["failed"]
     assert "verify_url" in (sent[0].error or "")
     assert box.mails() == []
+
+
+def test_the_sync_workers_housekeeping_ends_changes_not_confirmed_in_time(
+    store: Store, box: Mailbox
+) -> None:
+    from publishers.sync.housekeeping import Housekeeping
+    from publishers.sync.report import SyncReport
+
+    started = utcnow() - CHANGE_EXPIRY - timedelta(minutes=1)
+    _, _, outcome = start_change(box, store, now=started)
+    assert outcome.result.registrant_change is not None
+    reference = outcome.result.registrant_change.reference
+    Housekeeping(store, None, expire_requests=False).housekeeping(SyncReport())
+    assert change_row(store, reference).state == "pending"  # only a worker that expires does
+    Housekeeping(store, None, expire_requests=True).housekeeping(SyncReport())
+    assert change_row(store, reference).state == "expired"
