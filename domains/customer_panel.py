@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, union
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS
@@ -61,8 +61,12 @@ _ROLE_ORDER: dict[str, int] = {str(role): index for index, role in enumerate(Con
 _LABELS = {f.name: f.label for f in CONTACT_FIELDS}
 #: The fields a summary names: a phone extension is part of its number.
 _SUMMARY_FIELDS = tuple(f.name for f in CONTACT_FIELDS if f.part_of is None)
-#: Contact columns read for the overview (the search keys are the store's own business).
-_CONTACT_READ = tuple(c for c in _C.c if c.name not in ("name_key", "email_key"))
+#: The columns of the account's contacts the overview reads: what a summary names and what
+#: the publication policy decides by (no times, no search keys).
+_OVERVIEW_COLUMNS = tuple(
+    _C.c[name]
+    for name in ("id", "handle", "kind", "is_house", "consent_fields", "version", *_SUMMARY_FIELDS)
+)
 
 
 def customer_actor(number: str) -> str:
@@ -104,11 +108,15 @@ def public_line(shown: frozenset[str] | None, contact: Mapping[str, Any], role: 
         return f"Not published: the public answers do not show the {role} contact."
     public, hidden = [], []
     for name in _SUMMARY_FIELDS:
-        value = _text(contact.get(name))
-        if value is None:
+        value = contact[name]
+        if not value:
             continue
+        if name == "street":
+            value = ", ".join(line for line in value if line and line.strip())
+            if not value:
+                continue
         if name in shown:
-            public.append(f"{_LABELS[name]} {value.replace(chr(10), ', ')}")
+            public.append(f"{_LABELS[name]} {value}")
         else:
             hidden.append(_LABELS[name])
     words = f"Public ({role}): " + ("; ".join(public) if public else "nothing")
@@ -177,7 +185,8 @@ class CustomerPanel:
         """The account, its domains with the holder of each role, its contacts in one line each.
 
         A few set-based queries whatever the number of domains: the domains (with their
-        transfer locks), the roles, and the contacts that hold them or belong to the account.
+        transfer locks), the roles, the account's contacts, and the names of the others that
+        hold a role (Interlink's own contact, a technical contact of another company).
         """
         locks = TransferLock.__table__  # type: ignore[attr-defined]
         with self.store.read() as session:
@@ -194,27 +203,34 @@ class CustomerPanel:
                 .join(_D, _D.c.id == _DC.c.domain_id)
                 .where(_D.c.account_id == aid)
             ).all()
-            ids = union(
-                select(_DC.c.contact_id)
-                .join(_D, _D.c.id == _DC.c.domain_id)
-                .where(_D.c.account_id == aid),
-                select(_C.c.id).where(_C.c.account_id == aid),
-            )
-            contacts = {
-                row["id"]: dict(row)
+            # By account only: with the house flag too, SQLite may take the flag's index and
+            # read every contact of the store. Interlink's own contact belongs to no account.
+            own: dict[int, Any] = {
+                row["id"]: row
                 for row in session.execute(
-                    select(*_CONTACT_READ).where(_C.c.id.in_(select(ids.subquery().c[0])))
+                    select(*_OVERVIEW_COLUMNS).where(_C.c.account_id == aid).order_by(_C.c.handle)
                 ).mappings()
+                if not row["is_house"]
             }
+            others = {contact_id for _, _, contact_id in roles} - set(own)
+            strangers = (
+                session.execute(
+                    select(_C.c.id, _C.c.handle, _C.c.name, _C.c.org).where(_C.c.id.in_(others))
+                ).all()
+                if others
+                else []
+            )
         by_domain: dict[int, dict[str, int]] = {}
         held: dict[int, list[tuple[int, str]]] = {}
         for domain_id, role, contact_id in roles:
             by_domain.setdefault(domain_id, {})[role] = contact_id
             held.setdefault(contact_id, []).append((domain_id, role))
-        holders: dict[int, RoleHolder] = {}
-        for cid, row in contacts.items():
-            mine = row["account_id"] == aid and not row["is_house"]
-            holders[cid] = RoleHolder(row["handle"], display_name(row["name"], row["org"]), mine)
+        holders = {
+            cid: RoleHolder(row["handle"], display_name(row["name"], row["org"]), True)
+            for cid, row in own.items()
+        }
+        for cid, handle, name, org in strangers:
+            holders[cid] = RoleHolder(handle, display_name(name, org), False)
         rows = [
             DomainRow(
                 name=name,
@@ -233,8 +249,7 @@ class CustomerPanel:
         ]
         summaries = [
             self._contact_summary(row, [role for _, role in held.get(cid, [])])
-            for cid, row in sorted(contacts.items(), key=lambda i: i[1]["handle"])
-            if holders[cid].yours
+            for cid, row in own.items()
         ]
         return Overview(account=self._summary(account), domains=rows, contacts=summaries)
 
@@ -273,12 +288,10 @@ class CustomerPanel:
         account = self._account(session, number)
         contact = session.execute(
             select(Contact).where(
-                col(Contact.handle) == handle,
-                col(Contact.account_id) == account.id,
-                col(Contact.is_house).is_(False),
+                col(Contact.handle) == handle, col(Contact.account_id) == account.id
             )
         ).scalar()
-        if contact is None:
+        if contact is None or contact.is_house:
             raise NotFound("contact", handle)
         return account, contact
 
@@ -505,13 +518,15 @@ class _Collector:
 
     def collect(self) -> AccountData:
         session, account = self.session, self.account
-        contacts = list(
-            session.execute(
+        contacts = [
+            contact
+            for contact in session.execute(
                 select(Contact)
-                .where(col(Contact.account_id) == account.id, col(Contact.is_house).is_(False))
+                .where(col(Contact.account_id) == account.id)
                 .order_by(col(Contact.handle))
             ).scalars()
-        )
+            if not contact.is_house
+        ]
         domains = list(
             session.execute(
                 select(Domain)

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from domains.customer_overview import ContactPage
 from domains.customer_panel import CustomerPanel
 from domains.errors import ConflictError, NotFound, ValidationFailed
+from domains.vocabulary import ContactRole
 from portal.customer_auth import Customer, customer_page
 from portal.forms import read_form
 from portal.panel_tokens import not_found
@@ -28,7 +29,9 @@ log = logging.getLogger("interlink.portal")
 router = APIRouter(include_in_schema=False)
 
 #: A contact handle as the store makes them (3-16 characters); anything else is no page.
-HANDLE_RE = re.compile(r"^[A-Za-z0-9_.:-]{3,16}$")
+HANDLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,16}$")
+#: The role columns of the domains table, in ICANN's order.
+ROLES = tuple(ContactRole)
 #: The marketing form's two choices.
 OPT_OUT, OPT_IN = "out", "in"
 #: Interlink's policy on mail no one may opt out of, in the portal's words.
@@ -99,6 +102,8 @@ async def account_page(
         "panel/account.html",
         title="Your account",
         overview=overview,
+        roles=ROLES,
+        domain_cells=[(d, [d.roles.get(role) for role in ROLES]) for d in overview.domains],
         customer=customer,
         essential_mail=ESSENTIAL_MAIL,
         saved=SAVED_WORDS.get(saved or ""),

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import json
+import statistics
+import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from domains.mailer import FolderMailer
 from domains.models import AuditEvent, Contact
+from domains.settings import PortalSettings, Settings
 from domains.store import Store
+from portal.app import create_app
+from portal.customer_auth import SESSION_COOKIE
 from tests.support.factories import account_data, contact_data
-from tests.support.panel import sign_in
+from tests.support.large_account import BIG_ACCOUNT_DOMAINS, fill
+from tests.support.panel import session_cookie, sign_in
+from tests.support.staff import seed_staff
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="Using `httpx` with")
+    from fastapi.testclient import TestClient
 from tests.support.portal import Portal, csrf_of, main_of, make_portal
 
 
@@ -294,3 +309,47 @@ def test_the_panels_posts_are_rate_limited(lite_store: Store, tmp_path: Path) ->
             for _ in range(3)
         ]
         assert codes == [200, 200, 429]
+
+
+class Timed:
+    """The app, timed from the request's arrival to the end of its answer: server time."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seconds: list[float] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        began = time.perf_counter()
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            self.seconds.append(time.perf_counter() - began)
+
+
+@pytest.mark.slow
+def test_the_account_page_of_a_thousand_domains_is_quick(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'big.db'}",
+        data_dir=tmp_path / "data",
+        portal_base_url="https://portal.example.com",
+    )
+    store = Store.open(settings=settings)
+    seed_staff(store)
+    try:
+        number = fill(store)
+        app = Timed(
+            create_app(
+                store, mailer=FolderMailer(tmp_path / "out"), config=PortalSettings(secret="t")
+            )
+        )
+        with TestClient(app, base_url="https://portal.example.com") as client:
+            client.cookies.set(SESSION_COOKIE, session_cookie(store, number))
+            first = client.get("/account")  # warm: templates compiled, the file mapped
+            assert first.status_code == 200
+            main = main_of(first.text)
+            assert main.count('<a class="small" href="/account/domains/') == BIG_ACCOUNT_DOMAINS
+            app.seconds.clear()
+            for _ in range(7):
+                assert client.get("/account").status_code == 200
+        assert statistics.median(app.seconds) < 0.1, app.seconds
+    finally:
+        store.close()
