@@ -16,6 +16,7 @@ from domains import notice_delivery
 from domains.customer_models import TransferLock
 from domains.customer_panel import CustomerPanel, actor_words
 from domains.errors import ConflictError, NotFound, ValidationFailed
+from domains.grants import apply_grants
 from domains.mailer import FolderMailer
 from domains.models import (
     AuditEvent,
@@ -464,6 +465,33 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
         assert theirs_value not in text, theirs_value
     for staff in ("staff:", '"ann"', "Ann", "Bob", "Sam"):
         assert staff not in text, staff
+
+
+def test_under_the_portals_database_role_the_panel_reads_and_writes(
+    pg_store: Store, tmp_path: Path
+) -> None:
+    """On PostgreSQL the portal runs as interlink_portal: every read and write of the panel is
+    within its grants (domains/grants.py)."""
+    seed_staff(pg_store)
+    apply_grants(pg_store.engine, pg_store.staff.members())
+    ours = Customer(pg_store, "granted", ["granted-panel.com"])
+    url = pg_store.engine.url.set(username="interlink_portal", password=None)
+    settings = Settings(
+        database_url=url.render_as_string(hide_password=False), data_dir=tmp_path / "data"
+    )
+    portal_store = Store.open(settings=settings, migrate=False)
+    try:
+        panel = customer_panel(portal_store)
+        assert [d.name for d in panel.overview(ours.number).domains] == ["granted-panel.com"]
+        panel.set_consent(ours.number, ours.registrant.handle, {"name"})
+        assert consent_preview(panel, ours.number, ours.registrant.handle, {"email"}).domain
+        panel.set_marketing(ours.number, True)
+        data = panel.account_data(ours.number)
+        assert data["contacts"][0]["consent_fields"] == ["name"]
+        assert any(c["by"] == "you" for c in data["changes"])
+    finally:
+        portal_store.close()
+    assert pg_store.get_account(ours.number).marketing_opt_out_via == "control panel"
 
 
 def test_actor_words_name_no_member_of_staff() -> None:
