@@ -162,6 +162,7 @@ def _contact_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    labels = {row.field: row.label for row in contact.fields}
     return _with_csrf(
         request,
         "panel/contact.html",
@@ -170,6 +171,8 @@ def _contact_page(
         contact=contact,
         chosen=contact.consent_fields if chosen is None else chosen,
         preview=preview,
+        preview_public=[labels[name] for name in preview.newly_public] if preview else [],
+        preview_hidden=[labels[name] for name in preview.newly_hidden] if preview else [],
         saved=saved,
         error=error,
     )

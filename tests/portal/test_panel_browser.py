@@ -161,7 +161,7 @@ def test_consent_preview_save_opt_out_and_download_in_chromium(
     assert "Registrant Name: Rita Browser" in after
     assert "Registrant Email: rita.browser@example.org" in after
     assert "Registrant Name: REDACTED FOR PRIVACY" in tab.locator("#preview-before").inner_text()
-    assert "It would publish: email, name." in tab.locator("#preview").inner_text()
+    assert "It would publish: Name, E-mail." in tab.locator("#preview").inner_text()
     assert "Registrant Name: REDACTED FOR PRIVACY" in site.whois(ours.domain)  # not saved
     assert fits_the_screen(tab)
 

@@ -212,7 +212,7 @@ def test_preview_saves_nothing_and_save_publishes_at_once(portal: Portal, store:
     after = main[main.index('id="preview-after"') :]
     before = main[main.index('id="preview-before"') : main.index('id="preview-after"')]
     assert "Registrant Name: Sven Save" in after and "Registrant Name: REDACTED" in before
-    assert "It would publish: email, name." in " ".join(main.split())
+    assert "It would publish: Name, E-mail." in " ".join(main.split())
     assert 'value="name" checked' in main and 'value="email" checked' in main
     assert store.get_contact(registrant.handle).consent_fields == []
 
