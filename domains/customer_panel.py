@@ -14,6 +14,7 @@ from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS
 from domains.customer_models import (
     ApiToken,
     CustomerSession,
+    EmailVerification,
     Passkey,
     RegistrantChange,
     TransferLock,
@@ -52,6 +53,9 @@ from domains.vocabulary import ConsentMethod, ContactRole
 OPT_OUT_VIA = "control panel"
 #: Who made a change, as the customer's download says it: never a member of staff's name.
 YOU, STAFF, SYSTEM = "you", "Interlink staff", "system"
+#: The subject_ref of an e-mail verification's notices: this prefix and its id (the same as
+#: `VERIFICATION_REF` of the corrections' notices, which are not on this branch yet).
+VERIFICATION_REF = "EV-"
 CUSTOMER = "customer:"
 
 _C = Contact.__table__  # type: ignore[attr-defined]
@@ -565,6 +569,15 @@ class _Collector:
             ).scalars()
         )
         handles = {c.id: c.handle for c in contacts}
+        verifications = list(
+            session.execute(
+                select(EmailVerification)
+                .where(col(EmailVerification.contact_id).in_(list(handles)))
+                .order_by(col(EmailVerification.id))
+            ).scalars()
+        )
+        refs = [r.reference for r in changes_of_registrant]
+        refs += [f"{VERIFICATION_REF}{v.id}" for v in verifications]
         return AccountData(
             generated_at=utcnow(),
             account={
@@ -577,7 +590,7 @@ class _Collector:
             domains=self._domains(domains, roles, locks),
             change_requests=[self._request(r, names) for r in requests],
             registrant_changes=[self._registrant_change(r, handles) for r in changes_of_registrant],
-            notices=self._notices(list(handles)),
+            notices=self._notices(list(handles), refs),
             changes=self._changes(
                 [c.handle for c in contacts],
                 list(names.values()),
@@ -586,6 +599,7 @@ class _Collector:
             ),
             staff_access=self._access([c.handle for c in contacts], set(names.values())),
             sign_in=self._sign_in(),
+            email_verifications=[self._verification(v, handles) for v in verifications],
         )
 
     def _contact(self, contact: Contact) -> dict[str, Any]:
@@ -664,15 +678,30 @@ class _Collector:
             "decided_at": change.decided_at,
         }
 
-    def _notices(self, contact_ids: list[int | None]) -> list[dict[str, Any]]:
-        to_account = and_(
-            col(Notice.recipient) == "account", col(Notice.account_id) == self.account.id
-        )
-        to_contacts = and_(
-            col(Notice.recipient) == "contact", col(Notice.contact_id).in_(contact_ids)
-        )
+    def _verification(
+        self, verification: EmailVerification, handles: Mapping[int | None, str]
+    ) -> dict[str, Any]:
+        return {
+            "contact": handles.get(verification.contact_id),
+            "new_email": verification.new_email,
+            "requested_by": actor_words(verification.requested_by, self.number),
+            "created_at": verification.created_at,
+            "expires_at": verification.expires_at,
+            "verified_at": verification.verified_at,
+            "cancelled_at": verification.cancelled_at,
+        }
+
+    def _notices(self, contact_ids: list[int | None], refs: list[str]) -> list[dict[str, Any]]:
+        """The mail sent to the account, to its contacts, and about its contacts' corrections
+        (to the address being verified, to the registrant's prior and new addresses)."""
+        about = [
+            and_(col(Notice.recipient) == "account", col(Notice.account_id) == self.account.id),
+            and_(col(Notice.recipient) == "contact", col(Notice.contact_id).in_(contact_ids)),
+        ]
+        if refs:
+            about.append(col(Notice.subject_ref).in_(refs))
         rows = self.session.execute(
-            select(Notice).where(or_(to_account, to_contacts)).order_by(col(Notice.id))
+            select(Notice).where(or_(*about)).order_by(col(Notice.id))
         ).scalars()
         return [
             {

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import func, select
 
 from domains import notice_delivery
-from domains.customer_models import TransferLock
-from domains.customer_panel import CustomerPanel, actor_words
+from domains.customer_models import EmailVerification, RegistrantChange, TransferLock
+from domains.customer_panel import VERIFICATION_REF, CustomerPanel, actor_words
 from domains.errors import ConflictError, NotFound, ValidationFailed
 from domains.grants import apply_grants
 from domains.mailer import FolderMailer
 from domains.models import (
     AuditEvent,
+    Notice,
     OutboxEntry,
     PublishedAnswer,
     utcnow,
@@ -411,6 +412,9 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
         session.add(
             TransferLock(domain_id=ours.domains[0].id, until=utcnow(), reason="registrant change")
         )
+    corrections = [
+        corrections_of(store, who, ref) for who, ref in ((ours, "RC-OURS"), (theirs, "RC-THEM"))
+    ]
 
     data = panel.account_data(ours.number)
     text = json.dumps(data)  # JSON-ready as it is
@@ -429,9 +433,16 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
     assert alpha["transfer_lock"]["reason"] == "registrant change"
     assert [r["reference"] for r in data["change_requests"]] == ["TC-OURS1"]
     assert data["change_requests"][0]["entered_by"] == "system"  # the public form
-    [notice] = data["notices"]
+    notice, done, verify = data["notices"]
     assert notice["subject"] and notice["category"] == "essential" and notice["sent_at"]
     assert notice["status"] == "sent"
+    assert (done["subject"], verify["subject"]) == ("Change of registrant RC-OURS", "Verify")
+    [change] = data["registrant_changes"]
+    assert change["reference"] == "RC-OURS" and change["contact"] == ours.registrant.handle
+    assert change["requested_by"] == "you" and change["fields"] == ["name"]
+    [verification] = data["email_verifications"]
+    assert verification["new_email"] == "new.ours@example.org"
+    assert verification["verified_at"] is None and verification["requested_by"] == "you"
 
     by = {(c["action"], c["entity"]): c["by"] for c in data["changes"]}
     assert by["contact.update", f"contact {ours.registrant.handle}"] == "you"
@@ -459,6 +470,8 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
         "holder.theirs@example.com",
         "elsewhere-gamma",
         "TC-THEM1",
+        "RC-THEM",
+        "new.theirs@example.org",
         "Mainz",
         "domain screen",
     ):
@@ -492,6 +505,51 @@ def test_under_the_portals_database_role_the_panel_reads_and_writes(
     finally:
         portal_store.close()
     assert pg_store.get_account(ours.number).marketing_opt_out_via == "control panel"
+
+
+def corrections_of(store: Store, who: Customer, reference: str) -> None:
+    """A change of registrant and an e-mail verification of the customer's registrant, each
+    with a notice sent about it (rows written straight: their workflow is not under test)."""
+    later = utcnow() + timedelta(days=14)
+    with store.write() as session:
+        change = RegistrantChange(
+            reference=reference,
+            contact_id=who.registrant.id,
+            account_id=who.account.id,
+            state="pending",
+            changes={"name": {"before": "Rita", "after": "Rolf"}},
+            prior_email=who.registrant.email,
+            new_email=f"rolf.{reference.lower()}@example.org",
+            prior_token_hash=f"p{reference}",
+            new_token_hash=f"n{reference}",
+            requested_by=who.actor,
+            expires_at=later,
+        )
+        tag = who.registrant.email.split("@")[0].split(".")[-1]
+        verification = EmailVerification(
+            contact_id=who.registrant.id,
+            new_email=f"new.{tag}@example.org",
+            token_hash=f"v{reference}",
+            requested_by=who.actor,
+            expires_at=later,
+        )
+        session.add_all([change, verification])
+        session.flush()
+        for template, ref, subject in (
+            ("registrant_change_done", reference, f"Change of registrant {reference}"),
+            ("email_verify", f"{VERIFICATION_REF}{verification.id}", "Verify"),
+        ):
+            session.add(
+                Notice(
+                    category="essential",
+                    template=template,
+                    recipient="new_email",
+                    subject_ref=ref,
+                    status="sent",
+                    subject=subject,
+                    sent_at=utcnow(),
+                )
+            )
 
 
 def test_actor_words_name_no_member_of_staff() -> None:
