@@ -412,9 +412,8 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
         session.add(
             TransferLock(domain_id=ours.domains[0].id, until=utcnow(), reason="registrant change")
         )
-    corrections = [
-        corrections_of(store, who, ref) for who, ref in ((ours, "RC-OURS"), (theirs, "RC-THEM"))
-    ]
+    corrections_of(store, ours, "RC-OURS")
+    corrections_of(store, theirs, "RC-THEM")
 
     data = panel.account_data(ours.number)
     text = json.dumps(data)  # JSON-ready as it is
