@@ -178,6 +178,14 @@ def _contact_page(
     )
 
 
+async def _own_page(panel: CustomerPanel, number: str, handle: str) -> ContactPage:
+    """The account's contact `handle`; the 404 page for any other."""
+    try:
+        return await run_in_threadpool(panel.contact, number, handle)
+    except NotFound:
+        raise not_found() from None
+
+
 @router.get("/account/contacts/{handle}")
 async def contact_page(
     request: Request,
@@ -186,12 +194,7 @@ async def contact_page(
     customer: Customer = Depends(customer_page),
 ) -> Response:
     """A contact: every stored field beside what WHOIS and RDAP show, and its consent."""
-    try:
-        contact = await run_in_threadpool(
-            _panel(request).contact, customer.account_number, _handle(handle)
-        )
-    except NotFound:
-        raise not_found() from None
+    contact = await _own_page(_panel(request), customer.account_number, _handle(handle))
     return _contact_page(request, contact, saved=SAVED_WORDS.get(saved or ""))
 
 
@@ -207,34 +210,35 @@ async def consent(
     chosen = [v for v in form.getlist("consent") if isinstance(v, str)]
     action = form.get("action")
     number = customer.account_number
+    if action not in ("preview", "save"):
+        raise Refused(400, "Bad request", "Choose Preview or Save.")
+    version = form.get("version")
+    expected = (
+        int(version)
+        if isinstance(version, str) and version.isdigit() and len(version) <= 18
+        else None
+    )
     try:
-        contact = await run_in_threadpool(panel.contact, number, handle)
         if action == "preview":
             preview = await run_in_threadpool(consent_preview, panel, number, handle, chosen)
+            contact = await _own_page(panel, number, handle)
             return _contact_page(request, contact, chosen=preview.consent_fields, preview=preview)
-        if action != "save":
-            raise Refused(400, "Bad request", "Choose Preview or Save.")
-        version = form.get("version")
-        expected = (
-            int(version)
-            if isinstance(version, str) and version.isdigit() and len(version) <= 18
-            else None
-        )
         await run_in_threadpool(
             lambda: panel.set_consent(number, handle, chosen, expected_version=expected)
         )
     except NotFound:
         raise not_found() from None
     except ValidationFailed as exc:
+        contact = await _own_page(panel, number, handle)
         error = "; ".join(e.message for e in exc.errors)
         return _contact_page(request, contact, chosen=chosen, error=error, status=422)
     except ConflictError:
-        fresh = await run_in_threadpool(panel.contact, number, handle)
+        contact = await _own_page(panel, number, handle)
         error = (
             "This contact was changed since you opened the page, so nothing was saved. "
             "Here it is as it is now: choose again and save."
         )
-        return _contact_page(request, fresh, chosen=chosen, error=error, status=409)
+        return _contact_page(request, contact, chosen=chosen, error=error, status=409)
     log.info("panel: consent saved")
     return RedirectResponse(
         f"/account/contacts/{quote(handle, safe='')}?saved=consent", status_code=303

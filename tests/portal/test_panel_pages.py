@@ -140,6 +140,12 @@ def test_another_accounts_contact_is_the_404_page_as_one_that_does_not_exist(
             data={"csrf_token": csrf, "consent": ["name"], "action": action, "version": "1"},
         )
         assert posted.status_code == 404 and main_of(posted.text) == main_of(nowhere.text)
+        # A consent no field takes says nothing either: still the page that does not exist.
+        odd = portal.client.post(
+            f"/account/contacts/{theirs.handle}/consent",
+            data={"csrf_token": csrf, "consent": ["country"], "action": action},
+        )
+        assert odd.status_code == 404 and main_of(odd.text) == main_of(nowhere.text)
     assert audit_count(store) == before
     assert store.get_contact(theirs.handle).consent_fields == []
 
@@ -241,6 +247,8 @@ def test_preview_saves_nothing_and_save_publishes_at_once(portal: Portal, store:
         f"{path}/consent", data={**form, "consent": ["country"], "action": "preview"}
     )
     assert odd.status_code == 422 and "country cannot be consented to" in odd.text
+    neither = portal.client.post(f"{path}/consent", data=form)
+    assert neither.status_code == 400 and "Choose Preview or Save" in neither.text
 
 
 def test_marketing_opt_out_and_in(portal: Portal, store: Store) -> None:
@@ -312,17 +320,21 @@ def test_the_panels_posts_are_rate_limited(lite_store: Store, tmp_path: Path) ->
 
 
 class Timed:
-    """The app, timed from the request's arrival to the end of its answer: server time."""
+    """The app, timed from the request's arrival to the end of its answer: server time, as the
+    processor time the process spent (the wall time of a test on a busy shared machine says
+    more about the machine), with the wall time beside it for the failure message."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.seconds: list[float] = []
+        self.cpu: list[float] = []
+        self.wall: list[float] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        began = time.perf_counter()
+        cpu, wall = time.process_time(), time.perf_counter()
         await self.app(scope, receive, send)
         if scope["type"] == "http":
-            self.seconds.append(time.perf_counter() - began)
+            self.cpu.append(time.process_time() - cpu)
+            self.wall.append(time.perf_counter() - wall)
 
 
 @pytest.mark.slow
@@ -347,9 +359,10 @@ def test_the_account_page_of_a_thousand_domains_is_quick(tmp_path: Path) -> None
             assert first.status_code == 200
             main = main_of(first.text)
             assert main.count('<a class="small" href="/account/domains/') == BIG_ACCOUNT_DOMAINS
-            app.seconds.clear()
+            app.cpu.clear()
+            app.wall.clear()
             for _ in range(7):
                 assert client.get("/account").status_code == 200
-        assert statistics.median(app.seconds) < 0.1, app.seconds
+        assert statistics.median(app.cpu) < 0.1, (app.cpu, app.wall)
     finally:
         store.close()
