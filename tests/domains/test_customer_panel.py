@@ -27,14 +27,16 @@ from domains.models import (
 )
 from domains.settings import Settings
 from domains.store import Store
-from domains.vocabulary import AccessPurpose
+from domains.vocabulary import AccessPurpose, ContactRole
 from portal.links import PortalLinks
 from publishers.customer_preview import PolicyLens, consent_preview, customer_panel
+from publishers.profiles import PROFILES
 from publishers.published import Publication, publish
 from publishers.whois_server import whois_lookup
 from tests.support.factories import account_data, contact_data
 from tests.support.large_account import BIG_ACCOUNT_DOMAINS, fill
 from tests.support.notices import essential, make_request, queue_many
+from tests.support.records import make_contact, make_record
 from tests.support.staff import seed_staff
 
 ANSWERS = PublishedAnswer.__table__  # type: ignore[attr-defined]
@@ -236,6 +238,30 @@ def test_a_contact_page_shows_every_field_beside_what_whois_and_rdap_show(
         {"domain": "panel-alpha.com", "unicode_name": "panel-alpha.com", "role": "registrant"},
         {"domain": "panel-beta.net", "unicode_name": "panel-beta.net", "role": "registrant"},
     ]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_what_the_overview_says_is_public_is_what_the_policy_publishes(profile: str) -> None:
+    """The lens decides once per role, kind, house flag and consent (on a stand-in contact):
+    for every such contact it must give exactly the fields the policy's own view publishes."""
+    lens = PolicyLens(Settings(), profile)
+    consents = [(), ("name",), ("email", "voice"), ("org", "street", "city", "postal_code")]
+    for role in ContactRole:
+        for kind in ("person", "organization"):
+            for is_house in (False, True):
+                for consent in consents:
+                    contact = make_contact(kind=kind, is_house=is_house, consent_fields=consent)
+                    role_view = lens.view(make_record({role: contact})).role(role)
+                    expected = (
+                        frozenset(
+                            f.field for f in role_view.fields if f.published and f.field != "handle"
+                        )
+                        if role_view.shown
+                        else None
+                    )
+                    columns = {name: getattr(contact, name) for name in ("kind", "is_house")}
+                    columns["consent_fields"] = list(consent)
+                    assert lens.shown_fields(role, columns) == expected, (role, kind, consent)
 
 
 def stampless(text: str) -> str:
