@@ -161,6 +161,8 @@ class AccountData:
     staff_access: list[dict[str, Any]]
     """When Interlink staff looked at their contacts' private data: when, role, purpose."""
     sign_in: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    email_verifications: list[dict[str, Any]] = field(default_factory=list)
+    """New e-mail addresses of their contacts waiting for (or past) the link sent to them."""
 
     def as_json(self) -> dict[str, Any]:
         """The download as JSON data."""
@@ -175,6 +177,7 @@ class AccountData:
                 "notices": self.notices,
                 "changes": self.changes,
                 "staff_access": self.staff_access,
+                "email_verifications": self.email_verifications,
                 "sign_in": self.sign_in,
             }
         )

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, union
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS
 from domains.customer_models import (
     ApiToken,
     CustomerSession,
+    EmailVerification,
     Passkey,
     RegistrantChange,
     TransferLock,
@@ -52,6 +53,9 @@ from domains.vocabulary import ConsentMethod, ContactRole
 OPT_OUT_VIA = "control panel"
 #: Who made a change, as the customer's download says it: never a member of staff's name.
 YOU, STAFF, SYSTEM = "you", "Interlink staff", "system"
+#: The subject_ref of an e-mail verification's notices: this prefix and its id (the same as
+#: `VERIFICATION_REF` of the corrections' notices, which are not on this branch yet).
+VERIFICATION_REF = "EV-"
 CUSTOMER = "customer:"
 
 _C = Contact.__table__  # type: ignore[attr-defined]
@@ -61,8 +65,12 @@ _ROLE_ORDER: dict[str, int] = {str(role): index for index, role in enumerate(Con
 _LABELS = {f.name: f.label for f in CONTACT_FIELDS}
 #: The fields a summary names: a phone extension is part of its number.
 _SUMMARY_FIELDS = tuple(f.name for f in CONTACT_FIELDS if f.part_of is None)
-#: Contact columns read for the overview (the search keys are the store's own business).
-_CONTACT_READ = tuple(c for c in _C.c if c.name not in ("name_key", "email_key"))
+#: The columns of the account's contacts the overview reads: what a summary names and what
+#: the publication policy decides by (no times, no search keys).
+_OVERVIEW_COLUMNS = tuple(
+    _C.c[name]
+    for name in ("id", "handle", "kind", "is_house", "consent_fields", "version", *_SUMMARY_FIELDS)
+)
 
 
 def customer_actor(number: str) -> str:
@@ -104,11 +112,15 @@ def public_line(shown: frozenset[str] | None, contact: Mapping[str, Any], role: 
         return f"Not published: the public answers do not show the {role} contact."
     public, hidden = [], []
     for name in _SUMMARY_FIELDS:
-        value = _text(contact.get(name))
-        if value is None:
+        value = contact[name]
+        if not value:
             continue
+        if name == "street":
+            value = ", ".join(line for line in value if line and line.strip())
+            if not value:
+                continue
         if name in shown:
-            public.append(f"{_LABELS[name]} {value.replace(chr(10), ', ')}")
+            public.append(f"{_LABELS[name]} {value}")
         else:
             hidden.append(_LABELS[name])
     words = f"Public ({role}): " + ("; ".join(public) if public else "nothing")
@@ -177,7 +189,8 @@ class CustomerPanel:
         """The account, its domains with the holder of each role, its contacts in one line each.
 
         A few set-based queries whatever the number of domains: the domains (with their
-        transfer locks), the roles, and the contacts that hold them or belong to the account.
+        transfer locks), the roles, the account's contacts, and the names of the others that
+        hold a role (Interlink's own contact, a technical contact of another company).
         """
         locks = TransferLock.__table__  # type: ignore[attr-defined]
         with self.store.read() as session:
@@ -194,27 +207,34 @@ class CustomerPanel:
                 .join(_D, _D.c.id == _DC.c.domain_id)
                 .where(_D.c.account_id == aid)
             ).all()
-            ids = union(
-                select(_DC.c.contact_id)
-                .join(_D, _D.c.id == _DC.c.domain_id)
-                .where(_D.c.account_id == aid),
-                select(_C.c.id).where(_C.c.account_id == aid),
-            )
-            contacts = {
-                row["id"]: dict(row)
+            # By account only: with the house flag too, SQLite may take the flag's index and
+            # read every contact of the store. Interlink's own contact belongs to no account.
+            own: dict[int, Any] = {
+                row["id"]: row
                 for row in session.execute(
-                    select(*_CONTACT_READ).where(_C.c.id.in_(select(ids.subquery().c[0])))
+                    select(*_OVERVIEW_COLUMNS).where(_C.c.account_id == aid).order_by(_C.c.handle)
                 ).mappings()
+                if not row["is_house"]
             }
+            others = {contact_id for _, _, contact_id in roles} - set(own)
+            strangers = (
+                session.execute(
+                    select(_C.c.id, _C.c.handle, _C.c.name, _C.c.org).where(_C.c.id.in_(others))
+                ).all()
+                if others
+                else []
+            )
         by_domain: dict[int, dict[str, int]] = {}
         held: dict[int, list[tuple[int, str]]] = {}
         for domain_id, role, contact_id in roles:
             by_domain.setdefault(domain_id, {})[role] = contact_id
             held.setdefault(contact_id, []).append((domain_id, role))
-        holders: dict[int, RoleHolder] = {}
-        for cid, row in contacts.items():
-            mine = row["account_id"] == aid and not row["is_house"]
-            holders[cid] = RoleHolder(row["handle"], display_name(row["name"], row["org"]), mine)
+        holders = {
+            cid: RoleHolder(row["handle"], display_name(row["name"], row["org"]), True)
+            for cid, row in own.items()
+        }
+        for cid, handle, name, org in strangers:
+            holders[cid] = RoleHolder(handle, display_name(name, org), False)
         rows = [
             DomainRow(
                 name=name,
@@ -233,8 +253,7 @@ class CustomerPanel:
         ]
         summaries = [
             self._contact_summary(row, [role for _, role in held.get(cid, [])])
-            for cid, row in sorted(contacts.items(), key=lambda i: i[1]["handle"])
-            if holders[cid].yours
+            for cid, row in own.items()
         ]
         return Overview(account=self._summary(account), domains=rows, contacts=summaries)
 
@@ -273,12 +292,10 @@ class CustomerPanel:
         account = self._account(session, number)
         contact = session.execute(
             select(Contact).where(
-                col(Contact.handle) == handle,
-                col(Contact.account_id) == account.id,
-                col(Contact.is_house).is_(False),
+                col(Contact.handle) == handle, col(Contact.account_id) == account.id
             )
         ).scalar()
-        if contact is None:
+        if contact is None or contact.is_house:
             raise NotFound("contact", handle)
         return account, contact
 
@@ -505,13 +522,15 @@ class _Collector:
 
     def collect(self) -> AccountData:
         session, account = self.session, self.account
-        contacts = list(
-            session.execute(
+        contacts = [
+            contact
+            for contact in session.execute(
                 select(Contact)
-                .where(col(Contact.account_id) == account.id, col(Contact.is_house).is_(False))
+                .where(col(Contact.account_id) == account.id)
                 .order_by(col(Contact.handle))
             ).scalars()
-        )
+            if not contact.is_house
+        ]
         domains = list(
             session.execute(
                 select(Domain)
@@ -550,6 +569,15 @@ class _Collector:
             ).scalars()
         )
         handles = {c.id: c.handle for c in contacts}
+        verifications = list(
+            session.execute(
+                select(EmailVerification)
+                .where(col(EmailVerification.contact_id).in_(list(handles)))
+                .order_by(col(EmailVerification.id))
+            ).scalars()
+        )
+        refs = [r.reference for r in changes_of_registrant]
+        refs += [f"{VERIFICATION_REF}{v.id}" for v in verifications]
         return AccountData(
             generated_at=utcnow(),
             account={
@@ -562,7 +590,7 @@ class _Collector:
             domains=self._domains(domains, roles, locks),
             change_requests=[self._request(r, names) for r in requests],
             registrant_changes=[self._registrant_change(r, handles) for r in changes_of_registrant],
-            notices=self._notices(list(handles)),
+            notices=self._notices(list(handles), refs),
             changes=self._changes(
                 [c.handle for c in contacts],
                 list(names.values()),
@@ -571,6 +599,7 @@ class _Collector:
             ),
             staff_access=self._access([c.handle for c in contacts], set(names.values())),
             sign_in=self._sign_in(),
+            email_verifications=[self._verification(v, handles) for v in verifications],
         )
 
     def _contact(self, contact: Contact) -> dict[str, Any]:
@@ -649,15 +678,30 @@ class _Collector:
             "decided_at": change.decided_at,
         }
 
-    def _notices(self, contact_ids: list[int | None]) -> list[dict[str, Any]]:
-        to_account = and_(
-            col(Notice.recipient) == "account", col(Notice.account_id) == self.account.id
-        )
-        to_contacts = and_(
-            col(Notice.recipient) == "contact", col(Notice.contact_id).in_(contact_ids)
-        )
+    def _verification(
+        self, verification: EmailVerification, handles: Mapping[int | None, str]
+    ) -> dict[str, Any]:
+        return {
+            "contact": handles.get(verification.contact_id),
+            "new_email": verification.new_email,
+            "requested_by": actor_words(verification.requested_by, self.number),
+            "created_at": verification.created_at,
+            "expires_at": verification.expires_at,
+            "verified_at": verification.verified_at,
+            "cancelled_at": verification.cancelled_at,
+        }
+
+    def _notices(self, contact_ids: list[int | None], refs: list[str]) -> list[dict[str, Any]]:
+        """The mail sent to the account, to its contacts, and about its contacts' corrections
+        (to the address being verified, to the registrant's prior and new addresses)."""
+        about = [
+            and_(col(Notice.recipient) == "account", col(Notice.account_id) == self.account.id),
+            and_(col(Notice.recipient) == "contact", col(Notice.contact_id).in_(contact_ids)),
+        ]
+        if refs:
+            about.append(col(Notice.subject_ref).in_(refs))
         rows = self.session.execute(
-            select(Notice).where(or_(to_account, to_contacts)).order_by(col(Notice.id))
+            select(Notice).where(or_(*about)).order_by(col(Notice.id))
         ).scalars()
         return [
             {

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from domains.customer_overview import ContactPage
 from domains.customer_panel import CustomerPanel
 from domains.errors import ConflictError, NotFound, ValidationFailed
+from domains.vocabulary import ContactRole
 from portal.customer_auth import Customer, customer_page
 from portal.forms import read_form
 from portal.panel_tokens import not_found
@@ -28,7 +29,9 @@ log = logging.getLogger("interlink.portal")
 router = APIRouter(include_in_schema=False)
 
 #: A contact handle as the store makes them (3-16 characters); anything else is no page.
-HANDLE_RE = re.compile(r"^[A-Za-z0-9_.:-]{3,16}$")
+HANDLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,16}$")
+#: The role columns of the domains table, in ICANN's order.
+ROLES = tuple(ContactRole)
 #: The marketing form's two choices.
 OPT_OUT, OPT_IN = "out", "in"
 #: Interlink's policy on mail no one may opt out of, in the portal's words.
@@ -99,6 +102,8 @@ async def account_page(
         "panel/account.html",
         title="Your account",
         overview=overview,
+        roles=ROLES,
+        domain_cells=[(d, [d.roles.get(role) for role in ROLES]) for d in overview.domains],
         customer=customer,
         essential_mail=ESSENTIAL_MAIL,
         saved=SAVED_WORDS.get(saved or ""),
@@ -157,6 +162,7 @@ def _contact_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    labels = {row.field: row.label for row in contact.fields}
     return _with_csrf(
         request,
         "panel/contact.html",
@@ -165,9 +171,19 @@ def _contact_page(
         contact=contact,
         chosen=contact.consent_fields if chosen is None else chosen,
         preview=preview,
+        preview_public=[labels[name] for name in preview.newly_public] if preview else [],
+        preview_hidden=[labels[name] for name in preview.newly_hidden] if preview else [],
         saved=saved,
         error=error,
     )
+
+
+async def _own_page(panel: CustomerPanel, number: str, handle: str) -> ContactPage:
+    """The account's contact `handle`; the 404 page for any other."""
+    try:
+        return await run_in_threadpool(panel.contact, number, handle)
+    except NotFound:
+        raise not_found() from None
 
 
 @router.get("/account/contacts/{handle}")
@@ -178,12 +194,7 @@ async def contact_page(
     customer: Customer = Depends(customer_page),
 ) -> Response:
     """A contact: every stored field beside what WHOIS and RDAP show, and its consent."""
-    try:
-        contact = await run_in_threadpool(
-            _panel(request).contact, customer.account_number, _handle(handle)
-        )
-    except NotFound:
-        raise not_found() from None
+    contact = await _own_page(_panel(request), customer.account_number, _handle(handle))
     return _contact_page(request, contact, saved=SAVED_WORDS.get(saved or ""))
 
 
@@ -199,34 +210,35 @@ async def consent(
     chosen = [v for v in form.getlist("consent") if isinstance(v, str)]
     action = form.get("action")
     number = customer.account_number
+    if action not in ("preview", "save"):
+        raise Refused(400, "Bad request", "Choose Preview or Save.")
+    version = form.get("version")
+    expected = (
+        int(version)
+        if isinstance(version, str) and version.isdigit() and len(version) <= 18
+        else None
+    )
     try:
-        contact = await run_in_threadpool(panel.contact, number, handle)
         if action == "preview":
             preview = await run_in_threadpool(consent_preview, panel, number, handle, chosen)
+            contact = await _own_page(panel, number, handle)
             return _contact_page(request, contact, chosen=preview.consent_fields, preview=preview)
-        if action != "save":
-            raise Refused(400, "Bad request", "Choose Preview or Save.")
-        version = form.get("version")
-        expected = (
-            int(version)
-            if isinstance(version, str) and version.isdigit() and len(version) <= 18
-            else None
-        )
         await run_in_threadpool(
             lambda: panel.set_consent(number, handle, chosen, expected_version=expected)
         )
     except NotFound:
         raise not_found() from None
     except ValidationFailed as exc:
+        contact = await _own_page(panel, number, handle)
         error = "; ".join(e.message for e in exc.errors)
         return _contact_page(request, contact, chosen=chosen, error=error, status=422)
     except ConflictError:
-        fresh = await run_in_threadpool(panel.contact, number, handle)
+        contact = await _own_page(panel, number, handle)
         error = (
             "This contact was changed since you opened the page, so nothing was saved. "
             "Here it is as it is now: choose again and save."
         )
-        return _contact_page(request, fresh, chosen=chosen, error=error, status=409)
+        return _contact_page(request, contact, chosen=chosen, error=error, status=409)
     log.info("panel: consent saved")
     return RedirectResponse(
         f"/account/contacts/{quote(handle, safe='')}?saved=consent", status_code=303

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from domains.contact_fields import NAMES
 from domains.customer_overview import PublicField
 from domains.customer_panel import CustomerPanel, checked_consent
 from domains.models import Account, Contact, Domain
@@ -147,7 +148,7 @@ class ConsentPreview:
     """The contact's fields as RDAP gives them now, one "label: what" line each."""
     after_rdap: list[str]
     newly_public: list[str]
-    """The fields the change would publish that are hidden now."""
+    """The fields the change would publish that are hidden now, in the order of the table."""
     newly_hidden: list[str]
 
 
@@ -208,6 +209,6 @@ def consent_preview(
         after_whois=render_whois(after),
         before_rdap=_rdap_lines(before, role),
         after_rdap=_rdap_lines(after, role),
-        newly_public=sorted(public(after) - public(before)) if shown else [],
-        newly_hidden=sorted(public(before) - public(after)) if shown else [],
+        newly_public=[n for n in NAMES if n in public(after) - public(before)] if shown else [],
+        newly_hidden=[n for n in NAMES if n in public(before) - public(after)] if shown else [],
     )

@@ -5,37 +5,38 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from domains import notice_delivery
-from domains.customer_models import TransferLock
-from domains.customer_panel import CustomerPanel, actor_words
+from domains.customer_models import EmailVerification, RegistrantChange, TransferLock
+from domains.customer_panel import VERIFICATION_REF, CustomerPanel, actor_words
 from domains.errors import ConflictError, NotFound, ValidationFailed
+from domains.grants import apply_grants
 from domains.mailer import FolderMailer
 from domains.models import (
-    Account,
     AuditEvent,
-    Contact,
-    Domain,
-    DomainContact,
+    Notice,
     OutboxEntry,
     PublishedAnswer,
     utcnow,
 )
 from domains.settings import Settings
 from domains.store import Store
-from domains.vocabulary import AccessPurpose
+from domains.vocabulary import AccessPurpose, ContactRole
 from portal.links import PortalLinks
 from publishers.customer_preview import PolicyLens, consent_preview, customer_panel
+from publishers.profiles import PROFILES
 from publishers.published import Publication, publish
 from publishers.whois_server import whois_lookup
 from tests.support.factories import account_data, contact_data
+from tests.support.large_account import BIG_ACCOUNT_DOMAINS, fill
 from tests.support.notices import essential, make_request, queue_many
+from tests.support.records import make_contact, make_record
 from tests.support.staff import seed_staff
 
 ANSWERS = PublishedAnswer.__table__  # type: ignore[attr-defined]
@@ -239,6 +240,30 @@ def test_a_contact_page_shows_every_field_beside_what_whois_and_rdap_show(
     ]
 
 
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_what_the_overview_says_is_public_is_what_the_policy_publishes(profile: str) -> None:
+    """The lens decides once per role, kind, house flag and consent (on a stand-in contact):
+    for every such contact it must give exactly the fields the policy's own view publishes."""
+    lens = PolicyLens(Settings(), profile)
+    consents = [(), ("name",), ("email", "voice"), ("org", "street", "city", "postal_code")]
+    for role in ContactRole:
+        for kind in ("person", "organization"):
+            for is_house in (False, True):
+                for consent in consents:
+                    contact = make_contact(kind=kind, is_house=is_house, consent_fields=consent)
+                    role_view = lens.view(make_record({role: contact})).role(role)
+                    expected = (
+                        frozenset(
+                            f.field for f in role_view.fields if f.published and f.field != "handle"
+                        )
+                        if role_view.shown
+                        else None
+                    )
+                    columns = {name: getattr(contact, name) for name in ("kind", "is_house")}
+                    columns["consent_fields"] = list(consent)
+                    assert lens.shown_fields(role, columns) == expected, (role, kind, consent)
+
+
 def stampless(text: str) -> str:
     """A WHOIS answer without its own generation time."""
     return "\n".join(line for line in text.splitlines() if "Last update of WHOIS" not in line)
@@ -413,6 +438,8 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
         session.add(
             TransferLock(domain_id=ours.domains[0].id, until=utcnow(), reason="registrant change")
         )
+    corrections_of(store, ours, "RC-OURS")
+    corrections_of(store, theirs, "RC-THEM")
 
     data = panel.account_data(ours.number)
     text = json.dumps(data)  # JSON-ready as it is
@@ -431,9 +458,16 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
     assert alpha["transfer_lock"]["reason"] == "registrant change"
     assert [r["reference"] for r in data["change_requests"]] == ["TC-OURS1"]
     assert data["change_requests"][0]["entered_by"] == "system"  # the public form
-    [notice] = data["notices"]
+    notice, done, verify = data["notices"]
     assert notice["subject"] and notice["category"] == "essential" and notice["sent_at"]
     assert notice["status"] == "sent"
+    assert (done["subject"], verify["subject"]) == ("Change of registrant RC-OURS", "Verify")
+    [change] = data["registrant_changes"]
+    assert change["reference"] == "RC-OURS" and change["contact"] == ours.registrant.handle
+    assert change["requested_by"] == "you" and change["fields"] == ["name"]
+    [verification] = data["email_verifications"]
+    assert verification["new_email"] == "new.ours@example.org"
+    assert verification["verified_at"] is None and verification["requested_by"] == "you"
 
     by = {(c["action"], c["entity"]): c["by"] for c in data["changes"]}
     assert by["contact.update", f"contact {ours.registrant.handle}"] == "you"
@@ -461,12 +495,86 @@ def test_the_download_holds_the_accounts_records_and_none_of_another(
         "holder.theirs@example.com",
         "elsewhere-gamma",
         "TC-THEM1",
+        "RC-THEM",
+        "new.theirs@example.org",
         "Mainz",
         "domain screen",
     ):
         assert theirs_value not in text, theirs_value
     for staff in ("staff:", '"ann"', "Ann", "Bob", "Sam"):
         assert staff not in text, staff
+
+
+def test_under_the_portals_database_role_the_panel_reads_and_writes(
+    pg_store: Store, tmp_path: Path
+) -> None:
+    """On PostgreSQL the portal runs as interlink_portal: every read and write of the panel is
+    within its grants (domains/grants.py)."""
+    seed_staff(pg_store)
+    apply_grants(pg_store.engine, pg_store.staff.members())
+    ours = Customer(pg_store, "granted", ["granted-panel.com"])
+    url = pg_store.engine.url.set(username="interlink_portal", password=None)
+    settings = Settings(
+        database_url=url.render_as_string(hide_password=False), data_dir=tmp_path / "data"
+    )
+    portal_store = Store.open(settings=settings, migrate=False)
+    try:
+        panel = customer_panel(portal_store)
+        assert [d.name for d in panel.overview(ours.number).domains] == ["granted-panel.com"]
+        panel.set_consent(ours.number, ours.registrant.handle, {"name"})
+        assert consent_preview(panel, ours.number, ours.registrant.handle, {"email"}).domain
+        panel.set_marketing(ours.number, True)
+        data = panel.account_data(ours.number)
+        assert data["contacts"][0]["consent_fields"] == ["name"]
+        assert any(c["by"] == "you" for c in data["changes"])
+    finally:
+        portal_store.close()
+    assert pg_store.get_account(ours.number).marketing_opt_out_via == "control panel"
+
+
+def corrections_of(store: Store, who: Customer, reference: str) -> None:
+    """A change of registrant and an e-mail verification of the customer's registrant, each
+    with a notice sent about it (rows written straight: their workflow is not under test)."""
+    later = utcnow() + timedelta(days=14)
+    with store.write() as session:
+        change = RegistrantChange(
+            reference=reference,
+            contact_id=who.registrant.id,
+            account_id=who.account.id,
+            state="pending",
+            changes={"name": {"before": "Rita", "after": "Rolf"}},
+            prior_email=who.registrant.email,
+            new_email=f"rolf.{reference.lower()}@example.org",
+            prior_token_hash=f"p{reference}",
+            new_token_hash=f"n{reference}",
+            requested_by=who.actor,
+            expires_at=later,
+        )
+        tag = who.registrant.email.split("@")[0].split(".")[-1]
+        verification = EmailVerification(
+            contact_id=who.registrant.id,
+            new_email=f"new.{tag}@example.org",
+            token_hash=f"v{reference}",
+            requested_by=who.actor,
+            expires_at=later,
+        )
+        session.add_all([change, verification])
+        session.flush()
+        for template, ref, subject in (
+            ("registrant_change_done", reference, f"Change of registrant {reference}"),
+            ("email_verify", f"{VERIFICATION_REF}{verification.id}", "Verify"),
+        ):
+            session.add(
+                Notice(
+                    category="essential",
+                    template=template,
+                    recipient="new_email",
+                    subject_ref=ref,
+                    status="sent",
+                    subject=subject,
+                    sent_at=utcnow(),
+                )
+            )
 
 
 def test_actor_words_name_no_member_of_staff() -> None:
@@ -478,89 +586,6 @@ def test_actor_words_name_no_member_of_staff() -> None:
 
 
 # -- a large account in a large store ----------------------------------------------------------
-
-BIG_ACCOUNT_DOMAINS = 1_000
-OTHER_DOMAINS = 60_000
-EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def fill(store: Store) -> str:
-    """One account with 1,000 domains (a registrant each, the house as tech) among 60,000 other
-    domains of 15,000 accounts, written straight with SQLAlchemy Core; the big account's number."""
-    house = store.house_contact().id
-    accounts = OTHER_DOMAINS // 4 + 1
-    account_rows, contact_rows, domain_rows, role_rows = [], [], [], []
-    with store.engine.begin() as conn:
-        first_account = (conn.execute(select(func.max(Account.id))).scalar() or 0) + 1
-        first_contact = (conn.execute(select(func.max(Contact.id))).scalar() or 0) + 1
-        first_domain = (conn.execute(select(func.max(Domain.id))).scalar() or 0) + 1
-    for a in range(accounts):
-        account_rows.append(
-            {
-                "id": first_account + a,
-                "number": f"A-{500000 + a}",
-                "name": f"Holder {a}",
-                "email": f"holder{a}@example.com",
-                "street": ["1 High Street"],
-                "country": "GB",
-                "status": "active",
-                "created_at": EPOCH,
-                "updated_at": EPOCH,
-                "version": 1,
-            }
-        )
-    total = BIG_ACCOUNT_DOMAINS + OTHER_DOMAINS
-    for i in range(total):
-        owner = first_account + (0 if i < BIG_ACCOUNT_DOMAINS else 1 + (i // 4) % (accounts - 1))
-        contact_id, domain_id = first_contact + i, first_domain + i
-        contact_rows.append(
-            {
-                "id": contact_id,
-                "handle": f"ILB{contact_id}",
-                "kind": "person",
-                "name": f"Person {i}",
-                "street": ["5 Main Road"],
-                "city": "Leeds",
-                "country": "GB",
-                "email": f"person{i}@example.org",
-                "consent_fields": ["email"] if i % 3 == 0 else [],
-                "consent_method": "portal" if i % 3 == 0 else None,
-                "account_id": owner,
-                "is_house": False,
-                "name_key": f"person {i}",
-                "email_key": f"person{i}@example.org",
-                "created_at": EPOCH,
-                "updated_at": EPOCH,
-                "version": 1,
-            }
-        )
-        domain_rows.append(
-            {
-                "id": domain_id,
-                "name": f"bulk{i}.com",
-                "unicode_name": f"bulk{i}.com",
-                "tld": "com",
-                "account_id": owner,
-                "statuses": ["ok"],
-                "nameservers": [],
-                "dnssec": False,
-                "created_at": EPOCH,
-                "updated_at": EPOCH,
-                "version": 1,
-            }
-        )
-        role_rows.append({"domain_id": domain_id, "role": "registrant", "contact_id": contact_id})
-        role_rows.append({"domain_id": domain_id, "role": "tech", "contact_id": house})
-    with store.engine.begin() as conn:
-        for model, rows in (
-            (Account, account_rows),
-            (Contact, contact_rows),
-            (Domain, domain_rows),
-            (DomainContact, role_rows),
-        ):
-            for start in range(0, len(rows), 20_000):
-                conn.execute(insert(model.__table__), rows[start : start + 20_000])  # type: ignore[attr-defined]
-    return f"A-{500000}"
 
 
 @pytest.mark.slow
@@ -577,11 +602,12 @@ def test_the_overview_of_a_thousand_domains_is_quick_in_a_large_store(tmp_path: 
         assert all(set(d.roles) == {"registrant", "tech"} for d in overview.domains)
         public = {c.public for c in overview.contacts}
         assert any(p and "E-mail person" in p for p in public)  # consented: shown
-        times = []
+        cpu, wall = [], []  # processor time decides: the machine may be busy with others
         for _ in range(7):
-            began = time.perf_counter()
+            began, started = time.process_time(), time.perf_counter()
             panel.overview(number)
-            times.append(time.perf_counter() - began)
-        assert statistics.median(times) < 0.1, times
+            cpu.append(time.process_time() - began)
+            wall.append(time.perf_counter() - started)
+        assert statistics.median(cpu) < 0.1, (cpu, wall)
     finally:
         store.close()

@@ -157,11 +157,14 @@ def test_consent_preview_save_opt_out_and_download_in_chromium(
     tab.get_by_label("Publish the e-mail address").check()
     tab.get_by_role("button", name="Preview").click()
     tab.get_by_role("heading", name="Preview: nothing is saved yet").wait_for()
+    assert tab.evaluate("window.scrollY") > 0  # the page opens at the preview (#preview)
+    heading = tab.get_by_role("heading", name="Preview: nothing is saved yet").bounding_box()
+    assert heading is not None and 0 <= heading["y"] < 740
     after = tab.locator("#preview-after").inner_text()
     assert "Registrant Name: Rita Browser" in after
     assert "Registrant Email: rita.browser@example.org" in after
     assert "Registrant Name: REDACTED FOR PRIVACY" in tab.locator("#preview-before").inner_text()
-    assert "It would publish: email, name." in tab.locator("#preview").inner_text()
+    assert "It would publish: Name, E-mail." in tab.locator("#preview").inner_text()
     assert "Registrant Name: REDACTED FOR PRIVACY" in site.whois(ours.domain)  # not saved
     assert fits_the_screen(tab)
 
