@@ -11,6 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS
+from domains.correction_notices import VERIFICATION_REF
 from domains.customer_models import (
     ApiToken,
     CustomerSession,
@@ -53,9 +54,6 @@ from domains.vocabulary import ConsentMethod, ContactRole
 OPT_OUT_VIA = "control panel"
 #: Who made a change, as the customer's download says it: never a member of staff's name.
 YOU, STAFF, SYSTEM = "you", "Interlink staff", "system"
-#: The subject_ref of an e-mail verification's notices: this prefix and its id (the same as
-#: `VERIFICATION_REF` of the corrections' notices, which are not on this branch yet).
-VERIFICATION_REF = "EV-"
 CUSTOMER = "customer:"
 
 _C = Contact.__table__  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from portal.api import PREFIX, ConsentField, Line, TechnicalContactIn, _problems
 from portal.api_errors import BodyShape, body_errors
 from portal.corrections import corrections_of, deliver_outcome
 from portal.customer_auth import Customer, customer_api
-from portal.panel import HANDLE_RE, _panel
+from portal.panel import HANDLE_RE, panel_of
 from portal.panel_change import ask, own_domain
 from portal.render import Refused
 from portal.security import BODY_METHODS, check_origin, check_rate
@@ -299,7 +299,7 @@ def _own_handle(handle: str) -> str:
 @router.get("", response_model=Overview, summary="The account, its domains and contacts")
 async def overview(request: Request, customer: Me) -> Overview:
     """With the holder of each role on each domain, and what the public sees of each contact."""
-    return await run_in_threadpool(_panel(request).overview, customer.account_number)
+    return await run_in_threadpool(panel_of(request).overview, customer.account_number)
 
 
 @router.get(
@@ -312,7 +312,7 @@ async def contact(handle: Handle, request: Request, customer: Me) -> ContactPage
     """With the exact public WHOIS answer of one of its domains as a preview."""
     try:
         return await run_in_threadpool(
-            _panel(request).contact, customer.account_number, _own_handle(handle)
+            panel_of(request).contact, customer.account_number, _own_handle(handle)
         )
     except NotFound:
         raise not_found("contact") from None
@@ -374,7 +374,7 @@ async def consent(handle: Handle, body: ConsentIn, request: Request, customer: M
     """Saved with when and how; the public WHOIS and RDAP answers follow at once."""
     try:
         return await run_in_threadpool(
-            lambda: _panel(request).set_consent(
+            lambda: panel_of(request).set_consent(
                 customer.account_number,
                 _own_handle(handle),
                 body.fields,
@@ -399,7 +399,7 @@ async def preview(
     handle: Handle, body: ConsentIn, request: Request, customer: Me
 ) -> ConsentPreview:
     """The WHOIS answer and the RDAP fields of one of its domains, before and after."""
-    panel = _panel(request)
+    panel = panel_of(request)
     try:
         return await run_in_threadpool(
             consent_preview, panel, customer.account_number, _own_handle(handle), body.fields
@@ -419,7 +419,7 @@ async def preview(
 async def marketing(body: MarketingIn, request: Request, customer: Me) -> AccountSummary:
     """Essential account and system notices are always sent, whatever is chosen here."""
     return await run_in_threadpool(
-        _panel(request).set_marketing, customer.account_number, body.opt_out
+        panel_of(request).set_marketing, customer.account_number, body.opt_out
     )
 
 
@@ -430,7 +430,7 @@ async def marketing(body: MarketingIn, request: Request, customer: Me) -> Accoun
 )
 async def data(request: Request, customer: Me) -> Response:
     """Account, contacts, domains and roles, requests, notices, changes and staff's looks."""
-    document = await run_in_threadpool(_panel(request).account_data, customer.account_number)
+    document = await run_in_threadpool(panel_of(request).account_data, customer.account_number)
     day = datetime.now(UTC).date().isoformat()
     return JSONResponse(
         document,
@@ -450,5 +450,5 @@ async def data(request: Request, customer: Me) -> Response:
 )
 async def requests(request: Request, customer: Me) -> list[dict[str, Any]]:
     """Each with its reference, domain and state."""
-    document = await run_in_threadpool(_panel(request).account_data, customer.account_number)
+    document = await run_in_threadpool(panel_of(request).account_data, customer.account_number)
     return list(document["change_requests"])

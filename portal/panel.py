@@ -51,7 +51,7 @@ def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
 
-def _panel(request: Request) -> CustomerPanel:
+def panel_of(request: Request) -> CustomerPanel:
     """The app's control panel, made on first use (it sees the publication as WHOIS does)."""
     panel = getattr(request.app.state, "customer_panel", None)
     if panel is None:
@@ -92,7 +92,7 @@ async def account_page(
     request: Request, saved: str | None = None, customer: Customer = Depends(customer_page)
 ) -> Response:
     """The account: its details, domains with each role's holder, contacts, marketing, data."""
-    panel = _panel(request)
+    panel = panel_of(request)
     try:
         overview = await run_in_threadpool(panel.overview, customer.account_number)
     except NotFound:
@@ -119,7 +119,7 @@ async def marketing(request: Request, customer: Customer = Depends(customer_page
         raise Refused(400, "Bad request", "Choose whether you want marketing mail or not.")
     try:
         await run_in_threadpool(
-            _panel(request).set_marketing, customer.account_number, choice == OPT_OUT
+            panel_of(request).set_marketing, customer.account_number, choice == OPT_OUT
         )
     except NotFound:
         raise not_found() from None
@@ -132,7 +132,7 @@ async def account_data(request: Request, customer: Customer = Depends(customer_p
     """Everything Interlink holds about the account, as a JSON file to keep."""
     check_rate(request, "panel")
     try:
-        data = await run_in_threadpool(_panel(request).account_data, customer.account_number)
+        data = await run_in_threadpool(panel_of(request).account_data, customer.account_number)
     except NotFound:
         raise not_found() from None
     day = str(data["generated_at"])[:10]
@@ -194,7 +194,7 @@ async def contact_page(
     customer: Customer = Depends(customer_page),
 ) -> Response:
     """A contact: every stored field beside what WHOIS and RDAP show, and its consent."""
-    contact = await _own_page(_panel(request), customer.account_number, _handle(handle))
+    contact = await _own_page(panel_of(request), customer.account_number, _handle(handle))
     return _contact_page(request, contact, saved=SAVED_WORDS.get(saved or ""))
 
 
@@ -206,7 +206,7 @@ async def consent(
     `action=save` saves it (refused when the contact changed since the page was shown)."""
     form = await _checked_form(request)
     handle = _handle(handle)
-    panel = _panel(request)
+    panel = panel_of(request)
     chosen = [v for v in form.getlist("consent") if isinstance(v, str)]
     action = form.get("action")
     number = customer.account_number
