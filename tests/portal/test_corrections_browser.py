@@ -1,4 +1,4 @@
-"""A customer corrects a contact in a real browser (Debian's Chromium, headless, via Playwright).
+"""A customer signs in by the mailed link and corrects a contact in Chromium (headless, Playwright).
 
 The portal runs under uvicorn on loopback; its mail goes over SMTP to aiosmtpd, and the link in
 that mail is followed in the same browser. Without /usr/bin/chromium the test skips, unless
@@ -155,3 +155,35 @@ def test_correct_a_contact_then_verify_the_new_address_in_chromium(
     finally:
         context.close()
     assert not errors, f"the browser reported errors (CSP?): {errors}"
+
+
+def test_sign_in_by_the_mailed_link_in_chromium(site: Site, browser: Any) -> None:
+    """The whole way in: the sign-in form, the mail over SMTP, its page's button, the panel."""
+    account = site.store.create_account("staff:test", account_data())
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{site.base_url}/account")
+    assert page.url.startswith(f"{site.base_url}/signin")  # not signed in: off to sign in
+    page.get_by_label("Account number or e-mail address").fill(account.email.upper())
+    page.get_by_role("button", name="E-mail me a sign-in link").click()
+    page.wait_for_url(f"{site.base_url}/signin/sent")
+    mail = site.sink.wait_for(account.email).message
+    body = mail.get_body(("plain",))
+    assert body is not None
+    found = re.search(r"https?://\S+/signin/[A-Za-z0-9_-]+", body.get_content())
+    assert found, "the mail has no sign-in link"
+    page.goto(found.group(0))
+    assert "Sign in to account " + account.number in page.inner_text("h1")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{site.base_url}/account")
+    assert account.number in page.inner_text("h1")
+    cookies = {c["name"]: c for c in context.cookies()}
+    session = cookies["interlink_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Lax"
+    page.goto(found.group(0))  # the link works once
+    assert "used already" in page.inner_text("main")
+    page.goto(f"{site.base_url}/account")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    page.goto(f"{site.base_url}/account")
+    assert page.url.startswith(f"{site.base_url}/signin")
+    context.close()
