@@ -20,8 +20,9 @@ from domains.contact_corrections import (
 from domains.errors import RuleViolation, ValidationFailed
 from domains.request_tokens import InvalidToken
 from domains.vocabulary import RegistrantChangeState
+from portal.forms import checked_form
 from portal.render import Refused, page
-from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.security import CSRF_FIELD, check_rate
 from portal.service import TOKEN_RE, Portal
 
 log = logging.getLogger("interlink.portal")
@@ -90,12 +91,7 @@ def _check_shape(token: str) -> None:
 
 async def _posted(request: Request) -> FormData:
     """The posted form, after the origin, the rate limit and the CSRF token were checked."""
-    portal = portal_of(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "confirm")
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
-    return form
+    return await checked_form(request, "confirm")
 
 
 def _with_form(request: Request, template: str, title: str, **context: Any) -> Response:

@@ -120,6 +120,18 @@ async def read_form(request: Request) -> FormData:
     return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
 
 
+async def checked_form(request: Request, bucket: str | None) -> FormData:
+    """A form posted from this site: its origin checked, a token taken from the client's
+    `bucket` of the rate limits (None: none), its CSRF token verified; then the form."""
+    portal = _portal(request)
+    check_origin(request, portal.base_url)
+    if bucket is not None:
+        check_rate(request, bucket)
+    form = await read_form(request)
+    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    return form
+
+
 def _sentence(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
@@ -226,11 +238,8 @@ def change_form(request: Request) -> Response:
 @router.post("/change")
 async def change_submit(request: Request, background: BackgroundTasks) -> Response:
     """Check the form; a domain not ours is an error beside its field (see Portal.submit)."""
-    check_origin(request, _portal(request).base_url)
-    check_rate(request, "submit")
-    form = await read_form(request)
+    form = await checked_form(request, "submit")
     portal = _portal(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
     values, consent = form_values(form)
     problems = too_long(values)
     if problems:
@@ -280,11 +289,8 @@ async def confirm_page(request: Request, token: str) -> Response:
 @router.post("/confirm/{token}")
 async def confirm_submit(request: Request, token: str, background: BackgroundTasks) -> Response:
     """The registrant presses Confirm."""
-    check_origin(request, _portal(request).base_url)
-    check_rate(request, "confirm")
-    form = await read_form(request)
+    await checked_form(request, "confirm")
     portal = _portal(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
     try:
         status, job = await run_in_threadpool(portal.confirm, token)
     except BadToken as exc:

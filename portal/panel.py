@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from domains.customer_overview import ContactPage
@@ -18,10 +17,10 @@ from domains.customer_panel import CustomerPanel
 from domains.errors import ConflictError, NotFound, ValidationFailed
 from domains.vocabulary import ContactRole
 from portal.customer_auth import Customer, customer_page
-from portal.forms import read_form
+from portal.forms import checked_form
 from portal.panel_tokens import not_found
 from portal.render import Refused, page
-from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.security import CSRF_FIELD, check_rate
 from portal.service import Portal
 from publishers.customer_preview import ConsentPreview, PolicyLens, consent_preview
 
@@ -59,16 +58,6 @@ def panel_of(request: Request) -> CustomerPanel:
         panel = CustomerPanel(portal.store, PolicyLens(portal.settings))
         request.app.state.customer_panel = panel
     return panel
-
-
-async def _checked_form(request: Request) -> FormData:
-    """A POST of the panel: from this site, within the client's allowance, with its CSRF token."""
-    portal = _portal(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "panel")
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
-    return form
 
 
 def _with_csrf(request: Request, template: str, status: int = 200, **context: Any) -> Response:
@@ -113,7 +102,7 @@ async def account_page(
 @router.post("/account/marketing")
 async def marketing(request: Request, customer: Customer = Depends(customer_page)) -> Response:
     """Opt out of marketing mail, or back in; essential mail is sent either way."""
-    form = await _checked_form(request)
+    form = await checked_form(request, "panel")
     choice = form.get("marketing")
     if choice not in (OPT_OUT, OPT_IN):
         raise Refused(400, "Bad request", "Choose whether you want marketing mail or not.")
@@ -204,7 +193,7 @@ async def consent(
 ) -> Response:
     """`action=preview` shows the public answer with the ticked consent and saves nothing;
     `action=save` saves it (refused when the contact changed since the page was shown)."""
-    form = await _checked_form(request)
+    form = await checked_form(request, "panel")
     handle = _handle(handle)
     panel = panel_of(request)
     chosen = [v for v in form.getlist("consent") if isinstance(v, str)]

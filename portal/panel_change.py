@@ -13,16 +13,15 @@ from domains.store import DomainRecord
 from portal.customer_auth import Customer, customer_page
 from portal.forms import (
     GENERAL,
+    checked_form,
     field_errors,
     form_page,
     form_values,
     proposal_of,
-    read_form,
     too_long,
 )
 from portal.panel_tokens import not_found
 from portal.render import page
-from portal.security import CSRF_FIELD, check_origin, check_rate
 from portal.service import STATE_TEXT, Job, Portal
 
 log = logging.getLogger("interlink.portal")
@@ -103,10 +102,7 @@ async def change_submit(
 ) -> Response:
     """Open the request; the signed-in owner is told its reference and state at once."""
     portal = _portal(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "panel")
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    form = await checked_form(request, "panel")
     try:
         record = await run_in_threadpool(own_domain, portal, customer, name)
     except NotFound:

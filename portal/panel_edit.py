@@ -16,10 +16,10 @@ from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, V
 from domains.vocabulary import ContactKind
 from portal.corrections import corrections_of, deliver_outcome, portal_of
 from portal.customer_auth import Customer, customer_page
-from portal.forms import GENERAL, FormField
+from portal.forms import GENERAL, FormField, checked_form
 from portal.panel_tokens import not_found
 from portal.render import page
-from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.security import CSRF_FIELD
 
 router = APIRouter(include_in_schema=False)
 
@@ -158,10 +158,7 @@ async def edit_submit(
 ) -> Response:
     """Check and apply the corrections; say what applied and what waits for a link."""
     portal = portal_of(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "panel")
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    form = await checked_form(request, "panel")
     corrections = corrections_of(request)
     contact = await _editable(corrections, customer, handle)
     values = _values(form)

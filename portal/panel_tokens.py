@@ -9,9 +9,9 @@ from starlette.responses import RedirectResponse, Response
 from domains.customer_sessions import ApiTokenView, NewApiToken
 from domains.errors import NotFound, ValidationFailed
 from portal.customer_auth import Customer, customer_page
-from portal.forms import read_form
+from portal.forms import checked_form
 from portal.render import Refused, page
-from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.security import CSRF_FIELD
 from portal.service import Portal
 
 router = APIRouter(include_in_schema=False)
@@ -52,15 +52,6 @@ def _tokens_page(
     return portal.csrf.set_cookie(response, csrf)
 
 
-async def _checked_form(request: Request) -> dict[str, object]:
-    portal = _portal(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "panel")
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
-    return dict(form)
-
-
 @router.get("/account/tokens")
 async def tokens(request: Request, customer: Customer = Depends(customer_page)) -> Response:
     """The account's API tokens and the form to make one."""
@@ -70,7 +61,7 @@ async def tokens(request: Request, customer: Customer = Depends(customer_page)) 
 @router.post("/account/tokens")
 async def make_token(request: Request, customer: Customer = Depends(customer_page)) -> Response:
     """Make a token; the page shows it once (only its hash is kept)."""
-    form = await _checked_form(request)
+    form = await checked_form(request, "panel")
     raw = form.get("label")
     label = raw if isinstance(raw, str) else ""
     portal = _portal(request)
@@ -91,7 +82,7 @@ async def revoke_token(
     request: Request, token_id: str, customer: Customer = Depends(customer_page)
 ) -> Response:
     """Revoke one of the account's tokens; any other id is a page that does not exist."""
-    await _checked_form(request)
+    await checked_form(request, "panel")
     if not token_id.isdigit() or len(token_id) > 18:
         raise not_found()
     try:

@@ -15,10 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from domains.errors import NotFound, ValidationFailed
 from domains.passkeys import PasskeyRefused, Passkeys
 from portal.customer_auth import SESSION_COOKIE, Customer, customer_page, set_session_cookie
-from portal.forms import read_form
+from portal.forms import checked_form
 from portal.panel_tokens import not_found
 from portal.render import Refused, page
-from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.security import CSRF_FIELD
 from portal.service import Portal
 from portal.signin import safe_next
 
@@ -42,15 +42,6 @@ def passkeys_of(portal: Portal) -> Passkeys:
         rp_name=portal.settings.registrar.name,
         origin=f"{base.scheme}://{base.netloc}",
     )
-
-
-async def _checked(request: Request, bucket: str) -> FormData:
-    portal = _portal(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, bucket)
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
-    return form
 
 
 def _credential(form: FormData) -> dict[str, Any]:
@@ -105,7 +96,7 @@ async def registration_options(
     request: Request, customer: Customer = Depends(customer_page)
 ) -> Response:
     """The options for the browser to make a passkey for this account."""
-    await _checked(request, "panel")
+    await checked_form(request, "panel")
     ceremony = await run_in_threadpool(
         passkeys_of(_portal(request)).registration, customer.account_id
     )
@@ -115,7 +106,7 @@ async def registration_options(
 @router.post("/account/passkeys")
 async def register(request: Request, customer: Customer = Depends(customer_page)) -> Response:
     """Keep the passkey the browser made."""
-    form = await _checked(request, "panel")
+    form = await checked_form(request, "panel")
     label = form.get("label")
     try:
         credential = _credential(form)
@@ -138,7 +129,7 @@ async def remove(
     request: Request, passkey_id: str, customer: Customer = Depends(customer_page)
 ) -> Response:
     """Remove one of the account's passkeys; any other id is a page that does not exist."""
-    await _checked(request, "panel")
+    await checked_form(request, "panel")
     if not passkey_id.isdigit() or len(passkey_id) > 18:
         raise not_found()
     try:
@@ -156,7 +147,7 @@ async def remove(
 @router.post("/signin/passkey/options")
 async def signin_options(request: Request) -> Response:
     """The options for the browser to sign in with any passkey of ours."""
-    await _checked(request, "signin")
+    await checked_form(request, "signin")
     ceremony = await run_in_threadpool(passkeys_of(_portal(request)).signin)
     return _options(ceremony.options_json)
 
@@ -164,7 +155,7 @@ async def signin_options(request: Request) -> Response:
 @router.post("/signin/passkey")
 async def signin(request: Request) -> Response:
     """Sign in with the passkey's answer: a new session, as after a mailed link."""
-    form = await _checked(request, "confirm")
+    form = await checked_form(request, "confirm")
     portal = _portal(request)
     old = request.cookies.get(SESSION_COOKIE)
     try:

@@ -16,9 +16,9 @@ from portal.customer_auth import (
     customer_page,
     set_session_cookie,
 )
-from portal.forms import read_form
+from portal.forms import checked_form
 from portal.render import Refused, page
-from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.security import CSRF_FIELD, check_rate
 from portal.service import Job, Portal
 
 log = logging.getLogger("interlink.portal")
@@ -92,10 +92,7 @@ async def signin_form(request: Request, next: str | None = None) -> Response:
 async def signin_submit(request: Request, background: BackgroundTasks) -> Response:
     """Mail a link; the answer is the same whatever was typed, and comes before any lookup."""
     portal = _portal(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "signin")
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    form = await checked_form(request, "signin")
     raw = form.get("identifier")
     identifier = raw.strip() if isinstance(raw, str) else ""
     next_path = safe_next(form.get("next"))
@@ -158,10 +155,7 @@ async def signin_link_page(request: Request, token: str, next: str | None = None
 async def signin_link_submit(request: Request, token: str) -> Response:
     """Spend the link, start a new session (a fresh id: the old cookie is ended) and go on."""
     portal = _portal(request)
-    check_origin(request, portal.base_url)
-    check_rate(request, "confirm")
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    form = await checked_form(request, "confirm")
     old = request.cookies.get(SESSION_COOKIE)
     try:
         new = await run_in_threadpool(portal.sessions.redeem_link, token, replacing=old)
@@ -175,9 +169,7 @@ async def signin_link_submit(request: Request, token: str) -> Response:
 async def signout(request: Request) -> Response:
     """Sign this browser out."""
     portal = _portal(request)
-    check_origin(request, portal.base_url)
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    await checked_form(request, None)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         await run_in_threadpool(portal.sessions.end, cookie)
@@ -191,9 +183,7 @@ async def signout_everywhere(
 ) -> Response:
     """End every session of the account: on this browser and on every other."""
     portal = _portal(request)
-    check_origin(request, portal.base_url)
-    form = await read_form(request)
-    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    await checked_form(request, None)
     await run_in_threadpool(portal.sessions.end_all, customer.account_id)
     response = page("signed_out.html", title="Signed out everywhere", everywhere=True)
     return clear_session_cookie(response, secure=portal.secure)
