@@ -9,7 +9,7 @@ import pytest
 from domains.customer_sessions import CustomerSessions
 from domains.store import Store
 from tests.support.coverage import calls_covered, covers
-from tests.support.factories import account_data, contact_data
+from tests.support.factories import account_with_domain
 from tests.support.panel import sign_in
 from tests.support.portal import API, CONTACT, Portal, assert_problem, requests_of
 
@@ -24,17 +24,8 @@ def covered(portal: Portal, request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def holder(store: Store, name: str, *, same_email: bool = True) -> tuple[str, int]:
-    account = store.create_account("staff:test", account_data())
-    email = account.email if same_email else "registrant.elsewhere@example.org"
-    registrant = store.create_contact(
-        "staff:test", contact_data(email=email), account_number=account.number
-    )
-    store.create_domain(
-        "staff:test",
-        {"name": name},
-        account_number=account.number,
-        contacts={"registrant": registrant.handle},
-    )
+    other = None if same_email else "registrant.elsewhere@example.org"
+    account, _ = account_with_domain(store, name, registrant_email=other)
     assert account.id is not None
     return account.number, account.id
 
@@ -150,16 +141,7 @@ def test_a_cookie_session_write_from_another_site_is_refused(portal: Portal, sto
 
 def account_with_contact(store: Store, domain: str = "kontakt.de") -> tuple[str, int, str]:
     """An account with a ccTLD domain whose registrant is its contact: (number, id, handle)."""
-    account = store.create_account("staff:test", account_data())
-    registrant = store.create_contact(
-        "staff:test", contact_data(email=account.email), account_number=account.number
-    )
-    store.create_domain(
-        "staff:test",
-        {"name": domain},
-        account_number=account.number,
-        contacts={"registrant": registrant.handle},
-    )
+    account, registrant = account_with_domain(store, domain)
     assert account.id is not None
     return account.number, account.id, registrant.handle
 

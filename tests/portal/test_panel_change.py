@@ -6,24 +6,15 @@ from sqlalchemy import select
 
 from domains.models import AuditEvent
 from domains.store import Store
-from tests.support.factories import account_data, contact_data
+from tests.support.factories import account_with_domain
 from tests.support.panel import sign_in
 from tests.support.portal import FORM, Portal, csrf_of, main_of, requests_of
 
 
 def holder(store: Store, *, same_email: bool, name: str) -> str:
     """An account with one domain; its registrant has the account's e-mail or another."""
-    account = store.create_account("staff:test", account_data())
-    email = account.email if same_email else "someone.else@example.org"
-    registrant = store.create_contact(
-        "staff:test", contact_data(email=email), account_number=account.number
-    )
-    store.create_domain(
-        "staff:test",
-        {"name": name},
-        account_number=account.number,
-        contacts={"registrant": registrant.handle},
-    )
+    other = None if same_email else "someone.else@example.org"
+    account, _ = account_with_domain(store, name, registrant_email=other)
     return account.number
 
 

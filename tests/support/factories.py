@@ -6,7 +6,7 @@ from itertools import count
 from typing import Any
 
 from domains.changes import Workflow
-from domains.models import Contact, Domain
+from domains.models import Account, Contact, Domain
 from domains.store import Store
 
 _serial = count(1000)
@@ -83,3 +83,22 @@ def confirmed_request(
     outcome = flow.submit(actor=actor, domain_name=domain, proposal=NEW_TECH, channel=channel)
     flow.confirm(token=outcome.token)
     return outcome.request.reference
+
+
+def account_with_domain(
+    store: Store, name: str, *, registrant_email: str | None = None, actor: str = "staff:test"
+) -> tuple[Account, Contact]:
+    """An account holding one domain whose registrant is one of its contacts; the registrant's
+    e-mail is the account's unless `registrant_email` says otherwise."""
+    account = store.create_account(actor, account_data())
+    email = registrant_email or account.email
+    registrant = store.create_contact(
+        actor, contact_data(email=email), account_number=account.number
+    )
+    store.create_domain(
+        actor,
+        {"name": name},
+        account_number=account.number,
+        contacts={"registrant": registrant.handle},
+    )
+    return account, registrant
