@@ -193,3 +193,33 @@ def test_a_link_is_stored_hashed_and_has_256_bits(store: Store, account: str):
     with store.read() as session:
         [row] = session.execute(select(SigninToken)).scalars().all()
     assert row.token_hash == digest(link.token) and link.token not in row.token_hash
+
+
+def test_a_token_made_for_something_else_signs_nobody_in(
+    portal: Portal, store: Store, account: str
+):
+    """A request's confirmation token, an API token or a session cookie is no sign-in link."""
+    from domains.changes import Workflow
+    from tests.support.factories import NEW_TECH, make_domain
+
+    make_domain(store, "foreign-link.com")
+    confirmation = (
+        Workflow(store)
+        .submit(
+            actor="customer:portal",
+            domain_name="foreign-link.com",
+            proposal=NEW_TECH,
+            channel="portal",
+        )
+        .token
+    )
+    sessions = CustomerSessions(store)
+    account_id = store.get_account(account).id
+    assert account_id is not None
+    api_token = sessions.create_token(account_id, "x").token
+    cookie = sessions.start(account).cookie
+    for token in (confirmation, api_token, cookie):
+        assert token is not None
+        assert portal.client.get(f"/signin/{token}").status_code == 400
+        with pytest.raises(SignInRefused):
+            sessions.redeem_link(token)
