@@ -173,6 +173,7 @@ class DemoServices:
                 f"WHOIS 127.0.0.1:{self.services.whois_port}",
                 f"RDAP {self.services.rdap_url}",
                 f"portal {http}/",
+                f"control panel {http}/signin (account A-100044; the link is in the outbox)",
             ]
         )
         on_change(self.banner())
