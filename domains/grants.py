@@ -110,7 +110,15 @@ _PANEL = (
 )
 _REVISION = Grant(ALEMBIC, (READ,))
 #: What a customer changes on their own account: the marketing opt-out.
-_PANEL_ACCOUNT_COLUMNS = ("marketing_opt_out_at", "marketing_opt_out_via", "updated_at", "version")
+_PANEL_ACCOUNT_COLUMNS = (
+    "marketing_opt_out_at",
+    "marketing_opt_out_via",
+    "marketing_opt_out_by",
+    "updated_at",
+    "version",
+)
+#: Mail to customers: announcement runs, essential reminders sent, addresses that fail.
+_MAIL = ("announcement", "reminder_sent", "address_failure")
 
 ROLES: tuple[RoleSpec, ...] = (
     RoleSpec(
@@ -145,8 +153,10 @@ ROLES: tuple[RoleSpec, ...] = (
             *_on(_CUSTOMER, READ),
             Grant("outbox_entry", (READ, CHANGE)),
             Grant("change_request", (READ, CHANGE)),
-            # Changes of registrant not confirmed in time end in its housekeeping.
+            # Changes of registrant not confirmed in time end in its housekeeping; it sends the
+            # reminders that are due and records the addresses the relay refuses for good.
             Grant("registrant_change", (READ, CHANGE)),
+            *_on(_MAIL, READ, ADD, CHANGE),
             Grant("notice", (READ, ADD, CHANGE)),
             Grant("audit_event", (READ, ADD)),
             Grant("staff_member", (READ,)),
@@ -168,6 +178,8 @@ ROLES: tuple[RoleSpec, ...] = (
             *_on(_PANEL, READ, ADD, CHANGE),
             Grant("change_request", (READ, ADD, CHANGE)),
             Grant("notice", (READ, ADD, CHANGE)),
+            *_on(("address_failure",), READ, ADD, CHANGE),
+            Grant("announcement", (READ,)),
             # ... and download what is held about them: their changes and who looked.
             Grant("audit_event", (READ, ADD)),
             Grant("access_event", (READ,)),
@@ -189,6 +201,7 @@ ROLES: tuple[RoleSpec, ...] = (
             Grant("access_event", (READ, ADD)),
             Grant("staff_member", (READ,)),
             *_on(_PANEL_STAFF, READ, CHANGE),
+            *_on(_MAIL, READ, ADD, CHANGE),
             *_STALE_ANSWERS,
             _REVISION,
         ),

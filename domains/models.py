@@ -79,6 +79,8 @@ class Account(SQLModel, table=True):
     status: str = Field(default=AccountStatus.ACTIVE, max_length=16)
     marketing_opt_out_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     marketing_opt_out_via: str | None = Field(default=None, max_length=255)
+    #: Who recorded the choice: the customer (customer:<number>) or a member of staff.
+    marketing_opt_out_by: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     version: int = Field(default=1)
@@ -345,4 +347,4 @@ class ChangeRequest(SQLModel, table=True):
 
 
 # The control panel's tables live in their own module; importing the models registers them too.
-from domains import customer_models  # noqa: E402, F401
+from domains import customer_models, notice_models  # noqa: E402, F401

@@ -38,6 +38,7 @@ ACCOUNT_FIELDS = (
     "status",
     "marketing_opt_out_at",
     "marketing_opt_out_via",
+    "marketing_opt_out_by",
 )
 DOMAIN_FIELDS = ("roid", "statuses", "nameservers", "dnssec", "expires_at")
 HANDLE_PREFIX = "ILC"

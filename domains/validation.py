@@ -483,6 +483,12 @@ def account(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
                     "marketing_opt_out_via", data.get("marketing_opt_out_via"), required=False
                 ),
             ),
+            (
+                "marketing_opt_out_by",
+                lambda: text(
+                    "marketing_opt_out_by", data.get("marketing_opt_out_by"), required=False
+                ),
+            ),
         ],
         record,
     )
