@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domains.server_secret import derive_key
 from portal.render import Refused, refusal
 
 log = logging.getLogger("interlink.portal")
@@ -45,11 +46,6 @@ SECURITY_HEADERS = [
 def loggable_path(path: str) -> str:
     """The path without confirmation tokens (long segments), safe for a log line."""
     return "/".join(part if len(part) <= 24 else "<token>" for part in path.split("/"))
-
-
-def derive_key(secret: bytes, purpose: str) -> bytes:
-    """A key for one purpose, so one secret never signs two kinds of thing."""
-    return hmac.new(secret, purpose.encode("ascii"), hashlib.sha256).digest()
 
 
 def _b64(data: bytes) -> str:

@@ -26,10 +26,10 @@ from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.mailer import Mailer
 from domains.masking import mask_email
 from domains.request_tokens import TOKEN_BYTES, InvalidToken
+from domains.server_secret import load_secret
 from domains.settings import PortalSettings, Settings
 from domains.store import DomainRecord, Store
 from domains.vocabulary import RequestState, RequestTarget
-from portal.config import load_secret
 from portal.links import PortalLinks
 from portal.ratelimit import RateLimiter
 from portal.security import Csrf

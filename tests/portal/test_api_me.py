@@ -8,7 +8,7 @@ import pytest
 
 from domains.customer_sessions import CustomerSessions
 from domains.store import Store
-from tests.support.coverage import calls_covered, covers
+from tests.support.coverage import COVERED, calls_covered, covers
 from tests.support.factories import account_with_domain
 from tests.support.panel import sign_in
 from tests.support.portal import API, CONTACT, Portal, assert_problem, requests_of
@@ -265,3 +265,15 @@ def test_the_download_and_the_requests_are_the_accounts_only(portal: Portal, sto
     listed = portal.client.get(f"{ME}/requests", headers=headers)
     assert listed.status_code == 200
     assert [r["domain"] for r in listed.json()] == ["data.de"]
+
+
+def test_every_endpoint_of_the_panel_api_is_covered_by_a_test(portal: Portal) -> None:
+    schema = portal.client.get(f"{API}/openapi.json").json()
+    mine = {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if path.startswith(ME)
+    }
+    assert len(mine) >= 12
+    assert not mine - set(COVERED), f"endpoints no test covers: {sorted(mine - set(COVERED))}"

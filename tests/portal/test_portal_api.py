@@ -80,17 +80,17 @@ def test_the_openapi_schema_is_valid(lite: Portal) -> None:
 
 
 def test_every_endpoint_in_the_schema_is_covered_by_a_test(lite: Portal) -> None:
-    import tests.portal.test_api_me  # noqa: F401  (its @covers marks register on import)
-
+    """The control panel's endpoints (/me/) are checked the same way in test_api_me."""
     schema = schema_of(lite)
     in_schema = {
         (method.upper(), path)
         for path, operations in schema["paths"].items()
         for method in operations
+        if not path.startswith(f"{API}/me")
     }
     missing = in_schema - set(COVERED)
     assert not missing, f"endpoints no test covers: {sorted(missing)}"
-    stale = set(COVERED) - in_schema
+    stale = {c for c in COVERED if not c[1].startswith(f"{API}/me")} - in_schema
     assert not stale, f"tests cover endpoints the schema no longer has: {sorted(stale)}"
     for name in {name for marked in COVERED.values() for name in marked}:
         module, _, function = name.rpartition(".")

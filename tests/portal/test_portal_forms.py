@@ -19,10 +19,10 @@ import portal as portal_package
 from domains.changes import Workflow
 from domains.mailer import FolderMailer
 from domains.models import utcnow
+from domains.server_secret import load_secret
 from domains.settings import PortalSettings
 from domains.store import Store
 from portal.app import create_app
-from portal.config import load_secret
 from portal.ratelimit import RateLimiter
 from portal.security import CSRF_COOKIE, client_key
 from tests.support.factories import make_domain

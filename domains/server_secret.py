@@ -1,7 +1,9 @@
-"""The portal's server secret: the setting `portal.secret`, else one kept in the data directory."""
+"""The server secret (setting `portal.secret`, else kept in the data directory) and its keys."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import tempfile
@@ -35,3 +37,8 @@ def load_secret(config: PortalSettings, data_dir: Path) -> bytes:
     if len(value) < 16:
         raise ValueError(f"{path} does not hold a portal secret (64 hex digits); remove it")
     return value
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A key for one purpose, so one secret never signs two kinds of thing."""
+    return hmac.new(secret, purpose.encode("ascii"), hashlib.sha256).digest()
