@@ -33,6 +33,9 @@ class Permission(StrEnum):
     EXPORT = "export customer data"
     DECIDE_DISCLOSURE = "decide disclosure requests"
     MANAGE_STAFF = "manage staff accounts"
+    RECORD_MARKETING_CHOICE = "record a customer's choice about marketing mail"
+    HANDLE_RETURNED_MAIL = "handle returned mail (bounces and unsubscribe requests)"
+    SEND_ANNOUNCEMENT = "send announcements"
 
 
 #: The role each permission needs (a role also holds the permissions of the roles it implies).
@@ -46,6 +49,9 @@ NEEDS: dict[Permission, StaffRole] = {
     Permission.EXPORT: StaffRole.PRIVACY,
     Permission.DECIDE_DISCLOSURE: StaffRole.PRIVACY,
     Permission.MANAGE_STAFF: StaffRole.ADMIN,
+    Permission.RECORD_MARKETING_CHOICE: StaffRole.SUPPORT,
+    Permission.HANDLE_RETURNED_MAIL: StaffRole.SUPERVISOR,
+    Permission.SEND_ANNOUNCEMENT: StaffRole.SUPERVISOR,
 }
 #: A supervisor and the privacy officer also do support's work; an admin sees no customer data
 #: by that role alone.
