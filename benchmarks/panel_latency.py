@@ -38,7 +38,8 @@ from publishers.customer_preview import customer_panel  # noqa: E402
 
 TARGET_MS = 100.0
 ACTOR = "system:benchmark"
-BASE_URL = "http://portal.bench"
+HOST = "portal.bench"
+BASE_URL = f"http://{HOST}"
 
 EPILOG = """\
 Without --db it works on a copy of the synthetic store of --domains domains that the benchmarks
@@ -61,8 +62,11 @@ a moment when the machine is busy falls on all alike), one request at a time:
 - the baseline, a bare query of the same rows with SQLAlchemy Core text SQL on the same engine:
   the account's domains with each role's holder (handle, name, organisation); the contact's row
   and the domains it holds a role on.
-The ratio is p99 over the bare query's p99. Target (issue 16): each page's p99 < 100 ms. The exit
-code is 0 either way: it is a measurement, and the lines say plainly when the target is missed.
+The ratio is p99 over the bare query's p99. Each line also gives the p99 of this process's CPU
+time per request (time.process_time, all its threads): on a shared machine the wall-clock times
+include waiting for a core, the CPU times do not. Target (issue 16): each page's p99 < 100 ms
+(wall-clock). The exit code is 0 either way: it is a measurement, and the lines say plainly when
+the target is missed.
 """
 
 OVERVIEW_SQL = text(
@@ -223,9 +227,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 @dataclass(frozen=True)
 class Timing:
-    """Latencies in ms of one kind of request."""
+    """Latencies in ms of one kind of request: wall-clock, and this process's CPU time."""
 
     times: list[float]
+    cpu: list[float]
 
     @property
     def p50(self) -> float:
@@ -234,6 +239,10 @@ class Timing:
     @property
     def p99(self) -> float:
         return percentile(self.times, 99)
+
+    @property
+    def cpu_p99(self) -> float:
+        return percentile(self.cpu, 99)
 
 
 @dataclass(frozen=True)
@@ -260,7 +269,8 @@ class Results:
 
         def line(label: str, timing: Timing, bare: Timing, target: bool) -> str:
             words = (
-                f"{label}: p50 {timing.p50:.1f} ms, p99 {timing.p99:.1f} ms; "
+                f"{label}: p50 {timing.p50:.1f} ms, p99 {timing.p99:.1f} ms "
+                f"(CPU p99 {timing.cpu_p99:.1f} ms); "
                 f"bare query p99 {bare.p99:.1f} ms; ratio {timing.p99 / bare.p99:.1f}x"
             )
             if target:
@@ -280,9 +290,9 @@ class Results:
             ),
             line(f"panel contact ({n} domains held)", self.panel_contact, self.bare_contact, False),
             (
-                f"both pages meet the target (p99 < {TARGET_MS:.0f} ms over {count} requests each)"
+                f"both pages meet the target p99 < {TARGET_MS:.0f} ms ({count} requests each)"
                 if self.met
-                else f"the target p99 < {TARGET_MS:.0f} ms is MISSED (see above)"
+                else f"the target p99 < {TARGET_MS:.0f} ms is MISSED ({count} requests each)"
             ),
         ]
 
@@ -312,9 +322,10 @@ async def measure(
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        client.cookies.set(SESSION_COOKIE, cookie, domain=HOST)
 
         async def get(path: str) -> None:
-            answer = await client.get(path, cookies={SESSION_COOKIE: cookie})
+            answer = await client.get(path)
             if answer.status_code != 200 or account.last_domain not in answer.text:
                 raise SystemExit(
                     f"GET {path} answered {answer.status_code} without {account.last_domain}"
@@ -328,16 +339,17 @@ async def measure(
             lambda: panel.contact(number, handle),
             bare_contact,
         ]
-        times: list[list[float]] = [[] for _ in calls]
+        timings = [Timing([], []) for _ in calls]
         for round_ in range(warmup + requests):
-            for call, kept in zip(calls, times, strict=True):
-                started = time.perf_counter()
+            for call, timing in zip(calls, timings, strict=True):
+                started, cpu = time.perf_counter(), time.process_time()
                 done = call()
                 if asyncio.iscoroutine(done):
                     await done
                 if round_ >= warmup:
-                    kept.append((time.perf_counter() - started) * 1000)
-    return Results(account, *(Timing(t) for t in times))
+                    timing.times.append((time.perf_counter() - started) * 1000)
+                    timing.cpu.append((time.process_time() - cpu) * 1000)
+    return Results(account, *timings)
 
 
 def run(
