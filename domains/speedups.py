@@ -7,11 +7,15 @@ inputs). The command line (`tui/cli.py`), `serve`, `sync` and the benchmarks ins
 - `email_validator`: each distinct domain of the addresses is checked once
   (`_remember_email_domains`);
 - `idna`: each distinct label is checked once (`_remember_idna_label_checks`);
-- `loaded`: ORM instances for reading only, made without the ORM's bookkeeping.
+- `loaded`: ORM instances for reading only, made without the ORM's bookkeeping;
+- `settle_heap`: for a long-running server, once started, what start-up loaded is moved out of
+  the garbage collector's sight and young objects are collected less often, so no request waits
+  while a full collection walks the whole heap (`serve` and the portal's uvicorn factory call it).
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
 from collections.abc import Callable
@@ -46,6 +50,20 @@ def uninstall() -> None:
             module, name, original = _patched.pop()
             setattr(module, name, original)
         _installed = False
+
+
+#: The youngest generation is collected after this many new objects (Python's default is 700):
+#: one page of an account with a thousand domains makes tens of thousands of them.
+YOUNG_GC_THRESHOLD = 50_000
+
+
+def settle_heap() -> None:
+    """Once a server has started: collect, freeze what is alive (modules, metadata, compiled
+    templates: it stays for the life of the process), and collect young objects less often."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GC_THRESHOLD, older, oldest)
 
 
 def installed() -> bool:

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
+from domains import speedups
 from domains.mailer import Mailer, mailer_from_settings
 from domains.settings import PortalSettings, Settings, get_settings
 from domains.store import Store
@@ -136,4 +137,7 @@ def create_app(
 def app_from_settings() -> FastAPI:
     """The portal over the configured store (for `uvicorn --factory`)."""
     settings = get_settings()
-    return create_app(Store.open(settings=settings), settings=settings)
+    speedups.install()
+    app = create_app(Store.open(settings=settings), settings=settings)
+    speedups.settle_heap()  # what the app loaded stays for the life of the process
+    return app

@@ -412,6 +412,7 @@ async def _serve_forever(services: Services) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await services.start_async()
+    speedups.settle_heap()  # started: what is loaded now stays, out of the collector's way
     try:
         for line in services.describe():
             typer.echo(line)
