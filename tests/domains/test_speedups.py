@@ -132,3 +132,20 @@ def test_loaded_instances_read_as_constructed_ones(plain, sqlite_store: Store) -
         speedups.uninstall()
         assert type(forged) is type(constructed) is model
         assert columns(forged, model) == columns(constructed, model) == values
+
+
+def test_settling_the_heap_freezes_what_is_loaded_and_collects_young_objects_less_often():
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        speedups.settle_heap()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (speedups.YOUNG_GC_THRESHOLD, *before[1:])
+        later: list[object] = []
+        later.append(later)  # a cycle made after settling is still found and collected
+        del later
+        assert gc.collect() >= 1
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
