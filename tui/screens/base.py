@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from domains.errors import InterlinkError
@@ -96,8 +97,15 @@ class StaffScreen(Screen):
     def _deliver(self, handler: Callable[[Any], Any], value: Any) -> None:
         """Hand a result to the screen, unless the screen is gone meanwhile (a demo that
         switched staff removes the screens of the member before)."""
-        if self.is_attached:
+        if not (self.is_attached and self.is_running):
+            return
+        try:
             handler(value)
+        except NoMatches:
+            if self.children:
+                raise
+            # The screen is being taken down (the app is closing): its widgets went first and
+            # there is nothing left to show the result on.
 
     def show_error(self, exc: Exception) -> None:
         """A clear message in a notification, never a traceback."""
