@@ -1,4 +1,4 @@
-"""Unsubscribing from marketing mail: signed per-account tokens, one-click opt-out, the mail drop."""
+"""Unsubscribing from marketing mail: signed per-account tokens, one-click opt-out, the drop."""
 
 from __future__ import annotations
 
@@ -305,7 +305,7 @@ def _handled_folder(box: mailbox.Maildir) -> mailbox.Maildir:
 def _messages(box: mailbox.Mailbox) -> Iterator[tuple[str, EmailMessage]]:
     for key in list(box.keys()):
         parsed = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
-        yield key, parsed  # type: ignore[misc]
+        yield key, parsed
 
 
 def _searchable(message: EmailMessage) -> str:
