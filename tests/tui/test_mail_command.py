@@ -1,4 +1,4 @@
-"""`interlink mail unsubscribe-inbox`: unsubscribe mail in an mbox or a Maildir opts accounts out."""
+"""`interlink mail unsubscribe-inbox`: unsubscribe mail in an mbox or a Maildir opts out."""
 
 from __future__ import annotations
 
