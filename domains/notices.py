@@ -269,7 +269,10 @@ def _unsubscribe(
     account = recipient.account
     if notice.category != NoticeCategory.MARKETING or account is None or account.id is None:
         return None, {}
-    token = unsubscribe.token_for(settings, account.id)
+    try:
+        token = unsubscribe.token_for(settings, account.id)
+    except (OSError, ValueError) as exc:  # no marketing mail goes out without a working link
+        raise NoticeError(f"the unsubscribe link cannot be signed: {exc}") from None
     url = links.unsubscribe(token)
     return url, unsubscribe.list_headers(settings, url, token)
 
