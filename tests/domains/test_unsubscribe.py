@@ -129,3 +129,23 @@ def test_a_token_of_an_account_that_is_gone_changes_nothing(store: Store) -> Non
     unsubscribes = Unsubscribes(store)
     with pytest.raises(InvalidUnsubscribeToken, match="names no account"):
         unsubscribes.opt_out(unsubscribes.token_for(987_654), OptOutVia.ONE_CLICK)
+
+
+def test_the_html_footer_of_marketing_mail_links_to_the_unsubscribe_page() -> None:
+    from domains.notices import environment
+
+    values = {
+        "category": "marketing",
+        "recipient_name": "Reader",
+        "company": "Interlink Networks Ltd",
+        "support_url": "https://www.interlink.example.net",
+        "domain": None,
+        "subject": "News",
+    }
+    page = environment().from_string('{% extends "_base.html" %}')
+    url = "https://portal.example.org/unsubscribe/" + "A" * TOKEN_LENGTH
+    html = page.render({**values, "unsubscribe_url": url})
+    assert f'<a href="{url}">Unsubscribe</a>' in html
+    assert "tell our support team" not in html
+    essential = page.render({**values, "category": "essential", "unsubscribe_url": None})
+    assert "/unsubscribe/" not in essential and "service message" in essential
