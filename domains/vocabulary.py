@@ -163,3 +163,12 @@ class RegistrantParty(StrEnum):
 
     PRIOR = "prior"
     NEW = "new"
+
+
+class ReminderKind(StrEnum):
+    """The essential reminders: ICANN's registration-data reminder (WDRP) and expiry (ERRP)."""
+
+    WDRP = "registration data"
+    EXPIRY_MONTH = "expiry in a month"
+    EXPIRY_WEEK = "expiry in a week"
+    EXPIRED = "expired"
