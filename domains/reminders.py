@@ -183,7 +183,7 @@ class Reminders:
     # -- sending ----------------------------------------------------------------------------
 
     def send_due(self, now: datetime, mailer: Mailer, links: RequestLinks) -> ReminderReport:
-        """Record and queue every reminder due at `now`, then send them.
+        """Record and queue every reminder due at `now`; send them `mail.notice_batch` at a time.
 
         Each reminder is one transaction: its reminder_sent row and its essential notice. The
         row's UNIQUE(domain_id, kind, period) makes a pass that finds it recorded (a concurrent
@@ -191,6 +191,8 @@ class Reminders:
         left queued by a crash in between is sent by `deliver_pending`, never queued again.
         """
         report = ReminderReport()
+        batch: list[int] = []
+        size = max(1, self.store.settings.mail.notice_batch)
         for reminder in self.due(now):
             notice_id = self.record(reminder, now)
             if notice_id is None:
@@ -198,7 +200,11 @@ class Reminders:
                 continue
             report.queued[reminder.kind] += 1
             report.notice_ids.append(notice_id)
-        report.sent = self._deliver(report.notice_ids, mailer, links)
+            batch.append(notice_id)
+            if len(batch) >= size:  # a long pass (January's WDRP) sends as it goes
+                report.sent += self._deliver(batch, mailer, links)
+                batch = []
+        report.sent += self._deliver(batch, mailer, links)
         log.info(
             "reminders: %d queued, %d sent, %d already recorded",
             report.total,

@@ -273,6 +273,23 @@ def test_two_concurrent_passes_never_double(store: Store, outbox: Path) -> None:
         assert session.execute(select(func.count()).select_from(ReminderSent)).scalar() == 12
 
 
+def test_two_concurrent_full_passes_send_each_reminder_once(store: Store, outbox: Path) -> None:
+    for n in range(5):
+        expiring(store, f"both{n}.com", NOW + (10 + n) * DAY)
+    counts: list[Counter[str]] = []
+
+    def one_pass() -> None:
+        counts.append(send(store, outbox, NOW))
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(counts, Counter()) == {ReminderKind.EXPIRY_MONTH: 5, ReminderKind.WDRP: 5}
+    assert len(mails(outbox)) == 10
+
+
 def test_a_crash_before_delivery_leaves_the_notice_for_deliver_pending(
     store: Store, outbox: Path
 ) -> None:
