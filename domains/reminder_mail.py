@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from domains.contact_fields import FIELDS_BY_NAME
-from domains.correction_notices import aware, gtld_registrant_domains, shown
+from domains.correction_notices import aware, gtld_registrant_domains, is_cctld, shown
 from domains.models import Contact, Domain, Notice
 from domains.notice_models import ReminderSent
 from domains.vocabulary import ReminderKind
@@ -64,6 +64,8 @@ class ReminderView:
     period: str
     expires_at: datetime | None
     expired: bool
+    #: False for a ccTLD domain: ICANN's policies do not cover it, its mail says so.
+    gtld: bool
     #: The annual reminder: the registrant's domains outside the ccTLDs and their data on file.
     domains: tuple[RegistrationView, ...]
     data: tuple[FieldView, ...]
@@ -113,6 +115,7 @@ def context(session: Session, notice: Notice) -> dict[str, Any]:
         period=row.period,
         expires_at=expires,
         expired=row.kind == ReminderKind.EXPIRED,
+        gtld=not is_cctld(domain.tld),
         domains=domains,
         data=data,
     )

@@ -136,6 +136,15 @@ def test_a_renewal_makes_the_next_reminders_due_again(store: Store, outbox: Path
     assert months == ["2030-03-31", "2031-03-31"]
 
 
+def test_a_cctld_expiry_mail_does_not_claim_icann_policy(store: Store, outbox: Path) -> None:
+    make_domain(store, "local.de", expires_at=NOW + 20 * DAY)
+    assert send(store, outbox, NOW) == {ReminderKind.EXPIRY_MONTH: 1}, "no WDRP for a ccTLD"
+    [message] = mails(outbox)
+    text = body(message)
+    assert "local.de" in text and "no domain expires unnoticed" in text
+    assert "Expired Registration Recovery Policy" not in text
+
+
 def test_the_expiry_mail_names_the_domain_says_why_and_how_to_renew(
     store: Store, outbox: Path
 ) -> None:
