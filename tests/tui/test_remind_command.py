@@ -13,11 +13,15 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+from domains.mailer import FolderMailer
 from domains.models import utcnow
+from domains.reminders import ReminderReport, Reminders
 from domains.store import Store
+from portal.links import PortalLinks
 from tests.support.cli import url_of
 from tests.support.environment import REPO
 from tests.support.factories import make_domain
+from tui.commands.remind import run_passes
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
@@ -114,3 +118,17 @@ def test_follow_runs_a_pass_then_stops_on_sigterm(store: Store, tmp_path: Path) 
         rest.append(lines.get())
     assert any("stopped" in line for line in rest), rest
     assert len(recipients(tmp_path)) == 2
+
+
+def test_passes_stop_as_soon_as_their_event_is_set(store: Store, tmp_path: Path) -> None:
+    make_domain(store, "event.com", expires_at=utcnow() + timedelta(days=20))
+    stop = threading.Event()
+    reports: list[ReminderReport] = []
+
+    def show(report: ReminderReport) -> None:
+        reports.append(report)
+        stop.set()  # as SIGTERM does: the hour-long wait ends at once
+
+    mailer, links = FolderMailer(tmp_path / "out"), PortalLinks(store.settings)
+    assert run_passes(Reminders(store), mailer, links, stop, 3600.0, show) == 1
+    assert [report.total for report in reports] == [2]

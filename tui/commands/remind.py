@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from types import FrameType
 
 import typer
 
+from domains.db import is_transient
 from domains.errors import InterlinkError
 from domains.mailer import Mailer, mailer_from_settings
 from domains.reminders import ReminderReport, Reminders
@@ -17,9 +19,16 @@ from domains.vocabulary import ReminderKind
 from portal.links import PortalLinks
 from tui.commands.common import console, opened_store, user_errors
 
+log = logging.getLogger(__name__)
+
 
 class NoMailer(InterlinkError):
     """The configured mail relay cannot be used (its password is not in the environment)."""
+
+
+def _kind(exc: BaseException) -> str:
+    """An error's type, never its text (that may quote SQL parameters)."""
+    return type(exc).__name__
 
 
 def _counts(report: ReminderReport) -> str:
@@ -35,10 +44,16 @@ def run_passes(
     interval: float,
     show: Callable[[ReminderReport], None],
 ) -> int:
-    """Pass after pass until `stop` is set, waiting `interval` seconds on it in between."""
+    """Pass after pass until `stop` is set, waiting `interval` seconds on it in between; a pass
+    that the database failed (a transient error) is logged, and the next pass makes up for it."""
     passes = 0
     while not stop.is_set():
-        show(reminders.send_due(datetime.now(UTC), mailer, links))
+        try:
+            show(reminders.send_due(datetime.now(UTC), mailer, links))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("a reminder pass failed (%s): the next one sends what is due", _kind(exc))
         passes += 1
         stop.wait(interval)
     return passes
