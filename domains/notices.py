@@ -37,7 +37,7 @@ from jinja2 import (
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import correction_notices, unsubscribe
+from domains import correction_notices, reminder_mail, unsubscribe
 from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -59,6 +59,7 @@ TEMPLATES = (
     "newsletter",
     "signin_link",
     *correction_notices.TEMPLATES,
+    *reminder_mail.TEMPLATES,
 )
 RECIPIENTS = ("contact", "account", "proposed_tech", *correction_notices.RECIPIENTS)
 #: A notice still queued this long after it was queued was left behind: the deliverer that
@@ -236,6 +237,10 @@ def prepare(
             return "the account opted out of marketing"
     values = _context(session, settings, links, notice, request, recipient)
     values.update(_correction(correction_notices.context, session, notice))
+    try:
+        values.update(reminder_mail.context(session, notice))
+    except reminder_mail.ReminderMailError as exc:
+        raise NoticeError(str(exc)) from None
     extra = dict(context)
     if recipient.audience != "registrant":
         for key in REGISTRANT_ONLY:

@@ -174,3 +174,12 @@ class OptOutVia(StrEnum):
     PHONE = "phone"
     LETTER = "letter"
     EMAIL = "email"
+
+
+class ReminderKind(StrEnum):
+    """The essential reminders: ICANN's registration-data reminder (WDRP) and expiry (ERRP)."""
+
+    WDRP = "registration data"
+    EXPIRY_MONTH = "expiry in a month"
+    EXPIRY_WEEK = "expiry in a week"
+    EXPIRED = "expired"
