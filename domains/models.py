@@ -165,7 +165,7 @@ class Domain(SQLModel, table=True):
     nameservers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     dnssec: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
-    expires_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=_when(nullable=True, index=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     version: int = Field(default=1)
 
