@@ -163,3 +163,21 @@ class RegistrantParty(StrEnum):
 
     PRIOR = "prior"
     NEW = "new"
+
+
+class OptOutVia(StrEnum):
+    """How a customer's choice about marketing mail reached Interlink."""
+
+    PORTAL = "control panel"
+    ONE_CLICK = "one-click unsubscribe"
+    UNSUBSCRIBE_MAIL = "unsubscribe e-mail"
+    PHONE = "phone"
+    LETTER = "letter"
+    EMAIL = "email"
+
+
+class FailureSource(StrEnum):
+    """Where Interlink learnt that an e-mail address fails: the relay's answer or a report."""
+
+    SMTP = "smtp"
+    DSN = "dsn"
