@@ -9,8 +9,10 @@ Statuses: queued -> sending (claimed by one deliverer) -> sent | failed | suppre
 queued after a transient error. This module queues and renders; sending, retrying and the
 sweep for notices left behind are in `domains.notice_delivery` (its names are also reachable
 from here, as before: `notices.deliver`, `notices.deliver_pending`, `notices.NoticeSender`).
-An essential notice is always sent; a marketing notice is suppressed for an account that opted
-out of marketing, and for anyone who is not a customer (no account).
+An essential notice is always sent: to an address known to fail (`domains.address_failures`) it
+goes to the next address on file instead (`recipient_addresses`). A marketing notice is
+suppressed for an account that opted out of marketing, for anyone who is not a customer (no
+account), and for an address known to fail.
 """
 
 from __future__ import annotations
@@ -326,7 +328,7 @@ def _reachable(session: Session, recipient: Recipient) -> Recipient:
     for address in addresses:
         if address not in bad:
             return replace(recipient, address=address)
-    raise NoticeError("every address on file for this notice is failing (interlink mail bounces)")
+    raise NoticeError("every address on file for this notice is failing (see the Account screen)")
 
 
 def _correction(read: Any, session: Session, notice: Notice) -> Any:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from domains import address_failures, notice_delivery
 from domains.account_detail import account_detail
-from domains.address_failures import NotAMailbox, clear, failing, read_bounces
+from domains.address_failures import NotAMailbox, clear, failing, read_bounces, record_failure
 from domains.mailer import SmtpMailer
 from domains.models import Account, AuditEvent, Contact
 from domains.notice_models import AddressFailure
@@ -312,3 +312,18 @@ def test_the_command_refuses_a_non_mailbox_and_a_role_without_the_permission(
     )
     add_me(store, StaffRole.SUPPORT)
     assert "may not handle returned mail" in one_error(on(store, "mail", "bounces", str(text)))
+
+
+def test_a_supervisor_clears_a_failing_address_from_the_shell(store: Store, holder: Holder) -> None:
+    record_failure(store, ADMIN_EMAIL, "smtp", "550 5.1.1")
+    add_me(store, StaffRole.SUPPORT)
+    assert "may not handle returned mail" in one_error(
+        on(store, "mail", "clear-failing", ADMIN_EMAIL)
+    )
+    add_me(store, StaffRole.SUPERVISOR)
+    result = on(store, "mail", "clear-failing", ADMIN_EMAIL)
+    assert result.exit_code == 0, result.output
+    assert "no longer marked failing" in result.stdout and "@" not in result.stdout
+    assert failing(store, [ADMIN_EMAIL]) == set()
+    again = one_error(on(store, "mail", "clear-failing", ADMIN_EMAIL))
+    assert "that address is not marked failing" in again
