@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
+from email.parser import HeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +21,8 @@ from sqlmodel import Session, col
 
 from domains import audit
 from domains.errors import RuleViolation
-from domains.mailer import scrub
-from domains.models import utcnow
+from domains.mailer import NOTICE_HEADER, scrub
+from domains.models import Notice, utcnow
 from domains.notice_models import AddressFailure
 from domains.staff import Permission, require
 from domains.vocabulary import FailureSource
@@ -93,6 +94,8 @@ def _record(
     key = normal(address)
     if failing_in(session, [key]):
         return False
+    if notice_id is not None and session.get(Notice, notice_id) is None:
+        notice_id = None  # a report about mail of another store
     session.add(
         AddressFailure(
             address=key,
@@ -167,9 +170,10 @@ def read_bounces(store: StoreSessions, actor: str, path: Path | str) -> BounceRe
         found = list(failed_recipients(message))
         if message.get_content_type() == "multipart/report":
             reports += 1
+        notice_id = returned_notice(message)
         for address, status in found:
             failed += 1
-            if record_failure(store, address, FailureSource.DSN, f"DSN {status}"):
+            if record_failure(store, address, FailureSource.DSN, f"DSN {status}", notice_id):
                 recorded += 1
     log.info(
         "bounces read: %d messages, %d reports, %d failed, %d new",
@@ -226,6 +230,25 @@ def failed_recipients(message: Message) -> Iterator[tuple[str, str]]:
             if kind.strip().lower() not in ("rfc822", "utf-8") or "@" not in address:
                 continue
             yield address.strip().strip("<>"), status
+
+
+def returned_notice(message: Message) -> int | None:
+    """The notice a delivery report returns, by the X-Interlink-Notice header of the returned
+    message (or its headers) the report carries; None when it carries none."""
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind in ("text/rfc822-headers", "message/global-headers"):
+            payload = part.get_payload(decode=True)
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+            value = HeaderParser().parsestr(text).get(NOTICE_HEADER)
+        elif kind == "message/rfc822" and part.is_multipart():
+            inner = part.get_payload(0)
+            value = inner.get(NOTICE_HEADER) if isinstance(inner, Message) else None
+        else:
+            continue
+        if value is not None and str(value).strip().isdigit():
+            return int(str(value).strip())
+    return None
 
 
 def _status_groups(part: Message) -> Iterator[dict[str, str]]:

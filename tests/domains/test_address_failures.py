@@ -91,7 +91,9 @@ def failures(store: Store) -> list[AddressFailure]:
 # -- delivery reports, as a bounce drop holds them -----------------------------------------------
 
 
-def dsn(recipient: str, *, action: str = "failed", status: str = "5.1.1") -> MIMEMultipart:
+def dsn(
+    recipient: str, *, action: str = "failed", status: str = "5.1.1", notice: int | None = None
+) -> MIMEMultipart:
     """A delivery status notification (RFC 3464) about one recipient."""
     report = MIMEMultipart("report", report_type="delivery-status")
     report["From"] = "MAILER-DAEMON@mx.example.net"
@@ -110,7 +112,10 @@ def dsn(recipient: str, *, action: str = "failed", status: str = "5.1.1") -> MIM
     status_part.attach(per_message)
     status_part.attach(per_recipient)
     report.attach(status_part)
-    headers = MIMEText(f"To: {recipient}\nSubject: Your request\n", "rfc822-headers")
+    returned = f"To: {recipient}\nSubject: Your request\n"
+    if notice is not None:
+        returned += f"X-Interlink-Notice: {notice}\n"
+    headers = MIMEText(returned, "rfc822-headers")
     report.attach(headers)
     return report
 
@@ -327,3 +332,22 @@ def test_a_supervisor_clears_a_failing_address_from_the_shell(store: Store, hold
     assert failing(store, [ADMIN_EMAIL]) == set()
     again = one_error(on(store, "mail", "clear-failing", ADMIN_EMAIL))
     assert "that address is not marked failing" in again
+
+
+def test_a_report_that_returns_a_notice_names_it(
+    store: Store, holder: Holder, smtp: tuple[SmtpMailer, SmtpSink], tmp_path: Path
+) -> None:
+    mailer, _sink = smtp
+    [sent] = notice_delivery.deliver(
+        store, to_admin(store, holder), mailer=mailer, links=PortalLinks(store.settings)
+    )
+    path = mbox_of(
+        tmp_path / "drop.mbox",
+        dsn(ADMIN_EMAIL, notice=sent.id),
+        dsn(ACCOUNT_EMAIL, notice=999_999),  # mail of another store: no such notice here
+    )
+    assert read_bounces(store, SUE, path).recorded == 2
+    assert {(f.address, f.notice_id) for f in failures(store)} == {
+        (ADMIN_EMAIL, sent.id),
+        (ACCOUNT_EMAIL, None),
+    }
