@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, select
 from sqlmodel import Session, col
 
+from domains.address_failures import normal
 from domains.customer_models import EmailVerification, RegistrantChange, TransferLock
 from domains.errors import NotFound, RuleViolation
 from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
+from domains.notice_models import AddressFailure
 from domains.staff import Permission, login_of, require
-from domains.vocabulary import AccessPurpose, ConsentMethod, ContactRole
+from domains.vocabulary import AccessPurpose, ConsentMethod, ContactRole, OptOutVia
 
 if TYPE_CHECKING:
     from domains.store import Store
@@ -33,6 +35,9 @@ OPT_OUT_WORDS: dict[str, str] = {
     ConsentMethod.EMAIL: "by e-mail",
     ConsentMethod.IMPORT: "as imported",
     ConsentMethod.STAFF: "through staff",
+    OptOutVia.PORTAL: "in the control panel",
+    OptOutVia.ONE_CLICK: "by one-click unsubscribe",
+    OptOutVia.UNSUBSCRIBE_MAIL: "by an unsubscribe e-mail",
 }
 _ROLE_ORDER = {role.value: n for n, role in enumerate(ContactRole)}
 
@@ -48,10 +53,12 @@ def _day(value: datetime) -> str:
 
 @dataclass(frozen=True)
 class OptOut:
-    """The account's opt-out of marketing mail: when, and how it was given (as stored)."""
+    """The account's opt-out of marketing mail: when, how it was given (as stored), and who
+    recorded it (a member of staff, or the customer), when that is known."""
 
     at: datetime
     via: str | None
+    by: str | None = None
 
     @property
     def how(self) -> str:
@@ -62,7 +69,20 @@ class OptOut:
 
     @property
     def words(self) -> str:
-        return f"opted out of marketing mail on {_day(self.at)}, {self.how}"
+        recorded = f", recorded by {self.by}" if self.by else ""
+        return f"opted out of marketing mail on {_day(self.at)}, {self.how}{recorded}"
+
+
+@dataclass(frozen=True)
+class FailingAddress:
+    """An address of the account (or of one of its contacts) that mail to it fails at."""
+
+    address: str
+    #: Whose address it is: "account" or a contact's handle.
+    holders: tuple[str, ...]
+    source: str
+    reason: str
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -162,6 +182,8 @@ class AccountDetail:
     domains: tuple[AccountDomain, ...]
     changes: tuple[CustomerChange, ...]
     read_at: datetime
+    #: The addresses of the account and its contacts that are failing (bounces, 5xx refusals).
+    failing: tuple[FailingAddress, ...] = ()
 
     @property
     def actor(self) -> str:
@@ -210,6 +232,7 @@ def _read(session: Session, number: str, now: datetime) -> AccountDetail:
             col(Account.status),
             col(Account.marketing_opt_out_at),
             col(Account.marketing_opt_out_via),
+            col(Account.marketing_opt_out_by),
             col(Account.created_at),
             col(Account.updated_at),
             col(Account.version),
@@ -218,10 +241,15 @@ def _read(session: Session, number: str, now: datetime) -> AccountDetail:
     if account is None:
         raise NotFound("account", number)
     opt_out = (
-        OptOut(account.marketing_opt_out_at, account.marketing_opt_out_via)
+        OptOut(
+            account.marketing_opt_out_at,
+            account.marketing_opt_out_via,
+            account.marketing_opt_out_by,
+        )
         if account.marketing_opt_out_at is not None
         else None
     )
+    contacts = _contacts(session, account.id, now)
     return AccountDetail(
         number=account.number,
         name=account.name,
@@ -237,11 +265,40 @@ def _read(session: Session, number: str, now: datetime) -> AccountDetail:
         created_at=account.created_at,
         updated_at=account.updated_at,
         version=account.version,
-        contacts=_contacts(session, account.id, now),
+        contacts=contacts,
         registrant_changes=_registrant_changes(session, account.id),
         domains=_domains(session, account.id, now),
         changes=_changes(session, customer_actor(account.number)),
         read_at=now,
+        failing=_failing(session, account.email, contacts),
+    )
+
+
+def _failing(
+    session: Session, email: str, contacts: tuple[AccountContact, ...]
+) -> tuple[FailingAddress, ...]:
+    """The failing addresses of the account and its contacts (the newest failure of each)."""
+    holders: dict[str, list[str]] = defaultdict(list)
+    for holder, address in [("account", email), *((c.handle, c.email) for c in contacts)]:
+        holders[normal(address)].append(holder)
+    rows = session.execute(
+        select(AddressFailure)
+        .where(
+            col(AddressFailure.address).in_(list(holders)),
+            col(AddressFailure.cleared_at).is_(None),
+        )
+        .order_by(col(AddressFailure.created_at), col(AddressFailure.id))
+    ).scalars()
+    newest = {row.address: row for row in rows}
+    return tuple(
+        FailingAddress(
+            address=row.address,
+            holders=tuple(holders[row.address]),
+            source=row.source,
+            reason=row.reason,
+            since=row.created_at,
+        )
+        for row in sorted(newest.values(), key=lambda r: r.address)
     )
 
 

@@ -48,10 +48,10 @@ from domains.models import (
 from domains.staff import login_of
 from domains.store import ACCOUNT_FIELDS, Store
 from domains.store import CONTACT_FIELDS as CONTACT_COLUMNS
-from domains.vocabulary import ConsentMethod, ContactRole
+from domains.vocabulary import ConsentMethod, ContactRole, OptOutVia
 
 #: How the account's marketing opt-out was given when it was given here.
-OPT_OUT_VIA = "control panel"
+OPT_OUT_VIA = OptOutVia.PORTAL.value
 #: Who made a change, as the customer's download says it: never a member of staff's name.
 YOU, STAFF, SYSTEM = "you", "Interlink staff", "system"
 CUSTOMER = "customer:"
@@ -428,9 +428,17 @@ class CustomerPanel:
         if opt_out == (account.marketing_opt_out_at is not None):
             return self._summary(account)
         changes: dict[str, Any] = (
-            {"marketing_opt_out_at": utcnow(), "marketing_opt_out_via": OPT_OUT_VIA}
+            {
+                "marketing_opt_out_at": utcnow(),
+                "marketing_opt_out_via": OPT_OUT_VIA,
+                "marketing_opt_out_by": customer_actor(account.number),
+            }
             if opt_out
-            else {"marketing_opt_out_at": None, "marketing_opt_out_via": None}
+            else {
+                "marketing_opt_out_at": None,
+                "marketing_opt_out_via": None,
+                "marketing_opt_out_by": None,
+            }
         )
         # No version check: the customer's choice is absolute, whatever changed meanwhile.
         updated = self.store.update_account(customer_actor(number), account.number, None, changes)

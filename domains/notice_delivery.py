@@ -12,7 +12,9 @@ hands it to the mailer and records the outcome before the claim is let go:
   (`domains.db.is_transient`), the network, an SMTP 4xx reply, an unwritable outbox folder.
   After `mail.notice_give_up_hours` of transient errors it is failed, saying so.
 - failed, with the reason, on a permanent one: a template that cannot render, data that cannot
-  be addressed, a 5xx refusal. Staff read the reasons with `interlink notices`.
+  be addressed, a 5xx refusal. Staff read the reasons with `interlink notices`. A 5xx refusal
+  of the recipient also marks the address failing (`domains.address_failures`), and an
+  essential notice is then sent to the next address on file (`notices.recipient_addresses`).
 
 `deliver_pending` drains every notice that is due in one run, `mail.notice_batch` at a time.
 Nothing here logs an address or a name: notice ids, templates, statuses and error types only.
@@ -29,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -45,13 +48,14 @@ from tenacity import (
     wait_exponential,
 )
 
+from domains import address_failures
 from domains.db import is_transient
 from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings, scrub
 from domains.models import Notice, utcnow
 from domains.notices import PENDING_GRACE, NoticeError, RequestLinks, prepare
 from domains.settings import MailSettings, Settings
 from domains.store import Store
-from domains.vocabulary import NoticeStatus
+from domains.vocabulary import FailureSource, NoticeCategory, NoticeStatus
 
 log = logging.getLogger(__name__)
 
@@ -280,27 +284,69 @@ class _Pass:
                 raise
             log.warning("notice %s not claimed (%s): a later pass sends it", notice_id, _kind(exc))
             return None
+        attempts, tried = 0, set[str]()
+        refused: MailError | None = None  # the last refusal, once one sent us on
+        while True:  # again only after a refusal, to the next address on file
+            try:
+                message = _database(store, _prepare, store, self.links, notice, self.context)
+            except NoticeError as exc:  # after a refusal: no other address left
+                reason = str(refused) if refused else str(exc)
+                return self._settle(notice, Outcome.FAILED, attempts, reason)
+            except Exception as exc:
+                if is_transient(exc):
+                    reason = f"the database failed while the mail was prepared ({_kind(exc)})"
+                    return self._settle(notice, Outcome.RETRY, attempts, reason)
+                # A template or data bug: trying again changes nothing. Never leave it claimed.
+                text = _kind(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+                return self._settle(notice, Outcome.FAILED, attempts, text)
+            if isinstance(message, str):
+                return self._settle(notice, Outcome.SUPPRESSED, attempts, message)
+            made, error = _send(self.mailer, message, store.settings, notice)
+            attempts += made
+            if error is None:
+                self.transport_errors = 0
+                subject = str(message["Subject"] or "")
+                sent = f"sent to the next address on file after: {refused}" if refused else None
+                return self._settle(notice, Outcome.SENT, attempts, sent, subject)
+            self.transport_errors = self.transport_errors + 1 if error.transient else 0
+            if error.transient:
+                return self._settle(notice, Outcome.RETRY, attempts, str(error))
+            address = self._refused_address(notice, message, error)
+            if address is None or address in tried or notice.category != NoticeCategory.ESSENTIAL:
+                return self._settle(notice, Outcome.FAILED, attempts, str(error))
+            tried.add(address)
+            refused = error
+            log.info("notice %s %s refused: the next address on file", notice.id, notice.template)
+
+    def _refused_address(
+        self, notice: Notice, message: EmailMessage, error: MailError
+    ) -> str | None:
+        """A relay's permanent refusal of the recipient (5xx) marks the address failing; the
+        address, or None for another permanent error (or one whose record failed)."""
+        code = address_failures.refusal(str(error))
+        to = message["To"]
+        addresses: tuple[Address, ...] = getattr(to, "addresses", ())
+        if code is None or len(addresses) != 1:
+            return None
+        address = address_failures.normal(addresses[0].addr_spec)
         try:
-            message = _database(store, _prepare, store, self.links, notice, self.context)
-        except NoticeError as exc:
-            return self._settle(notice, Outcome.FAILED, 0, str(exc))
+            _database(
+                self.store,
+                address_failures.record_failure,
+                self.store,
+                address,
+                FailureSource.SMTP,
+                str(error),
+                notice.id,
+            )
         except Exception as exc:
-            if is_transient(exc):
-                reason = f"the database failed while the mail was prepared ({_kind(exc)})"
-                return self._settle(notice, Outcome.RETRY, 0, reason)
-            # A template or data bug: trying again changes nothing. Never leave it claimed.
-            text = _kind(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
-            return self._settle(notice, Outcome.FAILED, 0, text)
-        if isinstance(message, str):
-            return self._settle(notice, Outcome.SUPPRESSED, 0, message)
-        attempts, error = _send(self.mailer, message, store.settings, notice)
-        if error is None:
-            self.transport_errors = 0
-            subject = str(message["Subject"] or "")
-            return self._settle(notice, Outcome.SENT, attempts, None, subject)
-        self.transport_errors = self.transport_errors + 1 if error.transient else 0
-        outcome = Outcome.RETRY if error.transient else Outcome.FAILED
-        return self._settle(notice, outcome, attempts, str(error))
+            if not is_transient(exc):
+                raise
+            log.warning(
+                "notice %s: the failing address is not recorded (%s)", notice.id, _kind(exc)
+            )
+            return None
+        return address
 
     def _settle(
         self,

@@ -9,8 +9,10 @@ Statuses: queued -> sending (claimed by one deliverer) -> sent | failed | suppre
 queued after a transient error. This module queues and renders; sending, retrying and the
 sweep for notices left behind are in `domains.notice_delivery` (its names are also reachable
 from here, as before: `notices.deliver`, `notices.deliver_pending`, `notices.NoticeSender`).
-An essential notice is always sent; a marketing notice is suppressed for an account that opted
-out of marketing, and for anyone who is not a customer (no account).
+An essential notice is always sent: to an address known to fail (`domains.address_failures`) it
+goes to the next address on file instead (`recipient_addresses`). A marketing notice is
+suppressed for an account that opted out of marketing, for anyone who is not a customer (no
+account), and for an address known to fail.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -37,7 +39,7 @@ from jinja2 import (
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import correction_notices, reminder_mail, unsubscribe
+from domains import address_failures, correction_notices, reminder_mail, unsubscribe
 from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -235,6 +237,10 @@ def prepare(
             return "not a customer: no marketing mail"
         if recipient.account.marketing_opt_out_at is not None:
             return "the account opted out of marketing"
+        if address_failures.failing_in(session, [recipient.address]):
+            return "the address is failing: no marketing mail to it"
+    else:
+        recipient = _reachable(session, recipient)
     values = _context(session, settings, links, notice, request, recipient)
     values.update(_correction(correction_notices.context, session, notice))
     try:
@@ -314,6 +320,44 @@ def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) 
         name, address = _correction(correction_notices.address, session, notice)
         return Recipient(name, address, notice.recipient, None)
     raise NoticeError(f"unknown recipient kind {notice.recipient!r}")
+
+
+def recipient_addresses(session: Session, recipient: Recipient) -> list[str]:
+    """Where an essential notice may go, in order: the recipient's own address, then for a
+    customer the account's e-mail, then the registrant e-mail of the account's domains."""
+    addresses = [recipient.address]
+    account = recipient.account
+    if account is not None:
+        addresses.append(account.email)
+        addresses += session.execute(
+            select(col(Contact.email))
+            .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
+            .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
+            .where(
+                col(Domain.account_id) == account.id,
+                col(DomainContact.role) == ContactRole.REGISTRANT,
+            )
+            .order_by(col(Domain.name))
+        ).scalars()
+    seen: set[str] = set()
+    ordered = []
+    for address in addresses:
+        if address and address_failures.normal(address) not in seen:
+            seen.add(address_failures.normal(address))
+            ordered.append(address)
+    return ordered
+
+
+def _reachable(session: Session, recipient: Recipient) -> Recipient:
+    """The recipient, at the first of `recipient_addresses` that is not failing."""
+    addresses = recipient_addresses(session, recipient)
+    bad = address_failures.failing_in(session, addresses)
+    if recipient.address not in bad:
+        return recipient
+    for address in addresses:
+        if address not in bad:
+            return replace(recipient, address=address)
+    raise NoticeError("every address on file for this notice is failing (see the Account screen)")
 
 
 def _correction(read: Any, session: Session, notice: Notice) -> Any:

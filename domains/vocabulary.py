@@ -117,6 +117,13 @@ class NoticeStatus(StrEnum):
     SUPPRESSED = "suppressed"
 
 
+class FailureSource(StrEnum):
+    """Where Interlink learnt that an e-mail address fails: the relay's answer or a report."""
+
+    SMTP = "smtp"
+    DSN = "dsn"
+
+
 class RegistryContactPolicy(StrEnum):
     """What a registry says about a contact role: must be set, may be set, or must not be."""
 

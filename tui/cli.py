@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("tui.commands.database", "app", "group"),
     "staff": ("tui.commands.staff", "app", "group"),
     "audit": ("tui.commands.audit", "app", "group"),
+    "accounts": ("tui.commands.accounts", "app", "group"),
 }
 
 

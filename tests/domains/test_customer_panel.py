@@ -393,7 +393,12 @@ def test_marketing_opt_out_and_back_in_are_the_customers_audited_changes(
     assert back.receives_marketing
     updates = [e for e in audit_of(store, "account", ours.number) if e.action == "account.update"]
     assert [e.actor for e in updates] == [ours.actor, ours.actor]
-    assert set(updates[0].changes) == {"marketing_opt_out_at", "marketing_opt_out_via"}
+    assert set(updates[0].changes) == {
+        "marketing_opt_out_at",
+        "marketing_opt_out_via",
+        "marketing_opt_out_by",
+    }
+    assert updates[0].changes["marketing_opt_out_by"]["after"] == ours.actor
     assert updates[1].changes["marketing_opt_out_via"] == {
         "before": "control panel",
         "after": None,

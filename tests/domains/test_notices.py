@@ -290,8 +290,10 @@ def test_a_5xx_refusal_fails_at_once_without_addresses(
     ids = queue_many(store, essential("request_cancelled", contact_id=registrant.id))
     [notice] = notice_delivery.deliver(store, ids, mailer=mailer, links=PortalLinks(store.settings))
     assert notice.status == "failed"
-    assert notice.attempts == 1, "a permanent refusal is not retried"
-    assert sink.rcpt_calls == 1
+    # Never again at a refused address: once at each address on file (the registrant's, then
+    # the account's; domains.address_failures), every one of them refused here.
+    assert notice.attempts == 2, "a permanent refusal is not retried"
+    assert sink.rcpt_calls == 2
     assert "550" in notice.error and "<address>" in notice.error
     assert_no_personal_data(store, registrant.email, registrant.name)
 

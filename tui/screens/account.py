@@ -13,8 +13,10 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from domains.account_detail import AccountContact, AccountDetail, account_detail
+from domains.marketing_choice import MarketingChoice, record_choice
 from domains.staff import Permission
 from domains.vocabulary import ContactRole
+from tui.dialogs.marketing_choice import ChoiceAnswer, MarketingChoiceDialog
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 
@@ -75,6 +77,12 @@ def summary(detail: AccountDetail) -> Text:
             f"\nNew e-mail unverified for more than 15 days: {', '.join(overdue)}",
             style="bold red",
         )
+    for failing in detail.failing:
+        text.append(
+            f"\nFailing address {failing.address} ({', '.join(failing.holders)}): "
+            f"{failing.reason}, since {_day(failing.since)}",
+            style="bold red",
+        )
     return text
 
 
@@ -90,7 +98,8 @@ def waiting_cell(contact: AccountContact) -> Text:
 
 
 class AccountScreen(StaffScreen):
-    """One customer account, as support staff need to see it; read only."""
+    """One customer account, as support staff need to see it; staff record the customer's
+    marketing choice here (everything else is read only)."""
 
     PALETTE_GROUP = "Account"
     AUTO_FOCUS = "#account-contacts"
@@ -109,6 +118,7 @@ class AccountScreen(StaffScreen):
         Binding("o", "show_tab('account-tab')", "Overview"),
         Binding("d", "show_tab('account-domains-tab')", "Domains"),
         Binding("h", "show_tab('account-changes-tab')", "Customer changes"),
+        Binding("m", "marketing_choice", "Marketing choice", show=False),
         # Enter on a table row does it too; the footer has no room left at 80 columns.
         Binding("enter", "open_row", "Open the domain or change", show=False),
     ]
@@ -214,6 +224,38 @@ class AccountScreen(StaffScreen):
                 ", ".join(change.fields),
                 key=str(change.id),
             )
+
+    def action_marketing_choice(self) -> None:
+        """Record the customer's opt-out of marketing mail, or their opt-in, and how it came."""
+        if self.detail is None:
+            return
+        dialog = MarketingChoiceDialog(
+            self.detail.number, opted_out=self.detail.opt_out is not None
+        )
+        self.app.push_screen(dialog, self.record_choice)
+
+    def record_choice(self, answer: ChoiceAnswer | None) -> None:
+        """Save the answer of the dialog (the store checks the role), then read again."""
+        if answer is None:
+            return
+        actor, number = self.actor, self.number
+
+        def done(choice: MarketingChoice) -> None:
+            if not choice.changed:
+                said = "nothing changed: the choice already stood"
+            elif choice.opted_out:
+                said = f"opted out of marketing mail ({choice.via})"
+            else:
+                said = f"receives marketing mail again ({answer.via})"
+            self.notify(f"{choice.number}: {said}", title="Recorded", markup=False)
+            self.action_reload()
+
+        self.background(
+            lambda: record_choice(
+                self.store, actor, number, opt_out=answer.opt_out, via=answer.via
+            ),
+            done,
+        )
 
     def action_open_row(self) -> None:
         """Open the highlighted domain (its Domain screen) or change (its audit event)."""
