@@ -1,4 +1,4 @@
-"""`interlink mail ...`: the mail that comes back (unsubscribe requests, bounces), failing addresses."""
+"""`interlink mail ...`: mail that comes back (unsubscribes, bounces) and failing addresses."""
 
 from __future__ import annotations
 
