@@ -240,7 +240,7 @@ def prepare(
         if address_failures.failing_in(session, [recipient.address]):
             return "the address is failing: no marketing mail to it"
     else:
-        recipient = _reachable(session, recipient)
+        recipient = _reachable(session, recipient, redirect=not _carries_proof(notice, recipient))
     values = _context(session, settings, links, notice, request, recipient)
     values.update(_correction(correction_notices.context, session, notice))
     try:
@@ -348,12 +348,26 @@ def recipient_addresses(session: Session, recipient: Recipient) -> list[str]:
     return ordered
 
 
-def _reachable(session: Session, recipient: Recipient) -> Recipient:
-    """The recipient, at the first of `recipient_addresses` that is not failing."""
+def _carries_proof(notice: Notice, recipient: Recipient) -> bool:
+    """Whether the mail holds a one-time link for its own address only (a sign-in link, a
+    registrant's confirmation, an address check): such a mail never goes to another address."""
+    if notice.template in NEEDS_LINK:
+        return True
+    return notice.template == "request_received" and recipient.audience == "registrant"
+
+
+def _reachable(session: Session, recipient: Recipient, *, redirect: bool = True) -> Recipient:
+    """The recipient, at the first of `recipient_addresses` that is not failing (only its own
+    address when the mail may not be redirected)."""
     addresses = recipient_addresses(session, recipient)
     bad = address_failures.failing_in(session, addresses)
     if recipient.address not in bad:
         return recipient
+    if not redirect:
+        raise NoticeError(
+            "the address on file is failing, and this mail holds a link meant for that address "
+            "only (see the Account screen)"
+        )
     for address in addresses:
         if address not in bad:
             return replace(recipient, address=address)

@@ -351,3 +351,33 @@ def test_a_report_that_returns_a_notice_names_it(
         (ADMIN_EMAIL, sent.id),
         (ACCOUNT_EMAIL, None),
     }
+
+
+def test_a_mail_with_a_link_for_its_own_address_is_never_sent_to_another(
+    store: Store, holder: Holder, smtp: tuple[SmtpMailer, SmtpSink]
+) -> None:
+    """A sign-in link proves who holds the account's address: it never goes elsewhere."""
+    from domains.customer_sessions import CustomerSessions
+
+    mailer, sink = smtp
+    sink.rcpt_reply = refusing(ACCOUNT_EMAIL)
+    links = PortalLinks(store.settings)
+    [link] = CustomerSessions(store).request_links(holder.account.number)
+    context = {"signin_url": links.signin(link.token)}
+    [notice] = notice_delivery.deliver(
+        store, [link.notice_id], mailer=mailer, links=links, context=context
+    )
+    assert notice.status == "failed"
+    assert sink.messages == []  # refused at the account address, and tried nowhere else
+    assert failing(store, [ACCOUNT_EMAIL]) == {ACCOUNT_EMAIL}
+    # And once the address is known to fail, the next link is not tried anywhere else either.
+    [again] = CustomerSessions(store).request_links(holder.account.number)
+    [second] = notice_delivery.deliver(
+        store,
+        [again.notice_id],
+        mailer=mailer,
+        links=links,
+        context={"signin_url": links.signin(again.token)},
+    )
+    assert second.status == "failed" and "meant for that address only" in (second.error or "")
+    assert sink.messages == []
