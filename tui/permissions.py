@@ -17,6 +17,7 @@ ACTION_NEEDS: dict[str, Permission] = {
     "new_request": Permission.ENTER_REQUEST,
     "cancel_request": Permission.ENTER_REQUEST,
     "resend": Permission.ENTER_REQUEST,
+    "marketing_choice": Permission.RECORD_MARKETING_CHOICE,
 }
 
 
