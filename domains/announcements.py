@@ -131,8 +131,10 @@ def notice_template(name: str) -> str:
 class Announcements:
     """Marketing announcements to every customer who did not opt out (a supervisor's job)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, links: RequestLinks | None = None) -> None:
+        """`links`: the portal's, for the links of a rendered sample (else its front page)."""
         self.store = store
+        self.links: RequestLinks = links or _Links(store)
 
     # -- templates -------------------------------------------------------------------------
 
@@ -227,7 +229,7 @@ class Announcements:
         is left queued or being sent."""
         with self.store.read() as session:
             staff.require(session, actor, Permission.SEND_ANNOUNCEMENT)
-            _row(session, reference)
+            reference = _row(session, reference).reference
         self._requeue_lapsed(reference)
         with self.store.read() as session:
             ids = list(
@@ -317,9 +319,9 @@ class Announcements:
             account_id=account_id,
         )
         try:
-            message = prepare(session, self.store.settings, _Links(self.store), notice, {})
+            message = prepare(session, self.store.settings, self.links, notice, {})
         except NoticeError as exc:
-            raise BrokenTemplate(f"{FOLDER}/{name}.txt", None, str(exc)) from None
+            raise AnnouncementError(f"the announcement {name} cannot be made: {exc}") from None
         except Exception as exc:
             where, line = _template_line(exc.__traceback__) or (f"{FOLDER}/{name}.txt", None)
             raise BrokenTemplate(where, line, f"{type(exc).__name__}: {exc}") from None
@@ -374,7 +376,7 @@ _UNSETTLED = (NoticeStatus.QUEUED, NoticeStatus.SENDING)
 
 
 class _Links:
-    """The portal's base address, for rendering a sample (announcements link nothing else)."""
+    """For a sample without the portal's links: every link leads to its front page."""
 
     def __init__(self, store: Store) -> None:
         self.base = store.settings.portal_base_url.rstrip("/")
@@ -383,6 +385,9 @@ class _Links:
         return self.base
 
     def confirm(self, token: str) -> str:
+        return self.base
+
+    def unsubscribe(self, token: str) -> str:
         return self.base
 
 

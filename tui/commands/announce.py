@@ -55,11 +55,13 @@ def announce_command(
 
     Needs the supervisor role; who you are comes from the system. Mail goes through the
     configured relay, or to the outbox folder. A customer who opts out while a run sends gets
-    nothing more; a stopped run is finished with --resume.
+    nothing more; a stopped run is finished with --resume (exit code 3: some of its mails are
+    still held by the stopped run, and are sent by a --resume after the time it names).
     """
     with user_errors(), opened_store(database_url, create=False) as store:
         actor = acting(store, Permission.SEND_ANNOUNCEMENT).actor
-        announcements = Announcements(store)
+        links = PortalLinks(store.settings)
+        announcements = Announcements(store, links)
         if list_runs:
             _print_runs(announcements.runs())
             return
@@ -97,7 +99,7 @@ def announce_command(
                 actor,
                 reference,
                 mailer=mailer,
-                links=PortalLinks(store.settings),
+                links=links,
                 progress=report,
             )
         console.print(f"{reference}: {_counts(run)}", highlight=False)
