@@ -37,7 +37,7 @@ from jinja2 import (
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import correction_notices
+from domains import correction_notices, unsubscribe
 from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -202,6 +202,10 @@ class RequestLinks(Protocol):
         """The page where the registrant confirms a request."""
         ...
 
+    def unsubscribe(self, token: str) -> str:
+        """The page (and the one-click POST) that opts an account out of marketing mail."""
+        ...
+
 
 # -- rendering --------------------------------------------------------------------------
 
@@ -252,8 +256,28 @@ def prepare(
             "the confirmation mail needs confirm_url: the token exists only in memory when "
             "the request is made, so send a new confirmation link instead"
         )
+    values["unsubscribe_url"], list_headers = _unsubscribe(settings, links, notice, recipient)
     subject, text, html = render(notice.template, values)
-    return _message(settings, notice, recipient, subject, text, html)
+    message = _message(settings, notice, recipient, subject, text, html)
+    for name, value in list_headers.items():
+        message[name] = value
+    return message
+
+
+def _unsubscribe(
+    settings: Settings, links: RequestLinks, notice: Notice, recipient: Recipient
+) -> tuple[str | None, dict[str, str]]:
+    """A marketing mail's unsubscribe link and its List-Unsubscribe headers (RFC 2369 and
+    RFC 8058), for the recipient's account; essential mail has neither."""
+    account = recipient.account
+    if notice.category != NoticeCategory.MARKETING or account is None or account.id is None:
+        return None, {}
+    try:
+        token = unsubscribe.token_for(settings, account.id)
+    except (OSError, ValueError) as exc:  # no marketing mail goes out without a working link
+        raise NoticeError(f"the unsubscribe link cannot be signed: {exc}") from None
+    url = links.unsubscribe(token)
+    return url, unsubscribe.list_headers(settings, url, token)
 
 
 def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) -> Recipient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,10 @@ class MailSettings(BaseModel):
     # The password is never kept in settings files: it is read from this environment variable.
     password_env: str = "INTERLINK_SMTP_PASSWORD"
     from_address: str = "Interlink Domains <domains@interlink.example.net>"
+    # The mailto: address of marketing mail's List-Unsubscribe header (RFC 2369); None means
+    # unsubscribe@ the domain of `from_address`. Its mailbox is read by
+    # `interlink mail unsubscribe-inbox`.
+    unsubscribe_address: str | None = None
     # Where .eml files go when no relay is configured; None means data_dir / "outbox".
     outbox_dir: Path | None = None
     # Extra attempts after the first on a transient failure, with exponential back-off.
@@ -95,6 +100,13 @@ class MailSettings(BaseModel):
     def password(self) -> str | None:
         """The relay password from the environment variable named by `password_env`."""
         return os.environ.get(self.password_env) if self.password_env else None
+
+    def unsubscribe_mailbox(self) -> str:
+        """The address unsubscribe mail goes to: the setting, else unsubscribe@ the From domain."""
+        if self.unsubscribe_address:
+            return self.unsubscribe_address.strip()
+        domain = parseaddr(self.from_address)[1].rpartition("@")[2] or "localhost"
+        return f"unsubscribe@{domain}"
 
 
 class DnsSettings(BaseModel):

@@ -163,3 +163,14 @@ class RegistrantParty(StrEnum):
 
     PRIOR = "prior"
     NEW = "new"
+
+
+class OptOutVia(StrEnum):
+    """How a customer's choice about marketing mail reached Interlink."""
+
+    PORTAL = "control panel"
+    ONE_CLICK = "one-click unsubscribe"
+    UNSUBSCRIBE_MAIL = "unsubscribe e-mail"
+    PHONE = "phone"
+    LETTER = "letter"
+    EMAIL = "email"

@@ -33,6 +33,7 @@ from portal import (
     panel_tokens,
     passkeys,
     signin,
+    unsubscribe,
 )
 from portal.render import Refused, refusal_for, wants_json
 from portal.security import BodyLimit, SecurityHeaders, Shield
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(forms.router)
     app.include_router(passkeys.router)  # before signin: /signin/passkey is not a token
     app.include_router(signin.router)
+    app.include_router(unsubscribe.router)
     app.include_router(panel_tokens.router)
     app.include_router(panel_change.router)
     app.include_router(corrections.router)

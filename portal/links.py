@@ -35,3 +35,7 @@ class PortalLinks:
     def registrant_change(self, token: str) -> str:
         """The page where a party to a change of registrant confirms or refuses it."""
         return f"{self.base}/registrant-change/{token}"
+
+    def unsubscribe(self, token: str) -> str:
+        """The page with one button (and the one-click POST) that ends marketing mail."""
+        return f"{self.base}/unsubscribe/{token}"

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "requests": ("tui.commands.requests", "app", "group"),
     "notices": ("tui.commands.notices", "notices_command", "command"),
     "announce": ("tui.commands.announce", "announce_command", "command"),
+    "mail": ("tui.commands.mail", "app", "group"),
     "show": ("tui.commands.show", "show_command", "command"),
     "import": ("tui.commands.exchange", "import_command", "command"),
     "export": ("tui.commands.exchange", "export_command", "command"),
