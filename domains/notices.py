@@ -64,6 +64,9 @@ TEMPLATES = (
     *reminder_mail.TEMPLATES,
 )
 RECIPIENTS = ("contact", "account", "proposed_tech", *correction_notices.RECIPIENTS)
+#: The template of an announcement's notice (domains/announcements.py) is this prefix and the
+#: name of its files in the templates' `announcements/` folder.
+ANNOUNCEMENT = "announcement:"
 #: A notice still queued this long after it was queued was left behind: the deliverer that
 #: queues a notice claims it moments after its transaction commits.
 PENDING_GRACE = timedelta(minutes=5)
@@ -150,7 +153,7 @@ def queue(
     account_id: int | None = None,
 ) -> Notice:
     """Add a queued Notice in the caller's transaction (category 'essential'|'marketing')."""
-    if template not in TEMPLATES:
+    if template not in TEMPLATES and not template.startswith(ANNOUNCEMENT):
         raise ValueError(f"unknown notice template {template!r}; known: {', '.join(TEMPLATES)}")
     if category not in tuple(NoticeCategory):
         raise ValueError(
@@ -512,6 +515,8 @@ def environment() -> Environment:
 def render(template: str, values: Mapping[str, Any]) -> tuple[str, str, str | None]:
     """(subject, text, html or None) of a template; the subject is set in the .txt template."""
     env = environment()
+    if template.startswith(ANNOUNCEMENT):
+        template = "announcements/" + template.removeprefix(ANNOUNCEMENT)
     module = env.get_template(f"{template}.txt").make_module(dict(values))
     subject = " ".join(str(getattr(module, "subject", "")).split())
     if not subject:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sync": ("tui.commands.sync", "sync_command", "command"),
     "requests": ("tui.commands.requests", "app", "group"),
     "notices": ("tui.commands.notices", "notices_command", "command"),
+    "announce": ("tui.commands.announce", "announce_command", "command"),
     "mail": ("tui.commands.mail", "app", "group"),
     "remind": ("tui.commands.remind", "remind_command", "command"),
     "show": ("tui.commands.show", "show_command", "command"),
