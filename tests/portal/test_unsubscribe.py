@@ -203,3 +203,45 @@ def test_marketing_mail_carries_the_headers_and_the_link_and_essential_mail_neit
     )
     assert again.status == "sent"
     assert sink.messages[-1].rcpt_tos == ["newsletter.reader@example.com"]
+
+
+def test_after_a_one_click_post_the_next_announcement_skips_that_account(
+    portal: Portal, store: Store, smtp: tuple[SmtpMailer, SmtpSink]
+) -> None:
+    """The whole way: an announcement, a mail client's one-click POST from its headers, and a
+    second announcement that no longer reaches that account."""
+    from collections import Counter
+
+    from domains.announcements import Announcements
+    from tests.support.announce import bulk_accounts
+    from tests.support.staff import SUPERVISOR
+
+    mailer, sink = smtp
+    boss = f"staff:{SUPERVISOR}"
+    customers = bulk_accounts(store, 30, opt_out_every=10)
+    links = PortalLinks(store.settings)
+    announcements = Announcements(store)
+    first = announcements.start(boss, "new_control_panel")
+    announcements.send(boss, first.reference, mailer=mailer, links=links)
+    assert len(sink.messages) == len(customers.wanted) == 27
+    for received in sink.messages:
+        assert received.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert "mailto:" in received.message["List-Unsubscribe"]
+    leaving = sink.messages[0]
+    [address] = leaving.rcpt_tos
+    https = re.search(r"<(https?://[^>]+)>", str(leaving.message["List-Unsubscribe"]))
+    assert https, "no https link in List-Unsubscribe"
+    portal.client.cookies.clear()
+    clicked = portal.client.post(
+        urlsplit(https.group(1)).path,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert clicked.status_code == 200
+
+    sink.messages.clear()
+    second = announcements.start(boss, "new_control_panel")
+    announcements.send(boss, second.reference, mailer=mailer, links=links)
+    reached = Counter(r for m in sink.messages for r in m.rcpt_tos)
+    assert address not in reached and len(reached) == 26
+    assert set(reached.values()) == {1}
