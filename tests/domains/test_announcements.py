@@ -147,9 +147,10 @@ def test_an_opt_out_made_while_a_run_sends_stops_the_rest(
 def test_an_unknown_template_is_refused_naming_the_known_ones(store: Store) -> None:
     with pytest.raises(UnknownTemplate) as refused:
         Announcements(store).start(BOSS, "spring_sale")
-    assert str(refused.value) == (
-        f"there is no announcement template 'spring_sale'; the templates: {TEMPLATE}"
-    )
+    said, _, known = str(refused.value).partition("; the templates: ")
+    assert said == "there is no announcement template 'spring_sale'"
+    # (another test may have a broken template of its own in the folder at the same moment)
+    assert TEMPLATE in known.split(", ")
     with pytest.raises(UnknownRun):
         Announcements(store).run("AN-NOPE")
     assert rows(store)[:2] == (0, 0)

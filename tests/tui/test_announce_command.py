@@ -73,9 +73,10 @@ def test_only_a_supervisor_may_announce(store: Store) -> None:
 def test_an_unknown_template_is_refused_naming_the_known_ones(store: Store) -> None:
     add_me(store, StaffRole.SUPERVISOR)
     result = on(store, "announce", "spring_sale")
-    assert one_error(result) == (
-        f"error: there is no announcement template 'spring_sale'; the templates: {TEMPLATE}"
-    )
+    said, _, known = one_error(result).partition("; the templates: ")
+    assert said == "error: there is no announcement template 'spring_sale'"
+    # (another test may have a broken template of its own in the folder at the same moment)
+    assert TEMPLATE in known.split(", ")
 
 
 def test_a_dry_run_prints_the_counts_and_one_mail_and_sends_nothing(
