@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-# The commands' consoles read the terminal's width once, when first imported: 200 columns for
-# every test whatever ran first (in one process or in several), so tables keep a row a line.
-os.environ["COLUMNS"] = "200"
 
 import pytest
 from aiosmtpd.controller import Controller

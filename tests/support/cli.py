@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from domains.models import AccessEvent
 from domains.store_sessions import StoreSessions
 from tui.cli import app
+from tui.commands.common import console, err_console
 
 
 def url_of(store: StoreSessions) -> str:
@@ -16,9 +17,17 @@ def url_of(store: StoreSessions) -> str:
     return store.engine.url.render_as_string(hide_password=False)
 
 
+#: Wide enough that tables keep their rows on one line.
+WIDTH = 200
+
+
 def interlink(*args: str) -> Result:
     """`interlink ARGS...`, 200 columns wide so that tables keep their rows on one line."""
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    # The commands' consoles read the width once, when first imported (by whichever test ran
+    # first in this process): set it here, so it is the same in every order.
+    for shared in (console, err_console):
+        shared.width = WIDTH
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": str(WIDTH)})
 
 
 def on(store: StoreSessions, *args: str) -> Result:
