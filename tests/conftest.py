@@ -16,6 +16,7 @@ from domains.mailer import SmtpMailer
 from domains.settings import Settings
 from domains.store import Store
 from tests.support.browser import launch_chromium
+from tests.support.cli import follow_the_terminal
 from tests.support.dns import DnsFixture, serve_zones
 from tests.support.mail import SmtpSink
 from tests.support.net import free_port
@@ -138,3 +139,9 @@ def dns_server() -> Iterator[DnsFixture]:
     """A DNS server on 127.0.0.1, UDP and TCP on the same random free port."""
     with serve_zones() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _consoles_follow_the_terminal() -> None:
+    """Each test's CliRunner decides the width of the commands' output, whatever ran before."""
+    follow_the_terminal()

@@ -21,12 +21,19 @@ def url_of(store: StoreSessions) -> str:
 WIDTH = 200
 
 
+def follow_the_terminal() -> None:
+    """Let the commands' shared consoles take their width from COLUMNS at each print again.
+
+    Rich fixes a console's width when it is made under a COLUMNS variable, so whichever test
+    first imported the commands inside a CliRunner would set it for every later test in that
+    process; the tests' conftest calls this before each test.
+    """
+    for shared in (console, err_console):
+        shared.width = None  # type: ignore[assignment]  # None: measured at each print
+
+
 def interlink(*args: str) -> Result:
     """`interlink ARGS...`, 200 columns wide so that tables keep their rows on one line."""
-    # The commands' consoles read the width once, when first imported (by whichever test ran
-    # first in this process): set it here, so it is the same in every order.
-    for shared in (console, err_console):
-        shared.width = WIDTH
     return CliRunner().invoke(app, list(args), env={"COLUMNS": str(WIDTH)})
 
 
