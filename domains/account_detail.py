@@ -11,6 +11,7 @@ from sqlalchemy import and_, select
 from sqlmodel import Session, col
 
 from domains.address_failures import normal
+from domains.audit import customer_actor
 from domains.customer_models import EmailVerification, RegistrantChange, TransferLock
 from domains.errors import NotFound, RuleViolation
 from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from domains.store import Store
 
 #: The audit actor of a customer acting on their own account: `customer:A-100001`.
-CUSTOMER = "customer:"
 #: A new e-mail address still unverified after this long is flagged to staff.
 UNVERIFIED_AFTER = timedelta(days=15)
 #: How many of the customer's own changes the screen lists, newest first.
@@ -40,11 +40,6 @@ OPT_OUT_WORDS: dict[str, str] = {
     OptOutVia.UNSUBSCRIBE_MAIL: "by an unsubscribe e-mail",
 }
 _ROLE_ORDER = {role.value: n for n, role in enumerate(ContactRole)}
-
-
-def customer_actor(number: str) -> str:
-    """The audit actor of the customer holding account `number`."""
-    return CUSTOMER + number.strip().upper()
 
 
 def _day(value: datetime) -> str:

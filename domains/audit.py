@@ -36,6 +36,15 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[
     return changed
 
 
+#: How a customer acting on their own records is named in the trail: customer:<account number>.
+CUSTOMER = "customer:"
+
+
+def customer_actor(number: str) -> str:
+    """The actor of the holder of account `number` (the control panel, the one-click link)."""
+    return CUSTOMER + number.strip().upper()
+
+
 def check_actor(actor: str) -> str:
     """Every mutation names who made it: staff:NAME, customer:REF or system:JOB."""
     if not isinstance(actor, str) or not actor.strip() or len(actor) > 255:

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from domains import audit, notice_delivery, notices, validation
+from domains.audit import customer_actor
 from domains.correction_notices import (
     VERIFICATION_REF,
     FieldChangeView,
@@ -61,11 +62,6 @@ class CorrectionLinks(RequestLinks, Protocol):
     def registrant_change(self, token: str) -> str:
         """The page where a party confirms or refuses a change of registrant."""
         ...
-
-
-def customer_actor(account_number: str) -> str:
-    """Who a customer's own change is recorded as."""
-    return f"customer:{account_number.strip().upper()}"
 
 
 def new_change_reference() -> str:

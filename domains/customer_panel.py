@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
+from domains.audit import customer_actor
 from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS
 from domains.correction_notices import VERIFICATION_REF
 from domains.customer_models import (
@@ -54,7 +55,6 @@ from domains.vocabulary import ConsentMethod, ContactRole, OptOutVia
 OPT_OUT_VIA = OptOutVia.PORTAL.value
 #: Who made a change, as the customer's download says it: never a member of staff's name.
 YOU, STAFF, SYSTEM = "you", "Interlink staff", "system"
-CUSTOMER = "customer:"
 
 _C = Contact.__table__  # type: ignore[attr-defined]
 _D = Domain.__table__  # type: ignore[attr-defined]
@@ -69,11 +69,6 @@ _OVERVIEW_COLUMNS = tuple(
     _C.c[name]
     for name in ("id", "handle", "kind", "is_house", "consent_fields", "version", *_SUMMARY_FIELDS)
 )
-
-
-def customer_actor(number: str) -> str:
-    """The audit actor of the holder of account `number`."""
-    return f"{CUSTOMER}{number.strip().upper()}"
 
 
 def actor_words(actor: str, number: str) -> str:

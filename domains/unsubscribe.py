@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from domains.audit import customer_actor
 from domains.errors import InterlinkError
 from domains.models import Account, utcnow
 from domains.request_rules import require_staff
@@ -243,7 +244,7 @@ class Unsubscribes:
         account = self._account(account_id)
         if account.marketing_opt_out_at is not None:
             return OptOut(account.number, changed=False)
-        actor = f"customer:{account.number}"
+        actor = customer_actor(account.number)
         # No version check: the customer's choice stands, whatever changed meanwhile.
         self.store.update_account(
             actor,

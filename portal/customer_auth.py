@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from domains.audit import customer_actor
 from domains.customer_sessions import (
     ABSOLUTE_TIMEOUT,
     CustomerSessions,
@@ -39,7 +40,7 @@ class Customer:
     @property
     def actor(self) -> str:
         """How the audit trail names them: customer:<account number>."""
-        return f"customer:{self.account_number}"
+        return customer_actor(self.account_number)
 
 
 class SignInNeeded(Refused):

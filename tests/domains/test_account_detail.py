@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlmodel import col
 
-from domains.account_detail import OptOut, account_detail, customer_actor
+from domains.account_detail import OptOut, account_detail
+from domains.audit import customer_actor
 from domains.customer_models import EmailVerification, RegistrantChange, TransferLock
 from domains.errors import NotFound, RuleViolation
 from domains.models import Domain, DomainContact, utcnow

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from textual.widgets import Static
 
-from domains.account_detail import customer_actor
+from domains.audit import customer_actor
 from domains.customer_models import EmailVerification
 from domains.models import utcnow
 from domains.vocabulary import AccessPurpose, StaffRole
