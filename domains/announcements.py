@@ -20,8 +20,9 @@ from domains import audit, staff
 from domains.errors import InterlinkError
 from domains.mailer import Mailer
 from domains.models import Account, Notice, utcnow
-from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS, claim_lease, deliver
+from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS, deliver
 from domains.notice_models import Announcement
+from domains.notice_rows import claim_lease
 from domains.notices import (
     ANNOUNCEMENT,
     PENDING_GRACE,

@@ -16,6 +16,10 @@ import secrets
 import smtplib
 import ssl
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 NOTICE_HEADER = "X-Interlink-Notice"
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
 MAX_ERROR = 500
+#: A kept connection idle longer than this (seconds) is checked with NOOP before it is used.
+IDLE_CHECK = 2.0
 
 
 def scrub(text: str) -> str:
@@ -96,9 +102,26 @@ class SmtpMailer:
         self.password = password
         self.timeout = timeout
         self.ssl_context = ssl_context
+        self._local = threading.local()  # kept_open's connection, per thread
 
     def __repr__(self) -> str:
         return f"SmtpMailer({self.host!r}, {self.port}, starttls={self.starttls})"
+
+    @contextmanager
+    def kept_open(self) -> Iterator[None]:
+        """Within it, this thread's sends share one connection to the relay (a delivery pass:
+        no new connection, EHLO and login per message); the connection is closed at the end,
+        and dropped after any error, so the next send opens a fresh one."""
+        if getattr(self._local, "kept", False):
+            yield
+            return
+        self._local.kept, self._local.smtp, self._local.used = True, None, 0.0
+        try:
+            yield
+        finally:
+            smtp, self._local.smtp, self._local.kept = self._local.smtp, None, False
+            if smtp is not None:
+                _quit(smtp)
 
     def send(self, message: EmailMessage) -> None:
         """Deliver the message to the relay; raise Transient/PermanentMailError on failure.
@@ -113,56 +136,107 @@ class SmtpMailer:
                 f"refusing to send the SMTP password to {self.host} without STARTTLS; "
                 "turn starttls on"
             )
+        kept = getattr(self._local, "kept", False)
+        smtp: smtplib.SMTP | None = None
+        if kept:  # taken out until this send ends well
+            smtp, self._local.smtp = self._local.smtp, None
+        if smtp is not None and time.monotonic() - self._local.used > IDLE_CHECK:
+            smtp = _alive(smtp)  # a relay may drop a connection that waited
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.ehlo()
-                if self.starttls:
-                    context = self.ssl_context or ssl.create_default_context()
-                    smtp.starttls(context=context)
-                    smtp.ehlo()
-                if self.username:
-                    smtp.login(self.username, self.password or "")
+            smtp = smtp or self._connect()
+            try:
                 smtp.send_message(message)
+            except BaseException:
+                _close(smtp)
+                raise
         except MailError:
             raise
-        except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentMailError(
+        except Exception as exc:
+            raise self._error(exc) from None
+        if kept:
+            self._local.smtp, self._local.used = smtp, time.monotonic()
+        else:
+            _quit(smtp)  # the message is accepted: a failing QUIT changes nothing
+
+    def _connect(self) -> smtplib.SMTP:
+        """A connection that said EHLO (and STARTTLS and logged in, as configured)."""
+        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.starttls:
+                context = self.ssl_context or ssl.create_default_context()
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+        except BaseException:
+            _close(smtp)
+            raise
+        return smtp
+
+    def _error(self, exc: Exception) -> MailError:
+        """What an smtplib, TLS or socket error means for the notice: try again later or not."""
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return PermanentMailError(
                 f"the relay {self.host}:{self.port} does not offer what we need: {exc}"
-            ) from None
-        except smtplib.SMTPRecipientsRefused as exc:
+            )
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _reply in exc.recipients.values()]
             text = "; ".join(_reply_text(c, r) for c, r in exc.recipients.values())
             error = f"SMTPRecipientsRefused: recipient refused: {text}"
             if codes and all(400 <= c < 500 for c in codes):
-                raise TransientMailError(error) from None
-            raise PermanentMailError(error) from None
-        except smtplib.SMTPResponseException as exc:
+                return TransientMailError(error)
+            return PermanentMailError(error)
+        if isinstance(exc, smtplib.SMTPResponseException):
             error = f"{type(exc).__name__}: {_reply_text(exc.smtp_code, exc.smtp_error)}"
             if 400 <= exc.smtp_code < 500:
-                raise TransientMailError(error) from None
-            raise PermanentMailError(error) from None
-        except ssl.SSLCertVerificationError as exc:
-            raise PermanentMailError(
+                return TransientMailError(error)
+            return PermanentMailError(error)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return PermanentMailError(
                 f"SSLCertVerificationError: the certificate of {self.host} does not verify: "
                 f"{exc.verify_message}"
-            ) from None
-        except ssl.SSLError as exc:
-            raise PermanentMailError(
-                f"{type(exc).__name__}: TLS with {self.host} failed: {exc}"
-            ) from None
-        except smtplib.SMTPServerDisconnected as exc:
-            raise TransientMailError(f"SMTPServerDisconnected: {exc}") from None
-        except TimeoutError:
-            raise TransientMailError(
+            )
+        if isinstance(exc, ssl.SSLError):
+            return PermanentMailError(f"{type(exc).__name__}: TLS with {self.host} failed: {exc}")
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
+            return TransientMailError(f"SMTPServerDisconnected: {exc}")
+        if isinstance(exc, TimeoutError):
+            return TransientMailError(
                 f"TimeoutError: no answer from {self.host}:{self.port} within {self.timeout:g} s"
-            ) from None
-        except smtplib.SMTPException as exc:  # (a subclass of OSError, so first)
-            raise PermanentMailError(f"{type(exc).__name__}: {exc}") from None
-        except OSError as exc:
+            )
+        if isinstance(exc, smtplib.SMTPException):  # (a subclass of OSError, so first)
+            return PermanentMailError(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, OSError):
             reason = exc.strerror or str(exc) or type(exc).__name__
-            raise TransientMailError(
+            return TransientMailError(
                 f"{type(exc).__name__}: cannot reach {self.host}:{self.port}: {reason}"
-            ) from None
+            )
+        return PermanentMailError(f"{type(exc).__name__}: {exc}")
+
+
+def _alive(smtp: smtplib.SMTP) -> smtplib.SMTP | None:
+    """The connection if the relay still answers a NOOP; else closed, and None."""
+    try:
+        if smtp.noop()[0] == 250:
+            return smtp
+    except (smtplib.SMTPException, OSError):
+        pass
+    _close(smtp)
+    return None
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say QUIT and close; a relay that went away meanwhile is no error."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        _close(smtp)
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    with suppress(OSError):
+        smtp.close()
 
 
 class FolderMailer:

@@ -24,47 +24,37 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import secrets
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, col
-from tenacity import (
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential,
-)
+from sqlmodel import col
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from domains import address_failures
+from domains import address_failures, notice_rows
 from domains.db import is_transient
-from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings, scrub
-from domains.models import Notice, utcnow
-from domains.notices import PENDING_GRACE, NoticeError, RequestLinks, prepare
-from domains.settings import MailSettings, Settings
+from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings
+from domains.models import Notice
+from domains.notice_rows import Outcome, error_kind
+from domains.notices import NoticeError, RequestLinks, prepare
+from domains.settings import Settings
 from domains.store import Store
 from domains.vocabulary import FailureSource, NoticeCategory, NoticeStatus
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 #: After this many notices in a row met a transient transport error, a pass stops sending: the
 #: relay (or the outbox folder) is most likely down, and the rest wait for the next pass.
 STOP_AFTER_TRANSPORT_ERRORS = 3
-#: Tries of one database step (claim, read, release) within a pass on a transient error.
-DATABASE_TRIES = 4
 #: What `interlink notices` shows by default: what has not gone out.
 UNSENT = ("failed", "queued", "sending")
 
@@ -127,36 +117,17 @@ def deliver_pending(
     """
     now = now or datetime.now(UTC)
     size = max(1, batch or store.settings.mail.notice_batch)
-    _database(store, _requeue_abandoned, store, now)
+    notice_rows.step(store, notice_rows.requeue_abandoned, store, now)
     run = _Pass(store, mailer, links, {}, due_by=now)
     done: list[Notice] = []
     after = 0
     while not run.stopped:
-        ids = _database(store, _due_ids, store, now, after, size)
+        ids = notice_rows.step(store, notice_rows.due_ids, store, now, after, size)
         done += run.deliver(ids)
         if len(ids) < size:
             break
         after = ids[-1]
     return done
-
-
-def claim_lease(mail: MailSettings) -> timedelta:
-    """How long a claim holds: far longer than sending a notice with every retry can take."""
-    # Each attempt: up to ~10 socket operations of `timeout` each, then the back-off.
-    attempt = 10 * mail.timeout + mail.retry_wait_max
-    return max(timedelta(minutes=30), timedelta(seconds=2 * (mail.retries + 1) * attempt))
-
-
-def retry_wait(mail: MailSettings, first_error_at: datetime, now: datetime) -> timedelta:
-    """The back-off before the next pass tries a notice again after a transient error.
-
-    As long as the errors have lasted so far (so each wait about doubles the time since the
-    first), from `notice_retry_wait` up to `notice_retry_wait_max`, spread by +-20% so that
-    notices that failed together are not all tried again at the same moment.
-    """
-    lasted = (now - first_error_at).total_seconds()
-    wait = min(mail.notice_retry_wait_max, max(mail.notice_retry_wait, lasted))
-    return timedelta(seconds=wait * random.uniform(0.8, 1.2))
 
 
 def notice_log(
@@ -215,7 +186,7 @@ class NoticeSender:
                 if pending:
                     done += deliver_pending(self.store, mailer=mailer, links=self.links)
             except Exception as exc:  # the store went away: the rows keep what is not sent
-                log.warning("sending notices failed: %s", _kind(exc))
+                log.warning("sending notices failed: %s", error_kind(exc))
             sent = sum(1 for notice in done if notice.status == NoticeStatus.SENT)
             self.sent += sent
             return sent
@@ -232,15 +203,6 @@ class NoticeSender:
         return self._mailer
 
 
-class Outcome(StrEnum):
-    """What a try of a notice ends in; RETRY queues it again after a back-off."""
-
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    SUPPRESSED = "suppressed"
-
-
 class _Pass:
     """One delivery pass: its claim token, and whether the transport keeps failing."""
 
@@ -254,7 +216,7 @@ class _Pass:
     ) -> None:
         self.store, self.mailer, self.links = store, mailer, links
         self.context, self.due_by = context, due_by
-        self.claim = f"{os.getpid()}:{secrets.token_hex(8)}"
+        self.holder = f"{os.getpid()}:{secrets.token_hex(8)}"  # this pass's claims
         self.transport_errors = 0
 
     @property
@@ -264,40 +226,48 @@ class _Pass:
 
     def deliver(self, notice_ids: Iterable[int]) -> list[Notice]:
         results: list[Notice] = []
-        for notice_id in notice_ids:
-            if self.stopped:
-                log.warning("the mail transport keeps failing: the other notices wait")
-                break
-            notice = self._one(notice_id)
-            if notice is not None:
-                results.append(notice)
+        with _kept_open(self.mailer):
+            for notice_id in notice_ids:
+                if self.stopped:
+                    log.warning("the mail transport keeps failing: the other notices wait")
+                    break
+                notice = self._one(notice_id)
+                if notice is not None:
+                    results.append(notice)
         return results
 
     def _one(self, notice_id: int) -> Notice | None:
         store = self.store
         try:
-            notice = _database(store, _claim, store, notice_id, self.claim, self.due_by)
+            notice = notice_rows.step(
+                store, notice_rows.claim, store, notice_id, self.holder, self.due_by
+            )
             if notice is None:  # not queued (any more), or no such notice: returned as it is
-                return _database(store, _current, store, notice_id)
+                return notice_rows.step(store, notice_rows.current, store, notice_id)
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            log.warning("notice %s not claimed (%s): a later pass sends it", notice_id, _kind(exc))
+            log.warning(
+                "notice %s not claimed (%s): a later pass sends it", notice_id, error_kind(exc)
+            )
             return None
         attempts, tried = 0, set[str]()
         refused: MailError | None = None  # the last refusal, once one sent us on
         while True:  # again only after a refusal, to the next address on file
             try:
-                message = _database(store, _prepare, store, self.links, notice, self.context)
+                message = notice_rows.step(store, _prepare, store, self.links, notice, self.context)
             except NoticeError as exc:  # after a refusal: no other address left
                 reason = str(refused) if refused else str(exc)
                 return self._settle(notice, Outcome.FAILED, attempts, reason)
             except Exception as exc:
                 if is_transient(exc):
-                    reason = f"the database failed while the mail was prepared ({_kind(exc)})"
+                    reason = f"the database failed while the mail was prepared ({error_kind(exc)})"
                     return self._settle(notice, Outcome.RETRY, attempts, reason)
                 # A template or data bug: trying again changes nothing. Never leave it claimed.
-                text = _kind(exc) if isinstance(exc, DBAPIError) else f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, DBAPIError):
+                    text = error_kind(exc)
+                else:
+                    text = f"{type(exc).__name__}: {exc}"
                 return self._settle(notice, Outcome.FAILED, attempts, text)
             if isinstance(message, str):
                 return self._settle(notice, Outcome.SUPPRESSED, attempts, message)
@@ -330,7 +300,7 @@ class _Pass:
             return None
         address = address_failures.normal(addresses[0].addr_spec)
         try:
-            _database(
+            notice_rows.step(
                 self.store,
                 address_failures.record_failure,
                 self.store,
@@ -343,7 +313,7 @@ class _Pass:
             if not is_transient(exc):
                 raise
             log.warning(
-                "notice %s: the failing address is not recorded (%s)", notice.id, _kind(exc)
+                "notice %s: the failing address is not recorded (%s)", notice.id, error_kind(exc)
             )
             return None
         return address
@@ -357,9 +327,10 @@ class _Pass:
         subject: str | None = None,
     ) -> Notice:
         """Record the outcome (a send patiently: one not recorded may go out again)."""
-        args = (self.store, notice.id, self.claim, outcome, attempts, error, subject)
+        args = (self.store, notice, self.holder, outcome, attempts, error, subject)
         try:
-            row = _database(self.store, _record, *args, patient=outcome is Outcome.SENT)
+            patient = outcome is Outcome.SENT
+            row = notice_rows.step(self.store, notice_rows.record, *args, patient=patient)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -369,7 +340,7 @@ class _Pass:
                 notice.id,
                 notice.template,
                 outcome,
-                _kind(exc),
+                error_kind(exc),
             )
             return notice
         row = row or notice
@@ -380,114 +351,10 @@ class _Pass:
         return row
 
 
-# -- database steps (each one transaction, safe to run again) ----------------------------
-
-
-def _database(store: Store, step: Callable[..., T], *args: Any, patient: bool = False) -> T:
-    """Run a database step, trying again on a transient error with back-off.
-
-    A few tries in a row (DATABASE_TRIES), or with `patient` for as long as an outage may last
-    (`sync.database_outage_limit`): then the last error is raised.
-    """
-    sync = store.settings.sync
-    retrying = Retrying(
-        stop=stop_after_delay(sync.database_outage_limit)
-        if patient
-        else stop_after_attempt(DATABASE_TRIES),
-        wait=wait_exponential(
-            multiplier=sync.database_retry_wait, max=sync.database_retry_wait_max
-        ),
-        retry=retry_if_exception(is_transient),
-        reraise=True,
-    )
-    return retrying(step, *args)
-
-
-def _due(now: datetime) -> ColumnElement[bool]:
-    """A queued notice that a pass at `now` may take."""
-    return and_(
-        col(Notice.status) == NoticeStatus.QUEUED,
-        or_(
-            col(Notice.next_attempt_at) <= now,
-            and_(
-                col(Notice.next_attempt_at).is_(None),
-                col(Notice.created_at) <= now - PENDING_GRACE,
-            ),
-        ),
-    )
-
-
-def _due_ids(store: Store, now: datetime, after: int, size: int) -> list[int]:
-    with store.read() as session:
-        return list(
-            session.execute(
-                select(col(Notice.id))
-                .where(_due(now), col(Notice.id) > after)
-                .order_by(col(Notice.id))
-                .limit(size)
-            ).scalars()
-        )
-
-
-def _changed(session: Session, statement: Update) -> int:
-    """Run an UPDATE; how many rows it changed."""
-    result = session.execute(statement)
-    return result.rowcount if isinstance(result, CursorResult) else 0
-
-
-def _requeue_abandoned(store: Store, now: datetime) -> int:
-    """Queue again the notices claimed longer ago than the lease; how many."""
-    expired = now - claim_lease(store.settings.mail)
-    with store.write() as session:
-        count = _changed(
-            session,
-            update(Notice)
-            .where(
-                col(Notice.status) == NoticeStatus.SENDING,
-                # No claim time: claimed before claims were timed (migration 0005).
-                or_(col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < expired),
-            )
-            .values(
-                status="queued",
-                claimed_at=None,
-                claimed_by=None,
-                next_attempt_at=now,
-                version=col(Notice.version) + 1,
-            ),
-        )
-    if count:
-        log.warning("%d notices abandoned while being sent are queued again", count)
-    return count
-
-
-def _claim(store: Store, notice_id: int, claim: str, due_by: datetime | None) -> Notice | None:
-    """Mark a queued notice as being sent by this pass; None if it is not queued (any more).
-
-    Claiming again what this pass already holds succeeds too: a claim whose commit was lost
-    with the connection is simply made again.
-    """
-    mine = and_(col(Notice.status) == NoticeStatus.SENDING, col(Notice.claimed_by) == claim)
-    free = _due(due_by) if due_by is not None else col(Notice.status) == NoticeStatus.QUEUED
-    with store.write() as session:
-        claimed = _changed(
-            session,
-            update(Notice)
-            .where(col(Notice.id) == notice_id, or_(free, mine))
-            .values(
-                status="sending",
-                claimed_at=utcnow(),
-                claimed_by=claim,
-                version=col(Notice.version) + 1,
-            ),
-        )
-        if not claimed:
-            return None
-        return session.get(Notice, notice_id)
-
-
-def _current(store: Store, notice_id: int) -> Notice | None:
-    with store.read() as session:
-        return session.get(Notice, notice_id)
+def _kept_open(mailer: Mailer) -> AbstractContextManager[Any]:
+    """One connection for the pass where the transport keeps one (SMTP), else nothing."""
+    kept_open = getattr(mailer, "kept_open", None)
+    return kept_open() if callable(kept_open) else nullcontext()
 
 
 def _prepare(
@@ -495,52 +362,6 @@ def _prepare(
 ) -> EmailMessage | str:
     with store.read() as session:
         return prepare(session, store.settings, links, notice, context)
-
-
-def _record(
-    store: Store,
-    notice_id: int | None,
-    claim: str,
-    outcome: Outcome,
-    attempts: int,
-    error: str | None,
-    subject: str | None = None,
-) -> Notice | None:
-    """Record a try's outcome (and the subject a sent mail had); the row after it.
-
-    A send is recorded whoever holds the claim now (the mail is out); any other outcome only
-    while `claim` still holds the notice: a claim that lapsed is not ours to release.
-    """
-    with store.write() as session:
-        row = session.execute(
-            select(Notice).where(col(Notice.id) == notice_id).with_for_update()
-        ).scalar()
-        if row is None or row.status == NoticeStatus.SENT:
-            return row
-        if outcome is not Outcome.SENT and (
-            row.status != NoticeStatus.SENDING or row.claimed_by != claim
-        ):
-            return row
-        now, mail = utcnow(), store.settings.mail
-        row.attempts += attempts
-        row.error = scrub(error) if error else None
-        row.claimed_by, row.next_attempt_at = None, None
-        row.version += 1
-        if outcome is Outcome.SENT:
-            row.status, row.sent_at = "sent", now
-            row.subject = (subject or "")[:255] or None
-        elif outcome is Outcome.RETRY:
-            first = row.first_error_at or now
-            if now - first >= timedelta(hours=mail.notice_give_up_hours):
-                lasted = f"{mail.notice_give_up_hours:g} hours"
-                row.status = "failed"
-                row.error = scrub(f"gave up after {lasted} of transient errors; the last: {error}")
-            else:
-                row.status, row.first_error_at = "queued", first
-                row.next_attempt_at = now + retry_wait(mail, first, now)
-        else:
-            row.status = str(outcome)
-        return row
 
 
 # -- sending ------------------------------------------------------------------------------
@@ -571,11 +392,3 @@ def _send(
     except Exception as exc:  # a transport that broke its contract
         error = PermanentMailError(f"{type(exc).__name__}: {exc}")
     return retrying.statistics.get("attempt_number", 1), error
-
-
-def _kind(exc: BaseException) -> str:
-    """An error's type (and the driver's), never its message: that may quote SQL parameters."""
-    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else None
-    if inner is None or type(inner) is type(exc):
-        return type(exc).__name__
-    return f"{type(exc).__name__}/{type(inner).__name__}"

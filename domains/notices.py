@@ -226,13 +226,11 @@ def prepare(
     database's own error when reading fails (`domains.db.is_transient` tells if that may pass).
     """
     request = None
-    if notice.subject_ref:
+    if notice.subject_ref and _about_request(notice):
         request = session.execute(
             select(ChangeRequest).where(col(ChangeRequest.reference) == notice.subject_ref)
         ).scalar()
-        if request is None and (
-            notice.template.startswith("request_") or notice.recipient == "proposed_tech"
-        ):
+        if request is None:
             raise NoticeError(f"change request {notice.subject_ref} not found")
     recipient = _recipient(session, notice, request)
     if notice.category == NoticeCategory.MARKETING:
@@ -273,6 +271,11 @@ def prepare(
     for name, value in list_headers.items():
         message[name] = value
     return message
+
+
+def _about_request(notice: Notice) -> bool:
+    """Whether the notice is about a change request (its subject_ref is the request's)."""
+    return notice.template.startswith("request_") or notice.recipient == "proposed_tech"
 
 
 def _unsubscribe(

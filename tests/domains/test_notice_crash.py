@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from domains import notice_delivery
+from domains import notice_delivery, notice_rows
 from domains.mailer import NOTICE_HEADER, FolderMailer, Mailer, SmtpMailer
 from domains.models import utcnow
 from domains.settings import MailSettings, Settings
@@ -71,7 +71,7 @@ def deliver_in_child(url: str, data_dir: str, port: int, at: int, when: str) -> 
     )
     if at:
         mailer = KillingMailer(mailer, at, when)
-    lapsed = utcnow() + notice_delivery.claim_lease(settings.mail) + timedelta(minutes=1)
+    lapsed = utcnow() + notice_rows.claim_lease(settings.mail) + timedelta(minutes=1)
     notice_delivery.deliver_pending(
         store, mailer=mailer, links=PortalLinks(store.settings), now=lapsed, batch=BATCH
     )

@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import create_engine, text, update
 from typer.testing import CliRunner
 
-from domains import notice_delivery, notices
+from domains import notice_delivery, notice_rows, notices
 from domains.db import make_engine, upgrade, writer
 from domains.mailer import NOTICE_HEADER, FolderMailer, SmtpMailer
 from domains.models import Notice, utcnow
-from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS, retry_wait
+from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS
+from domains.notice_rows import retry_wait
 from domains.settings import MailSettings, Settings, SyncSettings
 from domains.store import Store
 from portal.links import PortalLinks
@@ -274,7 +275,7 @@ def test_terminated_backends_fail_no_notice_and_double_none(
         assert not worker.is_alive() and not errors, errors
         assert rounds >= 5 and terminated >= 5, (rounds, terminated)
         # What the cuts left for later (a back-off, an outcome not recorded) goes out later.
-        lapsed = utcnow() + notice_delivery.claim_lease(store.settings.mail) + timedelta(hours=2)
+        lapsed = utcnow() + notice_rows.claim_lease(store.settings.mail) + timedelta(hours=2)
         notice_delivery.deliver_pending(
             store, mailer=mailer, links=PortalLinks(store.settings), now=lapsed
         )

@@ -18,6 +18,7 @@ from domains import notice_delivery, notices
 from domains.mailer import FolderMailer, SmtpMailer
 from domains.masking import mask_email, mask_name
 from domains.models import Account, Contact, Notice, utcnow
+from domains.notice_rows import claim_lease
 from domains.settings import MailSettings, Settings
 from domains.store import Store
 from portal.links import PortalLinks
@@ -234,7 +235,7 @@ def test_a_notice_abandoned_while_sending_is_sent_once_its_claim_lapses(
 ) -> None:
     mailer, sink = smtp
     registrant, (abandoned, busy) = approved_with_two_notices(store)
-    lease = notice_delivery.claim_lease(store.settings.mail)
+    lease = claim_lease(store.settings.mail)
     now = utcnow() + timedelta(hours=1)
     with store.write() as session:  # two deliverers claimed them; one died long ago
         for notice_id, claimed in ((abandoned, now - lease - timedelta(seconds=1)), (busy, now)):
@@ -254,8 +255,8 @@ def test_the_claim_lease_outlasts_every_retry() -> None:
     slow = MailSettings(retries=9, timeout=60, retry_wait_max=120)
     attempts = slow.retries + 1
     worst = attempts * (10 * slow.timeout + slow.retry_wait_max)
-    assert notice_delivery.claim_lease(slow).total_seconds() > worst
-    assert notice_delivery.claim_lease(MailSettings()) >= timedelta(minutes=30)
+    assert claim_lease(slow).total_seconds() > worst
+    assert claim_lease(MailSettings()) >= timedelta(minutes=30)
 
 
 def test_the_notice_sender_sends_what_it_is_given_and_waits_for_a_relay(

@@ -22,8 +22,8 @@ from sqlmodel import col
 
 from domains.announcements import Announcements
 from domains.models import Notice, utcnow
-from domains.notice_delivery import claim_lease
 from domains.notice_models import Announcement
+from domains.notice_rows import claim_lease
 from domains.settings import get_settings
 from domains.store import Store
 from domains.vocabulary import StaffRole
