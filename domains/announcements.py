@@ -18,19 +18,13 @@ from sqlmodel import Session, col
 
 from domains import audit, staff
 from domains.errors import InterlinkError
+from domains.mail_compose import ANNOUNCEMENT, NoticeError, environment
 from domains.mailer import Mailer
 from domains.models import Account, Notice, utcnow
 from domains.notice_delivery import STOP_AFTER_TRANSPORT_ERRORS, deliver
 from domains.notice_models import Announcement
 from domains.notice_rows import claim_lease
-from domains.notices import (
-    ANNOUNCEMENT,
-    PENDING_GRACE,
-    NoticeError,
-    RequestLinks,
-    environment,
-    prepare,
-)
+from domains.notices import PENDING_GRACE, RequestLinks, prepare
 from domains.staff import Permission
 from domains.store import Store
 from domains.vocabulary import AccountStatus, NoticeCategory, NoticeStatus

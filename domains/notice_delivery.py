@@ -42,10 +42,11 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from domains import address_failures, notice_rows
 from domains.db import is_transient
+from domains.mail_compose import NoticeError
 from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings
 from domains.models import Notice
 from domains.notice_rows import Outcome, error_kind
-from domains.notices import NoticeError, RequestLinks, prepare
+from domains.notices import RequestLinks, prepare
 from domains.settings import Settings
 from domains.store import Store
 from domains.vocabulary import FailureSource, NoticeCategory, NoticeStatus

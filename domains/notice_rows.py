@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Update, and_, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
@@ -98,6 +98,60 @@ def due(now: datetime) -> ColumnElement[bool]:
     )
 
 
+# The statements of every notice's claim and send, built once (Core, on the notice table):
+# they run per notice, and building a statement costs more than SQLite takes to run it.
+_N = Notice.__table__  # type: ignore[attr-defined]
+_MINE = and_(_N.c.status == NoticeStatus.SENDING, _N.c.claimed_by == bindparam("holder"))
+_TAKE = {
+    "status": NoticeStatus.SENDING,
+    "claimed_at": bindparam("now"),
+    "claimed_by": bindparam("holder"),
+    "version": _N.c.version + 1,
+}
+_CLAIM_QUEUED = (
+    update(_N)
+    .where(_N.c.id == bindparam("notice_id"), or_(_N.c.status == NoticeStatus.QUEUED, _MINE))
+    .values(_TAKE)
+    .returning(*_N.c)
+)
+_CLAIM_DUE = (
+    update(_N)
+    .where(
+        _N.c.id == bindparam("notice_id"),
+        or_(
+            and_(  # the same condition as `due`
+                _N.c.status == NoticeStatus.QUEUED,
+                or_(
+                    _N.c.next_attempt_at <= bindparam("due_by"),
+                    and_(
+                        _N.c.next_attempt_at.is_(None),
+                        _N.c.created_at <= bindparam("queued_by"),
+                    ),
+                ),
+            ),
+            _MINE,
+        ),
+    )
+    .values(_TAKE)
+    .returning(*_N.c)
+)
+_RECORD_SENT = (
+    update(_N)
+    .where(_N.c.id == bindparam("notice_id"), _N.c.status != NoticeStatus.SENT)
+    .values(
+        status=NoticeStatus.SENT,
+        sent_at=bindparam("sent"),
+        subject=bindparam("subject_line"),
+        error=bindparam("note"),
+        claimed_by=None,
+        next_attempt_at=None,
+        attempts=_N.c.attempts + bindparam("attempts"),
+        version=_N.c.version + 1,
+    )
+    .returning(_N.c.id)
+)
+
+
 def due_ids(store: Store, now: datetime, after: int, size: int) -> list[int]:
     with store.read() as session:
         return list(
@@ -143,28 +197,20 @@ def requeue_abandoned(store: Store, now: datetime) -> int:
 
 def claim(store: Store, notice_id: int, holder: str, due_by: datetime | None) -> Notice | None:
     """Mark a queued notice as being sent by `holder` (a pass); None if it is not queued (any
-    more).
+    more). With `due_by`, only a notice due then (`due`) is taken.
 
     Claiming again what the holder already holds succeeds too: a claim whose commit was lost
     with the connection is simply made again.
     """
-    mine = and_(col(Notice.status) == NoticeStatus.SENDING, col(Notice.claimed_by) == holder)
-    free = due(due_by) if due_by is not None else col(Notice.status) == NoticeStatus.QUEUED
-    with store.write() as session:
-        claimed = _changed(
-            session,
-            update(Notice)
-            .where(col(Notice.id) == notice_id, or_(free, mine))
-            .values(
-                status=NoticeStatus.SENDING,
-                claimed_at=utcnow(),
-                claimed_by=holder,
-                version=col(Notice.version) + 1,
-            ),
-        )
-        if not claimed:
-            return None
-        return session.get(Notice, notice_id)
+    values: dict[str, Any] = {"notice_id": notice_id, "holder": holder, "now": utcnow()}
+    if due_by is None:
+        statement = _CLAIM_QUEUED
+    else:
+        statement = _CLAIM_DUE
+        values.update(due_by=due_by, queued_by=due_by - PENDING_GRACE)
+    with store.write_rows() as connection:
+        row = connection.execute(statement, values).mappings().first()
+    return Notice(**row) if row is not None else None
 
 
 def current(store: Store, notice_id: int) -> Notice | None:
@@ -229,19 +275,19 @@ def _record_sent(
         "claimed_by": None,
         "next_attempt_at": None,
     }
-    with store.write() as session:
-        changed = _changed(
-            session,
-            update(Notice)
-            .where(col(Notice.id) == notice.id, col(Notice.status) != NoticeStatus.SENT)
-            .values(
-                **values,
-                attempts=col(Notice.attempts) + attempts,
-                version=col(Notice.version) + 1,
-            ),
-        )
-        if not changed:
-            return session.get(Notice, notice.id)
+    with store.write_rows() as connection:
+        changed = connection.execute(
+            _RECORD_SENT,
+            {
+                "notice_id": notice.id,
+                "sent": values["sent_at"],
+                "subject_line": values["subject"],
+                "note": values["error"],
+                "attempts": attempts,
+            },
+        ).first()
+    if changed is None:  # another deliverer recorded it
+        return current(store, notice.id or 0)
     for name, value in values.items():
         setattr(notice, name, value)
     notice.attempts += attempts

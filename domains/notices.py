@@ -18,29 +18,23 @@ account), and for an address known to fail.
 from __future__ import annotations
 
 import logging
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
-from functools import lru_cache
 from typing import Any, Protocol
 
-import idna
-from jinja2 import (
-    Environment,
-    PackageLoader,
-    StrictUndefined,
-    TemplateNotFound,
-    select_autoescape,
-)
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from domains import address_failures, correction_notices, reminder_mail, unsubscribe
-from domains.mailer import NOTICE_HEADER
+from domains.mail_compose import (
+    ANNOUNCEMENT,
+    NoticeError,
+    Recipient,
+    compose,
+)
+from domains.mail_compose import aware as _aware
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
 from domains.settings import Settings
@@ -64,9 +58,6 @@ TEMPLATES = (
     *reminder_mail.TEMPLATES,
 )
 RECIPIENTS = ("contact", "account", "proposed_tech", *correction_notices.RECIPIENTS)
-#: The template of an announcement's notice (domains/announcements.py) is this prefix and the
-#: name of its files in the templates' `announcements/` folder.
-ANNOUNCEMENT = "announcement:"
 #: A notice still queued this long after it was queued was left behind: the deliverer that
 #: queues a notice claims it moments after its transaction commits.
 PENDING_GRACE = timedelta(minutes=5)
@@ -89,10 +80,6 @@ CHANNEL_LABEL = {
     "letter": "letter to our support team",
     "email": "e-mail to our support team",
 }
-
-
-class NoticeError(Exception):
-    """A notice cannot be rendered or addressed; the text holds no personal data."""
 
 
 @dataclass(frozen=True)
@@ -127,16 +114,6 @@ class PartyView:
     label: str
     label_masked: str
     shown: str
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Where a notice goes, resolved at send time (never stored)."""
-
-    name: str
-    address: str
-    audience: str  # registrant old_tech new_tech account contact new_email prior_email
-    account: Account | None
 
 
 # -- queueing ---------------------------------------------------------------------------
@@ -265,12 +242,8 @@ def prepare(
             "the confirmation mail needs confirm_url: the token exists only in memory when "
             "the request is made, so send a new confirmation link instead"
         )
-    values["unsubscribe_url"], list_headers = _unsubscribe(settings, links, notice, recipient)
-    subject, text, html = render(notice.template, values)
-    message = _message(settings, notice, recipient, subject, text, html)
-    for name, value in list_headers.items():
-        message[name] = value
-    return message
+    values["unsubscribe_url"], headers = unsubscribe_link(settings, links, notice, recipient)
+    return compose(settings, notice, recipient, values, headers)
 
 
 def _about_request(notice: Notice) -> bool:
@@ -278,7 +251,7 @@ def _about_request(notice: Notice) -> bool:
     return notice.template.startswith("request_") or notice.recipient == "proposed_tech"
 
 
-def _unsubscribe(
+def unsubscribe_link(
     settings: Settings, links: RequestLinks, notice: Notice, recipient: Recipient
 ) -> tuple[str | None, dict[str, str]]:
     """A marketing mail's unsubscribe link and its List-Unsubscribe headers (RFC 2369 and
@@ -418,16 +391,11 @@ def _party(org: str | None, name: str | None, *, masked: bool) -> PartyView:
     )
 
 
-def _context(
-    session: Session,
-    settings: Settings,
-    links: RequestLinks,
-    notice: Notice,
-    request: ChangeRequest | None,
-    recipient: Recipient,
+def base_context(
+    settings: Settings, links: RequestLinks, notice: Notice, recipient: Recipient
 ) -> dict[str, Any]:
-    """Everything a template may use; always the same keys (templates are strict)."""
-    values: dict[str, Any] = {
+    """What every template may use, none of it about a change request (those keys None)."""
+    return {
         "category": notice.category,
         "template": notice.template,
         "audience": recipient.audience,
@@ -444,6 +412,18 @@ def _context(
         "status_url": links.base,
         "confirm_url": None,
     }
+
+
+def _context(
+    session: Session,
+    settings: Settings,
+    links: RequestLinks,
+    notice: Notice,
+    request: ChangeRequest | None,
+    recipient: Recipient,
+) -> dict[str, Any]:
+    """Everything a template may use; always the same keys (templates are strict)."""
+    values = base_context(settings, links, notice, recipient)
     if request is None:
         return values
     domain = session.get(Domain, request.domain_id)
@@ -481,132 +461,3 @@ def _context(
     values["registrant_email_masked"] = mask_email(registrant) if registrant else None
     values["status_url"] = links.status(request.reference)
     return values
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _fmt_date(value: datetime) -> str:
-    value = _aware(value).astimezone(UTC)
-    return f"{value.day} {value:%B %Y}"
-
-
-def _fmt_datetime(value: datetime) -> str:
-    value = _aware(value).astimezone(UTC)
-    return f"{value.day} {value:%B %Y} at {value:%H:%M} UTC"
-
-
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The Jinja2 environment of the mail templates: strict, HTML autoescaped."""
-    env = Environment(
-        loader=PackageLoader("domains", "templates/mail"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters.update(
-        date=_fmt_date, datetime=_fmt_datetime, mask_email=mask_email, mask_name=mask_name
-    )
-    return env
-
-
-def render(template: str, values: Mapping[str, Any]) -> tuple[str, str, str | None]:
-    """(subject, text, html or None) of a template; the subject is set in the .txt template."""
-    env = environment()
-    if template.startswith(ANNOUNCEMENT):
-        template = "announcements/" + template.removeprefix(ANNOUNCEMENT)
-    module = env.get_template(f"{template}.txt").make_module(dict(values))
-    subject = " ".join(str(getattr(module, "subject", "")).split())
-    if not subject:
-        raise NoticeError(f"the {template} template sets no subject")
-    text = _tidy(str(module))
-    try:
-        html_template = env.get_template(f"{template}.html")
-    except TemplateNotFound:
-        return subject, text, None
-    html = html_template.render({**values, "subject": subject})
-    return subject, text, html
-
-
-def _tidy(text: str, width: int = 72) -> str:
-    """Paragraphs refilled to `width`, indented blocks kept, one blank line between blocks.
-
-    A block of short lines (none over 50 characters, like a sign-off) keeps its line breaks.
-    The signature separator '-- ' keeps its trailing space; URLs are never broken.
-    """
-    blocks: list[list[str]] = [[]]
-    for line in text.splitlines():
-        line = line if line == "-- " else line.rstrip()
-        if line:
-            blocks[-1].append(line)
-        elif blocks[-1]:
-            blocks.append([])
-    out: list[str] = []
-    for block in blocks:
-        if not block:
-            continue
-        if block[0] == "-- ":
-            out.append("\n".join([block[0], *_fill(block[1:], width)]))
-        elif any(line.startswith(" ") for line in block) or all(len(ln) <= 50 for ln in block):
-            out.append("\n".join(block))
-        else:
-            out.append("\n".join(_fill(block, width)))
-    return "\n\n".join(out) + "\n"
-
-
-def _fill(lines: list[str], width: int) -> list[str]:
-    if not lines:
-        return []
-    joined = " ".join(line.strip() for line in lines)
-    return textwrap.wrap(joined, width=width, break_long_words=False, break_on_hyphens=False)
-
-
-def _address(name: str, address: str) -> Address:
-    """A To address; an internationalised domain is sent as its A-label."""
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        raise NoticeError("the e-mail address on file is not usable")
-    if not domain.isascii():
-        try:
-            domain = idna.encode(domain, uts46=True).decode("ascii")
-        except idna.IDNAError:
-            raise NoticeError("the e-mail address on file has an invalid domain") from None
-    try:
-        return Address(display_name=name, addr_spec=f"{local}@{domain}")
-    except (ValueError, IndexError):
-        raise NoticeError("the e-mail address on file is not usable") from None
-
-
-def _message(
-    settings: Settings,
-    notice: Notice,
-    recipient: Recipient,
-    subject: str,
-    text: str,
-    html: str | None,
-) -> EmailMessage:
-    from_domain = parseaddr(settings.mail.from_address)[1].rpartition("@")[2] or "localhost"
-    message = EmailMessage()
-    message["From"] = settings.mail.from_address
-    message["To"] = _address(recipient.name, recipient.address)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(datetime.now(UTC))
-    # The same on every try of one notice, so a receiver can drop a copy sent twice (a
-    # deliverer killed between the relay's answer and our record of it); the queueing time
-    # keeps it unique across stores that number notices alike.
-    queued = _aware(notice.created_at).astimezone(UTC)
-    message["Message-ID"] = f"<notice-{notice.id}.{queued:%Y%m%d%H%M%S%f}@{from_domain}>"
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
-    message[NOTICE_HEADER] = str(notice.id)
-    if notice.category == NoticeCategory.MARKETING:
-        message["Precedence"] = "bulk"
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session, col
 
 from domains import audit
@@ -42,6 +42,13 @@ class StoreSessions:
         """One write transaction: committed on success, rolled back on any error."""
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_rows(self) -> Iterator[Connection]:
+        """One write transaction on a plain connection, no ORM session: for Core statements on
+        hot paths (a notice's claim and record), where a session costs more than the SQL."""
+        with self._writer.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -132,7 +132,7 @@ def test_a_token_of_an_account_that_is_gone_changes_nothing(store: Store) -> Non
 
 
 def test_the_html_footer_of_marketing_mail_links_to_the_unsubscribe_page() -> None:
-    from domains.notices import environment
+    from domains.mail_compose import environment
 
     values = {
         "category": "marketing",
