@@ -39,7 +39,13 @@ from jinja2 import (
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import address_failures, correction_notices, reminder_mail, unsubscribe
+from domains import (
+    address_failures,
+    correction_notices,
+    disclosure_mail,
+    reminder_mail,
+    unsubscribe,
+)
 from domains.mailer import NOTICE_HEADER
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -62,8 +68,15 @@ TEMPLATES = (
     "signin_link",
     *correction_notices.TEMPLATES,
     *reminder_mail.TEMPLATES,
+    *disclosure_mail.TEMPLATES,
 )
-RECIPIENTS = ("contact", "account", "proposed_tech", *correction_notices.RECIPIENTS)
+RECIPIENTS = (
+    "contact",
+    "account",
+    "proposed_tech",
+    *correction_notices.RECIPIENTS,
+    *disclosure_mail.RECIPIENTS,
+)
 #: The template of an announcement's notice (domains/announcements.py) is this prefix and the
 #: name of its files in the templates' `announcements/` folder.
 ANNOUNCEMENT = "announcement:"
@@ -75,7 +88,11 @@ PENDING_GRACE = timedelta(minutes=5)
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
 #: Mails that are useless without a link made when they were queued (its token exists only in
 #: memory then): the context key that must carry it.
-NEEDS_LINK = {"signin_link": "signin_url", **correction_notices.NEEDS_LINK}
+NEEDS_LINK = {
+    "signin_link": "signin_url",
+    **correction_notices.NEEDS_LINK,
+    **disclosure_mail.NEEDS_LINK,
+}
 
 CHANNEL_TEXT = {
     "portal": "made on our website",
@@ -169,6 +186,8 @@ def queue(
         raise ValueError("a notice to the proposed technical contact needs subject_ref")
     if recipient in correction_notices.RECIPIENTS and not subject_ref:
         raise ValueError("a notice to an address kept with a change needs subject_ref")
+    if template in disclosure_mail.TEMPLATES and not subject_ref:
+        raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
     if template.startswith("request_") and not subject_ref:
         raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
     now = utcnow()
@@ -246,7 +265,8 @@ def prepare(
     values.update(_correction(correction_notices.context, session, notice))
     try:
         values.update(reminder_mail.context(session, notice))
-    except reminder_mail.ReminderMailError as exc:
+        values.update(disclosure_mail.context(session, notice))
+    except (reminder_mail.ReminderMailError, disclosure_mail.DisclosureMailError) as exc:
         raise NoticeError(str(exc)) from None
     extra = dict(context)
     if recipient.audience != "registrant":
@@ -324,6 +344,12 @@ def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) 
         raise NoticeError(f"change request {request.reference} names no new e-mail address")
     if notice.recipient in correction_notices.RECIPIENTS:
         name, address = _correction(correction_notices.address, session, notice)
+        return Recipient(name, address, notice.recipient, None)
+    if notice.recipient in disclosure_mail.RECIPIENTS:
+        try:
+            name, address = disclosure_mail.address(session, notice)
+        except disclosure_mail.DisclosureMailError as exc:
+            raise NoticeError(str(exc)) from None
         return Recipient(name, address, notice.recipient, None)
     raise NoticeError(f"unknown recipient kind {notice.recipient!r}")
 
