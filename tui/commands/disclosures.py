@@ -40,10 +40,14 @@ def countdown(deadline: datetime, now: datetime) -> str:
 @app.command("due")
 def due_command(
     limit: int = typer.Option(50, "--limit", min=1, help="At most this many."),
+    at: datetime | None = typer.Option(
+        None, "--at", help="As of this time (UTC, e.g. 2026-12-24T09:00); default: now."
+    ),
     database_url: str = DB_OPTION,
 ) -> None:
     """Open requests, the soonest deadline first; overdue ones flagged."""
-    now = datetime.now(UTC)
+    now = at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+    now = now.astimezone(UTC) if now is not None else datetime.now(UTC)
     with user_errors(), opened_store(database_url, create=False) as store:
         acting(store, Permission.ENTER_DISCLOSURE)
         items = Disclosures(store).due(now=now, limit=limit)
