@@ -347,4 +347,4 @@ class ChangeRequest(SQLModel, table=True):
 
 
 # The control panel's tables live in their own module; importing the models registers them too.
-from domains import customer_models, notice_models  # noqa: E402, F401
+from domains import customer_models, disclosure_models, notice_models  # noqa: E402, F401

@@ -27,13 +27,14 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import address_failures, correction_notices, reminder_mail, unsubscribe
-from domains.mail_compose import (
-    ANNOUNCEMENT,
-    NoticeError,
-    Recipient,
-    compose,
+from domains import (
+    address_failures,
+    correction_notices,
+    disclosure_mail,
+    reminder_mail,
+    unsubscribe,
 )
+from domains.mail_compose import ANNOUNCEMENT, NoticeError, Recipient, compose
 from domains.mail_compose import aware as _aware
 from domains.masking import mask_email, mask_name
 from domains.models import Account, ChangeRequest, Contact, Domain, DomainContact, Notice, utcnow
@@ -56,8 +57,15 @@ TEMPLATES = (
     "signin_link",
     *correction_notices.TEMPLATES,
     *reminder_mail.TEMPLATES,
+    *disclosure_mail.TEMPLATES,
 )
-RECIPIENTS = ("contact", "account", "proposed_tech", *correction_notices.RECIPIENTS)
+RECIPIENTS = (
+    "contact",
+    "account",
+    "proposed_tech",
+    *correction_notices.RECIPIENTS,
+    *disclosure_mail.RECIPIENTS,
+)
 #: A notice still queued this long after it was queued was left behind: the deliverer that
 #: queues a notice claims it moments after its transaction commits.
 PENDING_GRACE = timedelta(minutes=5)
@@ -66,7 +74,11 @@ PENDING_GRACE = timedelta(minutes=5)
 REGISTRANT_ONLY = frozenset({"confirm_url", "token"})
 #: Mails that are useless without a link made when they were queued (its token exists only in
 #: memory then): the context key that must carry it.
-NEEDS_LINK = {"signin_link": "signin_url", **correction_notices.NEEDS_LINK}
+NEEDS_LINK = {
+    "signin_link": "signin_url",
+    **correction_notices.NEEDS_LINK,
+    **disclosure_mail.NEEDS_LINK,
+}
 
 CHANNEL_TEXT = {
     "portal": "made on our website",
@@ -146,6 +158,8 @@ def queue(
         raise ValueError("a notice to the proposed technical contact needs subject_ref")
     if recipient in correction_notices.RECIPIENTS and not subject_ref:
         raise ValueError("a notice to an address kept with a change needs subject_ref")
+    if template in disclosure_mail.TEMPLATES and not subject_ref:
+        raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
     if template.startswith("request_") and not subject_ref:
         raise ValueError(f"the {template} notice needs subject_ref (the request reference)")
     now = utcnow()
@@ -223,7 +237,8 @@ def prepare(
     values.update(_correction(correction_notices.context, session, notice))
     try:
         values.update(reminder_mail.context(session, notice))
-    except reminder_mail.ReminderMailError as exc:
+        values.update(disclosure_mail.context(session, notice))
+    except (reminder_mail.ReminderMailError, disclosure_mail.DisclosureMailError) as exc:
         raise NoticeError(str(exc)) from None
     extra = dict(context)
     if recipient.audience != "registrant":
@@ -297,6 +312,12 @@ def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) 
         raise NoticeError(f"change request {request.reference} names no new e-mail address")
     if notice.recipient in correction_notices.RECIPIENTS:
         name, address = _correction(correction_notices.address, session, notice)
+        return Recipient(name, address, notice.recipient, None)
+    if notice.recipient in disclosure_mail.RECIPIENTS:
+        try:
+            name, address = disclosure_mail.address(session, notice)
+        except disclosure_mail.DisclosureMailError as exc:
+            raise NoticeError(str(exc)) from None
         return Recipient(name, address, notice.recipient, None)
     raise NoticeError(f"unknown recipient kind {notice.recipient!r}")
 

@@ -209,6 +209,30 @@ class PortalSettings(BaseModel):
         }
 
 
+class DisclosureSettings(BaseModel):
+    """Requests for customers' non-public data (`[disclosures]`): the calendar of business days
+    their deadlines count in, links and attachments."""
+
+    #: The country (ISO 3166-1 alpha-2) whose public holidays are not business days, for the
+    #: `holidays` package, and optionally its subdivision (e.g. "ENG" of GB, "BY" of DE).
+    holiday_country: str = "GB"
+    holiday_subdivision: str | None = "ENG"
+    #: The days of the week that are not business days (Monday 0 ... Sunday 6).
+    weekend_days: list[int] = Field(default=[5, 6])
+    #: The time zone in which a business day starts and ends.
+    time_zone: str = "Europe/London"
+    #: Regular requests: acknowledged within so many business days, answered within so many
+    #: calendar days; urgent ones answered within so many hours.
+    acknowledge_business_days: int = Field(default=2, ge=1)
+    answer_days: int = Field(default=30, ge=1)
+    urgent_answer_hours: int = Field(default=24, ge=1)
+    #: How long the requestor's e-mail verification link and the download link work.
+    verify_link_hours: int = Field(default=48, ge=1)
+    download_link_hours: int = Field(default=7 * 24, ge=1)
+    #: The largest attachment accepted (a PDF or image of the order), in bytes.
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+
 class _PortalEnvOfOld(PydanticBaseSettingsSource):
     """INTERLINK_PORTAL_<NAME> (one underscore: the portal's own names before its settings
     joined these) as the `portal` section; INTERLINK_PORTAL__<NAME> wins over it."""
@@ -247,6 +271,7 @@ class Settings(BaseSettings):
     portal: PortalSettings = PortalSettings()
     serve: ServeSettings = ServeSettings()
     sync: SyncSettings = SyncSettings()
+    disclosures: DisclosureSettings = DisclosureSettings()
     # The registries file (publishers/registries.py); None: the packaged default (the sandbox).
     registries_file: Path | None = None
 

@@ -31,6 +31,7 @@ class Permission(StrEnum):
     RETRY_SYNC = "retry the registry sync"
     IMPORT = "import records"
     EXPORT = "export customer data"
+    ENTER_DISCLOSURE = "enter disclosure requests"
     DECIDE_DISCLOSURE = "decide disclosure requests"
     MANAGE_STAFF = "manage staff accounts"
     RECORD_MARKETING_CHOICE = "record a customer's choice about marketing mail"
@@ -47,6 +48,7 @@ NEEDS: dict[Permission, StaffRole] = {
     Permission.RETRY_SYNC: StaffRole.SUPERVISOR,
     Permission.IMPORT: StaffRole.SUPERVISOR,
     Permission.EXPORT: StaffRole.PRIVACY,
+    Permission.ENTER_DISCLOSURE: StaffRole.SUPPORT,
     Permission.DECIDE_DISCLOSURE: StaffRole.PRIVACY,
     Permission.MANAGE_STAFF: StaffRole.ADMIN,
     Permission.RECORD_MARKETING_CHOICE: StaffRole.SUPPORT,

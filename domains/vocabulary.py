@@ -154,6 +154,8 @@ class AccessPurpose(StrEnum):
     REQUEST_COMMAND = "interlink requests show"
     REGISTRY_COMPARISON = "interlink registry show"
     EXPORT = "interlink export"
+    DISCLOSURE_REVIEW = "disclosure review"
+    DISCLOSURE_DOCUMENT = "disclosure document"
 
 
 class RegistrantChangeState(StrEnum):
@@ -190,3 +192,99 @@ class ReminderKind(StrEnum):
     EXPIRY_MONTH = "expiry in a month"
     EXPIRY_WEEK = "expiry in a week"
     EXPIRED = "expired"
+
+
+class RequestorKind(StrEnum):
+    """Who asks Interlink for a customer's non-public data (ICANN RDRS's requestor types)."""
+
+    LAW_ENFORCEMENT = "law enforcement"
+    LEGAL_REPRESENTATIVE = "legal representative"
+    RIGHTS_HOLDER = "rights holder"
+    SECURITY_RESEARCHER = "security researcher"
+    OTHER = "other"
+
+
+class DisclosureGround(StrEnum):
+    """The grounds on which the privacy policy lets Interlink disclose a customer's data."""
+
+    #: To identify, contact or bring legal action against someone who may be causing harm to,
+    #: or interfering with the rights or property of, Interlink, its customers or others.
+    HARM_OR_INTERFERENCE = "harm or interference with rights or property"
+    #: A good-faith belief that the law requires the disclosure.
+    LAW_REQUIRES = "required by law"
+    #: An interception order, warrant or other legal process Interlink finds valid.
+    LEGAL_PROCESS = "valid legal process"
+    #: To provide the service.
+    PROVIDE_SERVICE = "to provide the service"
+    #: To protect Interlink's legitimate interests.
+    LEGITIMATE_INTERESTS = "to protect legitimate interests"
+    #: To law enforcement: contents obtained by accident that appear to pertain to a crime.
+    CRIME_FOUND_BY_ACCIDENT = "contents found by accident that pertain to a crime"
+
+
+class UrgencyCategory(StrEnum):
+    """Why a request is urgent (ICANN Registration Data Policy): answered within 24 hours."""
+
+    THREAT_TO_LIFE = "imminent threat to life"
+    SERIOUS_BODILY_INJURY = "serious bodily injury"
+    CRITICAL_INFRASTRUCTURE = "critical infrastructure"
+    CHILD_EXPLOITATION = "child exploitation"
+
+
+#: The urgency of a request that names no urgency category, as reports count it.
+REGULAR = "regular"
+
+
+class DisclosureChannel(StrEnum):
+    """How a disclosure request reached Interlink."""
+
+    WEB_FORM = "web form"
+    EMAIL = "email"
+    LETTER = "letter"
+    PHONE = "phone"
+
+
+class DisclosureState(StrEnum):
+    """The states of a disclosure request; a web request counts once its e-mail is verified."""
+
+    UNVERIFIED = "unverified"
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    UNDER_REVIEW = "under review"
+    DECIDED = "decided"
+    CLOSED = "closed"
+
+
+#: States in which a request still waits for its answer.
+OPEN_DISCLOSURE_STATES = frozenset(
+    {DisclosureState.RECEIVED, DisclosureState.ACKNOWLEDGED, DisclosureState.UNDER_REVIEW}
+)
+
+
+class DisclosureOutcome(StrEnum):
+    """What a decision on a disclosure request gave (ICANN RDRS's outcomes)."""
+
+    DISCLOSED = "disclosed"
+    PARTLY_DISCLOSED = "partly disclosed"
+    DENIED = "denied"
+
+
+class DenialReason(StrEnum):
+    """Why a disclosure request was denied (with free text besides)."""
+
+    NO_GROUND = "no ground of the privacy policy applies"
+    INSUFFICIENT_INFORMATION = "the request gives too little information"
+    REQUESTOR_NOT_VERIFIED = "the requestor's identity or authority could not be verified"
+    INVALID_LEGAL_PROCESS = "the legal process is not valid"
+    RIGHTS_OUTWEIGH = "the customer's rights outweigh the requestor's interest"
+    DATA_ALREADY_PUBLIC = "the data asked for is public already"
+    NOT_OUR_DOMAIN = "no domain asked for is registered with Interlink"
+
+
+class GagReason(StrEnum):
+    """Why the law forbids telling the customer (for now) that their data was disclosed."""
+
+    COURT_ORDER = "a court order forbids telling the customer"
+    CRIMINAL_INVESTIGATION = "telling the customer would prejudice a criminal investigation"
+    STATUTE = "a statute forbids telling the customer"
+    DANGER_TO_A_PERSON = "telling the customer would endanger a person"

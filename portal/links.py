@@ -39,3 +39,11 @@ class PortalLinks:
     def unsubscribe(self, token: str) -> str:
         """The page with one button (and the one-click POST) that ends marketing mail."""
         return f"{self.base}/unsubscribe/{token}"
+
+    def disclosure_verify(self, token: str) -> str:
+        """The page where a requestor of non-public data verifies their e-mail address."""
+        return f"{self.base}/disclosure-requests/verify/{token}"
+
+    def disclosure_download(self, token: str) -> str:
+        """The single-use download of a disclosed document."""
+        return f"{self.base}/disclosure-requests/download/{token}"

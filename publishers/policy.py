@@ -349,3 +349,91 @@ def build_view(
         roles=roles,
         generated_at=utc_seconds(now or datetime.now(UTC)),
     )
+
+
+# -- disclosure ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisclosedFieldView:
+    """One approved field of one role of one domain, with its stored value (None: empty)."""
+
+    role: str
+    field: str
+    label: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class DisclosedDomainView:
+    """One approved domain and exactly its approved fields, in ICANN order."""
+
+    name: str
+    unicode_name: str
+    fields: tuple[DisclosedFieldView, ...]
+
+
+@dataclass(frozen=True)
+class DisclosureView:
+    """What a decision discloses: exactly the approved fields of the approved domains, and
+    nothing else (no other field, role, contact or domain is read into it)."""
+
+    reference: str
+    outcome: str
+    decided_at: datetime
+    generated_at: datetime
+    registrar: str
+    domains: tuple[DisclosedDomainView, ...]
+
+
+def _disclosed_value(contact: Contact | None, field: str) -> str | None:
+    if contact is None:
+        return None
+    if field == "handle":
+        return contact.handle
+    stored = _stored(contact, field)
+    if field == "street":
+        return "\n".join(stored) or None
+    return stored
+
+
+def build_disclosure_view(
+    records: Mapping[str, DomainRecord],
+    approved: tuple[tuple[str, str, str], ...],
+    *,
+    reference: str,
+    outcome: str,
+    decided_at: datetime,
+    registrar: Registrar | RegistrarView,
+    now: datetime | None = None,
+) -> DisclosureView:
+    """The disclosure of the approved (domain, role, field) triples, read from the records.
+
+    A triple whose domain is not in `records` is left out (a domain no longer ours); a role
+    nobody holds gives an empty value. Domains and fields come in the order of the roles and of
+    ICANN's layout."""
+    wanted: dict[str, set[tuple[str, str]]] = {}
+    for domain, role, field in approved:
+        wanted.setdefault(domain, set()).add((role, field))
+    domains = []
+    for name in sorted(wanted):
+        record = records.get(name)
+        if record is None:
+            continue
+        fields = tuple(
+            DisclosedFieldView(
+                role, field, _LABELS[role, field], _disclosed_value(record.contact(role), field)
+            )
+            for role in ContactRole
+            for field in FIELDS
+            if (role, field) in wanted[name]
+        )
+        domains.append(DisclosedDomainView(record.domain.name, record.domain.unicode_name, fields))
+    return DisclosureView(
+        reference=reference,
+        outcome=outcome,
+        decided_at=utc_seconds(decided_at),
+        generated_at=utc_seconds(now or datetime.now(UTC)),
+        registrar=registrar.name,
+        domains=tuple(domains),
+    )

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "announce": ("tui.commands.announce", "announce_command", "command"),
     "mail": ("tui.commands.mail", "app", "group"),
     "remind": ("tui.commands.remind", "remind_command", "command"),
+    "disclosures": ("tui.commands.disclosures", "app", "group"),
     "show": ("tui.commands.show", "show_command", "command"),
     "import": ("tui.commands.exchange", "import_command", "command"),
     "export": ("tui.commands.exchange", "export_command", "command"),
