@@ -110,11 +110,8 @@ def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
         def _sqlite_begin(connection) -> None:
             # A writer takes the write lock at BEGIN, so two writers queue on the busy timeout
             # instead of failing halfway with "database is locked"; readers stay deferred.
-            # (Straight on the driver's connection: this runs for every transaction.)
             immediate = connection.get_execution_options().get("sqlite_write", False)
-            connection.connection.driver_connection.execute(
-                "BEGIN IMMEDIATE" if immediate else "BEGIN"
-            )
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
