@@ -27,6 +27,7 @@ from portal import (
     api,
     api_me,
     corrections,
+    disclosures,
     forms,
     panel,
     panel_change,
@@ -37,7 +38,7 @@ from portal import (
     unsubscribe,
 )
 from portal.render import Refused, refusal_for, wants_json
-from portal.security import BodyLimit, SecurityHeaders, Shield
+from portal.security import BodyLimit, SecurityHeaders, Shield, UploadLimit
 from portal.service import Portal
 
 STATIC = Path(__file__).parent / "static"
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(panel_tokens.router)
     app.include_router(panel_change.router)
     app.include_router(corrections.router)
+    app.include_router(disclosures.router)
     app.include_router(panel_edit.router)
     app.include_router(panel.router)
     app.include_router(api.router)
@@ -130,7 +132,14 @@ def create_app(
         return refusal_for(request, Refused(exc.status_code, title, message, headers=headers))
 
     # Outermost last: headers on every answer, then the shield, then the size limit.
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    attachment_bytes = settings.disclosures.max_attachment_bytes
+    uploads = {
+        disclosures.PATH: UploadLimit(
+            disclosures.upload_limit_bytes(attachment_bytes),
+            disclosures.upload_limit_message(attachment_bytes),
+        )
+    }
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes, uploads=uploads)
     app.add_middleware(Shield)
     app.add_middleware(SecurityHeaders)
     return app

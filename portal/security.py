@@ -221,26 +221,41 @@ def _too_large(limit: int) -> Refused:
     )
 
 
-class BodyLimit:
-    """Refuse bodies over `max_bytes` with 413 before anything parses them."""
+@dataclass(frozen=True)
+class UploadLimit:
+    """A form that takes files: its larger body limit, and the words when files exceed it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    max_bytes: int
+    message: str
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413 before anything parses them; the paths in
+    `uploads` (forms with files) have their own limit and say what to do about the files."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, uploads: dict[str, UploadLimit] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
+        upload = self.uploads.get(path)
+        limit = upload.max_bytes if upload else self.max_bytes
+        too_large = Refused(413, "Files too large", upload.message) if upload else _too_large(limit)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 bad = Refused(400, "Bad request", "The request's Content-Length is not a number.")
                 await refusal(path, bad)(scope, receive, send)
                 return
-            if int(declared) > self.max_bytes:
-                await refusal(path, _too_large(self.max_bytes))(scope, receive, send)
+            if int(declared) > limit:
+                await refusal(path, too_large)(scope, receive, send)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -250,8 +265,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await refusal(path, _too_large(self.max_bytes))(scope, receive, send)
+            if size > limit:
+                await refusal(path, too_large)(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

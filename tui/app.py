@@ -13,6 +13,7 @@ from domains.staff import Permission
 from tui.context import AppContext
 from tui.permissions import roles_text
 from tui.screens.audit import AuditScreen
+from tui.screens.disclosures import DisclosuresScreen
 from tui.screens.domains import DomainsScreen
 from tui.screens.no_access import NoAccessScreen
 from tui.screens.requests import RequestsScreen
@@ -32,6 +33,7 @@ class InterlinkApp(App[None]):
         "requests": RequestsScreen,
         "sync": SyncScreen,
         "audit": AuditScreen,
+        "disclosures": DisclosuresScreen,
         NO_ACCESS: NoAccessScreen,
     }
     DEFAULT_MODE = "domains"
@@ -43,6 +45,7 @@ class InterlinkApp(App[None]):
         Binding("f3", "switch_mode('requests')", "Requests", show=False),
         Binding("f4", "switch_mode('sync')", "Sync", show=False),
         Binding("f5", "switch_mode('audit')", "Audit", show=False),
+        Binding("f6", "switch_mode('disclosures')", "Disclosures", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -133,6 +136,7 @@ class InterlinkApp(App[None]):
             ("switch_mode('requests')", "Requests", "Technical-contact change requests (F3)"),
             ("switch_mode('sync')", "Sync", "Registry sync outbox (F4)"),
             ("switch_mode('audit')", "Audit", "The audit trail (F5)"),
+            ("switch_mode('disclosures')", "Disclosures", "Requests for non-public data (F6)"),
         ):
             if self.check_action(action.split("(", 1)[0], ()):
                 yield SystemCommand(title, help_text, partial(self.run_action, action))

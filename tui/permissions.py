@@ -18,6 +18,7 @@ ACTION_NEEDS: dict[str, Permission] = {
     "cancel_request": Permission.ENTER_REQUEST,
     "resend": Permission.ENTER_REQUEST,
     "marketing_choice": Permission.RECORD_MARKETING_CHOICE,
+    "new_disclosure": Permission.ENTER_DISCLOSURE,
 }
 
 

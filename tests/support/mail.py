@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -50,3 +51,23 @@ class SmtpSink:
     def to(self, address: str) -> list[Received]:
         """The messages whose envelope went to `address`."""
         return [m for m in self.messages if address in m.rcpt_tos]
+
+
+@dataclass
+class SignallingSink(SmtpSink):
+    """An SMTP sink that wakes a waiting test as each message arrives."""
+
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        with self.arrived:
+            self.arrived.notify_all()
+        return answer
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[Received]:
+        """The first `count` messages to `address`, once they are there."""
+        with self.arrived:
+            ok = self.arrived.wait_for(lambda: len(self.to(address)) >= count, timeout=timeout)
+        assert ok, f"fewer than {count} mails to {address} within {timeout} s"
+        return self.to(address)[:count]

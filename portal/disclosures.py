@@ -1,0 +1,275 @@
+"""The public pages of disclosure requests: the request form (linked from every page's
+footer, as ICANN's Registration Data Policy asks), the e-mail verification the mailed link opens,
+and the single download of a disclosed document.
+
+A GET of a mailed link only shows a button (mail scanners fetch links); its POST acts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from domains.contact_corrections import deliver
+from domains.disclosure_decisions import DownloadNotFound
+from domains.disclosure_input import check_form
+from domains.disclosures import Disclosures, InvalidLink
+from domains.errors import ValidationFailed
+from domains.vocabulary import DisclosureChannel
+from portal.disclosure_form import (
+    BASIS_FIELDS,
+    CHOICES,
+    DOMAINS_FIELD,
+    LABELS,
+    MAX_ATTACHMENTS,
+    MAX_FORM_FIELDS,
+    TEXT_FIELDS,
+    PostedRequest,
+    field_errors,
+    read_request,
+)
+from portal.forms import checked_form
+from portal.render import Refused, page
+from portal.security import CSRF_FIELD, check_origin, check_rate
+from portal.service import TOKEN_RE, Portal
+from publishers.disclosure_document import download
+
+log = logging.getLogger("interlink.portal")
+
+router = APIRouter(include_in_schema=False)
+
+PATH = "/disclosure-requests"
+
+
+def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+def _register(portal: Portal) -> Disclosures:
+    return Disclosures(portal.store, portal.links)
+
+
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def delivery(
+    portal: Portal, notice_ids: tuple[int, ...], contexts: Mapping[int, Mapping[str, str]]
+) -> Callable[[], None]:
+    """The job that mails a request's notices after the answer went out; it never raises."""
+
+    def run() -> None:
+        if not notice_ids:
+            return
+        try:
+            sent = deliver(
+                portal.store, notice_ids, contexts, mailer=portal.mailer, links=portal.links
+            )
+        except Exception as exc:  # the requestor has their answer; staff see the notice log
+            log.error("disclosure notices not delivered: %s", type(exc).__name__)
+            return
+        log.info("disclosure notices: %s", ", ".join(sorted({n.status for n in sent})) or "none")
+
+    return run
+
+
+def upload_limit_bytes(max_attachment_bytes: int) -> int:
+    """The largest body the request form accepts: its files at their largest, and the text."""
+    return MAX_ATTACHMENTS * max_attachment_bytes + 256 * 1024
+
+
+def upload_limit_message(max_attachment_bytes: int) -> str:
+    """What the form's 413 says: the field, and what to do."""
+    return (
+        f"Attachments: the files sent are too large together. Send at most {MAX_ATTACHMENTS} "
+        f"files of at most {max_attachment_bytes // 1024} KiB each (PDF, PNG or JPEG)."
+    )
+
+
+def form_page(
+    request: Request,
+    *,
+    values: dict[str, str] | None = None,
+    wanted: tuple[str, ...] = (),
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The request form, with what was typed and each refusal beside its field."""
+    portal = _portal(request)
+    token = portal.csrf.issue(request)
+    errors = errors or {}
+    max_bytes = portal.store.settings.disclosures.max_attachment_bytes
+    response = page(
+        "disclosure/form.html",
+        status,
+        title="Request non-public registration data" if not errors else "Please check the form",
+        text_fields=TEXT_FIELDS,
+        domains_field=DOMAINS_FIELD,
+        basis_fields=BASIS_FIELDS,
+        choices=CHOICES,
+        labels=LABELS,
+        values=values or {},
+        wanted=wanted,
+        errors=errors,
+        max_files=MAX_ATTACHMENTS,
+        max_kib=max_bytes // 1024,
+        csrf_field=CSRF_FIELD,
+        csrf_token=token.field,
+    )
+    return portal.csrf.set_cookie(response, token)
+
+
+@router.get(PATH)
+def request_form(request: Request) -> Response:
+    """The form to ask for non-public registration data."""
+    return form_page(request)
+
+
+async def _posted_with_files(request: Request) -> FormData:
+    """The posted form with its files, after the origin, rate limit and CSRF token."""
+    portal = _portal(request)
+    check_origin(request, portal.base_url)
+    check_rate(request, "submit")
+    form = await request.form(max_files=MAX_ATTACHMENTS + 1, max_fields=MAX_FORM_FIELDS)
+    portal.csrf.verify(request, form.get(CSRF_FIELD))
+    return form
+
+
+def _check_or_submit(portal: Portal, posted: PostedRequest) -> Any:
+    """Every refusal of the request at once; with none, the request submitted."""
+    register = _register(portal)
+    if posted.problems:
+        known = {p.field for p in posted.problems}
+        found = list(posted.problems)
+        try:
+            check_form(
+                posted.request,
+                DisclosureChannel.WEB_FORM,
+                max_attachment_bytes=register.settings.max_attachment_bytes,
+                email_required=True,
+            )
+        except ValidationFailed as exc:
+            found += [e for e in exc.errors if e.field not in known]
+        raise ValidationFailed(found, record="disclosure request")
+    return register.submit(posted.request)
+
+
+@router.post(PATH)
+async def request_submit(request: Request, background: BackgroundTasks) -> Response:
+    """Check the request; a valid one is kept and a verification link mailed to the requestor."""
+    form = await _posted_with_files(request)
+    portal = _portal(request)
+    max_bytes = portal.store.settings.disclosures.max_attachment_bytes
+    posted = await read_request(form, max_bytes)
+    try:
+        outcome = await run_in_threadpool(_check_or_submit, portal, posted)
+    except ValidationFailed as exc:
+        return form_page(
+            request,
+            values=posted.values,
+            wanted=posted.wanted,
+            errors=field_errors(exc.errors),
+            status=422,
+        )
+    finally:
+        await form.close()
+    log.info("disclosure request %s submitted on the web form", outcome.request.reference)
+    background.add_task(delivery(portal, outcome.notice_ids, outcome.contexts))
+    hours = portal.store.settings.disclosures.verify_link_hours
+    return page(
+        "disclosure/submitted.html",
+        title="Please confirm your e-mail address",
+        view=outcome.request,
+        hours=hours,
+    )
+
+
+def _check_shape(token: str) -> None:
+    if not TOKEN_RE.match(token):
+        raise Refused(404, "This link cannot be used", "There is no such link. Check the address.")
+
+
+def _with_button(request: Request, template: str, title: str, **context: Any) -> Response:
+    portal = _portal(request)
+    csrf = portal.csrf.issue(request)
+    response = page(template, title=title, csrf_field=CSRF_FIELD, csrf_token=csrf.field, **context)
+    return portal.csrf.set_cookie(response, csrf)
+
+
+def _refuse_link(exc: InvalidLink) -> Refused:
+    if exc.gone:
+        return Refused(410, "This link cannot be used", _sentence(str(exc)))
+    return Refused(404, "This link cannot be used", _sentence(str(exc)))
+
+
+# -- the requestor's e-mail address -----------------------------------------------------------
+
+
+@router.get(PATH + "/verify/{token}")
+def verify_page(request: Request, token: str) -> Response:
+    """A button that confirms the address; the GET changes nothing."""
+    check_rate(request, "lookup")
+    _check_shape(token)
+    return _with_button(
+        request, "disclosure/verify.html", "Confirm your request for registration data", token=token
+    )
+
+
+@router.post(PATH + "/verify/{token}")
+async def verify_submit(request: Request, token: str, background: BackgroundTasks) -> Response:
+    """The requestor confirms: the request counts from now and is acknowledged by mail."""
+    await checked_form(request, "confirm")
+    _check_shape(token)
+    portal = _portal(request)
+    try:
+        outcome = await run_in_threadpool(_register(portal).verify_email, token)
+    except InvalidLink as exc:
+        raise _refuse_link(exc) from None
+    log.info("disclosure request %s verified", outcome.request.reference)
+    background.add_task(delivery(portal, outcome.notice_ids, outcome.contexts))
+    return page("disclosure/verified.html", title="Request confirmed", view=outcome.request)
+
+
+# -- the disclosed document ----------------------------------------------------------------
+
+
+@router.get(PATH + "/download/{token}")
+def download_page(request: Request, token: str) -> Response:
+    """A button that downloads the document (once); the GET changes nothing."""
+    check_rate(request, "lookup")
+    _check_shape(token)
+    return _with_button(
+        request, "disclosure/download.html", "Download the disclosed data", token=token
+    )
+
+
+@router.post(PATH + "/download/{token}")
+async def download_submit(request: Request, token: str) -> Response:
+    """The signed JSON document, made now and given once; the download is recorded."""
+    await checked_form(request, "confirm")
+    _check_shape(token)
+    portal = _portal(request)
+    try:
+        document = await run_in_threadpool(download, portal.store, token)
+    except DownloadNotFound:
+        raise Refused(
+            404, "This link cannot be used", "There is no such link. Check the address."
+        ) from None
+    except InvalidLink as exc:
+        raise _refuse_link(exc) from None
+    log.info("disclosure request %s: document downloaded", document.reference)
+    filename = f"disclosure-{document.reference}.json"
+    return Response(
+        document.json,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Document-SHA256": document.sha256,
+        },
+    )

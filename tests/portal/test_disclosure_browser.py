@@ -1,0 +1,180 @@
+"""A requestor files a disclosure request with an attachment in Chromium (headless,
+Playwright), confirms it by the mailed link, gets the acknowledgement, and later downloads the
+partly disclosed document once.
+
+The portal runs under uvicorn on loopback and mails over SMTP to aiosmtpd. Without
+/usr/bin/chromium the test skips, unless INTERLINK_REQUIRE_ALL=1 (as in CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+
+from domains.contact_corrections import deliver
+from domains.disclosure_decisions import DisclosureDecisions
+from domains.disclosures import Disclosures
+from domains.mailer import SmtpMailer
+from domains.settings import MailSettings, PortalSettings, Settings
+from domains.store import Store
+from domains.vocabulary import DisclosureOutcome, DisclosureState
+from portal.app import create_app
+from portal.links import PortalLinks
+from publishers.disclosure_document import public_key, verify_document
+from tests.support.disclosures import PDF, customer_domain
+from tests.support.mail import SignallingSink
+from tests.support.net import free_port
+from tests.support.portal import serve
+from tests.support.staff import seed_staff
+
+pytestmark = pytest.mark.slow
+
+DOMAIN = "harbour-kites.com"
+REQUESTOR = "m.voss@police.example"
+MARKUP = '<img src=x onerror="document.title=1"><b>Voss</b>'
+
+
+@dataclass
+class Site:
+    base_url: str
+    store: Store
+    sink: SignallingSink
+    mailer: SmtpMailer
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """The portal under uvicorn on loopback, its mail sent to aiosmtpd."""
+    sink = SignallingSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    stores: list[Store] = []
+    mailer = SmtpMailer("127.0.0.1", controller.port, starttls=False, timeout=5)
+
+    def build(base_url: str) -> FastAPI:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'browser.db'}",
+            data_dir=tmp_path / "data",
+            portal_base_url=base_url,
+            mail=MailSettings(retries=0),
+        )
+        stores.append(Store.open(settings=settings))
+        seed_staff(stores[0])
+        return create_app(stores[0], mailer=mailer, config=PortalSettings(secret="browser"))
+
+    try:
+        with serve(build) as base_url:
+            yield Site(base_url, stores[0], sink, mailer)
+    finally:
+        controller.stop()
+        for store in stores:
+            store.close()
+
+
+def link_in(received: Any, base_url: str, path: str) -> str:
+    body = received.message.get_body(("plain",))
+    assert body is not None
+    found = re.search(re.escape(base_url + path) + r"/[A-Za-z0-9_-]+", body.get_content())
+    assert found, f"the mail has no {path} link"
+    return found.group(0)
+
+
+def fill_request(page: Any, pdf: Path) -> None:
+    page.get_by_label("Your name").fill(MARKUP)
+    page.get_by_label("Organisation", exact=True).fill("Landeskriminalamt")
+    page.get_by_label("E-mail address").fill(REQUESTOR)
+    page.get_by_label("Jurisdiction").fill("DE")
+    page.get_by_label("You are").select_option("law enforcement")
+    page.get_by_label("Domain names").fill(f"<b>{DOMAIN}</b>")  # refused, and shown escaped
+    page.get_by_label("Registrant name", exact=True).check()
+    page.get_by_label("Registrant e-mail", exact=True).check()
+    page.get_by_label("Valid legal process").check()
+    page.get_by_label("Legal basis").fill("Production order under the Code of Criminal Procedure")
+    page.get_by_label("Reference", exact=True).fill("AZ 12 Js 345/26")
+    page.get_by_label("Attachments").set_input_files(str(pdf))
+
+
+def test_file_confirm_and_download_a_disclosure_in_chromium(
+    site: Site, browser: Any, tmp_path: Path
+) -> None:
+    store = site.store
+    customer_domain(store, DOMAIN)
+    pdf = tmp_path / "order.pdf"
+    pdf.write_bytes(PDF)
+    context = browser.new_context(viewport={"width": 390, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    expected = "Failed to load resource: the server responded with a status of 4"
+
+    def console(message: Any) -> None:
+        if message.type == "error" and not message.text.startswith(expected):
+            errors.append(message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(site.base_url)
+        page.get_by_role("link", name="Request non-public registration data").click()
+        page.get_by_role("heading", name="Request non-public registration data").wait_for()
+        fill_request(page, pdf)
+        page.get_by_role("button", name="Send the request").click()
+        page.get_by_role("heading", name="Please correct 1 field").wait_for()
+        assert page.locator("main img, main b").count() == 0  # markup stays text
+        assert page.get_by_label("Your name").input_value() == MARKUP  # kept as typed
+        assert page.title() != "1"
+        page.get_by_label("Domain names").fill(DOMAIN)
+        page.get_by_label("Attachments").set_input_files(str(pdf))  # files are not kept
+        page.get_by_role("button", name="Send the request").click()
+        page.get_by_role("heading", name="Please confirm your e-mail address").wait_for()
+
+        [verify_mail] = site.sink.wait_for(REQUESTOR)
+        verify = link_in(verify_mail, site.base_url, "/disclosure-requests/verify")
+        page.goto(verify)  # as if clicked in the mail program
+        page.get_by_role("heading", name="Confirm your request for registration data").wait_for()
+        page.get_by_role("button", name="Confirm").click()
+        page.get_by_role("heading", name="Request confirmed").wait_for()
+        acknowledgement = site.sink.wait_for(REQUESTOR, count=2)[1].message
+        reference = re.search(r"DR-[A-Z0-9]{5}-[A-Z0-9]{5}", page.inner_text("main"))
+        assert reference and reference.group(0) in str(acknowledgement["Subject"])
+        view = Disclosures(store).get(reference.group(0))
+        assert view.state == DisclosureState.ACKNOWLEDGED
+        assert view.requestor_name == MARKUP
+        [attachment] = view.attachments
+        assert (attachment.filename, attachment.size) == ("order.pdf", len(PDF))
+
+        Disclosures(store).review("staff:pia", view.reference)
+        decided = DisclosureDecisions(store, PortalLinks(store.settings)).decide(
+            "staff:pia",
+            view.reference,
+            DisclosureOutcome.PARTLY_DISCLOSED,
+            explanation="The order covers the registrant's e-mail only.",
+            approved=(f"{DOMAIN} registrant email",),
+        )
+        links = PortalLinks(store.settings)
+        deliver(store, decided.notice_ids, decided.contexts, mailer=site.mailer, links=links)
+        ready = site.sink.wait_for(REQUESTOR, count=3)[2]
+        download = link_in(ready, site.base_url, "/disclosure-requests/download")
+        page.goto(download)
+        page.get_by_role("heading", name="Download the disclosed data").wait_for()
+        with page.expect_download() as started:
+            page.get_by_role("button", name="Download").click()
+        saved = Path(started.value.path())
+        payload = verify_document(saved.read_bytes(), public_key(store.settings))
+        [domain] = payload["domains"]
+        assert [(f["role"], f["field"]) for f in domain["fields"]] == [("registrant", "email")]
+
+        page.goto(download)  # a second time: refused in words
+        page.get_by_role("button", name="Download").click()
+        page.get_by_role("heading", name="This link cannot be used").wait_for()
+        assert "already been used" in page.inner_text("main")
+    finally:
+        context.close()
+    assert not errors, f"the browser reported errors (CSP?): {errors}"

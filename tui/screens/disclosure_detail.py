@@ -1,0 +1,200 @@
+"""One disclosure request: the requestor, ground and deadlines, the attachments' names and
+SHA-256, and for each domain and wanted field what the public sees beside what would be
+disclosed (the privacy role only: opening the request puts it under review, the look recorded)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from domains.disclosure_views import DisclosureRequestView
+from domains.disclosures import Disclosures
+from domains.errors import RuleViolation
+from domains.settings import Settings
+from domains.staff import Permission
+from domains.store import DomainRecord
+from publishers.policy import build_disclosure_view, build_view
+from tui.screens.base import StaffScreen
+from tui.widgets.fitted_table import Col, FittedTable
+
+#: The domains' wanted fields: the public value beside the one that would be disclosed.
+FIELD_COLUMNS = (
+    Col("Domain", 12, share=1),
+    Col("Field", 16),
+    Col("Public", 10, share=1),
+    Col("Would be disclosed", 12, share=2),
+)
+WHEN = "%Y-%m-%d %H:%M UTC"
+
+
+@dataclass(frozen=True)
+class FieldLine:
+    """One wanted field of one domain: what the public sees and what would be disclosed."""
+
+    domain: str
+    field: str
+    public: str
+    disclosed: str
+
+
+@dataclass(frozen=True)
+class DisclosureDetails:
+    """A request, and (for the privacy role) its fields side by side."""
+
+    request: DisclosureRequestView
+    lines: tuple[FieldLine, ...]
+    reviewed: bool
+
+
+def field_lines(
+    view: DisclosureRequestView, records: Mapping[str, DomainRecord], settings: Settings
+) -> tuple[FieldLine, ...]:
+    """Every wanted field of every domain asked about, public beside private."""
+    profile, registrar = settings.publication_profile, settings.registrar
+    wanted = [tuple(w.split()) for w in view.wanted_fields]
+    approved = tuple((name, role, field) for name in records for role, field in wanted)
+    disclosed = build_disclosure_view(
+        records,
+        approved,
+        reference=view.reference,
+        outcome="preview",
+        decided_at=view.created_at,
+        registrar=registrar,
+    )
+    values = {
+        (domain.name, f.role, f.field): f.value
+        for domain in disclosed.domains
+        for f in domain.fields
+    }
+    lines = []
+    for name in view.domains:
+        record = records.get(name)
+        if record is None:
+            lines.append(FieldLine(name, "(all)", "not ours", "nothing"))
+            continue
+        public = build_view(record, profile=profile, registrar=registrar)
+        for role, field in wanted:
+            seen = next(r for r in public.roles if r.role == role).field(field)
+            shown = (seen.value or "(empty)") if seen.published else "redacted"
+            value = values.get((name, role, field))
+            lines.append(
+                FieldLine(name, f"{role} {field}", shown, (value or "(empty)").replace("\n", ", "))
+            )
+    return tuple(lines)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime(WHEN) if value else "-"
+
+
+def facts(view: DisclosureRequestView) -> Text:
+    """The request in lines of "label: value"; every value shown as typed, never as markup."""
+    rows = [
+        ("Reference", view.reference),
+        ("State", view.state),
+        ("Channel", f"{view.channel}, entered by {view.entered_by}"),
+        ("Requestor", view.requestor_name),
+        ("Organisation", view.requestor_organisation or "-"),
+        ("Kind", view.requestor_kind),
+        ("E-mail", view.requestor_email or "-"),
+        ("Phone", view.requestor_phone or "-"),
+        ("Jurisdiction", view.jurisdiction),
+        ("Ground", view.ground),
+        ("Legal basis", view.legal_basis),
+        ("Reference no.", view.legal_reference or "-"),
+        ("Urgency", view.urgency_label),
+        ("Domains", ", ".join(view.domains)),
+        ("Not ours", ", ".join(view.unknown_domains) or "-"),
+        ("Fields wanted", ", ".join(view.wanted_fields)),
+        (
+            "Acknowledge by",
+            view.acknowledge_due_at.strftime(WHEN) if view.acknowledge_due_at else "-",
+        ),
+        ("Answer by", view.answer_due_at.strftime(WHEN) if view.answer_due_at else "-"),
+    ]
+    for attachment in view.attachments:
+        rows.append(
+            (
+                "Attachment",
+                f"{attachment.filename} ({attachment.media_type}, {attachment.size} bytes)\n"
+                f"  SHA-256 {attachment.sha256}",
+            )
+        )
+    if view.decision is not None:
+        decision = view.decision
+        rows.append(("Decision", f"{decision.outcome} by {decision.decided_by}"))
+        if decision.denial_reason:
+            rows.append(("Denied because", decision.denial_reason))
+        rows.append(("Explanation", decision.explanation))
+    text = Text()
+    for label, value in rows:
+        text.append(f"{label:>15}: ", style="bold")
+        text.append(f"{value}\n")
+    return text
+
+
+class DisclosureDetailScreen(StaffScreen):
+    """A disclosure request; the privacy role sees the domains' fields side by side."""
+
+    PALETTE_GROUP = "Disclosure"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+r", "reload", "Reload"),
+    ]
+
+    def __init__(self, reference: str) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="disclosure-body"):
+            yield Static("", id="disclosure-facts")
+            yield Static("", id="disclosure-fields-title")
+            table = FittedTable(FIELD_COLUMNS, id="disclosure-fields")
+            yield table
+            yield table.line
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = f"Disclosure {self.reference}"
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        """Read the request; the privacy role reviews it (records read, the look recorded)."""
+        store, actor, privacy = self.store, self.actor, self.staff.may(Permission.DECIDE_DISCLOSURE)
+
+        def work() -> DisclosureDetails:
+            register = Disclosures(store)
+            if privacy:
+                try:
+                    review = register.review(actor, self.reference)
+                except RuleViolation:
+                    pass  # not open to review (unverified, closed): the request alone
+                else:
+                    lines = field_lines(review.request, review.records, store.settings)
+                    return DisclosureDetails(review.request, lines, True)
+            return DisclosureDetails(register.get(self.reference), (), False)
+
+        self.background(work, self.show)
+
+    def show(self, details: DisclosureDetails) -> None:
+        """Fill the facts and the fields table."""
+        self.query_one("#disclosure-facts", Static).update(facts(details.request))
+        title = (
+            "Each wanted field: what the public sees, and what would be disclosed"
+            if details.reviewed
+            else "The domains' data is shown to the privacy role only."
+        )
+        self.query_one("#disclosure-fields-title", Static).update(Text(title, style="bold"))
+        table = self.query_one("#disclosure-fields", FittedTable)
+        table.clear()
+        for line in details.lines:
+            table.add_row(line.domain, line.field, line.public, line.disclosed)
