@@ -46,6 +46,7 @@ from domains.store import DomainRecord, Store
 from domains.vocabulary import (
     AccessPurpose,
     DenialReason,
+    DisclosureLinkState,
     DisclosureOutcome,
     DisclosureState,
     GagReason,
@@ -258,6 +259,26 @@ class DisclosureDecisions:
                 request_ref=row.reference,
             )
             return document
+
+    def download_state(self, token: str, *, now: datetime | None = None) -> DisclosureLinkState:
+        """What a download link is now, looked up by the token's hash; nothing changes and
+        nothing is recorded (the download page asks this before it shows its button)."""
+        now = require_aware("now", now or utcnow())
+        if not isinstance(token, str) or not 16 <= len(token) <= 128:
+            return DisclosureLinkState.UNKNOWN
+        with self.store.read() as session:
+            link = session.execute(
+                select(DisclosureDownloadToken).where(
+                    col(DisclosureDownloadToken.token_hash) == hash_token(token)
+                )
+            ).scalar()
+            if link is None:
+                return DisclosureLinkState.UNKNOWN
+            if link.used_at is not None:
+                return DisclosureLinkState.USED
+            if link.revoked_at is not None or now >= link.expires_at:
+                return DisclosureLinkState.EXPIRED
+            return DisclosureLinkState.USABLE
 
     def notify_due(self, *, now: datetime | None = None) -> tuple[int, ...]:
         """Queue the customer notices held back by a gag whose date has passed; the notices'

@@ -41,6 +41,7 @@ from domains.vocabulary import (
     OPEN_DISCLOSURE_STATES,
     AccessPurpose,
     DisclosureChannel,
+    DisclosureLinkState,
     DisclosureState,
     NoticeCategory,
 )
@@ -205,6 +206,29 @@ class Disclosures:
             ids = self._receive(session, WEB_REQUESTOR, row, now)
             view = request_view(session, row)
         return DisclosureOutcome(view, ids)
+
+    def verification_state(self, token: str, *, now: datetime | None = None) -> DisclosureLinkState:
+        """What a verification link is now, looked up by the token's hash; nothing changes
+        (the page a mailed link opens asks this before it shows its button)."""
+        now = require_aware("now", now or utcnow())
+        try:
+            check_token_shape(token)
+        except RuleViolation:
+            return DisclosureLinkState.UNKNOWN
+        with self.store.read() as session:
+            found = session.execute(
+                select(
+                    col(DisclosureRequest.verified_at), col(DisclosureRequest.verify_expires_at)
+                ).where(col(DisclosureRequest.verify_token_hash) == hash_token(token))
+            ).first()
+        if found is None:
+            return DisclosureLinkState.UNKNOWN
+        verified_at, expires_at = found
+        if verified_at is not None:
+            return DisclosureLinkState.USED
+        if expires_at is None or now >= expires_at:
+            return DisclosureLinkState.EXPIRED
+        return DisclosureLinkState.USABLE
 
     def enter(
         self, actor: str, form: RequestForm, channel: str, *, now: datetime | None = None

@@ -244,6 +244,15 @@ class DisclosureChannel(StrEnum):
     PHONE = "phone"
 
 
+class DisclosureLinkState(StrEnum):
+    """What a mailed link of a disclosure request (e-mail verification, download) is now."""
+
+    UNKNOWN = "unknown"  # never made: forged or mistyped
+    USABLE = "usable"
+    USED = "used"
+    EXPIRED = "expired"  # past its time, or revoked
+
+
 class DisclosureState(StrEnum):
     """The states of a disclosure request; a web request counts once its e-mail is verified."""
 

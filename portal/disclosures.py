@@ -17,11 +17,11 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from domains.contact_corrections import deliver
-from domains.disclosure_decisions import DownloadNotFound
+from domains.disclosure_decisions import DisclosureDecisions, DownloadNotFound
 from domains.disclosure_input import check_form
 from domains.disclosures import Disclosures, InvalidLink
 from domains.errors import ValidationFailed
-from domains.vocabulary import DisclosureChannel
+from domains.vocabulary import DisclosureChannel, DisclosureLinkState
 from portal.disclosure_form import (
     BASIS_FIELDS,
     CHOICES,
@@ -190,9 +190,12 @@ async def request_submit(request: Request, background: BackgroundTasks) -> Respo
     )
 
 
+NO_SUCH_LINK = "There is no such link. Check the address."
+
+
 def _check_shape(token: str) -> None:
     if not TOKEN_RE.match(token):
-        raise Refused(404, "This link cannot be used", "There is no such link. Check the address.")
+        raise Refused(404, "This link cannot be used", NO_SUCH_LINK)
 
 
 def _with_button(request: Request, template: str, title: str, **context: Any) -> Response:
@@ -200,6 +203,35 @@ def _with_button(request: Request, template: str, title: str, **context: Any) ->
     csrf = portal.csrf.issue(request)
     response = page(template, title=title, csrf_field=CSRF_FIELD, csrf_token=csrf.field, **context)
     return portal.csrf.set_cookie(response, csrf)
+
+
+#: What the page of a mailed link says when the link can no longer be used (HTTP 410).
+VERIFY_REFUSALS: Mapping[str, str] = {
+    DisclosureLinkState.USED: (
+        "This verification link has already been used: the request is confirmed, and we "
+        "acknowledged it by e-mail."
+    ),
+    DisclosureLinkState.EXPIRED: (
+        "This verification link has expired. Please submit the request again; the new one "
+        "counts once you open the link we mail you."
+    ),
+}
+DOWNLOAD_REFUSALS: Mapping[str, str] = {
+    DisclosureLinkState.USED: (
+        "This download link has already been used: each link works once. If you need the "
+        "document again, ask us for a new link, quoting the reference in our e-mail."
+    ),
+    DisclosureLinkState.EXPIRED: (
+        "This download link has expired. Ask us for a new one, quoting the reference in our e-mail."
+    ),
+}
+
+
+def _refuse_state(messages: Mapping[str, str], state: DisclosureLinkState) -> Refused:
+    """404 for a link never made; 410, saying why and what to do, for a used or expired one."""
+    if state in messages:
+        return Refused(410, "This link cannot be used", messages[state])
+    return Refused(404, "This link cannot be used", NO_SUCH_LINK)
 
 
 def _refuse_link(exc: InvalidLink) -> Refused:
@@ -216,6 +248,9 @@ def verify_page(request: Request, token: str) -> Response:
     """A button that confirms the address; the GET changes nothing."""
     check_rate(request, "lookup")
     _check_shape(token)
+    state = _register(_portal(request)).verification_state(token)
+    if state != DisclosureLinkState.USABLE:
+        raise _refuse_state(VERIFY_REFUSALS, state)
     return _with_button(
         request, "disclosure/verify.html", "Confirm your request for registration data", token=token
     )
@@ -244,6 +279,9 @@ def download_page(request: Request, token: str) -> Response:
     """A button that downloads the document (once); the GET changes nothing."""
     check_rate(request, "lookup")
     _check_shape(token)
+    state = DisclosureDecisions(_portal(request).store).download_state(token)
+    if state != DisclosureLinkState.USABLE:
+        raise _refuse_state(DOWNLOAD_REFUSALS, state)
     return _with_button(
         request, "disclosure/download.html", "Download the disclosed data", token=token
     )
@@ -258,9 +296,7 @@ async def download_submit(request: Request, token: str) -> Response:
     try:
         document = await run_in_threadpool(download, portal.store, token)
     except DownloadNotFound:
-        raise Refused(
-            404, "This link cannot be used", "There is no such link. Check the address."
-        ) from None
+        raise Refused(404, "This link cannot be used", NO_SUCH_LINK) from None
     except InvalidLink as exc:
         raise _refuse_link(exc) from None
     log.info("disclosure request %s: document downloaded", document.reference)

@@ -4,6 +4,7 @@ the mailed link, the single download; refusals named by field, escaped, never a 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -113,15 +114,40 @@ def test_a_request_counts_once_the_mailed_link_is_confirmed(portal: Portal, stor
     assert "m.voss@police.example" in acknowledged["To"]
     assert reference in str(acknowledged["Subject"])
 
-    again = press(portal, verify)
+    again = portal.client.get(verify)  # the used link's page says so, with no button
     assert again.status_code == 410
-    assert "already been used" in again.text and "Traceback" not in again.text
+    assert "already been used" in again.text and "request is confirmed" in again.text
+    assert "<form" not in main_of(again.text) and "Traceback" not in again.text
+    posted = portal.client.post(verify, data={"csrf_token": csrf_of(shown.text)})
+    assert posted.status_code == 410 and "already been used" in posted.text
+    assert len(portal.mails()) == 2
 
 
-def test_a_forged_verification_link_is_404(lite: Portal) -> None:
-    assert press(lite, "/disclosure-requests/verify/" + "A" * 43).status_code == 404
+def test_a_forged_verification_link_is_404_already_on_the_get(lite: Portal) -> None:
+    forged = "/disclosure-requests/verify/" + "A" * 43
+    shown = lite.client.get(forged)
+    assert shown.status_code == 404
+    assert "no such link" in shown.text and "<form" not in main_of(shown.text)
     assert lite.client.get("/disclosure-requests/verify/short").status_code == 404
+    form_page = lite.client.get("/disclosure-requests")  # a POST with a good CSRF token
+    refused = lite.client.post(forged, data={"csrf_token": csrf_of(form_page.text)})
+    assert refused.status_code == 404
     assert lite.mails() == []
+
+
+def test_an_expired_verification_link_is_410_already_on_the_get(
+    lite: Portal, lite_store: Store
+) -> None:
+    customer_domain(lite_store, DOMAIN)
+    assert post_request(lite).status_code == 200
+    verify = link_in(lite.mails()[0], "/disclosure-requests/verify")
+    with lite_store.write() as session:  # the link's time has run out
+        row = session.execute(select(DisclosureRequest)).scalar_one()
+        row.verify_expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    shown = lite.client.get(verify)
+    assert shown.status_code == 410
+    assert "expired" in shown.text and "submit the request again" in shown.text
+    assert "<form" not in main_of(shown.text)
 
 
 @pytest.mark.parametrize(
@@ -232,11 +258,16 @@ def test_the_document_downloads_once_and_a_forged_link_is_404(
     [domain] = payload["domains"]
     assert [(f["role"], f["field"]) for f in domain["fields"]] == [("registrant", "email")]
 
-    again = press(lite, path)
+    again = lite.client.get(path)  # the used link's page says so, with no button
     assert again.status_code == 410
-    assert "already been used" in again.text and "Traceback" not in again.text
-    forged = press(lite, "/disclosure-requests/download/" + "B" * 43)
-    assert forged.status_code == 404 and "Traceback" not in forged.text
+    assert "already been used" in again.text and "ask us for a new link" in again.text
+    assert "<form" not in main_of(again.text) and "Traceback" not in again.text
+    posted = lite.client.post(path, data={"csrf_token": csrf_of(shown.text)})
+    assert posted.status_code == 410 and "already been used" in posted.text
+    forged = "/disclosure-requests/download/" + "B" * 43
+    assert lite.client.get(forged).status_code == 404  # forged: 404 already on the GET
+    refused = lite.client.post(forged, data={"csrf_token": csrf_of(shown.text)})
+    assert refused.status_code == 404 and "Traceback" not in refused.text
 
 
 def test_a_revoked_download_link_is_refused_with_words(lite: Portal, lite_store: Store) -> None:
@@ -245,7 +276,11 @@ def test_a_revoked_download_link_is_refused_with_words(lite: Portal, lite_store:
     assert due is None  # decided: no longer waiting
     with lite_store.read() as session:
         reference = session.execute(select(DisclosureRequest.reference)).scalar_one()
+    shown = lite.client.get(path)
     Disclosures(lite_store).close("staff:pia", reference)  # revokes the link
-    refused = press(lite, path)
+    refused = lite.client.get(path)
     assert refused.status_code == 410
     assert "expired" in refused.text and "Traceback" not in refused.text
+    assert "<form" not in main_of(refused.text)
+    posted = lite.client.post(path, data={"csrf_token": csrf_of(shown.text)})
+    assert posted.status_code == 410 and "expired" in posted.text
