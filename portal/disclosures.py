@@ -1,8 +1,10 @@
 """The public pages of disclosure requests: the request form (linked from every page's
 footer, as ICANN's Registration Data Policy asks), the e-mail verification the mailed link opens,
-and the single download of a disclosed document.
+the single download of a disclosed document (one ZIP: the signed JSON and the readable text),
+and the key that signs the documents.
 
-A GET of a mailed link only shows a button (mail scanners fetch links); its POST acts.
+A GET of a mailed link changes nothing: it looks the link up (404 for one never made, 410 for a
+used or expired one) and shows a button (mail scanners fetch links); its POST acts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from domains.disclosure_decisions import DisclosureDecisions, DownloadNotFound
 from domains.disclosure_input import check_form
 from domains.disclosures import Disclosures, InvalidLink
 from domains.errors import ValidationFailed
+from domains.models import utcnow
 from domains.vocabulary import DisclosureChannel, DisclosureLinkState
 from portal.disclosure_form import (
     BASIS_FIELDS,
@@ -38,7 +41,7 @@ from portal.forms import checked_form
 from portal.render import Refused, page
 from portal.security import CSRF_FIELD, check_origin, check_rate
 from portal.service import TOKEN_RE, Portal
-from publishers.disclosure_document import download
+from publishers.disclosure_document import archive, download, published_key
 
 log = logging.getLogger("interlink.portal")
 
@@ -289,7 +292,8 @@ def download_page(request: Request, token: str) -> Response:
 
 @router.post(PATH + "/download/{token}")
 async def download_submit(request: Request, token: str) -> Response:
-    """The signed JSON document, made now and given once; the download is recorded."""
+    """The document, made now and given once: a ZIP of the signed JSON and the readable text;
+    the download is recorded."""
     await checked_form(request, "confirm")
     _check_shape(token)
     portal = _portal(request)
@@ -300,12 +304,25 @@ async def download_submit(request: Request, token: str) -> Response:
     except InvalidLink as exc:
         raise _refuse_link(exc) from None
     log.info("disclosure request %s: document downloaded", document.reference)
-    filename = f"disclosure-{document.reference}.json"
+    body = archive(document, key_url=portal.links.disclosure_signing_key(), now=utcnow())
     return Response(
-        document.json,
-        media_type="application/json",
+        body,
+        media_type="application/zip",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="disclosure-{document.reference}.zip"',
             "X-Document-SHA256": document.sha256,
+            "Cache-Control": "no-store",
         },
+    )
+
+
+@router.get(PATH + "/signing-key")
+def signing_key_page(request: Request) -> Response:
+    """The public key that signs disclosed documents, for recipients to compare."""
+    encoded, short = published_key(_portal(request).store.settings)
+    return page(
+        "disclosure/signing_key.html",
+        title="The key that signs disclosed data",
+        public_key=encoded,
+        key_id=short,
     )

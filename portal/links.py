@@ -47,3 +47,7 @@ class PortalLinks:
     def disclosure_download(self, token: str) -> str:
         """The single-use download of a disclosed document."""
         return f"{self.base}/disclosure-requests/download/{token}"
+
+    def disclosure_signing_key(self) -> str:
+        """The page where Interlink publishes the key that signs disclosed documents."""
+        return f"{self.base}/disclosure-requests/signing-key"

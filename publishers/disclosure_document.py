@@ -3,18 +3,21 @@
 The JSON holds the view under `disclosure` and an Ed25519 signature of its canonical form (keys
 sorted, no spaces, UTF-8) under `signature`, with the public key, so a recipient can check that
 the document is the one Interlink made and was not changed; Interlink publishes the same key
-(`public_key`) for them to compare. The key is derived from the server secret
+(`published_key`, on the portal) for them to compare. The key is derived from the server secret
 (`domains.server_secret`), so it survives restarts and needs no key file of its own. The
-register keeps the SHA-256 of the JSON document, never the document.
+requestor receives both forms in one ZIP (`archive`). The register keeps the SHA-256 of the JSON
+document, never the document.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -63,6 +66,17 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def key_id(raw_public: bytes) -> str:
+    """The short name of a public key that documents carry: its SHA-256, first 16 hex digits."""
+    return hashlib.sha256(raw_public).hexdigest()[:16]
+
+
+def published_key(settings: Settings) -> tuple[str, str]:
+    """(base64, key id) of the public key, as Interlink publishes it for recipients."""
+    raw = public_key(settings)
+    return _b64(raw), key_id(raw)
+
+
 def _payload(view: DisclosureView) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -100,7 +114,7 @@ def render_json(view: DisclosureView, key: Ed25519PrivateKey) -> bytes:
             "algorithm": "Ed25519",
             "signed": "the canonical JSON of `disclosure`: keys sorted, no spaces, UTF-8",
             "public_key": _b64(raw_public),
-            "key_id": hashlib.sha256(raw_public).hexdigest()[:16],
+            "key_id": key_id(raw_public),
             "value": _b64(key.sign(canonical(payload))),
         },
     }
@@ -156,6 +170,40 @@ def seal(view: DisclosureView, key: Ed25519PrivateKey) -> SealedDocument:
     data = render_json(view, key)
     digest = hashlib.sha256(data).hexdigest()
     return SealedDocument(view.reference, data, render_text(view, digest), digest)
+
+
+def archive(document: SealedDocument, *, key_url: str, now: datetime) -> bytes:
+    """The single download a requestor receives: a ZIP holding the signed JSON document, the
+    same data as readable text, and a note on how to check the signature (`key_url`: the page
+    where Interlink publishes its key)."""
+    name = f"disclosure-{document.reference}"
+    note = "\n".join(
+        [
+            f"Disclosure {document.reference}: what this archive holds",
+            "",
+            f"{name}.json  the disclosed data, signed by Interlink (Ed25519)",
+            f"{name}.txt   the same data as readable text (not signed)",
+            "",
+            f"SHA-256 of {name}.json: {document.sha256}",
+            "",
+            "The JSON document carries its signature and the public key that made it. The",
+            "signature covers the canonical JSON of `disclosure` (keys sorted, no spaces, UTF-8).",
+            f"Compare the public key with the one Interlink publishes at {key_url}",
+            "",
+        ]
+    )
+    stamp = now.astimezone(UTC).timetuple()[:6]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for filename, data in (
+            (f"{name}.json", document.json),
+            (f"{name}.txt", document.text.encode("utf-8")),
+            ("README.txt", note.encode("utf-8")),
+        ):
+            info = zipfile.ZipInfo(filename, date_time=stamp)
+            info.external_attr = 0o644 << 16  # readable once unpacked
+            bundle.writestr(info, data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def view_of(

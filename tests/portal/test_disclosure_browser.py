@@ -8,7 +8,9 @@ The portal runs under uvicorn on loopback and mails over SMTP to aiosmtpd. Witho
 
 from __future__ import annotations
 
+import hashlib
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,8 +168,12 @@ def test_file_confirm_and_download_a_disclosure_in_chromium(
         page.get_by_role("heading", name="Download the disclosed data").wait_for()
         with page.expect_download() as started:
             page.get_by_role("button", name="Download").click()
-        saved = Path(started.value.path())
-        payload = verify_document(saved.read_bytes(), public_key(store.settings))
+        assert started.value.suggested_filename == f"disclosure-{view.reference}.zip"
+        with zipfile.ZipFile(Path(started.value.path())) as bundle:
+            signed = bundle.read(f"disclosure-{view.reference}.json")
+            text = bundle.read(f"disclosure-{view.reference}.txt").decode()
+        payload = verify_document(signed, public_key(store.settings))
+        assert hashlib.sha256(signed).hexdigest() in text
         [domain] = payload["domains"]
         assert [(f["role"], f["field"]) for f in domain["fields"]] == [("registrant", "email")]
 

@@ -3,7 +3,11 @@ the mailed link, the single download; refusals named by field, escaped, never a 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import re
+import zipfile
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domains.disclosure_decisions import DisclosureDecisions
-from domains.disclosure_models import DisclosureRequest
+from domains.disclosure_models import DisclosureDownload, DisclosureRequest
 from domains.disclosures import Disclosures
 from domains.settings import DisclosureSettings
 from domains.store import Store
@@ -222,6 +226,16 @@ def test_markup_in_a_valid_request_is_escaped_on_its_pages(lite: Portal, lite_st
         assert "<script>" not in html and "<b>" not in html
 
 
+def downloads_in(store: Store) -> int:
+    with store.read() as session:
+        return session.execute(select(func.count()).select_from(DisclosureDownload)).scalar_one()
+
+
+def unzipped(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
 def decided(store: Store) -> str:
     """A request entered by ann, partly disclosed by pia; the path of its download link."""
     customer_domain(store, DOMAIN)
@@ -250,13 +264,29 @@ def test_the_document_downloads_once_and_a_forged_link_is_404(
     shown = lite.client.get(path)
     assert shown.status_code == 200 and "Download" in shown.text
     assert lite.client.get(path).status_code == 200  # looking changes nothing
+    assert downloads_in(lite_store) == 0  # looking records nothing
     got = lite.client.post(path, data={"csrf_token": csrf_of(shown.text)})
     assert got.status_code == 200, got.text
-    assert got.headers["content-type"].startswith("application/json")
-    assert "attachment" in got.headers["content-disposition"]
-    payload = verify_document(got.content, public_key(lite_store.settings))
+    assert got.headers["content-type"] == "application/zip"
+    reference = got.headers["content-disposition"].split('"')[1].removesuffix(".zip")
+    assert got.headers["content-disposition"].startswith("attachment")
+    files = unzipped(got.content)
+    assert sorted(files) == sorted([f"{reference}.json", f"{reference}.txt", "README.txt"])
+    signed = files[f"{reference}.json"]
+    payload = verify_document(signed, public_key(lite_store.settings))
     [domain] = payload["domains"]
     assert [(f["role"], f["field"]) for f in domain["fields"]] == [("registrant", "email")]
+    digest = hashlib.sha256(signed).hexdigest()
+    assert got.headers["x-document-sha256"] == digest
+    text = files[f"{reference}.txt"].decode()
+    registrant = lite_store.domain_record(DOMAIN).contact("registrant")
+    assert registrant is not None and registrant.email and registrant.name
+    assert [f["value"] for f in domain["fields"]] == [registrant.email]
+    assert registrant.email in text and digest in text
+    assert registrant.name not in text and registrant.name not in signed.decode()
+    assert digest in files["README.txt"].decode()
+    assert "/disclosure-requests/signing-key" in files["README.txt"].decode()
+    assert downloads_in(lite_store) == 1
 
     again = lite.client.get(path)  # the used link's page says so, with no button
     assert again.status_code == 410
@@ -264,10 +294,19 @@ def test_the_document_downloads_once_and_a_forged_link_is_404(
     assert "<form" not in main_of(again.text) and "Traceback" not in again.text
     posted = lite.client.post(path, data={"csrf_token": csrf_of(shown.text)})
     assert posted.status_code == 410 and "already been used" in posted.text
+    assert downloads_in(lite_store) == 1  # one download, whatever was tried after
     forged = "/disclosure-requests/download/" + "B" * 43
     assert lite.client.get(forged).status_code == 404  # forged: 404 already on the GET
     refused = lite.client.post(forged, data={"csrf_token": csrf_of(shown.text)})
     assert refused.status_code == 404 and "Traceback" not in refused.text
+
+
+def test_the_signing_key_is_published(lite: Portal, lite_store: Store) -> None:
+    shown = lite.client.get("/disclosure-requests/signing-key")
+    assert shown.status_code == 200
+    raw = public_key(lite_store.settings)
+    assert base64.b64encode(raw).decode() in main_of(shown.text)
+    assert hashlib.sha256(raw).hexdigest()[:16] in main_of(shown.text)
 
 
 def test_a_revoked_download_link_is_refused_with_words(lite: Portal, lite_store: Store) -> None:
