@@ -1,6 +1,7 @@
 """A requestor files a disclosure request with an attachment in Chromium (headless,
 Playwright), confirms it by the mailed link, gets the acknowledgement, and later downloads the
-partly disclosed document once.
+partly disclosed document once; the customer is told at once. A request decided with a gag and
+a date tells the customer nothing until that date, then once (a fixed clock: no waiting).
 
 The portal runs under uvicorn on loopback and mails over SMTP to aiosmtpd. Without
 /usr/bin/chromium the test skips, unless INTERLINK_REQUIRE_ALL=1 (as in CI), where it fails.
@@ -13,6 +14,8 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +27,14 @@ from domains.contact_corrections import deliver
 from domains.disclosure_decisions import DisclosureDecisions
 from domains.disclosures import Disclosures
 from domains.mailer import SmtpMailer
+from domains.models import utcnow
 from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
-from domains.vocabulary import DisclosureOutcome, DisclosureState
+from domains.vocabulary import DisclosureChannel, DisclosureOutcome, DisclosureState, GagReason
 from portal.app import create_app
 from portal.links import PortalLinks
 from publishers.disclosure_document import public_key, verify_document
-from tests.support.disclosures import PDF, customer_domain
+from tests.support.disclosures import PDF, customer_domain, form
 from tests.support.mail import SignallingSink
 from tests.support.net import free_port
 from tests.support.portal import serve
@@ -88,6 +92,18 @@ def link_in(received: Any, base_url: str, path: str) -> str:
     return found.group(0)
 
 
+def text_of(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def customer_notices(site: Site, address: str) -> list[EmailMessage]:
+    """What the SMTP server received for `address` so far (delivery is synchronous: once
+    `deliver` returned, every message it sent is there)."""
+    return [received.message for received in site.sink.to(address)]
+
+
 def fill_request(page: Any, pdf: Path) -> None:
     page.get_by_label("Your name").fill(MARKUP)
     page.get_by_label("Organisation", exact=True).fill("Landeskriminalamt")
@@ -107,7 +123,7 @@ def test_file_confirm_and_download_a_disclosure_in_chromium(
     site: Site, browser: Any, tmp_path: Path
 ) -> None:
     store = site.store
-    customer_domain(store, DOMAIN)
+    customer = customer_domain(store, DOMAIN)
     pdf = tmp_path / "order.pdf"
     pdf.write_bytes(PDF)
     context = browser.new_context(viewport={"width": 390, "height": 800}, accept_downloads=True)
@@ -163,6 +179,14 @@ def test_file_confirm_and_download_a_disclosure_in_chromium(
         links = PortalLinks(store.settings)
         deliver(store, decided.notice_ids, decided.contexts, mailer=site.mailer, links=links)
         ready = site.sink.wait_for(REQUESTOR, count=3)[2]
+        told = customer_notices(site, customer["registrant"].email)  # told at once: no gag
+        assert [str(m["Subject"]) for m in told] == [
+            f"We disclosed some of your registration data ({view.reference})"
+        ]
+        assert f"{DOMAIN}, registrant: E-mail" in text_of(told[0])
+        assert customer["registrant"].email not in text_of(told[0])  # names, never values
+        assert REQUESTOR not in text_of(told[0])
+        assert customer_notices(site, customer["admin"].email) == []  # nothing of theirs went
         download = link_in(ready, site.base_url, "/disclosure-requests/download")
         page.goto(download)
         page.get_by_role("heading", name="Download the disclosed data").wait_for()
@@ -184,3 +208,68 @@ def test_file_confirm_and_download_a_disclosure_in_chromium(
     finally:
         context.close()
     assert not errors, f"the browser reported errors (CSP?): {errors}"
+
+
+GAGGED = "quiet-harbour.org"
+INVESTIGATOR = "k.brandt@bka.example"
+
+
+def test_a_gag_holds_the_customer_notice_until_its_date_in_chromium(
+    site: Site, browser: Any
+) -> None:
+    store, links = site.store, PortalLinks(site.store.settings)
+    customer = customer_domain(store, GAGGED)
+    start = utcnow().replace(microsecond=0)  # the clock the register is given below
+    entered = Disclosures(store).enter(
+        "staff:ann",
+        form((GAGGED,), requestor_email=INVESTIGATOR),
+        DisclosureChannel.EMAIL,
+        now=start,
+    )
+    reference = entered.request.reference
+    deliver(store, entered.notice_ids, entered.contexts, mailer=site.mailer, links=links)
+    Disclosures(store).review("staff:pia", reference, now=start)
+    until = start + timedelta(days=90)
+    decisions = DisclosureDecisions(store, links)
+    decided = decisions.decide(
+        "staff:pia",
+        reference,
+        DisclosureOutcome.PARTLY_DISCLOSED,
+        explanation="The order covers the holder's name; the investigation is confidential.",
+        approved=(f"{GAGGED} registrant name",),
+        gag_reason=GagReason.CRIMINAL_INVESTIGATION,
+        notify_after=until,
+        now=start + timedelta(minutes=5),
+    )
+    deliver(store, decided.notice_ids, decided.contexts, mailer=site.mailer, links=links)
+    acknowledged, ready = site.sink.wait_for(INVESTIGATOR, count=2)
+    assert reference in str(acknowledged.message["Subject"])
+    registrant = customer["registrant"].email
+    assert customer_notices(site, registrant) == []  # the decision told the customer nothing
+
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:  # the requestor has their data while the customer is not told
+        page.goto(link_in(ready, site.base_url, "/disclosure-requests/download"))
+        with page.expect_download() as started:
+            page.get_by_role("button", name="Download").click()
+        with zipfile.ZipFile(Path(started.value.path())) as bundle:
+            signed = bundle.read(f"disclosure-{reference}.json")
+        [domain] = verify_document(signed, public_key(store.settings))["domains"]
+        assert [(f["role"], f["field"]) for f in domain["fields"]] == [("registrant", "name")]
+    finally:
+        context.close()
+    assert customer_notices(site, registrant) == []
+
+    assert decisions.notify_due(now=until - timedelta(seconds=1)) == ()  # not yet
+    assert customer_notices(site, registrant) == []
+    due = decisions.notify_due(now=until + timedelta(hours=1))  # the date has passed
+    assert len(due) == 1
+    sent = deliver(store, due, {}, mailer=site.mailer, links=links)
+    assert [notice.status for notice in sent] == ["sent"]
+    assert decisions.notify_due(now=until + timedelta(days=1)) == ()  # once only
+    [told] = customer_notices(site, registrant)
+    assert str(told["Subject"]) == f"We disclosed some of your registration data ({reference})"
+    assert f"{GAGGED}, registrant: Name" in text_of(told)
+    assert customer_notices(site, customer["admin"].email) == []
