@@ -19,6 +19,7 @@ ACTION_NEEDS: dict[str, Permission] = {
     "resend": Permission.ENTER_REQUEST,
     "marketing_choice": Permission.RECORD_MARKETING_CHOICE,
     "new_disclosure": Permission.ENTER_DISCLOSURE,
+    "decide_disclosure": Permission.DECIDE_DISCLOSURE,
 }
 
 

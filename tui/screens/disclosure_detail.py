@@ -14,12 +14,13 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from domains.disclosure_views import DisclosureRequestView
+from domains.disclosure_views import DecisionView, DisclosureRequestView
 from domains.disclosures import Disclosures
 from domains.errors import RuleViolation
 from domains.settings import Settings
 from domains.staff import Permission
 from domains.store import DomainRecord
+from domains.vocabulary import DisclosureState
 from publishers.policy import build_disclosure_view, build_view
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
@@ -51,6 +52,8 @@ class DisclosureDetails:
     request: DisclosureRequestView
     lines: tuple[FieldLine, ...]
     reviewed: bool
+    #: The domains asked about that Interlink holds (known once reviewed).
+    held: tuple[str, ...] = ()
 
 
 def field_lines(
@@ -94,6 +97,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime(WHEN) if value else "-"
 
 
+def customer_told(decision: DecisionView) -> str:
+    """Whether the customer was told, or why not yet."""
+    if decision.customers_notified_at is not None:
+        return _when(decision.customers_notified_at)
+    if decision.gag_reason is None:
+        return "no (nothing of theirs disclosed)"
+    after = f"; from {_when(decision.notify_after)}" if decision.notify_after else ""
+    return f"not yet: {decision.gag_reason}{after}"
+
+
 def facts(view: DisclosureRequestView) -> Text:
     """The request in lines of "label: value"; every value shown as typed, never as markup."""
     rows = [
@@ -133,6 +146,8 @@ def facts(view: DisclosureRequestView) -> Text:
         if decision.denial_reason:
             rows.append(("Denied because", decision.denial_reason))
         rows.append(("Explanation", decision.explanation))
+        rows.append(("Disclosed", "\n".join(decision.approved_fields) or "nothing"))
+        rows.append(("Customer told", customer_told(decision)))
     text = Text()
     for label, value in rows:
         text.append(f"{label:>15}: ", style="bold")
@@ -146,12 +161,14 @@ class DisclosureDetailScreen(StaffScreen):
     PALETTE_GROUP = "Disclosure"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("d", "decide_disclosure", "Decide"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference
+        self.details: DisclosureDetails | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -180,13 +197,15 @@ class DisclosureDetailScreen(StaffScreen):
                     pass  # not open to review (unverified, closed): the request alone
                 else:
                     lines = field_lines(review.request, review.records, store.settings)
-                    return DisclosureDetails(review.request, lines, True)
+                    held = tuple(review.records)
+                    return DisclosureDetails(review.request, lines, True, held)
             return DisclosureDetails(register.get(self.reference), (), False)
 
         self.background(work, self.show)
 
     def show(self, details: DisclosureDetails) -> None:
         """Fill the facts and the fields table."""
+        self.details = details
         self.query_one("#disclosure-facts", Static).update(facts(details.request))
         title = (
             "Each wanted field: what the public sees, and what would be disclosed"
@@ -198,3 +217,31 @@ class DisclosureDetailScreen(StaffScreen):
         table.clear()
         for line in details.lines:
             table.add_row(line.domain, line.field, line.public, line.disclosed)
+
+    def action_decide_disclosure(self) -> None:
+        """Decide the request under review: the decision form."""
+        details = self.details
+        if details is None or not details.reviewed:
+            self.notify("only a request under review can be decided; it is still being read")
+            return
+        if details.request.state != DisclosureState.UNDER_REVIEW:
+            self.notify(f"this request is {details.request.state}: there is nothing to decide")
+            return
+        from tui.dialogs.decide_disclosure import Decided, DecideDisclosureDialog
+
+        def decided(result: Decided | None) -> None:
+            if result is None:
+                return
+            decision = result.request.decision
+            outcome = decision.outcome if decision else result.request.state
+            self.notify(f"{outcome}; {result.sent} mail(s) sent", title=self.reference)
+            if result.download_url:
+                self.notify(
+                    f"no e-mail address: give the requestor this link: {result.download_url}",
+                    title="Download link",
+                    timeout=60,
+                    markup=False,
+                )
+            self.action_reload()
+
+        self.app.push_screen(DecideDisclosureDialog(details.request, details.held), decided)
