@@ -20,6 +20,10 @@ ACTION_NEEDS: dict[str, Permission] = {
     "marketing_choice": Permission.RECORD_MARKETING_CHOICE,
     "new_disclosure": Permission.ENTER_DISCLOSURE,
     "decide_disclosure": Permission.DECIDE_DISCLOSURE,
+    "acknowledge_disclosure": Permission.ENTER_DISCLOSURE,
+    "save_attachment": Permission.ENTER_DISCLOSURE,
+    "close_disclosure": Permission.DECIDE_DISCLOSURE,
+    "new_download_link": Permission.DECIDE_DISCLOSURE,
 }
 
 

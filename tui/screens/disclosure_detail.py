@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,14 +15,19 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
+from domains.contact_corrections import deliver
+from domains.disclosure_decisions import DisclosureDecisions
 from domains.disclosure_views import DecisionView, DisclosureRequestView
 from domains.disclosures import Disclosures
 from domains.errors import RuleViolation
+from domains.mailer import mailer_from_settings
 from domains.settings import Settings
 from domains.staff import Permission
 from domains.store import DomainRecord
 from domains.vocabulary import DisclosureState
+from portal.links import PortalLinks
 from publishers.policy import build_disclosure_view, build_view
+from tui.dialogs.confirm import ConfirmDialog
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 
@@ -162,6 +168,10 @@ class DisclosureDetailScreen(StaffScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("d", "decide_disclosure", "Decide"),
+        Binding("a", "acknowledge_disclosure", "Acknowledged"),
+        Binding("l", "new_download_link", "New link"),
+        Binding("c", "close_disclosure", "Close"),
+        Binding("s", "save_attachment", "Save file"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
@@ -235,13 +245,105 @@ class DisclosureDetailScreen(StaffScreen):
             decision = result.request.decision
             outcome = decision.outcome if decision else result.request.state
             self.notify(f"{outcome}; {result.sent} mail(s) sent", title=self.reference)
-            if result.download_url:
-                self.notify(
-                    f"no e-mail address: give the requestor this link: {result.download_url}",
-                    title="Download link",
-                    timeout=60,
-                    markup=False,
-                )
+            self.show_link(result.download_url)
             self.action_reload()
 
         self.app.push_screen(DecideDisclosureDialog(details.request, details.held), decided)
+
+    def show_link(self, url: str | None) -> None:
+        """A download link there was no address to mail to: staff hand it over."""
+        if url:
+            self.notify(
+                f"no e-mail address: give the requestor this link: {url}",
+                title="Download link",
+                timeout=60,
+                markup=False,
+            )
+
+    def _confirm_then(self, question: str, yes: str, note: str, work, message: str) -> None:
+        """Ask first; on Yes run `work` in a worker, say `message` and read the request again."""
+        if self.details is None:
+            self.notify("the request is still being read; try again in a moment")
+            return
+        view = self.details.request
+        about = [
+            ("Request", f"{view.reference} ({view.state})"),
+            ("Requestor", view.requestor_name),
+            ("Domains", ", ".join(view.domains)),
+        ]
+
+        def done(url: str | None) -> None:
+            self.notify(message, title=self.reference)
+            self.show_link(url)
+            self.action_reload()
+
+        def answered(go_ahead: bool | None) -> None:
+            if go_ahead:
+                self.background(work, done, group="act")
+
+        self.app.push_screen(ConfirmDialog(question, about, note=note, yes=yes), answered)
+
+    def action_acknowledge_disclosure(self) -> None:
+        """Record that a requestor without e-mail was acknowledged by letter or phone."""
+        store, actor, reference = self.store, self.actor, self.reference
+
+        def work() -> None:
+            Disclosures(store).acknowledge(actor, reference)
+
+        self._confirm_then(
+            f"Record that request {reference} was acknowledged by letter or phone?",
+            "Acknowledged",
+            "Only for a requestor without e-mail: the others were acknowledged by mail.",
+            work,
+            "acknowledged",
+        )
+
+    def action_close_disclosure(self) -> None:
+        """Close a decided request (a download link still open stops working)."""
+        store, actor, reference = self.store, self.actor, self.reference
+
+        def work() -> None:
+            Disclosures(store).close(actor, reference)
+
+        self._confirm_then(
+            f"Close request {reference}?",
+            "Close",
+            "Nothing more happens to it; a download link not used yet stops working.",
+            work,
+            "closed",
+        )
+
+    def action_new_download_link(self) -> None:
+        """A new download link for the requestor, mailed; the old one stops working."""
+        store, actor, reference = self.store, self.actor, self.reference
+
+        def work() -> str | None:
+            links = PortalLinks(store.settings)
+            outcome = DisclosureDecisions(store, links).new_download_link(actor, reference)
+            if outcome.notice_ids:
+                mailer = mailer_from_settings(store.settings)
+                deliver(store, outcome.notice_ids, outcome.contexts, mailer=mailer, links=links)
+            token = outcome.download_token
+            return links.disclosure_download(token) if token else None
+
+        self._confirm_then(
+            f"Send the requestor of {reference} a new download link?",
+            "New link",
+            "The link sent before stops working.",
+            work,
+            "a new download link was made",
+        )
+
+    def action_save_attachment(self) -> None:
+        """Save one of the request's attachments to a file (never over one already there)."""
+        if self.details is None or not self.details.request.attachments:
+            self.notify("this request has no attachment")
+            return
+        from tui.dialogs.save_attachment import SaveAttachmentDialog
+
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"saved to {path}", title=self.reference, markup=False)
+
+        attachments = self.details.request.attachments
+        self.app.push_screen(SaveAttachmentDialog(self.reference, attachments), saved)
