@@ -139,6 +139,55 @@ class DueRequest:
         )
 
 
+@dataclass(frozen=True)
+class ListedRequest:
+    """A request in a listing: an open one with its next deadline and overdue flags, a
+    decided or closed one with its outcome and when it was finished."""
+
+    reference: str
+    state: str
+    urgency: str
+    requestor_kind: str
+    #: The next deadline of an open request (None once decided).
+    next_deadline: datetime | None
+    next_step: str
+    acknowledgement_overdue: bool
+    answer_overdue: bool
+    outcome: str | None
+    #: When a decided request was decided, or a closed one closed.
+    finished_at: datetime | None
+    received_at: datetime | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.acknowledgement_overdue or self.answer_overdue
+
+    @classmethod
+    def of(cls, row: DisclosureRequest, outcome: str | None, now: datetime) -> ListedRequest:
+        """The listing's line of a request row and its decision's outcome."""
+        acknowledged, decided = _aware(row.acknowledged_at), _aware(row.decided_at)
+        ack_due, answer_due = _aware(row.acknowledge_due_at), _aware(row.answer_due_at)
+        deadline: datetime | None = None
+        step = "-"
+        if decided is None and answer_due is not None:
+            deadline, step = answer_due, "answer"
+            if acknowledged is None and ack_due is not None and ack_due <= answer_due:
+                deadline, step = ack_due, "acknowledge"
+        return cls(
+            reference=row.reference,
+            state=row.state,
+            urgency=row.urgency or REGULAR,
+            requestor_kind=row.requestor_kind,
+            next_deadline=deadline,
+            next_step=step,
+            acknowledgement_overdue=overdue(ack_due, acknowledged, now),
+            answer_overdue=overdue(answer_due, decided, now),
+            outcome=outcome,
+            finished_at=_aware(row.closed_at) or decided,
+            received_at=_aware(row.received_at),
+        )
+
+
 def decision_view(row: DisclosureDecision) -> DecisionView:
     return DecisionView(
         outcome=row.outcome,

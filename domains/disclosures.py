@@ -17,16 +17,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from domains import access, audit
+from domains import access, audit, validation
 from domains.disclosure_clock import DisclosureClock, require_aware
 from domains.disclosure_input import RequestForm, check_form
-from domains.disclosure_models import DisclosureAttachment, DisclosureDomain, DisclosureRequest
+from domains.disclosure_models import (
+    DisclosureAttachment,
+    DisclosureDecision,
+    DisclosureDomain,
+    DisclosureRequest,
+)
 from domains.disclosure_views import (
     DisclosureRequestView,
     DueRequest,
+    ListedRequest,
     records_of,
     request_view,
 )
@@ -341,6 +347,44 @@ class Disclosures:
             ).scalars()
             items = [DueRequest.of(request_view(session, row), now) for row in rows]
         items.sort(key=lambda item: (item.next_deadline, item.reference))
+        return items[:limit]
+
+    def listing(
+        self,
+        states: Iterable[str] = OPEN_DISCLOSURE_STATES,
+        *,
+        limit: int = 200,
+        now: datetime | None = None,
+    ) -> list[ListedRequest]:
+        """Requests in `states`: the open ones first, the soonest next deadline first; then
+        the others (decided, closed), the most recently finished first; at most `limit`."""
+        now = require_aware("now", now or utcnow())
+        wanted = {validation.choice("states", s, list(DisclosureState)) for s in states}
+        still_open = [s for s in wanted if s in OPEN_DISCLOSURE_STATES]
+        finished = [s for s in wanted if s not in OPEN_DISCLOSURE_STATES]
+        outcome = col(DisclosureDecision.outcome)
+        joined = select(DisclosureRequest, outcome).outerjoin(
+            DisclosureDecision, col(DisclosureDecision.request_id) == DisclosureRequest.id
+        )
+        state = col(DisclosureRequest.state)
+        with self.store.read() as session:
+            items = [
+                ListedRequest.of(row, decided, now)
+                for row, decided in session.execute(joined.where(state.in_(still_open))).all()
+            ]
+            items.sort(key=lambda i: (i.next_deadline or now, i.reference))
+            if finished and len(items) < limit:
+                newest = func.coalesce(
+                    col(DisclosureRequest.closed_at),
+                    col(DisclosureRequest.decided_at),
+                    col(DisclosureRequest.created_at),
+                )
+                query = (
+                    joined.where(state.in_(finished))
+                    .order_by(newest.desc(), col(DisclosureRequest.reference))
+                    .limit(limit - len(items))
+                )
+                items += [ListedRequest.of(r, o, now) for r, o in session.execute(query).all()]
         return items[:limit]
 
     # -- helpers ---------------------------------------------------------------------------

@@ -19,6 +19,11 @@ ACTION_NEEDS: dict[str, Permission] = {
     "resend": Permission.ENTER_REQUEST,
     "marketing_choice": Permission.RECORD_MARKETING_CHOICE,
     "new_disclosure": Permission.ENTER_DISCLOSURE,
+    "decide_disclosure": Permission.DECIDE_DISCLOSURE,
+    "acknowledge_disclosure": Permission.ENTER_DISCLOSURE,
+    "save_attachment": Permission.ENTER_DISCLOSURE,
+    "close_disclosure": Permission.DECIDE_DISCLOSURE,
+    "new_download_link": Permission.DECIDE_DISCLOSURE,
 }
 
 

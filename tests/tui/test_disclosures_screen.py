@@ -8,12 +8,28 @@ from datetime import timedelta
 
 from textual.widgets import DataTable, Input, Select, Static
 
+from domains.disclosure_decisions import DisclosureDecisions
 from domains.disclosures import Disclosures
 from domains.models import utcnow
 from domains.store import Store
-from domains.vocabulary import DisclosureChannel, DisclosureState, UrgencyCategory
+from domains.vocabulary import (
+    DenialReason,
+    DisclosureChannel,
+    DisclosureOutcome,
+    DisclosureState,
+    UrgencyCategory,
+)
+from portal.links import PortalLinks
 from tests.support.disclosures import customer_domain, form
-from tests.support.pilot import make_app, palette_titles, rows, settle, text_of, wait_for
+from tests.support.pilot import (
+    column,
+    make_app,
+    palette_titles,
+    rows,
+    settle,
+    text_of,
+    wait_for,
+)
 from tests.support.staff import PRIVACY, SUPPORT
 from tui.dialogs.enter_disclosure import EnterDisclosureDialog
 from tui.screens.disclosure_detail import DisclosureDetailScreen
@@ -135,3 +151,30 @@ async def test_staff_enter_a_request_that_came_by_phone(demo_store: Store) -> No
     view = Disclosures(demo_store).get(reference)
     assert view.channel == DisclosureChannel.PHONE and view.requestor_name == MARKUP
     assert view.entered_by == "staff:ann"
+
+
+async def test_decided_and_closed_requests_are_behind_the_state_filter(
+    demo_store: Store,
+) -> None:
+    regular, urgent = seeded(demo_store)
+    pia = f"staff:{PRIVACY}"
+    Disclosures(demo_store).review(pia, urgent)
+    DisclosureDecisions(demo_store, PortalLinks(demo_store.settings)).decide(
+        pia,
+        urgent,
+        DisclosureOutcome.DENIED,
+        explanation="no order",
+        denial_reason=DenialReason.INVALID_LEGAL_PROCESS,
+    )
+    app = make_app(demo_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await open_queue(pilot)
+        assert [row[0] for row in rows(table)] == [regular]
+        app.screen.query_one("#d-state", Select).value = DisclosureState.DECIDED
+        await wait_for(pilot, lambda: column(table) == [urgent], what="the decided one only")
+        [line] = rows(table)
+        assert line[2] == DisclosureOutcome.DENIED and line[3] == DisclosureState.DECIDED
+        app.screen.query_one("#d-state", Select).value = "all"
+        await wait_for(pilot, lambda: column(table) == [regular, urgent], what="open, then done")
+        status = text_of(app.screen.query_one("#disclosures-status", Static))
+        assert "1 open request(s)" in status and "1 decided or closed" in status

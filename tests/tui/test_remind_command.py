@@ -13,15 +13,20 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+from domains.disclosure_decisions import DisclosureDecisions
+from domains.disclosures import Disclosures
 from domains.mailer import FolderMailer
 from domains.models import utcnow
 from domains.reminders import ReminderReport, Reminders
 from domains.store import Store
+from domains.vocabulary import DisclosureChannel, DisclosureOutcome, GagReason
 from portal.links import PortalLinks
 from tests.support.cli import url_of
+from tests.support.disclosures import WEDNESDAY, customer_domain, form
 from tests.support.environment import REPO
 from tests.support.factories import make_domain
-from tui.commands.remind import run_passes
+from tests.support.staff import PRIVACY
+from tui.commands.remind import PassReport, one_pass, run_passes
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
@@ -125,10 +130,50 @@ def test_passes_stop_as_soon_as_their_event_is_set(store: Store, tmp_path: Path)
     stop = threading.Event()
     reports: list[ReminderReport] = []
 
-    def show(report: ReminderReport) -> None:
-        reports.append(report)
+    def show(report: PassReport) -> None:
+        reports.append(report.reminders)
         stop.set()  # as SIGTERM does: the hour-long wait ends at once
 
     mailer, links = FolderMailer(tmp_path / "out"), PortalLinks(store.settings)
     assert run_passes(Reminders(store), mailer, links, stop, 3600.0, show) == 1
     assert [report.total for report in reports] == [2]
+
+
+def test_a_pass_sends_a_gagged_customer_notice_once_its_date_has_passed(
+    store: Store, tmp_path: Path
+) -> None:
+    customer_domain(store, "harbour-kites.com")
+    links = PortalLinks(store.settings)
+    reference = (
+        Disclosures(store)
+        .enter("staff:ann", form(("harbour-kites.com",)), DisclosureChannel.EMAIL, now=WEDNESDAY)
+        .request.reference
+    )
+    pia = f"staff:{PRIVACY}"
+    Disclosures(store).review(pia, reference, now=WEDNESDAY)
+    until = WEDNESDAY + timedelta(days=90)
+    DisclosureDecisions(store, links).decide(
+        pia,
+        reference,
+        DisclosureOutcome.PARTLY_DISCLOSED,
+        explanation="the name only",
+        approved=("harbour-kites.com registrant name",),
+        gag_reason=GagReason.CRIMINAL_INVESTIGATION,
+        notify_after=until,
+        now=WEDNESDAY,
+    )
+    mailer, reminders = FolderMailer(tmp_path / "out"), Reminders(store)
+
+    def customer_mails() -> int:
+        return sum(
+            1
+            for path in (tmp_path / "out").glob("*.eml")
+            if "We disclosed some of your registration data" in path.read_text()
+        )
+
+    before = one_pass(reminders, until - timedelta(minutes=1), mailer, links)
+    assert (before.customer_notices, customer_mails()) == (0, 0), "held by the gag"
+    after = one_pass(reminders, until + timedelta(hours=1), mailer, links)
+    assert (after.customer_notices, after.customer_sent, customer_mails()) == (1, 1, 1)
+    again = one_pass(reminders, until + timedelta(days=1), mailer, links)
+    assert (again.customer_notices, customer_mails()) == (0, 1), "never twice"

@@ -1,4 +1,5 @@
-"""`interlink remind --once|--follow`: send the essential reminders (WDRP, expiry) that are due."""
+"""`interlink remind --once|--follow`: send the essential reminders (WDRP, expiry) that are due,
+and the customer notices of disclosures whose gag date has passed."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 
 import typer
 
 from domains.db import is_transient
+from domains.disclosure_decisions import DisclosureDecisions
 from domains.errors import InterlinkError
 from domains.mailer import Mailer, mailer_from_settings
+from domains.notice_delivery import deliver
 from domains.reminders import ReminderReport, Reminders
 from domains.vocabulary import ReminderKind
 from portal.links import PortalLinks
@@ -31,9 +35,36 @@ def _kind(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _counts(report: ReminderReport) -> str:
+@dataclass(frozen=True)
+class PassReport:
+    """What a pass did: the reminders, and the disclosures' customer notices it released (held
+    by a gag whose date has passed) and sent."""
+
+    reminders: ReminderReport
+    customer_notices: int = 0
+    customer_sent: int = 0
+
+
+def one_pass(reminders: Reminders, now: datetime, mailer: Mailer, links: PortalLinks) -> PassReport:
+    """Send the reminders due at `now`, then queue and send the customer notices of
+    disclosures whose gag date is past (each decision's notices once: the decision records it)."""
+    report = reminders.send_due(now, mailer, links)
+    ids = DisclosureDecisions(reminders.store).notify_due(now=now)
+    sent = 0
+    if ids:
+        notices = deliver(reminders.store, ids, mailer=mailer, links=links)
+        sent = sum(1 for notice in notices if notice.status == "sent")
+    return PassReport(report, len(ids), sent)
+
+
+def _counts(result: PassReport) -> str:
+    report = result.reminders
     kinds = ", ".join(f"{kind}: {report.queued.get(kind, 0)}" for kind in ReminderKind)
-    return f"reminders queued: {report.total} ({kinds}); sent: {report.sent}"
+    return (
+        f"reminders queued: {report.total} ({kinds}); sent: {report.sent}; "
+        f"disclosure notices to customers: {result.customer_notices} "
+        f"(sent: {result.customer_sent})"
+    )
 
 
 def run_passes(
@@ -42,14 +73,14 @@ def run_passes(
     links: PortalLinks,
     stop: threading.Event,
     interval: float,
-    show: Callable[[ReminderReport], None],
+    show: Callable[[PassReport], None],
 ) -> int:
     """Pass after pass until `stop` is set, waiting `interval` seconds on it in between; a pass
     that the database failed (a transient error) is logged, and the next pass makes up for it."""
     passes = 0
     while not stop.is_set():
         try:
-            show(reminders.send_due(datetime.now(UTC), mailer, links))
+            show(one_pass(reminders, datetime.now(UTC), mailer, links))
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -71,7 +102,8 @@ def remind_command(
 ) -> None:
     """Send the essential reminders that are due: the annual registration-data reminder and the
     expiry reminders (a month and a week before, and after expiry). Each goes once per domain
-    and period, even across restarts; they reach accounts that opted out of marketing."""
+    and period, even across restarts; they reach accounts that opted out of marketing. Also
+    the customer notices of disclosures held back by a gag whose date has passed."""
     if once and follow:
         raise typer.BadParameter("give --once or --follow, not both")
     with user_errors(), opened_store(database_url) as store:
@@ -81,11 +113,11 @@ def remind_command(
             raise NoMailer(str(exc)) from None
         reminders, links = Reminders(store), PortalLinks(store.settings)
 
-        def show(report: ReminderReport) -> None:
+        def show(report: PassReport) -> None:
             console.print(_counts(report), highlight=False)
 
         if not follow:
-            show(reminders.send_due(datetime.now(UTC), mailer, links))
+            show(one_pass(reminders, datetime.now(UTC), mailer, links))
             return
         stop = threading.Event()
 

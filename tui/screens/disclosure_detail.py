@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,13 +15,19 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from domains.disclosure_views import DisclosureRequestView
+from domains.contact_corrections import deliver
+from domains.disclosure_decisions import DisclosureDecisions
+from domains.disclosure_views import DecisionView, DisclosureRequestView
 from domains.disclosures import Disclosures
 from domains.errors import RuleViolation
+from domains.mailer import mailer_from_settings
 from domains.settings import Settings
 from domains.staff import Permission
 from domains.store import DomainRecord
+from domains.vocabulary import DisclosureState
+from portal.links import PortalLinks
 from publishers.policy import build_disclosure_view, build_view
+from tui.dialogs.confirm import ConfirmDialog
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 
@@ -51,6 +58,8 @@ class DisclosureDetails:
     request: DisclosureRequestView
     lines: tuple[FieldLine, ...]
     reviewed: bool
+    #: The domains asked about that Interlink holds (known once reviewed).
+    held: tuple[str, ...] = ()
 
 
 def field_lines(
@@ -94,6 +103,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime(WHEN) if value else "-"
 
 
+def customer_told(decision: DecisionView) -> str:
+    """Whether the customer was told, or why not yet."""
+    if decision.customers_notified_at is not None:
+        return _when(decision.customers_notified_at)
+    if decision.gag_reason is None:
+        return "no (nothing of theirs disclosed)"
+    after = f"; from {_when(decision.notify_after)}" if decision.notify_after else ""
+    return f"not yet: {decision.gag_reason}{after}"
+
+
 def facts(view: DisclosureRequestView) -> Text:
     """The request in lines of "label: value"; every value shown as typed, never as markup."""
     rows = [
@@ -133,6 +152,8 @@ def facts(view: DisclosureRequestView) -> Text:
         if decision.denial_reason:
             rows.append(("Denied because", decision.denial_reason))
         rows.append(("Explanation", decision.explanation))
+        rows.append(("Disclosed", "\n".join(decision.approved_fields) or "nothing"))
+        rows.append(("Customer told", customer_told(decision)))
     text = Text()
     for label, value in rows:
         text.append(f"{label:>15}: ", style="bold")
@@ -146,12 +167,18 @@ class DisclosureDetailScreen(StaffScreen):
     PALETTE_GROUP = "Disclosure"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
+        Binding("d", "decide_disclosure", "Decide"),
+        Binding("a", "acknowledge_disclosure", "Acknowledged"),
+        Binding("l", "new_download_link", "New link"),
+        Binding("c", "close_disclosure", "Close"),
+        Binding("s", "save_attachment", "Save file"),
         Binding("ctrl+r", "reload", "Reload"),
     ]
 
     def __init__(self, reference: str) -> None:
         super().__init__()
         self.reference = reference
+        self.details: DisclosureDetails | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -180,13 +207,15 @@ class DisclosureDetailScreen(StaffScreen):
                     pass  # not open to review (unverified, closed): the request alone
                 else:
                     lines = field_lines(review.request, review.records, store.settings)
-                    return DisclosureDetails(review.request, lines, True)
+                    held = tuple(review.records)
+                    return DisclosureDetails(review.request, lines, True, held)
             return DisclosureDetails(register.get(self.reference), (), False)
 
         self.background(work, self.show)
 
     def show(self, details: DisclosureDetails) -> None:
         """Fill the facts and the fields table."""
+        self.details = details
         self.query_one("#disclosure-facts", Static).update(facts(details.request))
         title = (
             "Each wanted field: what the public sees, and what would be disclosed"
@@ -198,3 +227,123 @@ class DisclosureDetailScreen(StaffScreen):
         table.clear()
         for line in details.lines:
             table.add_row(line.domain, line.field, line.public, line.disclosed)
+
+    def action_decide_disclosure(self) -> None:
+        """Decide the request under review: the decision form."""
+        details = self.details
+        if details is None or not details.reviewed:
+            self.notify("only a request under review can be decided; it is still being read")
+            return
+        if details.request.state != DisclosureState.UNDER_REVIEW:
+            self.notify(f"this request is {details.request.state}: there is nothing to decide")
+            return
+        from tui.dialogs.decide_disclosure import Decided, DecideDisclosureDialog
+
+        def decided(result: Decided | None) -> None:
+            if result is None:
+                return
+            decision = result.request.decision
+            outcome = decision.outcome if decision else result.request.state
+            self.notify(f"{outcome}; {result.sent} mail(s) sent", title=self.reference)
+            self.show_link(result.download_url)
+            self.action_reload()
+
+        self.app.push_screen(DecideDisclosureDialog(details.request, details.held), decided)
+
+    def show_link(self, url: str | None) -> None:
+        """A download link there was no address to mail to: staff hand it over."""
+        if url:
+            self.notify(
+                f"no e-mail address: give the requestor this link: {url}",
+                title="Download link",
+                timeout=60,
+                markup=False,
+            )
+
+    def _confirm_then(self, question: str, yes: str, note: str, work, message: str) -> None:
+        """Ask first; on Yes run `work` in a worker, say `message` and read the request again."""
+        if self.details is None:
+            self.notify("the request is still being read; try again in a moment")
+            return
+        view = self.details.request
+        about = [
+            ("Request", f"{view.reference} ({view.state})"),
+            ("Requestor", view.requestor_name),
+            ("Domains", ", ".join(view.domains)),
+        ]
+
+        def done(url: str | None) -> None:
+            self.notify(message, title=self.reference)
+            self.show_link(url)
+            self.action_reload()
+
+        def answered(go_ahead: bool | None) -> None:
+            if go_ahead:
+                self.background(work, done, group="act")
+
+        self.app.push_screen(ConfirmDialog(question, about, note=note, yes=yes), answered)
+
+    def action_acknowledge_disclosure(self) -> None:
+        """Record that a requestor without e-mail was acknowledged by letter or phone."""
+        store, actor, reference = self.store, self.actor, self.reference
+
+        def work() -> None:
+            Disclosures(store).acknowledge(actor, reference)
+
+        self._confirm_then(
+            f"Record that request {reference} was acknowledged by letter or phone?",
+            "Acknowledged",
+            "Only for a requestor without e-mail: the others were acknowledged by mail.",
+            work,
+            "acknowledged",
+        )
+
+    def action_close_disclosure(self) -> None:
+        """Close a decided request (a download link still open stops working)."""
+        store, actor, reference = self.store, self.actor, self.reference
+
+        def work() -> None:
+            Disclosures(store).close(actor, reference)
+
+        self._confirm_then(
+            f"Close request {reference}?",
+            "Close",
+            "Nothing more happens to it; a download link not used yet stops working.",
+            work,
+            "closed",
+        )
+
+    def action_new_download_link(self) -> None:
+        """A new download link for the requestor, mailed; the old one stops working."""
+        store, actor, reference = self.store, self.actor, self.reference
+
+        def work() -> str | None:
+            links = PortalLinks(store.settings)
+            outcome = DisclosureDecisions(store, links).new_download_link(actor, reference)
+            if outcome.notice_ids:
+                mailer = mailer_from_settings(store.settings)
+                deliver(store, outcome.notice_ids, outcome.contexts, mailer=mailer, links=links)
+            token = outcome.download_token
+            return links.disclosure_download(token) if token else None
+
+        self._confirm_then(
+            f"Send the requestor of {reference} a new download link?",
+            "New link",
+            "The link sent before stops working.",
+            work,
+            "a new download link was made",
+        )
+
+    def action_save_attachment(self) -> None:
+        """Save one of the request's attachments to a file (never over one already there)."""
+        if self.details is None or not self.details.request.attachments:
+            self.notify("this request has no attachment")
+            return
+        from tui.dialogs.save_attachment import SaveAttachmentDialog
+
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"saved to {path}", title=self.reference, markup=False)
+
+        attachments = self.details.request.attachments
+        self.app.push_screen(SaveAttachmentDialog(self.reference, attachments), saved)

@@ -1,5 +1,6 @@
 """Disclosures: the open requests for customers' non-public data, the soonest deadline first,
-with a countdown and the overdue ones in red; filters by state and urgency."""
+with a countdown and the overdue ones in red; decided and closed ones behind the state filter
+(the most recently finished first); filters by state and urgency."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual.containers import Horizontal
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
-from domains.disclosure_views import DueRequest
+from domains.disclosure_views import ListedRequest
 from domains.disclosures import Disclosures
 from domains.models import utcnow
 from domains.vocabulary import OPEN_DISCLOSURE_STATES, REGULAR, DisclosureState, UrgencyCategory
@@ -22,8 +23,15 @@ from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
 
 ALL = "all"
+OPEN = "open"
 URGENT = "urgent"
-STATES = [("open (all)", ALL)] + [(s, s) for s in DisclosureState if s in OPEN_DISCLOSURE_STATES]
+FINISHED = (DisclosureState.DECIDED, DisclosureState.CLOSED)
+STATES = (
+    [("open (all)", OPEN)]
+    + [(s, s) for s in DisclosureState if s in OPEN_DISCLOSURE_STATES]
+    + [(s, s) for s in FINISHED]
+    + [("any", ALL)]
+)
 URGENCIES = [("any", ALL), (REGULAR, REGULAR), (URGENT, URGENT)] + [(u, u) for u in UrgencyCategory]
 COLUMNS = (
     Col("Reference", 14),
@@ -47,10 +55,17 @@ def countdown(deadline: datetime, now: datetime) -> str:
     return f"{text} late" if late else text
 
 
-def matches(item: DueRequest, state: object, urgency: object) -> bool:
-    """Whether a queued request passes the filters."""
-    if state != ALL and item.state != state:
-        return False
+def states_of(state: object) -> list[str]:
+    """The states the state filter asks for."""
+    if state == OPEN:
+        return sorted(OPEN_DISCLOSURE_STATES)
+    if state == ALL:
+        return [*sorted(OPEN_DISCLOSURE_STATES), *FINISHED]
+    return [str(state)]
+
+
+def matches(item: ListedRequest, urgency: object) -> bool:
+    """Whether a listed request passes the urgency filter."""
     if urgency == URGENT:
         return item.urgency != REGULAR
     return urgency == ALL or item.urgency == urgency
@@ -72,7 +87,7 @@ class DisclosuresScreen(StaffScreen):
         yield ModeBar("disclosures")
         with Horizontal(id="disclosure-filter"):
             yield Static("State ", classes="label")
-            yield Select(STATES, value=ALL, allow_blank=False, id="d-state", compact=True)
+            yield Select(STATES, value=OPEN, allow_blank=False, id="d-state", compact=True)
             yield Static(" Urgency ", classes="label")
             yield Select(URGENCIES, value=ALL, allow_blank=False, id="d-urgency", compact=True)
         table = FittedTable(COLUMNS, id="disclosures", zebra_stripes=True)
@@ -100,31 +115,41 @@ class DisclosuresScreen(StaffScreen):
         state = self.query_one("#d-state", Select).value
         urgency = self.query_one("#d-urgency", Select).value
 
-        def work() -> tuple[list[DueRequest], datetime]:
+        def work() -> tuple[list[ListedRequest], datetime]:
             now = utcnow()
-            due = Disclosures(self.store).due(now=now, limit=500)
-            return [d for d in due if matches(d, state, urgency)], now
+            listed = Disclosures(self.store).listing(states_of(state), now=now, limit=500)
+            return [item for item in listed if matches(item, urgency)], now
 
         self.background(work, self.show_rows, exclusive=True, group="disclosures")
 
-    def show_rows(self, found: tuple[list[DueRequest], datetime]) -> None:
-        """Fill the table; an overdue request's row is red."""
+    def show_rows(self, found: tuple[list[ListedRequest], datetime]) -> None:
+        """Fill the table; an overdue request's row is red; a finished one shows when it was
+        finished and its outcome."""
         items, now = found
         table = self.query_one("#disclosures", FittedTable)
         table.clear()
         for item in items:
             style = "bold red" if item.overdue else ""
+            if item.next_deadline is not None:
+                when, step = countdown(item.next_deadline, now), item.next_step
+            else:
+                finished = item.finished_at
+                when = finished.strftime("%Y-%m-%d") if finished else "-"
+                step = item.outcome or "-"
             cells = (
                 item.reference,
-                countdown(item.next_deadline, now),
-                item.next_step,
+                when,
+                step or "-",
                 item.state,
                 item.urgency,
                 item.requestor_kind,
             )
             table.add_row(*(Text(cell, style=style) for cell in cells), key=item.reference)
         late = sum(1 for item in items if item.overdue)
-        status = f"{len(items)} open request(s)" + (f", {late} overdue" if late else "")
+        still_open = sum(1 for item in items if item.next_deadline is not None)
+        status = f"{still_open} open request(s)" + (f", {late} overdue" if late else "")
+        if len(items) > still_open:
+            status += f", {len(items) - still_open} decided or closed"
         self.query_one("#disclosures-status", Static).update(Text(status))
 
     def action_open_disclosure(self) -> None:
