@@ -51,9 +51,13 @@ def corrections_of(request: Request) -> ContactCorrections:
 
 
 def delivery(
-    portal: Portal, notice_ids: tuple[int, ...], contexts: Mapping[int, Mapping[str, str]]
+    portal: Portal,
+    notice_ids: tuple[int, ...],
+    contexts: Mapping[int, Mapping[str, str]],
+    kind: str = "correction",
 ) -> Callable[[], None]:
-    """The job that mails a correction's notices after the answer went out; it never raises."""
+    """The job that mails the notices of a change (`kind`: a correction, a disclosure request)
+    after the answer went out; it never raises."""
 
     def run() -> None:
         if not notice_ids:
@@ -63,9 +67,10 @@ def delivery(
                 portal.store, notice_ids, contexts, mailer=portal.mailer, links=portal.links
             )
         except Exception as exc:  # the visitor has their answer; staff see the notice log
-            log.error("correction notices not delivered: %s", type(exc).__name__)
+            log.error("%s notices not delivered: %s", kind, type(exc).__name__)
             return
-        log.info("correction notices: %s", ", ".join(sorted({n.status for n in sent})) or "none")
+        statuses = ", ".join(sorted({n.status for n in sent})) or "none"
+        log.info("%s notices: %s", kind, statuses)
 
     return run
 

@@ -10,7 +10,7 @@ used or expired one) and shows a button (mail scanners fetch links); its POST ac
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
@@ -18,13 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from domains.contact_corrections import deliver
 from domains.disclosure_decisions import DisclosureDecisions, DownloadNotFound
 from domains.disclosure_input import check_form
 from domains.disclosures import Disclosures, InvalidLink
 from domains.errors import ValidationFailed
 from domains.models import utcnow
 from domains.vocabulary import DisclosureChannel, DisclosureLinkState
+from portal.corrections import delivery
 from portal.disclosure_form import (
     BASIS_FIELDS,
     CHOICES,
@@ -60,26 +60,6 @@ def _register(portal: Portal) -> Disclosures:
 
 def _sentence(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
-
-
-def delivery(
-    portal: Portal, notice_ids: tuple[int, ...], contexts: Mapping[int, Mapping[str, str]]
-) -> Callable[[], None]:
-    """The job that mails a request's notices after the answer went out; it never raises."""
-
-    def run() -> None:
-        if not notice_ids:
-            return
-        try:
-            sent = deliver(
-                portal.store, notice_ids, contexts, mailer=portal.mailer, links=portal.links
-            )
-        except Exception as exc:  # the requestor has their answer; staff see the notice log
-            log.error("disclosure notices not delivered: %s", type(exc).__name__)
-            return
-        log.info("disclosure notices: %s", ", ".join(sorted({n.status for n in sent})) or "none")
-
-    return run
 
 
 def upload_limit_bytes(max_attachment_bytes: int) -> int:
@@ -183,7 +163,7 @@ async def request_submit(request: Request, background: BackgroundTasks) -> Respo
     finally:
         await form.close()
     log.info("disclosure request %s submitted on the web form", outcome.request.reference)
-    background.add_task(delivery(portal, outcome.notice_ids, outcome.contexts))
+    background.add_task(delivery(portal, outcome.notice_ids, outcome.contexts, "disclosure"))
     hours = portal.store.settings.disclosures.verify_link_hours
     return page(
         "disclosure/submitted.html",
@@ -270,7 +250,7 @@ async def verify_submit(request: Request, token: str, background: BackgroundTask
     except InvalidLink as exc:
         raise _refuse_link(exc) from None
     log.info("disclosure request %s verified", outcome.request.reference)
-    background.add_task(delivery(portal, outcome.notice_ids, outcome.contexts))
+    background.add_task(delivery(portal, outcome.notice_ids, outcome.contexts, "disclosure"))
     return page("disclosure/verified.html", title="Request confirmed", view=outcome.request)
 
 

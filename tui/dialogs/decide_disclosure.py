@@ -29,9 +29,7 @@ from tui.widgets.form import (
     FieldError,
     FieldRow,
     FormSummary,
-    focus_first_error,
-    show_field_errors,
-    show_summary,
+    show_form_errors,
 )
 
 log = logging.getLogger(__name__)
@@ -181,19 +179,7 @@ class DecideDisclosureDialog(ModalScreen[Decided | None]):
 
     def show_errors(self, exc: Exception) -> None:
         """Errors under their fields, the others (four eyes, the role) in the summary."""
-        found: dict[str, str] = {}
-        general: list[str] = []
-        if isinstance(exc, ValidationFailed):
-            for error in exc.errors:
-                if error.field in NAMES:
-                    found.setdefault(error.field, error.message)
-                else:
-                    general.append(str(error))
-        else:
-            general.append(str(exc))
-        show_field_errors(self, NAMES, found)
-        show_summary(self, "Not decided", found, LABELS, general)
-        focus_first_error(self, (n for n in NAMES if n in found))
+        show_form_errors(self, exc, "Not decided", NAMES, LABELS)
 
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:

@@ -31,9 +31,7 @@ from tui.widgets.form import (
     FieldError,
     FieldRow,
     FormSummary,
-    focus_first_error,
-    show_field_errors,
-    show_summary,
+    show_form_errors,
     text_rows,
 )
 
@@ -117,19 +115,7 @@ class EnterDisclosureDialog(ModalScreen[str | None]):
 
     def show_errors(self, exc: Exception) -> None:
         """Errors under their fields, a summary above them; the first field in error focused."""
-        found: dict[str, str] = {}
-        general: list[str] = []
-        if isinstance(exc, ValidationFailed):
-            for error in exc.errors:
-                if error.field in NAMES:
-                    found.setdefault(error.field, error.message)
-                else:
-                    general.append(str(error))
-        else:
-            general.append(str(exc))
-        show_field_errors(self, NAMES, found)
-        show_summary(self, "Not entered", found, LABELS, general)
-        focus_first_error(self, (n for n in NAMES if n in found))
+        show_form_errors(self, exc, "Not entered", NAMES, LABELS)
 
     @on(Button.Pressed, "#submit")
     def action_submit(self) -> None:

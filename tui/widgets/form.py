@@ -5,13 +5,15 @@ Fields are `#f-NAME`, their errors `#e-NAME`, check boxes `#c-NAME`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from rich.text import Text
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Static
+
+from domains.errors import ValidationFailed
 
 
 class FieldError(Static):
@@ -144,3 +146,27 @@ def focus_first_error(screen: Screen, names: Iterable[str]) -> Widget | None:
         screen.call_after_refresh(row.scroll_visible, animate=False)
         return field
     return None
+
+
+def show_form_errors(
+    screen: Screen,
+    exc: Exception,
+    verb: str,
+    names: Sequence[str],
+    labels: Mapping[str, str],
+) -> None:
+    """A refusal shown on the form: a ValidationFailed's errors under their fields (the others,
+    and any other error, in the summary headed by `verb`), the first field in error focused."""
+    found: dict[str, str] = {}
+    general: list[str] = []
+    if isinstance(exc, ValidationFailed):
+        for error in exc.errors:
+            if error.field in names:
+                found.setdefault(error.field, error.message)
+            else:
+                general.append(str(error))
+    else:
+        general.append(str(exc))
+    show_field_errors(screen, names, found)
+    show_summary(screen, verb, found, labels, general)
+    focus_first_error(screen, (n for n in names if n in found))
