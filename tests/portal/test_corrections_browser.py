@@ -8,9 +8,8 @@ INTERLINK_REQUIRE_ALL=1 (as in CI), where it fails.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +22,13 @@ from domains.settings import MailSettings, PortalSettings, Settings
 from domains.store import Store
 from portal.app import create_app
 from tests.support.factories import account_data, contact_data
-from tests.support.mail import Received, SmtpSink
+from tests.support.mail import SignallingSink
 from tests.support.net import free_port
 from tests.support.panel import sign_in_browser
 from tests.support.portal import serve
 from tests.support.staff import seed_staff
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class SignallingSink(SmtpSink):
-    """An SMTP sink that wakes a waiting test as each message arrives."""
-
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        answer = await super().handle_DATA(server, session, envelope)
-        with self.arrived:
-            self.arrived.notify_all()
-        return answer
-
-    def wait_for(self, address: str, timeout: float = 10.0) -> Received:
-        """The first message to `address`, once it is there."""
-        with self.arrived:
-            ok = self.arrived.wait_for(lambda: bool(self.to(address)), timeout=timeout)
-        assert ok, f"no mail to {address} within {timeout} s"
-        return self.to(address)[0]
 
 
 @dataclass
@@ -138,7 +117,7 @@ def test_correct_a_contact_then_verify_the_new_address_in_chromium(
         saved = store.get_contact(contact.handle)
         assert (saved.city, saved.voice, saved.email) == ("Potsdam", "+49.3319770", contact.email)
 
-        mail = site.sink.wait_for("browser.person@example.com").message
+        mail = site.sink.wait_for("browser.person@example.com")[0].message
         body = mail.get_body(("plain",))
         assert body is not None
         link = re.search(
@@ -167,7 +146,7 @@ def test_sign_in_by_the_mailed_link_in_chromium(site: Site, browser: Any) -> Non
     page.get_by_label("Account number or e-mail address").fill(account.email.upper())
     page.get_by_role("button", name="E-mail me a sign-in link").click()
     page.wait_for_url(f"{site.base_url}/signin/sent")
-    mail = site.sink.wait_for(account.email).message
+    mail = site.sink.wait_for(account.email)[0].message
     body = mail.get_body(("plain",))
     assert body is not None
     found = re.search(r"https?://\S+/signin/[A-Za-z0-9_-]+", body.get_content())
