@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import idna
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlmodel import Session, col
 
 from domains import audit
@@ -108,8 +108,9 @@ def _record(
     return True
 
 
-def failing_in(session: Session, addresses: Iterable[str]) -> set[str]:
-    """Those of `addresses` (as given) that are failing and not cleared."""
+def failing_in(session: Session | Connection, addresses: Iterable[str]) -> set[str]:
+    """Those of `addresses` (as given) that are failing and not cleared (read in a session, or
+    on a plain connection)."""
     wanted = {normal(a): a for a in addresses if a}
     if not wanted:
         return set()

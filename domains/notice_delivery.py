@@ -46,7 +46,7 @@ from domains.mail_compose import NoticeError
 from domains.mailer import Mailer, MailError, PermanentMailError, mailer_from_settings
 from domains.models import Notice
 from domains.notice_rows import Outcome, error_kind
-from domains.notices import RequestLinks, prepare
+from domains.notices import RequestLinks, prepare, prepare_for_account
 from domains.settings import Settings
 from domains.store import Store
 from domains.vocabulary import FailureSource, NoticeCategory, NoticeStatus
@@ -240,10 +240,10 @@ class _Pass:
     def _one(self, notice_id: int) -> Notice | None:
         store = self.store
         try:
-            notice = notice_rows.step(
+            claim = notice_rows.step(
                 store, notice_rows.claim, store, notice_id, self.holder, self.due_by
             )
-            if notice is None:  # not queued (any more), or no such notice: returned as it is
+            if claim is None:  # not queued (any more), or no such notice: returned as it is
                 return notice_rows.step(store, notice_rows.current, store, notice_id)
         except Exception as exc:
             if not is_transient(exc):
@@ -252,11 +252,24 @@ class _Pass:
                 "notice %s not claimed (%s): a later pass sends it", notice_id, error_kind(exc)
             )
             return None
+        notice, facts = claim.notice, claim.facts
         attempts, tried = 0, set[str]()
         refused: MailError | None = None  # the last refusal, once one sent us on
         while True:  # again only after a refusal, to the next address on file
             try:
-                message = notice_rows.step(store, _prepare, store, self.links, notice, self.context)
+                if facts is not None:  # read with the claim (marketing mail goes once only)
+                    message = prepare_for_account(
+                        store.settings,
+                        self.links,
+                        notice,
+                        facts.account,
+                        facts.failing,
+                        self.context,
+                    )
+                else:
+                    message = notice_rows.step(
+                        store, _prepare, store, self.links, notice, self.context
+                    )
             except NoticeError as exc:  # after a refusal: no other address left
                 reason = str(refused) if refused else str(exc)
                 return self._settle(notice, Outcome.FAILED, attempts, reason)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 from tenacity import (
@@ -21,13 +22,14 @@ from tenacity import (
     wait_exponential,
 )
 
+from domains import address_failures
 from domains.db import is_transient
 from domains.mailer import scrub
-from domains.models import Notice, utcnow
+from domains.models import Account, Notice, utcnow
 from domains.notices import PENDING_GRACE
 from domains.settings import MailSettings
 from domains.store import Store
-from domains.vocabulary import NoticeStatus
+from domains.vocabulary import NoticeCategory, NoticeStatus
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,23 @@ class Outcome(StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What a marketing notice to an account depends on, read in its claim's transaction."""
+
+    account: Account | None  # None: the account is gone
+    failing: bool  # the account's address is known to fail
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed notice; for a marketing notice to an account (an announcement), the facts
+    its sending depends on, read with the claim (`facts`; None for every other notice)."""
+
+    notice: Notice
+    facts: AccountFacts | None = None
 
 
 def claim_lease(mail: MailSettings) -> timedelta:
@@ -152,6 +171,11 @@ _RECORD_SENT = (
 )
 
 
+_ACCOUNT = select(Account.__table__).where(  # type: ignore[attr-defined]
+    Account.__table__.c.id == bindparam("account_id")  # type: ignore[attr-defined]
+)
+
+
 def due_ids(store: Store, now: datetime, after: int, size: int) -> list[int]:
     with store.read() as session:
         return list(
@@ -195,12 +219,14 @@ def requeue_abandoned(store: Store, now: datetime) -> int:
     return count
 
 
-def claim(store: Store, notice_id: int, holder: str, due_by: datetime | None) -> Notice | None:
+def claim(store: Store, notice_id: int, holder: str, due_by: datetime | None) -> Claim | None:
     """Mark a queued notice as being sent by `holder` (a pass); None if it is not queued (any
     more). With `due_by`, only a notice due then (`due`) is taken.
 
     Claiming again what the holder already holds succeeds too: a claim whose commit was lost
-    with the connection is simply made again.
+    with the connection is simply made again. A marketing notice to an account comes with the
+    account and its address's state as they are at the claim (`Claim.facts`), so the opt-out is
+    the one in force the moment the notice is sent.
     """
     values: dict[str, Any] = {"notice_id": notice_id, "holder": holder, "now": utcnow()}
     if due_by is None:
@@ -210,7 +236,23 @@ def claim(store: Store, notice_id: int, holder: str, due_by: datetime | None) ->
         values.update(due_by=due_by, queued_by=due_by - PENDING_GRACE)
     with store.write_rows() as connection:
         row = connection.execute(statement, values).mappings().first()
-    return Notice(**row) if row is not None else None
+        if row is None:
+            return None
+        notice = Notice(**row)
+        facts = _account_facts(connection, notice)
+    return Claim(notice, facts)
+
+
+def _account_facts(connection: Connection, notice: Notice) -> AccountFacts | None:
+    """The account of a marketing notice to an account, and whether its address fails."""
+    if notice.category != NoticeCategory.MARKETING or notice.recipient != "account":
+        return None
+    row = connection.execute(_ACCOUNT, {"account_id": notice.account_id}).mappings().first()
+    if row is None:
+        return AccountFacts(None, failing=False)
+    account = Account(**row)
+    failing = bool(address_failures.failing_in(connection, [account.email]))
+    return AccountFacts(account, failing)
 
 
 def current(store: Store, notice_id: int) -> Notice | None:

@@ -225,12 +225,10 @@ def prepare(
             raise NoticeError(f"change request {notice.subject_ref} not found")
     recipient = _recipient(session, notice, request)
     if notice.category == NoticeCategory.MARKETING:
-        if recipient.account is None:
-            return "not a customer: no marketing mail"
-        if recipient.account.marketing_opt_out_at is not None:
-            return "the account opted out of marketing"
-        if address_failures.failing_in(session, [recipient.address]):
-            return "the address is failing: no marketing mail to it"
+        failing = bool(address_failures.failing_in(session, [recipient.address]))
+        refusal = _marketing_refusal(recipient.account, failing)
+        if refusal:
+            return refusal
     else:
         recipient = _reachable(session, recipient, redirect=not _carries_proof(notice, recipient))
     values = _context(session, settings, links, notice, request, recipient)
@@ -240,6 +238,53 @@ def prepare(
         values.update(disclosure_mail.context(session, notice))
     except (reminder_mail.ReminderMailError, disclosure_mail.DisclosureMailError) as exc:
         raise NoticeError(str(exc)) from None
+    return _compose(settings, links, notice, recipient, values, context)
+
+
+def prepare_for_account(
+    settings: Settings,
+    links: RequestLinks,
+    notice: Notice,
+    account: Account | None,
+    failing: bool,
+    context: Mapping[str, Any],
+) -> EmailMessage | str:
+    """`prepare` for a marketing notice to an account (an announcement), from the account
+    and its address's state as read with the notice's claim: no session of its own. The same
+    message, or the same reason, as `prepare` gives (tests/domains/test_notices.py shows it)."""
+    if notice.category != NoticeCategory.MARKETING or notice.recipient != "account":
+        raise ValueError(f"notice {notice.id} is not a marketing notice to an account")
+    if account is None:
+        raise NoticeError(f"account {notice.account_id} does not exist")
+    refusal = _marketing_refusal(account, failing)
+    if refusal is not None:
+        return refusal
+    recipient = Recipient(account.name, account.email, "account", account)
+    values = base_context(settings, links, notice, recipient)
+    return _compose(settings, links, notice, recipient, values, context)
+
+
+def _marketing_refusal(account: Account | None, failing: bool) -> str | None:
+    """Why a marketing mail to this recipient is suppressed (None: it may go)."""
+    if account is None:
+        return "not a customer: no marketing mail"
+    if account.marketing_opt_out_at is not None:
+        return "the account opted out of marketing"
+    if failing:
+        return "the address is failing: no marketing mail to it"
+    return None
+
+
+def _compose(
+    settings: Settings,
+    links: RequestLinks,
+    notice: Notice,
+    recipient: Recipient,
+    values: dict[str, Any],
+    context: Mapping[str, Any],
+) -> EmailMessage:
+    """The message from the values read for it and the caller's context (the links made with
+    the notice), after the checks every mail passes."""
     extra = dict(context)
     if recipient.audience != "registrant":
         for key in REGISTRANT_ONLY:

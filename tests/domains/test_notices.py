@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import email
 import email.policy
+from email.message import EmailMessage
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from domains import notice_delivery, notices
+from domains import address_failures, notice_delivery, notices
+from domains.mail_compose import NoticeError
 from domains.mailer import FolderMailer, SmtpMailer
 from domains.masking import mask_email, mask_name
 from domains.models import Account, Contact, Notice, utcnow
-from domains.notice_rows import claim_lease
+from domains.notice_rows import AccountFacts, claim_lease
+from domains.notice_rows import claim as claim_notice
 from domains.settings import MailSettings, Settings
 from domains.store import Store
+from domains.vocabulary import FailureSource
 from portal.links import PortalLinks
 from tests.support.factories import account_data, contact_data, make_domain
 from tests.support.mail import SmtpSink
@@ -382,6 +386,77 @@ def test_marketing_goes_to_customers_who_did_not_opt_out(
     assert mail.rcpt_tos == [account.email]
     assert mail.message["Precedence"] == "bulk"
     assert "To stop it" in flat(mail.message.get_content())
+
+
+@pytest.mark.parametrize("case", ["customer", "opted out", "failing", "gone"])
+def test_an_announcement_prepared_from_its_claim_is_what_prepare_makes(
+    store: Store, case: str
+) -> None:
+    """The delivery's short way for marketing mail to an account (the account read with the
+    claim, no session of its own) gives the same message, or the same reason, as `prepare`."""
+    account = store.create_account("staff:test", account_data())
+    [notice_id] = queue_many(
+        store,
+        {"template": "newsletter", "category": "marketing", "subject_ref": None,
+         "recipient": "account", "account_id": account.id},
+    )  # fmt: skip
+    if case == "opted out":
+        store.update_account(
+            "staff:test",
+            account.number,
+            None,
+            {"marketing_opt_out_at": utcnow(), "marketing_opt_out_via": "portal"},
+        )
+    if case == "failing":
+        address_failures.record_failure(store, account.email, FailureSource.SMTP, "550 no such user")
+    links = PortalLinks(store.settings)
+    claim = claim_notice(store, notice_id, "holder", None)
+    assert claim is not None and claim.facts is not None
+    facts = claim.facts
+    if case == "gone":
+        facts = AccountFacts(None, failing=False)
+
+    def short_way() -> EmailMessage | str:
+        return notices.prepare_for_account(
+            store.settings, links, claim.notice, facts.account, facts.failing, {}
+        )
+
+    if case == "gone":
+        with pytest.raises(NoticeError, match=f"account {account.id} does not exist"):
+            short_way()
+        return
+    with store.read() as session:
+        expected = notices.prepare(session, store.settings, links, claim.notice, {})
+    made = short_way()
+    if isinstance(expected, str):
+        assert made == expected
+        return
+    assert isinstance(made, EmailMessage)
+    headers = [(k, str(v)) for k, v in expected.items() if k != "Date"]
+    assert [(k, str(v)) for k, v in made.items() if k != "Date"] == headers
+    assert "List-Unsubscribe-Post" in dict(headers)
+    assert [p.get_content() for p in made.iter_parts()] == [
+        p.get_content() for p in expected.iter_parts()
+    ]
+
+
+def test_only_marketing_notices_to_an_account_carry_facts_with_their_claim(
+    store: Store,
+) -> None:
+    account = store.create_account("staff:test", account_data())
+    ids = queue_many(
+        store,
+        {"template": "newsletter", "category": "marketing", "subject_ref": None,
+         "recipient": "account", "account_id": account.id},
+        essential("request_confirmed", recipient="account", account_id=account.id),
+    )  # fmt: skip
+    claims = [claim_notice(store, notice_id, "holder", None) for notice_id in ids]
+    assert [c is not None and c.facts is not None for c in claims] == [True, False]
+    with pytest.raises(ValueError, match="not a marketing notice to an account"):
+        assert claims[1] is not None
+        notices.prepare_for_account(
+            store.settings, PortalLinks(store.settings), claims[1].notice, None, False, {}
+        )
 
 
 # -- rendering --------------------------------------------------------------------------
