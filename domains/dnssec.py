@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dns.dnssectypes
+import dns.exception
 
 from domains.errors import FieldError, ValidationFailed
 
@@ -60,6 +61,7 @@ DIGESTS: Mapping[int, tuple[str, int, str]] = {
 }
 USABLE_ALGORITHMS = tuple(n for n, (_, use) in ALGORITHMS.items() if use != MUST_NOT)
 USABLE_DIGESTS = tuple(n for n, (_, _, use) in DIGESTS.items() if use != MUST_NOT)
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _HEX = re.compile(r"[0-9A-Fa-f]*")
 #: Other spellings of a DS's parts in a mapping (RDAP's and EPP's).
 _ALIASES = {
@@ -121,8 +123,8 @@ def _number(field: str, value: Any, what: str, mnemonic: Any = None) -> int:
         if mnemonic is not None:
             try:
                 return int(mnemonic.from_text(text.upper()))
-            except (ValueError, TypeError, AttributeError):
-                pass
+            except (ValueError, TypeError, AttributeError, dns.exception.DNSException):
+                pass  # not a mnemonic either: refused below
     raise _fail(field, f"{value!r} is not a number; give the {what} as a number")
 
 
@@ -178,8 +180,8 @@ def digest(value: Any, kind: int | None, field: str = "digest") -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(field, "is required: the digest, in hexadecimal")
     text = "".join(value.split())
-    if not _HEX.fullmatch(text) or not text.isascii():
-        bad = next(char for char in text if not (char.isascii() and char in "0123456789abcdefABCDEF"))
+    if not _HEX.fullmatch(text):
+        bad = next(char for char in text if char not in HEX_DIGITS)
         raise _fail(field, f"has {bad!r}, which is not a hexadecimal digit (0-9, A-F)")
     if kind in DIGESTS:
         name, length, _ = DIGESTS[kind]

@@ -50,7 +50,7 @@ class DomainEdit:
 
 
 def queue_update(session: Session, domain: Domain, changes: Mapping[str, Any]) -> None:
-    """Queue one `domain.update` entry for `changes` (contract keys) in the session's transaction."""
+    """Queue one `domain.update` of `changes` (contract keys) in the session's transaction."""
     assert domain.id is not None  # a stored row
     enqueue(
         session,
@@ -143,7 +143,9 @@ class DomainEdits(StoreReads):
                 )
                 queue_update(session, domain, payload)
             alabel = domain.name
-        return DomainEdit(self.domain_record(alabel), {"domain": alabel, **payload} if payload else {})
+        return DomainEdit(
+            self.domain_record(alabel), {"domain": alabel, **payload} if payload else {}
+        )
 
     # -- statuses ------------------------------------------------------------------------
 
@@ -190,7 +192,9 @@ class DomainEdits(StoreReads):
             domain.statuses = after
             return payload, {"statuses": {"before": before, "after": after}}
 
-        return self._edit(actor, name, expected_version, Permission.EDIT_DOMAIN, change, "domain.update")
+        return self._edit(
+            actor, name, expected_version, Permission.EDIT_DOMAIN, change, "domain.update"
+        )
 
     # -- name servers --------------------------------------------------------------------
 
@@ -221,7 +225,9 @@ class DomainEdits(StoreReads):
                 changes["glue"] = {"before": None, "after": hosts}
             return payload, changes
 
-        return self._edit(actor, name, expected_version, Permission.EDIT_DOMAIN, change, "domain.update")
+        return self._edit(
+            actor, name, expected_version, Permission.EDIT_DOMAIN, change, "domain.update"
+        )
 
     # -- DS records ----------------------------------------------------------------------
 
@@ -295,12 +301,12 @@ class DomainEdits(StoreReads):
             if domain.dnssec != signed:
                 changes["dnssec"] = {"before": domain.dnssec, "after": signed}
                 domain.dnssec = signed
-            payload = {
-                "ds": {"add": [r.payload() for r in add], "rem": [r.payload() for r in rem]}
-            }
+            payload = {"ds": {"add": [r.payload() for r in add], "rem": [r.payload() for r in rem]}}
             return payload, changes
 
-        return self._edit(actor, name, expected_version, Permission.EDIT_DOMAIN, change, "domain.ds")
+        return self._edit(
+            actor, name, expected_version, Permission.EDIT_DOMAIN, change, "domain.ds"
+        )
 
     def import_ds(self, actor: str, name: str, records: Iterable[Any]) -> DomainEdit:
         """Put DS records on file that the registry holds already (an import, the demo): the

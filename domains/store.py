@@ -22,6 +22,7 @@ from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
 from domains.settings import Settings, get_settings
 from domains.staff import Permission, require
+from domains.store_reads import ds_of
 from domains.vocabulary import ContactRole
 
 #: A contact's registration data, in the order of ICANN's WHOIS layout (the contact-field table).
@@ -356,6 +357,14 @@ class Store(DomainEdits):
             before = fields_of(domain, DOMAIN_FIELDS)
             clean = validation.domain({**before, "name": domain.name, **changes})
             kept = {k: clean[k] for k in DOMAIN_FIELDS}
+            if not kept["dnssec"] and before["dnssec"] and ds_of(session, domain):
+                raise ValidationFailed(
+                    FieldError(
+                        "dnssec",
+                        f"{domain.name} has DS records on file: it is signed while it has them; "
+                        "remove its DS records to make it unsigned",
+                    )
+                )
             self._write_changes(session, actor, domain, "domain", domain.name, before, kept)
             registry = {
                 **status_changes(before["statuses"], kept["statuses"]),
@@ -388,7 +397,7 @@ class Store(DomainEdits):
 
     def _assign(
         self, session: Session, actor: str, domain: Domain, role: str, handle: str
-    ) -> str | None | bool:
+    ) -> str | bool | None:
         """Link the contact; the handle it replaced (None: the role was free), or False when
         the contact held the role already."""
         validation.choice("role", role, ContactRole)

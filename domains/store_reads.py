@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from domains import access, audit, validation
-from domains.errors import NotFound, ValidationFailed
 from domains.dnssec import DsView
+from domains.errors import NotFound, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, DsRecord
 from domains.staff import Permission, StaffDirectory, require
 from domains.store_sessions import StoreSessions
@@ -91,9 +91,7 @@ class StoreReads(StoreSessions):
             ds = ds_of(session, domain)
         if account is None:
             raise NotFound("account of domain", name)
-        return DomainRecord(
-            domain=domain, account=account, contacts={r: c for r, c in rows}, ds=ds
-        )
+        return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows}, ds=ds)
 
     def look_at_domain(self, actor: str, name: str, purpose: AccessPurpose) -> DomainRecord:
         """The domain record with its contacts' private fields, for a member of staff allowed to

@@ -199,8 +199,8 @@ class AnswerReader:
             raise LookupUnavailable("the store cannot be read just now") from None
 
     def query(self, kind: str, name: str, key: str | None) -> list[dict[str, Any]]:
-        """The rows of the `fetch`, `fingerprint`, `exists`, `ds` or `published` query for an A-label
-        (`key`: the render key of the answers rendered ahead)."""
+        """The rows of the `fetch`, `fingerprint`, `exists`, `ds` or `published` query for an
+        A-label (`key`: the render key of the answers rendered ahead)."""
         values = {"name": name, "key": key}
         if self.sqlite:
             prepared = self._prepared[kind]

@@ -252,9 +252,7 @@ class PublicLookup:
         else:
             self.stats["built"] += 1
             record = self._record(name, rows)
-            view = build_view(
-                record, profile=self.profile, registrar=self.registrar, now=SENTINEL
-            )
+            view = build_view(record, profile=self.profile, registrar=self.registrar, now=SENTINEL)
             body = self.render(view)
             if body.count(SENTINEL_TEXT) != 1:
                 # Cannot stamp it later: render it for now and keep nothing.

@@ -7,9 +7,8 @@ carries a stub account holding only its id. Its instances are made by `domains.s
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Select, select
 

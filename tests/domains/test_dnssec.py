@@ -9,7 +9,10 @@ from domains.dnssec import DsView, ds_record, ds_records
 from domains.errors import ValidationFailed
 
 SHA256 = "1F987CC6583E92DF0890718C42B7C96D43B7F5CA6D5F67C9A4A7D1F8A9E3B2C1"
-SHA384 = "72D7B62976CE06438E9C0BF319013CF801F09ECC84B8D7E9495F27E305C6A9B0563A9B5F4D288405C3008A946DF983D6"
+SHA384 = (
+    "72D7B62976CE06438E9C0BF319013CF801F09ECC84B8D7E9"
+    "495F27E305C6A9B0563A9B5F4D288405C3008A946DF983D6"
+)
 
 
 def refused(value: object) -> dict[str, str]:
@@ -62,13 +65,9 @@ def test_a_bad_algorithm_is_refused_naming_the_field_and_why(number: int, words:
 
 def test_a_digest_of_the_wrong_length_names_the_type_and_both_lengths() -> None:
     errors = refused([f"2371 13 2 {SHA256[:-2]}"])
-    assert errors == {
-        "ds[0].digest": "has 62 hexadecimal digits; a SHA-256 digest (type 2) has 64"
-    }
+    assert errors == {"ds[0].digest": "has 62 hexadecimal digits; a SHA-256 digest (type 2) has 64"}
     errors = refused([f"2371 13 4 {SHA256}"])
-    assert errors == {
-        "ds[0].digest": "has 64 hexadecimal digits; a SHA-384 digest (type 4) has 96"
-    }
+    assert errors == {"ds[0].digest": "has 64 hexadecimal digits; a SHA-384 digest (type 4) has 96"}
 
 
 def test_digest_types_iana_forbids_for_delegations_are_refused() -> None:
@@ -131,9 +130,10 @@ def test_glue_that_does_not_belong_and_bad_addresses_are_named() -> None:
             },
         )
     errors = {error.field: error.message for error in caught.value.errors}
-    assert "is not a valid host name" in errors["nameservers[2]"] or "space" in errors[
-        "nameservers[2]"
-    ]
+    assert (
+        "is not a valid host name" in errors["nameservers[2]"]
+        or "space" in errors["nameservers[2]"]
+    )
     assert "is not under kite-makers.com" in errors["glue[ns.example.net]"]
     assert "is not one of the name servers given" in errors["glue[ns9.kite-makers.com]"]
     assert "is a loopback address" in errors["glue[ns2.kite-makers.com][0]"]

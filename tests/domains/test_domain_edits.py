@@ -66,7 +66,11 @@ def test_lock_queues_one_entry_with_the_contract_payload_and_audits_it(
     assert edit.changed and edit.record.domain.version == version + 1
     assert edit.record.domain.statuses == LOCK
     (entry,) = entries(store)
-    assert (entry.kind, entry.tld, entry.domain_id) == ("domain.update", "com", edit.record.domain.id)
+    assert (entry.kind, entry.tld, entry.domain_id) == (
+        "domain.update",
+        "com",
+        edit.record.domain.id,
+    )
     assert entry.payload == {"domain": domain, "statuses": {"add": LOCK, "rem": []}}
     assert edit.payload == entry.payload
     latest = events(store, domain)[0]
@@ -116,7 +120,7 @@ def test_one_client_status_at_a_time_and_server_locks_refuse_everything(
     )
     before = written(store)
     with pytest.raises(RuleViolation, match="serverUpdateProhibited: the registry refuses"):
-        store.unlock(ACTOR, domain, None)
+        store.lock(ACTOR, domain, None)
     with pytest.raises(RuleViolation, match="serverUpdateProhibited"):
         store.set_client_statuses(ACTOR, domain, None, remove=["clientHold"])
     assert written(store) == before
@@ -181,9 +185,7 @@ def test_name_servers_with_glue_for_a_host_under_the_domain(store: Store, domain
     }
 
 
-def test_ds_records_sign_the_domain_and_removing_all_unsigns_it(
-    store: Store, domain: str
-) -> None:
+def test_ds_records_sign_the_domain_and_removing_all_unsigns_it(store: Store, domain: str) -> None:
     first = store.set_ds(ACTOR, domain, None, [f"2371 13 2 {D1.lower()}"])
     assert first.record.domain.dnssec is True
     assert [ds.payload() for ds in first.record.ds] == [DS1]
@@ -230,9 +232,7 @@ def test_a_domain_flagged_signed_without_ds_on_file_stays_signed(store: Store) -
     assert "dnssec" not in events(store, created.name)[0].changes  # it was signed already
 
 
-def test_change_of_registrant_to_another_contact_of_the_account(
-    store: Store, domain: str
-) -> None:
+def test_change_of_registrant_to_another_contact_of_the_account(store: Store, domain: str) -> None:
     record = store.domain_record(domain)
     old = record.contact("registrant")
     assert old is not None
@@ -269,7 +269,10 @@ def test_update_domain_queues_client_statuses_and_name_servers_only(
         ACTOR,
         domain,
         None,
-        {"statuses": ["serverHold", "clientTransferProhibited"], "nameservers": ["ns9.example.net"]},
+        {
+            "statuses": ["serverHold", "clientTransferProhibited"],
+            "nameservers": ["ns9.example.net"],
+        },
     )
     (entry,) = entries(store)
     expected: dict[str, Any] = {
@@ -292,3 +295,12 @@ def test_assigning_the_registrant_queues_the_same_change(store: Store, domain: s
     assert entry.payload["registrant"]["after"] == new.handle
     store.assign_contact(f"staff:{SUPPORT}", domain, "admin", new.handle)  # not the registry's
     assert len(entries(store)) == 1
+
+
+def test_the_flag_cannot_be_cleared_while_ds_records_are_on_file(store: Store, domain: str) -> None:
+    store.set_ds(ACTOR, domain, None, [DS1])
+    before = written(store)
+    with pytest.raises(ValidationFailed, match="dnssec: .* has DS records on file"):
+        store.update_domain(ACTOR, domain, None, {"dnssec": False})
+    assert written(store) == before
+    assert store.get_domain(domain).dnssec is True

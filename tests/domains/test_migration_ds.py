@@ -25,8 +25,12 @@ def test_the_signed_flag_keeps_its_meaning_across_0013(database_url: str, tmp_pa
     old.ensure_house_contact()
     account = old.create_account(
         ACTOR,
-        {"number": "A-100900", "name": "Kite Makers Ltd", "email": "office@example.com",
-         "country": "GB"},
+        {
+            "number": "A-100900",
+            "name": "Kite Makers Ltd",
+            "email": "office@example.com",
+            "country": "GB",
+        },
     )
     holder = old.create_contact(
         ACTOR,
@@ -45,7 +49,10 @@ def test_the_signed_flag_keeps_its_meaning_across_0013(database_url: str, tmp_pa
     upgrade(engine)
     assert current_revision(engine) == "0013"
     store = Store(engine, settings)
-    signed, plain = store.domain_record("signed-before.com"), store.domain_record("plain-before.com")
+    signed, plain = (
+        store.domain_record("signed-before.com"),
+        store.domain_record("plain-before.com"),
+    )
     assert (signed.domain.dnssec, signed.ds) == (True, ())  # signed, DS data not on file yet
     assert (plain.domain.dnssec, plain.ds) == (False, ())
     edit = store.set_ds(ACTOR, "plain-before.com", None, [f"2371 13 2 {DIGEST}"])

@@ -60,7 +60,9 @@ def test_signed_without_ds_on_file_and_unsigned_carry_no_ds_data() -> None:
 
 
 def test_the_public_view_carries_the_ds_records() -> None:
-    view = build_view(signed_record(), profile="icann-gtld", registrar=view_of(signed_record()).registrar)
+    view = build_view(
+        signed_record(), profile="icann-gtld", registrar=view_of(signed_record()).registrar
+    )
     assert view.domain.ds == DS
 
 

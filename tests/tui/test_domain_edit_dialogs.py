@@ -80,9 +80,11 @@ async def test_lock_then_unlock_from_the_dialog(app, demo_store: Store) -> None:
         await pilot.click("#lock")
         await back_on(pilot, screen)
         statuses = demo_store.get_domain(DOMAIN).statuses
-        assert {"clientTransferProhibited", "clientUpdateProhibited", "clientDeleteProhibited"} <= set(
-            statuses
-        )
+        assert {
+            "clientTransferProhibited",
+            "clientUpdateProhibited",
+            "clientDeleteProhibited",
+        } <= set(statuses)
         assert "Locked: clientUpdateProhibited" in text_of(screen.query_one("#summary", Static))
         await open_dialog(pilot, "k", ClientStatusesDialog)
         await pilot.click("#unlock")
@@ -96,7 +98,11 @@ async def test_lock_then_unlock_from_the_dialog(app, demo_store: Store) -> None:
             "domain": DOMAIN,
             "statuses": {
                 "add": [],
-                "rem": ["clientDeleteProhibited", "clientTransferProhibited", "clientUpdateProhibited"],
+                "rem": [
+                    "clientDeleteProhibited",
+                    "clientTransferProhibited",
+                    "clientUpdateProhibited",
+                ],
             },
         },
     ]
@@ -144,7 +150,10 @@ async def test_ds_records_bad_then_good_sign_the_domain(app, demo_store: Store) 
     assert payloads(demo_store) == [
         {
             "domain": DOMAIN,
-            "ds": {"add": [{"key_tag": 2371, "alg": 13, "digest_type": 2, "digest": D1}], "rem": []},
+            "ds": {
+                "add": [{"key_tag": 2371, "alg": 13, "digest_type": 2, "digest": D1}],
+                "rem": [],
+            },
         }
     ]
 

@@ -42,7 +42,9 @@ def domain(store: Store) -> str:
 def test_lock_and_unlock_as_the_member_at_the_keyboard(store: Store, domain: str) -> None:
     me = add_me(store, StaffRole.SUPPORT)
     out = said(on(store, "domains", "lock", domain))
-    assert out.startswith(f"{DOMAIN}: statuses now clientDeleteProhibited, clientTransferProhibited")
+    assert out.startswith(
+        f"{DOMAIN}: statuses now clientDeleteProhibited, clientTransferProhibited"
+    )
     assert "the registry update is queued" in out
     assert said(on(store, "domains", "lock", domain)) == f"{DOMAIN}: nothing changed"
     said(on(store, "domains", "unlock", domain, "--status", "clientDeleteProhibited"))
@@ -51,7 +53,11 @@ def test_lock_and_unlock_as_the_member_at_the_keyboard(store: Store, domain: str
         {
             "domain": DOMAIN,
             "statuses": {
-                "add": ["clientDeleteProhibited", "clientTransferProhibited", "clientUpdateProhibited"],
+                "add": [
+                    "clientDeleteProhibited",
+                    "clientTransferProhibited",
+                    "clientUpdateProhibited",
+                ],
                 "rem": [],
             },
         },
@@ -103,7 +109,18 @@ def test_ds_records_added_listed_replaced_and_cleared(store: Store, domain: str)
     assert "1 DS record(s) on file, signed" in out
     listed = said(on(store, "domains", "ds", domain))
     assert f"2371 13 2 {D1} (ECDSAP256SHA256, SHA-256)" in listed
-    said(on(store, "domains", "ds", domain, "--add", f"60485 15 2 {D2}", "--remove", f"2371 13 2 {D1}"))
+    said(
+        on(
+            store,
+            "domains",
+            "ds",
+            domain,
+            "--add",
+            f"60485 15 2 {D2}",
+            "--remove",
+            f"2371 13 2 {D1}",
+        )
+    )
     out = said(on(store, "domains", "ds", domain, "--clear"))
     assert "0 DS record(s) on file, unsigned" in out
     ds1 = {"key_tag": 2371, "alg": 13, "digest_type": 2, "digest": D1}

@@ -101,7 +101,9 @@ class DomainEditDialog(ModalScreen[bool]):
                 return
             except Exception as exc:  # a user never sees a traceback; the log keeps it
                 log.exception("saving a domain edit failed")
-                self.app.call_from_thread(self.show_refusal, RuntimeError(f"unexpected error: {exc}"))
+                self.app.call_from_thread(
+                    self.show_refusal, RuntimeError(f"unexpected error: {exc}")
+                )
                 return
             self.app.call_from_thread(self.saved, edit)
 

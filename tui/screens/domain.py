@@ -1,4 +1,4 @@
-"""Domain: contacts, statuses, name servers, DNSSEC, dates, requests, history, live checks, edits."""
+"""Domain: contacts, statuses, name servers, DNSSEC, dates, requests, history, checks, edits."""
 
 from __future__ import annotations
 
