@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from domains import audit
 from domains.models import OutboxEntry
 from domains.store import Store
 from domains.vocabulary import StaffRole
@@ -47,7 +48,10 @@ def test_lock_and_unlock_as_the_member_at_the_keyboard(store: Store, domain: str
     )
     assert "the registry update is queued" in out
     assert said(on(store, "domains", "lock", domain)) == f"{DOMAIN}: nothing changed"
-    said(on(store, "domains", "unlock", domain, "--status", "clientDeleteProhibited"))
+    # The registry refuses any change but lifting the update lock while it is set.
+    refused = one_error(on(store, "domains", "lock", domain, "--status", "clientHold"))
+    assert refused.startswith(f"error: {DOMAIN} is locked (clientUpdateProhibited)")
+    said(on(store, "domains", "unlock", domain, "--status", "clientUpdateProhibited"))
     said(on(store, "domains", "unlock", domain))
     assert payloads(store) == [
         {
@@ -61,14 +65,12 @@ def test_lock_and_unlock_as_the_member_at_the_keyboard(store: Store, domain: str
                 "rem": [],
             },
         },
-        {"domain": DOMAIN, "statuses": {"add": [], "rem": ["clientDeleteProhibited"]}},
+        {"domain": DOMAIN, "statuses": {"add": [], "rem": ["clientUpdateProhibited"]}},
         {
             "domain": DOMAIN,
-            "statuses": {"add": [], "rem": ["clientTransferProhibited", "clientUpdateProhibited"]},
+            "statuses": {"add": [], "rem": ["clientDeleteProhibited", "clientTransferProhibited"]},
         },
     ]
-    from domains import audit
-
     (latest, *_) = audit.list_events(store, entity_type="domain", entity_id=DOMAIN)
     assert latest.actor == me
 
