@@ -183,7 +183,7 @@ def digest(value: Any, kind: int | None, field: str = "digest") -> str:
     if not _HEX.fullmatch(text):
         bad = next(char for char in text if char not in HEX_DIGITS)
         raise _fail(field, f"has {bad!r}, which is not a hexadecimal digit (0-9, A-F)")
-    if kind in DIGESTS:
+    if kind is not None and kind in DIGESTS:
         name, length, _ = DIGESTS[kind]
         if len(text) != length:
             raise _fail(

@@ -49,12 +49,12 @@ class ClientStatusesDialog(DomainEditDialog):
         )
 
     @on(Button.Pressed, "#lock")
-    def lock(self) -> None:
+    def lock_pressed(self) -> None:
         """Tick the registrar lock's statuses and save."""
         self._set_lock(True)
 
     @on(Button.Pressed, "#unlock")
-    def unlock(self) -> None:
+    def unlock_pressed(self) -> None:
         """Clear the registrar lock's statuses and save."""
         self._set_lock(False)
 
