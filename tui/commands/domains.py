@@ -125,8 +125,7 @@ def ds_command(
     version: int | None = VERSION_OPTION,
     database_url: str = DB_OPTION,
 ) -> None:
-    """Add or remove DS records (the domain is signed while it has any); without options,
-    list those on file."""
+    """Add or remove DS records (signed while it has any); without options, list them."""
     adding, removing = list(add or []), list(remove or [])
     with user_errors(), opened_store(database_url, create=False) as store:
         if not adding and not removing and not clear:
