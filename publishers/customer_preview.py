@@ -14,7 +14,8 @@ from domains.models import Account, Contact, Domain
 from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from publishers.policy import FieldView, PublicationView, RegistrarView, build_view
-from publishers.profiles import Profile, get_profile
+from publishers.profiles import Profile, Publications
+from publishers.registries import chosen_publications
 from publishers.whois import render_whois
 
 #: What RDAP does with a redacted field, by its RFC 9537 method, in the portal's words.
@@ -89,9 +90,11 @@ def public_field(view: FieldView) -> PublicField:
 class PolicyLens:
     """The publication policy under the store's settings, as the control panel asks it."""
 
-    def __init__(self, settings: Settings, profile: Profile | str | None = None) -> None:
-        chosen = settings.publication_profile if profile is None else profile
-        self.profile = get_profile(chosen) if isinstance(chosen, str) else chosen
+    def __init__(
+        self, settings: Settings, profile: Publications | Profile | str | None = None
+    ) -> None:
+        # Each domain under its TLD's profile (None: from the settings' registries file).
+        self.profile = chosen_publications(settings, profile)
         self.registrar = RegistrarView.from_settings(settings.registrar)
         self._shown: dict[tuple[str, str, bool, tuple[str, ...]], frozenset[str] | None] = {}
 

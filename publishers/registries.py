@@ -18,6 +18,14 @@ A TOML file (architecture §6, issue 5 part 4)::
 
     [tlds.uk]                          # optional, per TLD: override the contact policy
     contacts = { admin = "prohibited", tech = "prohibited", billing = "prohibited" }
+    profile = "cctld-legal-persons"    # its publication profile (publishers/profiles.py)
+    rdds = "registry"                  # we run no WHOIS/RDAP for .uk: the registry's do
+    registry_whois = "whois.nic.uk"    # named in our WHOIS answers for .uk domains
+    registry_rdap = "https://rdap.nominet.uk/uk/"  # our RDAP answers redirect there (optional)
+
+Every TLD publishes under `icann-gtld` (ICANN's Registration Data Policy) unless its table names
+another profile, which only a ccTLD may (a gTLD's registrar is bound by that policy), and has
+the registrar's RDDS (`rdds = "registrar"`) unless a ccTLD's says `"registry"`.
 
 Paths may start with ``~``, may name ``{data_dir}`` (the settings' data directory) and are
 otherwise relative to the configuration file. The password never lives in the file: it is read
@@ -32,24 +40,40 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AnyHttpUrl,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StrictStr,
+    TypeAdapter,
     ValidationError,
 )
 
 from domains.errors import InterlinkError
-from domains.vocabulary import ContactRole, RegistryContactPolicy
+from domains.validation import host_name
+from domains.vocabulary import ContactRole, RddsOperator, RegistryContactPolicy
 from publishers.epp.session import Endpoint
 from publishers.policy import DEFAULT_REGISTRY_POLICY
+from publishers.profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    Profile,
+    Publications,
+    RegistryRdds,
+    TldPublication,
+    is_gtld,
+)
+
+if TYPE_CHECKING:
+    from domains.settings import Settings
 
 DEFAULT_FILE = Path(__file__).resolve().with_name("registries.default.toml")
+_HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
 class RegistryConfigError(InterlinkError):
@@ -114,11 +138,13 @@ class Registry:
 
 @dataclass(frozen=True)
 class TldConfig:
-    """A TLD: its registry and the contact policy per role that applies to it."""
+    """A TLD: its registry, the contact policy per role that applies to it, its publication."""
 
     tld: str
     registry: Registry
     contacts: Mapping[str, str]
+    publication: TldPublication | None = None
+    """None: the default profile and the registrar's RDDS (`Publications.for_tld`)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +171,14 @@ class RegistryMap:
     def contact_policy(self, tld: str) -> Mapping[str, str]:
         """The contact policy per role of one TLD."""
         return self.tld(tld).contacts
+
+    def publications(self, default: str = DEFAULT_PROFILE) -> Publications:
+        """Each configured TLD's publication; `default` is the profile of a ccTLD that names
+        none (a gTLD's is always icann-gtld)."""
+        return Publications(
+            {tld: c.publication for tld, c in self.tlds.items() if c.publication is not None},
+            default,
+        )
 
     def __iter__(self) -> Iterator[Registry]:
         return iter(self.registries.values())
@@ -290,6 +324,10 @@ class _TldTable(BaseModel):
 
     registry: _OptionalText = None
     contacts: _Policy = None
+    profile: _OptionalText = None
+    rdds: _OptionalText = None
+    registry_whois: _OptionalText = None
+    registry_rdap: _OptionalText = None
 
 
 class _RegistriesFile(BaseModel):
@@ -359,6 +397,58 @@ def _policy(
     return policy
 
 
+def _publication(where: _Where, key: str, tld: str, table: _TldTable) -> TldPublication | None:
+    """A [tlds.TLD] table's profile and RDDS, checked (a gTLD keeps ICANN's profile and RDDS);
+    None when it names neither."""
+    profile = table.profile
+    if profile is not None and profile not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
+        raise where.fail(f"{key}.profile", f"no publication profile {profile!r}; known: {known}")
+    if profile not in (None, DEFAULT_PROFILE) and is_gtld(tld):
+        raise where.fail(
+            f"{key}.profile",
+            f".{tld} is a gTLD: it publishes under {DEFAULT_PROFILE} (ICANN's Registration "
+            "Data Policy binds its registrar); only a ccTLD may name another profile",
+        )
+    rdds = table.rdds or RddsOperator.REGISTRAR
+    if rdds not in tuple(RddsOperator):
+        raise where.fail(
+            f"{key}.rdds", f"must be one of {', '.join(RddsOperator)}, not {table.rdds!r}"
+        )
+    if rdds == RddsOperator.REGISTRAR:
+        for name in ("registry_whois", "registry_rdap"):
+            if getattr(table, name) is not None:
+                raise where.fail(f"{key}.{name}", 'is only for a TLD with rdds = "registry"')
+        return None if profile is None else TldPublication(tld, profile)
+    if is_gtld(tld):
+        raise where.fail(
+            f"{key}.rdds",
+            f".{tld} is a gTLD: its registrar must run WHOIS and RDAP for it (2013 RAA); "
+            'only a ccTLD may say "registry"',
+        )
+    if table.registry_whois is None:
+        raise where.fail(
+            f"{key}.registry_whois",
+            'is required with rdds = "registry": the registry\'s WHOIS server, which our '
+            "answers name",
+        )
+    try:
+        whois_server = host_name(table.registry_whois, field="registry_whois")
+    except InterlinkError:
+        raise where.fail(
+            f"{key}.registry_whois", f"must be a host name, not {table.registry_whois!r}"
+        ) from None
+    rdap = table.registry_rdap
+    if rdap is not None:
+        try:
+            rdap = str(_HTTP_URL.validate_python(rdap))
+        except ValidationError:
+            raise where.fail(
+                f"{key}.registry_rdap", f"must be an http(s) URL (the registry's RDAP base), not {rdap!r}"
+            ) from None
+    return TldPublication(tld, profile, RegistryRdds(whois_server, rdap))
+
+
 def _registry(
     where: _Where, name: str, table: _RegistryTable, data_dir: Path | None
 ) -> tuple[Registry, list[str]]:
@@ -426,9 +516,31 @@ def parse_registries(
         else:
             raise where.fail(f"{key}.registry", "is required for a TLD no registry lists")
         tlds[tld] = TldConfig(
-            tld, registry, _policy(where, f"{key}.contacts", override.contacts, registry.contacts)
+            tld,
+            registry,
+            _policy(where, f"{key}.contacts", override.contacts, registry.contacts),
+            _publication(where, key, tld, override),
         )
     return RegistryMap(registries=registries, tlds=tlds, source=path)
+
+
+def load_publications(settings: Settings) -> Publications:
+    """Each TLD's publication from the settings' registries file (a ccTLD that names no profile
+    publishes under the settings' `publication_profile`)."""
+    registries = load_registries(settings.registries_file, data_dir=settings.data_dir)
+    return registries.publications(settings.publication_profile)
+
+
+def chosen_publications(
+    settings: Settings, profile: Publications | Profile | str | None = None
+) -> Publications:
+    """Each TLD's publication: from the settings' registries file when `profile` is None, else
+    the one given (a profile alone: that profile for every TLD)."""
+    if profile is None:
+        return load_publications(settings)
+    if isinstance(profile, Publications):
+        return profile
+    return Publications.single(profile if isinstance(profile, str) else profile.name)
 
 
 def load_registries(

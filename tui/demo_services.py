@@ -89,10 +89,12 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
     """Give the sandbox the demo's domains and contacts as the sync would have left them there:
     the same contact data and disclose flags (publishers/registry_compare.py), statuses and NS."""
     from publishers.policy import build_view
+    from publishers.registries import load_publications
     from publishers.registry_compare import store_intent
     from publishers.sandbox.server import SandboxRegistry
 
     settings = store.settings
+    publications = load_publications(settings)
     registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
     async with registry:
         seeded: set[str] = set()
@@ -101,9 +103,7 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
             page = store.search("", kind="domain", cursor=cursor, limit=200)
             for hit in page.hits:
                 record = store.domain_record(hit.name)
-                view = build_view(
-                    record, profile=settings.publication_profile, registrar=settings.registrar
-                )
+                view = build_view(record, profile=publications, registrar=settings.registrar)
                 intent = store_intent(record, view, SANDBOX_CLIENT)
                 for handle, expected in intent.contacts.items():
                     if handle not in seeded:

@@ -185,7 +185,7 @@ def expected_disclose(store: Store, registries_: RegistryMap, name: str, role: s
     record = store.domain_record(name)
     view = build_view(
         record,
-        profile=store.settings.publication_profile,
+        profile=registries_.publications(store.settings.publication_profile),
         registrar=store.settings.registrar,
         registry_policy=registries_.contact_policy(record.domain.tld),
     )
