@@ -15,7 +15,7 @@ from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from publishers.policy import FieldView, PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, Publications
-from publishers.registries import chosen_publications
+from publishers.tld_publication import chosen_publications
 from publishers.whois import render_whois
 
 #: What RDAP does with a redacted field, by its RFC 9537 method, in the portal's words.
@@ -23,6 +23,8 @@ RDAP_WORDS = {
     "removal": "left out (listed as redacted)",
     "emptyValue": "empty (listed as redacted)",
 }
+#: What WHOIS and RDAP show of a field the profile omits (no line, no member).
+OMITTED_WORDS = "not shown at all"
 _STUB_TIME = datetime(2020, 1, 1, tzinfo=UTC)
 _CONTACT_COLUMNS = tuple(c.name for c in Contact.__table__.columns)  # type: ignore[attr-defined]
 
@@ -71,6 +73,8 @@ def rdap_words(view: FieldView) -> str:
     """What RDAP gives for one field, in words: its value, or how it is redacted."""
     if view.published:
         return ", ".join(view.lines) if view.lines else (view.value or "(empty)")
+    if view.omitted:
+        return OMITTED_WORDS
     if view.method == "replacementValue":
         return f"{view.value} (a contact form instead of the address)"
     return RDAP_WORDS.get(view.method or "", "redacted")
@@ -80,7 +84,7 @@ def whois_words(view: FieldView) -> str:
     """What WHOIS shows for one field: its line's value (each street line on a line of its own)."""
     if view.published and view.lines:
         return "\n".join(view.lines)
-    return view.whois_text
+    return OMITTED_WORDS if view.omitted else view.whois_text
 
 
 def public_field(view: FieldView) -> PublicField:

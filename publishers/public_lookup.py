@@ -45,7 +45,7 @@ from publishers.profiles import Profile, Publications
 from publishers.published import SENTINEL, SENTINEL_TEXT, Publication
 from publishers.query_names import normalise
 from publishers.records import record_from_rows
-from publishers.registries import chosen_publications
+from publishers.tld_publication import chosen_publications
 
 
 def iso_now() -> str:

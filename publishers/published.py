@@ -50,7 +50,7 @@ from domains.store import DomainRecord, Store
 from publishers import rdap, whois
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, Publications
-from publishers.registries import chosen_publications
+from publishers.tld_publication import chosen_publications
 from publishers.records import DOMAIN, DOMAIN_CONTACT, record_from_rows, record_query
 
 log = logging.getLogger(__name__)

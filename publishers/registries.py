@@ -37,43 +37,29 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    AnyHttpUrl,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StrictStr,
-    TypeAdapter,
     ValidationError,
 )
 
 from domains.errors import InterlinkError
-from domains.validation import host_name
-from domains.vocabulary import ContactRole, RddsOperator, RegistryContactPolicy
+from domains.vocabulary import ContactRole, RegistryContactPolicy
 from publishers.epp.session import Endpoint
 from publishers.policy import DEFAULT_REGISTRY_POLICY
-from publishers.profiles import (
-    DEFAULT_PROFILE,
-    PROFILES,
-    Profile,
-    Publications,
-    RegistryRdds,
-    TldPublication,
-    is_gtld,
-)
-
-if TYPE_CHECKING:
-    from domains.settings import Settings
+from publishers.profiles import DEFAULT_PROFILE, Publications, TldPublication
+from publishers.tld_publication import PUBLICATION_KEYS, tld_publication
 
 DEFAULT_FILE = Path(__file__).resolve().with_name("registries.default.toml")
-_HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
 class RegistryConfigError(InterlinkError):
@@ -397,58 +383,6 @@ def _policy(
     return policy
 
 
-def _publication(where: _Where, key: str, tld: str, table: _TldTable) -> TldPublication | None:
-    """A [tlds.TLD] table's profile and RDDS, checked (a gTLD keeps ICANN's profile and RDDS);
-    None when it names neither."""
-    profile = table.profile
-    if profile is not None and profile not in PROFILES:
-        known = ", ".join(sorted(PROFILES))
-        raise where.fail(f"{key}.profile", f"no publication profile {profile!r}; known: {known}")
-    if profile not in (None, DEFAULT_PROFILE) and is_gtld(tld):
-        raise where.fail(
-            f"{key}.profile",
-            f".{tld} is a gTLD: it publishes under {DEFAULT_PROFILE} (ICANN's Registration "
-            "Data Policy binds its registrar); only a ccTLD may name another profile",
-        )
-    rdds = table.rdds or RddsOperator.REGISTRAR
-    if rdds not in tuple(RddsOperator):
-        raise where.fail(
-            f"{key}.rdds", f"must be one of {', '.join(RddsOperator)}, not {table.rdds!r}"
-        )
-    if rdds == RddsOperator.REGISTRAR:
-        for name in ("registry_whois", "registry_rdap"):
-            if getattr(table, name) is not None:
-                raise where.fail(f"{key}.{name}", 'is only for a TLD with rdds = "registry"')
-        return None if profile is None else TldPublication(tld, profile)
-    if is_gtld(tld):
-        raise where.fail(
-            f"{key}.rdds",
-            f".{tld} is a gTLD: its registrar must run WHOIS and RDAP for it (2013 RAA); "
-            'only a ccTLD may say "registry"',
-        )
-    if table.registry_whois is None:
-        raise where.fail(
-            f"{key}.registry_whois",
-            'is required with rdds = "registry": the registry\'s WHOIS server, which our '
-            "answers name",
-        )
-    try:
-        whois_server = host_name(table.registry_whois, field="registry_whois")
-    except InterlinkError:
-        raise where.fail(
-            f"{key}.registry_whois", f"must be a host name, not {table.registry_whois!r}"
-        ) from None
-    rdap = table.registry_rdap
-    if rdap is not None:
-        try:
-            rdap = str(_HTTP_URL.validate_python(rdap))
-        except ValidationError:
-            raise where.fail(
-                f"{key}.registry_rdap", f"must be an http(s) URL (the registry's RDAP base), not {rdap!r}"
-            ) from None
-    return TldPublication(tld, profile, RegistryRdds(whois_server, rdap))
-
-
 def _registry(
     where: _Where, name: str, table: _RegistryTable, data_dir: Path | None
 ) -> tuple[Registry, list[str]]:
@@ -476,6 +410,11 @@ def _registry(
             f"{key}.cert_file", "a client certificate needs both cert_file and key_file"
         )
     return registry, [normalise_tld(t) for t in table.tlds]
+
+
+def _failing(where: _Where, table: str) -> Callable[[str, str], RegistryConfigError]:
+    """The error of a key of `table`, with its line."""
+    return lambda name, message: where.fail(f"{table}.{name}", message)
 
 
 def parse_registries(
@@ -519,28 +458,11 @@ def parse_registries(
             tld,
             registry,
             _policy(where, f"{key}.contacts", override.contacts, registry.contacts),
-            _publication(where, key, tld, override),
+            tld_publication(
+                tld, override.model_dump(include=set(PUBLICATION_KEYS)), _failing(where, key)
+            ),
         )
     return RegistryMap(registries=registries, tlds=tlds, source=path)
-
-
-def load_publications(settings: Settings) -> Publications:
-    """Each TLD's publication from the settings' registries file (a ccTLD that names no profile
-    publishes under the settings' `publication_profile`)."""
-    registries = load_registries(settings.registries_file, data_dir=settings.data_dir)
-    return registries.publications(settings.publication_profile)
-
-
-def chosen_publications(
-    settings: Settings, profile: Publications | Profile | str | None = None
-) -> Publications:
-    """Each TLD's publication: from the settings' registries file when `profile` is None, else
-    the one given (a profile alone: that profile for every TLD)."""
-    if profile is None:
-        return load_publications(settings)
-    if isinstance(profile, Publications):
-        return profile
-    return Publications.single(profile if isinstance(profile, str) else profile.name)
 
 
 def load_registries(

@@ -89,7 +89,7 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
     """Give the sandbox the demo's domains and contacts as the sync would have left them there:
     the same contact data and disclose flags (publishers/registry_compare.py), statuses and NS."""
     from publishers.policy import build_view
-    from publishers.registries import load_publications
+    from publishers.tld_publication import load_publications
     from publishers.registry_compare import store_intent
     from publishers.sandbox.server import SandboxRegistry
 

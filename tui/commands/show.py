@@ -24,7 +24,8 @@ from publishers.policy import FieldView, PublicationView, build_view
 from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
 from publishers.profiles import Publications
-from publishers.registries import load_publications, load_registries
+from publishers.registries import load_registries
+from publishers.tld_publication import load_publications
 from publishers.whois import render_whois
 from tui.commands.common import acting, opened_store, user_errors
 

@@ -27,7 +27,7 @@ from domains.store import DomainRecord
 from domains.vocabulary import DisclosureState
 from portal.links import PortalLinks
 from publishers.policy import build_disclosure_view, build_view
-from publishers.registries import load_publications
+from publishers.tld_publication import load_publications
 from tui.dialogs.confirm import ConfirmDialog
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable

@@ -15,7 +15,7 @@ from domains.vocabulary import AccessPurpose
 from publishers.policy import PublicationView, build_view
 from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
-from publishers.registries import load_publications
+from publishers.tld_publication import load_publications
 from publishers.whois import render_whois
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
