@@ -107,9 +107,8 @@ def render_whois(view: PublicationView) -> str:
     for role in view.shown_roles:
         for name in FIELDS:
             lines += _field_lines(role.field(name))
-    lines += [_line("Name Server", host.upper()) for host in domain.nameservers] or [
-        _line("Name Server")
-    ]
+    # One empty `Name Server:` line for a domain without any (the RDDS specification).
+    lines += [_line("Name Server", host.upper()) for host in domain.nameservers or ("",)]
     lines += [
         _line("DNSSEC", "signedDelegation" if domain.dnssec else "unsigned"),
         _line("URL of the ICANN Whois Inaccuracy Complaint Form", WICF_URL),

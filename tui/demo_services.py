@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SANDBOX_CLIENT = "interlink"
 SANDBOX_PASSWORD = "demo-pw-2026"  # the local sandbox's public demo password (6-16 chars)
+SANDBOX_PORT = 7000  # the sandbox's usual port: in the registries file until it runs elsewhere
 
 
 def free_port(preferred: int, host: str = "127.0.0.1") -> int:
@@ -89,9 +90,9 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
     """Give the sandbox the demo's domains and contacts as the sync would have left them there:
     the same contact data and disclose flags (publishers/registry_compare.py), statuses and NS."""
     from publishers.policy import build_view
-    from publishers.tld_publication import load_publications
     from publishers.registry_compare import store_intent
     from publishers.sandbox.server import SandboxRegistry
+    from publishers.tld_publication import load_publications
 
     settings = store.settings
     publications = load_publications(settings)
@@ -164,6 +165,10 @@ class DemoServices:
         from tui.commands.serve import Services
 
         data = self.settings.data_dir
+        registries = data / "registries.toml"
+        # The services and the sandbox's seed read each TLD's publication from it now; the
+        # sandbox's port is known only once it runs, and the file is written again then.
+        registries.write_text(registries_toml(SANDBOX_PORT, ""))
         self.services = Services(
             self.store, self.settings, whois_port=self.whois_port, http_port=self.http_port
         ).start()
@@ -187,7 +192,6 @@ class DemoServices:
         self.sandbox.start()
         assert self.sandbox.port is not None  # started: it listens
         self.lines.append(f"EPP sandbox :{self.sandbox.port}")
-        registries = data / "registries.toml"
         registries.write_text(registries_toml(self.sandbox.port, self.sandbox.ca_file or ""))
         if self._stopping.is_set():
             return

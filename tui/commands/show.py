@@ -25,7 +25,6 @@ from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
 from publishers.profiles import Publications
 from publishers.registries import load_registries
-from publishers.tld_publication import load_publications
 from publishers.whois import render_whois
 from tui.commands.common import acting, opened_store, user_errors
 
@@ -47,7 +46,8 @@ def publication_of(settings: Settings, profile: str | None) -> Publications:
     """The profile given for every TLD, or each TLD's own from the registries file."""
     if profile is not None:
         return Publications.single(profile)
-    return load_publications(settings)
+    registries = load_registries(settings.registries_file, data_dir=settings.data_dir)
+    return registries.publications(settings.publication_profile)
 
 
 def contact_data(contact: Contact) -> ContactData:
