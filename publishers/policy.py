@@ -204,10 +204,7 @@ class PublicationView:
     def redactions(self) -> tuple[FieldView, ...]:
         """The redacted fields of the shown roles: what RDAP lists in `redacted`."""
         return tuple(
-            f
-            for role in self.shown_roles
-            for f in role.fields
-            if not f.published and not f.omitted
+            f for role in self.shown_roles for f in role.fields if not f.published and not f.omitted
         )
 
 
@@ -364,8 +361,8 @@ def build_view(
     its TLD publishes under when given `Publications`, else the one named."""
     registry_rdds = None
     if isinstance(profile, Publications):
-        publication = profile.for_tld(record.domain.tld or record.domain.name.rsplit('.')[-1])
-        profile, registry_rdds = get_profile(publication.profile), publication.registry_rdds
+        tld = record.domain.tld or record.domain.name.rsplit(".")[-1]
+        profile, registry_rdds = profile.choose(tld)
     elif isinstance(profile, str):
         profile = get_profile(profile)
     if isinstance(registrar, Registrar):

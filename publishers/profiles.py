@@ -130,7 +130,9 @@ def check_profile(profile: Profile) -> Profile:
             if cells[ext].action != cells[number].action:
                 raise ProfileError(f"{profile.name}: {role}.{ext} must follow {role}.{number}")
         if len({cells[name].omitted for name in ADDRESS_FIELDS}) > 1:
-            raise ProfileError(f"{profile.name}: {role}: the address is omitted whole or not at all")
+            raise ProfileError(
+                f"{profile.name}: {role}: the address is omitted whole or not at all"
+            )
     unknown = profile.shown_roles - set(ContactRole)
     if unknown:
         raise ProfileError(f"{profile.name}: unknown roles {sorted(unknown)}")
@@ -315,6 +317,11 @@ class Publications:
         gtld = is_gtld(key) and not self.every_tld
         profile = DEFAULT_PROFILE if gtld else self.default
         return TldPublication(key, profile, found.registry_rdds if found else None)
+
+    def choose(self, tld: str) -> tuple[Profile, RegistryRdds | None]:
+        """The profile one TLD publishes under, and the registry's RDDS if only it runs one."""
+        chosen = self.for_tld(tld)
+        return get_profile(chosen.profile or self.default), chosen.registry_rdds
 
     def profiles(self) -> dict[str, Profile]:
         """Every profile in use, by name (for digests of what answers depend on)."""

@@ -50,8 +50,8 @@ from domains.store import DomainRecord, Store
 from publishers import rdap, whois
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, Publications
-from publishers.tld_publication import chosen_publications
 from publishers.records import DOMAIN, DOMAIN_CONTACT, record_from_rows, record_query
+from publishers.tld_publication import chosen_publications
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,7 @@ class Publication:
 
     def view(self, record: DomainRecord) -> PublicationView:
         """The policy's view of a record under its TLD's profile, with the sentinel time."""
-        return build_view(
-            record, profile=self.publications, registrar=self.registrar, now=SENTINEL
-        )
+        return build_view(record, profile=self.publications, registrar=self.registrar, now=SENTINEL)
 
     def pack(self, service: str, body: bytes) -> bytes:
         """`body` compressed with the service's dictionary (LZ4: a read costs microseconds)."""

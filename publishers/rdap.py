@@ -343,9 +343,7 @@ def render_referral(view: PublicationView, rdds: RegistryRdds) -> dict[str, Any]
             {
                 "title": "Registry RDAP service",
                 "description": [f"The registration data of {name} at the .{tld} registry."],
-                "links": [
-                    {"value": self_url, "rel": "related", "href": target, "type": RDAP_JSON}
-                ],
+                "links": [{"value": self_url, "rel": "related", "href": target, "type": RDAP_JSON}],
             }
         ],
     }

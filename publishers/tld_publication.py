@@ -43,9 +43,7 @@ Fail = Callable[[str, str], Exception]
 _HTTP_URL = TypeAdapter(AnyHttpUrl)
 
 
-def tld_publication(
-    tld: str, table: Mapping[str, str | None], fail: Fail
-) -> TldPublication | None:
+def tld_publication(tld: str, table: Mapping[str, str | None], fail: Fail) -> TldPublication | None:
     """The publication keys of a [tlds.TLD] table (PUBLICATION_KEYS, blank ones None), checked:
     a gTLD keeps ICANN's profile and its registrar's RDDS. None when they name neither. `fail`
     makes the error of a key (its name, the message)."""

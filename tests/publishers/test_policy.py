@@ -168,7 +168,9 @@ def test_house_tech_shows_its_name_phone_and_email_as_they_are() -> None:
 @pytest.mark.parametrize("profile", ["icann-gtld", "cctld-legal-persons"])
 @pytest.mark.parametrize("field", ["street", "org", "fax", "handle"])
 def test_neither_consent_nor_house_publishes_an_omitted_field(profile: str, field: str) -> None:
-    consenting = make_contact(handle="ILC9", consent_fields=list(CONSENTABLE_FIELDS), consent_method="x")
+    consenting = make_contact(
+        handle="ILC9", consent_fields=list(CONSENTABLE_FIELDS), consent_method="x"
+    )
     for tech in (consenting, house_contact()):
         view = view_of(make_record({"registrant": make_contact(), "tech": tech}), profile)
         # Omitted under the RDP's tech block; the classic block of the ccTLD profile shows it.

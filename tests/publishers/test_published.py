@@ -272,7 +272,10 @@ def test_the_render_key_is_the_render_version_and_data_not_the_source(monkeypatc
     assert published.render_key(profile, registrar) == key
     assert published.render_key(Publications.single("cctld-legal-persons"), registrar) != key
     se = Publications({"se": TldPublication("se", "cctld-legal-persons")})
-    assert published.render_key(se, registrar) not in (key, published.render_key(profile, registrar))
+    assert published.render_key(se, registrar) not in (
+        key,
+        published.render_key(profile, registrar),
+    )
     registry = Publications({"se": TldPublication("se", None, RegistryRdds("whois.example.net"))})
     assert published.render_key(registry, registrar) != published.render_key(se, registrar)
     other = RegistrarView.from_settings(Registrar(name="Another Registrar Ltd"))

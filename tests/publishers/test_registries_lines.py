@@ -41,7 +41,7 @@ SE = GOOD + "tlds = ['se']\n[tlds.se]\n"
         (SE + "rdds = 'registry'\n", ":6: tlds.se.registry_whois: is required with rdds"),
         (
             SE + "registry_whois = 'whois.iis.example'\n",
-            ":7: tlds.se.registry_whois: is only for a TLD with rdds = \"registry\"",
+            ':7: tlds.se.registry_whois: is only for a TLD with rdds = "registry"',
         ),
         (
             SE + "rdds = 'registry'\nregistry_whois = 'no such host'\n",

@@ -180,9 +180,9 @@ def _domain(store: Store, name: str, contact: dict[str, Any]) -> None:
 def test_answers_rendered_ahead_follow_each_domains_tld(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
-    company = contact_data(kind="organization", org="Drachen AB", street=["Kajgatan 12"])
     for name in ("kites.com", "kites.se", "kites.de"):
-        _domain(store, name, dict(company))
+        company = contact_data(kind="organization", org="Drachen AB", street=["Kajgatan 12"])
+        _domain(store, name, company)
     chosen = settings.model_copy(update={"registries_file": registries_file(tmp_path)})
     publication = Publication(chosen)
     assert publication.key != Publication(settings).key  # another file, another render key
@@ -198,7 +198,10 @@ def test_answers_rendered_ahead_follow_each_domains_tld(
         answer = rdap.answer("kites.de").body or b""
         assert referral_of(answer) == (302, "https://rdap.registry-de.example/domain/kites.de")
         # .se under the default profile in another file: another key, the street redacted.
-        plain = registries_file(tmp_path, REGISTRIES.replace('profile = "cctld-legal-persons"', ""))
+        (tmp_path / "plain").mkdir()
+        plain = registries_file(
+            tmp_path / "plain", REGISTRIES.replace('profile = "cctld-legal-persons"', "")
+        )
         other = Publication(settings.model_copy(update={"registries_file": plain}))
         assert other.key != publication.key
         live = PublicLookup(
@@ -214,9 +217,7 @@ def test_answers_rendered_ahead_follow_each_domains_tld(
 
 
 @pytest.fixture
-def registry_run(
-    store: Store, settings: Settings, seeded: dict[str, Any], tmp_path: Path
-) -> Any:
+def registry_run(store: Store, settings: Settings, seeded: dict[str, Any], tmp_path: Path) -> Any:
     """The services with .de's RDDS the registry's (the seeded bücher-haus.de)."""
     chosen = settings.model_copy(update={"registries_file": registries_file(tmp_path)})
     running = Services(store, rdds_settings(chosen), whois_port=0, http_port=0).start()

@@ -21,9 +21,8 @@ from publishers.epp.client.commands import contact_create
 from publishers.epp.model import ContactData
 from publishers.epp.xmlsafe import parse_frame
 from publishers.policy import FieldView, PublicationView, build_view
-from publishers.profiles import FIELDS
+from publishers.profiles import FIELDS, Publications
 from publishers.rdap import rdap_json
-from publishers.profiles import Publications
 from publishers.registries import load_registries
 from publishers.whois import render_whois
 from tui.commands.common import acting, opened_store, user_errors
