@@ -23,9 +23,9 @@ A TOML file (architecture §6, issue 5 part 4)::
     registry_whois = "whois.nic.uk"    # named in our WHOIS answers for .uk domains
     registry_rdap = "https://rdap.nominet.uk/uk/"  # our RDAP answers redirect there (optional)
 
-Every TLD publishes under `icann-gtld` (ICANN's Registration Data Policy) unless its table names
-another profile, which only a ccTLD may (a gTLD's registrar is bound by that policy), and has
-the registrar's RDDS (`rdds = "registrar"`) unless a ccTLD's says `"registry"`.
+The publication keys (profile, rdds, registry_whois, registry_rdap) are read and checked by
+publishers/tld_publication.py: a gTLD publishes under `icann-gtld` with the registrar's RDDS;
+only a ccTLD may name another profile or say `"registry"`.
 
 Paths may start with ``~``, may name ``{data_dir}`` (the settings' data directory) and are
 otherwise relative to the configuration file. The password never lives in the file: it is read
