@@ -263,6 +263,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 10_000
     house: HouseContact = HouseContact()
     registrar: Registrar = Registrar()
+    # The publication profile of a ccTLD whose table in the registries file names none (a gTLD
+    # always publishes under icann-gtld; publishers/profiles.py, publishers/registries.py).
     publication_profile: str = "icann-gtld"
     request_expiry_days: int = 7
     mail: MailSettings = MailSettings()

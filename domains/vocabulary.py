@@ -132,6 +132,14 @@ class RegistryContactPolicy(StrEnum):
     PROHIBITED = "prohibited"
 
 
+class RddsOperator(StrEnum):
+    """Who answers WHOIS and RDAP for a TLD's domains: the registrar (from the publication
+    profile), or only the registry's own service (the registrar's answers point there)."""
+
+    REGISTRAR = "registrar"
+    REGISTRY = "registry"
+
+
 class StaffRole(StrEnum):
     """What a member of staff is trusted with (DESIGN section 11, "Who acts")."""
 

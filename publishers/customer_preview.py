@@ -14,7 +14,8 @@ from domains.models import Account, Contact, Domain
 from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from publishers.policy import FieldView, PublicationView, RegistrarView, build_view
-from publishers.profiles import Profile, get_profile
+from publishers.profiles import Profile, Publications
+from publishers.tld_publication import chosen_publications
 from publishers.whois import render_whois
 
 #: What RDAP does with a redacted field, by its RFC 9537 method, in the portal's words.
@@ -22,6 +23,8 @@ RDAP_WORDS = {
     "removal": "left out (listed as redacted)",
     "emptyValue": "empty (listed as redacted)",
 }
+#: What WHOIS and RDAP show of a field the profile omits (no line, no member).
+OMITTED_WORDS = "not shown at all"
 _STUB_TIME = datetime(2020, 1, 1, tzinfo=UTC)
 _CONTACT_COLUMNS = tuple(c.name for c in Contact.__table__.columns)  # type: ignore[attr-defined]
 
@@ -70,6 +73,8 @@ def rdap_words(view: FieldView) -> str:
     """What RDAP gives for one field, in words: its value, or how it is redacted."""
     if view.published:
         return ", ".join(view.lines) if view.lines else (view.value or "(empty)")
+    if view.omitted:
+        return OMITTED_WORDS
     if view.method == "replacementValue":
         return f"{view.value} (a contact form instead of the address)"
     return RDAP_WORDS.get(view.method or "", "redacted")
@@ -79,7 +84,7 @@ def whois_words(view: FieldView) -> str:
     """What WHOIS shows for one field: its line's value (each street line on a line of its own)."""
     if view.published and view.lines:
         return "\n".join(view.lines)
-    return view.whois_text
+    return OMITTED_WORDS if view.omitted else view.whois_text
 
 
 def public_field(view: FieldView) -> PublicField:
@@ -89,9 +94,11 @@ def public_field(view: FieldView) -> PublicField:
 class PolicyLens:
     """The publication policy under the store's settings, as the control panel asks it."""
 
-    def __init__(self, settings: Settings, profile: Profile | str | None = None) -> None:
-        chosen = settings.publication_profile if profile is None else profile
-        self.profile = get_profile(chosen) if isinstance(chosen, str) else chosen
+    def __init__(
+        self, settings: Settings, profile: Publications | Profile | str | None = None
+    ) -> None:
+        # Each domain under its TLD's profile (None: from the settings' registries file).
+        self.profile = chosen_publications(settings, profile)
         self.registrar = RegistrarView.from_settings(settings.registrar)
         self._shown: dict[tuple[str, str, bool, tuple[str, ...]], frozenset[str] | None] = {}
 

@@ -3,6 +3,9 @@
 `build_view` is the only place that reads a contact's private fields and decides what the public
 may see. Every rendering (WHOIS, RDAP, EPP disclose flags, the staff preview) reads the view,
 never the contact, and a redacted FieldView holds no private value, so no renderer can leak one.
+The profile is the one the domain's TLD publishes under (`Publications`, from the registries
+file); a TLD whose RDDS only its registry runs gets a view that says so (`registry_rdds`), and
+the public renderers then show nothing but where to ask.
 
 Registry contact policy (`required` | `optional` | `prohibited` per role) decides what is sent to
 the registry (`PublicationView.registry_roles`), not what the registrar's own RDDS shows: a
@@ -26,7 +29,15 @@ from domains.settings import Registrar
 from domains.store import DomainRecord
 from domains.validation import choice
 from domains.vocabulary import ContactKind, ContactRole, RegistryContactPolicy
-from publishers.profiles import FIELDS, Method, Profile, Rule, get_profile
+from publishers.profiles import (
+    FIELDS,
+    Method,
+    Profile,
+    Publications,
+    RegistryRdds,
+    Rule,
+    get_profile,
+)
 
 REDACTED_TEXT = "REDACTED FOR PRIVACY"
 #: What a registry says about each role unless its configuration says otherwise.
@@ -77,6 +88,11 @@ class FieldView:
     """Why: profile, consent, house contact, legal person, or no contact."""
     lines: tuple[str, ...] = ()
     """The street lines, when the street is published."""
+
+    @property
+    def omitted(self) -> bool:
+        """True when the field is no part of the public data (no line, member or redaction)."""
+        return not self.published and self.method is None
 
 
 @dataclass(frozen=True)
@@ -156,6 +172,9 @@ class PublicationView:
     registrar: RegistrarView
     roles: tuple[RoleView, ...]
     generated_at: datetime
+    registry_rdds: RegistryRdds | None = None
+    """Set when the registrar runs no RDDS for the domain's TLD: the registry's service, where
+    the public renderings send the reader (and they show no contact at all)."""
 
     def role(self, name: str) -> RoleView:
         """The view of one role."""
@@ -190,7 +209,9 @@ class PublicationView:
     @property
     def redactions(self) -> tuple[FieldView, ...]:
         """The redacted fields of the shown roles: what RDAP lists in `redacted`."""
-        return tuple(f for role in self.shown_roles for f in role.fields if not f.published)
+        return tuple(
+            f for role in self.shown_roles for f in role.fields if not f.published and not f.omitted
+        )
 
 
 def contact_form_url(registrar: RegistrarView | Registrar, domain: str, role: str) -> str:
@@ -254,6 +275,8 @@ _PUBLISH = Rule("publish")
 
 
 def _rule(basis: str, rule: Rule, consented: bool) -> tuple[Rule, str]:
+    if rule.omitted:
+        return rule, "profile"
     if basis != "profile":
         return _PUBLISH, basis
     if consented and not rule.published:
@@ -274,6 +297,8 @@ def _field_view(
     role: str, field: str, rule: Rule, reason: str, stored: Any, form_url: str
 ) -> FieldView:
     label = _LABELS[role, field]
+    if rule.omitted:
+        return FieldView(role, field, False, None, None, "", label, reason)
     if rule.published:
         lines = stored if field == "street" and stored else ()
         value = ", ".join(lines) if field == "street" else stored
@@ -335,13 +360,18 @@ def _registry_policy(given: Mapping[str, str] | None) -> dict[str, str]:
 def build_view(
     record: DomainRecord,
     *,
-    profile: Profile | str,
+    profile: Publications | Profile | str,
     registrar: Registrar | RegistrarView,
     registry_policy: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> PublicationView:
-    """The public view of one domain under a profile and the registry's contact policy."""
-    if isinstance(profile, str):
+    """The public view of one domain under the registry's contact policy and a profile: the one
+    its TLD publishes under when given `Publications`, else the one named."""
+    registry_rdds = None
+    if isinstance(profile, Publications):
+        tld = record.domain.tld or record.domain.name.rsplit(".")[-1]
+        profile, registry_rdds = profile.choose(tld)
+    elif isinstance(profile, str):
         profile = get_profile(profile)
     if isinstance(registrar, Registrar):
         registrar = RegistrarView.from_settings(registrar)
@@ -356,6 +386,7 @@ def build_view(
         registrar=registrar,
         roles=roles,
         generated_at=utc_seconds(now or datetime.now(UTC)),
+        registry_rdds=registry_rdds,
     )
 
 

@@ -41,10 +41,11 @@ from domains.store import DomainRecord, Store
 from publishers.answer_cache import AnswerCache, CachedAnswer
 from publishers.answer_reader import AnswerReader, LookupUnavailable, fingerprint
 from publishers.policy import PublicationView, RegistrarView, build_view
-from publishers.profiles import Profile, get_profile
+from publishers.profiles import Profile, Publications
 from publishers.published import SENTINEL, SENTINEL_TEXT, Publication
 from publishers.query_names import normalise
 from publishers.records import record_from_rows
+from publishers.tld_publication import chosen_publications
 
 
 def iso_now() -> str:
@@ -84,7 +85,7 @@ class PublicLookup:
         render: Callable[[PublicationView], bytes],
         *,
         settings: Settings | None = None,
-        profile: Profile | str | None = None,
+        profile: Publications | Profile | str | None = None,
         cache_bytes: int | None = None,
         threads: int | None = None,
         service: str | None = None,
@@ -95,9 +96,12 @@ class PublicLookup:
         self.published_only = published_only
         self.settings = settings or store.settings
         serve = self.settings.serve
-        if profile is None:
-            profile = self.settings.publication_profile
-        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        # Each domain is rendered under its TLD's profile (None: the settings' registries file).
+        self.publications = (
+            publication.publications
+            if publication is not None and profile is None
+            else chosen_publications(self.settings, profile)
+        )
         self.registrar = RegistrarView.from_settings(self.settings.registrar)
         self.render = render
         # The answers rendered ahead (publishers/published.py) of `service`, when it has them.
@@ -111,7 +115,7 @@ class PublicLookup:
         self.service = service
         self.publication = None
         if service is not None:
-            self.publication = publication or Publication(self.settings, self.profile)
+            self.publication = publication or Publication(self.settings, self.publications)
         self.cache = AnswerCache(serve.answer_cache_bytes if cache_bytes is None else cache_bytes)
         self.reader = AnswerReader(store, service)
         inline = store.is_sqlite if threads is None else threads == 0
@@ -151,7 +155,10 @@ class PublicLookup:
         if not rows:
             return None
         return build_view(
-            self._record(name, rows), profile=self.profile, registrar=self.registrar, now=now
+            self._record(name, rows),
+            profile=self.publications,
+            registrar=self.registrar,
+            now=now,
         )
 
     # -- answers -----------------------------------------------------------------------
@@ -252,14 +259,20 @@ class PublicLookup:
         else:
             self.stats["built"] += 1
             record = self._record(name, rows)
-            view = build_view(record, profile=self.profile, registrar=self.registrar, now=SENTINEL)
+            view = build_view(
+                record, profile=self.publications, registrar=self.registrar, now=SENTINEL
+            )
             body = self.render(view)
-            if body.count(SENTINEL_TEXT) != 1:
+            stamps = body.count(SENTINEL_TEXT)
+            if stamps > 1:
                 # Cannot stamp it later: render it for now and keep nothing.
-                fresh = build_view(record, profile=self.profile, registrar=self.registrar)
+                fresh = build_view(record, profile=self.publications, registrar=self.registrar)
                 return Answer(name, self.render(fresh))
-            head, _, tail = body.partition(SENTINEL_TEXT)
-            entry = CachedAnswer(fingerprint(rows), head, tail)
+            if stamps == 0:  # an answer without a time (a referral): kept as it is
+                entry = CachedAnswer(fingerprint(rows), body, None)
+            else:
+                head, _, tail = body.partition(SENTINEL_TEXT)
+                entry = CachedAnswer(fingerprint(rows), head, tail)
         entry.checked = token
         self.cache.keep(name, entry)
         return self._answer(name, entry)

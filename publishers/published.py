@@ -13,12 +13,15 @@ A row is only ever served while it is right:
   records, whoever writes, so a row that is not stale was rendered from the data as committed now;
 - the publisher reads and writes each batch in one write transaction (SQLite's write lock;
   on PostgreSQL FOR SHARE locks that the triggers wait for), so no change slips in between;
-- every row carries the render key: a digest of `RENDER_VERSION`, the packing, the profile and
+- every row carries the render key: a digest of `RENDER_VERSION`, the packing, every TLD's
+  publication (its profile's table, and the registry's RDDS when the registrar runs none) and
   the registrar settings, so answers rendered under other settings or by an older renderer are
   never served and are rendered again.
 
-Answers are rendered with a sentinel generation time that each served answer replaces with its
-own (WHOIS's "Last update of WHOIS database", RDAP's "last update of RDAP database").
+Each domain is rendered under its own TLD's profile (the view picks it). Answers are rendered
+with a sentinel generation time that each served answer replaces with its own (WHOIS's "Last
+update of WHOIS database", RDAP's "last update of RDAP database"); an RDAP referral to a
+registry's service carries no time, and is served as it is.
 """
 
 from __future__ import annotations
@@ -46,8 +49,9 @@ from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from publishers import rdap, whois
 from publishers.policy import PublicationView, RegistrarView, build_view
-from publishers.profiles import Profile, get_profile
+from publishers.profiles import Profile, Publications
 from publishers.records import DOMAIN, DOMAIN_CONTACT, ds_query, record_from_rows, record_query
+from publishers.tld_publication import chosen_publications
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ RENDERERS: dict[str, Callable[[PublicationView], bytes]] = {
 #: changes the bytes of an answer (policy.py, profiles.py, records.py, rdap.py, whois.py): every
 #: stored answer is then rendered again. A change that renders the same bytes (a comment, a
 #: refactoring) leaves it, so a million answers are not rendered again for nothing.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 #: How rows are packed; part of the render key, so rows packed another way are rendered again.
 PACKING = "lz4-block+sample-dictionary/1"
 BATCH = 200
@@ -121,28 +125,31 @@ def _canonical(value: Any) -> Any:
     return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
-def render_key(profile: Profile, registrar: RegistrarView) -> str:
+def render_key(publications: Publications, registrar: RegistrarView) -> str:
     """The digest of everything an answer depends on besides the record itself."""
     digest = hashlib.sha256(f"{RENDER_VERSION}:{PACKING}".encode())
-    digest.update(json.dumps(_canonical((profile, registrar)), sort_keys=True).encode())
+    depends = (publications, publications.profiles(), registrar)
+    digest.update(json.dumps(_canonical(depends), sort_keys=True).encode())
     return digest.hexdigest()[:32]
 
 
 class Publication:
-    """How answers are rendered and packed under one profile and registrar settings."""
+    """How answers are rendered and packed under each TLD's publication and the registrar."""
 
-    def __init__(self, settings: Settings, profile: Profile | str | None = None) -> None:
-        if profile is None:
-            profile = settings.publication_profile
-        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+    def __init__(
+        self, settings: Settings, profile: Publications | Profile | str | None = None
+    ) -> None:
+        self.publications = chosen_publications(settings, profile)
         self.registrar = RegistrarView.from_settings(settings.registrar)
-        self.key = render_key(self.profile, self.registrar)
-        sample = self.view(_sample_record())
+        self.key = render_key(self.publications, self.registrar)
+        sample = build_view(
+            _sample_record(), profile=self.publications.default, registrar=self.registrar
+        )
         self._dictionaries = {service: RENDERERS[service](sample) for service in SERVICES}
 
     def view(self, record: DomainRecord) -> PublicationView:
-        """The policy's view of a record, with the sentinel generation time."""
-        return build_view(record, profile=self.profile, registrar=self.registrar, now=SENTINEL)
+        """The policy's view of a record under its TLD's profile, with the sentinel time."""
+        return build_view(record, profile=self.publications, registrar=self.registrar, now=SENTINEL)
 
     def pack(self, service: str, body: bytes) -> bytes:
         """`body` compressed with the service's dictionary (LZ4: a read costs microseconds)."""
@@ -162,8 +169,8 @@ class Publication:
         """Both services' packed answers for a record; None if one cannot be stamped later."""
         view = self.view(record)
         bodies = {service: RENDERERS[service](view) for service in SERVICES}
-        if any(body.count(SENTINEL_TEXT) != 1 for body in bodies.values()):
-            return None
+        if any(body.count(SENTINEL_TEXT) > 1 for body in bodies.values()):
+            return None  # a stored value holds the sentinel's text: not to be stamped
         return {service: self.pack(service, body) for service, body in bodies.items()}
 
 
@@ -358,10 +365,10 @@ def publish(
 _worker: tuple[Store, Publication] | None = None
 
 
-def _start_worker(settings: Settings, profile: str) -> None:
+def _start_worker(settings: Settings, publications: Publications) -> None:
     global _worker
     store = Store.open(settings=settings)
-    _worker = (store, Publication(settings, profile))
+    _worker = (store, Publication(settings, publications))
 
 
 def _publish_in_worker(names: list[str]) -> tuple[list[str], int]:
@@ -379,7 +386,7 @@ def _worker_pool(store: Store, publication: Publication, workers: int) -> Iterat
     settings = store.settings.model_copy(
         update={"database_url": str(store.engine.url.render_as_string(hide_password=False))}
     )
-    pool = context.Pool(workers, _start_worker, (settings, publication.profile.name))
+    pool = context.Pool(workers, _start_worker, (settings, publication.publications))
     try:
         yield pool
     finally:

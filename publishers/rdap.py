@@ -4,7 +4,16 @@ Each redacted field is rendered by its method and listed in `redacted` with a JS
 holds on this very response: `prePath` (where the member would be) for removal and for an
 e-mail replaced by a `contact-uri` (with `replacementPath` to it), `postPath` (the emptied value)
 for emptyValue. Redaction names are the ICANN-registered ones where ICANN registered one
-(`{"type": ...}`), otherwise the ICANN-style label as a `{"description": ...}`.
+(`{"type": ...}`), otherwise the ICANN-style label as a `{"description": ...}`. A field the
+profile omits is no part of the object (no member, no redaction).
+
+For a TLD whose RDDS only its registry runs, the answer is no domain object but where the data
+is: what RFC 7480 (section 5.2) has a server do when "the answer to a given query can be found
+elsewhere", a redirect (302) to the registry's RDAP URL of the domain, which RDAP clients follow;
+its body is an RFC 9083 (section 6) non-answer object, errorCode 302, whose notice links there
+and names the registry's WHOIS server, for a reader that does not follow. A registry without an
+RDAP service gives a 404 object naming its WHOIS server. `referral_of` reads status and
+Location back from the rendered bytes, so answers rendered ahead need nothing else.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import orjson
 
 from domains.vocabulary import ContactRole
 from publishers.policy import FieldView, PublicationView, RoleView
+from publishers.profiles import RegistryRdds
 
 CONFORMANCE = (
     "rdap_level_0",
@@ -168,7 +178,8 @@ def vcard(role: RoleView) -> list[Any]:
         "",
     ]
     country = fields["country"].value if fields["country"].published else None
-    card.append(["adr", {"cc": country} if country else {}, "text", address])
+    if not fields["street"].omitted:  # the address is omitted whole or not at all
+        card.append(["adr", {"cc": country} if country else {}, "text", address])
     card += _tel(role, "voice", "voice_ext", "voice")
     card += _tel(role, "fax", "fax_ext", "fax")
     email = fields["email"]
@@ -280,7 +291,9 @@ def secure_dns(view: PublicationView) -> dict[str, Any]:
 
 
 def render_rdap(view: PublicationView) -> dict[str, Any]:
-    """The RDAP domain object of one domain, as a JSON-ready dict."""
+    """The RDAP domain object of one domain (or the referral to its registry), JSON-ready."""
+    if view.registry_rdds is not None:
+        return render_referral(view, view.registry_rdds)
     domain = view.domain
     self_url = f"{view.registrar.rdap_base_url.rstrip('/')}/domain/{domain.name}"
     body: dict[str, Any] = {
@@ -306,10 +319,60 @@ def render_rdap(view: PublicationView) -> dict[str, Any]:
         port43=view.registrar.whois_server,
         notices=_notices(view, self_url),
         redacted=[
-            redaction(f) for r in view.shown_roles if r.present for f in r.fields if not f.published
+            redaction(f)
+            for r in view.shown_roles
+            if r.present
+            for f in r.fields
+            if not f.published and not f.omitted
         ],
     )
     return body
+
+
+#: How every referral's bytes begin (a domain object's conformance has more than rdap_level_0).
+REFERRAL_START = b'{"rdapConformance":["rdap_level_0"],"errorCode":'
+
+
+def render_referral(view: PublicationView, rdds: RegistryRdds) -> dict[str, Any]:
+    """The answer for a domain whose TLD's RDDS only its registry runs (see the module's text)."""
+    name, registrar = view.domain.name, view.registrar
+    tld = name.rsplit(".", 1)[-1]
+    target = rdds.rdap_url(name)
+    said = [
+        f"{registrar.name} runs no RDAP service for .{tld} domains: the registration data of "
+        f"{name} is held by the .{tld} registry.",
+        f"The registry's WHOIS server: {rdds.whois_server}.",
+    ]
+    if target is None:
+        return {
+            "rdapConformance": ["rdap_level_0"],
+            "errorCode": 404,
+            "title": "Registration data held by the registry",
+            "description": said,
+        }
+    self_url = f"{registrar.rdap_base_url.rstrip('/')}/domain/{name}"
+    return {
+        "rdapConformance": ["rdap_level_0"],
+        "errorCode": 302,
+        "title": "Registration data held by the registry",
+        "description": [*said, f"The registry's RDAP answer: {target}"],
+        "notices": [
+            {
+                "title": "Registry RDAP service",
+                "description": [f"The registration data of {name} at the .{tld} registry."],
+                "links": [{"value": self_url, "rel": "related", "href": target, "type": RDAP_JSON}],
+            }
+        ],
+    }
+
+
+def referral_of(body: bytes) -> tuple[int, str | None] | None:
+    """The HTTP status and Location of a rendered referral; None for a domain object (200)."""
+    if not body.startswith(REFERRAL_START):
+        return None
+    data = orjson.loads(body)
+    links = [link for notice in data.get("notices", ()) for link in notice.get("links", ())]
+    return int(data["errorCode"]), links[0]["href"] if links else None
 
 
 def rdap_json(view: PublicationView, *, indent: int | None = None) -> str:

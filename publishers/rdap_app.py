@@ -10,7 +10,9 @@ are RFC 9083 error objects: 400 for a name that is not a domain name (control ch
 URL-encoded slashes and dots, path traversal, over-long labels, mixed scripts), 404 for a name
 that is not ours and for any other path, 405 for other methods, 429 with `Retry-After` when a
 client is over its rate limit, 503 when the store cannot be read, 500 for anything unforeseen.
-No answer ever carries a traceback, and neither does the log.
+No answer ever carries a traceback, and neither does the log. A domain of a TLD whose RDDS only
+its registry runs is answered with a redirect (302 and Location) to the registry's RDAP service,
+or a 404 object naming the registry's WHOIS server when it has none (publishers/rdap.py).
 
 Domain objects come from `public_lookup` (the policy's PublicationView, then `render_rdap`),
 serialised compactly, so RDAP shows exactly what the policy allows.
@@ -40,7 +42,7 @@ from publishers.answer_reader import LookupUnavailable
 from publishers.public_lookup import PublicLookup
 from publishers.query_names import QueryError, normalise
 from publishers.ratelimit import RateLimiter, limiter_from_settings
-from publishers.rdap import CONFORMANCE, RDAP_JSON, rdap_bytes
+from publishers.rdap import CONFORMANCE, RDAP_JSON, rdap_bytes, referral_of
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +198,12 @@ class RdapGuard:
             if body is not None:
                 # What the route's Response sends (uvicorn leaves the body out for HEAD).
                 length = (b"content-length", str(len(body)).encode("ascii"))
+                status, location = referral_of(body) or (200, None)
+                headers = [length, _RDAP_TYPE, _CORS]
+                if location is not None:
+                    headers.insert(0, (b"location", location.encode("ascii")))
                 started = True
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [length, _RDAP_TYPE, _CORS],
-                    }
-                )
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
             await self.app(scope, receive, send_with_cors)
@@ -249,7 +249,9 @@ def create_rdap_app(
         answer = lookup.answer_now(alabel) or await lookup.answer_async(alabel)
         if answer.body is None:
             return rdap_error(404, [f"{alabel} is not a domain name registered with us."])
-        return Response(answer.body, media_type=RDAP_JSON)
+        status, location = referral_of(answer.body) or (200, None)
+        headers = {"Location": location} if location is not None else None
+        return Response(answer.body, status_code=status, media_type=RDAP_JSON, headers=headers)
 
     @app.api_route("/help", methods=["GET", "HEAD"])
     async def help_() -> Response:

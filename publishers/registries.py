@@ -18,6 +18,14 @@ A TOML file (architecture §6, issue 5 part 4)::
 
     [tlds.uk]                          # optional, per TLD: override the contact policy
     contacts = { admin = "prohibited", tech = "prohibited", billing = "prohibited" }
+    profile = "cctld-legal-persons"    # its publication profile (publishers/profiles.py)
+    rdds = "registry"                  # we run no WHOIS/RDAP for .uk: the registry's do
+    registry_whois = "whois.nic.uk"    # named in our WHOIS answers for .uk domains
+    registry_rdap = "https://rdap.nominet.uk/uk/"  # our RDAP answers redirect there (optional)
+
+The publication keys (profile, rdds, registry_whois, registry_rdap) are read and checked by
+publishers/tld_publication.py: a gTLD publishes under `icann-gtld` with the registrar's RDDS;
+only a ccTLD may name another profile or say `"registry"`.
 
 Paths may start with ``~``, may name ``{data_dir}`` (the settings' data directory) and are
 otherwise relative to the configuration file. The password never lives in the file: it is read
@@ -29,7 +37,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +56,8 @@ from domains.errors import InterlinkError
 from domains.vocabulary import ContactRole, RegistryContactPolicy
 from publishers.epp.session import Endpoint
 from publishers.policy import DEFAULT_REGISTRY_POLICY
+from publishers.profiles import DEFAULT_PROFILE, Publications, TldPublication
+from publishers.tld_publication import PUBLICATION_KEYS, tld_publication
 
 DEFAULT_FILE = Path(__file__).resolve().with_name("registries.default.toml")
 
@@ -114,11 +124,13 @@ class Registry:
 
 @dataclass(frozen=True)
 class TldConfig:
-    """A TLD: its registry and the contact policy per role that applies to it."""
+    """A TLD: its registry, the contact policy per role that applies to it, its publication."""
 
     tld: str
     registry: Registry
     contacts: Mapping[str, str]
+    publication: TldPublication | None = None
+    """None: the default profile and the registrar's RDDS (`Publications.for_tld`)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,14 @@ class RegistryMap:
     def contact_policy(self, tld: str) -> Mapping[str, str]:
         """The contact policy per role of one TLD."""
         return self.tld(tld).contacts
+
+    def publications(self, default: str = DEFAULT_PROFILE) -> Publications:
+        """Each configured TLD's publication; `default` is the profile of a ccTLD that names
+        none (a gTLD's is always icann-gtld)."""
+        return Publications(
+            {tld: c.publication for tld, c in self.tlds.items() if c.publication is not None},
+            default,
+        )
 
     def __iter__(self) -> Iterator[Registry]:
         return iter(self.registries.values())
@@ -290,6 +310,10 @@ class _TldTable(BaseModel):
 
     registry: _OptionalText = None
     contacts: _Policy = None
+    profile: _OptionalText = None
+    rdds: _OptionalText = None
+    registry_whois: _OptionalText = None
+    registry_rdap: _OptionalText = None
 
 
 class _RegistriesFile(BaseModel):
@@ -388,6 +412,11 @@ def _registry(
     return registry, [normalise_tld(t) for t in table.tlds]
 
 
+def _failing(where: _Where, table: str) -> Callable[[str, str], RegistryConfigError]:
+    """The error of a key of `table`, with its line."""
+    return lambda name, message: where.fail(f"{table}.{name}", message)
+
+
 def parse_registries(
     data: Mapping[str, Any],
     *,
@@ -426,7 +455,12 @@ def parse_registries(
         else:
             raise where.fail(f"{key}.registry", "is required for a TLD no registry lists")
         tlds[tld] = TldConfig(
-            tld, registry, _policy(where, f"{key}.contacts", override.contacts, registry.contacts)
+            tld,
+            registry,
+            _policy(where, f"{key}.contacts", override.contacts, registry.contacts),
+            tld_publication(
+                tld, override.model_dump(include=set(PUBLICATION_KEYS)), _failing(where, key)
+            ),
         )
     return RegistryMap(registries=registries, tlds=tlds, source=path)
 

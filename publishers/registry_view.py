@@ -176,7 +176,7 @@ async def compare_with_registry(store: Store, registries: RegistryMap, name: str
     settings = store.settings
     view = build_view(
         record,
-        profile=settings.publication_profile,
+        profile=registries.publications(settings.publication_profile),
         registrar=settings.registrar,
         registry_policy=config.contacts,
     )

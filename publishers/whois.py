@@ -2,7 +2,11 @@
 
 The A-label is shown upper case in `Domain Name` and `Name Server`, as in the example of the
 2013 RAA Registration Data Directory Service Specification; no `Internationalized Domain Name`
-line is added (it is not part of ICANN's layout, and RDAP carries the `unicodeName`).
+line is added (it is not part of ICANN's layout, and RDAP carries the `unicodeName`). A field the
+profile omits has no line (the technical contact of ICANN's Registration Data Policy is a name, a
+phone and an e-mail address); a domain without name servers has one empty `Name Server:` line, as
+the RDDS specification of the 2013 RAA asks. For a TLD whose RDDS only its registry runs, the
+answer is a short text naming the registry's WHOIS server (and RDAP service), and no contact.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import re
 from datetime import datetime
 
 from publishers.policy import FieldView, PublicationView
-from publishers.profiles import FIELDS
+from publishers.profiles import FIELDS, RegistryRdds
 
 CRLF = "\r\n"
 #: Unicode categories Cc (C0, DEL, C1), Zl and Zp: what could end or forge a line.
@@ -34,6 +38,8 @@ def _line(label: str, value: str = "") -> str:
 
 
 def _field_lines(view: FieldView) -> list[str]:
+    if view.omitted:
+        return []
     if view.field == "street" and view.published and len(view.lines) > 1:
         return [_line(view.rdap_name, line) for line in view.lines]
     return [_line(view.rdap_name, view.whois_text)]
@@ -53,8 +59,33 @@ def terms_of_use(view: PublicationView) -> list[str]:
     ]
 
 
+def render_referral(view: PublicationView, rdds: RegistryRdds) -> str:
+    """The answer for a domain whose TLD's RDDS only its registry runs: where to ask, no data."""
+    domain, registrar = view.domain, view.registrar
+    tld = domain.name.rsplit(".", 1)[-1].upper()
+    lines = [
+        _line("Domain Name", domain.name.upper()),
+        _line("Registrar", registrar.name),
+        _line("Registrar URL", registrar.url),
+        _line("Registry WHOIS Server", rdds.whois_server),
+    ]
+    if rdds.rdap_base_url:
+        lines.append(_line("Registry RDAP Base URL", rdds.rdap_base_url))
+    lines += [
+        "",
+        f"NOTICE: {registrar.name} runs no WHOIS service for .{tld} domains. The registration",
+        f"data of {domain.name.upper()} is held by the .{tld} registry: ask its WHOIS server,",
+        f"{rdds.whois_server} (whois -h {rdds.whois_server} {domain.name}).",
+        "",
+        f">>> Last update of WHOIS database: {_iso(view.generated_at)} <<<",
+    ]
+    return CRLF.join(lines) + CRLF
+
+
 def render_whois(view: PublicationView) -> str:
     """The WHOIS answer for one domain: ICANN registrar layout, CRLF line ends."""
+    if view.registry_rdds is not None:
+        return render_referral(view, view.registry_rdds)
     domain, registrar = view.domain, view.registrar
     lines = [
         _line("Domain Name", domain.name.upper()),
@@ -76,7 +107,8 @@ def render_whois(view: PublicationView) -> str:
     for role in view.shown_roles:
         for name in FIELDS:
             lines += _field_lines(role.field(name))
-    lines += [_line("Name Server", host.upper()) for host in domain.nameservers]
+    # One empty `Name Server:` line for a domain without any (the RDDS specification).
+    lines += [_line("Name Server", host.upper()) for host in domain.nameservers or ("",)]
     lines += [
         _line("DNSSEC", "signedDelegation" if domain.dnssec else "unsigned"),
         _line("URL of the ICANN Whois Inaccuracy Complaint Form", WICF_URL),

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SANDBOX_CLIENT = "interlink"
 SANDBOX_PASSWORD = "demo-pw-2026"  # the local sandbox's public demo password (6-16 chars)
+SANDBOX_PORT = 7000  # the sandbox's usual port: in the registries file until it runs elsewhere
 
 
 def free_port(preferred: int, host: str = "127.0.0.1") -> int:
@@ -91,8 +92,10 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
     from publishers.policy import build_view
     from publishers.registry_compare import store_intent
     from publishers.sandbox.server import SandboxRegistry
+    from publishers.tld_publication import load_publications
 
     settings = store.settings
+    publications = load_publications(settings)
     registry = SandboxRegistry(db_path, port=0, clients={SANDBOX_CLIENT: SANDBOX_PASSWORD})
     async with registry:
         seeded: set[str] = set()
@@ -101,9 +104,7 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
             page = store.search("", kind="domain", cursor=cursor, limit=200)
             for hit in page.hits:
                 record = store.domain_record(hit.name)
-                view = build_view(
-                    record, profile=settings.publication_profile, registrar=settings.registrar
-                )
+                view = build_view(record, profile=publications, registrar=settings.registrar)
                 intent = store_intent(record, view, SANDBOX_CLIENT)
                 for handle, expected in intent.contacts.items():
                     if handle not in seeded:
@@ -164,6 +165,10 @@ class DemoServices:
         from tui.commands.serve import Services
 
         data = self.settings.data_dir
+        registries = data / "registries.toml"
+        # The services and the sandbox's seed read each TLD's publication from it now; the
+        # sandbox's port is known only once it runs, and the file is written again then.
+        registries.write_text(registries_toml(SANDBOX_PORT, ""))
         self.services = Services(
             self.store, self.settings, whois_port=self.whois_port, http_port=self.http_port
         ).start()
@@ -187,7 +192,6 @@ class DemoServices:
         self.sandbox.start()
         assert self.sandbox.port is not None  # started: it listens
         self.lines.append(f"EPP sandbox :{self.sandbox.port}")
-        registries = data / "registries.toml"
         registries.write_text(registries_toml(self.sandbox.port, self.sandbox.ca_file or ""))
         if self._stopping.is_set():
             return

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from domains.settings import Settings
 from domains.store import DomainRecord
 from publishers.epp.model import ContactData, Disclose
 from publishers.policy import PublicationView, build_view
+from publishers.profiles import Publications
 from publishers.registries import Registry, RegistryMap, UnknownTld
 from publishers.sync.outcomes import where
 
@@ -90,12 +92,17 @@ class Preparation:
             return None, {}, str(exc)
         return config.registry, config.contacts, None
 
+    @functools.cached_property
+    def publications(self) -> Publications:
+        """Each TLD's publication profile, from the registries (the EPP disclose flags)."""
+        return self.registries.publications(self.settings.publication_profile)
+
     def view(self, record: DomainRecord, policy: Mapping[str, str]) -> PublicationView:
         """The publication view of record under a registry's contact policy."""
         settings = self.settings
         return build_view(
             record,
-            profile=settings.publication_profile,
+            profile=self.publications,
             registrar=settings.registrar,
             registry_policy=policy,
         )

@@ -2,9 +2,11 @@
 
 Random contacts (Unicode with astral characters, lengths up to the 255 limit, 0..3 street lines,
 every consent combination, persons and organisations, the house contact, shared contacts, every
-profile and registry policy) go through the policy; the WHOIS text and the serialised RDAP JSON
-must hold no value the view does not publish, must hold every value it does, and the EPP
-disclose flags must say exactly what the view publishes.
+profile and registry policy) go through the policy, on domains of a gTLD, of a ccTLD the
+registries file gives any profile or whose RDDS only its registry runs, and of a ccTLD it does
+not list; the WHOIS text and the serialised RDAP JSON must hold no value the view does not
+publish (none at all when the registry runs the RDDS), must hold every value it does, and the
+EPP disclose flags must say exactly what the view publishes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from domains.store import DomainRecord, Store
 from domains.vocabulary import ContactRole as ROLES
 from publishers.disclose import disclose_for
 from publishers.policy import PublicationView, build_view, field_label
-from publishers.profiles import ADDRESS_FIELDS, FIELDS, PROFILES
+from publishers.profiles import (
+    ADDRESS_FIELDS,
+    FIELDS,
+    PROFILES,
+    Publications,
+    RegistryRdds,
+    TldPublication,
+)
 from publishers.rdap import rdap_json
 from publishers.whois import render_whois
 from tests.support.factories import account_data
@@ -89,6 +98,21 @@ def contacts(draw: st.DrawFn, handle: str) -> Contact:
     )
 
 
+#: The TLDs of the generated domains: a gTLD, the ccTLD the registries file names (.se), and a
+#: ccTLD it does not list (.nl: the default profile).
+TLDS = ("com", "se", "nl")
+REGISTRY_RDDS = RegistryRdds("whois.registry.example", "https://rdap.registry.example/")
+
+
+@st.composite
+def publications(draw: st.DrawFn) -> Publications:
+    """A registries file's choices: .se under any profile, with the registrar's RDDS or only the
+    registry's (with or without RDAP); any default profile for the ccTLDs it does not list."""
+    rdds = draw(st.sampled_from([None, REGISTRY_RDDS, RegistryRdds("whois.registry.example")]))
+    entry = TldPublication("se", draw(st.sampled_from(sorted(PROFILES))), rdds)
+    return Publications({"se": entry}, draw(st.sampled_from(sorted(PROFILES))))
+
+
 @st.composite
 def records(draw: st.DrawFn) -> DomainRecord:
     """A domain with a registrant and any of tech, admin, billing; sometimes one shared contact."""
@@ -101,7 +125,8 @@ def records(draw: st.DrawFn) -> DomainRecord:
             holders[role] = draw(contacts(handle))
         elif choice == "registrant":
             holders[role] = registrant
-    return make_record(holders)
+    name = f"kite-makers.{draw(st.sampled_from(TLDS))}"
+    return make_record(holders, name=name, unicode_name=name, tld=name.rsplit(".", 1)[1])
 
 
 registry_policies = st.fixed_dictionaries(
@@ -155,9 +180,20 @@ def in_json(value: str, text: str) -> bool:
     return value in text or json.dumps(value, ensure_ascii=False)[1:-1] in text
 
 
-def check(record: DomainRecord, profile: str, registry_policy: dict[str, str]) -> int:
-    """Render and check one record; returns how many private values were checked."""
+def check(
+    record: DomainRecord, profile: str | Publications, registry_policy: dict[str, str]
+) -> int:
+    """Render and check one record under a profile, or under its TLD's publication; returns how
+    many private values were checked."""
+    chosen = (
+        profile.for_tld(record.domain.tld)
+        if isinstance(profile, Publications)
+        else TldPublication(record.domain.tld, profile)
+    )
     view = build_view(record, profile=profile, registrar=REGISTRAR, registry_policy=registry_policy)
+    assert (view.profile, view.registry_rdds) == (chosen.profile, chosen.registry_rdds)
+    if isinstance(profile, Publications) and record.domain.tld == "com":
+        assert view.profile == "icann-gtld"  # a gTLD's, whatever the default
     whois_text = render_whois(view)
     rdap_text = rdap_json(view)
     stand_ins = {role: neutral() for role in record.contacts}
@@ -168,7 +204,9 @@ def check(record: DomainRecord, profile: str, registry_policy: dict[str, str]) -
         now=view.generated_at,
     )
     baseline = render_whois(base_view) + rdap_json(base_view) + repr(base_view)
-    shown = PROFILES[profile].shown_roles  # from the profile's data, not from the view
+    # From the profile's data, not from the view; nothing when only the registry runs the RDDS.
+    assert chosen.profile is not None
+    shown = PROFILES[chosen.profile].shown_roles if chosen.registry_rdds is None else frozenset()
     public = public_values(view, shown)
     in_view = [
         v
@@ -227,6 +265,14 @@ def test_no_redacted_value_in_any_public_output(
     check(record, profile, policy)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=records(), chosen=publications(), policy=registry_policies)
+def test_no_redacted_value_in_any_public_output_for_any_tld_choice(
+    record: DomainRecord, chosen: Publications, policy: dict[str, str]
+) -> None:
+    check(record, chosen, policy)
+
+
 def test_the_property_checks_something() -> None:
     """A fixed all-private example: the check must look at every private value."""
     contact = Contact(
@@ -252,6 +298,10 @@ def test_the_property_checks_something() -> None:
     # 11 per role: name, 2 street lines, city, postal code, voice, ext, fax, ext, email, handle
     # (admin is hidden, but its state and country are public as the registrant's)
     assert check(record, "icann-gtld", {}) == 2 * 11
+    # Only the registry runs .se's RDDS: its state and country are no more public than the rest.
+    registry = Publications({"se": TldPublication("se", None, REGISTRY_RDDS)})
+    in_se = make_record(dict(record.contacts), name="kite-makers.se", tld="se")
+    assert check(in_se, registry, {}) == 2 * 13
 
 
 def test_no_leak_through_the_real_store(store: Store) -> None:

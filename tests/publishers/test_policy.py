@@ -23,11 +23,13 @@ from publishers.profiles import (
     EMPTY,
     FIELDS,
     ICANN_GTLD,
+    OMIT,
     PROFILES,
     PUBLISH,
     REMOVE,
     Profile,
     ProfileError,
+    Rule,
     UnknownProfile,
     check_profile,
     get_profile,
@@ -72,9 +74,10 @@ def test_default_profile_is_the_design_table() -> None:
     assert disposition(view, "registrant") == DESIGN_REGISTRANT
     tech = disposition(view, "tech")
     assert {name: tech[name] for name in DESIGN_TECH} == DESIGN_TECH
-    # The cells the design leaves out for tech: private, except state and country.
-    assert tech["state"] == tech["country"] == (True, None)
-    assert all(not tech[name][0] for name in FIELDS if name not in ("state", "country"))
+    # ICANN's Registration Data Policy has no other tech field: omitted (no method, not public).
+    assert all(tech[name] == (False, None) for name in FIELDS if name not in DESIGN_TECH)
+    assert all(view.field("tech", name).omitted for name in FIELDS if name not in DESIGN_TECH)
+    assert not [f for f in view.redactions if f.omitted]
 
 
 def test_whois_text_of_redacted_fields() -> None:
@@ -149,7 +152,48 @@ def test_consent_is_per_contact() -> None:
     assert not view.field("tech", "name").published
 
 
-@pytest.mark.parametrize("role", ["registrant", "tech", "admin"])
+def test_house_tech_shows_its_name_phone_and_email_as_they_are() -> None:
+    view = view_of(make_record({"registrant": make_contact(), "tech": house_contact()}))
+    shown = {f.field: f.value for f in view.role("tech").fields if not f.omitted}
+    assert shown == {
+        "name": "Interlink Hostmaster",
+        "voice": "+44.1179000000",
+        "voice_ext": None,
+        "email": "hostmaster@interlink.example.net",
+    }
+    assert all(f.published for f in view.role("tech").fields if not f.omitted)
+    assert disclose_for(view, "tech") == Disclose(name=True, voice=True, email=True)
+
+
+@pytest.mark.parametrize("profile", ["icann-gtld", "cctld-legal-persons"])
+@pytest.mark.parametrize("field", ["street", "org", "fax", "handle"])
+def test_neither_consent_nor_house_publishes_an_omitted_field(profile: str, field: str) -> None:
+    consenting = make_contact(
+        handle="ILC9", consent_fields=list(CONSENTABLE_FIELDS), consent_method="x"
+    )
+    for tech in (consenting, house_contact()):
+        view = view_of(make_record({"registrant": make_contact(), "tech": tech}), profile)
+        # Omitted under the RDP's tech block; the classic block of the ccTLD profile shows it.
+        assert view.field("tech", field).omitted is (profile == "icann-gtld")
+
+
+@pytest.mark.parametrize(
+    ("cells", "words"),
+    [
+        ({"name": OMIT}, "tech.name: cannot be omitted"),
+        ({"street": EMPTY}, "the address is omitted whole"),
+        ({"voice_ext": OMIT}, "tech.voice_ext must follow tech.voice"),
+        ({"org": Rule("omit", "removal")}, "redact needs a method, publish and omit take none"),
+    ],
+)
+def test_check_profile_refuses_a_bad_omission(cells: dict[str, Rule], words: str) -> None:
+    rules = {r: dict(c) for r, c in ICANN_GTLD.rules.items()}
+    rules["tech"].update(cells)
+    with pytest.raises(ProfileError, match=words):
+        check_profile(dataclasses.replace(ICANN_GTLD, name="broken", rules=rules))
+
+
+@pytest.mark.parametrize("role", ["registrant", "admin"])
 def test_house_contact_is_published_in_full(role: str) -> None:
     view = view_of(make_record({"registrant": make_contact(), role: house_contact()}))
     assert all(f.published and f.reason == "house contact" for f in view.role(role).fields)
@@ -165,7 +209,10 @@ def test_legal_persons_profile_publishes_organisations_in_full() -> None:
     record = make_record({"registrant": company, "tech": person})
     legal = view_of(record, "cctld-legal-persons")
     assert all(f.published and f.reason == "legal person" for f in legal.role("registrant").fields)
-    assert disposition(legal, "tech") == disposition(view_of(record), "tech")
+    # Its technical contact is the classic block: every field, redacted as the registrant's.
+    tech = disposition(legal, "tech")
+    assert {name: tech[name] for name in DESIGN_TECH} == DESIGN_TECH
+    assert tech["street"] == (False, "emptyValue") and tech["org"] == (False, "removal")
     # The default profile does not: an organisation's contact is redacted like a person's.
     assert disposition(view_of(record), "registrant") == DESIGN_REGISTRANT
 

@@ -256,12 +256,13 @@ def _wait_for(condition: Any, timeout: float = 20.0) -> None:
 
 def test_the_render_key_is_the_render_version_and_data_not_the_source(monkeypatch) -> None:
     """A comment edit in a renderer must not render a million answers again: the key is made of
-    RENDER_VERSION, the packing, the profile and the registrar settings, not of module sources."""
+    RENDER_VERSION, the packing, each TLD's publication and the registrar settings, not of
+    module sources."""
     from publishers import published
     from publishers.policy import RegistrarView
-    from publishers.profiles import get_profile
+    from publishers.profiles import Publications, RegistryRdds, TldPublication
 
-    profile, registrar = get_profile("icann-gtld"), RegistrarView.from_settings(Registrar())
+    profile, registrar = Publications.single("icann-gtld"), RegistrarView.from_settings(Registrar())
     key = published.render_key(profile, registrar)
 
     def no_source(*_: Any) -> str:
@@ -269,7 +270,14 @@ def test_the_render_key_is_the_render_version_and_data_not_the_source(monkeypatc
 
     monkeypatch.setattr(inspect, "getsource", no_source)
     assert published.render_key(profile, registrar) == key
-    assert published.render_key(get_profile("cctld-legal-persons"), registrar) != key
+    assert published.render_key(Publications.single("cctld-legal-persons"), registrar) != key
+    se = Publications({"se": TldPublication("se", "cctld-legal-persons")})
+    assert published.render_key(se, registrar) not in (
+        key,
+        published.render_key(profile, registrar),
+    )
+    registry = Publications({"se": TldPublication("se", None, RegistryRdds("whois.example.net"))})
+    assert published.render_key(registry, registrar) != published.render_key(se, registrar)
     other = RegistrarView.from_settings(Registrar(name="Another Registrar Ltd"))
     assert published.render_key(profile, other) != key
     monkeypatch.setattr(published, "RENDER_VERSION", published.RENDER_VERSION + 1)

@@ -101,10 +101,11 @@ async def test_tech_moves_and_contact_edits_reach_the_sandbox(store, sandbox, tm
     assert contact_matches_store(snapshot, store.get_contact(registrant.handle), None) == []
     assert snapshot.contacts[moved.handle].email == "hostmaster@moved.example.net"
     # Disclose flags come from the policy: a tech contact without consent keeps its name,
-    # phone and e-mail private; consent to org and e-mail (odd n) publishes those.
+    # phone and e-mail private; consent to org and e-mail (odd n) publishes the e-mail, and not
+    # the organisation, which is no part of the RDP's technical contact (name, phone, e-mail).
     flags = snapshot.contacts[store.domain_record(seeded.names[1]).contact("tech").handle]
     assert flags.disclose == expected_disclose(store, regs, seeded.names[1], "tech")
-    assert flags.disclose.email and flags.disclose.org and not flags.disclose.name
+    assert flags.disclose.email and not flags.disclose.org and not flags.disclose.name
     # clTRID and svTRID on every entry and on its audit event; the sandbox never saw a bad frame.
     with store.read() as session:
         events = list(

@@ -1,4 +1,8 @@
-"""WHOIS text: the ICANN registrar layout, CRLF, UTC times, redaction, and python-whois reads it."""
+"""WHOIS text: the ICANN registrar layout, CRLF, UTC times, redaction, and python-whois reads it.
+
+The technical contact is the Registration Data Policy's: Tech Name, Tech Phone (and its Ext) and
+Tech Email only; a domain without name servers has one empty `Name Server:` line.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ CONTACT_LABELS = [
     "{r} Fax Ext",
     "{r} Email",
 ]
+#: ICANN's Registration Data Policy: the technical contact is a name, a phone and an e-mail.
+TECH_LABELS = ["{r} Name", "{r} Phone", "{r} Phone Ext", "{r} Email"]
 EXPECTED_LABELS = [
     "Domain Name",
     "Registry Domain ID",
@@ -41,7 +47,7 @@ EXPECTED_LABELS = [
     "Domain Status",
     "Domain Status",
     *[label.format(r="Registrant") for label in CONTACT_LABELS],
-    *[label.format(r="Tech") for label in CONTACT_LABELS],
+    *[label.format(r="Tech") for label in TECH_LABELS],
     "Name Server",
     "Name Server",
     "DNSSEC",
@@ -143,8 +149,65 @@ def test_redacted_registrant_and_published_tech() -> None:
     assert got["Registrant Country"] == ["GB"]
     assert got["Registrant Email"] == [contact_form_url(REGISTRAR, "kite-makers.com", "registrant")]
     assert got["Tech Name"] == ["Interlink Hostmaster"]
+    assert got["Tech Phone"] == ["+44.1179000000"]
+    assert got["Tech Phone Ext"] == [""]
     assert got["Tech Email"] == ["hostmaster@interlink.example.net"]
-    assert got["Registry Tech ID"] == ["IL-HOUSE"]
+    for label in ("Registry Tech ID", "Tech Organization", "Tech Street", "Tech Fax"):
+        assert label not in got  # not part of the RDP's technical contact, even the house's
+
+
+def test_the_tech_block_is_name_phone_and_email_each_redacted() -> None:
+    tech_contact = make_contact(
+        handle="ILC9",
+        kind="organization",
+        org="Spindle Hosting Ltd",
+        street=["9 Spindle Lane"],
+        city="Ottery",
+        state="Devon",
+        postal_code="EX11 1AA",
+        fax="+44.1404555999",
+    )
+    record = make_record({"registrant": make_contact(), "tech": tech_contact})
+    text = render_whois(view_of(record))
+    tech = [line for line in text.split("\r\n") if line.startswith(("Tech ", "Registry Tech"))]
+    form = f"{REGISTRAR.contact_form_url}?domain=kite-makers.com&role=tech"
+    assert tech == [
+        f"Tech Name: {REDACTED_TEXT}",
+        f"Tech Phone: {REDACTED_TEXT}",
+        f"Tech Phone Ext: {REDACTED_TEXT}",
+        f"Tech Email: {form}",
+    ]
+    # No organisation, address (not even the state) or fax of the tech, nor its handle.
+    for private in ("Spindle", "Ottery", "Devon", "EX11 1AA", "555999", "ILC9"):
+        assert private not in text
+
+
+def test_a_consenting_tech_shows_its_name_and_phone_and_still_no_address() -> None:
+    tech = make_contact(
+        handle="ILC9", consent_fields=["name", "voice", "street", "org"], consent_method="portal"
+    )
+    got = fields(render_whois(view_of(make_record({"registrant": make_contact(), "tech": tech}))))
+    assert got["Tech Name"] == ["Imogen Farthingale"]
+    assert got["Tech Phone"] == ["+44.1672555012"]
+    assert got["Tech Phone Ext"] == ["771"]
+    assert "Tech Street" not in got and "Tech Organization" not in got
+
+
+def test_the_classic_tech_block_of_a_cctld_profile() -> None:
+    record = make_record({"registrant": make_contact(), "tech": make_contact(handle="ILC9")})
+    text = render_whois(view_of(record, "cctld-legal-persons"))
+    labels = [line.split(":")[0] for line in text.split("\r\n") if line.startswith("Tech ")]
+    assert labels == [label.format(r="Tech") for label in CONTACT_LABELS[1:]]
+
+
+def test_a_domain_without_name_servers_has_one_empty_name_server_line() -> None:
+    text = whois_text(nameservers=[])
+    assert text.count("\r\nName Server:") == 1
+    assert "\r\nName Server:\r\nDNSSEC: unsigned\r\n" in text
+    assert fields(text)["Name Server"] == [""]
+    parsed = WhoisEntry.load("kite-makers.com", text)
+    assert parsed["domain_name"].lower() == "kite-makers.com"
+    assert not [ns for ns in (parsed["name_servers"] or []) if ns.strip()]
 
 
 def test_redacted_tech_email_is_the_form_for_tech() -> None:

@@ -206,7 +206,7 @@ def test_the_lean_read_path_builds_the_same_view_as_the_store(
             stored = store.domain_record(name)
             lean = lookup.view(name, now=now)
             assert lean == build_view(
-                stored, profile=lookup.profile, registrar=lookup.registrar, now=now
+                stored, profile=lookup.publications, registrar=lookup.registrar, now=now
             )
             assert lean is not None and lean.domain.created == stored.domain.created_at.replace(
                 microsecond=0

@@ -4,11 +4,24 @@ gets them; and the command palette, which reaches every action of a screen."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Static, TabbedContent
 
-from tests.support.pilot import drawn, open_domain, rows, settle, shows_whole, text_of, wait_for
+from domains.store import Store
+from publishers.registries import DEFAULT_FILE
+from tests.support.pilot import (
+    drawn,
+    make_app,
+    open_domain,
+    rows,
+    settle,
+    shows_whole,
+    text_of,
+    wait_for,
+)
 from tui.screens.domain import DomainScreen
 from tui.screens.publication import PublicationScreen
 
@@ -54,7 +67,9 @@ async def test_a_redacted_field_is_marked_beside_the_stored_value(app, demo_stor
         assert table["registrant.email"][0].startswith("REDACTED")
         assert table["registrant.email"][1] == registrant.email
         assert table["registrant.country"] == ("public", "GB")  # public anyway
-        assert table["tech.org"] == ("public", "Interlink Networks Ltd")  # the house contact
+        # The house contact as tech: its name, phone and e-mail; no organisation (the RDP's).
+        assert table["tech.org"] == ("omitted", "Interlink Networks Ltd")
+        assert table["tech.name"][0] == "public"
 
         whois = text_of(screen.query_one("#whois-text", Static))
         assert "Registrant Name: REDACTED FOR PRIVACY" in whois
@@ -165,3 +180,38 @@ async def test_the_command_palette_lists_the_screens_actions_and_runs_them(app):
             what="the Publication screen from the palette",
         )
         assert app.screen.domain_name == DOMAIN
+
+
+@pytest.mark.parametrize(
+    ("table", "subtitle"),
+    [
+        ('profile = "cctld-legal-persons"', "profile cctld-legal-persons"),
+        (
+            'rdds = "registry"\nregistry_whois = "whois.registry-uk.example"',
+            "profile icann-gtld · RDDS: the registry's (whois.registry-uk.example)",
+        ),
+    ],
+)
+async def test_the_publication_is_the_one_of_the_domains_tld(
+    demo_store: Store, tmp_path: Path, table: str, subtitle: str
+) -> None:
+    """The registries file names .uk's profile, or that only its registry runs WHOIS and RDAP:
+    the screen shows that one, at 80x24."""
+    registries = tmp_path / "registries.toml"
+    registries.write_text(f"{DEFAULT_FILE.read_text()}\n[tlds.uk]\n{table}\n")
+    settings = demo_store.settings.model_copy(update={"registries_file": registries})
+    store = Store.open(settings=settings)
+    try:
+        async with make_app(store).run_test(size=(80, 24)) as pilot:
+            screen = await open_publication(pilot)
+            assert screen.sub_title == subtitle
+            whois = text_of(screen.query_one("#whois-text", Static))
+            assert REGISTRANT not in whois
+            if "registry" in subtitle:
+                assert "Registry WHOIS Server: whois.registry-uk.example" in whois
+                assert "Registrant" not in whois
+                assert stored_rows(screen)["registrant.name"] == ("not shown", REGISTRANT)
+            else:
+                assert "Registrant Name: REDACTED FOR PRIVACY" in whois
+    finally:
+        store.close()

@@ -143,7 +143,11 @@ def test_epp_frames_carry_the_disclose_flags(app: typer.Typer, url: str) -> None
     assert private == ["addr", "voice", "fax"]  # name and email consented, org published
     house = etree.fromstring(frames[1].strip().encode())
     validate_frame(etree.tostring(house))
-    assert house.find(f".//{{{CONTACT_NS}}}disclose") is None  # nothing to keep private
+    # The house contact as tech: ICANN's Registration Data Policy shows a technical contact's
+    # name, phone and e-mail only, so its organisation, address and fax are not for publication.
+    house_disclose = house.find(f".//{{{CONTACT_NS}}}disclose")
+    assert house_disclose.get("flag") == "0"
+    assert [etree.QName(e).localname for e in house_disclose] == ["org", "addr", "fax"]
     assert "<clTRID>SHOW-PREVIEW</clTRID>" in result.stdout
 
 
@@ -231,4 +235,35 @@ def test_epp_follows_the_registry_contact_policy(
     assert (
         "Tech Name: Interlink Hostmaster"
         in run(app, "qualtrough.com", "--as", "whois", "--db", url).stdout
+    )
+
+
+def test_each_domain_is_shown_under_its_tlds_publication(
+    app: typer.Typer, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registries file says that only the registry runs .de's RDDS: WHOIS and RDAP of a .de
+    domain point there, the staff's view says so, and a .com domain is as ever."""
+    config = {
+        "registries": {
+            "x": {
+                "tlds": ["com", "org", "de"],
+                "host": "127.0.0.1",
+                "client_id": "interlink",
+                "password_env": "UNUSED_PASSWORD",
+            }
+        },
+        "tlds": {"de": {"rdds": "registry", "registry_whois": "whois.registry-de.example"}},
+    }
+    monkeypatch.setattr(
+        show, "load_registries", lambda *_, **__: parse_registries(config, data_dir=None)
+    )
+    whois = raw(run(app, "bücherstube-lindner.de", "--as", "whois", "--db", url))
+    assert "Registry WHOIS Server: whois.registry-de.example\r\n" in whois
+    assert "Jörg" not in whois and "Registrant" not in whois
+    rdap = json.loads(run(app, "bücherstube-lindner.de", "--as", "rdap", "--db", url).stdout)
+    assert rdap["errorCode"] == 404  # no RDAP named for the registry: its WHOIS server instead
+    private = run(app, "bücherstube-lindner.de", "--as", "private", "--db", url).stdout
+    assert "RDDS: the registry's (whois.registry-de.example)" in " ".join(private.split())
+    assert "Registrant Name: REDACTED FOR PRIVACY" in raw(
+        run(app, "qualtrough.com", "--as", "whois", "--db", url)
     )

@@ -21,7 +21,7 @@ from publishers.epp.client.commands import contact_create
 from publishers.epp.model import ContactData
 from publishers.epp.xmlsafe import parse_frame
 from publishers.policy import FieldView, PublicationView, build_view
-from publishers.profiles import FIELDS
+from publishers.profiles import FIELDS, Publications
 from publishers.rdap import rdap_json
 from publishers.registries import load_registries
 from publishers.whois import render_whois
@@ -39,6 +39,14 @@ def registry_policy(settings: Settings, tld: str) -> Mapping[str, str] | None:
     """The contact policy per role of the registry of `tld` (None: no registry configured)."""
     registries = load_registries(settings.registries_file, data_dir=settings.data_dir)
     return registries.contact_policy(tld) if tld in registries else None
+
+
+def publication_of(settings: Settings, profile: str | None) -> Publications:
+    """The profile given for every TLD, or each TLD's own from the registries file."""
+    if profile is not None:
+        return Publications.single(profile)
+    registries = load_registries(settings.registries_file, data_dir=settings.data_dir)
+    return registries.publications(settings.publication_profile)
 
 
 def contact_data(contact: Contact) -> ContactData:
@@ -100,7 +108,14 @@ def _mark(role_shown: bool, view: FieldView) -> Text:
         return Text("NOT SHOWN (role hidden)", style="dim")
     if view.published:
         return Text(f"PUBLIC ({view.reason})", style="green")
+    if view.omitted:
+        return Text("NOT SHOWN (omitted by the profile)", style="dim")
     return Text(f"REDACTED ({view.method})", style="bold red")
+
+
+def _rdds_words(view: PublicationView) -> str:
+    rdds = view.registry_rdds
+    return "" if rdds is None else f" · RDDS: the registry's ({rdds.whois_server})"
 
 
 def private_table(record: DomainRecord, view: PublicationView) -> Table:
@@ -108,7 +123,7 @@ def private_table(record: DomainRecord, view: PublicationView) -> Table:
     domain = view.domain
     table = Table(
         title=f"{domain.unicode_name} ({domain.name}) · account {record.account.number} · "
-        f"profile {view.profile}",
+        f"profile {view.profile}{_rdds_words(view)}",
         caption=f"sent to the registry: {', '.join(view.registry_roles) or 'none'}",
     )
     for column in ("role", "field", "stored value", "public"):
@@ -133,7 +148,9 @@ def private_table(record: DomainRecord, view: PublicationView) -> Table:
 def show_command(
     domain: str = typer.Argument(..., help="The domain, as A-label or U-label."),
     as_: str = typer.Option("private", "--as", help="whois, rdap, epp or private."),
-    profile: str = typer.Option(None, "--profile", help="Publication profile (default: settings)."),
+    profile: str = typer.Option(
+        None, "--profile", help="Publication profile (default: the TLD's, registries file)."
+    ),
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
 ) -> None:
     """Show a domain as WHOIS, RDAP or the registry (EPP) get it, or the stored record.
@@ -158,7 +175,7 @@ def show_command(
         settings = store.settings
         view = build_view(
             record,
-            profile=profile or settings.publication_profile,
+            profile=publication_of(settings, profile),
             registrar=settings.registrar,
             # What reaches the registry matters only to these two; WHOIS and RDAP never need it.
             registry_policy=registry_policy(settings, record.domain.tld)

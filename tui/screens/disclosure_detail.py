@@ -27,6 +27,7 @@ from domains.store import DomainRecord
 from domains.vocabulary import DisclosureState
 from portal.links import PortalLinks
 from publishers.policy import build_disclosure_view, build_view
+from publishers.tld_publication import load_publications
 from tui.dialogs.confirm import ConfirmDialog
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
@@ -66,7 +67,7 @@ def field_lines(
     view: DisclosureRequestView, records: Mapping[str, DomainRecord], settings: Settings
 ) -> tuple[FieldLine, ...]:
     """Every wanted field of every domain asked about, public beside private."""
-    profile, registrar = settings.publication_profile, settings.registrar
+    profile, registrar = load_publications(settings), settings.registrar
     wanted = [tuple(w.split()) for w in view.wanted_fields]
     approved = tuple((name, role, field) for name in records for role, field in wanted)
     disclosed = build_disclosure_view(

@@ -15,6 +15,7 @@ from domains.vocabulary import AccessPurpose
 from publishers.policy import PublicationView, build_view
 from publishers.profiles import FIELDS
 from publishers.rdap import rdap_json
+from publishers.tld_publication import load_publications
 from publishers.whois import render_whois
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
@@ -26,12 +27,23 @@ STORED = (Col("Field", 12, share=1), Col("Public", 8, share=1), Col("Stored", 10
 
 
 def public_marker(shown: bool, published: bool, method: str | None) -> Text:
-    """Whether the public sees a field: not shown, public, or REDACTED and how."""
+    """Whether the public sees a field: not shown, public, REDACTED and how, or omitted (no part
+    of the role's public data under the profile)."""
     if not shown:
         return Text("not shown", style="dim")
     if published:
         return Text("public", style="green")
+    if method is None:
+        return Text("omitted", style="dim")
     return Text.assemble(("REDACTED", "bold red"), f" {method}")
+
+
+def publication_words(view: PublicationView) -> str:
+    """The profile the domain's TLD publishes under, and whose RDDS answers for it."""
+    rdds = view.registry_rdds
+    if rdds is None:
+        return f"profile {view.profile}"
+    return f"profile {view.profile} · RDDS: the registry's ({rdds.whois_server})"
 
 
 @dataclass(frozen=True)
@@ -111,8 +123,9 @@ class PublicationScreen(StaffScreen):
             record = self.store.look_at_domain(
                 actor, self.domain_name, AccessPurpose.PUBLICATION_SCREEN
             )
+            # The profile of the domain's TLD, from the registries file.
             view = build_view(
-                record, profile=settings.publication_profile, registrar=settings.registrar
+                record, profile=load_publications(settings), registrar=settings.registrar
             )
             return Renderings(record, view, render_whois(view), rdap_json(view, indent=2))
 
@@ -128,11 +141,12 @@ class PublicationScreen(StaffScreen):
             for field in FIELDS:
                 view = role.field(field)
                 stored = stored_value(renderings.record, role.role, field)
-                public = public_marker(role.shown, view.published, view.method)
+                shown = role.shown and renderings.view.registry_rdds is None
+                public = public_marker(shown, view.published, view.method)
                 table.add_row(f"{role.role}.{field}", public, stored)
         self.query_one("#whois-text", Static).update(renderings.whois.replace("\r\n", "\n"))
         self.query_one("#rdap-text", Static).update(renderings.rdap)
-        self.sub_title = f"profile {renderings.view.profile}"
+        self.sub_title = publication_words(renderings.view)
 
     def action_show_tab(self, tab: str) -> None:
         """Switch between the WHOIS and RDAP renderings."""
