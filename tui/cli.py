@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("tui.commands.show", "show_command", "command"),
     "import": ("tui.commands.exchange", "import_command", "command"),
     "export": ("tui.commands.exchange", "export_command", "command"),
-    "registry-sandbox": ("tui.commands.sandbox", "registry_sandbox_command", "command"),
+    "registry-sandbox": ("tui.commands.sandbox", "app", "group"),
     "registry": ("tui.commands.registry", "app", "group"),
     "db": ("tui.commands.database", "app", "group"),
     "staff": ("tui.commands.staff", "app", "group"),
