@@ -26,7 +26,9 @@ from tests.support.staff import seed_staff, with_staff
 
 
 @pytest.fixture(autouse=True)
-def epp_frames_valid(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def epp_frames_valid(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every frame our EPP client sends in a test is valid against the IETF schemas, or the test
     fails (tests that send invalid frames on purpose are marked invalid_epp_frames)."""
     invalid = validate_client_frames(monkeypatch)

@@ -86,7 +86,9 @@ def transfer_out(
     now = now or utc_now()
     db.execute("BEGIN IMMEDIATE")
     try:
-        row = db.execute("SELECT seq, cl_id, ex_date FROM domain WHERE name = ?", (name,)).fetchone()
+        row = db.execute(
+            "SELECT seq, cl_id, ex_date FROM domain WHERE name = ?", (name,)
+        ).fetchone()
         if row is None:
             raise TransferRefused(f"the sandbox holds no domain {name}")
         losing = row["cl_id"]

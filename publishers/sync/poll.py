@@ -88,8 +88,9 @@ class PollReader:
         try:
             departure = await self.db(self._mark_gone, transfer, svtrid)
         except NotFound:
-            log.info("registry %s: %s transferred away, not in the store", registry.name,
-                     transfer.name)
+            log.info(
+                "registry %s: %s transferred away, not in the store", registry.name, transfer.name
+            )
             return
         if departure.marked:
             report.domains_gone += 1

@@ -82,7 +82,9 @@ def drifted(store: Store, sandbox: SandboxRegistry, regs) -> dict[str, str]:
 async def test_every_difference_is_listed_and_the_run_kept(
     store: Store, sandbox: SandboxRegistry, tmp_path: Path
 ) -> None:
-    regs = registries(write_registries(tmp_path / "r.toml", sandbox, commands_per_second=1000), tmp_path)
+    regs = registries(
+        write_registries(tmp_path / "r.toml", sandbox, commands_per_second=1000), tmp_path
+    )
     names = drifted(store, sandbox, regs)
     registrant = store.domain_record(names["contact"]).contact("registrant")
     assert registrant is not None
@@ -126,7 +128,9 @@ async def test_the_check_keeps_to_the_registrys_rate(
     store: Store, timed: TimedSandbox, tmp_path: Path
 ) -> None:
     rate = 25.0
-    regs = registries(write_registries(tmp_path / "r.toml", timed, commands_per_second=rate), tmp_path)
+    regs = registries(
+        write_registries(tmp_path / "r.toml", timed, commands_per_second=rate), tmp_path
+    )
     for n in range(3):
         registered(store, timed, regs, f"paced{n}.com")
     run = await reconcile(store, regs, actor=ACTOR)

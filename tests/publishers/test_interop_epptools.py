@@ -93,7 +93,11 @@ def test_epptools_checks_creates_updates_and_polls(
     # A value of the wrong syntax is refused as a registry refuses it.
     with pytest.raises(CommandException) as refused:
         client.contact.create(
-            "EPPT-2", name="X", city="Bath", cc="XX", email="x@interop.example.org",
+            "EPPT-2",
+            name="X",
+            city="Bath",
+            cc="XX",
+            email="x@interop.example.org",
             auth_info="contact-pw1",
         )
     assert refused.value.epp_code == 2005

@@ -26,7 +26,9 @@ async def tls(tmp_path: Path) -> tuple[ssl.SSLContext, str]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, tls: tuple[ssl.SSLContext, str]) -> AsyncIterator[SandboxRegistry]:
+async def sandbox(
+    tmp_path: Path, tls: tuple[ssl.SSLContext, str]
+) -> AsyncIterator[SandboxRegistry]:
     registry = SandboxRegistry(
         tmp_path / "sandbox.db", ssl_context=tls[0], clients=PASSWORDS, read_timeout=5.0
     )
@@ -41,7 +43,9 @@ async def sandbox(tmp_path: Path, tls: tuple[ssl.SSLContext, str]) -> AsyncItera
 
 
 @pytest.fixture
-async def session_a(sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]) -> AsyncIterator[EppSession]:
+async def session_a(
+    sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]
+) -> AsyncIterator[EppSession]:
     opened = await logged_in(endpoint_for(sandbox, "regA", tls[1]))
     try:
         yield opened

@@ -38,7 +38,9 @@ async def tls(tmp_path: Path) -> tuple[ssl.SSLContext, str]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, tls: tuple[ssl.SSLContext, str]) -> AsyncIterator[SandboxRegistry]:
+async def sandbox(
+    tmp_path: Path, tls: tuple[ssl.SSLContext, str]
+) -> AsyncIterator[SandboxRegistry]:
     registry = SandboxRegistry(
         tmp_path / "sandbox.db", ssl_context=tls[0], clients=PASSWORDS, read_timeout=5.0
     )
@@ -51,7 +53,9 @@ async def sandbox(tmp_path: Path, tls: tuple[ssl.SSLContext, str]) -> AsyncItera
 
 
 @pytest.fixture
-async def session(sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]) -> AsyncIterator[EppSession]:
+async def session(
+    sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]
+) -> AsyncIterator[EppSession]:
     opened = await logged_in(endpoint_for(sandbox, "regA", tls[1]))
     try:
         yield opened
@@ -99,7 +103,9 @@ async def test_domain_names_not_of_ldh_labels_are_refused(
 async def test_an_idn_a_label_and_a_plain_name_are_accepted(session: EppSession) -> None:
     for name in ("xn--bcher-kva.com", "harbour-side-1.com"):
         create = DomainCreate(name=name, registrant="REG-A1", auth_info="domain-pw1")
-        response = await session.command(lambda cltrid: domain_create(create, cltrid=cltrid))
+        response = await session.command(
+            lambda cltrid, create=create: domain_create(create, cltrid=cltrid)
+        )
         assert response.code == 1000, (name, response.results)
 
 
@@ -129,7 +135,7 @@ async def test_host_names_not_of_ldh_labels_are_refused(
         ({"email": "tech@@interlink.example.net"}, "not an e-mail address"),
         ({"voice": "+999.1179000000"}, "no country has the calling code +999"),
         ({"voice": "+44.1"}, "too few digits"),
-        ({"fax": "+49.1234567890123"}, "under +49"),
+        ({"fax": "+44.123456789012"}, "under +44"),
     ],
 )
 async def test_contact_values_of_the_wrong_syntax_are_refused(
@@ -153,7 +159,9 @@ async def test_a_good_contact_is_created_and_a_bad_update_changes_nothing(
         (ContactChange(voice="+999.12345678"), "+999.12345678"),
     ):
         update = ContactUpdate(handle="IL-GOOD1", change=change)
-        answer = await session.command(lambda cltrid: contact_update(update, cltrid=cltrid))
+        answer = await session.command(
+            lambda cltrid, update=update: contact_update(update, cltrid=cltrid)
+        )
         refused(answer, value)
     held = sandbox.snapshot().contacts["IL-GOOD1"]
     assert (held.email, held.cc, held.voice) == (contact.email, "GB", contact.voice)

@@ -12,7 +12,9 @@ from tui.dialogs.drift import DriftDialog
 from tui.screens.sync import SyncScreen
 
 FINDINGS = (
-    Finding("harbourside-bikes.com", "domain", "name servers", "ns9.example.net", "ns1.example.net"),
+    Finding(
+        "harbourside-bikes.com", "domain", "name servers", "ns9.example.net", "ns1.example.net"
+    ),
     Finding("harbourside-bikes.com", "contact ILC1002 (registrant)", "email"),
     Finding("kite-makers.com", "domain", "domain object", None, "kite-makers.com"),
 )
@@ -62,8 +64,20 @@ async def test_the_last_drift_check_and_its_differences(app, demo_store):
         table = pilot.app.screen.query_one("#drift-table", DataTable)
         await wait_for(pilot, lambda: table.row_count == 3, what="the differences")
         assert rows(table) == [
-            ["harbourside-bikes.com", "domain", "name servers", "ns9.example.net", "ns1.example.net"],
-            ["harbourside-bikes.com", "contact ILC1002 (registrant)", "email", "(personal)", "(personal)"],
+            [
+                "harbourside-bikes.com",
+                "domain",
+                "name servers",
+                "ns9.example.net",
+                "ns1.example.net",
+            ],
+            [
+                "harbourside-bikes.com",
+                "contact ILC1002 (registrant)",
+                "email",
+                "(personal)",
+                "(personal)",
+            ],
             ["kite-makers.com", "domain", "domain object", "—", "kite-makers.com"],
         ]
         await pilot.press("escape")

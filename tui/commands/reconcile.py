@@ -36,7 +36,9 @@ def _cell(value: str | None, section: str) -> Text:
 def print_run(run: DriftRunView) -> None:
     """The run's differences as a table (stored text is never markup), then one summary line."""
     if run.findings:
-        table = Table(title="Differences between the registries and Interlink", title_justify="left")
+        table = Table(
+            title="Differences between the registries and Interlink", title_justify="left"
+        )
         table.add_column("domain", no_wrap=True)
         table.add_column("object", overflow="fold")
         table.add_column("field", overflow="fold")

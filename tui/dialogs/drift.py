@@ -62,11 +62,11 @@ class DriftDialog(ModalScreen[None]):
 
     def __init__(self, run: DriftRunView | None) -> None:
         super().__init__()
-        self.run = run
+        self.drift_run = run
 
     def compose(self) -> ComposeResult:
         with Vertical(id="drift-box"):
-            yield Static(Text(drift_summary(self.run)), id="drift-title")
+            yield Static(Text(drift_summary(self.drift_run)), id="drift-title")
             table: DataTable[Text] = DataTable(id="drift-table", zebra_stripes=True)
             yield table
             with Horizontal(id="drift-buttons"):
@@ -75,7 +75,7 @@ class DriftDialog(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#drift-table", DataTable)
         table.add_columns("Domain", "Object", "Field", "Registry", "Interlink")
-        for finding in self.run.findings if self.run is not None else ():
+        for finding in self.drift_run.findings if self.drift_run is not None else ():
             table.add_row(
                 Text(finding.domain),
                 Text(finding.section),
