@@ -83,8 +83,8 @@ def save_run(
                 domain=f.domain,
                 section=f.section[:120],
                 field=f.field[:64],
-                registry=_clip(f.registry),
-                store=_clip(f.store),
+                at_registry=_clip(f.registry),
+                in_store=_clip(f.store),
             )
             for f in findings
         )
@@ -113,7 +113,8 @@ def last_run(store: StoreSessions) -> DriftRunView | None:
             .order_by(col(DriftDifference.id))
         ).scalars()
         findings = tuple(
-            Finding(row.domain, row.section, row.field, row.registry, row.store) for row in rows
+            Finding(row.domain, row.section, row.field, row.at_registry, row.in_store)
+            for row in rows
         )
     return DriftRunView(
         run.started_at,

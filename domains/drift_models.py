@@ -44,5 +44,6 @@ class DriftDifference(SQLModel, table=True):
     #: "domain", "contact HANDLE (roles)", or "registry" for an answer that was an error.
     section: str = Field(max_length=120)
     field: str = Field(max_length=64)
-    registry: str | None = Field(default=None, max_length=1000)
-    store: str | None = Field(default=None, max_length=1000)
+    #: The value the registry holds, and the one the store would send (None: personal, or none).
+    at_registry: str | None = Field(default=None, max_length=1000)
+    in_store: str | None = Field(default=None, max_length=1000)

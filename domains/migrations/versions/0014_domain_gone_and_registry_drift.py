@@ -39,8 +39,8 @@ def upgrade() -> None:
         sa.Column("domain", sqlmodel.sql.sqltypes.AutoString(length=253), nullable=False),
         sa.Column("section", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("field", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("registry", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
-        sa.Column("store", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+        sa.Column("at_registry", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+        sa.Column("in_store", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
         sa.ForeignKeyConstraint(["run_id"], ["drift_run.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
