@@ -4,7 +4,6 @@ answer would let the test pass."""
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
