@@ -121,6 +121,8 @@ _PANEL_ACCOUNT_COLUMNS = (
 )
 #: Mail to customers: announcement runs, essential reminders sent, addresses that fail.
 _MAIL = ("announcement", "reminder_sent", "address_failure")
+#: The registry drift check's last run (`interlink sync --reconcile`).
+_DRIFT = ("drift_run", "drift_difference")
 
 ROLES: tuple[RoleSpec, ...] = (
     RoleSpec(
@@ -129,7 +131,8 @@ ROLES: tuple[RoleSpec, ...] = (
         "the WHOIS and RDAP servers (interlink serve)",
         (
             Grant("published_answer", (READ,), ("name", "render_key", "whois", "rdap")),
-            Grant("domain", (READ,), ("name",)),
+            # A domain gone to another registrar is answered no more (its gone_at is set).
+            Grant("domain", (READ,), ("name", "gone_at")),
             _REVISION,
         ),
     ),
@@ -164,6 +167,12 @@ ROLES: tuple[RoleSpec, ...] = (
             Grant("notice", (READ, ADD, CHANGE)),
             Grant("audit_event", (READ, ADD)),
             Grant("staff_member", (READ,)),
+            # The registry's poll says a domain was transferred away: it is marked gone and its
+            # answer rendered ahead is dropped; the drift check keeps its last run.
+            Grant("domain", (CHANGE,), ("gone_at", "updated_at", "version")),
+            *_STALE_ANSWERS,
+            Grant("published_answer", (REMOVE,)),
+            *_on(_DRIFT, READ, ADD, REMOVE),
             _REVISION,
         ),
     ),
@@ -210,6 +219,8 @@ ROLES: tuple[RoleSpec, ...] = (
             *_on(_PANEL_STAFF, READ, CHANGE),
             *_on(_MAIL, READ, ADD, CHANGE),
             *_STALE_ANSWERS,
+            Grant("published_answer", (REMOVE,)),
+            *_on(_DRIFT, READ, ADD, REMOVE),
             _REVISION,
         ),
         set_sequences=("account", "contact", "domain"),

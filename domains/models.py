@@ -168,6 +168,9 @@ class Domain(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=_when(nullable=True, index=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     version: int = Field(default=1)
+    #: When the domain left Interlink (transferred to another registrar, as the registry's
+    #: poll message said): kept for the record, and out of the public answers from then on.
+    gone_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class DomainContact(SQLModel, table=True):
@@ -366,4 +369,9 @@ class ChangeRequest(SQLModel, table=True):
 
 
 # The control panel's tables live in their own module; importing the models registers them too.
-from domains import customer_models, disclosure_models, notice_models  # noqa: E402, F401
+from domains import (  # noqa: E402, F401
+    customer_models,
+    disclosure_models,
+    drift_models,
+    notice_models,
+)

@@ -33,7 +33,9 @@ READ_CACHE_KIB = 64 << 10
 _T = TypeVar("_T")
 
 _D, _DC, _C = DOMAIN, DOMAIN_CONTACT, CONTACT
-FETCH = record_query().where(_D.c.name == bindparam("name"))
+#: A domain gone to another registrar (departures.py) is not Interlink's to answer for.
+_OURS = _D.c.gone_at.is_(None)
+FETCH = record_query().where(_D.c.name == bindparam("name"), _OURS)
 FINGERPRINT = (
     select(
         _D.c.id,
@@ -46,10 +48,10 @@ FINGERPRINT = (
     )
     .outerjoin(_DC, _DC.c.domain_id == _D.c.id)
     .outerjoin(_C, _C.c.id == _DC.c.contact_id)
-    .where(_D.c.name == bindparam("name"))
+    .where(_D.c.name == bindparam("name"), _OURS)
 )
 #: Whether the store holds a domain: its name only (all a role without contacts may read).
-EXISTS = select(_D.c.name).where(_D.c.name == bindparam("name"))
+EXISTS = select(_D.c.name).where(_D.c.name == bindparam("name"), _OURS)
 #: A signed domain's DS records (asked for after `fetch`, only when the domain is signed).
 DS_FETCH = ds_query().where(_D.c.name == bindparam("name"))
 _STATEMENTS = {"fetch": FETCH, "fingerprint": FINGERPRINT, "exists": EXISTS, "ds": DS_FETCH}

@@ -199,7 +199,7 @@ def _missing(conn: Connection, key: str, after: Any, limit: int, column: Any) ->
     stmt = (
         select(DOMAIN.c.name, column)
         .outerjoin(answers, and_(answers.c.name == DOMAIN.c.name, answers.c.render_key == key))
-        .where(answers.c.name.is_(None), column > after)
+        .where(answers.c.name.is_(None), column > after, DOMAIN.c.gone_at.is_(None))
         .order_by(column)
         .limit(limit)
     )
@@ -226,7 +226,7 @@ def _records(conn: Connection, names: list[str], *, lock: bool = False) -> dict[
     """
     stmt = (
         record_query(outer=False)
-        .where(DOMAIN.c.name.in_(names))
+        .where(DOMAIN.c.name.in_(names), DOMAIN.c.gone_at.is_(None))
         .order_by(DOMAIN.c.name, DOMAIN_CONTACT.c.role)
     )
     if lock and conn.dialect.name == "postgresql":

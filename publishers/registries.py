@@ -12,6 +12,7 @@ A TOML file (architecture §6, issue 5 part 4)::
     cert_file = ""                     # optional client certificate and key (PEM)
     key_file = ""
     sessions = 4                       # EPP sessions kept open to this registry
+    commands_per_second = 10           # the most the drift check (sync --reconcile) sends
     [registries.sandbox.contacts]      # per role: required | optional | prohibited
     registrant = "required"
     tech = "optional"
@@ -90,6 +91,8 @@ class Registry:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     idle_limit: float = 300.0
+    commands_per_second: float = 10.0
+    """The registry's limit on commands per second (per client): the drift check keeps to it."""
 
     def password(self) -> str:
         """The login password from the environment variable named by password_env."""
@@ -301,6 +304,7 @@ class _RegistryTable(BaseModel):
     connect_timeout: Annotated[float, BeforeValidator(_number), _between(0.1, 600)] = 10.0
     read_timeout: Annotated[float, BeforeValidator(_number), _between(0.1, 600)] = 30.0
     idle_limit: Annotated[float, BeforeValidator(_number), _between(1, 86400)] = 300.0
+    commands_per_second: Annotated[float, BeforeValidator(_number), _between(0.01, 100000)] = 10.0
 
 
 class _TldTable(BaseModel):
@@ -404,6 +408,7 @@ def _registry(
         connect_timeout=float(table.connect_timeout),
         read_timeout=float(table.read_timeout),
         idle_limit=float(table.idle_limit),
+        commands_per_second=float(table.commands_per_second),
     )
     if (registry.cert_file is None) != (registry.key_file is None):
         raise where.fail(

@@ -18,10 +18,23 @@ from domains.store import Store
 from tests.support.browser import launch_chromium
 from tests.support.cli import follow_the_terminal
 from tests.support.dns import DnsFixture, serve_zones
+from tests.support.epp_frames import MARKER, validate_client_frames
 from tests.support.mail import SmtpSink
 from tests.support.net import free_port
 from tests.support.postgres import BACKENDS, POSTGRES_URL, postgres_base, postgres_database
 from tests.support.staff import seed_staff, with_staff
+
+
+@pytest.fixture(autouse=True)
+def epp_frames_valid(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every frame our EPP client sends in a test is valid against the IETF schemas, or the test
+    fails (tests that send invalid frames on purpose are marked invalid_epp_frames)."""
+    invalid = validate_client_frames(monkeypatch)
+    yield
+    if invalid and request.node.get_closest_marker(MARKER) is None:
+        pytest.fail(f"our EPP client sent {len(invalid)} invalid frame(s): {invalid[0]}")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "domains": ("tui.commands.domains", "app", "group"),
     "import": ("tui.commands.exchange", "import_command", "command"),
     "export": ("tui.commands.exchange", "export_command", "command"),
-    "registry-sandbox": ("tui.commands.sandbox", "registry_sandbox_command", "command"),
+    "registry-sandbox": ("tui.commands.sandbox", "app", "group"),
     "registry": ("tui.commands.registry", "app", "group"),
     "db": ("tui.commands.database", "app", "group"),
     "staff": ("tui.commands.staff", "app", "group"),

@@ -137,8 +137,11 @@ def _validate_domain(raw: Mapping[str, Any], found: dict[str, Any]) -> dict[str,
         # Name servers are checked apart (same function, remembered): few sets serve most
         # domains. See _nameservers.
         found["hosts"] = tuple(hosts)
-        return validation.domain({**raw, "nameservers": None})
-    return validation.domain(raw)
+        clean = validation.domain({**raw, "nameservers": None})
+    else:
+        clean = validation.domain(raw)
+    clean["gone_at"] = None  # an imported domain is Interlink's (departures.py marks one gone)
+    return clean
 
 
 def _nameservers(

@@ -285,6 +285,27 @@ class DomainCreated:
     ex_date: datetime | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class DomainTransfer:
+    """The <domain:trnData> of a transfer answer or of a poll message (RFC 5731 section 3.2.4):
+    the domain, the transfer's status, who asked (reID) and when, who acted (acID) and when."""
+
+    name: str
+    status: str
+    """trStatus: pending, clientApproved, clientCancelled, clientRejected, serverApproved or
+    serverCancelled."""
+    re_id: str
+    re_date: datetime
+    ac_id: str
+    ac_date: datetime
+    ex_date: datetime | None = None
+
+    @property
+    def approved(self) -> bool:
+        """True when the transfer went through (the domain now has the requesting sponsor)."""
+        return self.status in {"clientApproved", "serverApproved"}
+
+
 @dataclass(frozen=True)
 class CheckItem:
     """One <cd> of a check response: a contact id or domain name, its availability and reason."""
@@ -378,7 +399,8 @@ class Response:
 
     res_data holds what was parsed from <resData>, by key: "contact_check" and "domain_check"
     (dict of id -> CheckItem), "contact_create" (ContactCreated), "domain_create" (DomainCreated),
-    "contact_info" (ContactInfo), "domain_info" (DomainInfo).
+    "contact_info" (ContactInfo), "domain_info" (DomainInfo), "domain_transfer" (DomainTransfer,
+    in a transfer answer or a poll message).
     """
 
     code: int

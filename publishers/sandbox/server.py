@@ -20,12 +20,12 @@ from typing import Any
 from lxml import etree
 
 from domains.vocabulary import RegistryContactPolicy
-from publishers.epp.model import Command, ContactData, Dcp, Disclose, Greeting
+from publishers.epp.model import Command, ContactData, Dcp, Disclose, Greeting, MsgQ
 from publishers.epp.server.commands import parse_command
 from publishers.epp.server.responses import build_greeting, build_response
 from publishers.epp.transport import DEFAULT_MAX_FRAME
 from publishers.epp.xmlsafe import EppParseError
-from publishers.sandbox import tls
+from publishers.sandbox import messages, tls
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.handlers import contact, domain, session
 from publishers.sandbox.handlers.common import Context
@@ -80,6 +80,12 @@ class SandboxRegistry(EppListener):
       ``{"*": "prohibited"}`` makes the whole registry refuse contact:create as well;
     - in a domain:update, removing a contact that is not on the domain or adding one that does
       not exist is 2303 (with the handle in <extValue>), adding one that is already there 2302;
+    - 2005 for a value of the wrong syntax that the schemas let through: a name not made of
+      LDH labels, a country code not in ISO 3166-1, an e-mail address, a phone number that
+      E.164 does not allow (handlers/values.py);
+    - poll (RFC 5730): 1301 with the oldest message (msgQ count and id, and a domain:trnData
+      when a domain was transferred away from the registrar, see `transfer_out`), 1300 when
+      none waits; an ack answers 1000 with the count left, 2303 for an id not waiting;
     - 2101 for anything else (renew, transfer, host objects).
 
     Faults (FaultPlan): a share of object commands answered with error_code before anything is
@@ -258,6 +264,18 @@ class SandboxRegistry(EppListener):
                 statuses=statuses,
             )
 
+    def transfer_out(
+        self,
+        name: str,
+        *,
+        to: str = messages.DEFAULT_GAINING,
+        status: str = "serverApproved",
+    ) -> messages.Message:
+        """Move a domain to another registrar and queue the notice for the losing one (what
+        `interlink registry-sandbox transfer-out` does to a sandbox's file)."""
+        with self._lock:
+            return messages.transfer_out(self.store.db, name, to=to, status=status)
+
     # ------------------------------------------------------------ answers
 
     def _svtrid(self) -> str:
@@ -284,11 +302,12 @@ class SandboxRegistry(EppListener):
         res_data: etree._Element | None = None,
         value: Value | None = None,
         reason: str | None = None,
+        msgq: MsgQ | None = None,
     ) -> bytes:
         self.answers[code] += 1
         if reason is not None:
             return answer_with_value(code, msg, cltrid, self._svtrid(), value, reason)
-        return build_response(code, msg, cltrid, self._svtrid(), res_data)
+        return build_response(code, msg, cltrid, self._svtrid(), res_data, msgq=msgq)
 
     def _send_reply(self, reply: Reply, cltrid: str | None) -> tuple[bytes, bool]:
         answer = self._answer(
@@ -298,6 +317,7 @@ class SandboxRegistry(EppListener):
             res_data=reply.res_data,
             value=reply.value,
             reason=reply.reason,
+            msgq=reply.msgq,
         )
         return answer, reply.close
 
@@ -322,7 +342,13 @@ class SandboxRegistry(EppListener):
         if name == "logout":
             return self._send_reply(session.logout(), cltrid)
         if name == "poll":
-            return self._send_reply(session.poll(command.payload), cltrid)
+            self.stats["polls"] += 1
+            with self._lock:
+                if self._store is None:
+                    return self._answer(2500, cltrid), True
+                reply = session.poll(self._store, state.client_id, command.payload)
+            return self._send_reply(reply, cltrid)
+        self.stats["object_commands"] += 1
         handler = HANDLERS.get((name, command.obj))
         if handler is None:
             return self._answer(2101, cltrid), False

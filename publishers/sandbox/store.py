@@ -74,6 +74,20 @@ CREATE TABLE IF NOT EXISTS domain_contact (
 );
 CREATE INDEX IF NOT EXISTS domain_contact_by_contact ON domain_contact(contact);
 CREATE INDEX IF NOT EXISTS domain_by_registrant ON domain(registrant);
+CREATE TABLE IF NOT EXISTS message (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cl_id TEXT NOT NULL,
+    q_date TEXT NOT NULL,
+    msg TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    tr_status TEXT NOT NULL,
+    re_id TEXT NOT NULL,
+    re_date TEXT NOT NULL,
+    ac_id TEXT NOT NULL,
+    ac_date TEXT NOT NULL,
+    ex_date TEXT
+);
+CREATE INDEX IF NOT EXISTS message_by_client ON message(cl_id, id);
 """
 
 CONTACT_COLUMNS = (

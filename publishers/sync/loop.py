@@ -24,6 +24,7 @@ from publishers.sync.claim import Claimer, backlog
 from publishers.sync.housekeeping import Housekeeping
 from publishers.sync.lock import SqliteWorkerLock
 from publishers.sync.options import ProgressLike, SyncOptions
+from publishers.sync.poll import PollReader
 from publishers.sync.record import Recorder, ResultWriter
 from publishers.sync.report import Result, SyncReport
 from publishers.sync.runner import JobRunner
@@ -102,6 +103,7 @@ class SyncLoop:
         housekeeping: Housekeeping,
         progress: Progress,
         notices: NoticeSender | None,
+        poll: PollReader | None = None,
     ) -> None:
         self.options = options
         self.concurrency = concurrency
@@ -113,6 +115,7 @@ class SyncLoop:
         self.housekeeping = housekeeping
         self.progress = progress
         self.notices = notices
+        self.poll = poll
 
     async def run(self, *, follow: bool, stop: asyncio.Event | None = None) -> SyncReport:
         started = time.monotonic()
@@ -122,6 +125,8 @@ class SyncLoop:
         if self.lock is not None:
             await asyncio.to_thread(self.lock.acquire, wait=self.options.lock_wait)
         await self.db(self.housekeeping.reconcile, report)
+        if self.poll is not None:
+            await self.poll.drain(report)
         await self.db(self.progress.start_progress)
         recorder = Recorder(self._flush, report, self.options.batch_size)
         inflight: set[asyncio.Task[Result]] = set()
@@ -159,6 +164,8 @@ class SyncLoop:
                             break
                         if time.monotonic() >= next_housekeeping:
                             await self.db(self.housekeeping.housekeeping, report)
+                            if self.poll is not None:
+                                await self.poll.drain(report)
                             mail = self._mail(mail, report, pending=True)
                             next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
                         with contextlib.suppress(TimeoutError):

@@ -48,6 +48,9 @@ class SyncOptions:
     """Expire stale change requests in the housekeeping of follow mode."""
     send_notices: bool = True
     """Send the notices of the requests the worker completes or expires."""
+    read_poll: bool = True
+    """Read (and acknowledge) each registry's poll messages at the start of a run and in the
+    housekeeping of follow mode: a transfer away marks the domain gone (`sync/poll.py`)."""
 
     @property
     def batch_size(self) -> int:

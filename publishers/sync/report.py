@@ -56,6 +56,10 @@ class SyncReport:
     requests_completed: int = 0
     requests_failed: int = 0
     notices_sent: int = 0
+    poll_messages: int = 0
+    """Poll messages read, acted on and acknowledged."""
+    domains_gone: int = 0
+    """Domains marked gone: a poll message said they were transferred to another registrar."""
     seconds: float = 0.0
 
     def add(self, other: SyncReport) -> None:

@@ -22,6 +22,7 @@ from publishers.sync.housekeeping import Housekeeping
 from publishers.sync.lock import SqliteWorkerLock
 from publishers.sync.loop import DatabaseThread, Progress, SyncLoop
 from publishers.sync.options import ProgressLike, SyncOptions, default_worker_id
+from publishers.sync.poll import PollReader
 from publishers.sync.pool import RegistryPools
 from publishers.sync.record import ResultWriter
 from publishers.sync.report import SyncReport
@@ -85,6 +86,7 @@ class SyncWorker:
             housekeeping=Housekeeping(store, self.notices, expire_requests=options.expire_requests),
             progress=Progress(store, progress),
             notices=self.notices,
+            poll=PollReader(store, registries, self.pools, self._db) if options.read_poll else None,
         )
 
     async def run_once(self) -> SyncReport:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
 
 from domains.db import alembic_config, current_revision, make_engine, upgrade
+from domains.migrations import HEAD
+from domains.models import Domain, DomainContact, utcnow
 from domains.settings import Settings
 from domains.store import Store
 from publishers.published import Publication, publish
@@ -37,17 +39,33 @@ def test_the_signed_flag_keeps_its_meaning_across_0013(database_url: str, tmp_pa
         {"name": "Kim Kite", "city": "Bristol", "country": "GB", "email": "kim@example.com"},
         account_number=account.number,
     )
-    for name, signed in (("signed-before.com", True), ("plain-before.com", False)):
-        old.create_domain(
-            ACTOR,
-            {"name": name, "dnssec": signed},
-            account_number=account.number,
-            contacts={"registrant": holder.handle},
-        )
+    # The rows as 0012 held them: only its columns (today's model has later ones).
+    now = utcnow()
+    with engine.begin() as connection:
+        for name, signed in (("signed-before.com", True), ("plain-before.com", False)):
+            domain_id = connection.execute(
+                insert(Domain.__table__).returning(Domain.__table__.c.id),  # type: ignore[attr-defined]
+                {
+                    "name": name,
+                    "unicode_name": name,
+                    "tld": "com",
+                    "account_id": account.id,
+                    "statuses": [],
+                    "nameservers": [],
+                    "dnssec": signed,
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                },
+            ).scalar_one()
+            connection.execute(
+                insert(DomainContact.__table__),  # type: ignore[attr-defined]
+                {"domain_id": domain_id, "role": "registrant", "contact_id": holder.id},
+            )
     assert "ds_record" not in inspect(engine).get_table_names()
 
     upgrade(engine)
-    assert current_revision(engine) == "0013"
+    assert current_revision(engine) == HEAD
     store = Store(engine, settings)
     signed, plain = (
         store.domain_record("signed-before.com"),

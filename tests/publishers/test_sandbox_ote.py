@@ -242,6 +242,7 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
 # ---------------------------------------------------------------- negative cases
 
 
+@pytest.mark.invalid_epp_frames
 async def test_2001_schema_invalid_frame_sent_raw(session_a: EppSession) -> None:
     async with asyncio.timeout(10):
         valid = contact_create(make_contact("IL-RAW1"), cltrid="RAW-2001-A")

@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from domains.drift import last_run
 from domains.grants import apply_grants
-from domains.models import AuditEvent, ChangeRequest
+from domains.models import AuditEvent, ChangeRequest, PublishedAnswer
 from domains.settings import Settings
 from domains.store import Store
 from portal.links import PortalLinks
+from publishers.drift import reconcile
+from publishers.published import publish
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import run_worker
@@ -27,6 +30,7 @@ from tests.support.sync import (
     PASSWORD_ENV,
     assert_sandbox_equals_store,
     entries,
+    registered,
     registries,
     seed_backlog,
     write_registries,
@@ -68,3 +72,41 @@ async def test_the_sync_role_sends_records_and_completes(pg_store, tmp_path, mon
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "sync.done")
         ).scalar_one()
     assert done == 4
+
+
+async def test_the_sync_role_marks_a_transferred_domain_gone_and_checks_drift(
+    pg_store, tmp_path, monkeypatch
+):
+    """The poll's transfer notice and the drift check, under `interlink_sync` too."""
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    store = pg_store
+    apply_grants(store.engine, store.staff.members())
+    sandbox = SandboxRegistry(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+    await sandbox.start()
+    try:
+        regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+        gone = registered(store, sandbox, regs, "leaving-role.com")
+        kept = registered(store, sandbox, regs, "staying-role.com")
+        publish(store)
+        sandbox.transfer_out(gone)
+        url = make_url(store.engine.url).set(username="interlink_sync", password=None)
+        settings = Settings(
+            database_url=url.render_as_string(hide_password=False), data_dir=tmp_path / "data"
+        )
+        sync = Store.open(settings=settings)
+        try:
+            report = await run_worker(
+                sync, regs, SyncOptions(worker_id="role-test"), links=PortalLinks(sync.settings)
+            )
+            run = await reconcile(sync, regs, actor="system:drift-check")
+        finally:
+            sync.close()
+    finally:
+        await sandbox.stop()
+    assert (report.poll_messages, report.domains_gone) == (1, 1)
+    assert store.domain_record(gone).domain.gone_at is not None
+    assert (run.domains_checked, run.differences, run.errors) == (1, 0, 0)
+    assert last_run(store) == run
+    with store.read() as session:
+        names = set(session.execute(select(PublishedAnswer.name)).scalars())
+    assert gone not in names and kept in names

@@ -81,6 +81,7 @@ def write_registries(
     contacts: Mapping[str, str] | None = None,
     tld_contacts: Mapping[str, Mapping[str, str]] | None = None,
     read_timeout: float = 5.0,
+    commands_per_second: float | None = None,
 ) -> Path:
     """A registries TOML file pointing the TLDs at the running sandbox."""
     lines = [
@@ -95,6 +96,8 @@ def write_registries(
         "connect_timeout = 3.0",
         f"read_timeout = {read_timeout}",
     ]
+    if commands_per_second is not None:
+        lines.append(f"commands_per_second = {commands_per_second}")
     if contacts:
         lines.append("[registries.sandbox.contacts]")
         lines += [f'{role} = "{value}"' for role, value in contacts.items()]
@@ -313,6 +316,8 @@ def worker_process_main(database_url: str, registries_path: str, data_dir: str) 
         batch=16,
         worker_id=None,
         progress=False,
+        reconcile=False,
+        tld=None,
     )
 
 

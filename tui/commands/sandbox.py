@@ -1,4 +1,5 @@
-"""`interlink registry-sandbox`: the local EPP registry (TLS, its own SQLite, fault injection)."""
+"""`interlink registry-sandbox`: the local EPP registry (TLS, its own SQLite, fault injection),
+and `registry-sandbox transfer-out DOMAIN`, which moves a domain away as another registrar would."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import typer
 
 from domains.settings import get_settings
 from domains.vocabulary import RegistryContactPolicy
+from publishers.sandbox import messages
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.process import run_sandbox
 from publishers.sandbox.server import SandboxRegistry
+from publishers.sandbox.store import open_db
 from tui.commands.common import console, err_console
+
+app = typer.Typer(
+    help="The local EPP registry: runs until Ctrl-C; `transfer-out` moves a domain away.",
+)
 
 DEFAULT_CLIENT_ID = "interlink"
 PASSWORD_VARIABLE = "INTERLINK_SANDBOX_PASSWORD"
@@ -34,7 +41,9 @@ def _clients(values: list[str] | None) -> dict[str, str]:
     return clients
 
 
+@app.callback(invoke_without_command=True)
 def registry_sandbox_command(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(7000, "--port", help="TCP port (0: any free port)."),
     db: Path = typer.Option(
@@ -75,6 +84,9 @@ def registry_sandbox_command(
     keyfile: Path = typer.Option(None, "--key", help="Server key (PEM), if not in --cert."),
 ) -> None:
     """Run the local EPP registry until Ctrl-C (or SIGTERM)."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = db
+        return
     clients = _clients(client)
     try:
         faults = FaultPlan(
@@ -120,3 +132,47 @@ def registry_sandbox_command(
         err_console.print(f"[bold red]error:[/] {exc.strerror or exc}")
         raise typer.Exit(1) from None
     console.print("EPP sandbox stopped.")
+
+
+@app.command("transfer-out")
+def transfer_out_command(
+    ctx: typer.Context,
+    domain: str = typer.Argument(..., help="The domain to move away."),
+    to: str = typer.Option(
+        messages.DEFAULT_GAINING, "--to", help="The registrar that gains the domain."
+    ),
+    status: str = typer.Option(
+        "serverApproved",
+        "--status",
+        help="How the transfer was approved: serverApproved (by the registry) or clientApproved"
+        " (by the losing registrar).",
+    ),
+    db: Path = typer.Option(
+        None, "--db", help="The sandbox's SQLite file (default: sandbox.db in the data directory)."
+    ),
+) -> None:
+    """Move DOMAIN to another registrar in the sandbox's store (running or not), and queue the
+    transfer notice (a poll message with the domain's trnData) for the registrar that lost it."""
+    if status not in messages.APPROVED:
+        raise typer.BadParameter(
+            f"{status!r}: expected one of {', '.join(messages.APPROVED)}", param_hint="--status"
+        )
+    if not 3 <= len(to) <= 16:
+        raise typer.BadParameter(f"{to!r}: a client id has 3 to 16 characters", param_hint="--to")
+    database = db or ctx.obj or get_settings().data_dir / "sandbox.db"
+    if not Path(database).exists():
+        err_console.print(f"[bold red]error:[/] no sandbox database at {database}")
+        raise typer.Exit(1)
+    connection = open_db(Path(database))
+    try:
+        message = messages.transfer_out(connection, domain, to=to, status=status)
+    except messages.TransferRefused as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        connection.close()
+    transfer = message.transfer
+    console.print(
+        f"{transfer.name} moved to {transfer.re_id} ({transfer.status}); "
+        f"poll message {message.id} queued for the registrar that lost it"
+    )

@@ -1,4 +1,5 @@
-"""`interlink sync [--once | --follow]`: push outbox entries to the registries over EPP."""
+"""`interlink sync [--once | --follow]`: push outbox entries to the registries over EPP;
+`interlink sync --reconcile [--tld T]`: the drift check (tui/commands/reconcile.py)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ def sync_command(
         None, "--worker-id", help="Name in claimed_by (default: host:pid:random)."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show backlog progress."),
+    reconcile: bool = typer.Option(
+        False,
+        "--reconcile",
+        help="Instead of syncing: ask each domain's registry what it holds (domain:info, "
+        "contact:info, at most the registry's commands_per_second), list every difference from "
+        "the store, and keep the run for the Sync screen.",
+    ),
+    tld: str | None = typer.Option(
+        None, "--tld", help="With --reconcile: only the domains of this TLD."
+    ),
 ) -> None:
     """Send contact and technical-contact changes to each TLD's registry over EPP."""
     configure_logging(verbose=False)  # a no-op when `interlink` configured it already
@@ -71,6 +82,20 @@ def sync_command(
     if once and follow:
         err_console.print("[bold red]error:[/] choose --once or --follow, not both")
         raise typer.Exit(2)
+    if reconcile and (once or follow):
+        err_console.print("[bold red]error:[/] --reconcile runs alone, without --once or --follow")
+        raise typer.Exit(2)
+    if tld is not None and not reconcile:
+        err_console.print("[bold red]error:[/] --tld goes with --reconcile")
+        raise typer.Exit(2)
+    if reconcile:
+        from tui.commands.reconcile import run_reconcile
+
+        with user_errors(), opened_store(database_url) as store:
+            path = registries_file or store.settings.registries_file
+            registries = load_registries(path, data_dir=store.settings.data_dir)
+            run_reconcile(store, registries, tld)
+        return
     with user_errors(), contextlib.ExitStack() as stack:
         store = _open(stack, database_url, follow)
         if store.is_sqlite and workers > 1:
@@ -114,6 +139,10 @@ def summary(report: SyncReport) -> str:
         )
     if report.notices_sent:
         line += f"; {report.notices_sent} notices sent"
+    if report.poll_messages:
+        line += f"; {report.poll_messages} poll messages read"
+    if report.domains_gone:
+        line += f" ({report.domains_gone} domains transferred away, marked gone)"
     return line + f" ({report.seconds:.1f} s)"
 
 

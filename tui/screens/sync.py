@@ -1,4 +1,5 @@
-"""Sync: the registry outbox - pending, failed (with the registry's message) and done."""
+"""Sync: the registry outbox - pending, failed (with the registry's message) and done - and the
+last registry drift check (`interlink sync --reconcile`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from textual.containers import Horizontal
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
-from domains import outbox
+from domains import drift, outbox
+from domains.drift import DriftRunView
 from domains.models import OutboxEntry
 from domains.vocabulary import OutboxStatus
+from tui.dialogs.drift import DriftDialog, drift_summary
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
 from tui.widgets.mode_bar import ModeBar
@@ -34,6 +37,7 @@ class SyncScreen(StaffScreen):
     PALETTE_GROUP = "Sync"
     BINDINGS = [
         Binding("t", "retry", "Retry failed"),
+        Binding("d", "drift", "Drift check"),
         Binding("ctrl+r", "refresh", "Refresh"),
     ]
 
@@ -44,6 +48,7 @@ class SyncScreen(StaffScreen):
             yield Static("Status ", classes="label")
             yield Select(FILTERS, value="all", allow_blank=False, id="status")
         yield Static("", id="sync-counts")
+        yield Static("", id="sync-drift")
         table = FittedTable(COLUMNS, id="outbox", zebra_stripes=True)
         yield table
         yield table.line
@@ -68,20 +73,23 @@ class SyncScreen(StaffScreen):
         """Read the counts and the entries."""
         status = self.query_one("#status", Select).value
 
-        def work() -> tuple[dict[str, int], list[OutboxEntry]]:
+        def work() -> tuple[dict[str, int], list[OutboxEntry], DriftRunView | None]:
             chosen = None if status == "all" else str(status)
-            return outbox.count_by_status(self.store), outbox.list_entries(
-                self.store, status=chosen, limit=500
+            return (
+                outbox.count_by_status(self.store),
+                outbox.list_entries(self.store, status=chosen, limit=500),
+                drift.last_run(self.store),
             )
 
         self.background(work, self.show, group="sync", exclusive=True)
 
-    def show(self, data: tuple[dict[str, int], list[OutboxEntry]]) -> None:
+    def show(self, data: tuple[dict[str, int], list[OutboxEntry], DriftRunView | None]) -> None:
         """Fill the counts line and the table, keeping the cursor on the same entry."""
-        counts, entries = data
+        counts, entries, last_drift = data
         self.query_one("#sync-counts", Static).update(
             "  ".join(f"{s}: {counts.get(s, 0)}" for s in OutboxStatus)
         )
+        self.query_one("#sync-drift", Static).update(drift_summary(last_drift))
         table = self.query_one("#outbox", DataTable)
         keep = table.cursor_row
         table.clear()
@@ -112,4 +120,12 @@ class SyncScreen(StaffScreen):
 
         self.background(
             lambda: outbox.retry_entry(self.store, entry_id, actor=self.actor), done, group="retry"
+        )
+
+    def action_drift(self) -> None:
+        """Show the last drift check's differences."""
+        self.background(
+            lambda: drift.last_run(self.store),
+            lambda run: self.app.push_screen(DriftDialog(run)),
+            group="drift",
         )

@@ -17,6 +17,7 @@ from publishers.epp.model import (
     DcpStatement,
     DomainCreated,
     DomainInfo,
+    DomainTransfer,
     Greeting,
     MsgQ,
     Response,
@@ -212,6 +213,19 @@ def read_domain_info(inf: etree._Element) -> DomainInfo:
     )
 
 
+def read_domain_transfer(trn: etree._Element) -> DomainTransfer:
+    """A <domain:trnData>."""
+    return DomainTransfer(
+        name=require_token(trn, DOMAIN_NS, "name"),
+        status=require_token(trn, DOMAIN_NS, "trStatus"),
+        re_id=require_token(trn, DOMAIN_NS, "reID"),
+        re_date=parse_datetime(require(trn, DOMAIN_NS, "reDate").text or ""),
+        ac_id=require_token(trn, DOMAIN_NS, "acID"),
+        ac_date=parse_datetime(require(trn, DOMAIN_NS, "acDate").text or ""),
+        ex_date=optional_datetime(find(trn, DOMAIN_NS, "exDate")),
+    )
+
+
 def _read_res_data(res_data: etree._Element) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for element in res_data:
@@ -238,6 +252,8 @@ def _read_res_data(res_data: etree._Element) -> dict[str, Any]:
                 parsed["contact_info"] = read_contact_info(element)
             case (ns, "infData") if ns == DOMAIN_NS:
                 parsed["domain_info"] = read_domain_info(element)
+            case (ns, "trnData") if ns == DOMAIN_NS:
+                parsed["domain_transfer"] = read_domain_transfer(element)
             case _:
                 # Other objects and extensions (host, transfer, pending action) are not ours to
                 # interpret; they are left out rather than failing the whole response.

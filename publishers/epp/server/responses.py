@@ -15,6 +15,7 @@ from publishers.epp.model import (
     ContactInfo,
     Dcp,
     DomainInfo,
+    DomainTransfer,
     Greeting,
     MsgQ,
 )
@@ -258,4 +259,17 @@ def domain_info_data(info: DomainInfo) -> etree._Element:
     _optional(element, DOMAIN_NS, "trDate", info.tr_date)
     if info.auth_info is not None:
         auth_info_element(element, DOMAIN_NS, info.auth_info)
+    return element
+
+
+def domain_transfer_data(transfer: DomainTransfer) -> etree._Element:
+    """<domain:trnData> for a transfer answer or a poll message."""
+    element = object_element(None, DOMAIN_NS, "trnData")
+    sub(element, DOMAIN_NS, "name", transfer.name)
+    sub(element, DOMAIN_NS, "trStatus", transfer.status)
+    sub(element, DOMAIN_NS, "reID", transfer.re_id)
+    sub(element, DOMAIN_NS, "reDate", format_datetime(transfer.re_date))
+    sub(element, DOMAIN_NS, "acID", transfer.ac_id)
+    sub(element, DOMAIN_NS, "acDate", format_datetime(transfer.ac_date))
+    _optional(element, DOMAIN_NS, "exDate", transfer.ex_date)
     return element

@@ -20,6 +20,7 @@ from publishers.epp.server.responses import (
     contact_create_data,
     contact_info_data,
 )
+from publishers.sandbox.handlers import values as value_checks
 from publishers.sandbox.handlers.common import Context, check_statuses, refuse_if
 from publishers.sandbox.records import contact_record, disclose_text, words
 from publishers.sandbox.reply import Refusal, Reply, contact_value
@@ -47,6 +48,7 @@ def create(ctx: Context, create: ContactCreate) -> Reply:
         )
     if len(contact.street) > 3:
         raise Refusal(2306, reason="at most 3 street lines")
+    value_checks.contact(contact)
     try:
         now = ctx.store.insert_contact(contact, create.disclose, ctx.client_id)
     except sqlite3.IntegrityError:
@@ -103,6 +105,7 @@ def update(ctx: Context, update: ContactUpdate) -> Reply:
     values: dict[str, Any] = {"statuses": " ".join(statuses)}
     change = update.change
     if change is not None:
+        value_checks.contact_change(change)
         if change.name is not None or change.org is not None or change.addr is not None:
             values["postal_type"] = change.postal_type
         if change.name is not None:

@@ -15,6 +15,7 @@ from publishers.epp.server.responses import (
     domain_create_data,
     domain_info_data,
 )
+from publishers.sandbox.handlers import values
 from publishers.sandbox.handlers.common import Context, check_statuses, refuse_if
 from publishers.sandbox.records import domain_record, words
 from publishers.sandbox.reply import Refusal, Reply, contact_value, domain_value
@@ -26,6 +27,7 @@ def check(ctx: Context, names: tuple[str, ...]) -> Reply:
     db = ctx.store.db
     items = []
     for name in names:
+        values.domain_name(name)
         taken = db.execute("SELECT 1 FROM domain WHERE name = ?", (name.lower(),)).fetchone()
         items.append(CheckItem(name, taken is None, "In use" if taken else None))
     return Reply(code=1000, res_data=domain_check_data(items))
@@ -33,9 +35,10 @@ def check(ctx: Context, names: tuple[str, ...]) -> Reply:
 
 def create(ctx: Context, create: DomainCreate) -> Reply:
     """<domain:create>: a new name, a period of 1 to 10 years, existing contacts the TLD allows."""
+    values.domain_name(create.name)
+    for host in create.ns:
+        values.host_name(host)
     name = create.name.strip().rstrip(".").lower()
-    if "." not in name or any(not label for label in name.split(".")):
-        raise Refusal(2005, value=domain_value(create.name), reason="not a domain name")
     if ctx.store.domain_row(name) is not None:
         raise Refusal(2302, value=domain_value(create.name), reason="already registered")
     months = (create.period or 1) * (12 if create.period_unit == "y" else 1)
@@ -83,6 +86,7 @@ def create(ctx: Context, create: DomainCreate) -> Reply:
 
 def info(ctx: Context, query: DomainInfoQuery) -> Reply:
     """<domain:info>: ours, or another's with the right authInfo (which is then not shown)."""
+    values.domain_name(query.name)
     row = ctx.own_domain(query.name, query.auth_info)
     record = domain_record(row, ctx.store.domain_contacts(row["seq"]))
     answer = DomainInfo(
@@ -147,6 +151,9 @@ def _name_servers(current: str, update: DomainUpdate) -> list[str]:
 
 def update(ctx: Context, update: DomainUpdate) -> Reply:
     """<domain:update> by the sponsor: contacts, name servers, statuses and registrant at once."""
+    values.domain_name(update.name)
+    for host in update.add_ns:
+        values.host_name(host)
     row = ctx.own_domain(update.name)
     if row["cl_id"] != ctx.client_id:
         raise Refusal(2201, value=domain_value(update.name), reason="not the sponsor")

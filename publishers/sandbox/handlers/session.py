@@ -6,8 +6,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, Login, Poll
+from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, Login, MsgQ, Poll
+from publishers.epp.server.responses import domain_transfer_data
+from publishers.sandbox import messages
 from publishers.sandbox.reply import Reply
+from publishers.sandbox.store import SandboxStore
 
 OBJ_URIS = (DOMAIN_NS, CONTACT_NS, HOST_NS)
 """Host objects are announced (clients log in with them) but host commands answer 2101."""
@@ -52,11 +55,25 @@ def logout() -> Reply:
     return Reply(code=1500, close=True)
 
 
-def poll(poll: Poll) -> Reply:
-    """<poll>: the sandbox queues no messages."""
+def poll(store: SandboxStore, client_id: str, poll: Poll) -> Reply:
+    """<poll>: req gives the oldest message waiting for the registrar (1301, its msgQ and its
+    trnData; 1300 when none waits); ack dequeues one by id (1000 with the count left and the id
+    acknowledged; 2303 when the registrar has no message of that id)."""
     if poll.op == "req":
-        return Reply(code=1300)
-    return Reply(code=2303, msg="Object does not exist: no such message")
+        count, message = messages.first(store.db, client_id)
+        if message is None:
+            return Reply(code=1300)
+        queue = MsgQ(count=count, id=message.id, q_date=message.q_date, message=message.text)
+        return Reply(code=1301, msgq=queue, res_data=domain_transfer_data(message.transfer))
+    left = messages.acknowledge(store.db, client_id, poll.msg_id or "")
+    if left is None:
+        return Reply(
+            code=2303,
+            msg="Object does not exist: no such message",
+            value=None,
+            reason=f"no message {poll.msg_id!r} waits for {client_id}",
+        )
+    return Reply(code=1000, msgq=MsgQ(count=left, id=poll.msg_id or ""), committed=True)
 
 
 def not_logged_in() -> Reply:
