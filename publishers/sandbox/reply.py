@@ -21,13 +21,15 @@ _CLTRID = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?clTRID>\s*([A-Za-z0-9._:\-]{3,64}
 class Reply:
     """A handler's answer: result code, optional message and resData, and what follows it.
 
-    reason (with value, None for <undef/>) puts an <extValue> in the result; committed says a
-    change was stored (fault injection may then drop the answer); close ends the connection.
+    reason (with value, None for <undef/>) puts an <extValue> in the result; extension goes
+    into the response's <extension>; committed says a change was stored (fault injection may
+    then drop the answer); close ends the connection.
     """
 
     code: int
     msg: str | None = None
     res_data: etree._Element | None = None
+    extension: etree._Element | None = None
     value: Value | None = None
     reason: str | None = None
     committed: bool = False
