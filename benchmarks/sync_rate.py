@@ -69,6 +69,7 @@ from publishers.epp.model import ContactData, Disclose, DomainUpdate
 from publishers.epp.session import Endpoint, EppSession
 from publishers.registries import parse_registries
 from publishers.sandbox.process import run_sandbox
+from publishers.sandbox.records import SandboxDomain
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sandbox.store import read_snapshot
 from publishers.sync.contacts import contact_data
@@ -116,15 +117,15 @@ def update_payload(i: int, name: str) -> dict[str, object]:
             }
 
 
-def update_applied(i: int, held: object) -> bool:
+def update_applied(i: int, held: SandboxDomain) -> bool:
     """True when the sandbox's domain shows the i-th update of the mix."""
     match i % 3:
         case 0:
-            return sorted(held.statuses) == LOCK  # type: ignore[attr-defined]
+            return sorted(held.statuses) == LOCK
         case 1:
-            return len(held.ds) == 1  # type: ignore[attr-defined]
+            return len(held.ds) == 1
         case _:
-            return len(held.ns) == 2  # type: ignore[attr-defined]
+            return len(held.ns) == 2
 
 
 def build_store(

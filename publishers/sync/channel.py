@@ -135,12 +135,12 @@ class RegistryChannel:
         return "created"
 
     async def domain_state(self) -> DomainInfo:
-        """The registry's domain:info of the job's domain (hosts left out; its DS records
-        when the session speaks secDNS-1.1)."""
+        """The registry's domain:info of the job's domain: its name servers (hosts="del", no
+        subordinate hosts) and its DS records when the session speaks secDNS-1.1."""
         name = str(self.job.payload["domain"])
         try:
             response = await self.send(
-                "domain:info", lambda c: domain_info(name, cltrid=c, hosts="none")
+                "domain:info", lambda c: domain_info(name, cltrid=c, hosts="del")
             )
         except AmbiguousOutcome as exc:
             raise Retry(f"domain:info of {name}: answer lost") from exc

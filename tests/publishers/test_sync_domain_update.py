@@ -301,7 +301,7 @@ async def test_lost_answers_resolved_with_info_each_change_applied_once(
         ),
     ]
     sandbox.faults = FaultPlan(drop_after_commit_share=1.0)
-    await run(store, regs, attempts=4)
+    await run(store, regs, quick_retries=4)
     assert statuses(store) == {"done": 3}, [e.last_error for e in entries(store)]
     snapshot = sandbox.snapshot()
     assert sorted(snapshot.domains[names[0]].statuses) == LOCK

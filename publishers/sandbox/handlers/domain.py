@@ -98,10 +98,10 @@ def info(ctx: Context, query: DomainInfoQuery) -> Reply:
     store = ctx.store
     record = domain_record(row, store.domain_contacts(row["seq"]), store.domain_ds(row["seq"]))
     ours = record.sponsor == ctx.client_id
-    hosts = ()
+    hosts: tuple[str, ...] = ()
     if ctx.host_objects and ours and query.hosts in ("all", "sub"):
         hosts = store.subordinate_hosts(record.name)
-    glue = ()
+    glue: tuple[HostAttr, ...] = ()
     if not ctx.host_objects:
         rows = (store.host_row(host) for host in record.ns)
         glue = tuple(HostAttr(r["name"], words(r["addrs"])) for r in rows if r and r["addrs"])
@@ -169,11 +169,11 @@ def _name_servers(ctx: Context, current: str, update: DomainUpdate) -> list[str]
     """The name servers after the update, refusing removing a missing or adding a present one,
     adding a host object that does not exist, or the form (objects, attributes) this registry
     does not take."""
-    given, other = ("hostAttr", "hostObj") if ctx.host_objects else ("hostObj", "hostAttr")
-    if (update.add_host_attrs or update.rem_host_attrs) if ctx.host_objects else (
-        update.add_ns or update.rem_ns
-    ):
-        raise Refusal(2306, reason=f"this registry takes name servers as {other}, not {given}")
+    attrs = bool(update.add_host_attrs or update.rem_host_attrs)
+    objects = bool(update.add_ns or update.rem_ns)
+    if (attrs and ctx.host_objects) or (objects and not ctx.host_objects):
+        wanted, given = ("hostObj", "hostAttr") if ctx.host_objects else ("hostAttr", "hostObj")
+        raise Refusal(2306, reason=f"this registry takes name servers as {wanted}, not {given}")
     ns = list(words(current))
     for host in update.all_rem_ns():
         if host.lower() not in ns:
