@@ -289,7 +289,9 @@ def build_store(
                     "updated_at": now,
                 }
             )
-            links.append({"domain_id": domain_id, "role": "registrant", "contact_id": registrant_id})
+            links.append(
+                {"domain_id": domain_id, "role": "registrant", "contact_id": registrant_id}
+            )
             outbox.append(
                 {
                     "id": update_entry_id(i),

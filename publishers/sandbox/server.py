@@ -20,14 +20,13 @@ from typing import Any
 from lxml import etree
 
 from domains.vocabulary import RegistryContactPolicy
-from publishers.epp.model import Command, ContactData, Dcp, Disclose, Greeting
+from publishers.epp.model import HOST_NS, Command, ContactData, Dcp, Disclose, Greeting
 from publishers.epp.server.commands import parse_command
 from publishers.epp.server.responses import build_greeting, build_response
 from publishers.epp.transport import DEFAULT_MAX_FRAME
 from publishers.epp.xmlsafe import EppParseError
 from publishers.sandbox import tls
 from publishers.sandbox.faults import FaultPlan
-from publishers.epp.model import HOST_NS
 from publishers.sandbox.handlers import contact, domain, host, session
 from publishers.sandbox.handlers.common import Context
 from publishers.sandbox.handlers.session import EXT_URIS, OBJ_URIS, Connection

@@ -97,9 +97,7 @@ class Preparation:
         names = set(names)
         if not names:
             return {}
-        domains = list(
-            session.execute(select(Domain).where(col(Domain.name).in_(names))).scalars()
-        )
+        domains = list(session.execute(select(Domain).where(col(Domain.name).in_(names))).scalars())
         if not domains:
             return {}
         ids = [d.id for d in domains]

@@ -208,7 +208,9 @@ def test_domain_update_with_host_attributes_and_glue(ietf_schema: etree.XMLSchem
     with pytest.raises(ValueError, match="not both"):
         domain_update(
             DomainUpdate(
-                name="example.com", add_ns=("ns2.example.net",), add_host_attrs=update.add_host_attrs
+                name="example.com",
+                add_ns=("ns2.example.net",),
+                add_host_attrs=update.add_host_attrs,
             ),
             cltrid="ATTR-2",
         )

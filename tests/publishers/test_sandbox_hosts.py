@@ -57,7 +57,9 @@ def tls(tmp_path: Path) -> tuple[ssl.SSLContext, str]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, tls: tuple[ssl.SSLContext, str]) -> AsyncIterator[SandboxRegistry]:
+async def sandbox(
+    tmp_path: Path, tls: tuple[ssl.SSLContext, str]
+) -> AsyncIterator[SandboxRegistry]:
     registry = make_registry(tmp_path, tls[0])
     await registry.start()
     try:
@@ -67,7 +69,9 @@ async def sandbox(tmp_path: Path, tls: tuple[ssl.SSLContext, str]) -> AsyncItera
 
 
 @pytest.fixture
-async def session(sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]) -> AsyncIterator[EppSession]:
+async def session(
+    sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]
+) -> AsyncIterator[EppSession]:
     opened = await logged_in(endpoint_for(sandbox, "regA", tls[1]))
     try:
         yield opened
@@ -122,7 +126,11 @@ async def test_host_objects_with_and_without_glue(
     seeded = await send(session, lambda t: host_info("ns1.provider.net", cltrid=t))
     assert seeded.res_data["host_info"].statuses == ("linked",)
     assert (await send(session, lambda t: host_info("ns9.provider.net", cltrid=t))).code == 2303
-    assert set(sandbox.snapshot().hosts) == {"ns1.provider.net", "ns1.example.com", "ns2.provider.net"}
+    assert set(sandbox.snapshot().hosts) == {
+        "ns1.provider.net",
+        "ns1.example.com",
+        "ns2.provider.net",
+    }
 
 
 async def test_name_servers_must_exist_as_host_objects(
@@ -133,7 +141,9 @@ async def test_name_servers_must_exist_as_host_objects(
     assert missing.code == 2303 and "host object" in missing.results[0].reasons[0]
     create = HostCreate(name="ns3.provider.net")
     assert (await send(session, lambda t: host_create(create, cltrid=t))).code == 1000
-    swap = DomainUpdate(name="example.com", add_ns=("ns3.provider.net",), rem_ns=("ns1.provider.net",))
+    swap = DomainUpdate(
+        name="example.com", add_ns=("ns3.provider.net",), rem_ns=("ns1.provider.net",)
+    )
     assert (await send(session, lambda t: domain_update(swap, cltrid=t))).code == 1000
     assert sandbox.snapshot().domains["example.com"].ns == ("ns3.provider.net",)
     # Host attributes are not taken from a registry of host objects.
@@ -194,7 +204,11 @@ async def test_registrant_change_and_client_statuses(
     assert (await send(session, lambda t: domain_update(chg, cltrid=t))).code == 1000
     lock = DomainUpdate(
         name="example.com",
-        add_statuses=("clientTransferProhibited", "clientUpdateProhibited", "clientDeleteProhibited"),
+        add_statuses=(
+            "clientTransferProhibited",
+            "clientUpdateProhibited",
+            "clientDeleteProhibited",
+        ),
     )
     assert (await send(session, lambda t: domain_update(lock, cltrid=t))).code == 1000
     held = sandbox.snapshot().domains["example.com"]

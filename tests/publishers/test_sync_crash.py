@@ -94,7 +94,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         seeded, references = seed_backlog(
             store, sandbox, MOVES, edits=EDITS, city="Kiel", tlds=("com", "net", "org")
         )
-        locked, served = seeded.names[-UPDATES:-UPDATES // 2], seeded.names[-UPDATES // 2 :]
+        locked, served = seeded.names[-UPDATES : -UPDATES // 2], seeded.names[-UPDATES // 2 :]
         updates = [
             queue_domain_update(store, name, statuses={"add": LOCK}, ds={"add": [ds_record(i)]})
             for i, name in enumerate(locked)

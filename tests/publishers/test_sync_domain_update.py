@@ -16,10 +16,11 @@ from domains.models import AuditEvent, OutboxEntry
 from domains.store import DomainRecord
 from portal.links import PortalLinks
 from publishers.disclose import disclose_for
-from publishers.epp.model import DsData
+from publishers.epp.model import DomainInfo, DsData, HostAttr
 from publishers.policy import build_view
 from publishers.sandbox.faults import FaultPlan
 from publishers.sandbox.server import SandboxRegistry
+from publishers.sync.flows.domain_update import Change
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
 from tests.support.factories import contact_data as person_data
@@ -178,9 +179,7 @@ async def test_registrant_change_creates_the_new_registrant_first(store, sandbox
     name = registered(store, sandbox, regs, "newholder.com")
     record = store.domain_record(name)
     old = record.contact("registrant")
-    new = store.create_contact(
-        "staff:ann", person_data(), account_number=record.account.number
-    )
+    new = store.create_contact("staff:ann", person_data(), account_number=record.account.number)
     change = queue_domain_update(
         store, name, registrant={"before": old.handle, "after": new.handle}
     )
@@ -274,9 +273,7 @@ async def test_registry_without_host_objects_gets_host_attributes(store, tmp_pat
         assert commands(store, change) == [("domain:update", 1000)]
 
 
-async def test_lost_answers_resolved_with_info_each_change_applied_once(
-    store, counting, tmp_path
-):
+async def test_lost_answers_resolved_with_info_each_change_applied_once(store, counting, tmp_path):
     """Every create and update is committed and its answer lost: the flow reads the registry
     before sending anything again, so each change reaches the registry exactly once."""
     sandbox = counting
@@ -378,3 +375,68 @@ async def test_injected_errors_end_with_every_change_applied(store, counting, tm
         assert held.statuses == () and held.ds == (ds(i),)
         assert held.ns == ("ns1.example.net", f"ns1.{name}")
         assert snapshot.hosts[f"ns1.{name}"].addrs == (f"192.0.2.{i + 1}",)
+
+
+# ---------------------------------------------------------------- the change an entry asks for
+
+
+def test_change_of_a_payload_is_normalised_and_compared_with_the_registry():
+    change = Change.of(
+        {
+            "domain": "example.com",
+            "statuses": {"add": ["clientHold", "clientHold"], "rem": ["clientUpdateProhibited"]},
+            "ns": {"add": ["NS1.Example.COM.", "ns2.dns.example.net"], "rem": ["ns0.example.net"]},
+            "ds": {"add": [{"key_tag": 1, "alg": 13, "digest_type": 2, "digest": "ab" * 32}]},
+            "registrant": {"before": "IL-1", "after": "IL-2"},
+            "hosts": {"ns1.example.com.": ["192.0.2.1"]},
+        }
+    )
+    assert change.add_statuses == ("clientHold",)
+    assert change.add_ns == ("ns1.example.com", "ns2.dns.example.net")
+    assert change.add_ds == (DsData(1, 13, 2, "AB" * 32),)
+    assert change.glue == {"ns1.example.com": ("192.0.2.1",)}
+    info = DomainInfo(
+        name="example.com",
+        roid="D1-SBX",
+        statuses=("clientHold",),
+        registrant="IL-2",
+        ns=("ns1.example.com", "ns0.example.net"),
+        cl_id="interlink",
+        ds=(DsData(1, 13, 2, "AB" * 32),),
+    )
+    rest = change.still_missing(info)
+    assert rest == Change(add_ns=("ns2.dns.example.net",), rem_ns=("ns0.example.net",))
+    assert not rest.is_empty() and rest.glue == change.glue
+    done = DomainInfo(
+        name="example.com",
+        roid="D1-SBX",
+        statuses=("clientHold",),
+        registrant="IL-2",
+        ns=("ns1.example.com", "ns2.dns.example.net"),
+        cl_id="interlink",
+        ds=(DsData(1, 13, 2, "AB" * 32),),
+    )
+    assert change.still_missing(done).is_empty()
+    update = rest.command("example.com", host_objects=False)
+    assert update.add_host_attrs == (HostAttr("ns2.dns.example.net"),)
+    assert update.rem_host_attrs == (HostAttr("ns0.example.net"),)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"statuses": ["clientHold"]}, '"statuses" must be'),
+        ({"statuses": {"add": ["ok"]}}, "'ok' is not a client status"),
+        ({"ns": {"add": [""]}}, "is not a host name"),
+        (
+            {"ds": {"add": [{"key_tag": "1", "alg": 13, "digest_type": 2, "digest": "AB"}]}},
+            "key_tag",
+        ),
+        ({"ds": {"add": [{"key_tag": 1, "alg": 13, "digest_type": 2, "digest": "XYZ"}]}}, "digest"),
+        ({"registrant": {"before": "IL-1"}}, '"registrant" must be'),
+        ({"hosts": {"ns1.example.com": "192.0.2.1"}}, "list of addresses"),
+    ],
+)
+def test_change_of_a_bad_payload_says_what_is_wrong(payload, message):
+    with pytest.raises(ValueError, match=message):
+        Change.of({"domain": "example.com", **payload})

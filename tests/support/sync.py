@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from domains.changes import Workflow
 from domains import outbox
+from domains.changes import Workflow
 from domains.models import Contact, OutboxEntry
 from domains.store import Store
 from publishers.disclose import disclose_for

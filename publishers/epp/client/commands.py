@@ -1,4 +1,4 @@
-"""The client side of EPP: command frames (RFC 5730-5733, RFC 5910), built with lxml as UTF-8 bytes."""
+"""The client side of EPP: command frames (RFC 5730-5733, RFC 5910), built with lxml as bytes."""
 
 from __future__ import annotations
 
@@ -264,9 +264,7 @@ def _host_objects(parent: etree._Element, hosts: Sequence[str]) -> None:
             sub(ns, DOMAIN_NS, "hostObj", host)
 
 
-def _name_servers(
-    parent: etree._Element, hosts: Sequence[str], attrs: Sequence[HostAttr]
-) -> None:
+def _name_servers(parent: etree._Element, hosts: Sequence[str], attrs: Sequence[HostAttr]) -> None:
     if hosts and attrs:
         raise ValueError("name servers go as host objects or host attributes, not both (RFC 5731)")
     _host_objects(parent, hosts)

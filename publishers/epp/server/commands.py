@@ -78,16 +78,10 @@ def parse_command(
     namespace = etree.QName(target).namespace or ""
     obj = OBJECT_NAMES.get(namespace, namespace)
     parser = _PAYLOADS.get((verb_name, namespace))
-    payload = None if parser is None else parser(target)
-    if isinstance(payload, DomainUpdate) and extension is not None:
-        payload = _secdns_update(payload, extension)
-    return Command(
-        name=verb_name,
-        obj=obj,
-        cltrid=cltrid,
-        payload=payload,
-        ext_uris=ext_uris,
-    )
+    parsed: Any = None if parser is None else parser(target)
+    if isinstance(parsed, DomainUpdate) and extension is not None:
+        parsed = _secdns_update(parsed, extension)
+    return Command(name=verb_name, obj=obj, cltrid=cltrid, payload=parsed, ext_uris=ext_uris)
 
 
 def _namespaces(extension: etree._Element) -> tuple[str, ...]:

@@ -228,9 +228,7 @@ def _ds_value(record: DsData) -> tuple[str, str, str]:
     return (SECDNS_NS, "keyTag", str(record.key_tag))
 
 
-def _write_ds(
-    db: sqlite3.Connection, seq: int, removed: list[DsData], added: list[DsData]
-) -> None:
+def _write_ds(db: sqlite3.Connection, seq: int, removed: list[DsData], added: list[DsData]) -> None:
     db.executemany(
         "DELETE FROM domain_ds WHERE domain_seq = ? AND key_tag = ? AND alg = ?"
         " AND digest_type = ? AND digest = ?",

@@ -69,16 +69,17 @@ def _host(value: Any) -> str:
 def _ds(value: Any) -> DsData:
     if not isinstance(value, Mapping):
         raise ValueError(f"DS record {value!r} is not an object")
-    numbers = {}
+    numbers = []
     for key in ("key_tag", "alg", "digest_type"):
         number = value.get(key)
         if isinstance(number, bool) or not isinstance(number, int):
             raise ValueError(f"DS {key} {number!r} is not a number")
-        numbers[key] = number
+        numbers.append(number)
     digest = value.get("digest")
     if not isinstance(digest, str):
         raise ValueError(f"DS digest {digest!r} is not hexadecimal text")
-    return DsData(digest=digest, **numbers)
+    key_tag, alg, digest_type = numbers
+    return DsData(key_tag, alg, digest_type, digest)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ class Change:
         hosts = payload.get("hosts") or {}
         if not isinstance(hosts, Mapping):
             raise ValueError('"hosts" must map name servers to their addresses')
-        glue = {_host(name): tuple(str(a) for a in addresses) for name, addresses in hosts.items()}
+        if not all(isinstance(addresses, list) for addresses in hosts.values()):
+            raise ValueError('"hosts" must map each name server to a list of addresses')
+        glue = {_host(name): tuple(map(str, addresses)) for name, addresses in hosts.items()}
         return cls(
             add_statuses=tuple(dict.fromkeys(map(_status, add_s))),
             rem_statuses=tuple(dict.fromkeys(map(_status, rem_s))),
