@@ -34,9 +34,11 @@ from publishers.sync.outcomes import (
     classify,
 )
 
-STALE_CODES = frozenset({EXISTS_CODE, MISSING_CODE, POLICY_CODE})
+STATUS_PROHIBITS_CODE = 2304
+STALE_CODES = frozenset({EXISTS_CODE, MISSING_CODE, POLICY_CODE, STATUS_PROHIBITS_CODE})
 """Refusals that may only mean the registry is not as we thought (a status already set, a name
-server already gone...): read the domain, then send what is still missing."""
+server already gone, a lock that is already on...): read the domain, then send what is still
+missing (the refusal stands when that is all of it)."""
 
 
 # ---------------------------------------------------------------- the change an entry asks for
