@@ -565,7 +565,7 @@ def main() -> None:
             ceiling = asyncio.run(hello_ceiling(endpoint, sessions, CEILING_SECONDS))
             mine = time.process_time()
             bare = asyncio.run(bare_moves(endpoint, names, house, sessions))
-            cpu["bare"] = (time.process_time() - mine) / args.moves * 1000
+            cpu["bare"] = (time.process_time() - mine) / max(args.moves, 1) * 1000
         for requests_too in (False, True):
             run_store = work / f"store-{sessions}-{int(requests_too)}.db"
             shutil.copyfile(templates[requests_too], run_store)
