@@ -9,8 +9,9 @@ for the whole run. Per target:
 1. A fresh migrated SQLite store gets N customer accounts (bulk Core inserts, not timed) and a
    supervisor ("bench").
 2. announce: `Announcements.start` (the run's row and one queued notice per account, one
-   INSERT ... SELECT) and `Announcements.send` (notice delivery: per notice a claim, the
-   opt-out check, render, send, and the record of the outcome), timed together, into
+   INSERT ... SELECT) and `Announcements.send` (notice delivery: per notice a claim, which
+   reads the account's opt-out and address state in its transaction, render, send, and the
+   record of the outcome), timed together, into
    - eml: the outbox folder (`FolderMailer`: one file per notice, written, synced, linked);
    - smtp: the aiosmtpd, through `SmtpMailer` (one connection per delivery pass).
 3. bare loop, the baseline of both: the same mails, made by the same code (template, context,

@@ -29,7 +29,9 @@ Why each role holds what it holds:
   which an import moves past the ids it gave (setval). `interlink_staff_admin` adds writing
   the staff list, and only active admins are in it.
 
-Everyone who changes a domain, a role or a contact fires the triggers of migration 0004, which
+Every role that reads a domain record for a face or a service reads its DS records (`ds_record`)
+too; staff, who edit them, also delete them. Everyone who changes a domain, a role or a contact
+(or staff, a DS record: migration 0013) fires the triggers of migration 0004, which
 run as that role: such roles also get SELECT (name) and UPDATE (render_key, whois, rdap) on the
 published answers. No service role may write `alembic_version`.
 """
@@ -139,6 +141,7 @@ ROLES: tuple[RoleSpec, ...] = (
             Grant("domain", (READ,)),
             Grant("domain_contact", (READ,)),
             Grant("contact", (READ,)),
+            Grant("ds_record", (READ,)),
             *(Grant(t, (CHANGE,), ("version",)) for t in ("domain", "contact")),
             Grant("domain_contact", (CHANGE,), ("role",)),
             Grant("published_answer", (READ, ADD, CHANGE, REMOVE)),
@@ -151,6 +154,7 @@ ROLES: tuple[RoleSpec, ...] = (
         "the registry sync (interlink sync)",
         (
             *_on(_CUSTOMER, READ),
+            Grant("ds_record", (READ,)),
             Grant("outbox_entry", (READ, CHANGE)),
             Grant("change_request", (READ, CHANGE)),
             # Changes of registrant not confirmed in time end in its housekeeping; it sends the
@@ -169,6 +173,7 @@ ROLES: tuple[RoleSpec, ...] = (
         "the customer portal (interlink serve --portal-db)",
         (
             *_on(_CUSTOMER, READ),
+            Grant("ds_record", (READ,)),
             Grant("domain", (CHANGE,), ("version",)),
             # The panel: customers correct their contacts and choose what is published ...
             Grant("contact", (CHANGE,)),
@@ -194,6 +199,8 @@ ROLES: tuple[RoleSpec, ...] = (
         "members of staff, each logged in as themselves (interlink tui, staff, requests...)",
         (
             *_on(_CUSTOMER, READ, ADD, CHANGE),
+            # A domain's DS records are replaced, so staff also delete them.
+            Grant("ds_record", (READ, ADD, CHANGE, REMOVE)),
             Grant("change_request", (READ, ADD, CHANGE)),
             Grant("outbox_entry", (READ, ADD, CHANGE)),
             Grant("notice", (READ, ADD, CHANGE)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -179,6 +179,25 @@ class DomainContact(SQLModel, table=True):
     domain_id: int = Field(foreign_key="domain.id", primary_key=True)
     role: str = Field(primary_key=True, max_length=16)
     contact_id: int = Field(foreign_key="contact.id")
+
+
+class DsRecord(SQLModel, table=True):
+    """A DS record of a domain (DNSSEC as data); `Domain.dnssec` is kept in step by the store."""
+
+    __tablename__ = "ds_record"
+    __table_args__ = (
+        UniqueConstraint(
+            "domain_id", "key_tag", "algorithm", "digest_type", "digest", name="uq_ds_record"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    key_tag: int
+    algorithm: int
+    digest_type: int
+    #: Upper-case hexadecimal (at most SHA-384's 96 digits).
+    digest: str = Field(max_length=128)
 
 
 class PublishedAnswer(SQLModel, table=True):

@@ -14,7 +14,7 @@ hands it to the mailer and records the outcome before the claim is let go:
 - failed, with the reason, on a permanent one: a template that cannot render, data that cannot
   be addressed, a 5xx refusal. Staff read the reasons with `interlink notices`. A 5xx refusal
   of the recipient also marks the address failing (`domains.address_failures`), and an
-  essential notice is then sent to the next address on file (`notices.recipient_addresses`).
+  essential notice is then sent to the next address on file (`notice_addresses`).
 
 `deliver_pending` drains every notice that is due in one run, `mail.notice_batch` at a time.
 Nothing here logs an address or a name: notice ids, templates, statuses and error types only.

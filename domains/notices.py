@@ -10,7 +10,7 @@ queued after a transient error. This module queues and renders; sending, retryin
 sweep for notices left behind are in `domains.notice_delivery` (its names are also reachable
 from here, as before: `notices.deliver`, `notices.deliver_pending`, `notices.NoticeSender`).
 An essential notice is always sent: to an address known to fail (`domains.address_failures`) it
-goes to the next address on file instead (`recipient_addresses`). A marketing notice is
+goes to the next address on file instead (`notice_addresses`). A marketing notice is
 suppressed for an account that opted out of marketing, for anyone who is not a customer (no
 account), and for an address known to fail.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from domains import (
     address_failures,
     correction_notices,
     disclosure_mail,
+    notice_addresses,
     reminder_mail,
     unsubscribe,
 )
@@ -230,7 +231,8 @@ def prepare(
         if refusal:
             return refusal
     else:
-        recipient = _reachable(session, recipient, redirect=not _carries_proof(notice, recipient))
+        redirect = not _carries_proof(notice, recipient)
+        recipient = notice_addresses.reachable(session, recipient, redirect=redirect)
     values = _context(session, settings, links, notice, request, recipient)
     values.update(_correction(correction_notices.context, session, notice))
     try:
@@ -367,56 +369,12 @@ def _recipient(session: Session, notice: Notice, request: ChangeRequest | None) 
     raise NoticeError(f"unknown recipient kind {notice.recipient!r}")
 
 
-def recipient_addresses(session: Session, recipient: Recipient) -> list[str]:
-    """Where an essential notice may go, in order: the recipient's own address, then for a
-    customer the account's e-mail, then the registrant e-mail of the account's domains."""
-    addresses = [recipient.address]
-    account = recipient.account
-    if account is not None:
-        addresses.append(account.email)
-        addresses += session.execute(
-            select(col(Contact.email))
-            .join(DomainContact, col(DomainContact.contact_id) == col(Contact.id))
-            .join(Domain, col(Domain.id) == col(DomainContact.domain_id))
-            .where(
-                col(Domain.account_id) == account.id,
-                col(DomainContact.role) == ContactRole.REGISTRANT,
-            )
-            .order_by(col(Domain.name))
-        ).scalars()
-    seen: set[str] = set()
-    ordered = []
-    for address in addresses:
-        if address and address_failures.normal(address) not in seen:
-            seen.add(address_failures.normal(address))
-            ordered.append(address)
-    return ordered
-
-
 def _carries_proof(notice: Notice, recipient: Recipient) -> bool:
     """Whether the mail holds a one-time link for its own address only (a sign-in link, a
     registrant's confirmation, an address check): such a mail never goes to another address."""
     if notice.template in NEEDS_LINK:
         return True
     return notice.template == "request_received" and recipient.audience == "registrant"
-
-
-def _reachable(session: Session, recipient: Recipient, *, redirect: bool = True) -> Recipient:
-    """The recipient, at the first of `recipient_addresses` that is not failing (only its own
-    address when the mail may not be redirected)."""
-    addresses = recipient_addresses(session, recipient)
-    bad = address_failures.failing_in(session, addresses)
-    if recipient.address not in bad:
-        return recipient
-    if not redirect:
-        raise NoticeError(
-            "the address on file is failing, and this mail holds a link meant for that address "
-            "only (see the Account screen)"
-        )
-    for address in addresses:
-        if address not in bad:
-            return replace(recipient, address=address)
-    raise NoticeError("every address on file for this notice is failing (see the Account screen)")
 
 
 def _correction(read: Any, session: Session, notice: Notice) -> Any:

@@ -26,6 +26,8 @@ class Permission(StrEnum):
 
     VIEW = "see customer data"
     EDIT_CONTACT = "edit contacts"
+    EDIT_DOMAIN = "change a domain's locks, name servers or DS records"
+    CHANGE_REGISTRANT = "change a domain's registrant"
     ENTER_REQUEST = "enter change requests"
     DECIDE_REQUEST = "approve, reject or apply change requests"
     RETRY_SYNC = "retry the registry sync"
@@ -43,6 +45,8 @@ class Permission(StrEnum):
 NEEDS: dict[Permission, StaffRole] = {
     Permission.VIEW: StaffRole.SUPPORT,
     Permission.EDIT_CONTACT: StaffRole.SUPPORT,
+    Permission.EDIT_DOMAIN: StaffRole.SUPPORT,
+    Permission.CHANGE_REGISTRANT: StaffRole.SUPERVISOR,
     Permission.ENTER_REQUEST: StaffRole.SUPPORT,
     Permission.DECIDE_REQUEST: StaffRole.SUPERVISOR,
     Permission.RETRY_SYNC: StaffRole.SUPERVISOR,

@@ -16,11 +16,13 @@ from sqlmodel import Session, col
 
 from domains import audit, contact_fields, validation
 from domains.db import ensure_schema, make_engine
+from domains.dnssec import DsView
+from domains.domain_edits import DomainEdits, ns_changes, queue_update, status_changes
 from domains.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.models import Account, Contact, Domain, DomainContact, utcnow
 from domains.settings import Settings, get_settings
 from domains.staff import Permission, require
-from domains.store_reads import StoreReads
+from domains.store_reads import ds_of
 from domains.vocabulary import ContactRole
 
 #: A contact's registration data, in the order of ICANN's WHOIS layout (the contact-field table).
@@ -68,11 +70,12 @@ def fields_of(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class DomainRecord:
-    """A domain with its account and the contact in each role."""
+    """A domain with its account, the contact in each role and its DS records (sorted)."""
 
     domain: Domain
     account: Account
     contacts: dict[str, Contact]
+    ds: tuple[DsView, ...] = ()
 
     def contact(self, role: str) -> Contact | None:
         """The contact holding `role`, if any."""
@@ -101,10 +104,12 @@ class SearchPage:
     note: str | None = field(default=None)
 
 
-class Store(StoreReads):
+class Store(DomainEdits):
     """The domain records store; cheap to share, opens a session per call.
 
-    Sessions are in `domains.store_sessions`, reads in `domains.store_reads`; the writes are here.
+    Sessions are in `domains.store_sessions`, reads in `domains.store_reads`, the edits of what
+    the registry holds of a domain (locks, name servers, DS, registrant) in
+    `domains.domain_edits`; the other writes are here.
     """
 
     @classmethod
@@ -331,9 +336,19 @@ class Store(StoreReads):
         return domain
 
     def update_domain(
-        self, actor: str, name: str, expected_version: int | None, changes: Mapping[str, Any]
+        self,
+        actor: str,
+        name: str,
+        expected_version: int | None,
+        changes: Mapping[str, Any],
+        *,
+        sync: bool = True,
     ) -> Domain:
-        """Change a domain's statuses, name servers, DNSSEC flag, ROID or expiry."""
+        """Change a domain's statuses, name servers, DNSSEC flag, ROID or expiry.
+
+        A change of its client statuses or name servers queues one `domain.update` for the
+        registry; `sync=False` records what the registry holds already (nothing is queued).
+        """
         refuse_unknown(changes, DOMAIN_FIELDS)
         with self.write() as session:
             require(session, actor, Permission.EDIT_CONTACT)
@@ -342,20 +357,49 @@ class Store(StoreReads):
             before = fields_of(domain, DOMAIN_FIELDS)
             clean = validation.domain({**before, "name": domain.name, **changes})
             kept = {k: clean[k] for k in DOMAIN_FIELDS}
+            if not kept["dnssec"] and before["dnssec"] and ds_of(session, domain):
+                raise ValidationFailed(
+                    FieldError(
+                        "dnssec",
+                        f"{domain.name} has DS records on file: it is signed while it has them; "
+                        "remove its DS records to make it unsigned",
+                    )
+                )
             self._write_changes(session, actor, domain, "domain", domain.name, before, kept)
+            registry = {
+                **status_changes(before["statuses"], kept["statuses"]),
+                **ns_changes(before["nameservers"], kept["nameservers"]),
+            }
+            if registry and sync:
+                queue_update(session, domain, registry)
         return domain
 
     def assign_contact(self, actor: str, domain_name: str, role: str, handle: str) -> Domain:
-        """Give `role` on the domain to the contact with `handle` (replacing any holder)."""
+        """Give `role` on the domain to the contact with `handle` (replacing any holder).
+
+        A new registrant is `change_registrant`'s business (its role, its checks, the registry
+        told); here it needs the same role and queues the same `domain.update`.
+        """
         with self.write() as session:
-            require(session, actor, Permission.EDIT_CONTACT)
+            registrant = role == ContactRole.REGISTRANT
+            require(
+                session,
+                actor,
+                Permission.CHANGE_REGISTRANT if registrant else Permission.EDIT_CONTACT,
+            )
             domain = self._locked_domain(session, domain_name)
-            self._assign(session, actor, domain, role, handle)
+            before = self._assign(session, actor, domain, role, handle)
             domain.version += 1
             domain.updated_at = utcnow()
+            if registrant and before is not False:
+                queue_update(session, domain, {"registrant": {"before": before, "after": handle}})
         return domain
 
-    def _assign(self, session: Session, actor: str, domain: Domain, role: str, handle: str) -> None:
+    def _assign(
+        self, session: Session, actor: str, domain: Domain, role: str, handle: str
+    ) -> str | bool | None:
+        """Link the contact; the handle it replaced (None: the role was free), or False when
+        the contact held the role already."""
         validation.choice("role", role, ContactRole)
         contact = session.execute(select(Contact).where(col(Contact.handle) == handle)).scalar()
         if contact is None:
@@ -367,17 +411,19 @@ class Store(StoreReads):
             session.add(DomainContact(domain_id=domain.id, role=role, contact_id=contact.id))
         else:
             if link.contact_id == contact.id:
-                return
+                return False
             previous = session.get(Contact, link.contact_id)
             link.contact_id = contact.id
+        before = previous.handle if previous else None
         audit.record(
             session,
             actor=actor,
             action="domain.assign",
             entity_type="domain",
             entity_id=domain.name,
-            changes={role: {"before": previous.handle if previous else None, "after": handle}},
+            changes={role: {"before": before, "after": handle}},
         )
+        return before
 
     def _locked_domain(self, session: Session, name: str) -> Domain:
         alabel = self._alabel(name)

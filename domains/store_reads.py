@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from domains import access, audit, validation
+from domains.dnssec import DsView
 from domains.errors import NotFound, ValidationFailed
-from domains.models import Account, Contact, Domain, DomainContact
+from domains.models import Account, Contact, Domain, DomainContact, DsRecord
 from domains.staff import Permission, StaffDirectory, require
 from domains.store_sessions import StoreSessions
 from domains.vocabulary import AccessPurpose
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+
+
+def ds_of(session: Session, domain: Domain) -> tuple[DsView, ...]:
+    """The DS records on file for `domain`, sorted."""
+    rows = session.execute(select(DsRecord).where(col(DsRecord.domain_id) == domain.id)).scalars()
+    return tuple(sorted(DsView(r.key_tag, r.algorithm, r.digest_type, r.digest) for r in rows))
 
 
 class StoreReads(StoreSessions):
@@ -66,7 +73,7 @@ class StoreReads(StoreSessions):
         return self._one(Domain, Domain.name, self._alabel(name), "domain", name)
 
     def domain_record(self, name: str) -> DomainRecord:
-        """The domain with its account and contacts by role."""
+        """The domain with its account, contacts by role and DS records."""
         from domains.store import DomainRecord  # the view is defined beside Store
 
         with self.read() as session:
@@ -81,9 +88,10 @@ class StoreReads(StoreSessions):
                 .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
                 .where(col(DomainContact.domain_id) == domain.id)
             ).all()
+            ds = ds_of(session, domain)
         if account is None:
             raise NotFound("account of domain", name)
-        return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows})
+        return DomainRecord(domain=domain, account=account, contacts={r: c for r, c in rows}, ds=ds)
 
     def look_at_domain(self, actor: str, name: str, purpose: AccessPurpose) -> DomainRecord:
         """The domain record with its contacts' private fields, for a member of staff allowed to

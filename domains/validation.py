@@ -44,6 +44,10 @@ DOMAIN_STATUSES = (
     "serverUpdateProhibited",
 )
 UPDATE_LOCKS = ("clientUpdateProhibited", "serverUpdateProhibited")
+#: The statuses a registrar sets and lifts itself (RFC 5731 section 2.3).
+CLIENT_STATUSES = tuple(s for s in DOMAIN_STATUSES if s.startswith("client"))
+#: The registrar lock: no transfer, no update, no delete until the registrar lifts it.
+REGISTRAR_LOCK = ("clientTransferProhibited", "clientUpdateProhibited", "clientDeleteProhibited")
 
 _HANDLE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ROID_RE = re.compile(r"^[\w]{1,80}-[\w]{1,8}$", re.ASCII)

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from domains.models import UTCDateTime
 from domains.store import Store
 from publishers.published import lookup_statement
-from publishers.records import CONTACT, DOMAIN, DOMAIN_CONTACT, record_query
+from publishers.records import CONTACT, DOMAIN, DOMAIN_CONTACT, ds_query, record_query
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,9 @@ FINGERPRINT = (
 )
 #: Whether the store holds a domain: its name only (all a role without contacts may read).
 EXISTS = select(_D.c.name).where(_D.c.name == bindparam("name"))
-_STATEMENTS = {"fetch": FETCH, "fingerprint": FINGERPRINT, "exists": EXISTS}
+#: A signed domain's DS records (asked for after `fetch`, only when the domain is signed).
+DS_FETCH = ds_query().where(_D.c.name == bindparam("name"))
+_STATEMENTS = {"fetch": FETCH, "fingerprint": FINGERPRINT, "exists": EXISTS, "ds": DS_FETCH}
 
 
 class LookupUnavailable(RuntimeError):
@@ -197,8 +199,8 @@ class AnswerReader:
             raise LookupUnavailable("the store cannot be read just now") from None
 
     def query(self, kind: str, name: str, key: str | None) -> list[dict[str, Any]]:
-        """The rows of the `fetch`, `fingerprint`, `exists` or `published` query for an A-label
-        (`key`: the render key of the answers rendered ahead)."""
+        """The rows of the `fetch`, `fingerprint`, `exists`, `ds` or `published` query for an
+        A-label (`key`: the render key of the answers rendered ahead)."""
         values = {"name": name, "key": key}
         if self.sqlite:
             prepared = self._prepared[kind]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -192,7 +192,7 @@ def consent_preview(
         role: (_with_consent(contact, chosen) if contact.handle == handle else contact)
         for role, contact in record.contacts.items()
     }
-    proposed = DomainRecord(domain=record.domain, account=record.account, contacts=changed)
+    proposed = replace(record, contacts=changed)
     now = datetime.now(UTC)
     before, after = lens.view(record, now), lens.view(proposed, now)
     role = page.preview_role

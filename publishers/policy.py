@@ -20,7 +20,8 @@ from typing import Any, overload
 from urllib.parse import quote
 
 from domains.contact_fields import CONSENTABLE, CONTACT_FIELDS, FIELDS_BY_NAME
-from domains.models import Contact, Domain
+from domains.dnssec import DsView
+from domains.models import Contact
 from domains.settings import Registrar
 from domains.store import DomainRecord
 from domains.validation import choice
@@ -123,7 +124,11 @@ class RegistrarView:
 
 @dataclass(frozen=True)
 class DomainView:
-    """The domain's public data: names, ROID, statuses, dates (UTC, seconds), NS, DNSSEC."""
+    """The domain's public data: names, ROID, statuses, dates (UTC, seconds), NS, DNSSEC.
+
+    DS records are public (they are published in the parent zone): a signed domain carries those
+    on file, an unsigned one none.
+    """
 
     name: str
     unicode_name: str
@@ -134,6 +139,7 @@ class DomainView:
     expires: datetime | None
     nameservers: tuple[str, ...]
     dnssec: bool
+    ds: tuple[DsView, ...] = ()
 
     @property
     def is_idn(self) -> bool:
@@ -204,7 +210,8 @@ def utc_seconds(value: datetime | None) -> datetime | None:
     return value.replace(microsecond=0)
 
 
-def _domain_view(domain: Domain) -> DomainView:
+def _domain_view(record: DomainRecord) -> DomainView:
+    domain = record.domain
     return DomainView(
         name=domain.name,
         unicode_name=domain.unicode_name,
@@ -215,6 +222,7 @@ def _domain_view(domain: Domain) -> DomainView:
         expires=utc_seconds(domain.expires_at),
         nameservers=tuple(host.lower() for host in domain.nameservers),
         dnssec=bool(domain.dnssec),
+        ds=tuple(record.ds) if domain.dnssec else (),
     )
 
 
@@ -344,7 +352,7 @@ def build_view(
     )
     return PublicationView(
         profile=profile.name,
-        domain=_domain_view(record.domain),
+        domain=_domain_view(record),
         registrar=registrar,
         roles=roles,
         generated_at=utc_seconds(now or datetime.now(UTC)),

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domains.settings import Settings
-from domains.store import Store
+from domains.store import DomainRecord, Store
 from publishers.answer_cache import AnswerCache, CachedAnswer
 from publishers.answer_reader import AnswerReader, LookupUnavailable, fingerprint
 from publishers.policy import PublicationView, RegistrarView, build_view
@@ -134,16 +134,24 @@ class PublicLookup:
         }
 
     def _query(self, kind: str, name: str) -> list[dict[str, Any]]:
-        """The rows of the `fetch`, `fingerprint` or `published` query for an A-label."""
+        """The rows of the `fetch`, `fingerprint`, `ds` or `published` query for an A-label."""
         return self.reader.query(kind, name, self.publication.key if self.publication else None)
+
+    def _record(self, name: str, rows: list[dict[str, Any]]) -> DomainRecord:
+        """The record of `fetch`'s rows, with the DS records of a signed domain (read after
+        them: a DS change moves the domain's version too, so the fingerprint of these rows is
+        never newer than the DS records read)."""
+        ds = self._query("ds", name) if rows[0]["dnssec"] else []
+        return record_from_rows(rows, ds)
 
     def view(self, name: str, *, now: datetime | None = None) -> PublicationView | None:
         """The public view of the domain `name` (A-label or U-label), None when not ours."""
-        rows = self._query("fetch", normalise(name))
+        name = normalise(name)
+        rows = self._query("fetch", name)
         if not rows:
             return None
         return build_view(
-            record_from_rows(rows), profile=self.profile, registrar=self.registrar, now=now
+            self._record(name, rows), profile=self.profile, registrar=self.registrar, now=now
         )
 
     # -- answers -----------------------------------------------------------------------
@@ -243,15 +251,12 @@ class PublicLookup:
             entry = CachedAnswer(None, None, None)
         else:
             self.stats["built"] += 1
-            view = build_view(
-                record_from_rows(rows), profile=self.profile, registrar=self.registrar, now=SENTINEL
-            )
+            record = self._record(name, rows)
+            view = build_view(record, profile=self.profile, registrar=self.registrar, now=SENTINEL)
             body = self.render(view)
             if body.count(SENTINEL_TEXT) != 1:
                 # Cannot stamp it later: render it for now and keep nothing.
-                fresh = build_view(
-                    record_from_rows(rows), profile=self.profile, registrar=self.registrar
-                )
+                fresh = build_view(record, profile=self.profile, registrar=self.registrar)
                 return Answer(name, self.render(fresh))
             head, _, tail = body.partition(SENTINEL_TEXT)
             entry = CachedAnswer(fingerprint(rows), head, tail)

@@ -8,9 +8,9 @@ notices, labels and redaction texts every answer repeats): a few hundred bytes a
 
 A row is only ever served while it is right:
 
-- the database's own triggers (migration 0004) mark a domain's row stale in the same
-  transaction as any change to the domain, its role assignments or a contact it uses, whoever
-  writes, so a row that is not stale was rendered from the data as committed now;
+- the database's own triggers (migrations 0004 and 0013) mark a domain's row stale in the same
+  transaction as any change to the domain, its role assignments, a contact it uses or its DS
+  records, whoever writes, so a row that is not stale was rendered from the data as committed now;
 - the publisher reads and writes each batch in one write transaction (SQLite's write lock;
   on PostgreSQL FOR SHARE locks that the triggers wait for), so no change slips in between;
 - every row carries the render key: a digest of `RENDER_VERSION`, the packing, the profile and
@@ -47,7 +47,7 @@ from domains.store import DomainRecord, Store
 from publishers import rdap, whois
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, get_profile
-from publishers.records import DOMAIN, DOMAIN_CONTACT, record_from_rows, record_query
+from publishers.records import DOMAIN, DOMAIN_CONTACT, ds_query, record_from_rows, record_query
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,16 @@ def _records(conn: Connection, names: list[str], *, lock: bool = False) -> dict[
     return found
 
 
+def _ds(conn: Connection, records: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The DS rows of the signed ones among `records` (an unsigned domain has none)."""
+    signed = [name for name, rows in records.items() if rows[0].dnssec]
+    found: dict[str, list[Any]] = {name: [] for name in records}
+    if signed:
+        for row in conn.execute(ds_query().where(DOMAIN.c.name.in_(signed))):
+            found[row.name].append(row)
+    return found
+
+
 def publish_names(store: Store, publication: Publication, names: list[str]) -> int:
     """Render the answers of `names` and store those whose data did not change meanwhile.
 
@@ -239,16 +249,26 @@ def publish_names(store: Store, publication: Publication, names: list[str]) -> i
     """
     with store.engine.connect() as conn:
         seen = _records(conn, names)
+        seen_ds = _ds(conn, seen)
     rendered = {}
     for name, rows in seen.items():
-        packed = publication.render(record_from_rows([row._mapping for row in rows]))
+        packed = publication.render(
+            record_from_rows(
+                [row._mapping for row in rows], [row._mapping for row in seen_ds[name]]
+            )
+        )
         if packed is not None:
             rendered[name] = packed
     if not rendered:
         return 0
     with writer(store.engine).begin() as conn:
         now = _records(conn, list(rendered), lock=True)
-        keep = [name for name in rendered if now.get(name) == seen[name]]
+        now_ds = _ds(conn, now)
+        keep = [
+            name
+            for name in rendered
+            if now.get(name) == seen[name] and now_ds.get(name) == seen_ds[name]
+        ]
         if keep:
             stamp = datetime.now(UTC)
             conn.execute(delete(_ANSWERS).where(_ANSWERS.c.name.in_(keep)))

@@ -262,6 +262,23 @@ def _notices(view: PublicationView, self_url: str) -> list[dict[str, Any]]:
     ]
 
 
+def secure_dns(view: PublicationView) -> dict[str, Any]:
+    """RFC 9083 section 5.3: whether the delegation is signed, and its DS records on file."""
+    domain = view.domain
+    member: dict[str, Any] = {"delegationSigned": domain.dnssec}
+    if domain.dnssec and domain.ds:
+        member["dsData"] = [
+            {
+                "keyTag": ds.key_tag,
+                "algorithm": ds.algorithm,
+                "digest": ds.digest,
+                "digestType": ds.digest_type,
+            }
+            for ds in domain.ds
+        ]
+    return member
+
+
 def render_rdap(view: PublicationView) -> dict[str, Any]:
     """The RDAP domain object of one domain, as a JSON-ready dict."""
     domain = view.domain
@@ -279,7 +296,7 @@ def render_rdap(view: PublicationView) -> dict[str, Any]:
         status=[RDAP_STATUS.get(status, status) for status in domain.statuses],
         events=_events(view),
         nameservers=[{"objectClassName": "nameserver", "ldhName": h} for h in domain.nameservers],
-        secureDNS={"delegationSigned": domain.dnssec},
+        secureDNS=secure_dns(view),
         entities=[contact_entity(r) for r in view.shown_roles if r.present]
         + [registrar_entity(view)],
         links=[

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "remind": ("tui.commands.remind", "remind_command", "command"),
     "disclosures": ("tui.commands.disclosures", "app", "group"),
     "show": ("tui.commands.show", "show_command", "command"),
+    "domains": ("tui.commands.domains", "app", "group"),
     "import": ("tui.commands.exchange", "import_command", "command"),
     "export": ("tui.commands.exchange", "export_command", "command"),
     "registry-sandbox": ("tui.commands.sandbox", "registry_sandbox_command", "command"),

@@ -376,6 +376,15 @@ def test_a_change_of_registrant_applies_only_after_both_confirm_and_locks_the_gt
     assert lock_view is not None and lock_view.change_ref == pending.reference
     assert box.corrections.transfer_lock(f"{contact.handle.lower()}-2.de") is None
     assert outbox_of(store, contact)  # the registry learns the new details
+    # ... as a contact.update of the same contact object: the registrant of each domain is still
+    # that contact, so no domain.update (a change of which contact is the registrant) is queued.
+    assert {e.kind for e in outbox_of(store, contact)} == {"contact.update"}
+    with store.read() as session:
+        kinds = set(session.execute(select(col(OutboxEntry.kind))).scalars())
+    assert "domain.update" not in kinds
+    for n, tld in enumerate(("com", "org", "de")):
+        record = store.domain_record(f"{contact.handle.lower()}-{n}.{tld}")
+        assert record.contact("registrant").handle == contact.handle
 
     box.send(done.notice_ids)
     (done_prior,) = [m for m in box.to(contact.email) if "made" in m["Subject"]]

@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
-from domains import validation
+from domains import dnssec, validation
+from domains.models import OutboxEntry
 from domains.settings import HouseContact
 from domains.vocabulary import ConsentMethod
+from publishers.policy import build_view
+from publishers.rdap import render_rdap
+from tui.commands.demo import demo_settings, demo_store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 DEMO = FIXTURES / "demo.json"
@@ -203,3 +209,40 @@ def test_the_store_accepts_it(demo: dict[str, Any], sqlite_store: Any) -> None:
     assert store.house_contact().handle == "IL-HOUSE"
     record = store.domain_record(demo["domains"][0]["name"])
     assert record.contact("registrant").handle == demo["domains"][0]["contacts"]["registrant"]
+
+
+DEMO_DS = FIXTURES / "demo_ds.json"
+
+
+def test_the_ds_file_is_what_the_script_makes_for_the_signed_domains(demo: dict[str, Any]) -> None:
+    spec = importlib.util.spec_from_file_location("make_demo", FIXTURES / "make_demo.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.render(module.demo_ds(demo)) == DEMO_DS.read_text(encoding="utf-8"), (
+        "fixtures/demo_ds.json is out of date: run python fixtures/make_demo.py"
+    )
+    records = json.loads(DEMO_DS.read_text(encoding="utf-8"))
+    signed = {validation.domain_name(d["name"])[0] for d in demo["domains"] if d["dnssec"]}
+    assert set(records) == signed and len(signed) >= 10
+    for name, texts in records.items():
+        (ds,) = dnssec.ds_records(texts)
+        assert (ds.algorithm, ds.digest_type, len(ds.digest)) == (15, 2, 64), name
+
+
+def test_the_demo_store_has_the_ds_records_and_rdap_carries_them(tmp_path: Path) -> None:
+    settings = demo_settings(tmp_path / "demo", 8080)
+    store = demo_store(tmp_path / "demo", settings)
+    try:
+        records = json.loads(DEMO_DS.read_text(encoding="utf-8"))
+        name, texts = next(iter(records.items()))
+        record = store.domain_record(name)
+        assert record.domain.dnssec and [ds.text for ds in record.ds] == texts
+        view = build_view(record, profile="icann-gtld", registrar=settings.registrar)
+        (ds_data,) = render_rdap(view)["secureDNS"]["dsData"]
+        assert ds_data["keyTag"] == int(texts[0].split()[0])
+        with store.read() as session:
+            kinds = set(session.execute(select(col(OutboxEntry.kind))).scalars())
+        assert "domain.update" not in kinds  # the registry holds them already
+    finally:
+        store.close()

@@ -10,6 +10,7 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -55,8 +56,11 @@ class RecordingSandbox(SandboxRegistry):
         return await super()._handle(state, frame)
 
 
-def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name: str) -> None:
-    """One worker process: its own store (own connections), its own EPP sessions."""
+def pg_worker_main(
+    database_url: str, registries_path: str, data_dir: str, name: str, ready: Any
+) -> None:
+    """One worker process: its own store (own connections), its own EPP sessions; it starts
+    work when all the workers are ready (`ready`, a barrier), so none finds the work done."""
     from publishers.registries import load_registries
     from publishers.sync.options import SyncOptions
     from publishers.sync.worker import run_worker
@@ -66,6 +70,7 @@ def pg_worker_main(database_url: str, registries_path: str, data_dir: str, name:
     try:
         regs = load_registries(registries_path, data_dir=Path(data_dir))
         options = SyncOptions(worker_id=name, batch=4, concurrency=8)
+        ready.wait(60)
         asyncio.run(run_worker(store, regs, options, links=PortalLinks(store.settings)))
     finally:
         store.close()
@@ -91,10 +96,11 @@ async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_st
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["publishers.sync.worker", "tests.support.sync"])
         url = store.engine.url.render_as_string(hide_password=False)
+        ready = context.Barrier(WORKERS)
         workers = [
             context.Process(
                 target=pg_worker_main,
-                args=(url, str(path), str(tmp_path / "data"), f"pg-worker-{n}"),
+                args=(url, str(path), str(tmp_path / "data"), f"pg-worker-{n}", ready),
             )
             for n in range(WORKERS)
         ]
@@ -126,7 +132,8 @@ async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_st
         ).scalar_one()
     assert set(per_entry.values()) == {1} and len(per_entry) == total
     assert completions == MOVES
-    # The work really was shared.
+    # The work really was shared. (Not necessarily by all four: they start together, but on a
+    # loaded machine one may be scheduled only once the others have drained the backlog.)
     by_worker = Counter(entry.claimed_by for entry in done)
-    assert len(by_worker) == WORKERS, by_worker
+    assert len(by_worker) >= 2, by_worker
     assert_sandbox_equals_store(store, sandbox, regs, seeded.names)

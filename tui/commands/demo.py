@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Callable
@@ -55,7 +56,17 @@ def demo_store(directory: Path, settings: Settings) -> Store:
             f"the demo data set has {len(report.problems)} bad record(s), e.g. "
             f"{report.problems[0]}; nothing was imported"
         )
+    put_demo_ds(store, FIXTURES / "demo_ds.json")
     return store
+
+
+def put_demo_ds(store: Store, path: Path) -> int:
+    """Put on file the DS records of the demo's signed domains (fixtures/demo_ds.json: the
+    exchange format carries only the flag), as the registry holds them already; how many."""
+    records = json.loads(path.read_text(encoding="utf-8"))
+    for name, texts in records.items():
+        store.import_ds("system:demo", name, texts)
+    return len(records)
 
 
 def demo_command(

@@ -1,8 +1,9 @@
-"""Domain: contacts by role, statuses, name servers, dates, requests, history, live checks."""
+"""Domain: contacts, statuses, name servers, DNSSEC, dates, requests, history, checks, edits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import on
@@ -23,6 +24,9 @@ from tui.live_ns import delegation, live_hosts
 from tui.live_whois import WhoisResult, live_whois
 from tui.screens.base import StaffScreen
 from tui.widgets.fitted_table import Col, FittedTable
+
+if TYPE_CHECKING:
+    from tui.dialogs.domain_edit import DomainEditDialog
 
 CONTACT_COLUMNS = (
     Col("Role", 10),
@@ -59,6 +63,15 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+def dnssec_line(record: DomainRecord) -> str:
+    """Signed or not, and the DS records on file (key tag and algorithm of each)."""
+    if not record.domain.dnssec:
+        return "unsigned"
+    if not record.ds:
+        return "signed (DS not on file)"
+    return "signed, DS " + ", ".join(f"{ds.key_tag}/{ds.algorithm_name}" for ds in record.ds)
+
+
 class DomainScreen(StaffScreen):
     """One domain, as staff need to see it."""
 
@@ -75,6 +88,10 @@ class DomainScreen(StaffScreen):
         # In the palette; the footer has no room left at 80 columns.
         Binding("w", "who_looked", "Who looked at the contact", show=False),
         Binding("a", "account", "Account", show=False),
+        Binding("k", "lock", "Lock, unlock or client statuses", show=False),
+        Binding("n", "edit_ns", "Edit name servers", show=False),
+        Binding("d", "edit_ds", "Edit DS records", show=False),
+        Binding("r", "change_registrant", "Change registrant", show=False),
     ]
 
     def __init__(self, name: str) -> None:
@@ -144,7 +161,7 @@ class DomainScreen(StaffScreen):
             f"Created {_when(domain.created_at)}  Expires {_when(domain.expires_at)}  "
             f"Updated {_when(domain.updated_at)}\n"
             f"Name servers: {', '.join(domain.nameservers) or '-'}   "
-            f"DNSSEC: {'signed' if domain.dnssec else 'unsigned'}"
+            f"DNSSEC: {dnssec_line(details.record)}"
         )
         contacts = self.query_one("#contacts", DataTable)
         role_before = self.selected_role()  # a reload keeps the cursor on the same role
@@ -226,6 +243,41 @@ class DomainScreen(StaffScreen):
         from tui.dialogs.enter_request import EnterRequestDialog
 
         self.app.push_screen(EnterRequestDialog(self.details.record.domain.name))
+
+    def _edit(self, dialog: type[DomainEditDialog]) -> None:
+        """Open a dialog editing the domain's registry data; reload after a change."""
+        if self.details is None:
+            return
+
+        def done(changed: bool | None) -> None:
+            if changed:
+                self.action_reload()
+
+        self.app.push_screen(dialog(self.details.record), done)
+
+    def action_lock(self) -> None:
+        """Lock or unlock the domain, or set its client statuses one by one."""
+        from tui.dialogs.client_statuses import ClientStatusesDialog
+
+        self._edit(ClientStatusesDialog)
+
+    def action_edit_ns(self) -> None:
+        """Edit the name servers (with the addresses of new ones under the domain)."""
+        from tui.dialogs.name_servers import NameServersDialog
+
+        self._edit(NameServersDialog)
+
+    def action_edit_ds(self) -> None:
+        """Edit the DS records (the domain is signed while it has any)."""
+        from tui.dialogs.ds_records import DsRecordsDialog
+
+        self._edit(DsRecordsDialog)
+
+    def action_change_registrant(self) -> None:
+        """Make another contact of the account the registrant."""
+        from tui.dialogs.change_registrant import ChangeRegistrantDialog
+
+        self._edit(ChangeRegistrantDialog)
 
     def action_live_checks(self) -> None:
         """Ask the DNS for the live NS records and the public WHOIS for the record."""
