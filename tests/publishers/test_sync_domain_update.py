@@ -440,3 +440,44 @@ def test_change_of_a_payload_is_normalised_and_compared_with_the_registry():
 def test_change_of_a_bad_payload_says_what_is_wrong(payload, message):
     with pytest.raises(ValueError, match=message):
         Change.of({"domain": "example.com", **payload})
+
+
+# ---------------------------------------------------------------- the store's edits, end to end
+
+
+async def test_staff_edits_of_the_store_reach_the_sandbox(store, sandbox, tmp_path):
+    """Lock, unlock, name servers with glue, a DS record and a new registrant, each edited
+    through the store (which queues one domain.update per edit): the sandbox ends as the store."""
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "edited-by-staff.com")
+    record = store.domain_record(name)
+    newcomer = store.create_contact(
+        "staff:ann", person_data(), account_number=record.account.number
+    )
+    digest = "49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE3F4D8B1E9D1C6B8D2E5A7F30"
+    assert store.lock("staff:ann", name).changed
+    assert store.unlock("staff:ann", name).changed
+    store.set_nameservers(
+        "staff:ann",
+        name,
+        None,
+        [f"ns1.{name}", "ns2.example.org"],
+        {f"ns1.{name}": ["192.0.2.53", "2001:db8::53"]},
+    )
+    store.add_ds(
+        "staff:ann", name, None, [{"key_tag": 2371, "alg": 13, "digest_type": 2, "digest": digest}]
+    )
+    store.change_registrant("staff:ann", name, None, newcomer.handle)
+    for _ in range(8):  # one entry of a domain per run
+        if statuses(store)["done"] == 5:
+            break
+        await run(store, regs)
+    assert statuses(store) == {"done": 5}, [e.last_error for e in entries(store)]
+    held, stored = sandbox.snapshot().domains[name], store.domain_record(name)
+    assert held.statuses == ()
+    assert list(held.ns) == stored.domain.nameservers == [f"ns1.{name}", "ns2.example.org"]
+    assert sandbox.snapshot().hosts[f"ns1.{name}"].addrs == ("192.0.2.53", "2001:db8::53")
+    assert held.ds == tuple(
+        DsData(d.key_tag, d.algorithm, d.digest_type, d.digest) for d in stored.ds
+    )
+    assert held.ds and held.registrant == newcomer.handle == stored.contact("registrant").handle
