@@ -20,7 +20,7 @@ from typing import Any
 from lxml import etree
 
 from domains.vocabulary import RegistryContactPolicy
-from publishers.epp.model import HOST_NS, Command, ContactData, Dcp, Disclose, Greeting
+from publishers.epp.model import HOST_NS, Command, ContactData, Dcp, Disclose, DsData, Greeting
 from publishers.epp.server.commands import parse_command
 from publishers.epp.server.responses import build_greeting, build_response
 from publishers.epp.transport import DEFAULT_MAX_FRAME
@@ -257,11 +257,13 @@ class SandboxRegistry(EppListener):
         ns: Sequence[str] = (),
         auth_info: str = "domain-pw1",
         statuses: Sequence[str] = (),
+        ds: Sequence[DsData] = (),
     ) -> SandboxDomain:
         """Store a domain as if sponsor had registered it (no policy checks).
 
         Contacts (and the registrant) that do not exist yet are made as placeholders sponsored
-        by sponsor; contacts are (type, handle) pairs.
+        by sponsor; contacts are (type, handle) pairs; name servers become host objects (without
+        addresses) unless they exist; ds are its DS records.
         """
         name = name.strip().rstrip(".").lower()
         with self._lock:
@@ -273,6 +275,7 @@ class SandboxRegistry(EppListener):
                 ns=ns,
                 auth_info=auth_info,
                 statuses=statuses,
+                ds=ds,
             )
 
     # ------------------------------------------------------------ answers

@@ -415,6 +415,7 @@ class SandboxStore:
         ns: Sequence[str],
         auth_info: str,
         statuses: Sequence[str],
+        ds: Sequence[DsData] = (),
     ) -> SandboxDomain:
         """Store a domain as if sponsor had registered it, with placeholders for absent contacts."""
         now = utc_now()
@@ -443,6 +444,11 @@ class SandboxStore:
             db.executemany(
                 "INSERT OR IGNORE INTO domain_contact (domain_seq, type, contact) VALUES (?, ?, ?)",
                 [(seq, kind, handle) for kind, handle in contacts],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO domain_ds (domain_seq, key_tag, alg, digest_type, digest)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(seq, r.key_tag, r.alg, r.digest_type, r.digest) for r in ds],
             )
             # Its name servers as host objects too (without addresses), as if already there.
             db.executemany(

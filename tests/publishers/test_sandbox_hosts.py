@@ -260,3 +260,14 @@ async def test_registry_without_host_objects_takes_host_attributes(
             assert (await send(opened, lambda t: domain_update(ds, cltrid=t))).code == 2103
         finally:
             await opened.close()
+
+
+async def test_a_seeded_domain_keeps_its_ds_records(
+    sandbox: SandboxRegistry, session: EppSession
+) -> None:
+    sandbox.seed_domain("signed.com", "REG-A1", [], "regA", ds=(DS1,), ns=("ns5.provider.net",))
+    info = (await send(session, lambda t: domain_info("signed.com", cltrid=t))).res_data[
+        "domain_info"
+    ]
+    assert info.ds == (DS1,) and info.ns == ("ns5.provider.net",)
+    assert "ns5.provider.net" in sandbox.snapshot().hosts
