@@ -128,7 +128,7 @@ class _Asker:
 
 
 async def _domain(asker: _Asker, name: str, client_id: str) -> DomainInfo:
-    response = await asker.ask(lambda cltrid: domain_info(name, cltrid=cltrid, hosts="none"))
+    response = await asker.ask(lambda cltrid: domain_info(name, cltrid=cltrid, hosts="del"))
     found = response.res_data.get("domain_info")
     if response.ok and isinstance(found, DomainInfo):
         return found

@@ -88,7 +88,7 @@ async def _domain(session: EppSession, registry: Registry, name: str) -> DomainI
         session,
         registry,
         f"domain:info {name}",
-        lambda cltrid: domain_info(name, cltrid=cltrid, hosts="none"),
+        lambda cltrid: domain_info(name, cltrid=cltrid, hosts="del"),
     )
     found = response.res_data.get("domain_info")
     if not response.ok or found is None:

@@ -89,6 +89,7 @@ def registries_toml(port: int, ca_file: str) -> str:
 async def seed_sandbox(store: Store, db_path: Path) -> None:
     """Give the sandbox the demo's domains and contacts as the sync would have left them there:
     the same contact data and disclose flags (publishers/registry_compare.py), statuses and NS."""
+    from publishers.epp.model import DsData
     from publishers.policy import build_view
     from publishers.registry_compare import store_intent
     from publishers.sandbox.server import SandboxRegistry
@@ -119,6 +120,7 @@ async def seed_sandbox(store: Store, db_path: Path) -> None:
                     SANDBOX_CLIENT,
                     ns=record.domain.nameservers,
                     statuses=record.domain.statuses,
+                    ds=[DsData(d.key_tag, d.algorithm, d.digest_type, d.digest) for d in record.ds],
                 )
             if page.next_cursor is None:
                 return

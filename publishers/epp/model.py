@@ -1,7 +1,8 @@
-"""Typed values that EPP frames are built from and parsed into (RFC 5730/5731/5733)."""
+"""Typed values that EPP frames are built from and parsed into (RFC 5730-5733, RFC 5910)."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -220,9 +221,43 @@ class DomainCreate:
     auth_info: str
 
 
+@dataclass(frozen=True, order=True)
+class DsData:
+    """One secDNS-1.1 <secDNS:dsData> (RFC 5910): key tag, algorithm, digest type, digest in
+    upper-case hex."""
+
+    key_tag: int
+    alg: int
+    digest_type: int
+    digest: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.key_tag <= 65535:
+            raise ValueError(f"DS key tag must be 0..65535, got {self.key_tag}")
+        for label, value in (("algorithm", self.alg), ("digest type", self.digest_type)):
+            if not 0 <= value <= 255:
+                raise ValueError(f"DS {label} must be 0..255, got {value}")
+        digest = self.digest.strip().upper()
+        if not digest or len(digest) % 2 or any(c not in "0123456789ABCDEF" for c in digest):
+            raise ValueError("DS digest must be an even number of hexadecimal digits")
+        object.__setattr__(self, "digest", digest)
+
+
+@dataclass(frozen=True)
+class HostAttr:
+    """A name server given as <domain:hostAttr> (RFC 5731): its name and glue addresses."""
+
+    name: str
+    addrs: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, kw_only=True)
 class DomainUpdate:
-    """The payload of a <domain:update>; a tech move adds the new tech and removes the old one."""
+    """The payload of a <domain:update>; a tech move adds the new tech and removes the old one.
+
+    Name servers go as host objects (add_ns, rem_ns) or, to a registry without host objects,
+    as host attributes (add_host_attrs, rem_host_attrs), never both in one group. add_ds and
+    rem_ds go in the secDNS-1.1 extension (RFC 5910)."""
 
     name: str
     add_ns: tuple[str, ...] = ()
@@ -233,6 +268,10 @@ class DomainUpdate:
     rem_statuses: tuple[str, ...] = ()
     registrant: str | None = None
     """None leaves the registrant as it is; "" removes it (schema clIDChgType)."""
+    add_host_attrs: tuple[HostAttr, ...] = ()
+    rem_host_attrs: tuple[HostAttr, ...] = ()
+    add_ds: tuple[DsData, ...] = ()
+    rem_ds: tuple[DsData, ...] = ()
 
     def is_empty(self) -> bool:
         """True when the update would not change anything."""
@@ -243,7 +282,24 @@ class DomainUpdate:
             or self.rem_ns
             or self.rem_contacts
             or self.rem_statuses
+            or self.add_host_attrs
+            or self.rem_host_attrs
+            or self.add_ds
+            or self.rem_ds
         )
+
+    @property
+    def has_ds(self) -> bool:
+        """True when the update carries a secDNS-1.1 extension."""
+        return bool(self.add_ds or self.rem_ds)
+
+    def all_add_ns(self) -> tuple[str, ...]:
+        """The names of every name server added, host objects or attributes."""
+        return (*self.add_ns, *(attr.name for attr in self.add_host_attrs))
+
+    def all_rem_ns(self) -> tuple[str, ...]:
+        """The names of every name server removed, host objects or attributes."""
+        return (*self.rem_ns, *(attr.name for attr in self.rem_host_attrs))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -274,6 +330,10 @@ class DomainInfo:
     ex_date: datetime | None = None
     tr_date: datetime | None = None
     auth_info: str | None = None
+    ds: tuple[DsData, ...] = ()
+    """The secDNS-1.1 <secDNS:infData> of the answer (RFC 5910), when the registry sent one."""
+    host_addrs: tuple[HostAttr, ...] = ()
+    """Glue addresses of name servers given as host attributes (empty for host objects)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,6 +364,46 @@ class DomainTransfer:
     def approved(self) -> bool:
         """True when the transfer went through (the domain now has the requesting sponsor)."""
         return self.status in {"clientApproved", "serverApproved"}
+
+
+# ---------------------------------------------------------------- hosts (RFC 5732)
+
+
+def address_version(address: str) -> Literal["v4", "v6"]:
+    """The ip attribute of a host address ("v4" or "v6"); ValueError when it is no IP address."""
+    return "v6" if ipaddress.ip_address(address.strip()).version == 6 else "v4"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostCreate:
+    """The payload of a <host:create>: the host name and its addresses (glue), if any."""
+
+    name: str
+    addrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostInfo:
+    """The <host:infData> of an info response."""
+
+    name: str
+    roid: str
+    statuses: tuple[str, ...]
+    addrs: tuple[str, ...] = ()
+    cl_id: str
+    cr_id: str
+    cr_date: datetime
+    up_id: str | None = None
+    up_date: datetime | None = None
+    tr_date: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostCreated:
+    """The <host:creData> of a create response."""
+
+    name: str
+    cr_date: datetime
 
 
 @dataclass(frozen=True)
@@ -397,10 +497,11 @@ class MsgQ:
 class Response:
     """A server <response>.
 
-    res_data holds what was parsed from <resData>, by key: "contact_check" and "domain_check"
-    (dict of id -> CheckItem), "contact_create" (ContactCreated), "domain_create" (DomainCreated),
-    "contact_info" (ContactInfo), "domain_info" (DomainInfo), "domain_transfer" (DomainTransfer,
-    in a transfer answer or a poll message).
+    res_data holds what was parsed from <resData>, by key: "contact_check", "domain_check" and
+    "host_check" (dict of id -> CheckItem), "contact_create" (ContactCreated), "domain_create"
+    (DomainCreated), "host_create" (HostCreated), "contact_info" (ContactInfo), "domain_info"
+    (DomainInfo, with the secDNS-1.1 infData of the response's extension), "host_info"
+    (HostInfo) and "domain_transfer" (DomainTransfer, in a transfer answer or a poll message).
     """
 
     code: int

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from publishers.epp.client.commands import hello, login, logout, new_cltrid
 from publishers.epp.client.responses import parse_greeting, parse_response
-from publishers.epp.model import CONTACT_NS, DOMAIN_NS, Greeting, Response
+from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, SECDNS_NS, Greeting, Response
 from publishers.epp.transport import (
     DEFAULT_MAX_FRAME,
     EppConnection,
@@ -71,7 +71,10 @@ class Endpoint:
     idle_limit: float = 300.0
     """The registry's idle limit in seconds; a hello goes out after 80% of it without traffic."""
     max_frame: int = DEFAULT_MAX_FRAME
-    obj_uris: tuple[str, ...] = (CONTACT_NS, DOMAIN_NS)
+    obj_uris: tuple[str, ...] = (CONTACT_NS, DOMAIN_NS, HOST_NS)
+    """The object services we speak; login names those the greeting offers."""
+    ext_uris: tuple[str, ...] = (SECDNS_NS,)
+    """The extensions we speak; login names those the greeting offers."""
 
     def ssl_context(self) -> ssl.SSLContext:
         """The TLS client context: the server verified against ca_file, our certificate if any."""
@@ -192,15 +195,27 @@ class EppSession:
 
     async def _login(self, password: str, new_password: str | None) -> Response:
         endpoint = self.endpoint
+        obj_uris, ext_uris = self.services()
         return await self.command(
             lambda cltrid: login(
                 endpoint.client_id,
                 password,
                 cltrid=cltrid,
                 new_pw=new_password,
-                obj_uris=endpoint.obj_uris,
+                obj_uris=obj_uris,
+                ext_uris=ext_uris,
             )
         )
+
+    def services(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The object services and extensions to log in with: those we speak that the greeting
+        offers (all the object services we speak when it offers none of them)."""
+        endpoint, greeting = self.endpoint, self.greeting
+        if greeting is None:
+            return endpoint.obj_uris, ()
+        objects = tuple(uri for uri in endpoint.obj_uris if uri in greeting.obj_uris)
+        extensions = tuple(uri for uri in endpoint.ext_uris if uri in greeting.ext_uris)
+        return objects or endpoint.obj_uris, extensions
 
     async def hello(self) -> Greeting:
         """Send <hello>, return (and keep) the fresh greeting; TransportError on failure."""

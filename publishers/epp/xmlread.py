@@ -12,9 +12,12 @@ from publishers.epp.model import (
     DISCLOSABLE,
     DOMAIN_NS,
     EPP_NS,
+    SECDNS_NS,
     Address,
     Disclose,
     DomainContact,
+    DsData,
+    HostAttr,
     PostalInfo,
     PostalType,
 )
@@ -168,6 +171,45 @@ def read_ns(parent: etree._Element) -> tuple[str, ...]:
     return tokens(ns, DOMAIN_NS, "hostObj") or tuple(
         require_token(attr, DOMAIN_NS, "hostName") for attr in children(ns, DOMAIN_NS, "hostAttr")
     )
+
+
+def read_host_attrs(parent: etree._Element) -> tuple[HostAttr, ...]:
+    """The <domain:hostAttr> children of a <domain:ns> child, with their addresses."""
+    ns = find(parent, DOMAIN_NS, "ns")
+    if ns is None:
+        return ()
+    return tuple(
+        HostAttr(
+            require_token(attr, DOMAIN_NS, "hostName"),
+            tokens(attr, DOMAIN_NS, "hostAddr"),
+        )
+        for attr in children(ns, DOMAIN_NS, "hostAttr")
+    )
+
+
+def _unsigned(element: etree._Element, tag: str) -> int:
+    value = require_token(element, SECDNS_NS, tag)
+    if not value.isdigit():
+        raise EppParseError(f"secDNS {tag} {value!r} is not a number")
+    return int(value)
+
+
+def read_ds_data(parent: etree._Element) -> tuple[DsData, ...]:
+    """The <secDNS:dsData> children of parent (RFC 5910)."""
+    found = []
+    for element in children(parent, SECDNS_NS, "dsData"):
+        try:
+            found.append(
+                DsData(
+                    key_tag=_unsigned(element, "keyTag"),
+                    alg=_unsigned(element, "alg"),
+                    digest_type=_unsigned(element, "digestType"),
+                    digest=require_token(element, SECDNS_NS, "digest"),
+                )
+            )
+        except ValueError as exc:
+            raise EppParseError(str(exc)) from None
+    return tuple(found)
 
 
 def statuses(parent: etree._Element, ns: str) -> tuple[str, ...]:

@@ -8,7 +8,16 @@ from typing import TypeGuard
 
 from lxml import etree
 
-from publishers.epp.model import CONTACT_NS, EPP_NS, Address, Disclose, PostalInfo
+from publishers.epp.model import (
+    CONTACT_NS,
+    EPP_NS,
+    SECDNS_NS,
+    Address,
+    Disclose,
+    DsData,
+    PostalInfo,
+    address_version,
+)
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
 
@@ -149,3 +158,29 @@ def disclose_element(
             sub(element, CONTACT_NS, item, type=postal_type)
         else:
             sub(element, CONTACT_NS, item)
+
+
+def host_address_element(parent: etree._Element, ns: str, tag: str, address: str) -> None:
+    """Append <host:addr> or <domain:hostAddr> with its ip attribute (v4 or v6)."""
+    try:
+        version = address_version(address)
+    except ValueError:
+        raise ValueError(f"{address!r} is not an IPv4 or IPv6 address") from None
+    sub(parent, ns, tag, address.strip(), ip=version)
+
+
+def secdns_element(parent: etree._Element | None, tag: str) -> etree._Element:
+    """A secDNS-1.1 element declaring its prefix (RFC 5910), under parent if any."""
+    nsmap = {"secDNS": SECDNS_NS}
+    if parent is None:
+        return etree.Element(f"{{{SECDNS_NS}}}{tag}", nsmap=nsmap)
+    return etree.SubElement(parent, f"{{{SECDNS_NS}}}{tag}", nsmap=nsmap)
+
+
+def ds_data_element(parent: etree._Element, ds: DsData) -> None:
+    """Append a <secDNS:dsData>: keyTag, alg, digestType, digest."""
+    element = sub(parent, SECDNS_NS, "dsData")
+    sub(element, SECDNS_NS, "keyTag", str(ds.key_tag))
+    sub(element, SECDNS_NS, "alg", str(ds.alg))
+    sub(element, SECDNS_NS, "digestType", str(ds.digest_type))
+    sub(element, SECDNS_NS, "digest", ds.digest)

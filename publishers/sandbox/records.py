@@ -1,12 +1,12 @@
-"""The sandbox's objects as tests see them (contacts, domains, snapshots), read from its rows."""
+"""The sandbox's objects as tests see them (contacts, domains, hosts, snapshots), from its rows."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from publishers.epp.model import DISCLOSABLE, ContactData, Disclose
+from publishers.epp.model import DISCLOSABLE, ContactData, Disclose, DsData
 
 ROID_SUFFIX = "SBX"
 
@@ -76,18 +76,34 @@ class SandboxDomain:
     cr_date: datetime
     ex_date: datetime | None
     up_date: datetime | None
+    ds: tuple[DsData, ...] = ()
+    """The secDNS-1.1 DS records, in the order they were added."""
 
     def handles(self, role: str) -> tuple[str, ...]:
         """The handles of one contact type (admin, billing, tech)."""
         return tuple(handle for kind, handle in self.contacts if kind == role)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SandboxHost:
+    """A host object (name server) as the sandbox holds it; addrs are its glue addresses."""
+
+    name: str
+    roid: str
+    sponsor: str
+    creator: str
+    addrs: tuple[str, ...]
+    cr_date: datetime
+    up_date: datetime | None
+
+
 @dataclass(frozen=True)
 class SandboxSnapshot:
-    """Everything the sandbox holds: contacts by id, domains by name."""
+    """Everything the sandbox holds: contacts by id, domains and hosts by name."""
 
     contacts: dict[str, SandboxContact]
     domains: dict[str, SandboxDomain]
+    hosts: dict[str, SandboxHost] = field(default_factory=dict)
 
 
 def date_or_none(value: str | None) -> datetime | None:
@@ -138,7 +154,21 @@ def contact_record(row: sqlite3.Row) -> SandboxContact:
     )
 
 
-def domain_record(row: sqlite3.Row, contacts: tuple[tuple[str, str], ...]) -> SandboxDomain:
+def host_record(row: sqlite3.Row) -> SandboxHost:
+    return SandboxHost(
+        name=row["name"],
+        roid=f"H{row['seq']}-{ROID_SUFFIX}",
+        sponsor=row["cl_id"],
+        creator=row["cr_id"],
+        addrs=words(row["addrs"]),
+        cr_date=datetime.fromisoformat(row["cr_date"]),
+        up_date=date_or_none(row["up_date"]),
+    )
+
+
+def domain_record(
+    row: sqlite3.Row, contacts: tuple[tuple[str, str], ...], ds: tuple[DsData, ...] = ()
+) -> SandboxDomain:
     return SandboxDomain(
         name=row["name"],
         roid=f"D{row['seq']}-{ROID_SUFFIX}",
@@ -151,4 +181,5 @@ def domain_record(row: sqlite3.Row, contacts: tuple[tuple[str, str], ...]) -> Sa
         cr_date=datetime.fromisoformat(row["cr_date"]),
         ex_date=date_or_none(row["ex_date"]),
         up_date=date_or_none(row["up_date"]),
+        ds=ds,
     )

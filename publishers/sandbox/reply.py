@@ -22,14 +22,15 @@ class Reply:
     """A handler's answer: result code, optional message and resData, and what follows it.
 
     reason (with value, None for <undef/>) puts an <extValue> in the result; msgq is the poll
-    queue's state; committed says a change was stored (fault injection may then drop the
-    answer); close ends the connection.
+    queue's state; extension goes into the response's <extension>; committed says a change was
+    stored (fault injection may then drop the answer); close ends the connection.
     """
 
     code: int
     msg: str | None = None
     res_data: etree._Element | None = None
     msgq: MsgQ | None = None
+    extension: etree._Element | None = None
     value: Value | None = None
     reason: str | None = None
     committed: bool = False

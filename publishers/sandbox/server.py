@@ -20,16 +20,25 @@ from typing import Any
 from lxml import etree
 
 from domains.vocabulary import RegistryContactPolicy
-from publishers.epp.model import Command, ContactData, Dcp, Disclose, Greeting, MsgQ
+from publishers.epp.model import (
+    HOST_NS,
+    Command,
+    ContactData,
+    Dcp,
+    Disclose,
+    DsData,
+    Greeting,
+    MsgQ,
+)
 from publishers.epp.server.commands import parse_command
 from publishers.epp.server.responses import build_greeting, build_response
 from publishers.epp.transport import DEFAULT_MAX_FRAME
 from publishers.epp.xmlsafe import EppParseError
 from publishers.sandbox import messages, tls
 from publishers.sandbox.faults import FaultPlan
-from publishers.sandbox.handlers import contact, domain, session
+from publishers.sandbox.handlers import contact, domain, host, session
 from publishers.sandbox.handlers.common import Context
-from publishers.sandbox.handlers.session import OBJ_URIS, Connection
+from publishers.sandbox.handlers.session import EXT_URIS, OBJ_URIS, Connection
 from publishers.sandbox.listener import EppListener
 from publishers.sandbox.records import SandboxContact, SandboxDomain, SandboxSnapshot
 from publishers.sandbox.reply import Refusal, Reply, Value, answer_with_value, sniff_cltrid
@@ -50,6 +59,9 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("create", "domain"): domain.create,
     ("info", "domain"): domain.info,
     ("update", "domain"): domain.update,
+    ("check", "host"): host.check,
+    ("create", "host"): host.create,
+    ("info", "host"): host.info,
 }
 """The object commands the sandbox implements, by (command, object); others answer 2101."""
 
@@ -86,7 +98,16 @@ class SandboxRegistry(EppListener):
     - poll (RFC 5730): 1301 with the oldest message (msgQ count and id, and a domain:trnData
       when a domain was transferred away from the registrar, see `transfer_out`), 1300 when
       none waits; an ack answers 1000 with the count left, 2303 for an id not waiting;
-    - 2101 for anything else (renew, transfer, host objects).
+    - host objects (RFC 5732: check, create, info): a host under a domain of the sandbox needs
+      its addresses (2003) and that domain must be the registrar's, any other host takes none
+      (2306); with ``host_objects`` (the default) the name servers of a domain must exist as
+      host objects (2303), without it the sandbox offers no host service and takes name
+      servers as host attributes with their glue;
+    - secDNS-1.1 (RFC 5910, offered unless ``secdns=False``): DS records added and removed in
+      a domain:update (2302 adding one present, 2303 removing one absent, 2103 when the
+      session did not announce it), returned in domain:info;
+    - 2101 for anything else (renew, transfer, host update and delete), 2307 for host commands
+      without host objects.
 
     Faults (FaultPlan): a share of object commands answered with error_code before anything is
     applied, a delay before every object command, and a share of successful creates, updates and
@@ -107,6 +128,8 @@ class SandboxRegistry(EppListener):
         clients: Mapping[str, str] | None = None,
         contacts_policy: Mapping[str, str] | None = None,
         faults: FaultPlan | None = None,
+        host_objects: bool = True,
+        secdns: bool = True,
         sv_id: str = SV_ID,
         dcp: Dcp | None = None,
         max_frame: int = DEFAULT_MAX_FRAME,
@@ -133,6 +156,9 @@ class SandboxRegistry(EppListener):
         self.clients = dict(clients or {})
         self.contacts_policy = normalise_policy(contacts_policy or {})
         self.faults = faults or FaultPlan()
+        self.host_objects = host_objects
+        self.obj_uris = OBJ_URIS if host_objects else tuple(u for u in OBJ_URIS if u != HOST_NS)
+        self.ext_uris = EXT_URIS if secdns else ()
         self.sv_id = sv_id
         self.dcp = dcp or Dcp()
         self.answers: Counter[int] = Counter()
@@ -246,11 +272,13 @@ class SandboxRegistry(EppListener):
         ns: Sequence[str] = (),
         auth_info: str = "domain-pw1",
         statuses: Sequence[str] = (),
+        ds: Sequence[DsData] = (),
     ) -> SandboxDomain:
         """Store a domain as if sponsor had registered it (no policy checks).
 
         Contacts (and the registrant) that do not exist yet are made as placeholders sponsored
-        by sponsor; contacts are (type, handle) pairs.
+        by sponsor; contacts are (type, handle) pairs; name servers become host objects (without
+        addresses) unless they exist; ds are its DS records.
         """
         name = name.strip().rstrip(".").lower()
         with self._lock:
@@ -262,6 +290,7 @@ class SandboxRegistry(EppListener):
                 ns=ns,
                 auth_info=auth_info,
                 statuses=statuses,
+                ds=ds,
             )
 
     def transfer_out(
@@ -288,7 +317,13 @@ class SandboxRegistry(EppListener):
         if cached is not None and cached[0] == now:
             return cached[1]
         frame = build_greeting(
-            Greeting(sv_id=self.sv_id, sv_date=now, obj_uris=OBJ_URIS, dcp=self.dcp)
+            Greeting(
+                sv_id=self.sv_id,
+                sv_date=now,
+                obj_uris=self.obj_uris,
+                ext_uris=self.ext_uris,
+                dcp=self.dcp,
+            )
         )
         self._greeting_cache = (now, frame)
         return frame
@@ -300,6 +335,7 @@ class SandboxRegistry(EppListener):
         *,
         msg: str | None = None,
         res_data: etree._Element | None = None,
+        extension: etree._Element | None = None,
         value: Value | None = None,
         reason: str | None = None,
         msgq: MsgQ | None = None,
@@ -307,7 +343,9 @@ class SandboxRegistry(EppListener):
         self.answers[code] += 1
         if reason is not None:
             return answer_with_value(code, msg, cltrid, self._svtrid(), value, reason)
-        return build_response(code, msg, cltrid, self._svtrid(), res_data, msgq=msgq)
+        return build_response(
+            code, msg, cltrid, self._svtrid(), res_data, msgq=msgq, extension=extension
+        )
 
     def _send_reply(self, reply: Reply, cltrid: str | None) -> tuple[bytes, bool]:
         answer = self._answer(
@@ -315,6 +353,7 @@ class SandboxRegistry(EppListener):
             cltrid,
             msg=reply.msg,
             res_data=reply.res_data,
+            extension=reply.extension,
             value=reply.value,
             reason=reply.reason,
             msgq=reply.msgq,
@@ -352,6 +391,8 @@ class SandboxRegistry(EppListener):
         handler = HANDLERS.get((name, command.obj))
         if handler is None:
             return self._answer(2101, cltrid), False
+        if command.obj == "host" and not self.host_objects:
+            return self._answer(2307, cltrid), False
         faults = self.faults
         if faults.delay_ms:
             await asyncio.sleep(faults.delay_ms / 1000)
@@ -361,7 +402,13 @@ class SandboxRegistry(EppListener):
         with self._lock:
             if self._store is None:
                 return self._answer(2500, cltrid), True
-            context = Context(self._store, state.client_id, self.contacts_policy)
+            context = Context(
+                self._store,
+                state.client_id,
+                self.contacts_policy,
+                host_objects=self.host_objects,
+                extensions=state.ext_uris,
+            )
             try:
                 reply = handler(context, command.payload)
             except Refusal as refusal:
@@ -384,9 +431,10 @@ class SandboxRegistry(EppListener):
     def _login(self, state: Connection, command: Command) -> Reply:
         login = command.payload
         with self._lock:
-            reply = session.login(state, login, self._passwords)
+            reply = session.login(state, login, self._passwords, self.obj_uris, self.ext_uris)
             if reply.code == 1000 and login.new_pw is not None:
                 self.add_client(login.cl_id, login.new_pw)
         if reply.code == 1000:
             state.client_id = login.cl_id
+            state.ext_uris = frozenset(login.ext_uris)
         return reply

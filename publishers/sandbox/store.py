@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publishers.epp.model import ContactData, Disclose
+from publishers.epp.model import ContactData, Disclose, DsData
 from publishers.sandbox.records import (
     SandboxContact,
     SandboxDomain,
@@ -18,6 +18,7 @@ from publishers.sandbox.records import (
     contact_record,
     disclose_text,
     domain_record,
+    host_record,
 )
 
 _SCHEMA = """
@@ -88,6 +89,24 @@ CREATE TABLE IF NOT EXISTS message (
     ex_date TEXT
 );
 CREATE INDEX IF NOT EXISTS message_by_client ON message(cl_id, id);
+CREATE TABLE IF NOT EXISTS host (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    cl_id TEXT NOT NULL,
+    cr_id TEXT NOT NULL,
+    up_id TEXT,
+    addrs TEXT NOT NULL DEFAULT '',
+    cr_date TEXT NOT NULL,
+    up_date TEXT
+);
+CREATE TABLE IF NOT EXISTS domain_ds (
+    domain_seq INTEGER NOT NULL REFERENCES domain(seq) ON DELETE CASCADE,
+    key_tag INTEGER NOT NULL,
+    alg INTEGER NOT NULL,
+    digest_type INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (domain_seq, key_tag, alg, digest_type, digest)
+);
 """
 
 CONTACT_COLUMNS = (
@@ -98,6 +117,7 @@ CONTACT_COLUMNS = (
 DOMAIN_COLUMNS = (
     "seq, name, cl_id, cr_id, up_id, registrant, ns, statuses, auth_info, cr_date, ex_date, up_date"
 )
+HOST_COLUMNS = "seq, name, cl_id, cr_id, up_id, addrs, cr_date, up_date"
 
 
 def utc_now() -> datetime:
@@ -165,11 +185,22 @@ def snapshot_of(db: sqlite3.Connection) -> SandboxSnapshot:
         "SELECT domain_seq, type, contact FROM domain_contact ORDER BY rowid"
     ):
         links.setdefault(seq, []).append((kind, handle))
+    ds: dict[int, list[DsData]] = {}
+    for seq, *values in db.execute(
+        "SELECT domain_seq, key_tag, alg, digest_type, digest FROM domain_ds ORDER BY rowid"
+    ):
+        ds.setdefault(seq, []).append(DsData(*values))
     domains = {
-        row["name"]: domain_record(row, tuple(links.get(row["seq"], ())))
+        row["name"]: domain_record(
+            row, tuple(links.get(row["seq"], ())), tuple(ds.get(row["seq"], ()))
+        )
         for row in db.execute(f"SELECT {DOMAIN_COLUMNS} FROM domain ORDER BY seq")
     }
-    return SandboxSnapshot(contacts=contacts, domains=domains)
+    hosts = {
+        row["name"]: host_record(row)
+        for row in db.execute(f"SELECT {HOST_COLUMNS} FROM host ORDER BY seq")
+    }
+    return SandboxSnapshot(contacts=contacts, domains=domains, hosts=hosts)
 
 
 def read_snapshot(db_path: str | os.PathLike[str]) -> SandboxSnapshot:
@@ -254,6 +285,62 @@ class SandboxStore:
         ).fetchone()
         return row
 
+    def host_row(self, name: str) -> sqlite3.Row | None:
+        """The host's row, None when there is none."""
+        row: sqlite3.Row | None = self.db.execute(
+            f"SELECT {HOST_COLUMNS} FROM host WHERE name = ?", (name,)
+        ).fetchone()
+        return row
+
+    def superordinate(self, host: str) -> sqlite3.Row | None:
+        """The registered domain a host name is under (its superordinate domain), if any."""
+        labels = host.split(".")
+        for index in range(1, len(labels) - 1):
+            row = self.domain_row(".".join(labels[index:]))
+            if row is not None:
+                return row
+        return None
+
+    def subordinate_hosts(self, name: str) -> tuple[str, ...]:
+        """The host objects under a domain."""
+        suffix = "." + name
+        return tuple(
+            host
+            for (host,) in self.db.execute(
+                "SELECT name FROM host WHERE substr(name, -?) = ? ORDER BY seq",
+                (len(suffix), suffix),
+            )
+        )
+
+    def host_is_linked(self, name: str) -> bool:
+        """True when a domain names the host as a name server."""
+        row = self.db.execute(
+            "SELECT 1 FROM domain WHERE ' ' || ns || ' ' LIKE ? LIMIT 1", (f"% {name} %",)
+        ).fetchone()
+        return row is not None
+
+    def domain_ds(self, seq: int) -> tuple[DsData, ...]:
+        """The domain's DS records, in the order they were added."""
+        return tuple(
+            DsData(*values)
+            for values in self.db.execute(
+                "SELECT key_tag, alg, digest_type, digest FROM domain_ds WHERE domain_seq = ?"
+                " ORDER BY rowid",
+                (seq,),
+            )
+        )
+
+    def insert_host(
+        self, name: str, addrs: Sequence[str], sponsor: str, *, now: datetime | None = None
+    ) -> datetime:
+        """Insert the host as created by sponsor; returns its creation time."""
+        now = now or utc_now()
+        self.db.execute(
+            "INSERT INTO host (name, cl_id, cr_id, addrs, cr_date) VALUES (?, ?, ?, ?, ?)",
+            (name, sponsor, sponsor, " ".join(addrs), now.isoformat()),
+        )
+        return now
+
     def domain_contacts(self, seq: int) -> tuple[tuple[str, str], ...]:
         """The domain's contacts as (type, handle), in the order they were added."""
         return tuple(
@@ -288,7 +375,7 @@ class SandboxStore:
         row = self.domain_row(name)
         if row is None:
             raise KeyError(name)
-        return domain_record(row, self.domain_contacts(row["seq"]))
+        return domain_record(row, self.domain_contacts(row["seq"]), self.domain_ds(row["seq"]))
 
     # ------------------------------------------------------------ writing
 
@@ -342,6 +429,7 @@ class SandboxStore:
         ns: Sequence[str],
         auth_info: str,
         statuses: Sequence[str],
+        ds: Sequence[DsData] = (),
     ) -> SandboxDomain:
         """Store a domain as if sponsor had registered it, with placeholders for absent contacts."""
         now = utc_now()
@@ -370,6 +458,16 @@ class SandboxStore:
             db.executemany(
                 "INSERT OR IGNORE INTO domain_contact (domain_seq, type, contact) VALUES (?, ?, ?)",
                 [(seq, kind, handle) for kind, handle in contacts],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO domain_ds (domain_seq, key_tag, alg, digest_type, digest)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(seq, r.key_tag, r.alg, r.digest_type, r.digest) for r in ds],
+            )
+            # Its name servers as host objects too (without addresses), as if already there.
+            db.executemany(
+                "INSERT OR IGNORE INTO host (name, cl_id, cr_id, cr_date) VALUES (?, ?, ?, ?)",
+                [(host.lower(), sponsor, sponsor, now.isoformat()) for host in ns],
             )
             db.execute("COMMIT")
         except BaseException:

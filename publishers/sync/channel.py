@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from publishers.epp.client.commands import contact_create, contact_info, domain_info, new_cltrid
-from publishers.epp.model import ContactInfo, DomainInfo, Response
+from publishers.epp.model import ContactInfo, DomainInfo, Greeting, Response
 from publishers.epp.session import AmbiguousOutcome, EppCommandError, EppTransportError
 from publishers.registries import Registry, RegistryConfigError
 from publishers.sync.jobs import Job
@@ -59,6 +59,29 @@ class RegistryChannel:
         self.sent.append(Sent(verb, cltrid, response.svtrid, response.code))
         log.debug("entry %s: %s %s -> %s", job.entry_id, verb, cltrid, response.code)
         return response
+
+    async def greeting(self) -> Greeting:
+        """The registry's greeting (its object services and extensions), from the pool's
+        sessions; a session is opened for it when none has been yet (Retry on trouble)."""
+        registry = self.registry
+        try:
+            pool = self.pools.get(registry)
+            if pool.greeting is None:
+                async with pool.session():
+                    pass
+        except EppCommandError as exc:
+            self.pools.warn_once(registry, "registry %s refused our login: EPP %s", exc.code)
+            raise Retry(
+                f"login to registry {registry.name} failed: {exc.code} {exc.message}", exc.code
+            ) from exc
+        except EppTransportError as exc:
+            raise Retry(f"registry {registry.name} unreachable: {exc}") from exc
+        except RegistryConfigError as exc:
+            self.pools.warn_once(registry, "registry %s cannot be used: %s", exc)
+            raise Retry(str(exc)) from exc
+        if pool.greeting is None:
+            raise Retry(f"registry {registry.name} sent no greeting")
+        return pool.greeting
 
     async def contact_state(self) -> ContactInfo | None:
         """The registry's copy of our contact, None when it has none; Permanent when the
@@ -112,11 +135,12 @@ class RegistryChannel:
         return "created"
 
     async def domain_state(self) -> DomainInfo:
-        """The registry's domain:info of the job's domain (hosts left out)."""
+        """The registry's domain:info of the job's domain: its name servers (hosts="del", no
+        subordinate hosts) and its DS records when the session speaks secDNS-1.1."""
         name = str(self.job.payload["domain"])
         try:
             response = await self.send(
-                "domain:info", lambda c: domain_info(name, cltrid=c, hosts="none")
+                "domain:info", lambda c: domain_info(name, cltrid=c, hosts="del")
             )
         except AmbiguousOutcome as exc:
             raise Retry(f"domain:info of {name}: answer lost") from exc

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from domains.models import OutboxEntry
+from domains.models import Account, Contact, Domain, DomainContact, OutboxEntry
 from domains.settings import Settings
 from domains.store import DomainRecord
 from publishers.epp.model import ContactData, Disclose
@@ -42,7 +43,7 @@ class Job:
     registry: Registry | None
     claimed_at: datetime | None = None
     contact: ContactData | None = None
-    """The contact to create (tech move) or update (contact edit)."""
+    """The contact to create (tech move, new registrant) or update (contact edit)."""
     disclose: Disclose | None = None
     local_reason: str | None = None
     """Set when the registry's configured policy keeps this change local: nothing is sent."""
@@ -96,6 +97,46 @@ class Preparation:
     def publications(self) -> Publications:
         """Each TLD's publication profile, from the registries (the EPP disclose flags)."""
         return self.registries.publications(self.settings.publication_profile)
+
+    def records(self, names: Iterable[str]) -> dict[str, DomainRecord]:
+        """The named domains with their accounts and role holders, by name (a few queries)."""
+        session = self.session
+        names = set(names)
+        if not names:
+            return {}
+        domains = list(session.execute(select(Domain).where(col(Domain.name).in_(names))).scalars())
+        if not domains:
+            return {}
+        ids = [d.id for d in domains]
+        accounts = {
+            a.id: a
+            for a in session.execute(
+                select(Account).where(col(Account.id).in_({d.account_id for d in domains}))
+            ).scalars()
+        }
+        holders: dict[int | None, dict[str, Contact]] = {}
+        for domain_id, role, contact in session.execute(
+            select(col(DomainContact.domain_id), col(DomainContact.role), Contact)
+            .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
+            .where(col(DomainContact.domain_id).in_(ids))
+        ).all():
+            holders.setdefault(domain_id, {})[role] = contact
+        return {
+            d.name: DomainRecord(
+                domain=d,
+                account=accounts.get(d.account_id),  # type: ignore[arg-type]  # foreign key
+                contacts=holders.get(d.id, {}),
+            )
+            for d in domains
+        }
+
+    def contacts(self, handles: Iterable[str]) -> dict[str, Contact]:
+        """The contacts of the given handles, by handle (one query)."""
+        handles = set(handles)
+        if not handles:
+            return {}
+        found = self.session.execute(select(Contact).where(col(Contact.handle).in_(handles)))
+        return {contact.handle: contact for contact in found.scalars()}
 
     def view(self, record: DomainRecord, policy: Mapping[str, str]) -> PublicationView:
         """The publication view of record under a registry's contact policy."""

@@ -65,6 +65,12 @@ def test_epptools_checks_creates_updates_and_polls(
     assert created.code() == 1000
     assert client.contact.info("EPPT-1").value("email") == "ines@interop.example.org"
 
+    # The sandbox keeps name servers as host objects (RFC 5732), as most registries do.
+    assert client.host.check(["ns1.example.net", "ns2.example.net"]).code() == 1000
+    for host in ("ns1.example.net", "ns2.example.net"):
+        assert client.host.create(host).code() == 1000
+    assert client.host.info("ns1.example.net").code() == 1000
+
     name = "interop-check.com"
     assert client.domain.check([name]).is_available(name) is True
     domain = client.domain.create(

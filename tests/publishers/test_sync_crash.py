@@ -1,5 +1,6 @@
-"""The sync worker PROCESS killed with SIGKILL at random moments while a backlog of 200 changes
-drains: afterwards (a clean worker finishes) nothing is lost and nothing is doubled.
+"""The sync worker PROCESS killed with SIGKILL at random moments while a backlog of 240 changes
+(tech moves, contact edits, domain updates) drains: afterwards (a clean worker finishes)
+nothing is lost and nothing is doubled.
 
 Most kills hit a worker process forked from a forkserver that preloaded the modules (so it is
 syncing within a fraction of a second); some hit `python -m tui.commands.sync --follow`, the
@@ -23,16 +24,20 @@ import pytest
 
 from domains.changes import Workflow
 from portal.links import PortalLinks
+from publishers.epp.model import DsData
 from publishers.sandbox.faults import FaultPlan
-from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
 from tests.support.sync import (
     CLIENT_ID,
+    LOCK,
     PASSWORD,
     PASSWORD_ENV,
+    TransformCountingSandbox,
     assert_sandbox_equals_store,
+    ds_record,
     entries,
+    queue_domain_update,
     registries,
     seed_backlog,
     statuses,
@@ -43,6 +48,8 @@ from tests.support.sync import (
 REPO = Path(__file__).resolve().parents[2]
 MOVES = 150
 EDITS = 50
+UPDATES = 40  # domain.update entries: 20 locks with a DS record, 20 name servers with glue
+TOTAL = MOVES + EDITS + UPDATES
 KILLS = 24
 COLD_EVERY = 8  # every 8th kill hits the command started cold
 
@@ -79,7 +86,7 @@ def _preload() -> multiprocessing.context.ForkServerContext:
 
 async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, tmp_path):
     store = sqlite_store
-    sandbox = SandboxRegistry(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+    sandbox = TransformCountingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
     await sandbox.start()
     try:
         path = write_registries(tmp_path / "r.toml", sandbox, tlds=("com", "net", "org"))
@@ -87,7 +94,20 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         seeded, references = seed_backlog(
             store, sandbox, MOVES, edits=EDITS, city="Kiel", tlds=("com", "net", "org")
         )
-        assert len(entries(store)) == MOVES + EDITS == 200
+        locked, served = seeded.names[-UPDATES : -UPDATES // 2], seeded.names[-UPDATES // 2 :]
+        updates = [
+            queue_domain_update(store, name, statuses={"add": LOCK}, ds={"add": [ds_record(i)]})
+            for i, name in enumerate(locked)
+        ] + [
+            queue_domain_update(
+                store,
+                name,
+                ns={"add": [f"ns1.{name}", "ns.dns-host.example.net"]},
+                hosts={f"ns1.{name}": [f"192.0.2.{i + 1}"]},
+            )
+            for i, name in enumerate(served)
+        ]
+        assert len(entries(store)) == TOTAL == 240
         sandbox.faults = FaultPlan(delay_ms=20)
 
         url = str(store.engine.url)
@@ -137,7 +157,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         stop = asyncio.Event()
         running = asyncio.create_task(worker.follow(stop))
         async with asyncio.timeout(30):
-            while statuses(store)["done"] < 200:
+            while statuses(store)["done"] < TOTAL:
                 await asyncio.sleep(0.05)
             stop.set()
             await running
@@ -148,7 +168,7 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
     # The kills really interrupted claimed work, and the killed workers did real work too.
     assert interrupted >= 5, interrupted
     assert drained_by_killed >= 10, drained_by_killed
-    assert statuses(store) == {"done": 200}
+    assert statuses(store) == {"done": TOTAL}
     flow = Workflow(store)
     assert all(flow.get(ref).state == "completed" for ref in references)
     snapshot = assert_sandbox_equals_store(store, sandbox, regs, seeded.names)
@@ -165,3 +185,19 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         handle = store.domain_record(name).contact("tech").handle
         assert tech_links[handle] == [name]
     assert len(snapshot.contacts) == 1 + 2 * MOVES  # house, registrants, new techs
+    # Every domain update applied, each exactly once (host objects too).
+    for i, name in enumerate(locked):
+        held = snapshot.domains[name]
+        assert sorted(held.statuses) == LOCK
+        record = ds_record(i)
+        assert held.ds == (
+            DsData(record["key_tag"], record["alg"], record["digest_type"], record["digest"]),
+        )
+    for i, name in enumerate(served):
+        assert snapshot.domains[name].ns == (f"ns1.{name}", "ns.dns-host.example.net")
+        assert snapshot.hosts[f"ns1.{name}"].addrs == (f"192.0.2.{i + 1}",)
+    assert snapshot.hosts["ns.dns-host.example.net"].addrs == ()
+    applied = {entry_id: sandbox.transforms[(entry_id, "domain:update")] for entry_id in updates}
+    assert set(applied.values()) == {1}, applied
+    created = sum(n for (entry_id, verb), n in sandbox.transforms.items() if verb == "host:create")
+    assert created == UPDATES // 2 + 1  # each glued host once, the shared one once

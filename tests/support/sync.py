@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from domains import outbox
 from domains.changes import Workflow
 from domains.models import Contact, OutboxEntry
 from domains.store import Store
@@ -36,22 +37,24 @@ APPROVER = "staff:bob"
 
 
 CLTRID = re.compile(rb"<(?:\w+:)?clTRID>\s*ILS(\d+)-")
-TRANSFORM = re.compile(rb"<(?:\w+:)?(?:create|update|delete)>\s*<((?:domain|contact):\w+)")
+TRANSFORM = re.compile(rb"<(?:\w+:)?(?:create|update|delete)>\s*<((?:domain|contact|host):\w+)")
 
 
 class TransformCountingSandbox(SandboxRegistry):
-    """The sandbox, counting each outbox entry's transform commands (the clTRID names the
-    entry); queries (info, check) may be repeated after a lost answer, transforms never."""
+    """The sandbox, counting each outbox entry's transform commands that it applied (the
+    clTRID names the entry): answered 1000, or committed and the answer dropped. Queries
+    (info, check) may be repeated after a lost answer, applied transforms never."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.transforms: Counter[tuple[int, str]] = Counter()
 
     async def _handle(self, state: Any, frame: bytes) -> Any:
+        answer, close = await super()._handle(state, frame)
         entry, command = CLTRID.search(frame), TRANSFORM.search(frame)
-        if entry and command:
+        if entry and command and (answer is None or b'<result code="1000">' in answer):
             self.transforms[(int(entry[1]), command[1].decode())] += 1
-        return await super()._handle(state, frame)
+        return answer, close
 
 
 def new_tech(n: int, **overrides: Any) -> dict[str, Any]:
@@ -345,3 +348,29 @@ def registered(store: Store, sandbox: SandboxRegistry, regs: RegistryMap, name: 
         auth_info=DOMAIN_AUTH,
     )
     return domain.name
+
+
+def queue_domain_update(store: Store, name: str, **parts: Any) -> int:
+    """A domain.update outbox entry for name as the store queues it (CONTRACT payload: the
+    domain and only the parts given: statuses, ns, ds, registrant, hosts); its id."""
+    domain = store.domain_record(name).domain
+    with store.write() as session:
+        entry = outbox.enqueue(
+            session,
+            kind="domain.update",
+            tld=domain.tld,
+            payload={"domain": domain.name, **parts},
+            domain_id=domain.id,
+        )
+        session.flush()
+        assert entry.id is not None
+        return entry.id
+
+
+LOCK = ["clientDeleteProhibited", "clientTransferProhibited", "clientUpdateProhibited"]
+"""The registrar lock's client statuses."""
+
+
+def ds_record(n: int) -> dict[str, Any]:
+    """A DS record as the outbox payload carries it, distinct per n."""
+    return {"key_tag": 10000 + n, "alg": 13, "digest_type": 2, "digest": f"{n:064X}"}

@@ -1,4 +1,4 @@
-"""The client side of EPP: command frames (RFC 5730/5731/5733), built with lxml as UTF-8 bytes."""
+"""The client side of EPP: command frames (RFC 5730-5733, RFC 5910), built with lxml as bytes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from publishers.epp.model import (
     DEFAULT_OBJ_URIS,
     DOMAIN_NS,
     EPP_NS,
+    HOST_NS,
+    SECDNS_NS,
     ContactChange,
     ContactData,
     ContactUpdate,
@@ -22,17 +24,22 @@ from publishers.epp.model import (
     DomainContact,
     DomainCreate,
     DomainUpdate,
+    HostAttr,
+    HostCreate,
 )
 from publishers.epp.xmlwrite import (
     address_element,
     auth_info_element,
     disclose_element,
+    ds_data_element,
     epp_root,
+    host_address_element,
     object_element,
     phone_element,
     postal_info_element,
     present,
     require_ascii,
+    secdns_element,
     serialize,
     sub,
 )
@@ -257,6 +264,19 @@ def _host_objects(parent: etree._Element, hosts: Sequence[str]) -> None:
             sub(ns, DOMAIN_NS, "hostObj", host)
 
 
+def _name_servers(parent: etree._Element, hosts: Sequence[str], attrs: Sequence[HostAttr]) -> None:
+    if hosts and attrs:
+        raise ValueError("name servers go as host objects or host attributes, not both (RFC 5731)")
+    _host_objects(parent, hosts)
+    if attrs:
+        ns = sub(parent, DOMAIN_NS, "ns")
+        for attr in attrs:
+            element = sub(ns, DOMAIN_NS, "hostAttr")
+            sub(element, DOMAIN_NS, "hostName", attr.name)
+            for address in attr.addrs:
+                host_address_element(element, DOMAIN_NS, "hostAddr", address)
+
+
 def domain_check(names: Iterable[str], *, cltrid: str) -> bytes:
     """<domain:check> of one or more names."""
     root, command, element = _object_command("check", DOMAIN_NS)
@@ -298,17 +318,52 @@ def domain_update(update: DomainUpdate, *, cltrid: str) -> bytes:
         raise ValueError("domain update needs at least one of add, rem or chg (RFC 5731)")
     root, command, element = _object_command("update", DOMAIN_NS)
     sub(element, DOMAIN_NS, "name", update.name)
-    for tag, hosts, contacts, statuses in (
-        ("add", update.add_ns, update.add_contacts, update.add_statuses),
-        ("rem", update.rem_ns, update.rem_contacts, update.rem_statuses),
+    for tag, hosts, attrs, contacts, statuses in (
+        ("add", update.add_ns, update.add_host_attrs, update.add_contacts, update.add_statuses),
+        ("rem", update.rem_ns, update.rem_host_attrs, update.rem_contacts, update.rem_statuses),
     ):
-        if hosts or contacts or statuses:
+        if hosts or attrs or contacts or statuses:
             group = sub(element, DOMAIN_NS, tag)
-            _host_objects(group, hosts)
+            _name_servers(group, hosts, attrs)
             _domain_contacts(group, contacts)
             for status in statuses:
                 sub(group, DOMAIN_NS, "status", s=status)
     if update.registrant is not None:
         chg = sub(element, DOMAIN_NS, "chg")
         sub(chg, DOMAIN_NS, "registrant", update.registrant)
+    if update.has_ds:
+        # RFC 5910 section 5.2.5: <secDNS:update> with rem before add, in <extension>.
+        secdns = secdns_element(sub(command, EPP_NS, "extension"), "update")
+        for tag, records in (("rem", update.rem_ds), ("add", update.add_ds)):
+            if records:
+                group = sub(secdns, SECDNS_NS, tag)
+                for record in records:
+                    ds_data_element(group, record)
+    return _finish(root, command, cltrid)
+
+
+# ---------------------------------------------------------------- host commands (RFC 5732)
+
+
+def host_check(names: Iterable[str], *, cltrid: str) -> bytes:
+    """<host:check> of one or more host names."""
+    root, command, element = _object_command("check", HOST_NS)
+    for name in _nonempty(names, "host check"):
+        sub(element, HOST_NS, "name", name)
+    return _finish(root, command, cltrid)
+
+
+def host_create(create: HostCreate, *, cltrid: str) -> bytes:
+    """<host:create> with its addresses (glue: needed for a host under a domain of the registry)."""
+    root, command, element = _object_command("create", HOST_NS)
+    sub(element, HOST_NS, "name", create.name)
+    for address in create.addrs:
+        host_address_element(element, HOST_NS, "addr", address)
+    return _finish(root, command, cltrid)
+
+
+def host_info(name: str, *, cltrid: str) -> bytes:
+    """<host:info>."""
+    root, command, element = _object_command("info", HOST_NS)
+    sub(element, HOST_NS, "name", name)
     return _finish(root, command, cltrid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lxml import etree
@@ -10,6 +11,8 @@ from publishers.epp.model import (
     CONTACT_NS,
     DOMAIN_NS,
     EPP_NS,
+    HOST_NS,
+    SECDNS_NS,
     CheckItem,
     ContactCreated,
     ContactInfo,
@@ -19,6 +22,8 @@ from publishers.epp.model import (
     DomainInfo,
     DomainTransfer,
     Greeting,
+    HostCreated,
+    HostInfo,
     MsgQ,
     Response,
     Result,
@@ -34,6 +39,8 @@ from publishers.epp.xmlread import (
     read_auth_info,
     read_disclose,
     read_domain_contacts,
+    read_ds_data,
+    read_host_attrs,
     read_ns,
     read_phone,
     read_postal_info,
@@ -112,12 +119,16 @@ def parse_response(
         raise EppParseError("<response> has no <result>")
     tr_id = require(response, EPP_NS, "trID")
     res_data = find(response, EPP_NS, "resData")
+    parsed = {} if res_data is None else _read_res_data(res_data)
+    extension = find(response, EPP_NS, "extension")
+    if extension is not None:
+        _read_extension(extension, parsed)
     return Response(
         code=results[0].code,
         message=results[0].message,
         cltrid=token(find(tr_id, EPP_NS, "clTRID")),
         svtrid=require_token(tr_id, EPP_NS, "svTRID"),
-        res_data={} if res_data is None else _read_res_data(res_data),
+        res_data=parsed,
         msgq=_read_msgq(find(response, EPP_NS, "msgQ")),
         results=results,
     )
@@ -192,6 +203,22 @@ def read_contact_info(inf: etree._Element) -> ContactInfo:
     )
 
 
+def read_host_info(inf: etree._Element) -> HostInfo:
+    """A <host:infData>."""
+    return HostInfo(
+        name=require_token(inf, HOST_NS, "name"),
+        roid=require_token(inf, HOST_NS, "roid"),
+        statuses=statuses(inf, HOST_NS),
+        addrs=tokens(inf, HOST_NS, "addr"),
+        cl_id=require_token(inf, HOST_NS, "clID"),
+        cr_id=require_token(inf, HOST_NS, "crID"),
+        cr_date=parse_datetime(require(inf, HOST_NS, "crDate").text or ""),
+        up_id=token(find(inf, HOST_NS, "upID")),
+        up_date=optional_datetime(find(inf, HOST_NS, "upDate")),
+        tr_date=optional_datetime(find(inf, HOST_NS, "trDate")),
+    )
+
+
 def read_domain_info(inf: etree._Element) -> DomainInfo:
     """A <domain:infData>."""
     return DomainInfo(
@@ -202,6 +229,7 @@ def read_domain_info(inf: etree._Element) -> DomainInfo:
         contacts=read_domain_contacts(inf),
         ns=read_ns(inf),
         hosts=tokens(inf, DOMAIN_NS, "host"),
+        host_addrs=tuple(attr for attr in read_host_attrs(inf) if attr.addrs),
         cl_id=require_token(inf, DOMAIN_NS, "clID"),
         cr_id=token(find(inf, DOMAIN_NS, "crID")),
         cr_date=optional_datetime(find(inf, DOMAIN_NS, "crDate")),
@@ -233,9 +261,9 @@ def _read_res_data(res_data: etree._Element) -> dict[str, Any]:
             continue
         qname = etree.QName(element)
         match qname.namespace, qname.localname:
-            case (ns, "chkData") if ns in {CONTACT_NS, DOMAIN_NS}:
+            case (ns, "chkData") if ns in {CONTACT_NS, DOMAIN_NS, HOST_NS}:
                 is_contact = ns == CONTACT_NS
-                key = "contact_check" if is_contact else "domain_check"
+                key = f"{OBJECT_KEYS[ns]}_check"
                 parsed[key] = _read_check(element, ns, "id" if is_contact else "name")
             case (ns, "creData") if ns == CONTACT_NS:
                 parsed["contact_create"] = ContactCreated(
@@ -248,6 +276,13 @@ def _read_res_data(res_data: etree._Element) -> dict[str, Any]:
                     cr_date=parse_datetime(require(element, ns, "crDate").text or ""),
                     ex_date=optional_datetime(find(element, ns, "exDate")),
                 )
+            case (ns, "creData") if ns == HOST_NS:
+                parsed["host_create"] = HostCreated(
+                    name=require_token(element, ns, "name"),
+                    cr_date=parse_datetime(require(element, ns, "crDate").text or ""),
+                )
+            case (ns, "infData") if ns == HOST_NS:
+                parsed["host_info"] = read_host_info(element)
             case (ns, "infData") if ns == CONTACT_NS:
                 parsed["contact_info"] = read_contact_info(element)
             case (ns, "infData") if ns == DOMAIN_NS:
@@ -255,7 +290,23 @@ def _read_res_data(res_data: etree._Element) -> dict[str, Any]:
             case (ns, "trnData") if ns == DOMAIN_NS:
                 parsed["domain_transfer"] = read_domain_transfer(element)
             case _:
-                # Other objects and extensions (host, transfer, pending action) are not ours to
-                # interpret; they are left out rather than failing the whole response.
+                # Other objects (transfer, pending action) are not ours to interpret; they are
+                # left out rather than failing the whole response.
                 pass
     return parsed
+
+
+OBJECT_KEYS = {CONTACT_NS: "contact", DOMAIN_NS: "domain", HOST_NS: "host"}
+
+
+def _read_extension(extension: etree._Element, parsed: dict[str, Any]) -> None:
+    """The response extensions we speak: secDNS-1.1 infData goes into the domain's info."""
+    for element in extension:
+        if not isinstance(element.tag, str):
+            continue
+        qname = etree.QName(element)
+        if qname.namespace == SECDNS_NS and qname.localname == "infData":
+            ds = read_ds_data(element)
+            info = parsed.get("domain_info")
+            if info is not None:
+                parsed["domain_info"] = dataclasses.replace(info, ds=ds)

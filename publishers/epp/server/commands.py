@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lxml import etree
@@ -10,7 +11,9 @@ from publishers.epp.model import (
     CONTACT_NS,
     DOMAIN_NS,
     EPP_NS,
+    HOST_NS,
     OBJECT_NAMES,
+    SECDNS_NS,
     Command,
     ContactChange,
     ContactCreate,
@@ -20,6 +23,7 @@ from publishers.epp.model import (
     DomainCreate,
     DomainInfoQuery,
     DomainUpdate,
+    HostCreate,
     Login,
     Poll,
     PostalType,
@@ -32,6 +36,8 @@ from publishers.epp.xmlread import (
     read_auth_info,
     read_disclose,
     read_domain_contacts,
+    read_ds_data,
+    read_host_attrs,
     read_ns,
     read_phone,
     read_postal_info,
@@ -72,13 +78,10 @@ def parse_command(
     namespace = etree.QName(target).namespace or ""
     obj = OBJECT_NAMES.get(namespace, namespace)
     parser = _PAYLOADS.get((verb_name, namespace))
-    return Command(
-        name=verb_name,
-        obj=obj,
-        cltrid=cltrid,
-        payload=None if parser is None else parser(target),
-        ext_uris=ext_uris,
-    )
+    parsed: Any = None if parser is None else parser(target)
+    if isinstance(parsed, DomainUpdate) and extension is not None:
+        parsed = _secdns_update(parsed, extension)
+    return Command(name=verb_name, obj=obj, cltrid=cltrid, payload=parsed, ext_uris=ext_uris)
 
 
 def _namespaces(extension: etree._Element) -> tuple[str, ...]:
@@ -208,6 +211,11 @@ def _domain_create(element: etree._Element) -> DomainCreate:
     )
 
 
+def _host_objects(group: etree._Element) -> tuple[str, ...]:
+    ns = find(group, DOMAIN_NS, "ns")
+    return () if ns is None else tokens(ns, DOMAIN_NS, "hostObj")
+
+
 def _domain_update(element: etree._Element) -> DomainUpdate:
     add = find(element, DOMAIN_NS, "add")
     rem = find(element, DOMAIN_NS, "rem")
@@ -217,13 +225,42 @@ def _domain_update(element: etree._Element) -> DomainUpdate:
     rem = empty if rem is None else rem
     return DomainUpdate(
         name=require_token(element, DOMAIN_NS, "name"),
-        add_ns=read_ns(add),
+        add_ns=_host_objects(add),
         add_contacts=read_domain_contacts(add),
         add_statuses=statuses(add, DOMAIN_NS),
-        rem_ns=read_ns(rem),
+        rem_ns=_host_objects(rem),
         rem_contacts=read_domain_contacts(rem),
         rem_statuses=statuses(rem, DOMAIN_NS),
         registrant=None if chg is None else token(find(chg, DOMAIN_NS, "registrant")),
+        add_host_attrs=read_host_attrs(add),
+        rem_host_attrs=read_host_attrs(rem),
+    )
+
+
+def _secdns_update(update: DomainUpdate, extension: etree._Element) -> DomainUpdate:
+    """The DS records a <secDNS:update> (RFC 5910) adds and removes, put into update."""
+    secdns = find(extension, SECDNS_NS, "update")
+    if secdns is None:
+        return update
+    add, rem = find(secdns, SECDNS_NS, "add"), find(secdns, SECDNS_NS, "rem")
+    if find(secdns, SECDNS_NS, "chg") is not None or (
+        rem is not None and find(rem, SECDNS_NS, "all") is not None
+    ):
+        raise EppParseError("only secDNS dsData add and rem are implemented")
+    return dataclasses.replace(
+        update,
+        add_ds=() if add is None else read_ds_data(add),
+        rem_ds=() if rem is None else read_ds_data(rem),
+    )
+
+
+# ---------------------------------------------------------------- host
+
+
+def _host_create(element: etree._Element) -> HostCreate:
+    return HostCreate(
+        name=require_token(element, HOST_NS, "name"),
+        addrs=tokens(element, HOST_NS, "addr"),
     )
 
 
@@ -264,5 +301,9 @@ _PAYLOADS: dict[tuple[str, str], Any] = {
     ("info", DOMAIN_NS): _domain_info,
     ("update", DOMAIN_NS): _domain_update,
     ("delete", DOMAIN_NS): _single(DOMAIN_NS, "name"),
+    ("check", HOST_NS): _ids(HOST_NS, "name"),
+    ("create", HOST_NS): _host_create,
+    ("info", HOST_NS): _single(HOST_NS, "name"),
 }
-"""Payload parsers by (command, object namespace); others (renew, transfer, host) get None."""
+"""Payload parsers by (command, object namespace); others (renew, transfer, host update and
+delete) get None."""

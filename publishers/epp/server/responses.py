@@ -11,22 +11,28 @@ from publishers.epp.model import (
     CONTACT_NS,
     DOMAIN_NS,
     EPP_NS,
+    HOST_NS,
     CheckItem,
     ContactInfo,
     Dcp,
     DomainInfo,
     DomainTransfer,
+    DsData,
     Greeting,
+    HostInfo,
     MsgQ,
 )
 from publishers.epp.xmlwrite import (
     auth_info_element,
     disclose_element,
+    ds_data_element,
     epp_root,
     format_datetime,
+    host_address_element,
     object_element,
     phone_element,
     postal_info_element,
+    secdns_element,
     serialize,
     sub,
 )
@@ -133,8 +139,10 @@ def build_response(
     res_data_element: etree._Element | None = None,
     *,
     msgq: MsgQ | None = None,
+    extension: etree._Element | None = None,
 ) -> bytes:
-    """A <response> frame with one result (msg None: the RFC 5730 text), msgQ, resData, trID."""
+    """A <response> frame with one result (msg None: the RFC 5730 text), msgQ, resData,
+    extension, trID."""
     if code not in RESULT_MESSAGES:
         raise ValueError(f"{code} is not an EPP result code (RFC 5730 section 3)")
     root = epp_root()
@@ -149,6 +157,8 @@ def build_response(
             sub(queue, EPP_NS, "msg", msgq.message)
     if res_data_element is not None:
         sub(response, EPP_NS, "resData").append(res_data_element)
+    if extension is not None:
+        sub(response, EPP_NS, "extension").append(extension)
     tr_id = sub(response, EPP_NS, "trID")
     if cltrid is not None:
         sub(tr_id, EPP_NS, "clTRID", cltrid)
@@ -178,6 +188,11 @@ def domain_check_data(items: Iterable[CheckItem]) -> etree._Element:
     return _check_data(DOMAIN_NS, "name", items)
 
 
+def host_check_data(items: Iterable[CheckItem]) -> etree._Element:
+    """<host:chkData> for a host check answer."""
+    return _check_data(HOST_NS, "name", items)
+
+
 def contact_create_data(handle: str, cr_date: datetime) -> etree._Element:
     """<contact:creData> for a contact create answer."""
     element = object_element(None, CONTACT_NS, "creData")
@@ -195,6 +210,14 @@ def domain_create_data(
     sub(element, DOMAIN_NS, "crDate", format_datetime(cr_date))
     if ex_date is not None:
         sub(element, DOMAIN_NS, "exDate", format_datetime(ex_date))
+    return element
+
+
+def host_create_data(name: str, cr_date: datetime) -> etree._Element:
+    """<host:creData> for a host create answer."""
+    element = object_element(None, HOST_NS, "creData")
+    sub(element, HOST_NS, "name", name)
+    sub(element, HOST_NS, "crDate", format_datetime(cr_date))
     return element
 
 
@@ -234,8 +257,9 @@ def contact_info_data(info: ContactInfo) -> etree._Element:
     return element
 
 
-def domain_info_data(info: DomainInfo) -> etree._Element:
-    """<domain:infData> for a domain info answer; ns written as host objects."""
+def domain_info_data(info: DomainInfo, *, host_attrs: bool = False) -> etree._Element:
+    """<domain:infData> for a domain info answer; ns written as host objects, or as host
+    attributes (with the glue of info.host_addrs) when host_attrs."""
     element = object_element(None, DOMAIN_NS, "infData")
     sub(element, DOMAIN_NS, "name", info.name)
     sub(element, DOMAIN_NS, "roid", info.roid)
@@ -244,7 +268,15 @@ def domain_info_data(info: DomainInfo) -> etree._Element:
     _optional(element, DOMAIN_NS, "registrant", info.registrant)
     for role, handle in info.contacts:
         sub(element, DOMAIN_NS, "contact", handle, type=role)
-    if info.ns:
+    if info.ns and host_attrs:
+        ns = sub(element, DOMAIN_NS, "ns")
+        glue = {attr.name: attr.addrs for attr in info.host_addrs}
+        for host in info.ns:
+            attr = sub(ns, DOMAIN_NS, "hostAttr")
+            sub(attr, DOMAIN_NS, "hostName", host)
+            for address in glue.get(host, ()):
+                host_address_element(attr, DOMAIN_NS, "hostAddr", address)
+    elif info.ns:
         ns = sub(element, DOMAIN_NS, "ns")
         for host in info.ns:
             sub(ns, DOMAIN_NS, "hostObj", host)
@@ -272,4 +304,36 @@ def domain_transfer_data(transfer: DomainTransfer) -> etree._Element:
     sub(element, DOMAIN_NS, "acID", transfer.ac_id)
     sub(element, DOMAIN_NS, "acDate", format_datetime(transfer.ac_date))
     _optional(element, DOMAIN_NS, "exDate", transfer.ex_date)
+    return element
+
+
+def host_info_data(info: HostInfo) -> etree._Element:
+    """<host:infData> for a host info answer."""
+    if not info.statuses:
+        raise ValueError("host info needs at least one status")
+    element = object_element(None, HOST_NS, "infData")
+    sub(element, HOST_NS, "name", info.name)
+    sub(element, HOST_NS, "roid", info.roid)
+    for status in info.statuses:
+        sub(element, HOST_NS, "status", s=status)
+    for address in info.addrs:
+        host_address_element(element, HOST_NS, "addr", address)
+    sub(element, HOST_NS, "clID", info.cl_id)
+    sub(element, HOST_NS, "crID", info.cr_id)
+    sub(element, HOST_NS, "crDate", format_datetime(info.cr_date))
+    _optional(element, HOST_NS, "upID", info.up_id)
+    _optional(element, HOST_NS, "upDate", info.up_date)
+    _optional(element, HOST_NS, "trDate", info.tr_date)
+    return element
+
+
+def secdns_info_data(records: Iterable[DsData]) -> etree._Element | None:
+    """<secDNS:infData> with the domain's DS records for a domain info answer's extension
+    (RFC 5910 section 5.1.2); None when the domain has none."""
+    records = list(records)
+    if not records:
+        return None
+    element = secdns_element(None, "infData")
+    for record in records:
+        ds_data_element(element, record)
     return element

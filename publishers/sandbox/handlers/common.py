@@ -35,6 +35,10 @@ class Context:
     store: SandboxStore
     client_id: str
     contacts_policy: Mapping[str, str]
+    host_objects: bool = True
+    """Name servers are host objects that must exist (else host attributes with glue)."""
+    extensions: frozenset[str] = frozenset()
+    """The extensions the registrar announced at login (and the sandbox offers)."""
 
     def contacts_prohibited(self, name: str) -> bool:
         """True when the policy of the domain's TLD (or of the whole registry) refuses contacts."""

@@ -6,14 +6,16 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, Login, MsgQ, Poll
+from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, SECDNS_NS, Login, MsgQ, Poll
 from publishers.epp.server.responses import domain_transfer_data
 from publishers.sandbox import messages
 from publishers.sandbox.reply import Reply
 from publishers.sandbox.store import SandboxStore
 
 OBJ_URIS = (DOMAIN_NS, CONTACT_NS, HOST_NS)
-"""Host objects are announced (clients log in with them) but host commands answer 2101."""
+"""The object services of a sandbox in host-object mode (without it: no HOST_NS)."""
+EXT_URIS = (SECDNS_NS,)
+"""The extensions the sandbox can offer: secDNS-1.1 (RFC 5910)."""
 MAX_LOGIN_FAILURES = 3
 
 
@@ -23,12 +25,21 @@ class Connection:
 
     client_id: str | None = None
     login_failures: int = 0
+    ext_uris: frozenset[str] = frozenset()
+    """The extensions announced at login."""
 
 
-def login(state: Connection, login: Login, passwords: Mapping[str, str]) -> Reply:
+def login(
+    state: Connection,
+    login: Login,
+    passwords: Mapping[str, str],
+    obj_uris: tuple[str, ...] = OBJ_URIS,
+    ext_uris: tuple[str, ...] = (),
+) -> Reply:
     """The answer to <login>; 1000 when the registrar may log in (the caller then records it).
 
-    A wrong password is 2200, and after three of them on one connection 2501 and close.
+    A wrong password is 2200, and after three of them on one connection 2501 and close; an
+    object service or extension the greeting did not offer is 2307 or 2103.
     """
     if state.client_id is not None:
         return Reply(code=2002, msg="Command use error: already logged in")
@@ -36,11 +47,12 @@ def login(state: Connection, login: Login, passwords: Mapping[str, str]) -> Repl
         return Reply(code=2100)
     if login.lang != "en":
         return Reply(code=2102, msg="Unimplemented option: lang")
-    unknown = [uri for uri in login.obj_uris if uri not in OBJ_URIS]
+    unknown = [uri for uri in login.obj_uris if uri not in obj_uris]
     if unknown:
         return Reply(code=2307, reason=f"unknown object service {unknown[0]}")
-    if login.ext_uris:
-        return Reply(code=2103, reason=f"unknown extension {login.ext_uris[0]}")
+    unknown = [uri for uri in login.ext_uris if uri not in ext_uris]
+    if unknown:
+        return Reply(code=2103, reason=f"unknown extension {unknown[0]}")
     expected = passwords.get(login.cl_id)
     if expected is None or not secrets.compare_digest(expected.encode(), login.pw.encode()):
         state.login_failures += 1

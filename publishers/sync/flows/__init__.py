@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from domains.vocabulary import OutboxKind
-from publishers.sync.flows import contact_update, tech_move
+from publishers.sync.flows import contact_update, domain_update, tech_move
 from publishers.sync.jobs import Flow
 
 FLOWS: Mapping[OutboxKind, Flow] = {
     OutboxKind.DOMAIN_TECH_MOVE: tech_move,
     OutboxKind.CONTACT_UPDATE: contact_update,
+    OutboxKind.DOMAIN_UPDATE: domain_update,
 }
 
 KINDS: tuple[str, ...] = tuple(kind.value for kind in FLOWS)

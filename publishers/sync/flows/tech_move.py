@@ -7,12 +7,9 @@ the publication policy), one ``domain:update`` adding the new tech and removing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from sqlalchemy import select
-from sqlmodel import Session, col
-
-from domains.models import Account, Contact, Domain, DomainContact, OutboxEntry
+from domains.models import Contact, OutboxEntry
 from domains.store import DomainRecord
 from domains.vocabulary import ContactRole, RegistryContactPolicy
 from publishers.disclose import disclose_for
@@ -31,54 +28,13 @@ def _subject(entry: OutboxEntry) -> str:
 
 def prepare(preparation: Preparation, entries: Sequence[OutboxEntry]) -> list[Job]:
     """The moves' jobs: their domains (with holders) and new contacts read in a few queries."""
-    session = preparation.session
     names = {str(entry.payload.get("domain")) for entry in entries}
     handles = {str(entry.payload.get("new_tech")) for entry in entries}
-    records = _records(session, names)
-    contacts = (
-        {
-            c.handle: c
-            for c in session.execute(select(Contact).where(col(Contact.handle).in_(handles)))
-            .scalars()
-            .all()
-        }
-        if handles
-        else {}
-    )
+    records = preparation.records(names)
+    contacts = preparation.contacts(handles)
     return preparation.each(
         entries, lambda entry: _job(preparation, entry, records, contacts), _subject
     )
-
-
-def _records(session: Session, names: Iterable[str]) -> dict[str, DomainRecord]:
-    names = set(names)
-    if not names:
-        return {}
-    domains = list(session.execute(select(Domain).where(col(Domain.name).in_(names))).scalars())
-    if not domains:
-        return {}
-    ids = [d.id for d in domains]
-    accounts = {
-        a.id: a
-        for a in session.execute(
-            select(Account).where(col(Account.id).in_({d.account_id for d in domains}))
-        ).scalars()
-    }
-    holders: dict[int | None, dict[str, Contact]] = {}
-    for domain_id, role, contact in session.execute(
-        select(col(DomainContact.domain_id), col(DomainContact.role), Contact)
-        .join(Contact, col(Contact.id) == col(DomainContact.contact_id))
-        .where(col(DomainContact.domain_id).in_(ids))
-    ).all():
-        holders.setdefault(domain_id, {})[role] = contact
-    return {
-        d.name: DomainRecord(
-            domain=d,
-            account=accounts.get(d.account_id),  # type: ignore[arg-type]  # foreign key
-            contacts=holders.get(d.id, {}),
-        )
-        for d in domains
-    }
 
 
 def _job(
