@@ -38,6 +38,42 @@ class FramingError(TransportError):
     """A length header that no honest peer sends (shorter than 5 or longer than the maximum)."""
 
 
+class ClientCertificateRefused(TransportError):
+    """The server ended the TLS connection for want of a client certificate it accepts."""
+
+
+_CERTIFICATE_ALERTS = {
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "it requires one",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "certificate unknown",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "certificate expired",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED": "certificate revoked",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "TLSV1_ALERT_UNKNOWN_CA": "it does not know the CA that signed it",
+    "TLSV1_ALERT_ACCESS_DENIED": "access denied",
+}
+"""The TLS alerts (OpenSSL's reasons) a server sends when it refuses a client's certificate."""
+
+
+def certificate_refusal(
+    error: BaseException | None, peer: str, client_cert: str | None
+) -> ClientCertificateRefused | None:
+    """The refusal an SSL error stands for when it is a server's alert about our client
+    certificate (None otherwise), saying whether we presented one (client_cert, its file)."""
+    reason = getattr(error, "reason", None) if isinstance(error, ssl.SSLError) else None
+    why = _CERTIFICATE_ALERTS.get(reason or "")
+    if why is None:
+        return None
+    if client_cert is None:
+        return ClientCertificateRefused(
+            f"the EPP server at {peer} refused the TLS connection: it requires a client "
+            "certificate and none is configured (cert_file and key_file in the registries file)"
+        )
+    return ClientCertificateRefused(
+        f"the EPP server at {peer} refused our TLS client certificate ({client_cert}): {why}"
+    )
+
+
 def encode_frame(payload: bytes) -> bytes:
     """The payload with its RFC 5734 header (total length including the four header bytes)."""
     if not payload:
@@ -177,6 +213,9 @@ class EppConnection:
         self.writer = writer
         self.read_timeout = read_timeout
         self.max_frame = max_frame
+        self.peer = "the server"
+        self.client_cert: str | None = None
+        """The client certificate presented (its file), for the words of a refusal."""
         self._closed = False
 
     @classmethod
@@ -190,8 +229,13 @@ class EppConnection:
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         max_frame: int = DEFAULT_MAX_FRAME,
+        client_cert: str | None = None,
     ) -> EppConnection:
-        """Connect (TLS unless ssl_context is None) within connect_timeout, handshake included."""
+        """Connect (TLS unless ssl_context is None) within connect_timeout, handshake included.
+
+        client_cert names the client certificate ssl_context presents (None: none), so that a
+        server refusing it is reported as ClientCertificateRefused, here or on the first read.
+        """
         kwargs: dict = {}
         if ssl_context is not None:
             kwargs = {
@@ -207,8 +251,13 @@ class EppConnection:
         except TimeoutError:
             raise TransportError(f"connecting to {host}:{port} timed out") from None
         except (OSError, ssl.SSLError) as exc:
+            refused = certificate_refusal(exc, f"{host}:{port}", client_cert)
+            if refused is not None:
+                raise refused from exc
             raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
-        return cls(reader, writer, read_timeout=read_timeout, max_frame=max_frame)
+        connection = cls(reader, writer, read_timeout=read_timeout, max_frame=max_frame)
+        connection.peer, connection.client_cert = f"{host}:{port}", client_cert
+        return connection
 
     @property
     def closed(self) -> bool:
@@ -219,11 +268,19 @@ class EppConnection:
         """The next frame's payload (TransportError on close, timeout or a bad header)."""
         if self._closed:
             raise TransportError("connection is closed")
-        return await read_frame(
-            self.reader,
-            max_frame=self.max_frame,
-            timeout=self.read_timeout if timeout is None else timeout,
-        )
+        try:
+            return await read_frame(
+                self.reader,
+                max_frame=self.max_frame,
+                timeout=self.read_timeout if timeout is None else timeout,
+            )
+        except TransportError as exc:
+            # TLS 1.3 finishes the client's handshake before the server checks our certificate:
+            # its refusal arrives as an alert on the first read.
+            refused = certificate_refusal(exc.__cause__, self.peer, self.client_cert)
+            if refused is not None:
+                raise refused from exc
+            raise
 
     async def send(self, frame: bytes) -> None:
         """Send one frame's payload; TransportError.written tells whether it may have left."""

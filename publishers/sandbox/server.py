@@ -98,6 +98,9 @@ class SandboxRegistry(EppListener):
         keyfile: str | os.PathLike[str] | None = None,
         tls_dir: str | os.PathLike[str] | None = None,
         server_names: Sequence[str] = (),
+        client_ca: str | os.PathLike[str] | None = None,
+        obj_uris: Sequence[str] = OBJ_URIS,
+        ext_uris: Sequence[str] = (),
         clients: Mapping[str, str] | None = None,
         contacts_policy: Mapping[str, str] | None = None,
         faults: FaultPlan | None = None,
@@ -124,6 +127,11 @@ class SandboxRegistry(EppListener):
             Path(tls_dir) if tls_dir else self.db_path.with_name(self.db_path.name + ".tls")
         )
         self.server_names = tuple(server_names)
+        if client_ca is not None and ssl_context is not None:
+            raise ValueError("client_ca needs the sandbox's own TLS context, not a given one")
+        self.client_ca = None if client_ca is None else Path(client_ca)
+        self.obj_uris = tuple(obj_uris)
+        self.ext_uris = tuple(ext_uris)
         self.clients = dict(clients or {})
         self.contacts_policy = normalise_policy(contacts_policy or {})
         self.faults = faults or FaultPlan()
@@ -189,6 +197,8 @@ class SandboxRegistry(EppListener):
             context, self._ca_file = tls.context_from_own_ca(
                 self.tls_dir, tls.names_for(self.host, self.server_names)
             )
+        if self.client_ca is not None:
+            tls.require_client_certificates(context, self.client_ca)
         await self._listen(context)
 
     async def stop(self) -> None:
@@ -270,7 +280,13 @@ class SandboxRegistry(EppListener):
         if cached is not None and cached[0] == now:
             return cached[1]
         frame = build_greeting(
-            Greeting(sv_id=self.sv_id, sv_date=now, obj_uris=OBJ_URIS, dcp=self.dcp)
+            Greeting(
+                sv_id=self.sv_id,
+                sv_date=now,
+                obj_uris=self.obj_uris,
+                ext_uris=self.ext_uris,
+                dcp=self.dcp,
+            )
         )
         self._greeting_cache = (now, frame)
         return frame
@@ -358,7 +374,9 @@ class SandboxRegistry(EppListener):
     def _login(self, state: Connection, command: Command) -> Reply:
         login = command.payload
         with self._lock:
-            reply = session.login(state, login, self._passwords)
+            reply = session.login(
+                state, login, self._passwords, services=(self.obj_uris, self.ext_uris)
+            )
             if reply.code == 1000 and login.new_pw is not None:
                 self.add_client(login.cl_id, login.new_pw)
         if reply.code == 1000:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import trustme
 
 from publishers.epp.model import (
+    Command,
     ContactData,
 )
+from publishers.epp.schema import validate_frame
+from publishers.epp.server.commands import parse_command
 from publishers.epp.session import (
     Endpoint,
     EppSession,
@@ -69,3 +75,59 @@ async def logged_in(endpoint: Endpoint) -> EppSession:
     await session.connect()
     await session.login()
     return session
+
+
+class RecordingSandbox(SandboxRegistry):
+    """The sandbox, keeping every frame a client sent it, so that a test can check them all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received: list[bytes] = []
+
+    async def _handle(self, state: Any, frame: bytes) -> Any:
+        self.received.append(frame)
+        return await super()._handle(state, frame)
+
+    def commands(self, name: str, obj: str | None = None) -> list[Command]:
+        """The commands received of one name (and object), parsed, in order."""
+        parsed = [parse_command(frame) for frame in self.received]
+        return [c for c in parsed if c.name == name and (obj is None or c.obj == obj)]
+
+
+def assert_frames_valid(frames: Sequence[bytes]) -> None:
+    """Every frame is valid against the IETF EPP schemas shipped in publishers/epp/schemas."""
+    assert frames, "no frame was sent"
+    for frame in frames:
+        validate_frame(frame)
+
+
+@dataclass(frozen=True)
+class ClientCertificates:
+    """A registry's CA for registrar certificates, our certificate from it, and a stranger's."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    stranger_cert_file: Path
+    stranger_key_file: Path
+
+
+def client_certificates(folder: Path) -> ClientCertificates:
+    """trustme certificates for mutual TLS, written as PEM files into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    registry_ca, other_ca = trustme.CA(), trustme.CA()
+    ours = registry_ca.issue_cert("interlink.example.net")
+    theirs = other_ca.issue_cert("interlink.example.net")
+    files = ClientCertificates(
+        ca_file=folder / "registrar-ca.pem",
+        cert_file=folder / "client.pem",
+        key_file=folder / "client.key",
+        stranger_cert_file=folder / "stranger.pem",
+        stranger_key_file=folder / "stranger.key",
+    )
+    registry_ca.cert_pem.write_to_path(str(files.ca_file))
+    ours.cert_chain_pems[0].write_to_path(str(files.cert_file))
+    ours.private_key_pem.write_to_path(str(files.key_file))
+    theirs.cert_chain_pems[0].write_to_path(str(files.stranger_cert_file))
+    theirs.private_key_pem.write_to_path(str(files.stranger_key_file))
+    return files

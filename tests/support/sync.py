@@ -81,8 +81,11 @@ def write_registries(
     contacts: Mapping[str, str] | None = None,
     tld_contacts: Mapping[str, Mapping[str, str]] | None = None,
     read_timeout: float = 5.0,
+    client_cert: tuple[Path, Path] | None = None,
+    contact_passwords: str | None = None,
 ) -> Path:
-    """A registries TOML file pointing the TLDs at the running sandbox."""
+    """A registries TOML file pointing the TLDs at the running sandbox; client_cert is a
+    (cert_file, key_file) pair, contact_passwords the TOML lines of that table."""
     lines = [
         "[registries.sandbox]",
         f"tlds = [{', '.join(repr(t).replace(chr(39), chr(34)) for t in tlds)}]",
@@ -95,6 +98,10 @@ def write_registries(
         "connect_timeout = 3.0",
         f"read_timeout = {read_timeout}",
     ]
+    if client_cert is not None:
+        lines += [f'cert_file = "{client_cert[0]}"', f'key_file = "{client_cert[1]}"']
+    if contact_passwords is not None:
+        lines += ["[registries.sandbox.contact_passwords]", contact_passwords]
     if contacts:
         lines.append("[registries.sandbox.contacts]")
         lines += [f'{role} = "{value}"' for role, value in contacts.items()]
@@ -217,6 +224,9 @@ def contact_matches_store(
     ):
         if (mine or None) != (theirs or None):
             problems.append(f"{contact.handle}.{item}: store {mine!r} != sandbox {theirs!r}")
+    if want.ascii_form is not None and have.ascii_form != want.ascii_form:
+        # Non-ASCII data: its ASCII form is the registry's "int" postalInfo.
+        problems.append(f"{contact.handle}.ascii_form: {want.ascii_form} != {have.ascii_form}")
     if disclose is not None and (have.disclose or ALL_PUBLIC) != disclose:
         problems.append(f"{contact.handle}.disclose: {have.disclose} != {disclose}")
     return problems
