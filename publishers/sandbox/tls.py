@@ -1,4 +1,4 @@
-"""The sandbox's TLS: a given certificate or one from its own CA, and client certificates required."""
+"""The sandbox's TLS: a given certificate or its own CA's, and client certificates on request."""
 
 from __future__ import annotations
 

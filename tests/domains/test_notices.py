@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-from email.message import EmailMessage
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -408,7 +408,9 @@ def test_an_announcement_prepared_from_its_claim_is_what_prepare_makes(
             {"marketing_opt_out_at": utcnow(), "marketing_opt_out_via": "portal"},
         )
     if case == "failing":
-        address_failures.record_failure(store, account.email, FailureSource.SMTP, "550 no such user")
+        address_failures.record_failure(
+            store, account.email, FailureSource.SMTP, "550 no such user"
+        )
     links = PortalLinks(store.settings)
     claim = claim_notice(store, notice_id, "holder", None)
     assert claim is not None and claim.facts is not None

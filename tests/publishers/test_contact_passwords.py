@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import string
 
 import pytest
@@ -13,8 +12,6 @@ from domains.vocabulary import PasswordClass
 from publishers.passwords import DEFAULT_RULE, PasswordRule, PasswordRuleError
 from publishers.registries import RegistryConfigError, load_registries
 from publishers.sync.contacts import new_auth_info
-from publishers.sync.options import SyncOptions
-from publishers.sync.worker import SyncWorker
 from tests.support.sandbox import assert_frames_valid
 from tests.support.sync import (
     move_tech,
@@ -22,6 +19,7 @@ from tests.support.sync import (
     registries,
     seed,
     statuses,
+    sync_once,
     write_registries,
 )
 
@@ -193,10 +191,7 @@ async def test_the_sync_creates_contacts_with_passwords_to_the_registry_rule(
     seeded = seed(store, sandbox, 4)
     for i, name in enumerate(seeded.names):
         move_tech(store, name, new_tech(40 + i))
-    options = SyncOptions(retry_wait=0.01, retry_wait_max=0.05, backoff=0.05, backoff_max=0.2)
-    async with SyncWorker(store, regs, options) as worker:
-        async with asyncio.timeout(30):
-            await worker.run_once()
+    await sync_once(store, regs)
     assert statuses(store) == {"done": 4}
     creates = sandbox.commands("create", "contact")
     assert len(creates) == 4

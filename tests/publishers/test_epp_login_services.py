@@ -3,13 +3,13 @@ we need is missing (a clear reason instead of a registry's error code)."""
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, SECDNS_NS, Greeting
-from publishers.epp.session import EppSession, ServiceMissing, login_services
+from publishers.epp.session import Endpoint, EppSession, ServiceMissing, login_services
 from tests.support.sandbox import RecordingSandbox, assert_frames_valid, endpoint_for
 from tests.support.sync import (
     CLIENT_ID,
@@ -17,10 +17,9 @@ from tests.support.sync import (
     entries,
     registries,
     seed,
+    sync_once,
     write_registries,
 )
-from publishers.sync.options import SyncOptions
-from publishers.sync.worker import SyncWorker
 
 RGP = "urn:ietf:params:xml:ns:rgp-1.0"
 LAUNCH = "urn:ietf:params:xml:ns:launch-1.0"
@@ -32,25 +31,21 @@ def greeting(objects: tuple[str, ...], extensions: tuple[str, ...] = ()) -> Gree
     )
 
 
-def test_the_login_services_are_the_intersection(tmp_path) -> None:
+def test_the_login_services_are_the_intersection() -> None:
     offered = greeting((HOST_NS, DOMAIN_NS, CONTACT_NS, "urn:example:obj"), (RGP, SECDNS_NS))
-    sandbox = RecordingSandbox(tmp_path / "s.db")
-    try:
-        endpoint = endpoint_for(sandbox, ext_uris=(SECDNS_NS, LAUNCH))
-        assert login_services(offered, endpoint) == ((CONTACT_NS, DOMAIN_NS), (SECDNS_NS,))
-        plain = endpoint_for(sandbox)
-        assert login_services(offered, plain) == ((CONTACT_NS, DOMAIN_NS), ())
-        with pytest.raises(ServiceMissing) as caught:
-            login_services(greeting((DOMAIN_NS,), (RGP,)), endpoint_for(sandbox))
-        assert str(caught.value) == (
-            f"the EPP server at 127.0.0.1:{sandbox.port} does not offer the object "
-            f"{CONTACT_NS} in its greeting, which we need; not logging in"
-        )
-        needy = endpoint_for(sandbox, needed_ext_uris=(SECDNS_NS,))
-        with pytest.raises(ServiceMissing, match=f"extension {SECDNS_NS}"):
-            login_services(greeting((CONTACT_NS, DOMAIN_NS), (RGP,)), needy)
-    finally:
-        sandbox.close_db()
+    plain = Endpoint(host="epp.example", port=700, client_id="c", password="pw-123456")
+    assert login_services(offered, plain) == ((CONTACT_NS, DOMAIN_NS), ())
+    wanting = replace(plain, ext_uris=(SECDNS_NS, LAUNCH))
+    assert login_services(offered, wanting) == ((CONTACT_NS, DOMAIN_NS), (SECDNS_NS,))
+    with pytest.raises(ServiceMissing) as caught:
+        login_services(greeting((DOMAIN_NS,), (RGP,)), plain)
+    assert str(caught.value) == (
+        f"the EPP server at epp.example:700 does not offer the object {CONTACT_NS} in its "
+        "greeting, which we need; not logging in"
+    )
+    needy = replace(plain, needed_ext_uris=(SECDNS_NS,))
+    with pytest.raises(ServiceMissing, match=f"extension {SECDNS_NS}"):
+        login_services(greeting((CONTACT_NS, DOMAIN_NS), (RGP,)), needy)
 
 
 async def test_login_asks_for_what_is_offered_and_used(tmp_path) -> None:
@@ -96,10 +91,7 @@ async def test_the_sync_says_which_service_the_registry_lacks(store, tmp_path) -
         seeded = seed(store, sandbox, 1)
         registrant = store.domain_record(seeded.names[0]).contact("registrant")
         store.update_contact("staff:ann", registrant.handle, registrant.version, {"city": "Ulm"})
-        options = SyncOptions(retry_wait=0.01, retry_wait_max=0.05, backoff=5, backoff_max=10)
-        async with SyncWorker(store, regs, options) as worker:
-            async with asyncio.timeout(30):
-                await worker.run_once()
+        await sync_once(store, regs)
         (entry,) = entries(store)
         assert entry.status == "pending"  # tried again later, when the registry may offer it
         assert f"does not offer the object {CONTACT_NS}" in (entry.last_error or "")

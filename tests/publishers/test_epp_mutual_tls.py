@@ -17,15 +17,14 @@ import pytest
 from sqlalchemy import update
 
 from domains.models import OutboxEntry, utcnow
-
-from publishers.epp.session import ClientCertificateRefused, EppSession
-from publishers.sync.options import SyncOptions
-from publishers.sync.worker import SyncWorker
+from publishers.epp.session import ClientCertificateRefused, Endpoint, EppSession
+from publishers.epp.transport import EppConnection
 from tests.support.cli import interlink
 from tests.support.environment import REPO
 from tests.support.sandbox import (
     ClientCertificates,
     RecordingSandbox,
+    alerting_tls_server,
     assert_frames_valid,
     client_certificates,
     endpoint_for,
@@ -40,6 +39,7 @@ from tests.support.sync import (
     registries,
     seed,
     statuses,
+    sync_once,
     write_registries,
 )
 
@@ -80,10 +80,12 @@ async def test_the_right_client_certificate_is_let_in(mtls_sandbox, certs) -> No
 async def test_no_client_certificate_is_refused_and_said_so(mtls_sandbox) -> None:
     with pytest.raises(ClientCertificateRefused) as caught:
         await session_with(mtls_sandbox)
+    # asyncio's TLS server sends no alert: the connection just ends, and the client says what
+    # is likely.
     assert str(caught.value) == (
-        f"the EPP server at 127.0.0.1:{mtls_sandbox.port} refused the TLS connection: it "
-        "requires a client certificate and none is configured (cert_file and key_file in the "
-        "registries file)"
+        f"the EPP server at 127.0.0.1:{mtls_sandbox.port} ended the connection before its "
+        "greeting; it may require a TLS client certificate, and none is configured (cert_file "
+        "and key_file in the registries file)"
     )
     assert mtls_sandbox.received == [] and mtls_sandbox.stats["greetings"] == 0
 
@@ -95,14 +97,63 @@ async def test_a_certificate_of_another_ca_is_refused(mtls_sandbox, certs) -> No
             cert_file=str(certs.stranger_cert_file),
             key_file=str(certs.stranger_key_file),
         )
-    assert str(caught.value).startswith(
-        f"the EPP server at 127.0.0.1:{mtls_sandbox.port} refused our TLS client certificate "
-        f"({certs.stranger_cert_file}): "
+    assert str(caught.value) == (
+        f"the EPP server at 127.0.0.1:{mtls_sandbox.port} ended the connection before its "
+        f"greeting; it may have refused our TLS client certificate ({certs.stranger_cert_file})"
     )
     assert mtls_sandbox.stats["greetings"] == 0
 
 
-async def test_without_client_ca_no_certificate_is_needed(tmp_path, certs) -> None:
+@pytest.mark.parametrize("presented", ["none", "stranger", "ours"])
+async def test_a_server_that_says_why_is_quoted(tmp_path, certs, presented: str) -> None:
+    """A registry's OpenSSL server sends a TLS alert when it refuses our certificate."""
+    files = {
+        "none": (None, None),
+        "stranger": (certs.stranger_cert_file, certs.stranger_key_file),
+        "ours": (certs.cert_file, certs.key_file),
+    }[presented]
+    cert_file, key_file = (None if f is None else str(f) for f in files)
+    with alerting_tls_server(certs.ca_file, tmp_path) as (port, server_ca):
+        endpoint = Endpoint(
+            host="127.0.0.1",
+            port=port,
+            client_id=CLIENT_ID,
+            password=PASSWORD,
+            ca_file=str(server_ca),
+            cert_file=cert_file,
+            key_file=key_file,
+            connect_timeout=5,
+            read_timeout=5,
+        )
+        connection = await EppConnection.open(
+            "127.0.0.1",
+            port,
+            ssl_context=endpoint.ssl_context(),
+            client_cert=cert_file,
+            connect_timeout=5,
+        )
+        try:
+            if presented == "ours":
+                assert await connection.read_frame() == b"<greeting/>"
+                return
+            with pytest.raises(ClientCertificateRefused) as caught:
+                await connection.read_frame()
+        finally:
+            connection.abort()
+    if presented == "none":
+        assert str(caught.value) == (
+            f"the EPP server at 127.0.0.1:{port} refused the TLS connection: it requires a "
+            "client certificate and none is configured (cert_file and key_file in the "
+            "registries file)"
+        )
+    else:
+        assert str(caught.value) == (
+            f"the EPP server at 127.0.0.1:{port} refused our TLS client certificate "
+            f"({cert_file}): it does not know the CA that signed it"
+        )
+
+
+async def test_without_client_ca_no_certificate_is_needed(tmp_path) -> None:
     async with RecordingSandbox(tmp_path / "plain.db", clients={CLIENT_ID: PASSWORD}) as plain:
         session = await session_with(plain)
         assert (await session.login()).code == 1000
@@ -116,16 +167,13 @@ async def test_the_sync_presents_the_certificate_of_the_registries_file(
     seeded = seed(store, mtls_sandbox, 2)
     for i, name in enumerate(seeded.names):
         move_tech(store, name, new_tech(60 + i))
-    options = SyncOptions(retry_wait=0.01, retry_wait_max=0.05, backoff=5, backoff_max=10)
 
     # Without the certificate: nothing goes, and the entries say why.
     bare = registries(write_registries(tmp_path / "bare.toml", mtls_sandbox), tmp_path)
-    async with SyncWorker(store, bare, options) as worker:
-        async with asyncio.timeout(30):
-            await worker.run_once()
+    await sync_once(store, bare)
     assert statuses(store) == {"pending": 2}
     for entry in entries(store):
-        assert "requires a client certificate and none is configured" in entry.last_error
+        assert "may require a TLS client certificate, and none is configured" in entry.last_error
 
     path = write_registries(
         tmp_path / "mtls.toml", mtls_sandbox, client_cert=(certs.cert_file, certs.key_file)
@@ -134,9 +182,7 @@ async def test_the_sync_presents_the_certificate_of_the_registries_file(
     assert regs.registry_for("com").cert_file == certs.cert_file
     with store.write() as session:
         session.execute(update(OutboxEntry).values(next_attempt_at=utcnow()))
-    async with SyncWorker(store, regs, options) as worker:
-        async with asyncio.timeout(30):
-            await worker.run_once()
+    await sync_once(store, regs)
     assert statuses(store) == {"done": 2}
     assert_sandbox_equals_store(store, mtls_sandbox, regs, seeded.names)
     assert_frames_valid(mtls_sandbox.received)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from publishers.epp.session import (
     Endpoint,
     EppSession,
 )
+from publishers.epp.transport import encode_frame
 from publishers.sandbox.server import SandboxRegistry
 
 PASSWORDS = {"regA": "passwordA", "regB": "passwordB"}
@@ -131,3 +135,42 @@ def client_certificates(folder: Path) -> ClientCertificates:
     theirs.cert_chain_pems[0].write_to_path(str(files.stranger_cert_file))
     theirs.private_key_pem.write_to_path(str(files.stranger_key_file))
     return files
+
+
+@contextmanager
+def alerting_tls_server(ca_file: Path, folder: Path) -> Iterator[tuple[int, Path]]:
+    """A blocking OpenSSL server on 127.0.0.1 that requires client certificates of the CA in
+    ca_file and, unlike asyncio's, says why it refuses with a TLS alert, as registries' servers
+    do; a client it accepts gets one EPP frame. Yields its port and its own CA's PEM file."""
+    server_ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ca.issue_cert("127.0.0.1").configure_cert(context)
+    context.load_verify_locations(cafile=str(ca_file))
+    context.verify_mode = ssl.CERT_REQUIRED
+    server_ca_file = folder / "alerting-server-ca.pem"
+    server_ca.cert_pem.write_to_path(str(server_ca_file))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(5)
+            try:
+                with context.wrap_socket(connection, server_side=True) as tls:
+                    tls.sendall(encode_frame(b"<greeting/>"))
+            except (OSError, ssl.SSLError):
+                connection.close()  # the alert went out inside the handshake
+
+    thread = threading.Thread(target=serve, name="alerting-tls", daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], server_ca_file
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

@@ -19,6 +19,7 @@ from sqlmodel import col
 from domains.changes import Workflow
 from domains.models import Contact, OutboxEntry
 from domains.store import Store
+from portal.links import PortalLinks
 from publishers.disclose import disclose_for
 from publishers.epp.model import Disclose
 from publishers.policy import build_view
@@ -26,6 +27,8 @@ from publishers.registries import RegistryMap, load_registries
 from publishers.sandbox.records import SandboxSnapshot
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.contacts import ALL_PUBLIC, contact_data
+from publishers.sync.options import SyncOptions
+from publishers.sync.worker import SyncWorker
 from tests.support.factories import make_domain
 
 CLIENT_ID = "interlink"
@@ -343,3 +346,17 @@ def registered(store: Store, sandbox: SandboxRegistry, regs: RegistryMap, name: 
         auth_info=DOMAIN_AUTH,
     )
     return domain.name
+
+
+#: Quick retries and back-off for tests (a retried entry is due again in 5-10 s, not this run).
+QUICK = {"retry_wait": 0.01, "retry_wait_max": 0.05, "backoff": 5.0, "backoff_max": 10.0}
+
+
+async def sync_once(store: Store, regs: RegistryMap, **options: Any) -> Any:
+    """One `run_once` of a sync worker (its report), within 30 s."""
+    worker = SyncWorker(
+        store, regs, SyncOptions(**{**QUICK, **options}), links=PortalLinks(store.settings)
+    )
+    async with worker:
+        async with asyncio.timeout(30):
+            return await worker.run_once()

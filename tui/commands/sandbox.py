@@ -130,7 +130,9 @@ def registry_sandbox_command(
             on_ready=ready,
         )
     except ssl.SSLError as exc:
-        err_console.print(f"[bold red]error:[/] --client-ca {client_ca}: not a CA certificate: {exc}")
+        err_console.print(
+            f"[bold red]error:[/] --client-ca {client_ca}: not a CA certificate: {exc}"
+        )
         raise typer.Exit(1) from None
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] {exc.strerror or exc}")

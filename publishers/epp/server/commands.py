@@ -164,7 +164,9 @@ def _postal_change(postal: etree._Element) -> PostalChange:
     )
 
 
-def _disclose_types(chg: etree._Element, postal: tuple[PostalChange, ...]) -> tuple[PostalType, ...]:
+def _disclose_types(
+    chg: etree._Element, postal: tuple[PostalChange, ...]
+) -> tuple[PostalType, ...]:
     # The typed items of disclose (name, org, addr) say which postalInfo types they cover;
     # without any, the types changed, else "int".
     disclose = find(chg, CONTACT_NS, "disclose")

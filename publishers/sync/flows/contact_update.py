@@ -46,12 +46,11 @@ from publishers.epp.model import (
     PostalChange,
 )
 from publishers.epp.session import AmbiguousOutcome
+from publishers.passwords import DEFAULT_RULE
 from publishers.sync.channel import RegistryChannel
 from publishers.sync.contacts import ALL_PUBLIC, contact_data, same_address, wanted_forms
-from publishers.passwords import DEFAULT_RULE
 from publishers.sync.jobs import Job, Preparation
 from publishers.sync.outcomes import MISSING_CODE, Retry, classify
-
 
 ELEMENTS = {
     "name": "name",
@@ -94,16 +93,18 @@ def needed_change(
                 # A postalInfo type the registry lacks (the data became non-ASCII): whole.
                 postal.append(PostalChange(type=kind, name=want.name, org=want.org, addr=want.addr))
             continue
-        change = PostalChange(
+        partial = PostalChange(
             type=kind,
             name=want.name if "name" in elements and have.name != want.name else None,
             org=(want.org or "")
             if "org" in elements and (have.org or None) != (want.org or None)
             else None,
-            addr=want.addr if "addr" in elements and not same_address(have.addr, want.addr) else None,
+            addr=want.addr
+            if "addr" in elements and not same_address(have.addr, want.addr)
+            else None,
         )
-        if not change.is_empty():
-            postal.append(change)
+        if not partial.is_empty():
+            postal.append(partial)
     phones: dict[str, Any] = {}
     for phone in ("voice", "fax"):
         number, ext = getattr(data, phone), getattr(data, f"{phone}_ext")
@@ -179,7 +180,9 @@ def _job(preparation: Preparation, entry: OutboxEntry) -> Job:
         entry,
         subject,
         registry,
-        contact=contact_data(contact, rule=registry.contact_passwords if registry else DEFAULT_RULE),
+        contact=contact_data(
+            contact, rule=registry.contact_passwords if registry else DEFAULT_RULE
+        ),
         disclose=disclose_for(view, sent[0]),
     )
 

@@ -113,7 +113,9 @@ def _job(
         record = DomainRecord(record.domain, record.account, {**held, "tech": new})
     view = preparation.view(record, policy)
     data = contact_data(new, rule=registry.contact_passwords if registry else DEFAULT_RULE)
-    return preparation.job(entry, subject, registry, contact=data, disclose=disclose_for(view, "tech"))
+    return preparation.job(
+        entry, subject, registry, contact=data, disclose=disclose_for(view, "tech")
+    )
 
 
 def _moved(info: DomainInfo, old: str | None, new: str) -> bool:
