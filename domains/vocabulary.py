@@ -305,3 +305,13 @@ class GagReason(StrEnum):
     CRIMINAL_INVESTIGATION = "telling the customer would prejudice a criminal investigation"
     STATUTE = "a statute forbids telling the customer"
     DANGER_TO_A_PERSON = "telling the customer would endanger a person"
+
+
+class PasswordClass(StrEnum):
+    """The kinds of character a registry's rule for contact passwords (authInfo) may require."""
+
+    LETTER = "letter"
+    LOWER = "lower"
+    UPPER = "upper"
+    DIGIT = "digit"
+    SYMBOL = "symbol"

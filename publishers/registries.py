@@ -13,6 +13,11 @@ A TOML file (architecture §6, issue 5 part 4)::
     key_file = ""
     sessions = 4                       # EPP sessions kept open to this registry
     commands_per_second = 10           # the most the drift check (sync --reconcile) sends
+    [registries.sandbox.contact_passwords]  # optional: the registry's rule for contact passwords
+    min_length = 8                     # (these are the defaults, the common rule)
+    max_length = 16
+    require = ["letter", "digit", "symbol"]   # also "lower", "upper"
+    symbols = "!#$%*+-.=?@^_~"         # the symbols it accepts
     [registries.sandbox.contacts]      # per role: required | optional | prohibited
     registrant = "required"
     tech = "optional"
@@ -31,7 +36,8 @@ only a ccTLD may name another profile or say `"registry"`.
 Paths may start with ``~``, may name ``{data_dir}`` (the settings' data directory) and are
 otherwise relative to the configuration file. The password never lives in the file: it is read
 from the named environment variable when a session is opened (``password_default`` exists only
-for a local sandbox, whose demo password is public anyway).
+for a local sandbox, whose demo password is public anyway). With cert_file and key_file the
+transport presents that client certificate (mutual TLS, as many registries require).
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from pydantic import (
 from domains.errors import InterlinkError
 from domains.vocabulary import ContactRole, RegistryContactPolicy
 from publishers.epp.session import Endpoint
+from publishers.passwords import DEFAULT_RULE, PasswordRule, PasswordRuleError
 from publishers.policy import DEFAULT_REGISTRY_POLICY
 from publishers.profiles import DEFAULT_PROFILE, Publications, TldPublication
 from publishers.tld_publication import PUBLICATION_KEYS, tld_publication
@@ -93,6 +100,8 @@ class Registry:
     idle_limit: float = 300.0
     commands_per_second: float = 10.0
     """The registry's limit on commands per second (per client): the drift check keeps to it."""
+    contact_passwords: PasswordRule = DEFAULT_RULE
+    """The registry's rule for the passwords (authInfo) of the contacts we create there."""
 
     def password(self) -> str:
         """The login password from the environment variable named by password_env."""
@@ -283,6 +292,29 @@ _Policy = Annotated[dict[str, Any] | None, BeforeValidator(_policy_table)]
 _STRICT = ConfigDict(extra="forbid")
 
 
+def _symbols(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string of symbols, not {type(value).__name__}")
+    return value
+
+
+def _kind_names(value: Any) -> Any:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of kinds of character (letter, digit, symbol...)")
+    return value
+
+
+class _PasswordTable(BaseModel):
+    """A [registries.NAME.contact_passwords] table as written (the rule is checked after)."""
+
+    model_config = _STRICT
+
+    min_length: Annotated[int, BeforeValidator(_integer)] = DEFAULT_RULE.min_length
+    max_length: Annotated[int, BeforeValidator(_integer)] = DEFAULT_RULE.max_length
+    require: Annotated[list[str], BeforeValidator(_kind_names)] = list(DEFAULT_RULE.required)
+    symbols: Annotated[str, BeforeValidator(_symbols)] = DEFAULT_RULE.symbols
+
+
 class _RegistryTable(BaseModel):
     """A [registries.NAME] table as written (paths and contact roles are checked after)."""
 
@@ -305,6 +337,7 @@ class _RegistryTable(BaseModel):
     read_timeout: Annotated[float, BeforeValidator(_number), _between(0.1, 600)] = 30.0
     idle_limit: Annotated[float, BeforeValidator(_number), _between(1, 86400)] = 300.0
     commands_per_second: Annotated[float, BeforeValidator(_number), _between(0.01, 100000)] = 10.0
+    contact_passwords: _PasswordTable | None = None
 
 
 class _TldTable(BaseModel):
@@ -340,6 +373,8 @@ def _first_error(error: ValidationError, where: _Where) -> RegistryConfigError:
         model: type[BaseModel] = _RegistriesFile
         if len(loc) == 3:
             model = _RegistryTable if loc[0] == "registries" else _TldTable
+        elif len(loc) == 4 and loc[2] == "contact_passwords":
+            model = _PasswordTable
         known = ", ".join(sorted(model.model_fields))
         key = ".".join(loc) if len(loc) > 1 else f"(top level).{loc[0]}"
         return where.fail(key, f"unknown key; known keys: {known}")
@@ -387,6 +422,20 @@ def _policy(
     return policy
 
 
+def _password_rule(where: _Where, key: str, table: _PasswordTable | None) -> PasswordRule:
+    if table is None:
+        return DEFAULT_RULE
+    try:
+        return PasswordRule(
+            min_length=table.min_length,
+            max_length=table.max_length,
+            required=tuple(table.require),  # type: ignore[arg-type]  # checked by the rule
+            symbols=table.symbols,
+        )
+    except PasswordRuleError as exc:
+        raise where.fail(f"{key}.{exc.key}", exc.message) from None
+
+
 def _registry(
     where: _Where, name: str, table: _RegistryTable, data_dir: Path | None
 ) -> tuple[Registry, list[str]]:
@@ -409,6 +458,9 @@ def _registry(
         read_timeout=float(table.read_timeout),
         idle_limit=float(table.idle_limit),
         commands_per_second=float(table.commands_per_second),
+        contact_passwords=_password_rule(
+            where, f"{key}.contact_passwords", table.contact_passwords
+        ),
     )
     if (registry.cert_file is None) != (registry.key_file is None):
         raise where.fail(

@@ -167,11 +167,15 @@ def contact_rows(
     *,
     compared: bool = True,
 ) -> tuple[Row, ...]:
-    """A contact's rows, compared as the sync's read-back compares them (`sync.matches`), and
+    """A contact's rows, compared as the sync compares them (`sync.contacts.same_postal`), and
     its sponsor, which the sync requires to be us."""
-    postal = info.postal_info[0] if info is not None and info.postal_info else None
-    have = postal.addr if postal is not None else None
     data = want.data if want is not None else None
+    # The postal items as given: the registry's postalInfo of our type ("loc" beside an ASCII
+    # "int" form for non-ASCII data), else the one it has.
+    postal = None
+    if info is not None:
+        postal = (info.postal(data.postal_type) if data is not None else None) or info.localized
+    have = postal.addr if postal is not None else None
 
     def row(field: str, registry: str | None, store: str | None) -> Row:
         return _row(field, registry, store, compared=compared)

@@ -12,7 +12,13 @@ from domains.errors import InterlinkError, NotFound
 from domains.store import Store
 from publishers.epp.client.commands import contact_info, domain_info, new_cltrid
 from publishers.epp.model import ContactInfo, DomainInfo, Response
-from publishers.epp.session import EppCommandError, EppSession, EppTransportError
+from publishers.epp.session import (
+    ClientCertificateRefused,
+    EppCommandError,
+    EppSession,
+    EppTransportError,
+    ServiceMissing,
+)
 from publishers.policy import build_view
 from publishers.registries import Registry, RegistryConfigError, RegistryMap
 from publishers.registry_compare import Comparison, compare, registry_handles, store_intent
@@ -143,6 +149,8 @@ async def fetch_holdings(registry: Registry, name: str, handles: Iterable[str]) 
             f"registry {registry.name} at {address} refused the login of client "
             f"{endpoint.client_id}: EPP {exc.code} {exc.message}"
         ) from None
+    except (ServiceMissing, ClientCertificateRefused) as exc:
+        raise LoginRefused(f"registry {registry.name}: {exc}") from None
     except EppTransportError as exc:
         raise RegistryUnreachable(
             f"registry {registry.name} at {address} is not reachable: {exc}"

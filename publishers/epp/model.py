@@ -72,7 +72,11 @@ class Disclose:
 
 @dataclass(frozen=True, kw_only=True)
 class ContactData:
-    """A contact as sent in <contact:create>; phones in EPP form +CC.NNNN, extensions apart."""
+    """A contact as sent in <contact:create>; phones in EPP form +CC.NNNN, extensions apart.
+
+    The postal items are the contact's own, as given: postalInfo "int" when they are all ASCII,
+    else "loc" with `ascii_form`, their ASCII form, as the "int" one beside it (RFC 5733 §2.5).
+    """
 
     handle: str
     name: str
@@ -89,12 +93,30 @@ class ContactData:
     email: str
     auth_info: str
     postal_type: PostalType = "int"
+    ascii_form: PostalInfo | None = None
+    """The "int" postalInfo sent beside the "loc" one (postal_type "loc" only)."""
+
+    def __post_init__(self) -> None:
+        form = self.ascii_form
+        if form is not None and (self.postal_type != "loc" or form.type != "int"):
+            raise ValueError('an ASCII form ("int") goes only beside a "loc" postalInfo')
 
     @property
     def postal_info(self) -> PostalInfo:
-        """The contact's single postalInfo."""
+        """The contact's postal items as given (type postal_type)."""
         address = Address(street=self.street, city=self.city, sp=self.sp, pc=self.pc, cc=self.cc)
         return PostalInfo(type=self.postal_type, name=self.name, org=self.org, addr=address)
+
+    @property
+    def postal_infos(self) -> tuple[PostalInfo, ...]:
+        """Every postalInfo sent: the "int" one, then the "loc" one when there is one."""
+        if self.ascii_form is None:
+            return (self.postal_info,)
+        return (self.ascii_form, self.postal_info)
+
+    def postal(self, type_: PostalType) -> PostalInfo | None:
+        """The postalInfo of one type, None when the contact has none of it."""
+        return next((info for info in self.postal_infos if info.type == type_), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,13 +128,28 @@ class ContactCreate:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContactChange:
-    """The <contact:chg> of an update: None leaves an item as it is, "" clears org, voice or fax."""
+class PostalChange:
+    """One <contact:postalInfo> of a <contact:chg>: None leaves an item as it is, "" clears org."""
 
-    postal_type: PostalType = "int"
+    type: PostalType = "int"
     name: str | None = None
     org: str | None = None
     addr: Address | None = None
+
+    def is_empty(self) -> bool:
+        """True when it changes no item."""
+        return self.name is None and self.org is None and self.addr is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactChange:
+    """The <contact:chg> of an update: None leaves an item as it is, "" clears org, voice or fax.
+
+    postal holds one PostalChange per postalInfo type changed (at most "int" and "loc");
+    disclose_types are the postalInfo types the disclose flags of name, org and addr cover.
+    """
+
+    postal: tuple[PostalChange, ...] = ()
     voice: str | None = None
     voice_ext: str | None = None
     fax: str | None = None
@@ -120,16 +157,17 @@ class ContactChange:
     email: str | None = None
     auth_info: str | None = None
     disclose: Disclose | None = None
+    disclose_types: tuple[PostalType, ...] = ("int",)
 
     @classmethod
     def from_contact(cls, contact: ContactData, disclose: Disclose | None = None) -> ContactChange:
         """A change that replaces every registry-side item with those of contact."""
-        info = contact.postal_info
+        infos = contact.postal_infos
         return cls(
-            postal_type=contact.postal_type,
-            name=info.name,
-            org=contact.org or "",
-            addr=info.addr,
+            postal=tuple(
+                PostalChange(type=info.type, name=info.name, org=info.org or "", addr=info.addr)
+                for info in infos
+            ),
             voice=contact.voice or "",
             voice_ext=contact.voice_ext if contact.voice else None,
             fax=contact.fax or "",
@@ -137,16 +175,14 @@ class ContactChange:
             email=contact.email,
             auth_info=contact.auth_info,
             disclose=disclose,
+            disclose_types=tuple(info.type for info in infos),
         )
 
     def is_empty(self) -> bool:
         """True when the change would not change anything."""
-        return all(
+        return all(change.is_empty() for change in self.postal) and all(
             value is None
             for value in (
-                self.name,
-                self.org,
-                self.addr,
                 self.voice,
                 self.fax,
                 self.email,
@@ -195,6 +231,15 @@ class ContactInfo:
     tr_date: datetime | None = None
     auth_info: str | None = None
     disclose: Disclose | None = None
+
+    def postal(self, type_: PostalType) -> PostalInfo | None:
+        """The postalInfo of one type, None when the registry holds none of it."""
+        return next((info for info in self.postal_info if info.type == type_), None)
+
+    @property
+    def localized(self) -> PostalInfo | None:
+        """The postal items as given: the "loc" postalInfo when there is one, else the "int"."""
+        return self.postal("loc") or self.postal("int")
 
 
 @dataclass(frozen=True, kw_only=True)

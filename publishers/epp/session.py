@@ -14,6 +14,7 @@ from publishers.epp.client.responses import parse_greeting, parse_response
 from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, SECDNS_NS, Greeting, Response
 from publishers.epp.transport import (
     DEFAULT_MAX_FRAME,
+    ClientCertificateRefused,
     EppConnection,
     EppTransportError,
     TransportError,
@@ -25,12 +26,15 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "AmbiguousOutcome",
+    "ClientCertificateRefused",
     "Endpoint",
     "EppCommandError",
     "EppSession",
     "EppTransportError",
+    "ServiceMissing",
     "SessionPool",
     "TransportError",
+    "login_services",
 ]
 
 
@@ -53,6 +57,10 @@ class EppCommandError(Exception):
         self.message = response.message
 
 
+class ServiceMissing(Exception):
+    """The registry's greeting lacks an object or extension service we need: no login is tried."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where a registry's EPP server is and how we log in (password kept out of repr)."""
@@ -71,14 +79,42 @@ class Endpoint:
     idle_limit: float = 300.0
     """The registry's idle limit in seconds; a hello goes out after 80% of it without traffic."""
     max_frame: int = DEFAULT_MAX_FRAME
-    obj_uris: tuple[str, ...] = (CONTACT_NS, DOMAIN_NS, HOST_NS)
-    """The object services we speak; login names those the greeting offers."""
+    obj_uris: tuple[str, ...] = (CONTACT_NS, DOMAIN_NS)
+    """The object services we use, every one needed: login fails when the greeting lacks one."""
+    optional_obj_uris: tuple[str, ...] = (HOST_NS,)
+    """The object services we use when the registry offers them (without host objects, name
+    servers go as host attributes)."""
     ext_uris: tuple[str, ...] = (SECDNS_NS,)
-    """The extensions we speak; login names those the greeting offers."""
+    """The extensions we use when the registry offers them."""
+    needed_ext_uris: tuple[str, ...] = ()
+    """The extensions we cannot work without: login fails when the greeting lacks one."""
 
     def ssl_context(self) -> ssl.SSLContext:
         """The TLS client context: the server verified against ca_file, our certificate if any."""
         return client_ssl_context(self.ca_file, self.cert_file, self.key_file)
+
+
+def login_services(
+    greeting: Greeting, endpoint: Endpoint
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The objURIs and extURIs to log in with: those we use that the greeting offers.
+
+    ServiceMissing, naming each, when the greeting lacks one we need.
+    """
+    offered_objects, offered_extensions = set(greeting.obj_uris), set(greeting.ext_uris)
+    missing = [f"object {uri}" for uri in endpoint.obj_uris if uri not in offered_objects]
+    missing += [
+        f"extension {uri}" for uri in endpoint.needed_ext_uris if uri not in offered_extensions
+    ]
+    if missing:
+        raise ServiceMissing(
+            f"the EPP server at {endpoint.host}:{endpoint.port} does not offer the "
+            f"{', '.join(missing)} in its greeting, which we need; not logging in"
+        )
+    wanted = dict.fromkeys((*endpoint.needed_ext_uris, *endpoint.ext_uris))
+    extensions = tuple(uri for uri in wanted if uri in offered_extensions)
+    optional = tuple(uri for uri in endpoint.optional_obj_uris if uri in offered_objects)
+    return tuple(dict.fromkeys((*endpoint.obj_uris, *optional))), extensions
 
 
 class _Credentials:
@@ -157,6 +193,7 @@ class EppSession:
             connect_timeout=endpoint.connect_timeout,
             read_timeout=endpoint.read_timeout,
             max_frame=endpoint.max_frame,
+            client_cert=endpoint.cert_file,
         )
         try:
             data = await connection.read_frame(timeout=endpoint.connect_timeout)
@@ -175,9 +212,13 @@ class EppSession:
 
     async def login(self) -> Response:
         """Log in (changing the password when the endpoint has a new one); EppCommandError on
-        an error code. After a password change every later login uses the new password, and a
-        login with the new one is tried when the old one is refused."""
+        an error code, ServiceMissing (nothing sent) when the greeting lacks a service we need.
+        The login asks only for the services we use that the greeting offers. After a password
+        change every later login uses the new password, and a login with the new one is tried
+        when the old one is refused."""
         endpoint, credentials = self.endpoint, self._credentials
+        if self.greeting is not None:
+            login_services(self.greeting, endpoint)
         new_pw = credentials.pending_new
         response = await self._login(credentials.password, new_pw)
         if response.code == 2200 and new_pw is not None:
@@ -208,14 +249,11 @@ class EppSession:
         )
 
     def services(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The object services and extensions to log in with: those we speak that the greeting
-        offers (all the object services we speak when it offers none of them)."""
-        endpoint, greeting = self.endpoint, self.greeting
-        if greeting is None:
-            return endpoint.obj_uris, ()
-        objects = tuple(uri for uri in endpoint.obj_uris if uri in greeting.obj_uris)
-        extensions = tuple(uri for uri in endpoint.ext_uris if uri in greeting.ext_uris)
-        return objects or endpoint.obj_uris, extensions
+        """The object services and extensions to log in with (`login_services`; before any
+        greeting, the ones we need). ServiceMissing when the greeting lacks one we need."""
+        if self.greeting is None:
+            return self.endpoint.obj_uris, self.endpoint.needed_ext_uris
+        return login_services(self.greeting, self.endpoint)
 
     async def hello(self) -> Greeting:
         """Send <hello>, return (and keep) the fresh greeting; TransportError on failure."""

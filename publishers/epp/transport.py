@@ -38,6 +38,67 @@ class FramingError(TransportError):
     """A length header that no honest peer sends (shorter than 5 or longer than the maximum)."""
 
 
+class PeerClosed(TransportError):
+    """The peer closed the connection between two frames."""
+
+
+class ClientCertificateRefused(TransportError):
+    """The server ended the TLS connection for want of a client certificate it accepts: said by
+    its TLS alert, or (a server that sends no alert) ended before its greeting, the likely cause
+    given."""
+
+
+_CERTIFICATE_ALERTS = {
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "it requires one",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "bad certificate",
+    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "certificate unknown",
+    "SSLV3_ALERT_CERTIFICATE_EXPIRED": "certificate expired",
+    "SSLV3_ALERT_CERTIFICATE_REVOKED": "certificate revoked",
+    "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE": "unsupported certificate",
+    "TLSV1_ALERT_UNKNOWN_CA": "it does not know the CA that signed it",
+    "TLSV1_ALERT_ACCESS_DENIED": "access denied",
+}
+"""The TLS alerts (OpenSSL's reasons) a server sends when it refuses a client's certificate."""
+
+
+def certificate_refusal(
+    error: BaseException | None, peer: str, client_cert: str | None
+) -> ClientCertificateRefused | None:
+    """The refusal an SSL error stands for when it is a server's alert about our client
+    certificate (None otherwise), saying whether we presented one (client_cert, its file)."""
+    reason = getattr(error, "reason", None) if isinstance(error, ssl.SSLError) else None
+    why = _CERTIFICATE_ALERTS.get(reason or "")
+    if why is None:
+        return None
+    if client_cert is None:
+        return ClientCertificateRefused(
+            f"the EPP server at {peer} refused the TLS connection: it requires a client "
+            "certificate and none is configured (cert_file and key_file in the registries file)"
+        )
+    return ClientCertificateRefused(
+        f"the EPP server at {peer} refused our TLS client certificate ({client_cert}): {why}"
+    )
+
+
+def ended_early(peer: str, client_cert: str | None, when: str) -> ClientCertificateRefused:
+    """A server that ended the connection `when` (during the TLS handshake, before its
+    greeting) without a TLS alert to say why: the client certificate is the likely cause."""
+    if client_cert is None:
+        likely = (
+            "it may require a TLS client certificate, and none is configured (cert_file and "
+            "key_file in the registries file)"
+        )
+    else:
+        likely = f"it may have refused our TLS client certificate ({client_cert})"
+    return ClientCertificateRefused(
+        f"the EPP server at {peer} ended the connection {when}; {likely}"
+    )
+
+
+_ENDED = (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+"""How a connection ended by the server during the TLS handshake shows."""
+
+
 def encode_frame(payload: bytes) -> bytes:
     """The payload with its RFC 5734 header (total length including the four header bytes)."""
     if not payload:
@@ -131,7 +192,7 @@ async def read_frame(
     except asyncio.IncompleteReadError as exc:
         if exc.partial:
             raise TransportError("connection closed in the middle of a frame") from None
-        raise TransportError("connection closed by the peer") from None
+        raise PeerClosed("connection closed by the peer") from None
     except TimeoutError:
         raise TransportTimeout("timed out waiting for a frame") from None
     except (OSError, ssl.SSLError) as exc:
@@ -177,6 +238,11 @@ class EppConnection:
         self.writer = writer
         self.read_timeout = read_timeout
         self.max_frame = max_frame
+        self.peer = "the server"
+        self.client_cert: str | None = None
+        """The client certificate presented (its file), for the words of a refusal."""
+        self.tls = False
+        self._frames_read = 0
         self._closed = False
 
     @classmethod
@@ -190,8 +256,13 @@ class EppConnection:
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         max_frame: int = DEFAULT_MAX_FRAME,
+        client_cert: str | None = None,
     ) -> EppConnection:
-        """Connect (TLS unless ssl_context is None) within connect_timeout, handshake included."""
+        """Connect (TLS unless ssl_context is None) within connect_timeout, handshake included.
+
+        client_cert names the client certificate ssl_context presents (None: none), so that a
+        server refusing it is reported as ClientCertificateRefused, here or on the first read.
+        """
         kwargs: dict = {}
         if ssl_context is not None:
             kwargs = {
@@ -207,8 +278,17 @@ class EppConnection:
         except TimeoutError:
             raise TransportError(f"connecting to {host}:{port} timed out") from None
         except (OSError, ssl.SSLError) as exc:
+            peer = f"{host}:{port}"
+            refused = certificate_refusal(exc, peer, client_cert)
+            if refused is None and ssl_context is not None and isinstance(exc, _ENDED):
+                refused = ended_early(peer, client_cert, "during the TLS handshake")
+            if refused is not None:
+                raise refused from exc
             raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
-        return cls(reader, writer, read_timeout=read_timeout, max_frame=max_frame)
+        connection = cls(reader, writer, read_timeout=read_timeout, max_frame=max_frame)
+        connection.peer, connection.client_cert = f"{host}:{port}", client_cert
+        connection.tls = ssl_context is not None
+        return connection
 
     @property
     def closed(self) -> bool:
@@ -219,11 +299,25 @@ class EppConnection:
         """The next frame's payload (TransportError on close, timeout or a bad header)."""
         if self._closed:
             raise TransportError("connection is closed")
-        return await read_frame(
-            self.reader,
-            max_frame=self.max_frame,
-            timeout=self.read_timeout if timeout is None else timeout,
-        )
+        try:
+            frame = await read_frame(
+                self.reader,
+                max_frame=self.max_frame,
+                timeout=self.read_timeout if timeout is None else timeout,
+            )
+        except TransportError as exc:
+            # TLS 1.3 finishes the client's handshake before the server checks our certificate:
+            # its refusal arrives as an alert on the first read, or (a server that sends none,
+            # such as asyncio's) as the end of the connection before any frame.
+            refused = certificate_refusal(exc.__cause__, self.peer, self.client_cert)
+            ended = isinstance(exc, PeerClosed) or isinstance(exc.__cause__, _ENDED)
+            if refused is None and ended and self.tls and self._frames_read == 0:
+                refused = ended_early(self.peer, self.client_cert, "before its greeting")
+            if refused is not None:
+                raise refused from exc
+            raise
+        self._frames_read += 1
+        return frame
 
     async def send(self, frame: bytes) -> None:
         """Send one frame's payload; TransportError.written tells whether it may have left."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeGuard
 
@@ -133,7 +134,7 @@ def auth_info_element(parent: etree._Element, ns: str, password: str) -> None:
 
 
 def disclose_element(
-    parent: etree._Element, disclose: Disclose, postal_type: str, *, explicit: bool
+    parent: etree._Element, disclose: Disclose, postal_types: Sequence[str], *, explicit: bool
 ) -> None:
     """Append the <contact:disclose> that keeps disclose's private items from publication.
 
@@ -143,7 +144,9 @@ def disclose_element(
     greeting); the schema allows one disclose element only, so we cannot say flag="1" for them
     in the same command anyway. With nothing private a create sends no disclose at all; with
     explicit (an update, an info answer) it sends flag="1" with every item instead, because
-    leaving disclose out of <contact:chg> would keep a restriction made earlier.
+    leaving disclose out of <contact:chg> would keep a restriction made earlier. Name, org and
+    addr are listed once per postalInfo type the contact has, so that a private name stays
+    private in its "loc" form as in its "int" form.
     """
     private = disclose.private_items()
     if private:
@@ -153,9 +156,11 @@ def disclose_element(
     else:
         return
     element = sub(parent, CONTACT_NS, "disclose", flag=flag)
+    types = list(dict.fromkeys(postal_types)) or ["int"]
     for item in items:
         if item in {"name", "org", "addr"}:
-            sub(element, CONTACT_NS, item, type=postal_type)
+            for postal_type in types:
+                sub(element, CONTACT_NS, item, type=postal_type)
         else:
             sub(element, CONTACT_NS, item)
 

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from publishers.epp.model import DISCLOSABLE, ContactData, Disclose, DsData
+from publishers.epp.model import (
+    DISCLOSABLE,
+    Address,
+    ContactData,
+    Disclose,
+    DsData,
+    PostalInfo,
+    PostalType,
+)
 
 ROID_SUFFIX = "SBX"
 
 
 @dataclass(frozen=True, kw_only=True)
 class SandboxContact:
-    """A contact as the sandbox holds it."""
+    """A contact as the sandbox holds it: its postal items of type postal_type (the "loc" ones
+    when it has both) and, beside "loc" ones, the "int" postalInfo (ascii_form)."""
 
     id: str
     roid: str
@@ -39,6 +49,12 @@ class SandboxContact:
     """Client-set statuses only (an empty tuple is status "ok")."""
     cr_date: datetime
     up_date: datetime | None
+    ascii_form: PostalInfo | None = None
+
+    @property
+    def postal_infos(self) -> tuple[PostalInfo, ...]:
+        """Its postalInfo of each type: "int" first, then "loc"."""
+        return self.as_contact_data().postal_infos
 
     def as_contact_data(self) -> ContactData:
         """The contact as the codec's ContactData."""
@@ -58,6 +74,7 @@ class SandboxContact:
             email=self.email,
             auth_info=self.auth_info,
             postal_type="loc" if self.postal_type == "loc" else "int",
+            ascii_form=self.ascii_form if self.postal_type == "loc" else None,
         )
 
 
@@ -126,6 +143,37 @@ def disclose_value(text: str | None) -> Disclose | None:
     return Disclose(**{item: flag == "1" for item, flag in zip(DISCLOSABLE, text, strict=True)})
 
 
+def postal_text(info: PostalInfo | None) -> str | None:
+    """A postalInfo as the JSON text of its column (None for none)."""
+    if info is None:
+        return None
+    addr = info.addr
+    return json.dumps(
+        {
+            "type": info.type,
+            "name": info.name,
+            "org": info.org,
+            "street": list(addr.street),
+            "city": addr.city,
+            "sp": addr.sp,
+            "pc": addr.pc,
+            "cc": addr.cc,
+        }
+    )
+
+
+def postal_value(text: str | None) -> PostalInfo | None:
+    """The postalInfo of a column's JSON text."""
+    if not text:
+        return None
+    data = json.loads(text)
+    address = Address(
+        street=tuple(data["street"]), city=data["city"], sp=data["sp"], pc=data["pc"], cc=data["cc"]
+    )
+    kind: PostalType = "loc" if data["type"] == "loc" else "int"
+    return PostalInfo(type=kind, name=data["name"], org=data["org"], addr=address)
+
+
 def contact_record(row: sqlite3.Row) -> SandboxContact:
     return SandboxContact(
         id=row["id"],
@@ -151,6 +199,7 @@ def contact_record(row: sqlite3.Row) -> SandboxContact:
         statuses=words(row["statuses"]),
         cr_date=datetime.fromisoformat(row["cr_date"]),
         up_date=date_or_none(row["up_date"]),
+        ascii_form=postal_value(row["int_form"]),
     )
 
 

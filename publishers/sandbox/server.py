@@ -22,6 +22,7 @@ from lxml import etree
 from domains.vocabulary import RegistryContactPolicy
 from publishers.epp.model import (
     HOST_NS,
+    SECDNS_NS,
     Command,
     ContactData,
     Dcp,
@@ -125,6 +126,9 @@ class SandboxRegistry(EppListener):
         keyfile: str | os.PathLike[str] | None = None,
         tls_dir: str | os.PathLike[str] | None = None,
         server_names: Sequence[str] = (),
+        client_ca: str | os.PathLike[str] | None = None,
+        obj_uris: Sequence[str] = OBJ_URIS,
+        ext_uris: Sequence[str] | None = None,
         clients: Mapping[str, str] | None = None,
         contacts_policy: Mapping[str, str] | None = None,
         faults: FaultPlan | None = None,
@@ -153,12 +157,17 @@ class SandboxRegistry(EppListener):
             Path(tls_dir) if tls_dir else self.db_path.with_name(self.db_path.name + ".tls")
         )
         self.server_names = tuple(server_names)
+        if client_ca is not None and ssl_context is not None:
+            raise ValueError("client_ca needs the sandbox's own TLS context, not a given one")
+        self.client_ca = None if client_ca is None else Path(client_ca)
         self.clients = dict(clients or {})
         self.contacts_policy = normalise_policy(contacts_policy or {})
         self.faults = faults or FaultPlan()
         self.host_objects = host_objects
-        self.obj_uris = OBJ_URIS if host_objects else tuple(u for u in OBJ_URIS if u != HOST_NS)
-        self.ext_uris = EXT_URIS if secdns else ()
+        # The greeting's services: as given, less host objects and secDNS when they are off.
+        self.obj_uris = tuple(u for u in obj_uris if host_objects or u != HOST_NS)
+        offered = EXT_URIS if ext_uris is None else tuple(ext_uris)
+        self.ext_uris = tuple(u for u in offered if secdns or u != SECDNS_NS)
         self.sv_id = sv_id
         self.dcp = dcp or Dcp()
         self.answers: Counter[int] = Counter()
@@ -221,6 +230,8 @@ class SandboxRegistry(EppListener):
             context, self._ca_file = tls.context_from_own_ca(
                 self.tls_dir, tls.names_for(self.host, self.server_names)
             )
+        if self.client_ca is not None:
+            tls.require_client_certificates(context, self.client_ca)
         await self._listen(context)
 
     async def stop(self) -> None:
@@ -431,7 +442,9 @@ class SandboxRegistry(EppListener):
     def _login(self, state: Connection, command: Command) -> Reply:
         login = command.payload
         with self._lock:
-            reply = session.login(state, login, self._passwords, self.obj_uris, self.ext_uris)
+            reply = session.login(
+                state, login, self._passwords, services=(self.obj_uris, self.ext_uris)
+            )
             if reply.code == 1000 and login.new_pw is not None:
                 self.add_client(login.cl_id, login.new_pw)
         if reply.code == 1000:

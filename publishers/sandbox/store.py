@@ -19,6 +19,7 @@ from publishers.sandbox.records import (
     disclose_text,
     domain_record,
     host_record,
+    postal_text,
 )
 
 _SCHEMA = """
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS contact (
     disclose TEXT,
     statuses TEXT NOT NULL DEFAULT '',
     cr_date TEXT NOT NULL,
-    up_date TEXT
+    up_date TEXT,
+    int_form TEXT
 );
 CREATE TABLE IF NOT EXISTS domain (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,7 +114,7 @@ CREATE TABLE IF NOT EXISTS domain_ds (
 CONTACT_COLUMNS = (
     "seq, id, cl_id, cr_id, up_id, postal_type, name, org, street1, street2, street3, city, sp,"
     " pc, cc, voice, voice_ext, fax, fax_ext, email, auth_info, disclose, statuses, cr_date,"
-    " up_date"
+    " up_date, int_form"
 )
 DOMAIN_COLUMNS = (
     "seq, name, cl_id, cr_id, up_id, registrant, ns, statuses, auth_info, cr_date, ex_date, up_date"
@@ -138,10 +140,19 @@ def open_db(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         # Checkpoints (and their fsyncs) run in a background thread, not in the event loop.
         db.execute("PRAGMA wal_autocheckpoint=0")
         db.executescript(_SCHEMA)
+        _add_missing_columns(db)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")
     return db
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a database made by an older sandbox up to the schema (int_form: the "int"
+    postalInfo of a contact that also has a "loc" one, as JSON)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(contact)")}
+    if "int_form" not in columns:
+        db.execute("ALTER TABLE contact ADD COLUMN int_form TEXT")
 
 
 class Checkpointer(threading.Thread):
@@ -393,8 +404,8 @@ class SandboxStore:
         self.db.execute(
             "INSERT INTO contact (id, cl_id, cr_id, postal_type, name, org, street1, street2,"
             " street3, city, sp, pc, cc, voice, voice_ext, fax, fax_ext, email, auth_info,"
-            " disclose, cr_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?)",
+            " disclose, cr_date, int_form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?, ?)",
             (
                 contact.handle,
                 sponsor,
@@ -415,6 +426,7 @@ class SandboxStore:
                 contact.auth_info,
                 disclose_text(disclose),
                 now.isoformat(),
+                postal_text(contact.ascii_form),
             ),
         )
         return now

@@ -1,4 +1,4 @@
-"""The sandbox's TLS: a given certificate, or one issued by its own CA kept beside its database."""
+"""The sandbox's TLS: a given certificate or its own CA's, and client certificates on request."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from pathlib import Path
 
 
 def _server_context() -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # Not create_default_context: that trusts the system's CAs for client certificates too.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+def require_client_certificates(context: ssl.SSLContext, client_ca: str | os.PathLike[str]) -> None:
+    """Make a server context refuse every client without a certificate signed by the CA in the
+    PEM file client_ca (and trust no other CA for clients)."""
+    context.load_verify_locations(cafile=os.fspath(client_ca))
+    context.verify_mode = ssl.CERT_REQUIRED
 
 
 def context_from_files(certfile: str, keyfile: str | None) -> ssl.SSLContext:

@@ -9,7 +9,13 @@ from collections.abc import Callable
 
 from publishers.epp.client.commands import contact_create, contact_info, domain_info, new_cltrid
 from publishers.epp.model import ContactInfo, DomainInfo, Greeting, Response
-from publishers.epp.session import AmbiguousOutcome, EppCommandError, EppTransportError
+from publishers.epp.session import (
+    AmbiguousOutcome,
+    ClientCertificateRefused,
+    EppCommandError,
+    EppTransportError,
+    ServiceMissing,
+)
 from publishers.registries import Registry, RegistryConfigError
 from publishers.sync.jobs import Job
 from publishers.sync.outcomes import EXISTS_CODE, MISSING_CODE, Permanent, Retry, classify
@@ -51,6 +57,10 @@ class RegistryChannel:
             raise Retry(
                 f"login to registry {registry.name} failed: {exc.code} {exc.message}", exc.code
             ) from exc
+        except (ClientCertificateRefused, ServiceMissing) as exc:
+            # Ours to mend (the registries file) or the registry's: said once, tried later.
+            self.pools.warn_once(registry, "registry %s cannot be used: %s", exc)
+            raise Retry(f"registry {registry.name}: {exc}") from exc
         except EppTransportError as exc:
             raise Retry(f"registry {registry.name} unreachable: {exc}") from exc
         except RegistryConfigError as exc:

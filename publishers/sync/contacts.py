@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-import secrets
-from typing import Literal
+import dataclasses
+
+from anyascii import anyascii
 
 from domains.models import Contact
-from publishers.epp.model import ContactData, ContactInfo, Disclose, DomainInfo
+from publishers.epp.model import (
+    Address,
+    ContactData,
+    ContactInfo,
+    Disclose,
+    DomainInfo,
+    PostalInfo,
+    PostalType,
+)
+from publishers.passwords import DEFAULT_RULE, PasswordRule
 
 ALL_PUBLIC = Disclose(name=True, org=True, addr=True, voice=True, fax=True, email=True)
+LINE_LIMIT, PC_LIMIT = 255, 16
+"""The contact schema's limits of a postal line and of a postal code."""
+NO_ASCII = "-"
+"""The ASCII form of a required item that has none (characters no transliteration knows)."""
 
 
 def _strip(value: str | None) -> str | None:
@@ -18,14 +32,42 @@ def _strip(value: str | None) -> str | None:
     return value or None
 
 
-def contact_data(contact: Contact, auth_info: str | None = None) -> ContactData:
-    """The store's contact as EPP sends it (postal type loc when any postal item is not ASCII)."""
+def _ascii(value: str | None, limit: int = LINE_LIMIT) -> str | None:
+    """value transliterated to ASCII (anyascii), spaces collapsed, within the schema's limit."""
+    if value is None:
+        return None
+    return " ".join(anyascii(value).split())[:limit].strip() or None
+
+
+def ascii_form(info: PostalInfo) -> PostalInfo:
+    """The "int" postalInfo of postal items given with non-ASCII characters: each transliterated
+    (RFC 5733 §2.3 allows only 7-bit ASCII there)."""
+    addr = info.addr
+    street = tuple(line for line in (_ascii(line) for line in addr.street) if line)
+    return PostalInfo(
+        type="int",
+        name=_ascii(info.name) or NO_ASCII,
+        org=_ascii(info.org),
+        addr=Address(
+            street=street,
+            city=_ascii(addr.city) or NO_ASCII,
+            sp=_ascii(addr.sp),
+            pc=_ascii(addr.pc, PC_LIMIT),
+            cc=addr.cc,
+        ),
+    )
+
+
+def contact_data(
+    contact: Contact, auth_info: str | None = None, *, rule: PasswordRule = DEFAULT_RULE
+) -> ContactData:
+    """The store's contact as EPP sends it: postalInfo "int" when every postal item is ASCII,
+    else "loc" with its ASCII form as "int" beside it; a new authInfo made to `rule` unless
+    auth_info is given."""
     street = tuple(line.strip() for line in (contact.street or ()) if line and line.strip())[:3]
     postal = [contact.name, contact.org, *street, contact.city, contact.state, contact.postal_code]
-    postal_type: Literal["int", "loc"] = (
-        "int" if all(v is None or v.isascii() for v in postal) else "loc"
-    )
-    return ContactData(
+    postal_type: PostalType = "int" if all(v is None or v.isascii() for v in postal) else "loc"
+    data = ContactData(
         handle=contact.handle,
         name=contact.name,
         org=_strip(contact.org),
@@ -39,40 +81,51 @@ def contact_data(contact: Contact, auth_info: str | None = None) -> ContactData:
         fax=_strip(contact.fax),
         fax_ext=_strip(contact.fax_ext) if _strip(contact.fax) else None,
         email=contact.email,
-        auth_info=auth_info or new_auth_info(),
+        auth_info=auth_info or new_auth_info(rule),
         postal_type=postal_type,
+    )
+    if postal_type == "int":
+        return data
+    return dataclasses.replace(data, ascii_form=ascii_form(data.postal_info))
+
+
+def new_auth_info(rule: PasswordRule = DEFAULT_RULE) -> str:
+    """A fresh authInfo password for a contact we create, made to the registry's rule (we never
+    need it back)."""
+    return rule.generate()
+
+
+def wanted_forms(data: ContactData, info: ContactInfo | None) -> dict[PostalType, PostalInfo]:
+    """The postalInfo of each type the registry should hold: ours, and for a "loc" one that the
+    registry holds and we no longer send (the data became ASCII), the data itself: EPP cannot
+    remove a postalInfo, so it is kept in step."""
+    forms: dict[PostalType, PostalInfo] = {form.type: form for form in data.postal_infos}
+    if info is not None and info.postal("loc") is not None and "loc" not in forms:
+        given = data.postal_info
+        forms["loc"] = PostalInfo(type="loc", name=given.name, org=given.org, addr=given.addr)
+    return forms
+
+
+def same_postal(have: PostalInfo | None, want: PostalInfo) -> bool:
+    """True when the registry's postalInfo holds want's items."""
+    if have is None:
+        return False
+    return (
+        have.name == want.name
+        and (have.org or None) == (want.org or None)
+        and same_address(have.addr, want.addr)
     )
 
 
-def new_auth_info() -> str:
-    """A fresh authInfo password for a contact we create (we never need it back)."""
-    return secrets.token_urlsafe(12)
-
-
-def matches(info: ContactInfo, data: ContactData, disclose: Disclose | None) -> bool:
-    """True when the registry's contact holds every item of data and the disclose flags."""
-    if not info.postal_info:
-        return False
-    postal = info.postal_info[0]
-    want = data.postal_info.addr
-    have = postal.addr
-    same = (
-        postal.name == data.name
-        and (postal.org or None) == (data.org or None)
-        and tuple(have.street) == tuple(want.street)
+def same_address(have: Address, want: Address) -> bool:
+    """True when the registry's address holds want's items."""
+    return (
+        tuple(have.street) == tuple(want.street)
         and have.city == want.city
         and (have.sp or None) == (want.sp or None)
         and (have.pc or None) == (want.pc or None)
         and have.cc.upper() == want.cc.upper()
-        and (info.voice or None) == (data.voice or None)
-        and (info.voice_ext or None) == (data.voice_ext or None)
-        and (info.fax or None) == (data.fax or None)
-        and (info.fax_ext or None) == (data.fax_ext or None)
-        and info.email == data.email
     )
-    if not same or disclose is None:
-        return same
-    return (info.disclose or ALL_PUBLIC) == disclose
 
 
 def techs_of(info: DomainInfo) -> tuple[str, ...]:
@@ -80,4 +133,13 @@ def techs_of(info: DomainInfo) -> tuple[str, ...]:
     return tuple(handle for kind, handle in info.contacts if kind == "tech")
 
 
-__all__ = ["ALL_PUBLIC", "contact_data", "matches", "new_auth_info", "techs_of"]
+__all__ = [
+    "ALL_PUBLIC",
+    "ascii_form",
+    "contact_data",
+    "new_auth_info",
+    "same_address",
+    "same_postal",
+    "techs_of",
+    "wanted_forms",
+]

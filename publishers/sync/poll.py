@@ -18,7 +18,7 @@ from domains.errors import NotFound
 from domains.store import Store
 from publishers.epp.client.commands import new_cltrid, poll_ack, poll_request
 from publishers.epp.model import DomainTransfer
-from publishers.epp.session import EppCommandError, EppSession, EppTransportError
+from publishers.epp.session import EppCommandError, EppSession, EppTransportError, ServiceMissing
 from publishers.registries import Registry, RegistryConfigError, RegistryMap
 from publishers.sync.pool import RegistryPools
 from publishers.sync.record import ACTOR
@@ -53,6 +53,8 @@ class PollReader:
                 await self._drain(registry, report)
             except EppCommandError as exc:
                 self.pools.warn_once(registry, "registry %s refused our login: EPP %s", exc.code)
+            except ServiceMissing as exc:  # the entries' flows say so too, on each entry
+                self.pools.warn_once(registry, "registry %s cannot be polled: %s", str(exc))
             except (EppTransportError, RegistryConfigError, OSError) as exc:
                 log.warning("poll of registry %s failed: %s", registry.name, type(exc).__name__)
 

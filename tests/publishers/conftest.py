@@ -12,6 +12,7 @@ from domains.settings import Settings
 from domains.store import Store
 from publishers.sandbox.server import SandboxRegistry
 from tests.support.rdds import rdds_settings, seed
+from tests.support.sandbox import RecordingSandbox
 from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
@@ -53,6 +54,17 @@ def sandbox_password(monkeypatch: pytest.MonkeyPatch) -> None:
 async def sandbox(tmp_path: Path) -> AsyncIterator[SandboxRegistry]:
     """The sandbox registry over TLS on the test's event loop, our client id known to it."""
     registry = SandboxRegistry(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
+    await registry.start()
+    try:
+        yield registry
+    finally:
+        await registry.stop()
+
+
+@pytest.fixture
+async def recording_sandbox(tmp_path: Path) -> AsyncIterator[RecordingSandbox]:
+    """The sandbox fixture's registry, keeping every frame a client sent it."""
+    registry = RecordingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})
     await registry.start()
     try:
         yield registry

@@ -332,7 +332,7 @@ def test_every_disclose_combination(
     else:
         assert element is None
 
-    change = ContactChange(postal_type=postal_type, auth_info="n3w-Auth", disclose=disclose)
+    change = ContactChange(auth_info="n3w-Auth", disclose=disclose, disclose_types=(postal_type,))
     update = ContactUpdate(handle=contact.handle, change=change)
     update_root = assert_valid(ietf_schema, contact_update(update, cltrid="D-2"))
     chg = update_root.find(".//c:update/c:chg", NS)
@@ -591,6 +591,23 @@ EMAILS = st.from_regex(r"[a-z0-9._+-]{1,20}@[a-z0-9-]{1,20}\.[a-z]{2,6}", fullma
 
 
 @st.composite
+def ascii_forms(draw: st.DrawFn) -> PostalInfo:
+    """An "int" postalInfo, as sent beside a "loc" one."""
+    return PostalInfo(
+        type="int",
+        name=draw(lines(ASCII_TEXT, 255)),
+        org=draw(optional(lines(ASCII_TEXT, 255))),
+        addr=Address(
+            street=tuple(draw(st.lists(lines(ASCII_TEXT, 255), max_size=3))),
+            city=draw(lines(ASCII_TEXT, 255)),
+            sp=draw(optional(lines(ASCII_TEXT, 255))),
+            pc=draw(optional(POSTCODES)),
+            cc=draw(st.from_regex(r"[A-Z]{2}", fullmatch=True)),
+        ),
+    )
+
+
+@st.composite
 def contacts(draw: st.DrawFn) -> ContactData:
     postal_type = draw(st.sampled_from(["int", "loc"]))
     alphabet = ASCII_TEXT if postal_type == "int" else UNICODE_TEXT
@@ -612,6 +629,7 @@ def contacts(draw: st.DrawFn) -> ContactData:
         email=draw(EMAILS),
         auth_info=draw(st.text(alphabet, min_size=1, max_size=32)),
         postal_type=postal_type,
+        ascii_form=draw(st.none() | ascii_forms()) if postal_type == "loc" else None,
     )
 
 
@@ -670,7 +688,7 @@ def test_any_contact_info_answer_round_trips(
         handle=contact.handle,
         roid="C42-SANDBOX",
         statuses=("ok", "linked"),
-        postal_info=(contact.postal_info,),
+        postal_info=contact.postal_infos,
         voice=contact.voice,
         voice_ext=contact.voice_ext,
         fax=contact.fax,

@@ -35,6 +35,7 @@ from publishers.epp.model import (
     Disclose,
     DomainCreate,
     DomainUpdate,
+    PostalChange,
 )
 from publishers.epp.session import (
     AmbiguousOutcome,
@@ -172,7 +173,13 @@ async def test_ote_tech_move(sandbox: SandboxRegistry, ca_file: str) -> None:
 
         # 7. Update: chg (address, phone, email) and disclose in one command.
         change = ContactChange(
-            addr=Address(street=("1 Quay Street", "Floor 2"), city="Bath", pc="BA1 1AA", cc="GB"),
+            postal=(
+                PostalChange(
+                    addr=Address(
+                        street=("1 Quay Street", "Floor 2"), city="Bath", pc="BA1 1AA", cc="GB"
+                    )
+                ),
+            ),
             voice="+44.1225000000",
             email="noc@interlink.example.net",
             disclose=Disclose(),

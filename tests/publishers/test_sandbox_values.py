@@ -23,6 +23,7 @@ from publishers.epp.model import (
     ContactUpdate,
     DomainCreate,
     DomainUpdate,
+    PostalChange,
     Response,
 )
 from publishers.epp.session import EppSession
@@ -155,7 +156,7 @@ async def test_a_good_contact_is_created_and_a_bad_update_changes_nothing(
     assert response.code == 1000, response.results
     for change, value in (
         (ContactChange(email="no-at-sign.example.org"), "no-at-sign.example.org"),
-        (ContactChange(addr=Address(city="Bristol", cc="UK")), "UK"),
+        (ContactChange(postal=(PostalChange(addr=Address(city="Bristol", cc="UK")),)), "UK"),
         (ContactChange(voice="+999.12345678"), "+999.12345678"),
     ):
         update = ContactUpdate(handle="IL-GOOD1", change=change)

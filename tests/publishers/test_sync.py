@@ -311,7 +311,13 @@ async def test_a_lost_answer_is_resolved_with_info_before_resending(store, sandb
                 ("domain:info", 1000),
             ]
         else:
-            assert verbs == [("contact:update", None), ("contact:info", 1000)]
+            # info first (what the registry holds narrows the change), then after the lost
+            # answer info again: nothing is sent twice.
+            assert verbs == [
+                ("contact:info", 1000),
+                ("contact:update", None),
+                ("contact:info", 1000),
+            ]
     assert sandbox.stats["dropped"] == 3
     assert_sandbox_equals_store(store, sandbox, regs, seeded.names)
     assert sandbox.snapshot().contacts[registrant.handle].city == "Leipzig"

@@ -20,6 +20,7 @@ from domains import outbox
 from domains.changes import Workflow
 from domains.models import Contact, OutboxEntry
 from domains.store import Store
+from portal.links import PortalLinks
 from publishers.disclose import disclose_for
 from publishers.epp.model import Disclose
 from publishers.policy import build_view
@@ -27,6 +28,8 @@ from publishers.registries import RegistryMap, load_registries
 from publishers.sandbox.records import SandboxSnapshot
 from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.contacts import ALL_PUBLIC, contact_data
+from publishers.sync.options import SyncOptions
+from publishers.sync.worker import SyncWorker
 from tests.support.factories import make_domain
 
 CLIENT_ID = "interlink"
@@ -85,8 +88,11 @@ def write_registries(
     tld_contacts: Mapping[str, Mapping[str, str]] | None = None,
     read_timeout: float = 5.0,
     commands_per_second: float | None = None,
+    client_cert: tuple[Path, Path] | None = None,
+    contact_passwords: str | None = None,
 ) -> Path:
-    """A registries TOML file pointing the TLDs at the running sandbox."""
+    """A registries TOML file pointing the TLDs at the running sandbox; client_cert is a
+    (cert_file, key_file) pair, contact_passwords the TOML lines of that table."""
     lines = [
         "[registries.sandbox]",
         f"tlds = [{', '.join(repr(t).replace(chr(39), chr(34)) for t in tlds)}]",
@@ -101,6 +107,10 @@ def write_registries(
     ]
     if commands_per_second is not None:
         lines.append(f"commands_per_second = {commands_per_second}")
+    if client_cert is not None:
+        lines += [f'cert_file = "{client_cert[0]}"', f'key_file = "{client_cert[1]}"']
+    if contact_passwords is not None:
+        lines += ["[registries.sandbox.contact_passwords]", contact_passwords]
     if contacts:
         lines.append("[registries.sandbox.contacts]")
         lines += [f'{role} = "{value}"' for role, value in contacts.items()]
@@ -230,6 +240,9 @@ def contact_matches_store(
     ):
         if (mine or None) != (theirs or None):
             problems.append(f"{contact.handle}.{item}: store {mine!r} != sandbox {theirs!r}")
+    if want.ascii_form is not None and have.ascii_form != want.ascii_form:
+        # Non-ASCII data: its ASCII form is the registry's "int" postalInfo.
+        problems.append(f"{contact.handle}.ascii_form: {want.ascii_form} != {have.ascii_form}")
     if disclose is not None and (have.disclose or ALL_PUBLIC) != disclose:
         problems.append(f"{contact.handle}.disclose: {have.disclose} != {disclose}")
     return problems
@@ -374,3 +387,17 @@ LOCK = ["clientDeleteProhibited", "clientTransferProhibited", "clientUpdateProhi
 def ds_record(n: int) -> dict[str, Any]:
     """A DS record as the outbox payload carries it, distinct per n."""
     return {"key_tag": 10000 + n, "alg": 13, "digest_type": 2, "digest": f"{n:064X}"}
+
+
+#: Quick retries and back-off for tests (a retried entry is due again in 5-10 s, not this run).
+QUICK = {"retry_wait": 0.01, "retry_wait_max": 0.05, "backoff": 5.0, "backoff_max": 10.0}
+
+
+async def sync_once(store: Store, regs: RegistryMap, **options: Any) -> Any:
+    """One `run_once` of a sync worker (its report), within 30 s."""
+    worker = SyncWorker(
+        store, regs, SyncOptions(**{**QUICK, **options}), links=PortalLinks(store.settings)
+    )
+    async with worker:
+        async with asyncio.timeout(30):
+            return await worker.run_once()

@@ -4,6 +4,7 @@ and `registry-sandbox transfer-out DOMAIN`, which moves a domain away as another
 from __future__ import annotations
 
 import os
+import ssl
 from pathlib import Path
 
 import typer
@@ -82,6 +83,15 @@ def registry_sandbox_command(
     seed: int = typer.Option(None, "--seed", help="Seed for repeatable fault injection."),
     certfile: Path = typer.Option(None, "--cert", help="Server certificate (PEM chain)."),
     keyfile: Path = typer.Option(None, "--key", help="Server key (PEM), if not in --cert."),
+    client_ca: Path = typer.Option(
+        None,
+        "--client-ca",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="Require a TLS client certificate signed by this CA (PEM); connections without "
+        "one, or with another, are refused (mutual TLS, as many registries do).",
+    ),
 ) -> None:
     """Run the local EPP registry until Ctrl-C (or SIGTERM)."""
     if ctx.invoked_subcommand is not None:
@@ -106,6 +116,8 @@ def registry_sandbox_command(
         if registry.ca_file:
             console.print(f"CA certificate: {registry.ca_file}")
         console.print(f"database: {registry.db_path}")
+        if registry.client_ca is not None:
+            console.print(f"client certificates: required, signed by {registry.client_ca}")
         console.print(f"clients: {', '.join(sorted(clients))}")
         if policy:
             console.print(f"contacts prohibited under: {', '.join(sorted(policy))}")
@@ -126,8 +138,14 @@ def registry_sandbox_command(
             faults=faults,
             certfile=None if certfile is None else str(certfile),
             keyfile=None if keyfile is None else str(keyfile),
+            client_ca=None if client_ca is None else str(client_ca),
             on_ready=ready,
         )
+    except ssl.SSLError as exc:
+        err_console.print(
+            f"[bold red]error:[/] --client-ca {client_ca}: not a CA certificate: {exc}"
+        )
+        raise typer.Exit(1) from None
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] {exc.strerror or exc}")
         raise typer.Exit(1) from None

@@ -24,6 +24,7 @@ from publishers.policy import FieldView, PublicationView, build_view
 from publishers.profiles import FIELDS, Publications
 from publishers.rdap import rdap_json
 from publishers.registries import load_registries
+from publishers.sync.contacts import contact_data as sync_contact_data
 from publishers.whois import render_whois
 from tui.commands.common import acting, opened_store, user_errors
 
@@ -50,26 +51,9 @@ def publication_of(settings: Settings, profile: str | None) -> Publications:
 
 
 def contact_data(contact: Contact) -> ContactData:
-    """The stored contact as <contact:create> sends it ("loc" postal info unless all ASCII)."""
-    texts = [contact.name, contact.org, *contact.street, contact.city, contact.state]
-    ascii_only = all(text.isascii() for text in texts if text)
-    return ContactData(
-        handle=contact.handle,
-        name=contact.name,
-        org=contact.org or None,
-        street=tuple(line for line in contact.street if line),
-        city=contact.city,
-        sp=contact.state or None,
-        pc=contact.postal_code or None,
-        cc=contact.country,
-        voice=contact.voice or None,
-        voice_ext=contact.voice_ext or None,
-        fax=contact.fax or None,
-        fax_ext=contact.fax_ext or None,
-        email=contact.email,
-        auth_info=PREVIEW_AUTH_INFO,
-        postal_type="int" if ascii_only else "loc",
-    )
+    """The stored contact as <contact:create> sends it (the sync's own form: "int", or "loc"
+    with its ASCII form beside it), with a placeholder authInfo."""
+    return sync_contact_data(contact, auth_info=PREVIEW_AUTH_INFO)
 
 
 def epp_preview(record: DomainRecord, view: PublicationView) -> str:

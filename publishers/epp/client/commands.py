@@ -179,7 +179,9 @@ def contact_create(contact: ContactData, disclose: Disclose | None = None, *, cl
     """<contact:create>; disclose (after authInfo) comes from the publication policy."""
     root, command, element = _object_command("create", CONTACT_NS)
     sub(element, CONTACT_NS, "id", _check_handle(contact.handle))
-    postal_info_element(element, contact.postal_info)
+    infos = contact.postal_infos
+    for info in infos:
+        postal_info_element(element, info)
     if present(contact.voice):
         phone_element(element, "voice", contact.voice, contact.voice_ext)
     if present(contact.fax):
@@ -187,7 +189,7 @@ def contact_create(contact: ContactData, disclose: Disclose | None = None, *, cl
     sub(element, CONTACT_NS, "email", contact.email)
     auth_info_element(element, CONTACT_NS, contact.auth_info)
     if disclose is not None:
-        disclose_element(element, disclose, contact.postal_type, explicit=False)
+        disclose_element(element, disclose, [info.type for info in infos], explicit=False)
     return _finish(root, command, cltrid)
 
 
@@ -202,15 +204,21 @@ def contact_info(handle: str, *, cltrid: str, auth_info: str | None = None) -> b
 
 def _contact_change_element(parent: etree._Element, change: ContactChange) -> None:
     element = sub(parent, CONTACT_NS, "chg")
-    if change.name is not None or change.org is not None or change.addr is not None:
-        require_ascii(change.postal_type, change.name, change.org, change.addr)
-        postal = sub(element, CONTACT_NS, "postalInfo", type=change.postal_type)
-        if change.name is not None:
-            sub(postal, CONTACT_NS, "name", change.name)
-        if change.org is not None:
-            sub(postal, CONTACT_NS, "org", change.org)
-        if change.addr is not None:
-            address_element(postal, change.addr)
+    types = [postal.type for postal in change.postal]
+    if len(set(types)) != len(types):
+        raise ValueError('a contact change holds at most one "int" and one "loc" postalInfo')
+    for postal_change in change.postal:
+        if postal_change.is_empty():
+            continue
+        name, org, addr = postal_change.name, postal_change.org, postal_change.addr
+        require_ascii(postal_change.type, name, org, addr)
+        postal = sub(element, CONTACT_NS, "postalInfo", type=postal_change.type)
+        if name is not None:
+            sub(postal, CONTACT_NS, "name", name)
+        if org is not None:
+            sub(postal, CONTACT_NS, "org", org)
+        if addr is not None:
+            address_element(postal, addr)
     if change.voice is not None:
         phone_element(element, "voice", change.voice, change.voice_ext, allow_empty=True)
     if change.fax is not None:
@@ -220,7 +228,7 @@ def _contact_change_element(parent: etree._Element, change: ContactChange) -> No
     if change.auth_info is not None:
         auth_info_element(element, CONTACT_NS, change.auth_info)
     if change.disclose is not None:
-        disclose_element(element, change.disclose, change.postal_type, explicit=True)
+        disclose_element(element, change.disclose, change.disclose_types, explicit=True)
 
 
 def contact_update(update: ContactUpdate, *, cltrid: str) -> bytes:

@@ -26,9 +26,12 @@ from publishers.epp.model import (
     HostCreate,
     Login,
     Poll,
+    PostalChange,
+    PostalInfo,
     PostalType,
 )
 from publishers.epp.xmlread import (
+    children,
     epp_body,
     find,
     local_name,
@@ -114,9 +117,23 @@ def _session_payload(verb_name: str, verb: etree._Element) -> Login | Poll | Non
 # ---------------------------------------------------------------- contact
 
 
+def _postal_forms(element: etree._Element) -> dict[PostalType, PostalInfo]:
+    """The postalInfo children by type (RFC 5733: at most one "int" and one "loc")."""
+    forms: dict[PostalType, PostalInfo] = {}
+    for child in children(element, CONTACT_NS, "postalInfo"):
+        info = read_postal_info(child)
+        if info.type in forms:
+            raise EppParseError(f'two postalInfo elements of type "{info.type}"')
+        forms[info.type] = info
+    return forms
+
+
 def _contact_create(element: etree._Element) -> ContactCreate:
-    # RFC 5733 allows an int and a loc postalInfo; ContactData holds one, so the first is kept.
-    postal = read_postal_info(require(element, CONTACT_NS, "postalInfo"))
+    # The "loc" postalInfo holds the items as given and the "int" one their ASCII form; with
+    # only one, it is the items as given.
+    require(element, CONTACT_NS, "postalInfo")
+    forms = _postal_forms(element)
+    postal = forms.get("loc") or forms["int"]
     voice, voice_ext = read_phone(element, "voice")
     fax, fax_ext = read_phone(element, "fax")
     contact = ContactData(
@@ -135,29 +152,40 @@ def _contact_create(element: etree._Element) -> ContactCreate:
         email=require_token(element, CONTACT_NS, "email"),
         auth_info=read_auth_info(element, CONTACT_NS) or "",
         postal_type=postal.type,
+        ascii_form=forms.get("int") if postal.type == "loc" else None,
     )
     return ContactCreate(contact=contact, disclose=read_disclose(element))
 
 
-def _change_postal_type(chg: etree._Element, postal: etree._Element | None) -> PostalType:
-    if postal is not None:
-        return read_postal_type(postal)
-    # Without a postalInfo only the typed items of disclose (name, org, addr) say int or loc.
+def _postal_change(postal: etree._Element) -> PostalChange:
+    addr = find(postal, CONTACT_NS, "addr")
+    return PostalChange(
+        type=read_postal_type(postal),
+        name=text(find(postal, CONTACT_NS, "name")),
+        org=text(find(postal, CONTACT_NS, "org")),
+        addr=None if addr is None else read_address(addr),
+    )
+
+
+def _disclose_types(
+    chg: etree._Element, postal: tuple[PostalChange, ...]
+) -> tuple[PostalType, ...]:
+    # The typed items of disclose (name, org, addr) say which postalInfo types they cover;
+    # without any, the types changed, else "int".
     disclose = find(chg, CONTACT_NS, "disclose")
-    typed = None if disclose is None else next((i for i in disclose if i.get("type")), None)
-    return "int" if typed is None else read_postal_type(typed)
+    typed = [] if disclose is None else [read_postal_type(i) for i in disclose if i.get("type")]
+    default: tuple[PostalType, ...] = ("int",)
+    return tuple(dict.fromkeys(typed)) or tuple(p.type for p in postal) or default
 
 
 def _contact_change(chg: etree._Element) -> ContactChange:
-    postal = find(chg, CONTACT_NS, "postalInfo")
-    addr = None if postal is None else find(postal, CONTACT_NS, "addr")
+    postal = tuple(_postal_change(p) for p in children(chg, CONTACT_NS, "postalInfo"))
+    if len({p.type for p in postal}) != len(postal):
+        raise EppParseError("two postalInfo elements of the same type in <chg>")
     voice, voice_ext = read_phone(chg, "voice")
     fax, fax_ext = read_phone(chg, "fax")
     return ContactChange(
-        postal_type=_change_postal_type(chg, postal),
-        name=None if postal is None else text(find(postal, CONTACT_NS, "name")),
-        org=None if postal is None else text(find(postal, CONTACT_NS, "org")),
-        addr=None if addr is None else read_address(addr),
+        postal=postal,
         voice=voice,
         voice_ext=voice_ext,
         fax=fax,
@@ -165,6 +193,7 @@ def _contact_change(chg: etree._Element) -> ContactChange:
         email=token(find(chg, CONTACT_NS, "email")),
         auth_info=read_auth_info(chg, CONTACT_NS),
         disclose=read_disclose(chg),
+        disclose_types=_disclose_types(chg, postal),
     )
 
 

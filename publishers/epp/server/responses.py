@@ -253,7 +253,8 @@ def contact_info_data(info: ContactInfo) -> etree._Element:
     if info.auth_info is not None:
         auth_info_element(element, CONTACT_NS, info.auth_info)
     if info.disclose is not None:
-        disclose_element(element, info.disclose, info.postal_info[0].type, explicit=True)
+        types = [postal.type for postal in info.postal_info]
+        disclose_element(element, info.disclose, types, explicit=True)
     return element
 
 

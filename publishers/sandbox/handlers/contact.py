@@ -7,13 +7,14 @@ from typing import Any
 
 from domains.vocabulary import RegistryContactPolicy
 from publishers.epp.model import (
-    Address,
     CheckItem,
+    ContactChange,
     ContactCreate,
     ContactInfo,
     ContactInfoQuery,
     ContactUpdate,
     PostalInfo,
+    PostalType,
 )
 from publishers.epp.server.responses import (
     contact_check_data,
@@ -22,7 +23,13 @@ from publishers.epp.server.responses import (
 )
 from publishers.sandbox.handlers import values as value_checks
 from publishers.sandbox.handlers.common import Context, check_statuses, refuse_if
-from publishers.sandbox.records import contact_record, disclose_text, words
+from publishers.sandbox.records import (
+    SandboxContact,
+    contact_record,
+    disclose_text,
+    postal_text,
+    words,
+)
 from publishers.sandbox.reply import Refusal, Reply, contact_value
 from publishers.sandbox.store import utc_now
 
@@ -49,6 +56,7 @@ def create(ctx: Context, create: ContactCreate) -> Reply:
     if len(contact.street) > 3:
         raise Refusal(2306, reason="at most 3 street lines")
     value_checks.contact(contact)
+    _require_ascii_int(contact.postal("int"))
     try:
         now = ctx.store.insert_contact(contact, create.disclose, ctx.client_id)
     except sqlite3.IntegrityError:
@@ -63,21 +71,11 @@ def info(ctx: Context, query: ContactInfoQuery) -> Reply:
     statuses = record.statuses or ("ok",)
     if ctx.store.is_linked(record.id):
         statuses = (*statuses, "linked")
-    address = Address(
-        street=record.street, city=record.city, sp=record.sp, pc=record.pc, cc=record.cc
-    )
     answer = ContactInfo(
         handle=record.id,
         roid=record.roid,
         statuses=statuses,
-        postal_info=(
-            PostalInfo(
-                type="loc" if record.postal_type == "loc" else "int",
-                name=record.name,
-                org=record.org,
-                addr=address,
-            ),
-        ),
+        postal_info=record.postal_infos,
         voice=record.voice,
         voice_ext=record.voice_ext,
         fax=record.fax,
@@ -106,26 +104,8 @@ def update(ctx: Context, update: ContactUpdate) -> Reply:
     change = update.change
     if change is not None:
         value_checks.contact_change(change)
-        if change.name is not None or change.org is not None or change.addr is not None:
-            values["postal_type"] = change.postal_type
-        if change.name is not None:
-            if not change.name.strip():
-                raise Refusal(2306, reason="name must not be empty")
-            values["name"] = change.name
-        if change.org is not None:
-            values["org"] = change.org or None
-        if change.addr is not None:
-            addr = change.addr
-            street = [*addr.street[:3], None, None, None][:3]
-            values.update(
-                street1=street[0],
-                street2=street[1],
-                street3=street[2],
-                city=addr.city,
-                sp=addr.sp or None,
-                pc=addr.pc or None,
-                cc=addr.cc,
-            )
+        if any(not postal.is_empty() for postal in change.postal):
+            values.update(_postal_values(contact_record(row), change))
         if change.voice is not None:
             values["voice"] = change.voice or None
             values["voice_ext"] = change.voice_ext if change.voice else None
@@ -145,6 +125,53 @@ def update(ctx: Context, update: ContactUpdate) -> Reply:
         f"UPDATE contact SET {columns} WHERE seq = ?", (*values.values(), row["seq"])
     )
     return Reply(code=1000, committed=True)
+
+
+def _require_ascii_int(info: PostalInfo | None) -> None:
+    """RFC 5733 §2.3: an "int" postalInfo holds 7-bit ASCII only (2005 otherwise)."""
+    if info is None:
+        return
+    addr = info.addr
+    values = [info.name, info.org, *addr.street, addr.city, addr.sp, addr.pc, addr.cc]
+    if any(value and not value.isascii() for value in values):
+        raise Refusal(2005, reason='postalInfo type "int" must be 7-bit ASCII')
+
+
+def _postal_values(record: SandboxContact, change: ContactChange) -> dict[str, Any]:
+    """The contact's postal columns after the change: each postalInfo of the change updates
+    the one of its type; a type the contact lacks starts as a copy of the one it has."""
+    forms: dict[PostalType, PostalInfo] = {info.type: info for info in record.postal_infos}
+    for postal in change.postal:
+        if postal.is_empty():
+            continue
+        base = forms.get(postal.type) or next(iter(forms.values()))
+        if postal.name is not None and not postal.name.strip():
+            raise Refusal(2306, reason="name must not be empty")
+        if postal.addr is not None and len(postal.addr.street) > 3:
+            raise Refusal(2306, reason="at most 3 street lines")
+        forms[postal.type] = PostalInfo(
+            type=postal.type,
+            name=base.name if postal.name is None else postal.name,
+            org=base.org if postal.org is None else (postal.org or None),
+            addr=base.addr if postal.addr is None else postal.addr,
+        )
+    _require_ascii_int(forms.get("int"))
+    given = forms.get("loc") or forms["int"]
+    addr = given.addr
+    street = [*addr.street[:3], None, None, None][:3]
+    return {
+        "postal_type": given.type,
+        "name": given.name,
+        "org": given.org,
+        "street1": street[0],
+        "street2": street[1],
+        "street3": street[2],
+        "city": addr.city,
+        "sp": addr.sp or None,
+        "pc": addr.pc or None,
+        "cc": addr.cc,
+        "int_form": postal_text(forms.get("int")) if given.type == "loc" else None,
+    }
 
 
 def delete(ctx: Context, handle: str) -> Reply:

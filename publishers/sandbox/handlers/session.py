@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from publishers.epp.model import CONTACT_NS, DOMAIN_NS, HOST_NS, SECDNS_NS, Login, MsgQ, Poll
@@ -33,24 +33,26 @@ def login(
     state: Connection,
     login: Login,
     passwords: Mapping[str, str],
-    obj_uris: tuple[str, ...] = OBJ_URIS,
-    ext_uris: tuple[str, ...] = (),
+    *,
+    services: tuple[Sequence[str], Sequence[str]] = (OBJ_URIS, ()),
 ) -> Reply:
     """The answer to <login>; 1000 when the registrar may log in (the caller then records it).
 
-    A wrong password is 2200, and after three of them on one connection 2501 and close; an
-    object service or extension the greeting did not offer is 2307 or 2103.
+    services are the objURIs and extURIs the greeting offered: asking for another is 2307
+    (object) or 2103 (extension). A wrong password is 2200, and after three of them on one
+    connection 2501 and close.
     """
+    offered_objects, offered_extensions = services
     if state.client_id is not None:
         return Reply(code=2002, msg="Command use error: already logged in")
     if login.version != "1.0":
         return Reply(code=2100)
     if login.lang != "en":
         return Reply(code=2102, msg="Unimplemented option: lang")
-    unknown = [uri for uri in login.obj_uris if uri not in obj_uris]
+    unknown = [uri for uri in login.obj_uris if uri not in offered_objects]
     if unknown:
         return Reply(code=2307, reason=f"unknown object service {unknown[0]}")
-    unknown = [uri for uri in login.ext_uris if uri not in ext_uris]
+    unknown = [uri for uri in login.ext_uris if uri not in offered_extensions]
     if unknown:
         return Reply(code=2103, reason=f"unknown extension {unknown[0]}")
     expected = passwords.get(login.cl_id)

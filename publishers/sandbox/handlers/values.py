@@ -117,8 +117,9 @@ def contact(data: ContactData) -> None:
 
 def contact_change(change: ContactChange) -> None:
     """Every value check of a contact:update's chg (what it leaves alone is not checked)."""
-    if change.addr is not None:
-        _address(change.addr)
+    for postal in change.postal:
+        if postal.addr is not None:
+            _address(postal.addr)
     if change.email is not None:
         email(change.email)
     if change.voice:

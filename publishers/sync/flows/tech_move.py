@@ -16,6 +16,7 @@ from publishers.disclose import disclose_for
 from publishers.epp.client.commands import domain_update
 from publishers.epp.model import DomainInfo, DomainUpdate
 from publishers.epp.session import AmbiguousOutcome
+from publishers.passwords import DEFAULT_RULE
 from publishers.sync.channel import RegistryChannel
 from publishers.sync.contacts import contact_data, techs_of
 from publishers.sync.jobs import Job, Preparation
@@ -67,8 +68,9 @@ def _job(
         # The store moved on since; the view is of the contact this entry moves in.
         record = DomainRecord(record.domain, record.account, {**held, "tech": new})
     view = preparation.view(record, policy)
+    data = contact_data(new, rule=registry.contact_passwords if registry else DEFAULT_RULE)
     return preparation.job(
-        entry, subject, registry, contact=contact_data(new), disclose=disclose_for(view, "tech")
+        entry, subject, registry, contact=data, disclose=disclose_for(view, "tech")
     )
 
 
