@@ -30,7 +30,7 @@ from publishers.epp.model import (
 )
 from publishers.epp.session import EppSession
 from publishers.sandbox.server import SandboxRegistry
-from tests.support.sandbox import PASSWORDS, endpoint_for, logged_in, trustme_contexts
+from tests.support.sandbox import PASSWORDS, endpoint_for, logged_in, session_of, trustme_contexts
 
 DS1 = DsData(12345, 13, 2, "49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC49FD46E6C4B45C55D4AC1234")
 DS2 = DsData(4711, 8, 2, "AB" * 32)
@@ -61,22 +61,16 @@ async def sandbox(
     tmp_path: Path, tls: tuple[ssl.SSLContext, str]
 ) -> AsyncIterator[SandboxRegistry]:
     registry = make_registry(tmp_path, tls[0])
-    await registry.start()
-    try:
+    async with registry:
         yield registry
-    finally:
-        await registry.stop()
 
 
 @pytest.fixture
 async def session(
     sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]
 ) -> AsyncIterator[EppSession]:
-    opened = await logged_in(endpoint_for(sandbox, "regA", tls[1]))
-    try:
+    async with session_of(sandbox, "regA", tls[1]) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 async def send(session: EppSession, build: Callable[[str], bytes]) -> Response:

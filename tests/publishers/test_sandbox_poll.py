@@ -16,7 +16,7 @@ from publishers.epp.model import DomainTransfer, Response
 from publishers.epp.session import EppSession
 from publishers.sandbox.messages import TransferRefused
 from publishers.sandbox.server import SandboxRegistry
-from tests.support.sandbox import PASSWORDS, endpoint_for, logged_in, trustme_contexts
+from tests.support.sandbox import PASSWORDS, endpoint_for, logged_in, session_of, trustme_contexts
 from tui.cli import app
 
 
@@ -35,22 +35,16 @@ async def sandbox(
     registry.seed_domain("harbour.com", "REG-A1", [("tech", "TECH-A1")], "regA")
     registry.seed_domain("quay.net", "REG-A2", [("tech", "TECH-A1")], "regA")
     registry.seed_domain("dock.org", "REG-B1", [], "regB")
-    await registry.start()
-    try:
+    async with registry:
         yield registry
-    finally:
-        await registry.stop()
 
 
 @pytest.fixture
 async def session_a(
     sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]
 ) -> AsyncIterator[EppSession]:
-    opened = await logged_in(endpoint_for(sandbox, "regA", tls[1]))
-    try:
+    async with session_of(sandbox, "regA", tls[1]) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 async def poll(session: EppSession) -> Response:

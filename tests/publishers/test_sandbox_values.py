@@ -28,7 +28,12 @@ from publishers.epp.model import (
 )
 from publishers.epp.session import EppSession
 from publishers.sandbox.server import SandboxRegistry
-from tests.support.sandbox import PASSWORDS, endpoint_for, logged_in, make_contact, trustme_contexts
+from tests.support.sandbox import (
+    PASSWORDS,
+    make_contact,
+    session_of,
+    trustme_contexts,
+)
 
 SYNTAX = 2005
 
@@ -46,22 +51,16 @@ async def sandbox(
         tmp_path / "sandbox.db", ssl_context=tls[0], clients=PASSWORDS, read_timeout=5.0
     )
     registry.seed_domain("example.com", "REG-A1", [("tech", "TECH-A1")], "regA")
-    await registry.start()
-    try:
+    async with registry:
         yield registry
-    finally:
-        await registry.stop()
 
 
 @pytest.fixture
 async def session(
     sandbox: SandboxRegistry, tls: tuple[ssl.SSLContext, str]
 ) -> AsyncIterator[EppSession]:
-    opened = await logged_in(endpoint_for(sandbox, "regA", tls[1]))
-    try:
+    async with session_of(sandbox, "regA", tls[1]) as opened:
         yield opened
-    finally:
-        await opened.close()
 
 
 def refused(response: Response, value: str) -> str:

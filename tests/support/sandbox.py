@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,18 @@ async def logged_in(endpoint: Endpoint) -> EppSession:
     await session.connect()
     await session.login()
     return session
+
+
+@asynccontextmanager
+async def session_of(
+    registry: SandboxRegistry, client_id: str = "regA", ca_file: str | None = None
+) -> AsyncIterator[EppSession]:
+    """A logged-in session of `client_id` with the running sandbox, closed afterwards."""
+    opened = await logged_in(endpoint_for(registry, client_id, ca_file))
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 class RecordingSandbox(SandboxRegistry):
