@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from domains import validation
+from domains import dnssec, validation
 from domains.errors import ValidationFailed
 from domains.exchange.codec import Encoder, codec_for, same
 from domains.exchange.format import (
@@ -26,6 +26,7 @@ from domains.exchange.format import (
     CHECKED_COLUMNS,
     CONTACT_KEYS,
     DOMAIN_KEYS,
+    DS_KEYS,
     TABLES,
     kind_of,
 )
@@ -140,8 +141,66 @@ def _validate_domain(raw: Mapping[str, Any], found: dict[str, Any]) -> dict[str,
         clean = validation.domain({**raw, "nameservers": None})
     else:
         clean = validation.domain(raw)
-    clean["gone_at"] = None  # an imported domain is Interlink's (departures.py marks one gone)
     return clean
+
+
+def _gone_at(
+    raw: Mapping[str, Any], clean: dict[str, Any] | None, problems: list[Problem], found: dict
+) -> None:
+    """`gone_at`, optional: when the domain left Interlink (departures.py), as the file says."""
+    try:
+        found["gone_at"] = validation.aware("gone_at", raw.get("gone_at"))
+    except ValidationFailed as exc:
+        problems.extend(_problems(exc))
+
+
+def _ds(
+    raw: Mapping[str, Any], clean: dict[str, Any] | None, problems: list[Problem], found: dict
+) -> None:
+    """`ds`, optional: the domain's DS records, each an object of the four DS_KEYS, checked as
+    the store checks them (dnssec.ds_records: IANA's registries, none twice); a domain with DS
+    records is signed (`dnssec` true)."""
+    found["ds"] = ()
+    given = raw.get("ds")
+    if given is None:
+        return
+    if not isinstance(given, list):
+        problems.append(
+            Problem("ds", f"must be a list of DS records (objects), not {kind_of(given)}")
+        )
+        return
+    shape: list[Problem] = []
+    for index, record in enumerate(given):
+        if not isinstance(record, dict):
+            shape.append(
+                Problem(
+                    f"ds[{index}]",
+                    f"is {kind_of(record)}, not a DS record: an object of " + ", ".join(DS_KEYS),
+                )
+            )
+            continue
+        shape.extend(
+            Problem(f"ds[{index}].{key}", "is not a field of a DS record")
+            for key in sorted(record.keys() - set(DS_KEYS))
+        )
+        shape.extend(
+            Problem(f"ds[{index}].{key}", "is required")
+            for key in DS_KEYS
+            if record.get(key) is None
+        )
+    if shape:
+        problems.extend(shape)
+        return
+    try:
+        records = dnssec.ds_records(given, "ds")
+    except ValidationFailed as exc:
+        problems.extend(_problems(exc))
+        return
+    if records and raw.get("dnssec") is False:
+        problems.append(
+            Problem("dnssec", "is false, but the domain has DS records: a signed domain is true")
+        )
+    found["ds"] = tuple((r.key_tag, r.algorithm, r.digest_type, r.digest) for r in records)
 
 
 def _nameservers(
@@ -220,10 +279,22 @@ KINDS: dict[str, Kind] = {
             key="name",
             keys=DOMAIN_KEYS,
             validate=_validate_domain,
-            steps=(_nameservers, _flag("dnssec"), _account(required=True), _roles),
+            steps=(
+                _nameservers,
+                _flag("dnssec"),
+                _gone_at,
+                _account(required=True),
+                _roles,
+                _ds,
+            ),
             derived=(),
             make=lambda values, row: DomainRecord(
-                values["name"], values["unicode_name"], values["account"], values["roles"], row
+                values["name"],
+                values["unicode_name"],
+                values["account"],
+                values["roles"],
+                row,
+                values["ds"],
             ),
         ),
     )

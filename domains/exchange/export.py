@@ -1,4 +1,5 @@
-"""`export_records`: every account, contact and domain (with roles) in the exchange format.
+"""`export_records`: every account, contact and domain (with roles and DS records) in the exchange
+format.
 
 One read transaction (a consistent snapshot), keyset paging, one record per line. Each record holds
 the format's fields in the order of its table's columns, each value as its column's type says:
@@ -26,6 +27,8 @@ from domains.exchange.format import (
     CONTACT_TABLE,
     DOMAIN_KEYS,
     DOMAIN_TABLE,
+    DS_KEYS,
+    DS_TABLE,
     FORMAT,
     ROLE_TABLE,
     SECTIONS,
@@ -137,7 +140,8 @@ def _pages(conn: Connection, stmt: Any, id_column: Any) -> Iterator[Sequence[Any
 def export_records(
     store: Store, path: Path, *, actor: str, progress: Progress | None = None
 ) -> dict[str, int]:
-    """Write every account, contact and domain (with roles) to `path`; returns the counts.
+    """Write every account, contact and domain (with roles and DS records) to `path`; returns
+    the counts.
 
     Staff need the privacy role (EXPORT); the export is recorded first as one access event for
     every contact at once, so no export leaves the store unrecorded.
@@ -146,7 +150,13 @@ def export_records(
     with store.write() as session:
         require(session, actor, Permission.EXPORT)
         access.record(session, actor, AccessPurpose.EXPORT, [None])
-    acc, con, dom, dc = ACCOUNT_TABLE.c, CONTACT_TABLE.c, DOMAIN_TABLE.c, ROLE_TABLE.c
+    acc, con, dom, dc, ds = (
+        ACCOUNT_TABLE.c,
+        CONTACT_TABLE.c,
+        DOMAIN_TABLE.c,
+        ROLE_TABLE.c,
+        DS_TABLE.c,
+    )
     counts = dict.fromkeys(SECTIONS, 0)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     tmp = path.with_name(path.name + ".tmp")
@@ -209,10 +219,18 @@ def export_records(
                     .where(dc.domain_id.between(rows[0].id, rows[-1].id))
                 ):
                     roles.setdefault(domain_id, {})[role] = handle
+                signed: dict[int, list[dict[str, Any]]] = {}
+                for domain_id, *parts in conn.execute(
+                    select(ds.domain_id, *(ds[key] for key in DS_KEYS))
+                    .where(ds.domain_id.between(rows[0].id, rows[-1].id))
+                    .order_by(ds.domain_id, *(ds[key] for key in DS_KEYS))
+                ):
+                    signed.setdefault(domain_id, []).append(dict(zip(DS_KEYS, parts, strict=True)))
                 for row in rows:
                     record = domain_record(row)
                     given = roles.get(row.id, {})
                     record["contacts"] = {r: given[r] for r in validation.ROLES if r in given}
+                    record["ds"] = signed.get(row.id, [])
                     yield record
 
             section(

@@ -23,6 +23,7 @@ from domains.exchange.format import (
     COLUMNS,
     CONTACT_TABLE,
     DOMAIN_TABLE,
+    DS_TABLE,
     ROLE_TABLE,
     ImportFileError,
 )
@@ -161,12 +162,13 @@ class Load:
         self.next_account = _max_id(self.conn, ACCOUNT_TABLE) + 1
         self.first_free = _max_id(self.conn, CONTACT_TABLE) + 1
         self.next_domain = _max_id(self.conn, DOMAIN_TABLE) + 1
+        self.next_ds = _max_id(self.conn, DS_TABLE) + 1
         self.account_ids: dict[str, int] = {}
         self.contact_ids: dict[str, int] = {self.house_handle: self.house_id}
         self.unclaimed: list[ContactRecord] = []
         self.max_claimed = 0
         self.rebuild: list[str] = []
-        self.counts = dict.fromkeys(("accounts", "contacts", "domains", "roles"), 0)
+        self.counts = dict.fromkeys(("accounts", "contacts", "domains", "roles", "ds"), 0)
         self.house_mapped = 0
 
     def defer_indexes(self, adding: Mapping[str, int]) -> list[str]:
@@ -223,8 +225,11 @@ class Load:
         return (contact_id, handle, account_id, self.not_house, *record.values)
 
     def add_domains(self, records: list[DomainRecord]) -> None:
+        """Domains with their roles and DS records (written as they are: the registry holds
+        them already, so nothing is queued in the outbox)."""
         rows: list[tuple[Any, ...]] = []
         roles: list[tuple[Any, ...]] = []
+        ds: list[tuple[Any, ...]] = []
         for record in records:
             domain_id = self.next_domain
             self.next_domain += 1
@@ -233,8 +238,13 @@ class Load:
             if "tech" not in given:
                 given = {**given, "tech": self.house_handle}
             roles.extend((domain_id, role, self.contact_ids[h]) for role, h in given.items())
+            for parts in record.ds:
+                ds.append((self.next_ds, domain_id, *parts))
+                self.next_ds += 1
         self.counts["domains"] += self.writer.write(DOMAIN_TABLE, rows)
         self.counts["roles"] += self.writer.write(ROLE_TABLE, roles)
+        if ds:
+            self.counts["ds"] += self.writer.write(DS_TABLE, ds)
 
     def finish(self, report: ImportReport, actor: str) -> None:
         """Rebuild the deferred indexes, write the audit event, commit."""
@@ -243,7 +253,7 @@ class Load:
                 self.conn.exec_driver_sql(sql)
             if self.conn.dialect.name == "postgresql":
                 # Ids were given, not drawn from the sequences: move the sequences past them.
-                for table in (ACCOUNT_TABLE, CONTACT_TABLE, DOMAIN_TABLE):
+                for table in (ACCOUNT_TABLE, CONTACT_TABLE, DOMAIN_TABLE, DS_TABLE):
                     self.conn.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
@@ -252,6 +262,7 @@ class Load:
             report.contacts = self.counts["contacts"]
             report.domains = self.counts["domains"]
             report.roles = self.counts["roles"]
+            report.ds = self.counts["ds"]
             report.house_mapped = self.house_mapped
             audit.record(
                 self.session,

@@ -62,6 +62,8 @@ class DomainRecord:
     roles: Mapping[str, str]
     #: The stored values of the checked columns of `domain` (format.CHECKED_COLUMNS).
     values: tuple[Any, ...]
+    #: Its DS records: (key tag, algorithm, digest type, digest), checked, sorted.
+    ds: tuple[tuple[int, int, int, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -69,7 +71,14 @@ class DomainRecord:
         return self.unicode_name
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return DomainRecord, (self.name, self.unicode_name, self.account, self.roles, self.values)
+        return DomainRecord, (
+            self.name,
+            self.unicode_name,
+            self.account,
+            self.roles,
+            self.values,
+            self.ds,
+        )
 
 
 Record: TypeAlias = AccountRecord | ContactRecord | DomainRecord

@@ -17,6 +17,8 @@ class ImportReport:
     contacts: int = 0
     domains: int = 0
     roles: int = 0
+    #: DS records of the domains written.
+    ds: int = 0
     house_mapped: int = 0
     rejected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SECTIONS, 0))
     problems: list[str] = field(default_factory=list)
@@ -38,6 +40,7 @@ class ImportReport:
             "contacts": self.contacts,
             "domains": self.domains,
             "roles": self.roles,
+            "ds": self.ds,
         }
 
     def summary(self) -> str:
@@ -50,7 +53,9 @@ class ImportReport:
             )
         text = (
             f"imported {self.accounts} accounts, {self.contacts} contacts, {self.domains} domains "
-            f"({self.roles} roles) from {self.source} in {self.seconds:.1f} s"
+            f"({self.roles} roles"
+            + (f", {self.ds} DS records" if self.ds else "")
+            + f") from {self.source} in {self.seconds:.1f} s"
         )
         if self.house_mapped:
             text += "; the house contact of the file was mapped to this store's house contact"
