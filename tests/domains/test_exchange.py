@@ -15,6 +15,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.types import JSON
 from typer.testing import CliRunner
 
+from domains.departures import mark_gone
 from domains.errors import InterlinkError
 from domains.exchange import (
     SECTIONS,
@@ -26,7 +27,15 @@ from domains.exchange import (
 from domains.exchange.codec import codec_for, json_texts, sqlite_when
 from domains.exchange.format import COLUMNS
 from domains.exchange.reader import loads
-from domains.models import Account, AuditEvent, Contact, Domain, DomainContact
+from domains.models import (
+    Account,
+    AuditEvent,
+    Contact,
+    Domain,
+    DomainContact,
+    DsRecord,
+    OutboxEntry,
+)
 from domains.settings import Settings, get_settings
 from domains.staff import Refused
 from domains.store import Store
@@ -36,7 +45,7 @@ from tests.support.postgres import postgres_database
 from tests.support.staff import add_me, seed_staff
 
 ACTOR = "staff:test"
-MODELS = (Account, Contact, Domain, DomainContact, AuditEvent)
+MODELS = (Account, Contact, Domain, DomainContact, DsRecord, AuditEvent)
 #: Small files take the path of large ones: checked by worker processes, written meanwhile.
 PARALLEL = ImportOptions(parallel_min_bytes=0)
 
@@ -110,6 +119,19 @@ def domain_record(n: int, account: str, registrant: str, **overrides: Any) -> di
         "expires_at": "2027-01-01T00:00:00Z",
         "updated_at": "2024-06-01T10:00:00Z",
         "contacts": {"registrant": registrant, "tech": "IL-HOUSE"},
+    }
+    record.update(overrides)
+    return record
+
+
+def ds_entry(key_tag: int, *, digest_type: int = 2, **overrides: Any) -> dict[str, Any]:
+    """A DS record of the exchange format (ECDSA P-256, a digest of the type's length)."""
+    length = {1: 40, 2: 64, 4: 96}[digest_type]
+    record = {
+        "key_tag": key_tag,
+        "algorithm": 13,
+        "digest_type": digest_type,
+        "digest": f"{key_tag:04X}".ljust(length, "A"),
     }
     record.update(overrides)
     return record
@@ -199,10 +221,20 @@ def rows(store: Store) -> dict[str, list[dict[str, Any]]]:
             (names[link.domain_id], link.role, handles[link.contact_id])
             for link in session.execute(select(DomainContact)).scalars()
         )
+        ds = sorted(
+            (names[r.domain_id], r.key_tag, r.algorithm, r.digest_type, r.digest)
+            for r in session.execute(select(DsRecord)).scalars()
+        )
     for contact in contacts:
         if contact["is_house"]:
             contact.pop("created_at")  # each store makes its own house contact from settings
-    return {"accounts": accounts, "contacts": contacts, "domains": domains, "roles": roles}
+    return {
+        "accounts": accounts,
+        "contacts": contacts,
+        "domains": domains,
+        "roles": roles,
+        "ds": ds,
+    }
 
 
 def fill(store: Store) -> None:
@@ -284,7 +316,7 @@ def test_export_then_import_into_an_empty_store_gives_the_same_records(
     assert exported == {"accounts": 2, "contacts": 4, "domains": 2}
 
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["format"] == "interlink-export" and data["version"] == 1
+    assert data["format"] == "interlink-export" and data["version"] == 2
     assert data["exported_at"].endswith("Z")
     idn = next(d for d in data["domains"] if d["name"] == "bücher.de")
     assert idn["contacts"] == {"registrant": "ILC2", "tech": "IL-HOUSE"}
@@ -549,6 +581,9 @@ def varied_file(tmp_path: Path, store_account: str, store_contact: str) -> Path:
     dom[7]["contacts"]["tech"] = "THEIR-HOUSE"
     dom[8]["account"] = store_account
     dom[9]["contacts"]["admin"] = con[10]["handle"]
+    dom[10].update(dnssec=True, ds=[ds_entry(2371), ds_entry(4242, digest_type=4)])
+    dom[11].update(dnssec=True, ds=[ds_entry(7)])
+    dom[12]["gone_at"] = "2026-11-30T08:00:00Z"
     return write_lines(tmp_path / "varied.json", data)
 
 
@@ -593,7 +628,7 @@ def test_writing_while_checking_gives_the_same_store_as_checking_first(
     assert (
         streamed.counts()
         == stepwise.counts()
-        == {"accounts": 4, "contacts": 30, "domains": 30, "roles": 61}
+        == {"accounts": 4, "contacts": 30, "domains": 30, "roles": 61, "ds": 3}
     )
     assert streamed.house_mapped == stepwise.house_mapped == 1
     assert ids_and_rows(store) == ids_and_rows(second_store)
@@ -719,7 +754,8 @@ def test_malformed_json_is_refused_with_line_and_column(sqlite_store, tmp_path):
         ('"hello"', "found a string"),
         ('{"format": "something-else", "version": 1}', "is not an Interlink export"),
         ('{"version": 1, "domains": []}', 'it has no "format"'),
-        ('{"format": "interlink-export", "version": 2}', "version 2 of the export format"),
+        ('{"format": "interlink-export", "version": 3}', "version 3 of the export format"),
+        ('{"format": "interlink-export", "version": true}', "version True of the export"),
         ('{"format": "interlink-export", "domains": {"a.com": {}}}', "'domains' must be a list"),
         ('{"format": "interlink-export", "domain": []}', "unknown top-level key 'domain'"),
         ('{"format": "interlink-export", "domains": [], "domains": []}', "appears twice"),
@@ -767,9 +803,135 @@ def test_the_reader_copes_with_any_layout_and_chunk_boundaries(sqlite_store, tmp
 
 def test_the_import_writes_every_column_of_the_tables_once():
     tables = {m.__table__.name: m.__table__ for m in MODELS}
-    assert set(COLUMNS) == {"account", "contact", "domain", "domain_contact"}
+    assert set(COLUMNS) == {"account", "contact", "domain", "domain_contact", "ds_record"}
     for name, columns in COLUMNS.items():
         assert sorted(columns) == sorted(c.name for c in tables[name].columns), name
+
+
+# -- DS records and departures (format version 2) ------------------------------------------------
+
+SIGNED = "bücher.de"
+DS_TEXTS = [f"2371 13 2 {'1F98' * 16}", f"40000 15 4 {'ab12' * 24}"]
+GONE_AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+def outbox(store: Store) -> int:
+    with store.read() as session:
+        return session.execute(select(func.count()).select_from(OutboxEntry)).scalar_one()
+
+
+def test_ds_records_and_a_departure_survive_a_round_trip(store, second_store, tmp_path):
+    fill(store)
+    store.import_ds(ACTOR, SIGNED, DS_TEXTS)
+    mark_gone(store, "shop.co.uk", actor=ACTOR, at=GONE_AT, gaining="9999")
+    path = tmp_path / "export.json"
+    export_records(store, path, actor=ACTOR)
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["version"] == 2
+    signed = next(d for d in data["domains"] if d["name"] == SIGNED)
+    gone = next(d for d in data["domains"] if d["name"] == "shop.co.uk")
+    assert signed["dnssec"] is True and signed["gone_at"] is None
+    assert signed["ds"] == [
+        {"key_tag": 2371, "algorithm": 13, "digest_type": 2, "digest": "1F98" * 16},
+        {"key_tag": 40000, "algorithm": 15, "digest_type": 4, "digest": "AB12" * 24},
+    ]
+    assert gone["gone_at"] == "2026-11-30T08:00:00Z" and gone["ds"] == []
+
+    queued = outbox(second_store)
+    report = import_records(second_store, path, actor=ACTOR)
+    assert report.ok and report.written, report.problems
+    assert report.ds == 2 and "2 DS records" in report.summary()
+    assert outbox(second_store) == queued  # an import is not a registry change
+    assert rows(second_store) == rows(store)
+    assert second_store.domain_record(SIGNED).ds == store.domain_record(SIGNED).ds
+    with second_store.read() as session:
+        stored = session.execute(select(Domain).where(Domain.name == "shop.co.uk")).scalar_one()
+        assert stored.gone_at is not None
+        assert stored.gone_at.replace(tzinfo=stored.gone_at.tzinfo or UTC) == GONE_AT
+
+    again = tmp_path / "again.json"
+    export_records(second_store, again, actor=ACTOR)
+    first, second = json.loads(path.read_text()), json.loads(again.read_text())
+    for doc in (first, second):
+        doc.pop("exported_at")
+        next(c for c in doc["contacts"] if c["house"]).pop("created_at")
+    assert first == second
+
+    # A store holding DS records already gives the imported ones ids after its own.
+    third = tmp_path / "third.json"
+    data["accounts"], data["contacts"] = [], []
+    data["domains"] = [{**signed, "name": "signed-too.de", "account": "A-200001"}]
+    write(third, data)
+    assert import_records(second_store, third, actor=ACTOR).ds == 2
+    assert len(second_store.domain_record("signed-too.de").ds) == 2
+
+
+@pytest.mark.parametrize("options", [None, PARALLEL], ids=["stepwise", "parallel"])
+def test_a_bad_ds_record_or_departure_is_refused_by_field_and_nothing_written(
+    store, tmp_path, options
+):
+    data, _acc, _con, dom = export_file(8)
+    for domain in dom:
+        domain["dnssec"] = True
+    dom[0].update(dnssec=False, ds=[ds_entry(1)])
+    dom[1]["ds"] = [ds_entry(2), ds_entry(3, algorithm=1)]
+    dom[2]["ds"] = [ds_entry(4, digest="ABC")]
+    dom[3]["ds"] = {"key_tag": 5}
+    dom[4]["ds"] = [ds_entry(6, colour="red"), "2371 13 2 ABCD", {"key_tag": 7}]
+    dom[5]["ds"] = [ds_entry(8, digest_type=1, digest="A" * 40), ds_entry(8), ds_entry(8)]
+    dom[6]["gone_at"] = "2026-11-30T08:00:00"
+    dom[7]["gone_at"] = "last week"
+    before = counts(store)
+    queued = outbox(store)
+    kwargs = {} if options is None else {"options": options}
+    report = import_records(store, write_lines(tmp_path / "bad.json", data), actor=ACTOR, **kwargs)
+    assert not report.written
+    assert counts(store) == before and outbox(store) == queued
+    sha256 = "a SHA-256 digest (type 2) has 64"
+    assert report.problems == [
+        "domains[0] (domain0.com): dnssec: is false, but the domain has DS records: "
+        "a signed domain is true",
+        "domains[1] (domain1.com): ds[1].algorithm: 1 (RSAMD5) must not be used to sign zones "
+        "any more (IANA, RFC 9904); sign the zone with a current algorithm such as "
+        "13 (ECDSAP256SHA256) or 15 (ED25519) and give that key's DS",
+        f"domains[2] (domain2.com): ds[0].digest: has 3 hexadecimal digits; {sha256}",
+        "domains[3] (domain3.com): ds: must be a list of DS records (objects), not an object",
+        "domains[4] (domain4.com): ds[0].colour: is not a field of a DS record",
+        "domains[4] (domain4.com): ds[1]: is a string, not a DS record: an object of "
+        "key_tag, algorithm, digest_type, digest",
+        "domains[4] (domain4.com): ds[2].algorithm: is required",
+        "domains[4] (domain4.com): ds[2].digest_type: is required",
+        "domains[4] (domain4.com): ds[2].digest: is required",
+        "domains[5] (domain5.com): ds[0].digest_type: 1 (SHA-1) must not be used for a "
+        "delegation (IANA, RFC 9904); make the DS of the same key with digest type 2 (SHA-256)",
+        f"domains[5] (domain5.com): ds[2]: 8 13 2 {'0008'.ljust(64, 'A')} is given twice",
+        "domains[6] (domain6.com): gone_at: has no timezone; give it in UTC, "
+        "e.g. 2026-01-31T12:00:00Z",
+        "domains[7] (domain7.com): gone_at: 'last week' is not an ISO 8601 time "
+        "(e.g. 2026-01-31T12:00:00Z)",
+    ]
+
+
+def test_an_old_file_without_ds_and_gone_at_imports_as_before(store, tmp_path):
+    data, _acc, _con, dom = export_file(3)
+    assert data["version"] == 1 and not {"ds", "gone_at"} & dom[0].keys()
+    dom[0]["dnssec"] = True  # signed, its DS records unknown: version 1 did not carry them
+    queued = outbox(store)
+    report = import_records(store, write(tmp_path / "old.json", data), actor=ACTOR)
+    assert report.ok and report.written and report.domains == 3 and report.ds == 0
+    assert outbox(store) == queued
+    assert counts(store)["DsRecord"] == 0
+    with store.read() as session:
+        assert set(session.execute(select(Domain.gone_at)).scalars()) == {None}
+    assert store.domain_record("domain0.com").ds == ()
+    assert store.domain_record("domain0.com").domain.dnssec is True
+
+    path = tmp_path / "new.json"
+    export_records(store, path, actor=ACTOR)
+    exported = json.loads(path.read_text(encoding="utf-8"))
+    assert exported["version"] == 2
+    assert [(d["ds"], d["gone_at"]) for d in exported["domains"]] == [([], None)] * 3
 
 
 # -- the CLI -------------------------------------------------------------------------------------
