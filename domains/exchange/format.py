@@ -81,15 +81,24 @@ FILLED_BY_LOAD: dict[str, tuple[str, ...]] = {
     "contact": ("id", "handle", "account_id", "is_house"),
     "domain": ("id", "account_id"),
     "domain_contact": tuple(ROLE_TABLE.c.keys()),
-    "ds_record": tuple(DS_TABLE.c.keys()),
+    "ds_record": tuple(column.name for column in DS_TABLE.c if column.name != "id"),
 }
+#: The columns the database fills (the ids of DS records, drawn from the table's own sequence:
+#: nothing refers to them, and staff may not move that sequence).
+DRAWN_BY_STORE: dict[str, tuple[str, ...]] = {"ds_record": ("id",)}
 #: The columns whose stored values the record checks give: every other column of each table,
 #: in the table's order.
 CHECKED_COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(column.name for column in table.c if column.name not in FILLED_BY_LOAD[name])
+    name: tuple(
+        column.name
+        for column in table.c
+        if column.name not in FILLED_BY_LOAD[name]
+        and column.name not in DRAWN_BY_STORE.get(name, ())
+    )
     for name, table in TABLES.items()
 }
-#: The columns the import writes, in the order of its rows: every column of each table.
+#: The columns the import writes, in the order of its rows: every column of each table but those
+#: of DRAWN_BY_STORE.
 COLUMNS: dict[str, tuple[str, ...]] = {
     name: tuple(TABLES[name].c[column].name for column in FILLED_BY_LOAD[name])
     + CHECKED_COLUMNS[name]

@@ -1,6 +1,7 @@
 """Writing checked records: one transaction, ids given up front, executemany in large batches.
 
-Ids are assigned up front (so roles need no round trip), rows are inserted with `executemany` in
+Ids are assigned up front (so roles need no round trip; DS records, which nothing refers to, take
+theirs from their table's sequence), rows are inserted with `executemany` in
 `write_batch` rows at a time, and ONE audit event `store.import` names the file and the counts.
 On SQLite, a table that the import fills from (nearly) empty has its secondary indexes dropped and
 rebuilt at the end, in the same transaction (see `defer_indexes`).
@@ -162,7 +163,6 @@ class Load:
         self.next_account = _max_id(self.conn, ACCOUNT_TABLE) + 1
         self.first_free = _max_id(self.conn, CONTACT_TABLE) + 1
         self.next_domain = _max_id(self.conn, DOMAIN_TABLE) + 1
-        self.next_ds = _max_id(self.conn, DS_TABLE) + 1
         self.account_ids: dict[str, int] = {}
         self.contact_ids: dict[str, int] = {self.house_handle: self.house_id}
         self.unclaimed: list[ContactRecord] = []
@@ -238,9 +238,7 @@ class Load:
             if "tech" not in given:
                 given = {**given, "tech": self.house_handle}
             roles.extend((domain_id, role, self.contact_ids[h]) for role, h in given.items())
-            for parts in record.ds:
-                ds.append((self.next_ds, domain_id, *parts))
-                self.next_ds += 1
+            ds.extend((domain_id, *parts) for parts in record.ds)
         self.counts["domains"] += self.writer.write(DOMAIN_TABLE, rows)
         self.counts["roles"] += self.writer.write(ROLE_TABLE, roles)
         if ds:
@@ -253,7 +251,7 @@ class Load:
                 self.conn.exec_driver_sql(sql)
             if self.conn.dialect.name == "postgresql":
                 # Ids were given, not drawn from the sequences: move the sequences past them.
-                for table in (ACCOUNT_TABLE, CONTACT_TABLE, DOMAIN_TABLE, DS_TABLE):
+                for table in (ACCOUNT_TABLE, CONTACT_TABLE, DOMAIN_TABLE):
                     self.conn.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"

@@ -25,7 +25,7 @@ from domains.exchange import (
     import_records,
 )
 from domains.exchange.codec import codec_for, json_texts, sqlite_when
-from domains.exchange.format import COLUMNS
+from domains.exchange.format import COLUMNS, DRAWN_BY_STORE
 from domains.exchange.reader import loads
 from domains.models import (
     Account,
@@ -805,7 +805,9 @@ def test_the_import_writes_every_column_of_the_tables_once():
     tables = {m.__table__.name: m.__table__ for m in MODELS}
     assert set(COLUMNS) == {"account", "contact", "domain", "domain_contact", "ds_record"}
     for name, columns in COLUMNS.items():
-        assert sorted(columns) == sorted(c.name for c in tables[name].columns), name
+        drawn = DRAWN_BY_STORE.get(name, ())
+        assert sorted((*columns, *drawn)) == sorted(c.name for c in tables[name].columns), name
+    assert DRAWN_BY_STORE == {"ds_record": ("id",)}  # DS ids come from the table's sequence
 
 
 # -- DS records and departures (format version 2) ------------------------------------------------
@@ -858,7 +860,7 @@ def test_ds_records_and_a_departure_survive_a_round_trip(store, second_store, tm
         next(c for c in doc["contacts"] if c["house"]).pop("created_at")
     assert first == second
 
-    # A store holding DS records already gives the imported ones ids after its own.
+    # A store that holds DS records already takes more (their ids come from the sequence).
     third = tmp_path / "third.json"
     data["accounts"], data["contacts"] = [], []
     data["domains"] = [{**signed, "name": "signed-too.de", "account": "A-200001"}]
