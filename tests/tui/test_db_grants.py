@@ -360,6 +360,8 @@ def test_staff_export_and_import_under_their_own_logins(
     moved past the ids the import gave), each logged in as themselves."""
     store, url = granted
     seed(store)
+    # A signed domain: its DS records go into the file and from there into the other store.
+    store.import_ds("staff:test", "kite-makers.com", [f"2371 13 2 {'1F98' * 16}"])
     file = tmp_path / "export.json"
 
     def opened(database: str, role: str) -> Store:
@@ -377,7 +379,8 @@ def test_staff_export_and_import_under_their_own_logins(
         supervisor = opened(other, SUPERVISOR)
         try:
             report = import_records(supervisor, file, actor=f"staff:{SUPERVISOR}")
-            assert (report.domains, report.problems) == (2, [])
+            assert (report.domains, report.ds, report.problems) == (2, 1, [])
+            assert len(supervisor.domain_record("kite-makers.com").ds) == 1
             account = supervisor.create_account(f"staff:{SUPERVISOR}", account_data())
             assert account.id is not None and account.id > 1  # the sequence moved on
         finally:
