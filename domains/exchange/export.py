@@ -1,5 +1,4 @@
-"""`export_records`: every account, contact and domain (with roles and DS records) in the exchange
-format.
+"""`export_records`: every account, contact and domain (roles, DS records) in the exchange format.
 
 One read transaction (a consistent snapshot), keyset paging, one record per line. Each record holds
 the format's fields in the order of its table's columns, each value as its column's type says:

@@ -55,7 +55,7 @@ def export_command(
     path: Path = typer.Argument(..., help="Where to write the JSON export."),
     database_url: str = typer.Option(None, "--db", help="Database URL (default: settings)."),
 ) -> None:
-    """Export every account, contact and domain (with roles) as JSON.
+    """Export every account, contact and domain (with roles and DS records) as JSON.
 
     Needs the privacy role; the export is recorded in the access trail of every contact.
     """
