@@ -61,8 +61,9 @@ def demo_store(directory: Path, settings: Settings) -> Store:
 
 
 def put_demo_ds(store: Store, path: Path) -> int:
-    """Put on file the DS records of the demo's signed domains (fixtures/demo_ds.json: the
-    exchange format carries only the flag), as the registry holds them already; how many."""
+    """Put on file the DS records of the demo's signed domains (fixtures/demo_ds.json: the data
+    set is a version 1 exchange file, which carries only the flag), as the registry holds them
+    already; how many."""
     records = json.loads(path.read_text(encoding="utf-8"))
     for name, texts in records.items():
         store.import_ds("system:demo", name, texts)
