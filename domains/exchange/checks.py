@@ -159,7 +159,7 @@ def _ds(
 ) -> None:
     """`ds`, optional: the domain's DS records, each an object of the four DS_KEYS, checked as
     the store checks them (dnssec.ds_records: IANA's registries, none twice); a domain with DS
-    records is signed (`dnssec` true)."""
+    records is signed (`dnssec` true, or missing and made true; false is refused)."""
     found["ds"] = ()
     given = raw.get("ds")
     if given is None:
@@ -200,6 +200,8 @@ def _ds(
         problems.append(
             Problem("dnssec", "is false, but the domain has DS records: a signed domain is true")
         )
+    elif records and "dnssec" not in raw:
+        found["dnssec"] = True  # the flag the store keeps in step with the DS records
     found["ds"] = tuple((r.key_tag, r.algorithm, r.digest_type, r.digest) for r in records)
 
 

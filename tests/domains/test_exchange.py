@@ -864,9 +864,11 @@ def test_ds_records_and_a_departure_survive_a_round_trip(store, second_store, tm
     third = tmp_path / "third.json"
     data["accounts"], data["contacts"] = [], []
     data["domains"] = [{**signed, "name": "signed-too.de", "account": "A-200001"}]
+    del data["domains"][0]["dnssec"]  # missing: a domain with DS records is signed
     write(third, data)
     assert import_records(second_store, third, actor=ACTOR).ds == 2
     assert len(second_store.domain_record("signed-too.de").ds) == 2
+    assert second_store.domain_record("signed-too.de").domain.dnssec is True
 
 
 @pytest.mark.parametrize("options", [None, PARALLEL], ids=["stepwise", "parallel"])
