@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.ext.compiler import compiles
@@ -104,6 +105,9 @@ class Contact(SQLModel, table=True):
     fax: str | None = Field(default=None, max_length=_max_len("fax"))
     fax_ext: str | None = Field(default=None, max_length=_max_len("fax_ext"))
     email: str = Field(max_length=_max_len("email"))
+    # The ASCII form of the postal items staff or the customer gave (domains.ascii_postal.KEYS),
+    # sent as the registries' "int" postalInfo when the data is not ASCII; None: transliterated.
+    ascii_postal: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     consent_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     consent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     consent_method: str | None = Field(default=None, max_length=16)
