@@ -1,4 +1,4 @@
-"""the stored ASCII form of a contact's postal data
+"""the stored ASCII form of a contact's postal data (JSON text, domains.models.JSONText)
 
 Revision ID: 0015
 Revises: 0014
@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Apply this migration."""
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("ascii_postal", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("ascii_postal", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
