@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -47,6 +49,22 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator):
+    """An optional JSON object kept as text: NULL when there is none. (The exchange format reads
+    every JSON column as a list that is always there; this is neither.)"""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: object) -> str | None:
+        """The object as compact JSON text; None stays NULL."""
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: object) -> dict[str, Any] | None:
+        """The object back from its text."""
+        return None if value is None else json.loads(value)
 
 
 def _when(nullable: bool = False, index: bool = False) -> Column:
@@ -104,6 +122,11 @@ class Contact(SQLModel, table=True):
     fax: str | None = Field(default=None, max_length=_max_len("fax"))
     fax_ext: str | None = Field(default=None, max_length=_max_len("fax_ext"))
     email: str = Field(max_length=_max_len("email"))
+    # The ASCII form of the postal items staff or the customer gave (domains.ascii_postal.KEYS),
+    # sent as the registries' "int" postalInfo when the data is not ASCII; None: transliterated.
+    ascii_postal: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONText(), nullable=True)
+    )
     consent_fields: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     consent_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     consent_method: str | None = Field(default=None, max_length=16)

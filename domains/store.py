@@ -28,6 +28,9 @@ from domains.vocabulary import ContactRole
 #: A contact's registration data, in the order of ICANN's WHOIS layout (the contact-field table).
 CONTACT_DATA_FIELDS = contact_fields.NAMES
 CONTACT_FIELDS = ("kind", *CONTACT_DATA_FIELDS, "consent_fields", "consent_at", "consent_method")
+#: What staff edit of a contact: its fields and the ASCII form of its postal data (not part of
+#: the exchange format's contact, so not of CONTACT_FIELDS).
+CONTACT_EDIT_FIELDS = (*CONTACT_FIELDS, "ascii_postal")
 ACCOUNT_FIELDS = (
     "name",
     "email",
@@ -217,7 +220,7 @@ class Store(DomainEdits):
             action="contact.create",
             entity_type="contact",
             entity_id=contact.handle,
-            changes=audit.diff({}, fields_of(contact, CONTACT_FIELDS)),
+            changes=audit.diff({}, fields_of(contact, CONTACT_EDIT_FIELDS)),
             request_ref=request_ref,
         )
         return contact
@@ -241,12 +244,12 @@ class Store(DomainEdits):
                 "update_contact: expected_version must be the version of the contact that was "
                 f"read (an int), not {type(expected_version).__name__}"
             )
-        refuse_unknown(changes, CONTACT_FIELDS)
+        refuse_unknown(changes, CONTACT_EDIT_FIELDS)
         with self.write() as session:
             require(session, actor, Permission.EDIT_CONTACT)
             contact = self._locked(session, Contact, Contact.handle, handle, "contact")
             self._check_version(contact, expected_version, "contact", contact.handle)
-            before = fields_of(contact, CONTACT_FIELDS)
+            before = fields_of(contact, CONTACT_EDIT_FIELDS)
             clean = validation.contact({**before, **changes})
             clean.pop("handle", None)
             changed = self._write_changes(

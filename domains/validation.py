@@ -412,6 +412,9 @@ def contact(data: Mapping[str, Any], record: str | None = None) -> dict[str, Any
     ]
     if data.get("handle") is not None:
         checks.append(("handle", lambda: handle(data.get("handle"))))
+    from domains import ascii_postal  # local: it builds on this module's checks
+
+    checks.append(("ascii_postal", lambda: ascii_postal.check(data.get("ascii_postal"))))
     out = _collect(checks, record)
     if out["voice_ext"] and not out["voice"]:
         raise ValidationFailed(FieldError("voice_ext", "needs a voice number"), record=record)

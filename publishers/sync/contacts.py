@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 from anyascii import anyascii
 
@@ -39,20 +41,30 @@ def _ascii(value: str | None, limit: int = LINE_LIMIT) -> str | None:
     return " ".join(anyascii(value).split())[:limit].strip() or None
 
 
-def ascii_form(info: PostalInfo) -> PostalInfo:
-    """The "int" postalInfo of postal items given with non-ASCII characters: each transliterated
-    (RFC 5733 §2.3 allows only 7-bit ASCII there)."""
+def ascii_form(info: PostalInfo, given: Mapping[str, Any] | None = None) -> PostalInfo:
+    """The "int" postalInfo of postal items given with non-ASCII characters (RFC 5733 §2.3
+    allows only 7-bit ASCII there): each item of the stored ASCII form `given` (checked by
+    domains.ascii_postal) where it has one, else transliterated."""
+    given = given or {}
     addr = info.addr
-    street = tuple(line for line in (_ascii(line) for line in addr.street) if line)
+
+    def item(key: str, value: str | None, limit: int = LINE_LIMIT) -> str | None:
+        stored = given.get(key)
+        return stored if isinstance(stored, str) and stored else _ascii(value, limit)
+
+    if given.get("street"):
+        street = tuple(line for line in given["street"] if line)[:3]
+    else:
+        street = tuple(line for line in (_ascii(line) for line in addr.street) if line)
     return PostalInfo(
         type="int",
-        name=_ascii(info.name) or NO_ASCII,
-        org=_ascii(info.org),
+        name=item("name", info.name) or NO_ASCII,
+        org=item("org", info.org),
         addr=Address(
             street=street,
-            city=_ascii(addr.city) or NO_ASCII,
-            sp=_ascii(addr.sp),
-            pc=_ascii(addr.pc, PC_LIMIT),
+            city=item("city", addr.city) or NO_ASCII,
+            sp=item("state", addr.sp),
+            pc=item("postal_code", addr.pc, PC_LIMIT),
             cc=addr.cc,
         ),
     )
@@ -62,7 +74,8 @@ def contact_data(
     contact: Contact, auth_info: str | None = None, *, rule: PasswordRule = DEFAULT_RULE
 ) -> ContactData:
     """The store's contact as EPP sends it: postalInfo "int" when every postal item is ASCII,
-    else "loc" with its ASCII form as "int" beside it; a new authInfo made to `rule` unless
+    else "loc" with its ASCII form as "int" beside it (the stored one where staff or the
+    customer gave it, transliterated otherwise); a new authInfo made to `rule` unless
     auth_info is given."""
     street = tuple(line.strip() for line in (contact.street or ()) if line and line.strip())[:3]
     postal = [contact.name, contact.org, *street, contact.city, contact.state, contact.postal_code]
@@ -86,7 +99,8 @@ def contact_data(
     )
     if postal_type == "int":
         return data
-    return dataclasses.replace(data, ascii_form=ascii_form(data.postal_info))
+    form = ascii_form(data.postal_info, contact.ascii_postal)
+    return dataclasses.replace(data, ascii_form=form)
 
 
 def new_auth_info(rule: PasswordRule = DEFAULT_RULE) -> str:

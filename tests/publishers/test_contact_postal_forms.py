@@ -26,6 +26,7 @@ from tests.support.sync import (
     CLIENT_ID,
     PASSWORD,
     assert_sandbox_equals_store,
+    entries,
     move_tech,
     new_tech,
     registries,
@@ -96,6 +97,41 @@ def test_non_ascii_data_has_loc_and_its_ascii_form_as_int(store) -> None:
         ("email", None),
     ]
     assert_frames_valid([frame])
+
+
+def test_a_stored_ascii_form_is_the_int_postal_info_the_rest_transliterated(store) -> None:
+    stored = {"name": "Juergen Gross", "street": ["Strasse des 17. Juni 5"], "city": "Cologne"}
+    contact = store.create_contact(
+        "staff:ann",
+        person_data(
+            kind="organization",
+            name="Jürgen Groß",
+            org="Bücherstube Müller GmbH",
+            street=["Straße des 17. Juni 5", "Hinterhaus"],
+            city="Köln",
+            country="DE",
+            ascii_postal=stored,
+        ),
+    )
+    data = contact_data(contact)
+    assert data.ascii_form == PostalInfo(
+        type="int",
+        name="Juergen Gross",
+        org="Bucherstube Muller GmbH",
+        addr=Address(
+            street=("Strasse des 17. Juni 5",), city="Cologne", sp="Berlin", pc="10115", cc="DE"
+        ),
+    )
+    root = parse_frame(contact_create(data, Disclose(), cltrid="PF-4"))
+    int_form = root.find(".//c:create/c:postalInfo[@type='int']", C)
+    assert int_form.findtext("c:name", namespaces=C) == "Juergen Gross"
+    assert int_form.findtext("c:addr/c:city", namespaces=C) == "Cologne"
+    # ASCII data goes as itself: a stored form is only for data that is not ASCII.
+    plain = store.create_contact(
+        "staff:ann", person_data(name="Anna Berg", city="Bern", ascii_postal={"city": "Berne"})
+    )
+    assert contact_data(plain).ascii_form is None
+    assert contact_data(plain).postal_info.addr.city == "Bern"
 
 
 def test_the_ascii_form_keeps_to_the_schema_limits() -> None:
@@ -244,3 +280,38 @@ def contact_data_for(handle: str, name: str, address: Address) -> ContactData:
         email="anna@example.org",
         auth_info="x7!Pq2mZ",
     )
+
+
+async def test_a_changed_ascii_form_reaches_the_sandbox_as_the_int_postal_info(
+    store, recording_sandbox, tmp_path
+) -> None:
+    sandbox = recording_sandbox
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    seeded = seed(store, sandbox, 1)
+    move_tech(store, seeded.names[0], new_tech(7, name="Jürgen Groß", city="Köln"))
+    await sync_once(store, regs)
+    tech = store.domain_record(seeded.names[0]).contact("tech")
+    assert sandbox.snapshot().contacts[tech.handle].ascii_form.name == "Jurgen Gross"
+
+    stored = {"name": "Juergen Gross", "city": "Cologne"}
+    store.update_contact("staff:ann", tech.handle, tech.version, {"ascii_postal": stored})
+    queued = [e for e in entries(store) if e.kind == "contact.update"]
+    assert [e.payload["fields"] for e in queued] == [["ascii_postal"]]
+    await sync_once(store, regs)
+    assert statuses(store)["done"] == len(entries(store))
+    (update,) = sandbox.commands("update", "contact")
+    # Only the int form changes; the localized one is as it was.
+    assert [(p.type, p.name, p.addr.city) for p in update.payload.change.postal] == [
+        ("int", "Juergen Gross", "Cologne")
+    ]
+
+    session = await logged_in(endpoint_for(sandbox, CLIENT_ID, password=PASSWORD))
+    try:
+        answer = await session.command(lambda t: contact_info(tech.handle, cltrid=t))
+        info = answer.res_data["contact_info"]
+    finally:
+        await session.logout()
+    assert info.postal("int").name == "Juergen Gross" and info.postal("int").addr.city == "Cologne"
+    assert info.postal("int").org == "Hosting Company 7 GmbH"
+    assert info.postal("loc").name == "Jürgen Groß" and info.postal("loc").addr.city == "Köln"
+    assert_frames_valid(sandbox.received)

@@ -2,7 +2,9 @@
 
 Only the fields you changed are sent, on top of the version you loaded; if someone else saved
 in between, the store refuses (a conflict), the screen shows their newer values beside yours,
-and a second save applies your changes on top of theirs. Nothing you typed is lost.
+and a second save applies your changes on top of theirs. Nothing you typed is lost. The ASCII
+form registries get of non-ASCII postal data is a collapsed section; what it leaves empty is
+transliterated when the contact is sent.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Footer, Header, Input, Select, Static
+from textual.widgets import Checkbox, Collapsible, Footer, Header, Input, Select, Static
 
-from domains import contact_fields, validation
+from domains import ascii_postal, contact_fields, validation
 from domains.errors import ConflictError, ValidationFailed
 from domains.models import Contact
-from domains.store import CONTACT_FIELDS
+from domains.store import CONTACT_EDIT_FIELDS
 from domains.vocabulary import AccessPurpose, ConsentMethod, ContactKind
 from tui.screens.base import StaffScreen
 from tui.widgets import form
@@ -30,10 +32,18 @@ TEXT_FIELDS = tuple(
     for row in contact_fields.CONTACT_FIELDS
     for i in range(1, row.lines + 1)
 )
+#: An input per item of the stored ASCII form ("ascii_city": "City"), in its collapsed section.
+ASCII_FIELDS = tuple(
+    (f"ascii_{name}", label)
+    for key in ascii_postal.KEYS
+    for name, label in TEXT_FIELDS
+    if name == key or (key == "street" and name.startswith("street"))
+)
+ASCII_KEYS = tuple(name for name, _ in ASCII_FIELDS)
 METHODS = [(m, m) for m in ConsentMethod]
 #: The fields of the form, top to bottom: errors are shown (and the focus goes) in this order.
-FORM_ORDER = ("kind", *(name for name, _ in TEXT_FIELDS))
-LABELS = dict(TEXT_FIELDS, kind="Kind")
+FORM_ORDER = ("kind", *(name for name, _ in TEXT_FIELDS), *ASCII_KEYS)
+LABELS = dict(TEXT_FIELDS, kind="Kind") | {n: f"ASCII {label}" for n, label in ASCII_FIELDS}
 
 
 def form_values(contact: Contact) -> dict[str, Any]:
@@ -44,13 +54,33 @@ def form_values(contact: Contact) -> dict[str, Any]:
     values["kind"] = contact.kind
     values["consent_fields"] = list(contact.consent_fields)
     values["consent_method"] = contact.consent_method or ConsentMethod.STAFF
+    stored = contact.ascii_postal or {}
+    for name in ASCII_KEYS:
+        key = name.removeprefix("ascii_")
+        if key.startswith("street"):
+            lines = [*stored.get("street", ()), "", "", ""]
+            values[name] = lines[int(key[-1]) - 1]
+        else:
+            values[name] = stored.get(key) or ""
     return values
+
+
+def _form_field(error_field: str) -> str:
+    """The form input of a store error's field: street[2] -> street2, ascii.city -> ascii_city."""
+    field = error_field.replace("ascii.", "ascii_", 1)
+    if "street[" in field:
+        field = field.replace("[", "").rstrip("]")
+    return field
 
 
 def to_changes(values: dict[str, Any]) -> dict[str, Any]:
     """Form values as store fields."""
-    data = {k: v for k, v in values.items() if not k.startswith("street")}
+    data = {k: v for k, v in values.items() if not k.startswith("street") and k not in ASCII_KEYS}
     data["street"] = [values[f"street{i}"] for i in (1, 2, 3) if values.get(f"street{i}")]
+    given = {key: values.get(f"ascii_{key}") for key in ascii_postal.KEYS if key != "street"} | {
+        "street": [values[f"ascii_street{i}"] for i in (1, 2, 3) if values.get(f"ascii_street{i}")]
+    }
+    data["ascii_postal"] = {key: value for key, value in given.items() if value} or None
     for key, value in list(data.items()):
         if value == "":
             data[key] = None
@@ -68,9 +98,14 @@ class ContactEditScreen(StaffScreen):
     ContactEditScreen #contact-form {
         padding: 0 1;
     }
+    ContactEditScreen #ascii-form {
+        padding: 0;
+        margin: 1 0 0 0;
+    }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+t", "toggle_ascii", "ASCII form"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -111,6 +146,12 @@ class ContactEditScreen(StaffScreen):
                     compact=True,
                 ),
             )
+            with Collapsible(title="ASCII form for registries", id="ascii-form"):
+                yield Static(
+                    "Sent beside non-ASCII postal data; an item left empty is transliterated.",
+                    classes="hint",
+                )
+                yield from form.text_rows(ASCII_FIELDS)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -136,11 +177,21 @@ class ContactEditScreen(StaffScreen):
         for name in contact_fields.CONSENTABLE:
             self.query_one(f"#c-{name}", Checkbox).value = name in values["consent_fields"]
         self.query_one("#f-consent_method", Select).value = values["consent_method"]
+        for name in ASCII_KEYS:
+            self.query_one(f"#f-{name}", Input).value = str(values.get(name) or "")
+        if any(values.get(name) for name in ASCII_KEYS):
+            self.query_one("#ascii-form", Collapsible).collapsed = False
+
+    def action_toggle_ascii(self) -> None:
+        """Open or close the ASCII form's section."""
+        section = self.query_one("#ascii-form", Collapsible)
+        section.collapsed = not section.collapsed
 
     def values(self) -> dict[str, Any]:
         """What the form holds now."""
         values: dict[str, Any] = {
-            name: self.query_one(f"#f-{name}", Input).value.strip() for name, _ in TEXT_FIELDS
+            name: self.query_one(f"#f-{name}", Input).value.strip()
+            for name, _ in (*TEXT_FIELDS, *ASCII_FIELDS)
         }
         values["kind"] = self.query_one("#f-kind", Select).value
         values["consent_fields"] = [
@@ -152,7 +203,7 @@ class ContactEditScreen(StaffScreen):
     def changed(self) -> dict[str, Any]:
         """The store fields the user changed, compared with the version they edit."""
         now, base = to_changes(self.values()), to_changes(self.base)
-        changes = {k: v for k, v in now.items() if base.get(k) != v and k in CONTACT_FIELDS}
+        changes = {k: v for k, v in now.items() if base.get(k) != v and k in CONTACT_EDIT_FIELDS}
         if "consent_fields" in changes:
             changes["consent_method"] = now["consent_method"]
             changes["consent_at"] = None
@@ -174,10 +225,7 @@ class ContactEditScreen(StaffScreen):
             validation.contact(to_changes(self.values()))
         except ValidationFailed as exc:
             for error in exc.errors:
-                field = error.field
-                if field.startswith("street["):
-                    field = f"street{field[7]}"
-                errors.setdefault(field, error.message)
+                errors.setdefault(_form_field(error.field), error.message)
         shown = {
             name: errors[name]
             for name in FORM_ORDER
@@ -194,8 +242,10 @@ class ContactEditScreen(StaffScreen):
 
     def action_save(self) -> None:
         """Save the changed fields against the version that was loaded."""
-        self.touched.update(n for n, _ in TEXT_FIELDS)
+        self.touched.update(n for n, _ in (*TEXT_FIELDS, *ASCII_FIELDS))
         errors = self.check(only_touched=False)
+        if any(name in errors for name in ASCII_KEYS):
+            self.query_one("#ascii-form", Collapsible).collapsed = False
         if errors:
             # The summary above the form says what to fix; the first field in error has the focus.
             form.focus_first_error(self, (n for n in FORM_ORDER if n in errors))
@@ -275,4 +325,6 @@ class ContactEditScreen(StaffScreen):
             keys |= {"street1", "street2", "street3"}
         if "consent_fields" in keys:
             keys.add("consent_method")
+        if "ascii_postal" in keys:
+            keys.update(ASCII_KEYS)
         return keys

@@ -12,9 +12,10 @@ change of holder; and an info read before a crash says nothing about what the lo
 The command is one ``contact:update`` (one EPP contact object serves every role the contact
 holds there) whose ``<contact:chg>`` holds, for the fields changed: the name, the org, or the
 whole addr (street, city, state, postal code, country) in each postalInfo type the registry
-holds; voice or fax with its extension, empty only when the number was removed; the e-mail. The
-disclose flags go whenever they differ from the registry's: they come from the publication
-policy (consent, kind, roles), not from one stored field.
+holds (a change of the stored ASCII form, ``ascii_postal``, is one of name, org and addr of the
+"int" postalInfo); voice or fax with its extension, empty only when the number was removed; the
+e-mail. The disclose flags go whenever they differ from the registry's: they come from the
+publication policy (consent, kind, roles), not from one stored field.
 
 A ``contact:info`` comes first. It only ever narrows the change, never widens it: an element
 that already holds our value is left out (so after a doubt nothing is sent twice, and nothing at
@@ -68,6 +69,8 @@ ELEMENTS = {
 }
 """The <contact:chg> element that carries each store field (others, such as consent, are only
 seen through the disclose flags)."""
+POSTAL_ELEMENTS = frozenset(("name", "org", "addr"))
+"""The elements the stored ASCII form (ascii_postal) changes: those of the "int" postalInfo."""
 
 
 def changed_elements(payload: Mapping[str, Any]) -> frozenset[str]:
@@ -76,7 +79,8 @@ def changed_elements(payload: Mapping[str, Any]) -> frozenset[str]:
     fields = payload.get("fields")
     if not isinstance(fields, list):
         return frozenset(ELEMENTS.values())
-    return frozenset(ELEMENTS[field] for field in fields if field in ELEMENTS)
+    elements = frozenset(ELEMENTS[field] for field in fields if field in ELEMENTS)
+    return elements | POSTAL_ELEMENTS if "ascii_postal" in fields else elements
 
 
 def needed_change(
