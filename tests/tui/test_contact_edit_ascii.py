@@ -70,10 +70,13 @@ async def test_a_non_ascii_item_is_refused_beside_it_and_its_section_opens(app, 
         screen.query_one("#f-ascii_city", Input).value = "Zürich"
         await pilot.press("ctrl+s")
         error = screen.query_one("#e-ascii_city", Static)
-        await wait_for(pilot, lambda: shows_whole(error), what="the error in view")
+        await wait_for(
+            pilot,
+            lambda: shows_whole(error) and getattr(app.focused, "id", None) == "f-ascii_city",
+            what="the error in view and the field focused",
+        )
         assert not section(screen).collapsed
         assert "must be printable ASCII" in text_of(error) and "'ü'" in text_of(error)
-        assert app.focused.id == "f-ascii_city"
         assert "ASCII City" in text_of(screen.query_one("#e-form", Static))
     after = demo_store.get_contact(HANDLE)
     assert (after.version, after.ascii_postal) == (before.version, None)
