@@ -54,12 +54,7 @@ def lock_command(
     database_url: str = DB_OPTION,
 ) -> None:
     """Set the registrar lock (client transfer, update and delete prohibited), or --status."""
-    with user_errors(), opened_store(database_url, create=False) as store:
-        actor = acting(store, Permission.EDIT_DOMAIN).actor
-        edit = store.set_client_statuses(
-            actor, domain, version, add=tuple(status or REGISTRAR_LOCK)
-        )
-    _said(edit, f"statuses now {_statuses(edit)}")
+    _client_statuses(database_url, domain, version, add=tuple(status or REGISTRAR_LOCK))
 
 
 @app.command("unlock")
@@ -70,11 +65,21 @@ def unlock_command(
     database_url: str = DB_OPTION,
 ) -> None:
     """Lift the registrar lock, or only the client statuses given with --status."""
+    _client_statuses(database_url, domain, version, remove=tuple(status or REGISTRAR_LOCK))
+
+
+def _client_statuses(
+    database_url: str,
+    domain: str,
+    version: int | None,
+    *,
+    add: tuple[str, ...] = (),
+    remove: tuple[str, ...] = (),
+) -> None:
+    """Set or lift client statuses as the member at this terminal, and say what they are now."""
     with user_errors(), opened_store(database_url, create=False) as store:
         actor = acting(store, Permission.EDIT_DOMAIN).actor
-        edit = store.set_client_statuses(
-            actor, domain, version, remove=tuple(status or REGISTRAR_LOCK)
-        )
+        edit = store.set_client_statuses(actor, domain, version, add=add, remove=remove)
     _said(edit, f"statuses now {_statuses(edit)}")
 
 
