@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from textual.widgets import DataTable, Input, Static
 
+from domains.departures import mark_gone
 from tests.support.pilot import SIZE, column, make_app, rows, settle, text_of, wait_for
 from tui.screens.domain import DomainScreen
 from tui.screens.domains import DomainsScreen
@@ -150,6 +153,17 @@ async def test_an_idn_opens_by_its_a_label(app, demo_store):
         await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and app.screen.details)
         assert app.screen.domain_name == "xn--smrgsbageriet-sfb6w.se"
         assert app.screen.title == "smörgåsbageriet.se"
+
+
+async def test_a_domain_transferred_away_says_so(app, demo_store):
+    at = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    mark_gone(demo_store, "xn--smrgsbageriet-sfb6w.se", actor="system:test", at=at, gaining="other")
+    async with app.run_test(size=SIZE) as pilot:
+        await search(pilot, "smörg", ["smörgåsbageriet.se (xn--smrgsbageriet-sfb6w.se)"])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DomainScreen) and app.screen.details)
+        summary = " ".join(text_of(app.screen.query_one("#summary", Static)).split())
+        assert "Gone: transferred to another registrar 2026-11-30 09:15" in summary
 
 
 async def test_rows_are_fetched_page_by_page_as_the_cursor_moves_down(demo_store):

@@ -154,6 +154,11 @@ class DomainScreen(StaffScreen):
             if locks
             else ""
         )
+        if domain.gone_at is not None:
+            lock_line += (
+                f"\n[b red]Gone:[/] transferred to another registrar {_when(domain.gone_at)}"
+                " - no longer in Interlink's WHOIS and RDAP"
+            )
         self.query_one("#summary", Static).update(
             f"[b]{domain.unicode_name}[/]  ({domain.name})   ROID {domain.roid or '-'}\n"
             f"Account {account.number} {escape(account.name)} ({account.status})\n"
