@@ -17,12 +17,19 @@ from typing import Any
 from sqlalchemy import Boolean, Column, DateTime
 from sqlalchemy.types import JSON, TypeDecorator
 
+from domains.models import JSONText
+
 Encoder = Callable[[Any], Any]
 
 
 def same(value: Any) -> Any:
     """The value as it is (the driver takes it, or SQLAlchemy converts it)."""
     return value
+
+
+def _json_text(value: Any) -> Any:
+    """An optional JSON object's stored text (JSONText), as SQLAlchemy would bind it."""
+    return JSONText().process_bind_param(value, None)
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,12 @@ class Codec:
     when: Encoder
     json: Encoder
     flag: Encoder
+    json_text: Encoder = same  # an optional JSON object kept as text (JSONText)
 
     def for_column(self, column: Column[Any]) -> Encoder:
         """The encoder of a column, by its type (a TypeDecorator by the type it stores as)."""
+        if isinstance(column.type, JSONText):
+            return self.json_text
         kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
         if isinstance(kind, DateTime):
             return self.when
@@ -65,7 +75,7 @@ def codec_for(dialect_name: str) -> Codec:
         # Lists of words (statuses, name servers, consented fields) repeat: encode each once.
         return encode_words(tuple(value)) if len(value) < 8 else as_json(value)
 
-    return Codec(when=sqlite_when(when), json=encode_json, flag=flag)
+    return Codec(when=sqlite_when(when), json=encode_json, flag=flag, json_text=_json_text)
 
 
 #: The text of a time on SQLite (SQLAlchemy's DATETIME storage format), with positional fields.

@@ -17,7 +17,9 @@ creation time across an export and an import.
 
 Version 2 added two keys of a domain, both optional on import: `ds`, its DS records (checked as the
 store checks them, domains/dnssec.py; none if missing), and `gone_at`, when it left Interlink by a
-transfer to another registrar (domains/departures.py; not gone if missing or null). A version 1
+transfer to another registrar (domains/departures.py; not gone if missing or null); and one of a
+contact, optional too: `ascii_postal`, the ASCII form of its postal data that staff gave for the
+registries' `int` postalInfo (domains/ascii_postal.py; none if missing or null). A version 1
 file (without them) imports as before; a program that reads only version 1 refuses a version 2
 file by its version rather than by the new keys.
 
@@ -43,7 +45,9 @@ READABLE_VERSIONS = (1, 2)
 SECTIONS = ("accounts", "contacts", "domains")
 # The keys of the exchange format: the store's fields plus the references and creation time.
 ACCOUNT_KEYS = frozenset(("number", *ACCOUNT_FIELDS, "created_at"))
-CONTACT_KEYS = frozenset(("handle", *CONTACT_FIELDS, "account", "house", "created_at"))
+CONTACT_KEYS = frozenset(
+    ("handle", *CONTACT_FIELDS, "ascii_postal", "account", "house", "created_at")
+)
 DOMAIN_KEYS = frozenset(
     (
         "name",

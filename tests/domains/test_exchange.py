@@ -252,12 +252,15 @@ def fill(store: Store) -> None:
     )
     anna = store.create_contact(
         ACTOR,
-        contact_data(
-            name="Anna Müller",
-            consent_fields=["name", "email"],
-            consent_method="portal",
-            consent_at="2025-01-02T03:04:05Z",
-        ),
+        {
+            **contact_data(
+                name="Anna Müller",
+                consent_fields=["name", "email"],
+                consent_method="portal",
+                consent_at="2025-01-02T03:04:05Z",
+            ),
+            "ascii_postal": {"name": "Anna Mueller"},  # the registries' int form, as given
+        },
         account_number=first.number,
     )
     company = store.create_contact(
@@ -839,6 +842,8 @@ def test_ds_records_and_a_departure_survive_a_round_trip(store, second_store, tm
         {"key_tag": 40000, "algorithm": 15, "digest_type": 4, "digest": "AB12" * 24},
     ]
     assert gone["gone_at"] == "2026-11-30T08:00:00Z" and gone["ds"] == []
+    anna = next(c for c in data["contacts"] if c["name"] == "Anna Müller")
+    assert anna["ascii_postal"] == {"name": "Anna Mueller"}
 
     queued = outbox(second_store)
     report = import_records(second_store, path, actor=ACTOR)
@@ -847,6 +852,9 @@ def test_ds_records_and_a_departure_survive_a_round_trip(store, second_store, tm
     assert outbox(second_store) == queued  # an import is not a registry change
     assert rows(second_store) == rows(store)
     assert second_store.domain_record(SIGNED).ds == store.domain_record(SIGNED).ds
+    with second_store.read() as session:
+        kept = session.execute(select(Contact).where(Contact.name == "Anna Müller")).scalar_one()
+        assert kept.ascii_postal == {"name": "Anna Mueller"}
     with second_store.read() as session:
         stored = session.execute(select(Domain).where(Domain.name == "shop.co.uk")).scalar_one()
         assert stored.gone_at is not None
@@ -869,6 +877,20 @@ def test_ds_records_and_a_departure_survive_a_round_trip(store, second_store, tm
     assert import_records(second_store, third, actor=ACTOR).ds == 2
     assert len(second_store.domain_record("signed-too.de").ds) == 2
     assert second_store.domain_record("signed-too.de").domain.dnssec is True
+
+
+def test_a_bad_ascii_form_is_refused_by_field_and_nothing_written(store, tmp_path):
+    data, _acc, con, _dom = export_file(2)
+    con[0]["ascii_postal"] = {"city": "Zürich"}
+    con[1]["ascii_postal"] = ["not", "an", "object"]
+    before = counts(store)
+    report = import_records(store, write_lines(tmp_path / "bad.json", data), actor=ACTOR)
+    assert not report.written and counts(store) == before
+    first, second, *knock_on = report.problems
+    assert first.startswith("contacts[0] (") and "ascii.city: must be printable ASCII" in first
+    assert second.startswith("contacts[1] (") and "ascii" in second
+    # ... and the domains that name those contacts are refused with them.
+    assert all("was rejected (contacts[" in problem for problem in knock_on)
 
 
 @pytest.mark.parametrize("options", [None, PARALLEL], ids=["stepwise", "parallel"])

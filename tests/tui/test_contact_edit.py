@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from domains import audit
+from tests.support.contact_edit import HANDLE, contact_events, open_editor
 from tests.support.pilot import (
     ACTOR,
     focus_by_tab,
-    open_domain,
     retype,
     settle,
     shows_whole,
@@ -17,31 +16,12 @@ from tests.support.pilot import (
 )
 from tui.screens.contact_edit import TEXT_FIELDS, ContactEditScreen
 
-DOMAIN = "harbourside-bikes.co.uk"
-HANDLE = "ILC1001"  # its registrant
 #: A phone number far too long: the error quoting it runs over more than one line.
 LONG_PHONE = "+44 " + "1234567890" * 6
 
 
-async def open_editor(pilot) -> ContactEditScreen:
-    """Domains -> the domain -> e (the registrant is highlighted) -> the loaded form."""
-    app = pilot.app
-    await open_domain(pilot, DOMAIN, typed="harbourside-b")
-    await pilot.press("e")
-    await wait_for(
-        pilot,
-        lambda: isinstance(app.screen, ContactEditScreen) and app.screen.version is not None,
-        what="the contact form",
-    )
-    return app.screen
-
-
 def error_beside(screen: ContactEditScreen, field: str) -> str:
     return text_of(screen.query_one(f"#e-{field}", Static))
-
-
-def contact_events(store) -> list:
-    return audit.list_events(store, entity_type="contact", entity_id=HANDLE, limit=50)
 
 
 async def test_the_form_shows_the_stored_contact(app, demo_store):

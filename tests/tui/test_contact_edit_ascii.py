@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Collapsible, Input, Static
 
+from tests.support.contact_edit import HANDLE, contact_events, open_editor
 from tests.support.pilot import retype, settle, shows_whole, text_of, wait_for
-from tests.tui.test_contact_edit import HANDLE, contact_events, open_editor
 from tui.screens.contact_edit import ASCII_KEYS, ContactEditScreen
 
 
