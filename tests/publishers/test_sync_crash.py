@@ -167,6 +167,9 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
 
     # The kills really interrupted claimed work, and the killed workers did real work too.
     assert interrupted >= 5, interrupted
+    # The workers ran in child processes, out of the reach of the suite's in-process frame check
+    # (tests/conftest.py): the sandbox schema-checks every frame it receives, and refused none.
+    assert sandbox.stats["syntax_errors"] == 0 and sandbox.answers[2001] == 0
     assert drained_by_killed >= 10, drained_by_killed
     assert statuses(store) == {"done": TOTAL}
     flow = Workflow(store)
