@@ -157,6 +157,13 @@ class ServeSettings(BaseModel):
     http_head_timeout: float = 5.0
     whois_max_connections_per_address: int = 8
     whois_max_connections_per_network: int = 32
+    # Server processes on the same ports (SO_REUSEPORT); 0: one per core.
+    processes: int = Field(default=0, ge=0, le=256)
+    # Where the public lookups read (a PostgreSQL replica of the store); empty: the store's URL.
+    # Writes, publishing and the invalidation notices stay on the primary.
+    read_database_url: str = ""
+    # Connections of each server process's pool of lookups on PostgreSQL.
+    lookup_pool_size: int = Field(default=4, ge=1, le=64)
 
 
 class SyncSettings(BaseModel):
