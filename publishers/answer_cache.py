@@ -62,6 +62,13 @@ class AnswerCache:
                 _, dropped = self._entries.popitem(last=False)
                 self._size -= dropped.size
 
+    def drop(self, name: str) -> None:
+        """Forget the entry of `name`, if any."""
+        with self._lock:
+            old = self._entries.pop(name, None)
+            if old is not None:
+                self._size -= old.size
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:

@@ -40,6 +40,7 @@ from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from publishers.answer_cache import AnswerCache, CachedAnswer
 from publishers.answer_reader import AnswerReader, LookupUnavailable, fingerprint
+from publishers.answer_reads import AnswerReads
 from publishers.policy import PublicationView, RegistrarView, build_view
 from publishers.profiles import Profile, Publications
 from publishers.published import SENTINEL, SENTINEL_TEXT, Publication
@@ -91,6 +92,7 @@ class PublicLookup:
         service: str | None = None,
         publication: Publication | None = None,
         published_only: bool = False,
+        reads: AnswerReads | None = None,
     ) -> None:
         self.store = store
         self.published_only = published_only
@@ -126,6 +128,12 @@ class PublicLookup:
                 max_workers=threads or serve.lookup_threads, thread_name_prefix="rdds-lookup"
             )
         )
+        # PostgreSQL, in a server's event loop: answers rendered ahead read asynchronously and
+        # kept in `noticed`, which the database's notices keep current (answer_notices.py).
+        self._reads = reads if service is not None else None
+        self.noticed = AnswerCache(self.cache.max_bytes)
+        if self._reads is not None:
+            self._reads.notices.subscribe(self._drop)
         self._now_second = -1
         self._now_text = b""
         self.stats = {
@@ -135,6 +143,8 @@ class PublicLookup:
             "built": 0,
             "missing": 0,
             "unrendered": 0,
+            "noticed": 0,
+            "read": 0,
         }
 
     def _query(self, kind: str, name: str) -> list[dict[str, Any]]:
@@ -203,11 +213,54 @@ class PublicLookup:
         name = normalise(name)
         return self.answer_now(name) or self._refresh(name, self.reader.data_token())
 
+    async def answer_ready(self, name: str) -> Answer | None:
+        """The answer when it is ready without building it: cached and provably current, or
+        rendered ahead; None means: use `answer_async`. `name` is an A-label from `normalise`.
+
+        On SQLite this is `answer_now`. On PostgreSQL in a server (with `reads`), a cached
+        answer is given after a barrier (every change committed before now is known and its
+        answer dropped), and one not cached is read with others in one query.
+        """
+        reads = self._reads
+        if reads is None:
+            return self.answer_now(name)
+        assert self.publication is not None  # reads are only given with a service
+        notices = reads.notices
+        if notices.listening and self.noticed.get(name) is not None:
+            try:
+                await notices.barrier()
+                entry = self.noticed.get(name)  # still there: no change was committed since
+            except LookupUnavailable:  # no longer listening: every cached answer is dropped
+                entry = None
+            if entry is not None:
+                self.noticed.touch(name)
+                self.stats["hits"] += 1
+                return self._answer(name, entry)
+        seq = notices.seq
+        blob = await reads.read(self.service or "", self.publication.key, name)
+        if blob is None:
+            return None
+        self.stats["read"] += 1
+        body = self.publication.unpack(self.service or "", blob)
+        head, stamp, tail = body.partition(SENTINEL_TEXT)
+        entry = CachedAnswer(None, head, tail if stamp else None)
+        if not notices.dropped_since(name, seq):
+            self.noticed.keep(name, entry)
+        return self._answer(name, entry)
+
+    def _drop(self, name: str | None) -> None:
+        """A notice: the answer of `name` (None: of every name) changed."""
+        if name is None:
+            self.noticed.clear()
+        else:
+            self.noticed.drop(name)
+            self.stats["noticed"] += 1
+
     async def answer_async(self, name: str) -> Answer:
         """`answer`, for the event loop: a miss reads the store on the lookup threads when
         there are any (see `inline`)."""
         name = normalise(name)
-        hit = self.answer_now(name)
+        hit = await self.answer_ready(name)
         if hit is not None:
             return hit
         token = self.reader.data_token()  # read before the store, so a later commit invalidates
@@ -288,6 +341,7 @@ class PublicLookup:
     def clear(self) -> None:
         """Forget every cached answer."""
         self.cache.clear()
+        self.noticed.clear()
 
     @property
     def cached_bytes(self) -> int:

@@ -135,7 +135,7 @@ class RdapGuard:
         self.limiter = limiter
         self.lookup = lookup
 
-    def _ready_answer(self, scope: Scope) -> bytes | None:
+    async def _ready_answer(self, scope: Scope) -> bytes | None:
         """The body of `GET|HEAD /domain/NAME` when it is ready at once; None: let the app answer
         (a bad name, an unknown one, a store to read, any other path or method)."""
         if self.lookup is None or scope["method"] not in ("GET", "HEAD"):
@@ -149,7 +149,7 @@ class RdapGuard:
         if not path.startswith(_DOMAIN_PATH):
             return None
         try:
-            answer = self.lookup.answer_now(normalise(path[len(_DOMAIN_PATH) :]))
+            answer = await self.lookup.answer_ready(normalise(path[len(_DOMAIN_PATH) :]))
         except (QueryError, LookupUnavailable):
             return None  # the route says so, in its own words
         return None if answer is None else answer.body
@@ -194,7 +194,7 @@ class RdapGuard:
                 await response(scope, receive, send_with_cors)
                 return
         try:
-            body = self._ready_answer(scope)
+            body = await self._ready_answer(scope)
             if body is not None:
                 # What the route's Response sends (uvicorn leaves the body out for HEAD).
                 length = (b"content-length", str(len(body)).encode("ascii"))
@@ -246,7 +246,7 @@ def create_rdap_app(
             alabel = normalise(name)
         except QueryError as exc:
             return rdap_error(400, [f"Not a domain name: {exc}."])
-        answer = lookup.answer_now(alabel) or await lookup.answer_async(alabel)
+        answer = await lookup.answer_async(alabel)
         if answer.body is None:
             return rdap_error(404, [f"{alabel} is not a domain name registered with us."])
         status, location = referral_of(answer.body) or (200, None)

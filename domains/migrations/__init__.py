@@ -2,4 +2,4 @@
 
 #: The newest revision in versions/. Opening an up-to-date store compares against this and so
 #: never imports Alembic; tests/domains/test_migrations.py checks it is Alembic's head.
-HEAD = "0015"
+HEAD = "0016"

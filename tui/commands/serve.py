@@ -44,6 +44,7 @@ from domains.grants import may_read_contacts
 from domains.mailer import Mailer
 from domains.settings import Settings, get_settings
 from domains.store import Store
+from publishers.answer_reads import AnswerReads
 from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
 from publishers.http_guard import GuardedHttpProtocol, guarded_protocol
 from publishers.published import BackgroundPublisher, Publication
@@ -162,6 +163,7 @@ class Services:
         self.app: Any = None
         self._sockets: list[socket.socket] = []
         self._lookups: list[Any] = []
+        self.reads: AnswerReads | None = None
         self.publication = Publication(self.settings)
         self.publisher: BackgroundPublisher | None = None
         self._http_task: asyncio.Task[None] | None = None
@@ -236,6 +238,7 @@ class Services:
             self.settings,
             publication=self.publication,
             published_only=self.published_only,
+            reads=self.reads,
         )
         self._lookups.append(lookup)
         return lookup
@@ -244,6 +247,14 @@ class Services:
         """Bind both ports and start serving in the running loop; ServeError if one fails."""
         serve = self.settings.serve
         try:
+            if not self.store.is_sqlite and serve.publish_answers:
+                # PostgreSQL: answers read on this loop, cached, kept current by notices.
+                self.reads = AnswerReads(
+                    self.store.engine.url.render_as_string(hide_password=False),
+                    read_url=serve.read_database_url,
+                    pool_size=serve.lookup_pool_size,
+                )
+                await self.reads.start()
             whois_sock = listen(self.host, self._want_whois, "WHOIS")
             self._sockets.append(whois_sock)
             http_sock = listen(self.host, self._want_http, "HTTP")
@@ -308,6 +319,9 @@ class Services:
         for lookup in self._lookups:
             lookup.close()
         self._lookups.clear()
+        if self.reads is not None:
+            reads, self.reads = self.reads, None
+            await reads.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Start, serve until `stop` is set, stop."""

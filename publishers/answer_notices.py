@@ -1,0 +1,186 @@
+"""The database's word on which answers changed: PostgreSQL LISTEN/NOTIFY, and the barrier.
+
+Migration 0016 makes PostgreSQL send a notice on the channel `interlink_answers`, with the
+domain's name, whenever an answer rendered ahead loses its validity (the triggers of 0004 and
+0013 mark it stale in the same transaction as the change; the notice goes out at its commit).
+`AnswerNotices` listens on one connection of its own and tells its subscribers which names to
+drop from their in-memory caches.
+
+A notice arrives a little after the commit, so a cached answer is given only after a
+*barrier*: a query on the listening connection that starts after the request came in.
+PostgreSQL sends a listening session every notice of the transactions committed before the
+end of its query, before the query's result, so once `barrier()` returns, every change
+committed before the request is known and dropped (tested in tests/publishers). Callers that
+come while one barrier is under way share the next one: one round trip stands for all the
+cache hits of that moment.
+
+With a replica to read from, the barrier also returns the primary's WAL position, which a
+read on the replica must have reached (publishers/answer_reads.py). When the listening
+connection is lost, every cache is cleared and none is used until it listens again (a notice
+may have been missed meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from publishers.answer_reader import LookupUnavailable
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "interlink_answers"
+#: A listening connection that did nothing for this long runs a barrier anyway, to take in the
+#: notices waiting on its socket.
+DRAIN_SECONDS = 1.0
+#: Names remembered as dropped; beyond it, everything read before is treated as dropped.
+MAX_REMEMBERED = 100_000
+RECONNECT_WAIT = (0.1, 5.0)
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq reads it (no driver name, password kept)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class AnswerNotices:
+    """One listening connection to the primary, the drops it reports, and barriers on it."""
+
+    def __init__(self, url: str, *, with_position: bool = False) -> None:
+        self._url = libpq_url(url)
+        self._barrier_sql = "SELECT pg_current_wal_lsn()::text" if with_position else "SELECT 1"
+        self.with_position = with_position
+        self._conn: Any = None
+        self._subscribers: list[Callable[[str | None], None]] = []
+        self._next: asyncio.Future[str | None] | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        self._closing = False
+        self.listening = False
+        #: Counts the drops; `dropped_since` compares a name's last drop with a count taken before.
+        self.seq = 0
+        self._floor = 0
+        self._dropped: dict[str, int] = {}
+        self.stats = {"notices": 0, "barriers": 0, "reconnects": 0}
+
+    def subscribe(self, drop: Callable[[str | None], None]) -> None:
+        """Call `drop(name)` for each changed name, `drop(None)` when everything must go."""
+        self._subscribers.append(drop)
+
+    def dropped_since(self, name: str, seq: int) -> bool:
+        """Whether `name` may have changed since `seq` was read (keep nothing read before)."""
+        return seq < self._floor or self._dropped.get(name, -1) > seq or not self.listening
+
+    # -- the connection ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen (raises when the database cannot be reached) and keep listening."""
+        await self._connect()
+        self._keeper = asyncio.get_running_loop().create_task(self._keep())
+
+    async def _connect(self) -> None:
+        import psycopg
+
+        conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        conn.add_notify_handler(self._notice)
+        await conn.execute(f"LISTEN {CHANNEL}")
+        self._conn = conn
+        self._drop_all()  # notices may have been missed while not listening
+        self.listening = True
+
+    def _notice(self, notice: Any) -> None:
+        self.stats["notices"] += 1
+        self.seq += 1
+        name = notice.payload
+        if len(self._dropped) >= MAX_REMEMBERED:
+            self._dropped.clear()
+            self._floor = self.seq
+        self._dropped[name] = self.seq
+        for drop in self._subscribers:
+            drop(name)
+
+    def _drop_all(self) -> None:
+        self.seq += 1
+        self._dropped.clear()
+        self._floor = self.seq
+        for drop in self._subscribers:
+            drop(None)
+
+    async def _lost(self) -> None:
+        """The listening connection failed: forget every cached answer, listen again."""
+        self.listening = False
+        self._drop_all()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # it is broken already
+                await conn.close()
+        wait = RECONNECT_WAIT[0]
+        while not self._closing:
+            try:
+                await self._connect()
+            except Exception as exc:  # the database is away: try again later
+                log.warning("answer notices: cannot listen (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RECONNECT_WAIT[1])
+            else:
+                self.stats["reconnects"] += 1
+                log.warning("answer notices: listening again")
+                return
+
+    async def _keep(self) -> None:
+        """Take in waiting notices now and then, when no barrier did."""
+        while not self._closing:
+            await asyncio.sleep(DRAIN_SECONDS)
+            with contextlib.suppress(LookupUnavailable):
+                await self.barrier()
+
+    # -- barriers ----------------------------------------------------------------------
+
+    async def barrier(self) -> str | None:
+        """Return once every change committed before this call is known (and dropped); the
+        primary's WAL position then, when asked for. LookupUnavailable when not listening."""
+        if not self.listening:
+            raise LookupUnavailable("not listening for changes")
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if self._runner is None or self._runner.done():
+                self._runner = asyncio.get_running_loop().create_task(self._run())
+        return await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        while self._next is not None:
+            waiting, self._next = self._next, None  # its query starts after all its callers
+            try:
+                cursor = await self._conn.execute(self._barrier_sql)
+                row = await cursor.fetchone()
+            except Exception as exc:
+                log.warning("answer notices: barrier failed (%s)", type(exc).__name__)
+                waiting.set_exception(LookupUnavailable("not listening for changes"))
+                waiting.exception()  # retrieved: a barrier nobody awaits any more is no error
+                if self._next is not None:
+                    self._next.set_exception(LookupUnavailable("not listening for changes"))
+                    self._next.exception()
+                    self._next = None
+                await self._lost()
+                return
+            self.stats["barriers"] += 1
+            waiting.set_result(str(row[0]) if self.with_position else None)
+
+    async def close(self) -> None:
+        """Stop listening."""
+        self._closing = True
+        self.listening = False
+        for task in (self._keeper, self._runner):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
