@@ -34,7 +34,9 @@ def validator(kind: str = "answer") -> Draft202012Validator:
     assert not checker.conforms("2026-11-27 12:00", "date-time"), "date-time is not checked"
     if kind == "answer":
         return Draft202012Validator(schema, format_checker=checker)
-    registry: Registry[Any] = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    registry: Registry[Any] = Registry().with_resource(
+        schema["$id"], Resource.from_contents(schema)
+    )
     ref = {"$schema": schema["$schema"], "$ref": f"{schema['$id']}#/$defs/{kind}"}
     return Draft202012Validator(ref, registry=registry, format_checker=checker)
 
@@ -59,4 +61,3 @@ def rdap_answer(text: str | bytes | None, kind: str = "answer") -> dict[str, Any
     assert isinstance(body, dict), "an RDAP answer is a JSON object"
     check_rdap(body, kind)
     return body
-
