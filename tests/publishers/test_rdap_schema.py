@@ -87,7 +87,7 @@ def test_a_bad_vcard_array_is_refused(signed: dict[str, Any]) -> None:
     assert len(said) == 1 and "is not of type 'object'" in said[0]
     said = refused(signed, lambda b: card(b)[1].pop(0))  # no version 4.0
     assert len(said) == 1 and "does not contain items matching" in said[0]
-    said = refused(signed, lambda b: [m for m in card(b)[1] if m[0] == "adr"][0][3].pop())
+    said = refused(signed, lambda b: next(m for m in card(b)[1] if m[0] == "adr")[3].pop())
     assert len(said) == 1 and "is too short" in said[0]  # an adr has seven components
 
 
