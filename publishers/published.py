@@ -67,7 +67,7 @@ RENDERERS: dict[str, Callable[[PublicationView], bytes]] = {
 #: changes the bytes of an answer (policy.py, profiles.py, records.py, rdap.py, whois.py): every
 #: stored answer is then rendered again. A change that renders the same bytes (a comment, a
 #: refactoring) leaves it, so a million answers are not rendered again for nothing.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 #: How rows are packed; part of the render key, so rows packed another way are rendered again.
 PACKING = "lz4-block+sample-dictionary/1"
 BATCH = 200

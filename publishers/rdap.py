@@ -273,11 +273,25 @@ def _notices(view: PublicationView, self_url: str) -> list[dict[str, Any]]:
     ]
 
 
+#: A domain recorded as signed (an import, a record older than DS records) with no DS on file.
+UNSHOWN_DS_REMARK = {
+    "title": "DNSSEC",
+    "description": [
+        "The domain is recorded as signed, but its DS records are not on file with the registrar."
+    ],
+}
+
+
 def secure_dns(view: PublicationView) -> dict[str, Any]:
-    """RFC 9083 section 5.3: whether the delegation is signed, and its DS records on file."""
+    """RFC 9083 section 5.3: whether the delegation is signed, and its DS records on file.
+
+    delegationSigned is true only with the DS records to show (dsData): an answer saying the
+    delegation is signed shows what it is signed with. A domain recorded as signed without DS
+    records on file says false, and a remark (`UNSHOWN_DS_REMARK`) says why.
+    """
     domain = view.domain
-    member: dict[str, Any] = {"delegationSigned": domain.dnssec}
-    if domain.dnssec and domain.ds:
+    member: dict[str, Any] = {"delegationSigned": bool(domain.dnssec and domain.ds)}
+    if member["delegationSigned"]:
         member["dsData"] = [
             {
                 "keyTag": ds.key_tag,
@@ -305,6 +319,8 @@ def render_rdap(view: PublicationView) -> dict[str, Any]:
     body["ldhName"] = domain.name
     if domain.is_idn:
         body["unicodeName"] = domain.unicode_name
+    if domain.dnssec and not domain.ds:
+        body["remarks"] = [UNSHOWN_DS_REMARK]
     body.update(
         status=[RDAP_STATUS.get(status, status) for status in domain.statuses],
         events=_events(view),

@@ -18,6 +18,7 @@ from domains.settings import HouseContact
 from domains.vocabulary import ConsentMethod
 from publishers.policy import build_view
 from publishers.rdap import render_rdap
+from tests.support.rdap_schema import check_rdap
 from tui.commands.demo import demo_settings, demo_store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -239,7 +240,7 @@ def test_the_demo_store_has_the_ds_records_and_rdap_carries_them(tmp_path: Path)
         record = store.domain_record(name)
         assert record.domain.dnssec and [ds.text for ds in record.ds] == texts
         view = build_view(record, profile="icann-gtld", registrar=settings.registrar)
-        (ds_data,) = render_rdap(view)["secureDNS"]["dsData"]
+        (ds_data,) = check_rdap(render_rdap(view))["secureDNS"]["dsData"]
         assert ds_data["keyTag"] == int(texts[0].split()[0])
         with store.read() as session:
             kinds = set(session.execute(select(col(OutboxEntry.kind))).scalars())

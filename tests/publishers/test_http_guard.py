@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import logging
 import selectors
 import socket
@@ -23,6 +22,7 @@ from domains.settings import ServeSettings, Settings
 from domains.store import Store
 from publishers.connection_limits import ConnectionLimits, connection_limits_from_settings
 from publishers.http_guard import HEAD_MAX_BYTES
+from tests.support.rdap_schema import rdap_answer
 from tests.support.rdds import (
     GOOD,
     close_all,
@@ -62,7 +62,7 @@ def good_request(port: int, source: str = GOOD) -> dict[str, Any]:
         response = connection.getresponse()
         body = response.read()
         assert response.status == 200, (response.status, body[:200])
-        return json.loads(body)
+        return rdap_answer(body, "domainAnswer")
     finally:
         connection.close()
 

@@ -17,6 +17,7 @@ from domains.settings import Settings
 from domains.store import Store
 from publishers.published import count_answers
 from tests.support.factories import make_domain
+from tests.support.rdap_schema import rdap_answer
 from tests.support.rdds import query, rdds_settings
 from tui.commands.serve import Services
 
@@ -73,7 +74,7 @@ def assert_answers(services: Services, names: list[str]) -> None:
         if not answer.startswith(f"Domain Name: {name.upper()}"):
             problems.append(f"WHOIS {name}: {answer.splitlines()[:1]}")
         response = rdap(services, name)
-        if response.status_code != 200 or response.json().get("ldhName") != name:
+        if response.status_code != 200 or rdap_answer(response.content).get("ldhName") != name:
             problems.append(f"RDAP {name}: {response.status_code} {response.text[:120]}")
     assert not problems, problems
 

@@ -34,6 +34,7 @@ from publishers.profiles import (
 from publishers.rdap import rdap_json
 from publishers.whois import render_whois
 from tests.support.factories import account_data
+from tests.support.rdap_schema import rdap_answer
 from tests.support.records import REGISTRAR, make_record
 
 HOUSE_CANDIDATE = "ILC9001"
@@ -196,6 +197,7 @@ def check(
         assert view.profile == "icann-gtld"  # a gTLD's, whatever the default
     whois_text = render_whois(view)
     rdap_text = rdap_json(view)
+    rdap_answer(rdap_text)  # a domain object, or the referral (an error object) to the registry
     stand_ins = {role: neutral() for role in record.contacts}
     base_view = build_view(
         DomainRecord(record.domain, record.account, stand_ins),

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from domains.settings import Settings
 from domains.store import Store
 from tests.support.portal import serve
+from tests.support.rdap_schema import rdap_answer
 from tests.support.rdds import rdds_settings
 from tui.commands.serve import Services
 
@@ -73,6 +74,8 @@ def test_preflights_are_not_counted_against_the_rate_limit(
         with httpx.Client(base_url=running.http_url, timeout=10) as client:
             answers = [client.get("/rdap/domain/kite-makers.com") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
+    for answer in answers:
+        rdap_answer(answer.content)  # the domain object twice, then an error object
 
 
 # -- in Chromium -------------------------------------------------------------------------------

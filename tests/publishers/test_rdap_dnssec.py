@@ -4,17 +4,17 @@ DS records, live and rendered ahead; WHOIS says signedDelegation or unsigned."""
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from domains.dnssec import DsView
 from domains.store import Store
 from publishers.policy import build_view
 from publishers.public_lookup import PublicLookup
 from publishers.published import Publication, publish
-from publishers.rdap import rdap_bytes, rdap_json
+from publishers.rdap import UNSHOWN_DS_REMARK, rdap_bytes, rdap_json
 from publishers.rdap_app import rdap_lookup
 from publishers.whois import render_whois, whois_bytes
 from tests.support.factories import make_domain
+from tests.support.rdap_schema import rdap_answer
 from tests.support.records import make_contact, make_record, view_of
 
 D1 = "1F987CC6583E92DF0890718C42B7C96D43B7F5CA6D5F67C9A4A7D1F8A9E3B2C1"
@@ -44,17 +44,21 @@ def check_secure_dns(member: dict) -> None:
 
 
 def test_a_signed_domain_carries_its_ds_data() -> None:
-    body = json.loads(rdap_json(view_of(signed_record())))
+    body = rdap_answer(rdap_json(view_of(signed_record())))
     assert body["secureDNS"] == {"delegationSigned": True, "dsData": DS_DATA}
     check_secure_dns(body["secureDNS"])
     assert "DNSSEC: signedDelegation\r\n" in render_whois(view_of(signed_record()))
 
 
 def test_signed_without_ds_on_file_and_unsigned_carry_no_ds_data() -> None:
-    legacy = json.loads(rdap_json(view_of(signed_record(ds=()))))
-    assert legacy["secureDNS"] == {"delegationSigned": True}
-    unsigned = json.loads(rdap_json(view_of(signed_record(dnssec=False))))
+    # Recorded as signed, no DS records on file: RFC 9083 section 5.3's delegationSigned true
+    # would need dsData or keyData to show, so false, and a remark says why.
+    legacy = rdap_answer(rdap_json(view_of(signed_record(ds=()))))
+    assert legacy["secureDNS"] == {"delegationSigned": False}
+    assert legacy["remarks"] == [UNSHOWN_DS_REMARK]
+    unsigned = rdap_answer(rdap_json(view_of(signed_record(dnssec=False))))
     assert unsigned["secureDNS"] == {"delegationSigned": False}  # DS of an unsigned one: never
+    assert "remarks" not in unsigned
     check_secure_dns(unsigned["secureDNS"])
     assert "DNSSEC: unsigned\r\n" in render_whois(view_of(signed_record(dnssec=False)))
 
@@ -72,7 +76,7 @@ def test_the_store_s_ds_records_reach_rdap_live_and_rendered_ahead(store: Store)
     live = PublicLookup(store, rdap_bytes, cache_bytes=0)
     whois = PublicLookup(store, whois_bytes, cache_bytes=0)
     try:
-        body = json.loads(live.answer("signed-kites.com").body or b"{}")
+        body = rdap_answer(live.answer("signed-kites.com").body)
         assert body["secureDNS"] == {"delegationSigned": True, "dsData": DS_DATA}
         assert b"DNSSEC: signedDelegation" in (whois.answer("signed-kites.com").body or b"")
     finally:
@@ -83,12 +87,12 @@ def test_the_store_s_ds_records_reach_rdap_live_and_rendered_ahead(store: Store)
     publish(store, publication)
     ahead = rdap_lookup(store, cache_bytes=0)
     try:
-        served = json.loads(ahead.answer("signed-kites.com").body or b"{}")
+        served = rdap_answer(ahead.answer("signed-kites.com").body)
         assert ahead.stats["published"] == 1
         assert served["secureDNS"] == {"delegationSigned": True, "dsData": DS_DATA}
         # Removing the records unsigns the domain: the answer rendered ahead is not served.
         store.set_ds("staff:test", created.name, None, [])
-        after = json.loads(ahead.answer("signed-kites.com").body or b"{}")
+        after = rdap_answer(ahead.answer("signed-kites.com").body)
         assert after["secureDNS"] == {"delegationSigned": False}
     finally:
         ahead.close()
@@ -98,10 +102,10 @@ def test_a_cached_live_answer_follows_a_ds_change(store: Store) -> None:
     created, _ = make_domain(store, "cached-kites.com")
     lookup = PublicLookup(store, rdap_bytes)  # with its memory cache
     try:
-        first = json.loads(lookup.answer("cached-kites.com").body or b"{}")
+        first = rdap_answer(lookup.answer("cached-kites.com").body)
         assert first["secureDNS"] == {"delegationSigned": False}
         store.add_ds("staff:test", created.name, None, [DS[0].text])
-        second = json.loads(lookup.answer("cached-kites.com").body or b"{}")
+        second = rdap_answer(lookup.answer("cached-kites.com").body)
         assert second["secureDNS"] == {"delegationSigned": True, "dsData": DS_DATA[:1]}
     finally:
         lookup.close()

@@ -22,6 +22,7 @@ from publishers.rdap import rdap_bytes, referral_of, render_rdap
 from publishers.registries import load_registries
 from publishers.whois import render_whois, whois_bytes
 from tests.support.factories import account_data, contact_data, make_domain
+from tests.support.rdap_schema import check_rdap, rdap_answer
 from tests.support.rdds import need_whois_client, query, rdds_settings, whois_cli
 from tests.support.records import NOW, REGISTRAR, make_contact, make_record
 from tui.commands.serve import Services
@@ -131,7 +132,7 @@ def test_whois_of_a_tld_whose_rdds_only_the_registry_runs(publications: Publicat
 
 def test_rdap_of_a_tld_whose_rdds_only_the_registry_runs(publications: Publications) -> None:
     view = build_view(record_in("de"), profile=publications, registrar=REGISTRAR, now=NOW)
-    body = render_rdap(view)
+    body = check_rdap(render_rdap(view), "errorAnswer")
     target = "https://rdap.registry-de.example/domain/kites.de"
     # RFC 9083 section 6: a non-answer with its HTTP code; RFC 7480 section 5.2: the redirect.
     assert body["rdapConformance"] == ["rdap_level_0"]
@@ -153,11 +154,12 @@ def test_rdap_of_a_tld_whose_rdds_only_the_registry_runs(publications: Publicati
         assert private not in text
     com = build_view(record_in("com"), profile=publications, registrar=REGISTRAR)
     assert referral_of(rdap_bytes(com)) is None
+    rdap_answer(rdap_bytes(com), "domainAnswer")
 
 
 def test_rdap_of_a_registry_without_rdap_names_its_whois(publications: Publications) -> None:
     view = build_view(record_in("fr"), profile=publications, registrar=REGISTRAR)
-    body = render_rdap(view)
+    body = check_rdap(render_rdap(view), "errorAnswer")
     assert body["errorCode"] == 404 and "notices" not in body
     assert "whois.registry-fr.example" in " ".join(body["description"])
     assert referral_of(rdap_bytes(view)) == (404, None)
@@ -197,6 +199,8 @@ def test_answers_rendered_ahead_follow_each_domains_tld(
         assert b"Registry WHOIS Server: whois.registry-de.example" in de and b"Kajgatan" not in de
         answer = rdap.answer("kites.de").body or b""
         assert referral_of(answer) == (302, "https://rdap.registry-de.example/domain/kites.de")
+        rdap_answer(answer, "errorAnswer")
+        rdap_answer(rdap.answer("kites.se").body, "domainAnswer")
         # .se under the default profile in another file: another key, the street redacted.
         (tmp_path / "plain").mkdir()
         plain = registries_file(
@@ -236,9 +240,11 @@ def test_rdap_clients_are_sent_to_the_registry(registry_run: Services, seeded: d
             assert response.headers["location"] == target
             assert response.headers["content-type"] == "application/rdap+json"
             assert response.headers["access-control-allow-origin"] == "*"
-            assert response.json()["errorCode"] == 302
+            assert rdap_answer(response.content, "errorAnswer")["errorCode"] == 302
             assert "Margarethe" not in response.text
-        assert client.get("/rdap/domain/kite-makers.com").status_code == 200
+        ours = client.get("/rdap/domain/kite-makers.com")
+        assert ours.status_code == 200
+        rdap_answer(ours.content, "domainAnswer")
 
 
 def test_whois_names_the_registrys_whois_server(registry_run: Services, seeded: dict) -> None:

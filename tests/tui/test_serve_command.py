@@ -22,6 +22,7 @@ import whois as python_whois
 from domains.settings import Settings
 from domains.store import Store
 from tests.support.environment import REPO, REQUIRE_ALL
+from tests.support.rdap_schema import rdap_answer
 from tests.support.rdds import (
     Server,
     ask,
@@ -123,7 +124,7 @@ def test_real_clients_against_serve(
     assert response.status_code == 200
     assert response.headers["content-type"] == RDAP_JSON
     assert response.headers["access-control-allow-origin"] == "*"
-    body = response.json()
+    body = rdap_answer(response.content, "domainAnswer")
     assert body["ldhName"] == "kite-makers.com"
     assert check_redactions(body, settings) >= 10
     assert "Quist" not in response.text
@@ -141,7 +142,7 @@ def test_real_clients_against_serve(
     out = whois_cli(server.whois_port, "kite-makers.com")
     assert "Registrant State/Province: Hamburg" in out
     assert "Domain Status: clientHold" in out
-    body = rdap(server, "kite-makers.com").json()
+    body = rdap_answer(rdap(server, "kite-makers.com").content, "domainAnswer")
     assert body["status"] == ["client hold"]
     (registrant,) = [e for e in body["entities"] if e["roles"] == ["registrant"]]
     (adr,) = [m for m in registrant["vcardArray"][1] if m[0] == "adr"]

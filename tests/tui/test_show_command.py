@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import typer
 from click.testing import Result
@@ -17,6 +15,7 @@ from publishers.epp.schema import validate_frame
 from publishers.policy import REDACTED_TEXT
 from publishers.registries import parse_registries
 from tests.support.factories import account_data, contact_data
+from tests.support.rdap_schema import rdap_answer
 from tests.support.staff import add_me
 from tui.commands import show
 from tui.commands.show import show_command
@@ -105,7 +104,7 @@ def test_whois(app: typer.Typer, url: str) -> None:
 
 def test_rdap(app: typer.Typer, url: str) -> None:
     result = run(app, "bücherstube-lindner.de", "--as", "rdap", "--db", url)
-    body = json.loads(result.stdout)
+    body = rdap_answer(result.stdout, "domainAnswer")
     assert body["ldhName"].startswith("xn--") and body["ldhName"].endswith(".de")
     assert body["unicodeName"] == "bücherstube-lindner.de"
     assert "Jörg" not in result.stdout
@@ -260,7 +259,7 @@ def test_each_domain_is_shown_under_its_tlds_publication(
     whois = raw(run(app, "bücherstube-lindner.de", "--as", "whois", "--db", url))
     assert "Registry WHOIS Server: whois.registry-de.example\r\n" in whois
     assert "Jörg" not in whois and "Registrant" not in whois
-    rdap = json.loads(run(app, "bücherstube-lindner.de", "--as", "rdap", "--db", url).stdout)
+    rdap = rdap_answer(run(app, "bücherstube-lindner.de", "--as", "rdap", "--db", url).stdout)
     assert rdap["errorCode"] == 404  # no RDAP named for the registry: its WHOIS server instead
     private = run(app, "bücherstube-lindner.de", "--as", "private", "--db", url).stdout
     assert "RDDS: the registry's (whois.registry-de.example)" in " ".join(private.split())
