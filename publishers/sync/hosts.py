@@ -1,5 +1,5 @@
-"""Name servers as the registry needs them before a domain names them: host objects checked and
-created (RFC 5732), glue addresses for the hosts under the domain itself."""
+"""Name servers as the registry needs them: host objects checked, created and given their glue
+(RFC 5732) before a domain names them, deleted when no domain of ours uses them."""
 
 from __future__ import annotations
 
