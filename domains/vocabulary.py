@@ -92,6 +92,7 @@ class OutboxStatus(StrEnum):
     DONE = "done"
     LOCAL_ONLY = "local_only"
     FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class NoticeCategory(StrEnum):

@@ -317,26 +317,32 @@ class DomainUpdate:
     rem_host_attrs: tuple[HostAttr, ...] = ()
     add_ds: tuple[DsData, ...] = ()
     rem_ds: tuple[DsData, ...] = ()
+    rem_all_ds: bool = False
+    """Remove every DS record (secDNS-1.1 ``<secDNS:rem><secDNS:all>true``), instead of rem_ds."""
 
     def is_empty(self) -> bool:
         """True when the update would not change anything."""
-        return self.registrant is None and not (
-            self.add_ns
-            or self.add_contacts
-            or self.add_statuses
-            or self.rem_ns
-            or self.rem_contacts
-            or self.rem_statuses
-            or self.add_host_attrs
-            or self.rem_host_attrs
-            or self.add_ds
-            or self.rem_ds
+        return (
+            self.registrant is None
+            and not self.rem_all_ds
+            and not (
+                self.add_ns
+                or self.add_contacts
+                or self.add_statuses
+                or self.rem_ns
+                or self.rem_contacts
+                or self.rem_statuses
+                or self.add_host_attrs
+                or self.rem_host_attrs
+                or self.add_ds
+                or self.rem_ds
+            )
         )
 
     @property
     def has_ds(self) -> bool:
         """True when the update carries a secDNS-1.1 extension."""
-        return bool(self.add_ds or self.rem_ds)
+        return bool(self.add_ds or self.rem_ds or self.rem_all_ds)
 
     def all_add_ns(self) -> tuple[str, ...]:
         """The names of every name server added, host objects or attributes."""
@@ -425,6 +431,25 @@ class HostCreate:
 
     name: str
     addrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostUpdate:
+    """The payload of a <host:update> (RFC 5732 section 3.2.5): addresses and statuses added
+    and removed, and a new name (chg), if any."""
+
+    name: str
+    add_addrs: tuple[str, ...] = ()
+    rem_addrs: tuple[str, ...] = ()
+    add_statuses: tuple[str, ...] = ()
+    rem_statuses: tuple[str, ...] = ()
+    new_name: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when the update would not change anything."""
+        return self.new_name is None and not (
+            self.add_addrs or self.rem_addrs or self.add_statuses or self.rem_statuses
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,6 +63,8 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("check", "host"): host.check,
     ("create", "host"): host.create,
     ("info", "host"): host.info,
+    ("update", "host"): host.update,
+    ("delete", "host"): host.delete,
 }
 """The object commands the sandbox implements, by (command, object); others answer 2101."""
 
@@ -99,16 +101,19 @@ class SandboxRegistry(EppListener):
     - poll (RFC 5730): 1301 with the oldest message (msgQ count and id, and a domain:trnData
       when a domain was transferred away from the registrar, see `transfer_out`), 1300 when
       none waits; an ack answers 1000 with the count left, 2303 for an id not waiting;
-    - host objects (RFC 5732: check, create, info): a host under a domain of the sandbox needs
-      its addresses (2003) and that domain must be the registrar's, any other host takes none
-      (2306); with ``host_objects`` (the default) the name servers of a domain must exist as
-      host objects (2303), without it the sandbox offers no host service and takes name
-      servers as host attributes with their glue;
+    - host objects (RFC 5732: check, create, info, update, delete): a host under a domain of
+      the sandbox needs its addresses (2003 at create; an update may not remove the last one,
+      2306) and that domain must be the registrar's (2201), any other host takes none (2306);
+      an update adding an address the host has or removing one it lacks is 2306, a bad IP
+      2005, renaming an external host that another registrar's domains use 2305; deleting a
+      host that a domain still names is 2305; with ``host_objects`` (the default) the name
+      servers of a domain must exist as host objects (2303), without it the sandbox offers no
+      host service and takes name servers as host attributes with their glue;
     - secDNS-1.1 (RFC 5910, offered unless ``secdns=False``): DS records added and removed in
       a domain:update (2302 adding one present, 2303 removing one absent, 2103 when the
-      session did not announce it), returned in domain:info;
-    - 2101 for anything else (renew, transfer, host update and delete), 2307 for host commands
-      without host objects.
+      session did not announce it), all of them removed with ``<secDNS:rem><secDNS:all>``,
+      returned in domain:info;
+    - 2101 for anything else (renew, transfer), 2307 for host commands without host objects.
 
     Faults (FaultPlan): a share of object commands answered with error_code before anything is
     applied, a delay before every object command, and a share of successful creates, updates and

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlmodel import Session, col
 
-from domains.models import OutboxEntry, utcnow
+from domains.models import Domain, OutboxEntry, utcnow
 from domains.store import Store
 from domains.vocabulary import OutboxStatus
 from publishers.registries import RegistryMap
@@ -147,17 +147,38 @@ class Claimer:
 
     def load(self, session: Session, rows: Sequence[OutboxEntry]) -> list[Job]:
         """Make claimed entries into jobs: each kind's flow prepares its entries (reading what
-        they need in a few queries); the jobs come back in the order of the entries."""
+        they need in a few queries); the jobs come back in the order of the entries. An entry
+        of a domain transferred away is not sent: its job is skipped, saying so."""
         preparation = Preparation(session, self.registries, self.store.settings)
+        gone = _gone_domains(session, {r.domain_id for r in rows if r.domain_id is not None})
+        jobs: list[Job] = []
         by_kind: dict[str, list[OutboxEntry]] = {}
         for row in rows:
+            departed = gone.get(row.domain_id) if row.domain_id is not None else None
+            if departed is not None:
+                name, at = departed
+                reason = f"domain transferred away on {at.date().isoformat()}: nothing sent"
+                jobs.append(preparation.job(row, name, None, skip_reason=reason))
+                continue
             by_kind.setdefault(row.kind, []).append(row)
-        jobs = [
+        jobs += [
             job
             for kind, entries in by_kind.items()
             for job in flow_of(kind).prepare(preparation, entries)
         ]
         return sorted(jobs, key=lambda job: job.entry_id)
+
+
+def _gone_domains(session: Session, ids: set[int]) -> dict[int, tuple[str, datetime]]:
+    """The domains among ids that were transferred away: their names and when they left."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(col(Domain.id), col(Domain.name), col(Domain.gone_at)).where(
+            col(Domain.id).in_(ids), col(Domain.gone_at).is_not(None)
+        )
+    ).all()
+    return {domain_id: (name, gone_at) for domain_id, name, gone_at in rows}
 
 
 def backlog(store: Store) -> int:

@@ -21,6 +21,11 @@ from domains.vocabulary import OutboxStatus, RequestState
 from publishers.sync.record import ACTOR, FINISHED
 from publishers.sync.report import Result, SyncReport
 
+ANSWERED = tuple(s for s in FINISHED if s != OutboxStatus.SKIPPED)
+"""Finished entries whose change request learns the outcome. A skipped entry's (its domain was
+transferred away, nothing was sent) keeps its request as it is: neither completed at the
+registry nor failed there."""
+
 log = logging.getLogger(__name__)
 
 
@@ -84,7 +89,7 @@ class Housekeeping:
                 .join(OutboxEntry, col(OutboxEntry.id) == col(ChangeRequest.outbox_id))
                 .where(
                     col(ChangeRequest.state) == RequestState.APPLIED,
-                    col(OutboxEntry.status).in_(FINISHED),
+                    col(OutboxEntry.status).in_(ANSWERED),
                 )
             ).all()
         for reference, status, cltrid, svtrid, error in rows:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
-from domains.models import Account, Contact, Domain, DomainContact, OutboxEntry
+from domains.models import Account, Contact, Domain, DomainContact, DsRecord, OutboxEntry
 from domains.settings import Settings
 from domains.store import DomainRecord
 from publishers.epp.model import ContactData, Disclose
@@ -49,6 +49,13 @@ class Job:
     """Set when the registry's configured policy keeps this change local: nothing is sent."""
     fail_reason: str | None = None
     """Set when the store cannot make this entry into commands (e.g. no registry for the TLD)."""
+    skip_reason: str | None = None
+    """Set when the entry is not to be sent at all (its domain was transferred away)."""
+    unused_hosts: tuple[str, ...] = ()
+    """Name servers the change removes that are under one of our domains and that none of our
+    domains uses any more (the store says so at claim): deleted at the registry afterwards."""
+    ds_emptied: bool = False
+    """The change leaves the domain without DS records (in the store): removed with rem all."""
 
     @property
     def request_ref(self) -> str | None:
@@ -137,6 +144,50 @@ class Preparation:
             return {}
         found = self.session.execute(select(Contact).where(col(Contact.handle).in_(handles)))
         return {contact.handle: contact for contact in found.scalars()}
+
+    def unused_hosts(self, hosts: Iterable[str]) -> tuple[str, ...]:
+        """The hosts under one of our domains (not gone) that none of our domains (not gone)
+        names as a name server (a few queries)."""
+        hosts = list(dict.fromkeys(hosts))
+        if not hosts:
+            return ()
+        session = self.session
+        parents = {
+            ".".join(labels[i:]): host
+            for host in hosts
+            for labels in (host.split("."),)
+            for i in range(1, len(labels) - 1)
+        }
+        ours = set(
+            session.execute(
+                select(col(Domain.name)).where(
+                    col(Domain.name).in_(parents), col(Domain.gone_at).is_(None)
+                )
+            ).scalars()
+        )
+        under_ours = [h for h in hosts if any(parents.get(p) == h for p in ours)]
+        unused = []
+        for host in under_ours:
+            # The JSON text holds the name quoted; the list itself says whether it is there.
+            users = session.execute(
+                select(col(Domain.nameservers)).where(
+                    cast(col(Domain.nameservers), String).like(f'%"{host}"%'),
+                    col(Domain.gone_at).is_(None),
+                )
+            ).scalars()
+            if not any(host in (ns or ()) for ns in users):
+                unused.append(host)
+        return tuple(unused)
+
+    def has_ds(self, domain_name: str) -> bool:
+        """Whether the store holds DS records of the domain."""
+        found = self.session.execute(
+            select(col(DsRecord.id))
+            .join(Domain, col(Domain.id) == col(DsRecord.domain_id))
+            .where(col(Domain.name) == domain_name)
+            .limit(1)
+        ).first()
+        return found is not None
 
     def view(self, record: DomainRecord, policy: Mapping[str, str]) -> PublicationView:
         """The publication view of record under a registry's contact policy."""

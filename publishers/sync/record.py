@@ -25,7 +25,9 @@ from publishers.sync.report import Result, SyncReport
 log = logging.getLogger(__name__)
 
 ACTOR = "system:sync"
-FINISHED = ("done", "local_only", "failed")
+FINISHED = ("done", "local_only", "failed", "skipped")
+_SAID_WHY = (OutboxStatus.LOCAL_ONLY, OutboxStatus.SKIPPED)
+"""Statuses whose reason (the note) is shown as the entry's message."""
 _OUTBOX: Table = OutboxEntry.__table__  # type: ignore[attr-defined]
 
 
@@ -95,14 +97,15 @@ class ResultWriter:
             # A finished entry keeps who did it; a retry is free for anyone.
             "claimed_by": self.worker_id if finished else None,
             "claimed_at": r.claimed_at if finished else None,
-            "last_error": (r.error or (r.note if r.status == OutboxStatus.LOCAL_ONLY else None)),
+            "last_error": r.error or (r.note if r.status in _SAID_WHY else None),
             "cltrid": r.cltrid,
             "svtrid": r.svtrid,
             "completed_at": now if finished else None,
         }
 
     def _event(self, r: Result, now: datetime, actor: str) -> dict[str, Any]:
-        """The audit event of a finished entry (sync.done, sync.local_only, sync.failed)."""
+        """The audit event of a finished entry (sync.done, sync.local_only, sync.failed,
+        sync.skipped)."""
         changes: dict[str, Any] = {
             "status": {"before": "in_progress", "after": r.status},
             "kind": r.kind,

@@ -27,7 +27,7 @@ class Result:
 
     entry_id: int
     status: str
-    """done, local_only, failed, or pending (retry later)."""
+    """done, local_only, failed, skipped (not sent: the domain left), or pending (retry later)."""
     kind: str
     subject: str
     """The domain name or contact handle (no personal data)."""
@@ -50,6 +50,8 @@ class SyncReport:
     done: int = 0
     local_only: int = 0
     failed: int = 0
+    skipped: int = 0
+    """Entries not sent: their domain was transferred away."""
     retried: int = 0
     lost: int = 0
     """Results not recorded because another worker had taken the entry over (lease expired)."""
@@ -68,7 +70,7 @@ class SyncReport:
 
     @property
     def finished(self) -> int:
-        return self.done + self.local_only + self.failed
+        return self.done + self.local_only + self.failed + self.skipped
 
 
 __all__ = ["Result", "Sent", "SyncReport"]

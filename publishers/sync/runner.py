@@ -18,6 +18,7 @@ from tenacity import (
 )
 
 from domains.models import utcnow
+from domains.vocabulary import OutboxStatus
 from publishers.epp.session import AmbiguousOutcome
 from publishers.sync.channel import RegistryChannel
 from publishers.sync.flows import flow_of
@@ -52,6 +53,9 @@ class JobRunner:
             return result
         if job.local_reason:
             result.status, result.note = "local_only", job.local_reason
+            return result
+        if job.skip_reason:
+            result.status, result.note = OutboxStatus.SKIPPED, job.skip_reason
             return result
         try:
             note = await self._attempts(job, result.commands)

@@ -10,7 +10,14 @@ import pytest
 from lxml import etree
 
 from publishers.epp import schema as schema_module
-from publishers.epp.client.commands import domain_update, host_check, host_create, host_info
+from publishers.epp.client.commands import (
+    domain_update,
+    host_check,
+    host_create,
+    host_delete,
+    host_info,
+    host_update,
+)
 from publishers.epp.client.commands import login as login_frame
 from publishers.epp.client.responses import parse_response
 from publishers.epp.model import (
@@ -23,6 +30,7 @@ from publishers.epp.model import (
     HostCreate,
     HostCreated,
     HostInfo,
+    HostUpdate,
 )
 from publishers.epp.server.commands import parse_command
 from publishers.epp.server.responses import (
@@ -216,14 +224,50 @@ def test_domain_update_with_host_attributes_and_glue(ietf_schema: etree.XMLSchem
         )
 
 
-def test_secdns_remove_all_and_chg_are_not_taken(ietf_schema: etree.XMLSchema) -> None:
-    frame = domain_update(DomainUpdate(name="example.com", rem_ds=(DS1,)), cltrid="DS-3")
-    start = frame.index(b"<secDNS:rem>") + len(b"<secDNS:rem>")
-    end = frame.index(b"</secDNS:rem>")
-    remove_all = frame[:start] + b"<secDNS:all>true</secDNS:all>" + frame[end:]
-    valid(ietf_schema, remove_all)
+def test_secdns_remove_all_round_trips_and_chg_is_not_taken(
+    ietf_schema: etree.XMLSchema,
+) -> None:
+    frame = domain_update(DomainUpdate(name="example.com", rem_all_ds=True), cltrid="DS-3")
+    root = valid(ietf_schema, frame)
+    assert root.xpath("//s:update/s:rem/s:all/text()", namespaces=NS) == ["true"]
+    assert root.xpath("//s:dsData", namespaces=NS) == []
+    parsed = parse_command(frame).payload
+    assert parsed.rem_all_ds and parsed.rem_ds == () and parsed.has_ds
+    with pytest.raises(ValueError, match="all or dsData"):
+        domain_update(DomainUpdate(name="example.com", rem_ds=(DS1,), rem_all_ds=True), cltrid="X")
+    start = frame.index(b"<secDNS:rem>")
+    end = frame.index(b"</secDNS:rem>") + len(b"</secDNS:rem>")
+    change = frame[:start] + b"<secDNS:chg><secDNS:maxSigLife>604800</secDNS:maxSigLife>"
+    change += b"</secDNS:chg>" + frame[end:]
+    valid(ietf_schema, change)
     with pytest.raises(EppParseError, match="only secDNS dsData add and rem"):
-        parse_command(remove_all)
+        parse_command(change)
+
+
+def test_host_update_and_delete(ietf_schema: etree.XMLSchema) -> None:
+    update = HostUpdate(
+        name="ns1.example.com",
+        add_addrs=("192.0.2.20", "2001:db8::20"),
+        rem_addrs=("192.0.2.1",),
+        new_name="ns2.example.com",
+    )
+    frame = host_update(update, cltrid="HU-1")
+    root = valid(ietf_schema, frame)
+    assert root.xpath("//h:add/h:addr/@ip", namespaces=NS) == ["v4", "v6"]
+    assert root.xpath("//h:rem/h:addr/text()", namespaces=NS) == ["192.0.2.1"]
+    assert root.xpath("//h:chg/h:name/text()", namespaces=NS) == ["ns2.example.com"]
+    assert parse_command(frame).payload == update
+    only_rem = HostUpdate(name="ns1.example.com", rem_addrs=("2001:db8::1",))
+    valid(ietf_schema, host_update(only_rem, cltrid="HU-2"))
+    assert parse_command(host_update(only_rem, cltrid="HU-2")).payload == only_rem
+    with pytest.raises(ValueError, match="at least one of add, rem or chg"):
+        host_update(HostUpdate(name="ns1.example.com"), cltrid="HU-3")
+    with pytest.raises(ValueError, match="not an IPv4 or IPv6 address"):
+        host_update(HostUpdate(name="ns1.example.com", add_addrs=("192.0.2",)), cltrid="HU-4")
+    deleted = host_delete("ns1.example.com", cltrid="HD-1")
+    valid(ietf_schema, deleted)
+    command = parse_command(deleted)
+    assert (command.name, command.obj, command.payload) == ("delete", "host", "ns1.example.com")
 
 
 def test_login_names_secdns_when_asked(ietf_schema: etree.XMLSchema) -> None:

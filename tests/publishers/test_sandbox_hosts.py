@@ -1,5 +1,6 @@
-"""The sandbox registry's host objects (RFC 5732), secDNS-1.1 DS records (RFC 5910), registrant
-changes and client statuses, over real TLS (trustme CA) through EppSession."""
+"""The sandbox registry's host objects (RFC 5732: check, create, info, update, delete),
+secDNS-1.1 DS records (RFC 5910), registrant changes and client statuses, over real TLS
+(trustme CA) through EppSession."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from publishers.epp.client.commands import (
     domain_update,
     host_check,
     host_create,
+    host_delete,
     host_info,
+    host_update,
 )
 from publishers.epp.model import (
     HOST_NS,
@@ -26,6 +29,7 @@ from publishers.epp.model import (
     DsData,
     HostAttr,
     HostCreate,
+    HostUpdate,
     Response,
 )
 from publishers.epp.session import EppSession
@@ -265,3 +269,94 @@ async def test_a_seeded_domain_keeps_its_ds_records(
     ]
     assert info.ds == (DS1,) and info.ns == ("ns5.provider.net",)
     assert "ns5.provider.net" in sandbox.snapshot().hosts
+
+
+# ---------------------------------------------------------------- host update and delete
+
+
+async def test_host_update_adds_and_removes_addresses_with_the_rfc_checks(
+    sandbox: SandboxRegistry, session: EppSession, tls: tuple[ssl.SSLContext, str]
+) -> None:
+    glued = HostCreate(name="ns1.example.com", addrs=("192.0.2.1",))
+    assert (await send(session, lambda t: host_create(glued, cltrid=t))).code == 1000
+    swap = HostUpdate(
+        name="ns1.example.com", add_addrs=("192.0.2.2", "2001:db8::2"), rem_addrs=("192.0.2.1",)
+    )
+    assert (await send(session, lambda t: host_update(swap, cltrid=t))).code == 1000
+    assert sandbox.snapshot().hosts["ns1.example.com"].addrs == ("192.0.2.2", "2001:db8::2")
+    info = (await send(session, lambda t: host_info("ns1.example.com", cltrid=t))).res_data[
+        "host_info"
+    ]
+    assert info.addrs == ("192.0.2.2", "2001:db8::2") and info.up_id == "regA"
+
+    async def code(update: HostUpdate) -> int:
+        return (await send(session, lambda t: host_update(update, cltrid=t))).code
+
+    # Adding an address it has, removing one it lacks, removing the last: 2306.
+    assert await code(HostUpdate(name="ns1.example.com", add_addrs=("192.0.2.2",))) == 2306
+    assert await code(HostUpdate(name="ns1.example.com", rem_addrs=("192.0.2.9",))) == 2306
+    last = HostUpdate(name="ns1.example.com", rem_addrs=("192.0.2.2", "2001:db8::2"))
+    assert await code(last) == 2306
+    # An external host takes no addresses (2306); an unknown host is 2303.
+    assert await code(HostUpdate(name="ns1.provider.net", add_addrs=("192.0.2.3",))) == 2306
+    assert await code(HostUpdate(name="ns9.provider.net", add_addrs=("192.0.2.3",))) == 2303
+    # Host statuses are not implemented here.
+    status = HostUpdate(name="ns1.example.com", add_statuses=("clientUpdateProhibited",))
+    assert await code(status) == 2102
+    # A bad IP address (schema-valid text) is 2005, naming it.
+    wrong = HostUpdate(name="ns1.example.com", add_addrs=("192.0.2.30",))
+    bad = await send(session, lambda t: host_update(wrong, cltrid=t).replace(b".30<", b".300<"))
+    assert bad.code == 2005 and bad.results[0].reasons == ("not an IP address",)
+    assert sandbox.snapshot().hosts["ns1.example.com"].addrs == ("192.0.2.2", "2001:db8::2")
+    # Another registrar's host: 2201.
+    async with session_of(sandbox, "regB", tls[1]) as other:
+        theirs = HostUpdate(name="ns1.example.com", add_addrs=("192.0.2.4",))
+        refused = await send(other, lambda t: host_update(theirs, cltrid=t))
+        assert refused.code == 2201
+        assert (await send(other, lambda t: host_delete("ns1.example.com", cltrid=t))).code == 2201
+    assert sandbox.snapshot().hosts["ns1.example.com"].addrs == ("192.0.2.2", "2001:db8::2")
+
+
+async def test_host_rename_follows_rfc_5732(sandbox: SandboxRegistry, session: EppSession) -> None:
+    """Renaming an external host that another registrar's domain uses is 2305; one that only
+    our domains use is renamed, and so are those domains' name servers."""
+    shared = HostCreate(name="ns7.provider.net")
+    assert (await send(session, lambda t: host_create(shared, cltrid=t))).code == 1000
+    sandbox.seed_domain("third.org", "REG-B1", [], "regB", ns=("ns7.provider.net",))
+    rename = HostUpdate(name="ns7.provider.net", new_name="ns8.provider.net")
+    refused = await send(session, lambda t: host_update(rename, cltrid=t))
+    assert refused.code == 2305
+    assert sandbox.snapshot().domains["third.org"].ns == ("ns7.provider.net",)
+    taken = HostUpdate(name="ns1.provider.net", new_name="ns7.provider.net")
+    assert (await send(session, lambda t: host_update(taken, cltrid=t))).code == 2302
+    ours = HostUpdate(name="ns1.provider.net", new_name="ns2.provider.net")
+    assert (await send(session, lambda t: host_update(ours, cltrid=t))).code == 1000
+    snapshot = sandbox.snapshot()
+    assert snapshot.domains["example.com"].ns == ("ns2.provider.net",)
+    assert "ns1.provider.net" not in snapshot.hosts and "ns2.provider.net" in snapshot.hosts
+
+
+async def test_host_delete_refused_while_linked(
+    sandbox: SandboxRegistry, session: EppSession
+) -> None:
+    linked = await send(session, lambda t: host_delete("ns1.provider.net", cltrid=t))
+    assert linked.code == 2305 and "still names it" in linked.results[0].reasons[0]
+    assert "ns1.provider.net" in sandbox.snapshot().hosts
+    unlink = DomainUpdate(name="example.com", rem_ns=("ns1.provider.net",))
+    assert (await send(session, lambda t: domain_update(unlink, cltrid=t))).code == 1000
+    assert (await send(session, lambda t: host_delete("ns1.provider.net", cltrid=t))).code == 1000
+    assert "ns1.provider.net" not in sandbox.snapshot().hosts
+    gone = await send(session, lambda t: host_delete("ns1.provider.net", cltrid=t))
+    assert gone.code == 2303
+
+
+async def test_ds_records_removed_all_at_once(
+    sandbox: SandboxRegistry, session: EppSession
+) -> None:
+    add = DomainUpdate(name="example.com", add_ds=(DS1, DS2))
+    assert (await send(session, lambda t: domain_update(add, cltrid=t))).code == 1000
+    everything = DomainUpdate(name="example.com", rem_all_ds=True)
+    assert (await send(session, lambda t: domain_update(everything, cltrid=t))).code == 1000
+    assert sandbox.snapshot().domains["example.com"].ds == ()
+    # Nothing left: removing all again changes nothing and is no error.
+    assert (await send(session, lambda t: domain_update(everything, cltrid=t))).code == 1000

@@ -1,6 +1,6 @@
-"""The sync worker PROCESS killed with SIGKILL at random moments while a backlog of 240 changes
-(tech moves, contact edits, domain updates) drains: afterwards (a clean worker finishes)
-nothing is lost and nothing is doubled.
+"""The sync worker PROCESS killed with SIGKILL at random moments while a backlog of 260 changes
+(tech moves, contact edits, domain updates with host creates, updates and deletes) drains:
+afterwards (a clean worker finishes) nothing is lost and nothing is doubled.
 
 Most kills hit a worker process forked from a forkserver that preloaded the modules (so it is
 syncing within a fraction of a second); some hit `python -m tui.commands.sync --follow`, the
@@ -48,7 +48,10 @@ from tests.support.sync import (
 REPO = Path(__file__).resolve().parents[2]
 MOVES = 150
 EDITS = 50
-UPDATES = 40  # domain.update entries: 20 locks with a DS record, 20 name servers with glue
+LOCKED = 20  # domain.update entries: locks with a DS record
+SERVED = 20  # domains given name servers with glue (one host new, one existing: host:update),
+# then one of them taken off again (host:delete)
+UPDATES = LOCKED + 2 * SERVED
 TOTAL = MOVES + EDITS + UPDATES
 KILLS = 24
 COLD_EVERY = 8  # every 8th kill hits the command started cold
@@ -94,20 +97,32 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
         seeded, references = seed_backlog(
             store, sandbox, MOVES, edits=EDITS, city="Kiel", tlds=("com", "net", "org")
         )
-        locked, served = seeded.names[-UPDATES : -UPDATES // 2], seeded.names[-UPDATES // 2 :]
+        served = seeded.names[-SERVED:]
+        locked = seeded.names[-SERVED - LOCKED : -SERVED]
         updates = [
             queue_domain_update(store, name, statuses={"add": LOCK}, ds={"add": [ds_record(i)]})
             for i, name in enumerate(locked)
-        ] + [
-            queue_domain_update(
-                store,
-                name,
-                ns={"add": [f"ns1.{name}", "ns.dns-host.example.net"]},
-                hosts={f"ns1.{name}": [f"192.0.2.{i + 1}"]},
-            )
-            for i, name in enumerate(served)
         ]
-        assert len(entries(store)) == TOTAL == 240
+        glued, freed = [], []
+        for i, name in enumerate(served):
+            # ns2 is at the registry already (ours) with an old address: host:update.
+            sandbox.store.insert_host(f"ns2.{name}", ("198.51.100.1",), CLIENT_ID)
+            glued.append(
+                queue_domain_update(
+                    store,
+                    name,
+                    ns={"add": [f"ns1.{name}", f"ns2.{name}", "ns.dns-host.example.net"]},
+                    hosts={
+                        f"ns1.{name}": [f"192.0.2.{i + 1}"],
+                        f"ns2.{name}": [f"2001:db8::{i + 1}"],
+                    },
+                )
+            )
+        for name in served:
+            # ns1 taken off again: no domain of ours uses it, so host:delete after the update.
+            freed.append(queue_domain_update(store, name, ns={"rem": [f"ns1.{name}"]}))
+        updates += glued + freed
+        assert len(entries(store)) == TOTAL == 260
         sandbox.faults = FaultPlan(delay_ms=20)
 
         url = str(store.engine.url)
@@ -197,10 +212,13 @@ async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, t
             DsData(record["key_tag"], record["alg"], record["digest_type"], record["digest"]),
         )
     for i, name in enumerate(served):
-        assert snapshot.domains[name].ns == (f"ns1.{name}", "ns.dns-host.example.net")
-        assert snapshot.hosts[f"ns1.{name}"].addrs == (f"192.0.2.{i + 1}",)
+        assert snapshot.domains[name].ns == (f"ns2.{name}", "ns.dns-host.example.net")
+        assert f"ns1.{name}" not in snapshot.hosts
+        assert snapshot.hosts[f"ns2.{name}"].addrs == (f"2001:db8::{i + 1}",)
     assert snapshot.hosts["ns.dns-host.example.net"].addrs == ()
     applied = {entry_id: sandbox.transforms[(entry_id, "domain:update")] for entry_id in updates}
     assert set(applied.values()) == {1}, applied
     created = sum(n for (entry_id, verb), n in sandbox.transforms.items() if verb == "host:create")
-    assert created == UPDATES // 2 + 1  # each glued host once, the shared one once
+    assert created == SERVED + 1  # each glued host once, the shared one once
+    assert [sandbox.transforms[(entry_id, "host:update")] for entry_id in glued] == [1] * SERVED
+    assert [sandbox.transforms[(entry_id, "host:delete")] for entry_id in freed] == [1] * SERVED

@@ -481,3 +481,171 @@ async def test_staff_edits_of_the_store_reach_the_sandbox(store, sandbox, tmp_pa
         DsData(d.key_tag, d.algorithm, d.digest_type, d.digest) for d in stored.ds
     )
     assert held.ds and held.registrant == newcomer.handle == stored.contact("registrant").handle
+
+
+# ---------------------------------------------------------------- host objects kept in step
+
+
+def note_of(store, entry_id: int) -> str | None:
+    with store.read() as session:
+        event = session.execute(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == "outbox_entry", AuditEvent.entity_id == str(entry_id)
+            )
+        ).scalar_one()
+    return event.changes.get("note")
+
+
+async def test_existing_in_bailiwick_host_gets_the_entry_glue(store, sandbox, tmp_path):
+    """The registry has our host under the domain already, with other addresses: host:info,
+    then host:update of only the difference, then the domain:update naming it."""
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "reglued.com")
+    host = f"ns1.{name}"
+    sandbox.store.insert_host(host, ("192.0.2.1", "2001:db8::1"), CLIENT_ID)
+    change = queue_domain_update(
+        store, name, ns={"add": [host]}, hosts={host: ["2001:DB8::1", "192.0.2.50"]}
+    )
+    await run(store, regs)
+    assert statuses(store) == {"done": 1}, [e.last_error for e in entries(store)]
+    assert commands(store, change) == [
+        ("host:check", 1000),
+        ("host:info", 1000),
+        ("host:update", 1000),
+        ("domain:update", 1000),
+    ]
+    snapshot = sandbox.snapshot()
+    assert snapshot.hosts[host].addrs == ("2001:db8::1", "192.0.2.50")
+    assert snapshot.domains[name].ns == ("ns1.example.net", host)
+    assert note_of(store, change) == f"host addresses updated: {host}"
+    # The same glue again (the host was taken off and is named anew): info, no update.
+    with sandbox.store.db as db:
+        db.execute("UPDATE domain SET ns = 'ns1.example.net' WHERE name = ?", (name,))
+    again = queue_domain_update(
+        store, name, ns={"add": [host]}, hosts={host: ["192.0.2.50", "2001:db8::1"]}
+    )
+    await run(store, regs)
+    assert commands(store, again) == [
+        ("host:check", 1000),
+        ("host:info", 1000),
+        ("domain:update", 1000),
+    ]
+
+
+async def test_host_update_answer_lost_is_sent_once(store, counting, tmp_path):
+    sandbox = counting
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "lostglue.com")
+    host = f"ns1.{name}"
+    sandbox.store.insert_host(host, ("192.0.2.1",), CLIENT_ID)
+    change = queue_domain_update(
+        store, name, ns={"add": [host]}, hosts={host: ["192.0.2.2", "2001:db8::2"]}
+    )
+    sandbox.faults = FaultPlan(drop_after_commit_share=1.0)
+    await run(store, regs, quick_retries=4)
+    assert statuses(store) == {"done": 1}, [e.last_error for e in entries(store)]
+    assert sandbox.transforms[(change, "host:update")] == 1
+    assert sandbox.transforms[(change, "domain:update")] == 1
+    assert sandbox.snapshot().hosts[host].addrs == ("192.0.2.2", "2001:db8::2")
+    verbs = [verb for verb, _ in commands(store, change)]
+    assert verbs[:5] == ["host:check", "host:info", "host:update", "host:info", "domain:update"]
+
+
+async def test_host_no_domain_of_ours_uses_is_deleted_after_the_update(store, sandbox, tmp_path):
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "hoster.com")
+    user = registered(store, sandbox, regs, "tenant.net")
+    host = f"ns1.{name}"
+    store.set_nameservers("staff:ann", name, None, ["ns1.example.net", host], {host: ["192.0.2.8"]})
+    store.set_nameservers("staff:ann", user, None, ["ns1.example.net", host])
+    await run(store, regs)
+    await run(store, regs)
+    assert statuses(store) == {"done": 2}, [e.last_error for e in entries(store)]
+    assert sandbox.snapshot().domains[user].ns == ("ns1.example.net", host)
+    # Taken off its own domain: another of our domains still uses it, so it stays.
+    store.set_nameservers("staff:ann", name, None, ["ns1.example.net"])
+    await run(store, regs)
+    kept = entries(store)[-1].id
+    assert commands(store, kept) == [("domain:update", 1000)]
+    assert host in sandbox.snapshot().hosts
+    # Taken off the last one: deleted after the domain:update.
+    store.set_nameservers("staff:ann", user, None, ["ns1.example.net"])
+    await run(store, regs)
+    freed = entries(store)[-1].id
+    assert statuses(store) == {"done": 4}, [e.last_error for e in entries(store)]
+    assert commands(store, freed) == [("domain:update", 1000), ("host:delete", 1000)]
+    assert host not in sandbox.snapshot().hosts
+    assert note_of(store, freed) == f"host objects deleted: {host}"
+
+
+async def test_host_still_linked_at_the_registry_is_left_with_a_note(store, sandbox, tmp_path):
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "linked.org")
+    host = f"ns1.{name}"
+    store.set_nameservers("staff:ann", name, None, ["ns1.example.net", host], {host: ["192.0.2.9"]})
+    await run(store, regs)
+    # A domain the store does not hold (another registrar's) names it at the registry.
+    sandbox.seed_domain("elsewhere.com", None, [], "other-registrar", ns=[host])
+    store.set_nameservers("staff:ann", name, None, ["ns1.example.net"])
+    await run(store, regs)
+    last = entries(store)[-1]
+    assert last.status == "done" and last.last_error is None
+    assert commands(store, last.id) == [("domain:update", 1000), ("host:delete", 2305)]
+    assert note_of(store, last.id) == (
+        f"host {host} left at the registry: still linked to another object there (EPP 2305)"
+    )
+    assert host in sandbox.snapshot().hosts
+    assert sandbox.snapshot().domains[name].ns == ("ns1.example.net",)
+
+
+async def test_host_delete_answer_lost_is_settled_with_info(store, counting, tmp_path):
+    sandbox = counting
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "lostdelete.de")
+    host = f"ns1.{name}"
+    store.set_nameservers("staff:ann", name, None, ["ns1.example.net", host], {host: ["192.0.2.7"]})
+    await run(store, regs)
+    store.set_nameservers("staff:ann", name, None, ["ns1.example.net"])
+    sandbox.faults = FaultPlan(drop_after_commit_share=1.0)
+    await run(store, regs, quick_retries=4)
+    last = entries(store)[-1]
+    assert statuses(store) == {"done": 2}, [e.last_error for e in entries(store)]
+    assert sandbox.transforms[(last.id, "domain:update")] == 1
+    assert sandbox.transforms[(last.id, "host:delete")] == 1
+    assert host not in sandbox.snapshot().hosts
+    assert commands(store, last.id) == [
+        ("domain:update", None),
+        ("domain:info", 1000),
+        ("host:delete", None),
+        ("host:info", 2303),
+    ]
+    assert note_of(store, last.id) == f"host objects deleted: {host}"
+
+
+async def test_ds_set_emptied_is_removed_all_at_once(store, counting, tmp_path):
+    """The store's last DS records removed: secDNS rem all, which also takes a record the
+    registry held beyond ours; after a lost answer, the registry's empty set settles it."""
+    sandbox = counting
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    name = registered(store, sandbox, regs, "unsign.com")
+    store.add_ds("staff:ann", name, None, [ds_record(1), ds_record(2)])
+    await run(store, regs)
+    with sandbox.store.db as db:
+        seq = db.execute("SELECT seq FROM domain WHERE name = ?", (name,)).fetchone()[0]
+        db.execute(
+            "INSERT INTO domain_ds VALUES (?, ?, ?, ?, ?)", (seq, *tuple(vars(ds(9)).values()))
+        )
+    assert sandbox.snapshot().domains[name].ds == (ds(1), ds(2), ds(9))
+    store.remove_ds("staff:ann", name, None, [ds_record(1)])
+    store.remove_ds("staff:ann", name, None, [ds_record(2)])
+    sandbox.faults = FaultPlan(drop_after_commit_share=1.0)
+    await run(store, regs, quick_retries=4)
+    await run(store, regs, quick_retries=4)
+    assert statuses(store) == {"done": 3}, [e.last_error for e in entries(store)]
+    assert sandbox.snapshot().domains[name].ds == ()
+    first, second = (e.id for e in entries(store)[-2:])
+    assert sandbox.transforms[(first, "domain:update")] == 1
+    # Each removal leaves the store without records: each is a rem all (the second one
+    # changes nothing); each lost answer is settled by the registry's empty set.
+    for entry_id in (first, second):
+        assert commands(store, entry_id) == [("domain:update", None), ("domain:info", 1000)]

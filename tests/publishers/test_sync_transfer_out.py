@@ -6,13 +6,14 @@ the WHOIS and RDAP servers on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from domains.departures import ACTION
+from domains.departures import ACTION, mark_gone
 from domains.models import AuditEvent, PublishedAnswer
 from domains.settings import Settings
 from domains.store import Store
@@ -23,8 +24,17 @@ from publishers.sandbox.server import SandboxRegistry
 from publishers.sync.options import SyncOptions
 from publishers.sync.worker import SyncWorker
 from tests.support.rdds import query, rdds_settings
-from tests.support.sync import CLIENT_ID, registries, seed, write_registries
+from tests.support.sync import (
+    CLIENT_ID,
+    LOCK,
+    entries,
+    queue_domain_update,
+    registries,
+    seed,
+    write_registries,
+)
 from tui.commands.serve import Services
+from tui.commands.sync import summary
 
 pytestmark = pytest.mark.usefixtures("sandbox_password")
 
@@ -134,3 +144,37 @@ async def test_a_worker_that_reads_no_poll_leaves_the_queue(
     assert report.poll_messages == 0
     assert messages.first(sandbox.store.db, CLIENT_ID)[0] == 1
     assert store.domain_record(name).domain.gone_at is None
+
+
+async def test_entries_of_a_domain_gone_are_skipped_not_sent(
+    store: Store, sandbox: SandboxRegistry, tmp_path
+) -> None:
+    """Changes queued for a domain that was transferred away are not sent (the registry would
+    refuse them, 2201): each is skipped with the reason and the date; the other domain's go."""
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    gone, kept = seed(store, sandbox, 2).names
+    early = queue_domain_update(store, gone, statuses={"add": LOCK})
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    mark_gone(store, gone, actor="system:sync", at=at, gaining="gaining-reg")
+    late = queue_domain_update(store, gone, statuses={"rem": LOCK})
+    other = queue_domain_update(store, kept, statuses={"add": LOCK})
+    sandbox.transfer_out(gone, to="gaining-reg")
+    before = sandbox.stats["object_commands"]
+    report = await run_once(store, regs)
+    held = {entry.id: entry for entry in entries(store)}
+    reason = "domain transferred away on 2026-12-01: nothing sent"
+    for entry_id in (early, late):
+        assert (held[entry_id].status, held[entry_id].last_error) == ("skipped", reason)
+    assert held[other].status == "done"
+    assert (report.skipped, report.done, report.failed) == (2, 1, 0)
+    assert "2 skipped (domain transferred away)" in summary(report)
+    # Only the other domain's update went out; the gone domain's statuses stay the registry's.
+    assert sandbox.stats["object_commands"] == before + 1
+    assert sandbox.answers[2201] == 0
+    with store.read() as session:
+        events = session.execute(
+            select(AuditEvent).where(col(AuditEvent.action) == "sync.skipped")
+        ).scalars()
+        skipped = {event.entity_id: event.changes for event in events}
+    assert set(skipped) == {str(early), str(late)}
+    assert all(c["note"] == reason and c["commands"] == [] for c in skipped.values())

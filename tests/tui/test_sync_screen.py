@@ -86,6 +86,20 @@ async def test_retry_a_failed_entry(app, demo_store):
     assert event.changes["error"] == {"before": REGISTRY_ERROR, "after": None}
 
 
+async def test_a_skipped_entry_shows_as_skipped_with_its_reason(app, demo_store):
+    """An entry of a domain transferred away, as the worker records it: skipped, not failed."""
+    [skipped] = queue_updates(demo_store, 1)
+    reason = "domain transferred away on 2026-12-01: nothing sent"
+    with demo_store.write() as session:
+        entry = session.get(OutboxEntry, skipped)
+        entry.status, entry.last_error, entry.attempts = "skipped", reason, 1
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, table = await open_sync(pilot)
+        assert row_of(table, skipped)[3:] == ["skipped", "1", reason]
+        counts = screen.query_one("#sync-counts", Static)
+        assert "skipped: 1" in text_of(counts) and "failed: 0" in text_of(counts)
+
+
 async def test_only_a_failed_entry_can_be_retried(app, demo_store):
     [pending] = queue_updates(demo_store, 1)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -127,6 +141,6 @@ async def test_the_status_filter(app, demo_store):
         await wait_for(pilot, lambda: table.row_count == 2)
         await focus_by_tab(pilot, "status")
         await pilot.press("enter")  # open the list of statuses
-        # all, pending, in_progress, done, local_only, failed
+        # all, pending, in_progress, done, local_only, failed, skipped
         await pilot.press(*["down"] * 5, "enter")
         await wait_for(pilot, lambda: [row[0] for row in rows(table)] == [str(failed)])

@@ -132,6 +132,8 @@ def summary(report: SyncReport) -> str:
         f"registry sync: {report.done} done, {report.local_only} local-only, "
         f"{report.failed} failed, {report.retried} to retry later"
     )
+    if report.skipped:
+        line += f", {report.skipped} skipped (domain transferred away)"
     if report.requests_completed or report.requests_failed:
         line += (
             f"; change requests: {report.requests_completed} completed, "

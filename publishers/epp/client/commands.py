@@ -26,6 +26,7 @@ from publishers.epp.model import (
     DomainUpdate,
     HostAttr,
     HostCreate,
+    HostUpdate,
 )
 from publishers.epp.xmlwrite import (
     address_element,
@@ -342,6 +343,10 @@ def domain_update(update: DomainUpdate, *, cltrid: str) -> bytes:
     if update.has_ds:
         # RFC 5910 section 5.2.5: <secDNS:update> with rem before add, in <extension>.
         secdns = secdns_element(sub(command, EPP_NS, "extension"), "update")
+        if update.rem_all_ds:
+            if update.rem_ds:
+                raise ValueError("secDNS rem takes all or dsData, not both (RFC 5910)")
+            sub(sub(secdns, SECDNS_NS, "rem"), SECDNS_NS, "all", "true")
         for tag, records in (("rem", update.rem_ds), ("add", update.add_ds)):
             if records:
                 group = sub(secdns, SECDNS_NS, tag)
@@ -373,5 +378,33 @@ def host_create(create: HostCreate, *, cltrid: str) -> bytes:
 def host_info(name: str, *, cltrid: str) -> bytes:
     """<host:info>."""
     root, command, element = _object_command("info", HOST_NS)
+    sub(element, HOST_NS, "name", name)
+    return _finish(root, command, cltrid)
+
+
+def host_update(update: HostUpdate, *, cltrid: str) -> bytes:
+    """<host:update>: add and rem of addresses (and statuses), chg of the name (RFC 5732)."""
+    if update.is_empty():
+        raise ValueError("host update needs at least one of add, rem or chg (RFC 5732)")
+    root, command, element = _object_command("update", HOST_NS)
+    sub(element, HOST_NS, "name", update.name)
+    for tag, addrs, statuses in (
+        ("add", update.add_addrs, update.add_statuses),
+        ("rem", update.rem_addrs, update.rem_statuses),
+    ):
+        if addrs or statuses:
+            group = sub(element, HOST_NS, tag)
+            for address in addrs:
+                host_address_element(group, HOST_NS, "addr", address)
+            for status in statuses:
+                sub(group, HOST_NS, "status", s=status)
+    if update.new_name is not None:
+        sub(sub(element, HOST_NS, "chg"), HOST_NS, "name", update.new_name)
+    return _finish(root, command, cltrid)
+
+
+def host_delete(name: str, *, cltrid: str) -> bytes:
+    """<host:delete>."""
+    root, command, element = _object_command("delete", HOST_NS)
     sub(element, HOST_NS, "name", name)
     return _finish(root, command, cltrid)

@@ -24,6 +24,7 @@ from publishers.epp.model import (
     DomainInfoQuery,
     DomainUpdate,
     HostCreate,
+    HostUpdate,
     Login,
     Poll,
     PostalChange,
@@ -272,14 +273,14 @@ def _secdns_update(update: DomainUpdate, extension: etree._Element) -> DomainUpd
     if secdns is None:
         return update
     add, rem = find(secdns, SECDNS_NS, "add"), find(secdns, SECDNS_NS, "rem")
-    if find(secdns, SECDNS_NS, "chg") is not None or (
-        rem is not None and find(rem, SECDNS_NS, "all") is not None
-    ):
-        raise EppParseError("only secDNS dsData add and rem are implemented")
+    if find(secdns, SECDNS_NS, "chg") is not None:
+        raise EppParseError("only secDNS dsData add and rem (and rem all) are implemented")
+    rem_all = None if rem is None else find(rem, SECDNS_NS, "all")
     return dataclasses.replace(
         update,
         add_ds=() if add is None else read_ds_data(add),
-        rem_ds=() if rem is None else read_ds_data(rem),
+        rem_ds=() if rem is None or rem_all is not None else read_ds_data(rem),
+        rem_all_ds=rem_all is not None and (rem_all.text or "").strip() in ("true", "1"),
     )
 
 
@@ -290,6 +291,23 @@ def _host_create(element: etree._Element) -> HostCreate:
     return HostCreate(
         name=require_token(element, HOST_NS, "name"),
         addrs=tokens(element, HOST_NS, "addr"),
+    )
+
+
+def _host_update(element: etree._Element) -> HostUpdate:
+    empty = etree.Element("empty")
+    add = find(element, HOST_NS, "add")
+    rem = find(element, HOST_NS, "rem")
+    chg = find(element, HOST_NS, "chg")
+    add = empty if add is None else add
+    rem = empty if rem is None else rem
+    return HostUpdate(
+        name=require_token(element, HOST_NS, "name"),
+        add_addrs=tokens(add, HOST_NS, "addr"),
+        rem_addrs=tokens(rem, HOST_NS, "addr"),
+        add_statuses=statuses(add, HOST_NS),
+        rem_statuses=statuses(rem, HOST_NS),
+        new_name=None if chg is None else require_token(chg, HOST_NS, "name"),
     )
 
 
@@ -333,6 +351,7 @@ _PAYLOADS: dict[tuple[str, str], Any] = {
     ("check", HOST_NS): _ids(HOST_NS, "name"),
     ("create", HOST_NS): _host_create,
     ("info", HOST_NS): _single(HOST_NS, "name"),
+    ("update", HOST_NS): _host_update,
+    ("delete", HOST_NS): _single(HOST_NS, "name"),
 }
-"""Payload parsers by (command, object namespace); others (renew, transfer, host update and
-delete) get None."""
+"""Payload parsers by (command, object namespace); others (renew, transfer) get None."""

@@ -202,8 +202,9 @@ def _glue(ctx: Context, update: DomainUpdate) -> list[tuple[str, tuple[str, ...]
 
 
 def _ds_records(ctx: Context, seq: int, update: DomainUpdate) -> tuple[list[DsData], list[DsData]]:
-    """The DS records an update removes and adds, refusing the extension unless announced at
-    login (2103), removing a missing record (2303) or adding a present one (2302)."""
+    """The DS records an update removes (every one with rem all) and adds, refusing the
+    extension unless announced at login (2103), removing a missing record (2303) or adding a
+    present one (2302)."""
     if not update.has_ds:
         return [], []
     if SECDNS_NS not in ctx.extensions:
@@ -212,6 +213,8 @@ def _ds_records(ctx: Context, seq: int, update: DomainUpdate) -> tuple[list[DsDa
         )
     current = list(ctx.store.domain_ds(seq))
     removed = []
+    if update.rem_all_ds:
+        removed, current = current, []
     for record in dict.fromkeys(update.rem_ds):
         if record not in current:
             raise Refusal(2303, value=_ds_value(record), reason="no such DS record")

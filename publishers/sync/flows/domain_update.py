@@ -2,10 +2,14 @@
 
 Command: one ``domain:update`` with only the parts of the entry: ``<domain:add>``/``<domain:rem>``
 of client statuses and name servers, ``<domain:chg><domain:registrant>``, and the secDNS-1.1
-extension (RFC 5910) adding and removing DS records. Before it, the name servers the registry
-lacks are created as host objects (RFC 5732; those under the domain itself with their glue), and
-a new registrant the registry lacks is created as a contact. After a doubt, ``domain:info`` first,
-and only what is still missing is sent (nothing when the registry already matches).
+extension (RFC 5910) adding and removing DS records (``<secDNS:rem><secDNS:all>`` when the
+domain is left without any). Before it, the name servers the registry lacks are created as host
+objects (RFC 5732; those under the domain itself with their glue), those under the domain that it
+has (ours) get the entry's glue with ``host:update``, and a new registrant the registry lacks is
+created as a contact. After it, the name servers removed that are under one of our domains and
+that none of our domains uses any more are deleted (``host:delete``; one still linked at the
+registry, 2305, is left and the note says so). After a doubt, ``domain:info`` first, and only
+what is still missing is sent (nothing when the registry already matches).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from publishers.epp.model import HOST_NS, SECDNS_NS, DomainInfo, DomainUpdate, D
 from publishers.epp.session import AmbiguousOutcome
 from publishers.sync.channel import RegistryChannel
 from publishers.sync.contacts import contact_data
-from publishers.sync.hosts import ensure_hosts, glue_for
+from publishers.sync.hosts import delete_hosts, ensure_hosts, glue_for
 from publishers.sync.jobs import Job, Preparation
 from publishers.sync.outcomes import (
     EXISTS_CODE,
@@ -96,6 +100,8 @@ class Change:
     rem_ds: tuple[DsData, ...] = ()
     registrant: str | None = None
     glue: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    rem_all_ds: bool = False
+    """Remove every DS record the registry holds (the domain is left without any)."""
 
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> Change:
@@ -128,7 +134,8 @@ class Change:
 
     def is_empty(self) -> bool:
         return self.registrant is None and not (
-            self.add_statuses
+            self.rem_all_ds
+            or self.add_statuses
             or self.rem_statuses
             or self.add_ns
             or self.rem_ns
@@ -138,7 +145,13 @@ class Change:
 
     @property
     def has_ds(self) -> bool:
-        return bool(self.add_ds or self.rem_ds)
+        return bool(self.add_ds or self.rem_ds or self.rem_all_ds)
+
+    def emptying_ds(self) -> Change:
+        """This change removing every DS record (rem all) instead of the ones it names."""
+        if self.add_ds or not self.rem_ds:
+            return self
+        return replace(self, rem_ds=(), rem_all_ds=True)
 
     def still_missing(self, info: DomainInfo) -> Change:
         """The part of the change the registry's domain does not show yet."""
@@ -151,6 +164,7 @@ class Change:
             rem_ns=tuple(h for h in self.rem_ns if h in ns),
             add_ds=tuple(d for d in self.add_ds if d not in ds),
             rem_ds=tuple(d for d in self.rem_ds if d in ds),
+            rem_all_ds=self.rem_all_ds and bool(ds),
             registrant=None if info.registrant == self.registrant else self.registrant,
         )
 
@@ -173,6 +187,7 @@ class Change:
             registrant=self.registrant,
             add_ds=self.add_ds,
             rem_ds=self.rem_ds,
+            rem_all_ds=self.rem_all_ds,
             **ns,
         )
 
@@ -213,11 +228,16 @@ def _job(
     if not isinstance(entry.payload.get("domain"), str):
         raise ValueError('the entry names no "domain"')
     change = Change.of(entry.payload)
+    extra: dict[str, Any] = {}
+    if change.rem_ns:
+        extra["unused_hosts"] = preparation.unused_hosts(change.rem_ns)
+    if change.rem_ds and not change.add_ds and not preparation.has_ds(subject):
+        extra["ds_emptied"] = True
     handle = _new_registrant(entry)
     if handle is None:
         if change.is_empty():
             return preparation.job(entry, subject, registry, local_reason="nothing to send")
-        return preparation.job(entry, subject, registry)
+        return preparation.job(entry, subject, registry, **extra)
     if policy.get(ContactRole.REGISTRANT) == RegistryContactPolicy.PROHIBITED:
         reason = (
             f"the registry of .{entry.tld} takes no registrant (configured policy): "
@@ -225,7 +245,7 @@ def _job(
         )
         if replace(change, registrant=None).is_empty():
             return preparation.job(entry, subject, registry, local_reason=reason)
-        job = preparation.job(entry, subject, registry)
+        job = preparation.job(entry, subject, registry, **extra)
         payload = {k: v for k, v in job.payload.items() if k != "registrant"}
         return replace(job, payload=payload)
     record, new = records.get(subject), contacts.get(handle)
@@ -244,6 +264,7 @@ def _job(
         registry,
         contact=contact_data(new),
         disclose=disclose_for(view, ContactRole.REGISTRANT),
+        **extra,
     )
 
 
@@ -251,7 +272,8 @@ def _job(
 
 
 async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
-    """Send what the entry changes (after a doubt: only what the registry does not show)."""
+    """Send what the entry changes (after a doubt: only what the registry does not show), then
+    delete the host objects it left unused."""
     name = str(job.payload["domain"])
     change = Change.of(job.payload)
     greeting = await channel.greeting()
@@ -260,7 +282,19 @@ async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
             f"registry {channel.registry.name} does not offer secDNS-1.1 (RFC 5910), so the DS "
             f"records of {name} cannot be sent; nothing was sent"
         )
+    if job.ds_emptied:
+        change = change.emptying_ds()
     host_objects = HOST_NS in greeting.obj_uris
+    notes = await _update(channel, name, change, resume, host_objects=host_objects)
+    if host_objects and job.unused_hosts:
+        notes += await delete_hosts(channel, job.unused_hosts)
+    return "; ".join(notes) or None
+
+
+async def _update(
+    channel: RegistryChannel, name: str, change: Change, resume: bool, *, host_objects: bool
+) -> list[str]:
+    """The domain:update of change (and the hosts and contact it needs first); its notes."""
     notes: list[str] = []
     current: DomainInfo | None = None
     if resume:
@@ -268,7 +302,7 @@ async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
         current = await channel.domain_state()
         change = change.still_missing(current)
         if change.is_empty():
-            return "already at the registry"
+            return ["already at the registry"]
     contact_ready = hosts_ready = False
     pending = False
     for round_ in range(2):
@@ -278,9 +312,12 @@ async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
                 notes.append(f"registrant {change.registrant} created at the registry")
             contact_ready = True
         if host_objects and change.add_ns and not hosts_ready:
-            created = await ensure_hosts(channel, name, change.add_ns, change.glue)
-            if created:
-                notes.append(f"host objects created: {', '.join(created)}")
+            ready = await ensure_hosts(channel, name, change.add_ns, change.glue)
+            if ready.created:
+                notes.append(f"host objects created: {', '.join(ready.created)}")
+            if ready.updated:
+                notes.append(f"host addresses updated: {', '.join(ready.updated)}")
+            notes += ready.notes
             hosts_ready = True
         update = change.command(name, host_objects=host_objects)
 
@@ -313,4 +350,4 @@ async def run(channel: RegistryChannel, job: Job, resume: bool) -> str | None:
     if pending:
         # 1001: accepted, applied later (the registry says so in its poll queue).
         notes.append("registry answered 1001: action pending")
-    return "; ".join(notes) or None
+    return notes
