@@ -183,5 +183,7 @@ class AnswerReads:
 
     @staticmethod
     async def _rows(conn: Any, batch: _Batch, names: Sequence[str]) -> dict[str, bytes]:
-        cursor = await conn.execute(_SQL[batch.service], (list(names), batch.key), prepare=True)
+        cursor = await conn.execute(
+            _SQL[batch.service], (list(names), batch.key), prepare=True, binary=True
+        )
         return {name: bytes(blob) for name, blob in await cursor.fetchall()}
