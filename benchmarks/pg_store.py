@@ -39,7 +39,7 @@ PUBLISHED = "published_answer"
 
 
 def server_url(given: str | None = None) -> str:
-    """The PostgreSQL server's URL: `given`, else INTERLINK_TEST_POSTGRES_URL, else the local one."""
+    """The PostgreSQL server: `given`, else INTERLINK_TEST_POSTGRES_URL, else the local one."""
     return given or os.environ.get("INTERLINK_TEST_POSTGRES_URL") or LOCAL_POSTGRES_URL
 
 
