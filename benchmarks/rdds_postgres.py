@@ -227,6 +227,10 @@ def bare_lookups(url: str, names: list[str], seconds: float, say: Callable[[str]
     )
 
 
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domains", type=int, default=200_000)
@@ -247,7 +251,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.domains, args.seconds, args.warmup, args.rounds = 2000, 1.0, 0.5, 1
-    say: Callable[[str], None] = lambda text: print(text, flush=True)  # noqa: E731
 
     one, five, fifteen = os.getloadavg()
     say(
