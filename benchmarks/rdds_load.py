@@ -100,13 +100,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 60.0) -> None:
+def wait_port(
+    port: int, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Until something listens on `port`; SystemExit after `timeout`, ServeFailed at once if
+    `process` (what should listen) has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
             return
+        if process is not None and process.poll() is not None:
+            raise ServeFailed(f"it ended with exit status {process.returncode}")
         time.sleep(0.1)
     raise SystemExit(f"nothing listens on port {port} after {timeout} s")
+
+
+class ServeFailed(Exception):
+    """`interlink serve` ended before it listened; the message says how (its last error line)."""
 
 
 @dataclass
@@ -168,9 +178,14 @@ def serve_env(live: bool = False) -> dict[str, str]:
     }
 
 
-def ensure_published(database: Path) -> None:
-    """`interlink publish` over the store (with serve's settings): every answer rendered ahead,
-    as `serve`'s own publisher keeps them; quick when they already are."""
+def database_url(database: Path | str) -> str:
+    """The URL of a store: a SQLite file's path, or already a URL (PostgreSQL)."""
+    return f"sqlite:///{database}" if isinstance(database, Path) else database
+
+
+def ensure_published(database: Path | str) -> None:
+    """`interlink publish` over the store (a SQLite file or a URL, with serve's settings): every
+    answer rendered ahead, as `serve`'s own publisher keeps them; quick when they already are."""
     started = time.perf_counter()
     done = subprocess.run(
         [
@@ -179,7 +194,7 @@ def ensure_published(database: Path) -> None:
             "from tui.cli import main; main()",
             "publish",
             "--db",
-            f"sqlite:///{database}",
+            database_url(database),
         ],
         cwd=ROOT,
         env=serve_env(),
@@ -190,27 +205,42 @@ def ensure_published(database: Path) -> None:
     print(f"{done.stdout.strip()} (interlink publish, {time.perf_counter() - started:.0f} s)")
 
 
-def start_serve(database: Path, whois_port: int, http_port: int, live: bool = False) -> Child:
-    """`interlink serve` (WHOIS + RDAP + portal) over the store, rate limits on but wide open."""
-    env = serve_env(live)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tui.commands.serve",
-            "--whois-port",
-            str(whois_port),
-            "--http-port",
-            str(http_port),
-            "--db",
-            f"sqlite:///{database}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_port(whois_port)
-    wait_port(http_port)
+def start_serve(
+    database: Path | str,
+    whois_port: int,
+    http_port: int,
+    live: bool = False,
+    processes: int = 1,
+) -> Child:
+    """`interlink serve` (WHOIS + RDAP + portal) over the store (a SQLite file or a URL), rate
+    limits on but wide open, in `processes` server processes (`--processes`, passed when not 1);
+    ServeFailed, with its last error line, if it ends before it listens."""
+    env = {**serve_env(live), "INTERLINK_SERVE__PROCESSES": str(processes)}
+    command = [
+        sys.executable,
+        "-m",
+        "tui.commands.serve",
+        "--whois-port",
+        str(whois_port),
+        "--http-port",
+        str(http_port),
+        "--db",
+        database_url(database),
+    ]
+    if processes != 1:
+        command += ["--processes", str(processes)]
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        try:
+            wait_port(whois_port, process=process)
+            wait_port(http_port, process=process)
+        except ServeFailed as failed:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").splitlines()
+            said = [text for text in (text.strip(" │╭╮╰╯─") for text in lines) if text]
+            raise ServeFailed(said[-1] if said else str(failed)) from None
     return Child(process, whois_port)
 
 
