@@ -432,14 +432,15 @@ def supervise(options: ServeOptions, processes: int) -> int:
         with Supervisor(options, processes, settings) as supervisor:
             supervisor.reserve_ports()
             lines = supervisor.start_all()
-            for line in lines:
-                typer.echo(line)
-            typer.echo(
-                f"{processes} server processes on these ports (SO_REUSEPORT); each client's "
-                f"rate limits and connection caps divided among them"
-            )
-            typer.echo("Press Ctrl+C (or send SIGTERM) to stop.")
-            supervisor.serve()
+            if lines is not None:  # else stopped while starting
+                for line in lines:
+                    typer.echo(line)
+                typer.echo(
+                    f"{processes} server processes on these ports (SO_REUSEPORT); each client's "
+                    "rate limits and connection caps divided among them"
+                )
+                typer.echo("Press Ctrl+C (or send SIGTERM) to stop.")
+                supervisor.serve()
             typer.echo("Stopping...")
     except (InterlinkError, OSError, ValueError, SQLAlchemyError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
