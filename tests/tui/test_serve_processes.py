@@ -240,13 +240,15 @@ def test_a_client_gets_no_more_than_the_limit_across_processes(
         answered = sum(answer.startswith(b"Domain Name:") for answer in whois)
         refused = sum(b"rate limit exceeded" in answer for answer in whois)
         assert answered + refused == 30
-        # At most the configured burst; at least what one process allows.
-        assert burst // 2 <= answered <= burst
+        # At most the configured burst (undivided, the two processes answer 2 * burst). More
+        # than one process allows: both answered (30 connections all landing on one process,
+        # spread by their source ports, would be a chance of 1 in 2**29).
+        assert burst // 2 < answered <= burst
 
         url = f"http://127.0.0.1:{running.http_port}/rdap/domain/kite-makers.com"
         codes = [httpx.get(url, timeout=10).status_code for _ in range(30)]
         assert set(codes) == {200, 429}
-        assert burst // 2 <= codes.count(200) <= burst
+        assert burst // 2 < codes.count(200) <= burst
     finally:
         code, err = stop_server(running)
     assert code == 0, err
