@@ -179,6 +179,33 @@ def test_sigint_stops_them_all(server: Server) -> None:
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
+@SQLITE_ONLY
+def test_sigterm_while_the_processes_start_stops_cleanly(
+    settings: Settings, seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    command = cli("--whois-port", "0", "--http-port", "0", "--db", settings.database_url)
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=serve_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # The two server processes (and multiprocessing's resource tracker) exist: starting.
+        poll(lambda: len(children(process.pid)) >= 3, 60, "the server processes spawned")
+        process.terminate()
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert "Stopped." in out and "listening on" not in out  # stopped before they served
+
+
 def run(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command,

@@ -149,16 +149,16 @@ def per_process(settings: Settings, processes: int) -> Settings:
 
 def worker_main(spec: WorkerSpec, channel: Connection) -> None:
     """A server process: its own stores and `Services` on the shared ports, until SIGTERM."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # until the loop takes over
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the supervisor
-    configure_logging(verbose=spec.log_level <= logging.INFO)
-    speedups.install()
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # until the loop takes over
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by the supervisor
+        configure_logging(verbose=spec.log_level <= logging.INFO)
+        speedups.install()
         code = _serve_in_process(spec, channel)
     except KeyboardInterrupt:  # stopped while starting
-        pass
+        code = 0
     finally:
         channel.close()
     sys.exit(code)
