@@ -118,7 +118,13 @@ class DnsSettings(BaseModel):
 
 
 class RateLimitSettings(BaseModel):
-    """Token buckets of the public services: per client address and per /24 (IPv4) or /48."""
+    """Token buckets of the public services: per client address and per /24 (IPv4) or /48.
+
+    With N server processes (`serve.processes`) each keeps its own buckets with rate/N and
+    burst/N (at least 1): a client gets at most the configured limit in all, and as little as
+    1/N of it when all its connections land on one process (the kernel spreads connections over
+    the processes by their source ports).
+    """
 
     per_address_rate: float = 5.0
     per_address_burst: float = 30.0
@@ -151,13 +157,18 @@ class ServeSettings(BaseModel):
     http_timeout_keep_alive: float = 5.0
     # Per client: connections one address, and one /24 (IPv4) or /48 (IPv6), may hold at once;
     # a connection over the cap is closed at once. A connection that has not sent a complete
-    # request head (HTTP) within `http_head_timeout` seconds is closed.
+    # request head (HTTP) within `http_head_timeout` seconds is closed. With N processes each
+    # process counts its own connections against cap/N (at least 1): a client holds at most the
+    # cap in all, and as few as cap/N when all its connections land on one process.
     http_max_connections_per_address: int = 32
     http_max_connections_per_network: int = 128
     http_head_timeout: float = 5.0
     whois_max_connections_per_address: int = 8
     whois_max_connections_per_network: int = 32
-    # Server processes on the same ports (SO_REUSEPORT); 0: one per core.
+    # Server processes on the same ports (SO_REUSEPORT, Linux); 0: one per core (one where
+    # SO_REUSEPORT is missing). Over 1, every per-client limit (rate_limit, the connection caps,
+    # the portal's buckets) is divided among them, see RateLimitSettings; the other limits
+    # (whois_max_connections, http_max_connections, lookup_threads, the caches) are per process.
     processes: int = Field(default=0, ge=0, le=256)
     # Where the public lookups read (a PostgreSQL replica of the store); empty: the store's URL.
     # Writes, publishing and the invalidation notices stay on the primary.

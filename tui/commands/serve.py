@@ -34,8 +34,6 @@ from typing import Any
 import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domains import speedups
 from domains.db import current_revision, ensure_schema, head_revision
@@ -52,6 +50,7 @@ from publishers.ratelimit import limiter_from_settings
 from publishers.rdap_app import create_rdap_app, rdap_lookup
 from publishers.whois_server import WhoisServer, whois_lookup
 from tui.commands.common import configure_logging, err_console, opened_store
+from tui.commands.serve_dispatch import PrefixDispatch
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,8 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def listen(host: str, port: int, what: str, backlog: int = 1024) -> socket.socket:
-    """A listening TCP socket on host:port (IPv4 or IPv6), or ServeError saying why not."""
+def bound(host: str, port: int, what: str, *, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to host:port, not listening yet (SO_REUSEPORT: `reuse_port`)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -81,38 +80,29 @@ def listen(host: str, port: int, what: str, backlog: int = 1024) -> socket.socke
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(address)
-        sock.listen(backlog)
-        sock.setblocking(False)
     except OSError as exc:
         sock.close()
         raise ServeError(f"{what}: cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
 
 
-class PrefixDispatch:
-    """ASGI: paths under `prefix` go to `app` (mounted there), all others to `default`.
-
-    A plain prefix test rather than a router's pattern, so that no path (not even one with an
-    encoded line break) falls between the two: every /rdap/... answer is RDAP's.
-    """
-
-    def __init__(self, prefix: str, app: ASGIApp, default: ASGIApp | None) -> None:
-        self.prefix = prefix.rstrip("/")
-        self.app = app
-        self.default = default
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if path == self.prefix or path.startswith(self.prefix + "/"):
-            scope = {**scope, "root_path": scope.get("root_path", "") + self.prefix}
-            await self.app(scope, receive, send)
-        elif self.default is not None:
-            await self.default(scope, receive, send)
-        elif scope["type"] == "http":
-            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+def listen(
+    host: str, port: int, what: str, backlog: int = 1024, *, reuse_port: bool = False
+) -> socket.socket:
+    """A listening TCP socket on host:port (IPv4 or IPv6), or ServeError saying why not."""
+    sock = bound(host, port, what, reuse_port=reuse_port)
+    try:
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"{what}: cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
 
 
 class _QuietServer(uvicorn.Server):
@@ -139,8 +129,12 @@ class Services:
         published_only: bool = False,
         portal_store: Store | None = None,
         publish_store: Store | None = None,
+        reuse_port: bool = False,
+        publisher: bool = True,
     ) -> None:
         self.store = store
+        self.reuse_port = reuse_port  # several processes on the same ports (serve_processes.py)
+        self.run_publisher = publisher  # of several processes, one publishes
         self.published_only = published_only
         self.portal_store = portal_store or (None if published_only else store)
         self.publish_store = publish_store or (None if published_only else store)
@@ -255,9 +249,10 @@ class Services:
                     pool_size=serve.lookup_pool_size,
                 )
                 await self.reads.start()
-            whois_sock = listen(self.host, self._want_whois, "WHOIS")
+            reuse = self.reuse_port
+            whois_sock = listen(self.host, self._want_whois, "WHOIS", reuse_port=reuse)
             self._sockets.append(whois_sock)
-            http_sock = listen(self.host, self._want_http, "HTTP")
+            http_sock = listen(self.host, self._want_http, "HTTP", reuse_port=reuse)
             self._sockets.append(http_sock)
             self.whois_port = whois_sock.getsockname()[1]
             self.http_port = http_sock.getsockname()[1]
@@ -290,7 +285,7 @@ class Services:
                 if self._http_task.done():
                     raise ServeError("HTTP: the server stopped while starting")
                 await asyncio.sleep(0.01)
-            if serve.publish_answers and self.publish_store is not None:
+            if serve.publish_answers and self.run_publisher and self.publish_store is not None:
                 self.publisher = BackgroundPublisher(
                     self.publish_store, self.publication, interval=serve.publish_interval
                 )
@@ -420,6 +415,20 @@ def lookup_store(database_url: str | None) -> Iterator[tuple[Store, bool]]:
         store.close()
 
 
+@contextlib.contextmanager
+def serve_stores(options: Any) -> Iterator[tuple[Store, bool, Store | None, Store | None]]:
+    """The lookups' store, whether it may read published answers only, the portal's, the
+    publisher's (None: the lookups' store, when it may read contacts)."""
+    with contextlib.ExitStack() as stack:
+        store, published_only = stack.enter_context(lookup_store(options.database_url))
+        portal_store = publish_store = None
+        if options.portal and options.portal_db:
+            portal_store = stack.enter_context(opened_store(options.portal_db))
+        if options.publish_db:
+            publish_store = stack.enter_context(opened_store(options.publish_db))
+        yield store, published_only, portal_store, publish_store
+
+
 async def _serve_forever(services: Services) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -436,6 +445,12 @@ async def _serve_forever(services: Services) -> None:
     finally:
         await services.stop_async()
     typer.echo("Stopped.")
+
+
+PROCESSES_HELP = (
+    "Server processes (default: serve.processes; 0: one per core); over 1, on the same ports "
+    "(SO_REUSEPORT), each client's limits divided among them."
+)
 
 
 def serve_command(
@@ -458,6 +473,7 @@ def serve_command(
         envvar="INTERLINK_PUBLISH_DATABASE_URL",
         help="The publisher's database URL, e.g. as interlink_publish (default: --db).",
     ),
+    processes: int = typer.Option(None, "--processes", min=0, max=256, help=PROCESSES_HELP),
 ) -> None:
     """Serve WHOIS, RDAP and the customer portal until stopped (SIGTERM or Ctrl+C)."""
     configure_logging(verbose=False)  # a no-op when `interlink` configured it already
@@ -465,14 +481,14 @@ def serve_command(
     for name, port in (("--whois-port", whois_port), ("--http-port", http_port)):
         if port is not None and not 0 <= port <= 65535:
             raise typer.BadParameter(f"{port} is not a port number (0-65535)", param_hint=name)
+    from tui.commands.serve_processes import ServeOptions, resolve_processes, supervise
+
+    options = ServeOptions(host, whois_port, http_port, database_url, portal, portal_db, publish_db)
     try:
-        with contextlib.ExitStack() as stack:
-            store, published_only = stack.enter_context(lookup_store(database_url))
-            portal_store = publish_store = None
-            if portal and portal_db:
-                portal_store = stack.enter_context(opened_store(portal_db))
-            if publish_db:
-                publish_store = stack.enter_context(opened_store(publish_db))
+        count = resolve_processes(processes, get_settings().serve.processes)
+        if count > 1:  # a supervisor and `count` server processes on the same ports
+            raise typer.Exit(supervise(options, count))
+        with serve_stores(options) as (store, published_only, portal_store, publish_store):
             services = Services(
                 store,
                 host=host,
