@@ -197,7 +197,11 @@ def test_a_withdrawn_consent_shows_in_the_next_answers_of_both_services(
             set_consent(pg_store, handle, ["name", "email"] if consent else [])
             # At once (rendered ahead yet or not), then rendered ahead: read, then from memory.
             assert shown(served, client) == (consent, consent), round_
-            poll(lambda: count_answers(pg_store, served.publication) == (1, 1), what="publishing")
+            poll(
+                lambda: count_answers(pg_store, served.publication) == (1, 1),
+                timeout=30,
+                what="publishing",
+            )
             for _ in range(3):
                 assert shown(served, client) == (consent, consent), round_
     assert served.reads.stats["names"] > 0
