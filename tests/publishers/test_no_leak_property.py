@@ -12,13 +12,16 @@ EPP disclose flags must say exactly what the view publishes.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 
+import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domains.contact_fields import CONSENTABLE as CONSENTABLE_FIELDS
 from domains.models import Contact
+from domains.settings import Settings
 from domains.store import DomainRecord, Store
 from domains.vocabulary import ContactRole as ROLES
 from publishers.disclose import disclose_for
@@ -31,12 +34,20 @@ from publishers.profiles import (
     RegistryRdds,
     TldPublication,
 )
-from publishers.rdap import rdap_json
-from publishers.whois import render_whois
+from publishers.published import SENTINEL, SENTINEL_TEXT, count_answers
+from publishers.rdap import rdap_bytes, rdap_json
+from publishers.rdap_app import rdap_lookup
+from publishers.whois import render_whois, whois_bytes
 from tests.support.factories import account_data
 from tests.support.rdap_schema import rdap_answer
+from tests.support.rdds import ask, poll, rdds_settings
 from tests.support.records import REGISTRAR, make_record
+from tui.commands.serve import Services
 
+#: The generation time of a served answer (WHOIS's last line, RDAP's event).
+STAMP = re.compile(
+    rb"(?:WHOIS database: |RDAP database\",\"eventDate\":\")(\d{4}-\d\d-\d\dT[\d:]+Z)"
+)
 HOUSE_CANDIDATE = "ILC9001"
 """The tech contact's handle; that contact is sometimes the house contact."""
 _EXCLUDED = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
@@ -308,6 +319,51 @@ def test_the_property_checks_something() -> None:
 
 def test_no_leak_through_the_real_store(store: Store) -> None:
     """The same checks on records written to and read back from the store."""
+    record = store.domain_record(nightingale(store))
+    for profile in PROFILES:
+        for policy in ({}, {"tech": "prohibited"}):
+            assert check(record, profile, policy) > 0
+
+
+def unstamped(answer: bytes) -> bytes:
+    """A served answer with its generation time replaced by the renderers' sentinel."""
+    found = STAMP.search(answer)
+    assert found is not None, answer[:300]
+    return answer.replace(found.group(1), SENTINEL_TEXT)
+
+
+def test_the_servers_serve_exactly_the_checked_answers(store: Store, settings: Settings) -> None:
+    """On both backends, WHOIS and RDAP serve the bytes of the policy's view, the view the
+    property checks: built at once, read from the answers rendered ahead, and from memory."""
+    name = nightingale(store)
+    live = rdds_settings(settings, publish_interval=0.05)
+    with Services(store, live, whois_port=0, http_port=0, portal=False) as running:
+        lookup = rdap_lookup(store, live)
+        try:
+            assert check(store.domain_record(name), lookup.publications, {}) > 0
+            view = lookup.view(name, now=SENTINEL)
+        finally:
+            lookup.close()
+        assert view is not None
+        expected = {"whois": whois_bytes(view), "rdap": rdap_bytes(view)}
+        with httpx.Client(base_url=running.rdap_url, timeout=10) as client:
+            for round_ in range(4):
+                served = {
+                    "whois": ask(running.whois_port, f"{name}\r\n".encode()),
+                    "rdap": client.get(f"domain/{name}").content,
+                }
+                for service, body in served.items():
+                    assert unstamped(body) == expected[service], (service, round_)
+                if round_ == 0:
+                    poll(
+                        lambda: count_answers(store, running.publication) == (1, 1),
+                        timeout=30,
+                        what="publishing",
+                    )
+
+
+def nightingale(store: Store) -> str:
+    """Two contacts with non-ASCII data on a domain of the store; the domain's name."""
     account = store.create_account("staff:test", account_data())
     people = [
         {
@@ -347,7 +403,4 @@ def test_no_leak_through_the_real_store(store: Store) -> None:
         account_number=account.number,
         contacts={"registrant": handles[0], "tech": handles[1], "admin": handles[0]},
     )
-    record = store.domain_record("nightingale-test.com")
-    for profile in PROFILES:
-        for policy in ({}, {"tech": "prohibited"}):
-            assert check(record, profile, policy) > 0
+    return "nightingale-test.com"
