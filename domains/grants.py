@@ -42,6 +42,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from domains.errors import InterlinkError
 from domains.models import SQLModel
@@ -51,6 +53,8 @@ from domains.vocabulary import StaffRole
 READ, ADD, CHANGE, REMOVE = "SELECT", "INSERT", "UPDATE", "DELETE"
 PRIVILEGES = frozenset({READ, ADD, CHANGE, REMOVE})
 ALEMBIC = "alembic_version"
+#: Runs of `apply_grants` when another run on the cluster updates the same catalog row at once.
+CATALOG_ATTEMPTS = 5
 STAFF_GROUP = "interlink_staff"
 ADMIN_GROUP = "interlink_staff_admin"
 _COLUMNS = {t.name: tuple(c.name for c in t.c) for t in SQLModel.metadata.sorted_tables}
@@ -382,6 +386,26 @@ def apply_grants(engine: Engine, members: Iterable[StaffView]) -> GrantsReport:
     `members`; all in one transaction. RolesNeedPostgres on SQLite."""
     if engine.dialect.name != "postgresql":
         raise RolesNeedPostgres()
+    members = list(members)
+    # Two runs on two databases of one cluster may grant the same cluster-wide role membership
+    # at once; PostgreSQL then fails one with "tuple concurrently updated" (nothing applied:
+    # the transaction rolls back). That one is run again, after a short random wait.
+    for attempt in Retrying(
+        retry=retry_if_exception(_concurrent_catalog_update),
+        wait=wait_random(0.05, 0.5),
+        stop=stop_after_attempt(CATALOG_ATTEMPTS),
+        reraise=True,
+    ):
+        with attempt:
+            return _apply_all(engine, members)
+    raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
+
+
+def _concurrent_catalog_update(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and "tuple concurrently updated" in str(exc.orig)
+
+
+def _apply_all(engine: Engine, members: list[StaffView]) -> GrantsReport:
     report = GrantsReport()
     with engine.begin() as connection:
         # Two runs on one database queue here; on two databases of one cluster (roles are

@@ -23,14 +23,8 @@ from domains import speedups
 from domains.errors import InterlinkError
 from domains.settings import Settings
 from tui.commands.common import configure_logging, err_console
-from tui.commands.serve import (
-    ServeError,
-    Services,
-    bound,
-    lookup_store,
-    new_event_loop,
-    serve_stores,
-)
+from tui.commands.serve import ServeError, Services, bound, new_event_loop
+from tui.commands.serve_stores import lookup_store, serve_stores
 
 log = logging.getLogger(__name__)
 
