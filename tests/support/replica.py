@@ -212,8 +212,10 @@ def replica_pair(data_dir: Path) -> Iterator[ReplicaPair]:
         builder.start(standby)
         assert standby.one("SELECT pg_is_in_recovery()") is True
         poll(
-            lambda: primary.one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
-            == 1,
+            lambda: (
+                primary.one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                == 1
+            ),
             timeout=START_TIMEOUT,
             what="the standby to stream from the primary",
         )
