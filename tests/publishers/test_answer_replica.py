@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from domains.settings import Settings, get_settings
@@ -112,9 +113,14 @@ def reads_of(services: Services) -> AnswerReads:
 
 
 def published(store: Store, services: Services) -> None:
-    """Wait until the publisher has rendered every domain's answers ahead again."""
+    """Wait until the publisher has rendered every domain's answers ahead again (a first pass
+    can take seconds on a busy machine)."""
     every = len(DOMAINS)
-    poll(lambda: count_answers(store, services.publication) == (every, every), what=f"publishing {count_answers(store, services.publication)} {services.publisher and services.publisher.passes}")
+    poll(
+        lambda: count_answers(store, services.publication) == (every, every),
+        timeout=30,
+        what="publishing",
+    )
 
 
 def all_shown(services: Services, client: httpx.Client, expected: bool) -> None:
@@ -133,6 +139,18 @@ def test_answers_are_read_on_the_replica(
         all_shown(served, client, True)  # again: from memory, after a barrier
     assert reads.stats["replica"] > 0, reads.stats
     assert reads.notices.with_position  # the barrier on the primary gives its WAL position
+
+
+def test_a_standby_cannot_listen_so_notices_need_the_primary(
+    pair: ReplicaPair, primary_store: Store
+) -> None:
+    """Why the servers always need the primary's URL too: no LISTEN during recovery."""
+    database = str(primary_store.engine.url.database)
+    with (
+        psycopg.connect(pair.standby.libpq(database)) as conn,
+        pytest.raises(psycopg.Error, match="LISTEN"),
+    ):
+        conn.execute("LISTEN interlink_answers")
 
 
 def test_a_change_on_the_primary_shows_in_the_next_answers_of_both_services(
