@@ -141,7 +141,6 @@ def test_only_the_accounts_own_contact_and_only_the_version_read(store) -> None:
         corrections(store).set_ascii_form(
             other.number, holder.contact.handle, holder.contact.version, FORM
         )
-    store.update_contact("staff:ann", holder.contact.handle, holder.contact.version, {"fax": None})
     moved = store.update_contact(
         "staff:ann", holder.contact.handle, holder.contact.version, {"voice_ext": "12"}
     )
