@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from domains import audit, contact_fields, validation
+from domains import ascii_postal, audit, contact_fields, validation
 from domains.db import ensure_schema, make_engine
 from domains.dnssec import DsView
 from domains.domain_edits import DomainEdits, ns_changes, queue_update, status_changes
@@ -237,7 +237,11 @@ class Store(DomainEdits):
         """Change a contact's fields; refuses a stale version; queues the registry update.
 
         `expected_version` is the version the caller read; it is always checked, so a change
-        made meanwhile by someone else is never overwritten unseen.
+        made meanwhile by someone else is never overwritten unseen. A change of postal items
+        that does not itself give `ascii_postal` drops the stored ASCII form's items of the
+        items it changed (they no longer correspond; `ascii_postal.without_stale`): the
+        registries then get those items transliterated, and the drop is in the same audit
+        event and registry update as the change.
         """
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
             raise TypeError(
@@ -252,6 +256,10 @@ class Store(DomainEdits):
             before = fields_of(contact, CONTACT_EDIT_FIELDS)
             clean = validation.contact({**before, **changes})
             clean.pop("handle", None)
+            if "ascii_postal" not in changes:
+                clean["ascii_postal"] = ascii_postal.without_stale(
+                    clean["ascii_postal"], before, clean
+                )
             changed = self._write_changes(
                 session, actor, contact, "contact", contact.handle, before, clean, request_ref
             )

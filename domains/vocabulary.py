@@ -316,3 +316,12 @@ class PasswordClass(StrEnum):
     UPPER = "upper"
     DIGIT = "digit"
     SYMBOL = "symbol"
+
+
+class AsciiSource(StrEnum):
+    """Where the registries' ASCII form ("int" postalInfo) of one postal item comes from."""
+
+    GIVEN = "given"
+    """The stored ASCII form staff or the customer gave (domains.ascii_postal)."""
+    TRANSLITERATED = "transliterated"
+    """Transliterated from the data when the contact is sent (shown as a suggestion)."""

@@ -30,6 +30,7 @@ from portal import (
     disclosures,
     forms,
     panel,
+    panel_ascii,
     panel_change,
     panel_edit,
     panel_tokens,
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(corrections.router)
     app.include_router(disclosures.router)
     app.include_router(panel_edit.router)
+    app.include_router(panel_ascii.router)
     app.include_router(panel.router)
     app.include_router(api.router)
     app.include_router(api_me.router)

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from domains import contact_fields
+from domains import ascii_postal, contact_fields
 from domains.contact_corrections import EDITABLE, MATERIAL, ContactCorrections, EditableContact
 from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, ValidationFailed
 from domains.vocabulary import ContactKind
@@ -123,6 +123,7 @@ def _edit_page(
         newer=newer or {},
         version=contact.version if version is None else version,
         material=[labels[name] for name in MATERIAL],
+        ascii_needed=not ascii_postal.is_ascii(contact.values),
         csrf_field=CSRF_FIELD,
         csrf_token=csrf.field,
     )
@@ -224,4 +225,5 @@ async def edit_submit(
         waiting=[labels[name] for name in result.registrant_change.fields]
         if result.registrant_change
         else [],
+        postal_changed=any(name in ascii_postal.KEYS for name in result.applied),
     )

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from anyascii import anyascii
-
+from domains.ascii_postal import LINE_LIMIT, PC_LIMIT
+from domains.ascii_postal import transliterate as _ascii
 from domains.models import Contact
 from publishers.epp.model import (
     Address,
@@ -21,8 +21,6 @@ from publishers.epp.model import (
 from publishers.passwords import DEFAULT_RULE, PasswordRule
 
 ALL_PUBLIC = Disclose(name=True, org=True, addr=True, voice=True, fax=True, email=True)
-LINE_LIMIT, PC_LIMIT = 255, 16
-"""The contact schema's limits of a postal line and of a postal code."""
 NO_ASCII = "-"
 """The ASCII form of a required item that has none (characters no transliteration knows)."""
 
@@ -32,13 +30,6 @@ def _strip(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def _ascii(value: str | None, limit: int = LINE_LIMIT) -> str | None:
-    """value transliterated to ASCII (anyascii), spaces collapsed, within the schema's limit."""
-    if value is None:
-        return None
-    return " ".join(anyascii(value).split())[:limit].strip() or None
 
 
 def ascii_form(info: PostalInfo, given: Mapping[str, Any] | None = None) -> PostalInfo:

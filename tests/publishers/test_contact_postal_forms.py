@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from domains.ascii_corrections import AsciiFormCorrections
+from domains.contact_corrections import ContactCorrections
+from portal.links import PortalLinks
 from publishers.epp.client.commands import contact_create, contact_info, contact_update
 from publishers.epp.client.responses import parse_response
 from publishers.epp.model import (
@@ -314,4 +317,50 @@ async def test_a_changed_ascii_form_reaches_the_sandbox_as_the_int_postal_info(
     assert info.postal("int").name == "Juergen Gross" and info.postal("int").addr.city == "Cologne"
     assert info.postal("int").org == "Hosting Company 7 GmbH"
     assert info.postal("loc").name == "Jürgen Groß" and info.postal("loc").addr.city == "Köln"
+    assert_frames_valid(sandbox.received)
+
+
+async def test_the_customers_ascii_form_reaches_the_sandbox_and_a_moved_city_drops_its_own(
+    store, recording_sandbox, tmp_path
+) -> None:
+    sandbox = recording_sandbox
+    regs = registries(write_registries(tmp_path / "r.toml", sandbox), tmp_path)
+    (name,) = seed(store, sandbox, 1, tlds=("de",)).names
+    record = store.domain_record(name)
+    number, registrant = record.account.number, record.contact("registrant")
+    assert registrant is not None
+    links = PortalLinks(store.settings)
+    moved = ContactCorrections(store, links).edit(
+        number,
+        registrant.handle,
+        registrant.version,
+        {"street": ["Müllerstraße 5"], "city": "Zürich", "postal_code": "8001", "country": "CH"},
+    )
+    given = {"street": ["Muellerstrasse 5"], "city": "Zurich"}
+    AsciiFormCorrections(store, links).set_ascii_form(
+        number, registrant.handle, moved.result.version, given
+    )
+    for _ in range(2):  # one entry of a contact per run: the address, then its ASCII form
+        await sync_once(store, regs)
+    assert [e.payload["fields"] for e in entries(store)] == [
+        ["city", "country", "postal_code", "street"],
+        ["ascii_postal"],
+    ]
+    assert statuses(store) == {"done": 2}
+    held = sandbox.snapshot().contacts[registrant.handle]
+    assert held.ascii_form.addr.street == ("Muellerstrasse 5",)
+    assert held.ascii_form.addr.city == "Zurich" and held.city == "Zürich"
+
+    # The customer moves to Geneva without an ASCII form: Zurich's is dropped, Genève
+    # transliterated; the street's still corresponds and stays.
+    now = store.get_contact(registrant.handle)
+    ContactCorrections(store, links).edit(
+        number, registrant.handle, now.version, {"city": "Genève", "postal_code": "1201"}
+    )
+    assert store.get_contact(registrant.handle).ascii_postal == {"street": ["Muellerstrasse 5"]}
+    await sync_once(store, regs)
+    assert statuses(store) == {"done": 3}
+    held = sandbox.snapshot().contacts[registrant.handle]
+    assert held.ascii_form.addr.city == "Geneve" and held.city == "Genève"
+    assert held.ascii_form.addr.street == ("Muellerstrasse 5",)
     assert_frames_valid(sandbox.received)

@@ -87,3 +87,30 @@ async def test_the_section_is_in_the_command_palette(app):
         screen = await open_editor(pilot)
         titles = [command.title for command in app.get_system_commands(screen)]
         assert "Contact: ASCII form" in titles
+
+
+async def test_a_new_city_drops_the_stored_ascii_city_and_the_form_shows_it(app, demo_store):
+    stored = {"name": "Harbourside Bikes", "city": "Bristol Harbour"}
+    contact = demo_store.get_contact(HANDLE)
+    given = demo_store.update_contact(
+        "staff:ann", HANDLE, contact.version, {"ascii_postal": stored}
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_editor(pilot)
+        await retype(pilot, "f-city", "Bäth")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.version == given.version + 1, what="the save")
+        # The ASCII city was the old city's: dropped, and the form no longer shows it.
+        assert screen.query_one("#f-ascii_city", Input).value == ""
+        assert screen.query_one("#f-ascii_name", Input).value == "Harbourside Bikes"
+        await pilot.press("ctrl+s")  # nothing changed since: nothing is saved
+        await settle(pilot)
+    after = demo_store.get_contact(HANDLE)
+    assert (after.city, after.version) == ("Bäth", given.version + 1)
+    assert after.ascii_postal == {"name": "Harbourside Bikes"}
+    latest = contact_events(demo_store)[0]
+    assert latest.actor.startswith("staff:")
+    assert latest.changes["ascii_postal"] == {
+        "before": stored,
+        "after": {"name": "Harbourside Bikes"},
+    }

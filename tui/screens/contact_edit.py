@@ -265,8 +265,11 @@ class ContactEditScreen(StaffScreen):
         )
 
     def saved(self, contact: Contact) -> None:
-        """Saved: the form now edits the new version."""
+        """Saved: the form now edits the new version. The ASCII form's inputs show what is
+        stored: an address change without one dropped the items it made stale."""
         self.base = form_values(contact)
+        for name in ASCII_KEYS:
+            self.query_one(f"#f-{name}", Input).value = str(self.base.get(name) or "")
         self.version = contact.version
         self.sub_title = f"version {contact.version}"
         self.show_conflict_text("")
