@@ -1,9 +1,11 @@
 """Answers rendered ahead, read from PostgreSQL on the event loop: an async pool, in batches.
 
-Each server process holds one `AnswerReads`: a pool of asynchronous psycopg connections, and
-the `AnswerNotices` that keep its lookups' caches current. A read asks for one name, and the
-names asked for while the pool is busy go together in the next query (`name = ANY(...)`):
-under load one round trip and one index scan serve many answers, with no thread in the way.
+Each server process holds one `AnswerReads`: the `AnswerNotices` that keep its lookups' caches
+current, and a pool of asynchronous psycopg connections. On the primary a read rides on the
+notices' next round (one query, `name = ANY(...)`, for every name asked for meanwhile and the
+cache hits' barrier); the pool reads, in the same batches, while the notices' connection is
+being restored, and always when reading from a replica. Under load one round trip and one
+index scan serve many answers, with no thread in the way.
 
 With `read_url` (a streaming replica) the reads go there, each batch after a barrier on the
 primary: a batch is read on the replica once it has replayed up to the primary's WAL position
@@ -58,6 +60,7 @@ class AnswerReads:
         self._pools: dict[str, Any] = {}
         self._pending: dict[tuple[str, str], _Batch] = {}
         self._busy = 0
+        self._soon = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.stats = {"queries": 0, "names": 0, "replica": 0, "replica_behind": 0}
 
@@ -84,6 +87,7 @@ class AnswerReads:
 
     async def close(self) -> None:
         """Stop listening, close the pools."""
+        log.info("answer reads: %s; notices: %s", self.stats, self.notices.stats)
         await self.notices.close()
         for task in list(self._tasks):
             task.cancel()
@@ -98,16 +102,31 @@ class AnswerReads:
     async def read(self, service: str, key: str, name: str) -> bytes | None:
         """The packed answer of `service` for `name` under `key`, None when there is none
         current; LookupUnavailable when the database cannot be read."""
+        if "replica" not in self._pools and self.notices.listening:
+            # On the primary the read rides on the next barrier's query: one round trip
+            # serves the cache hits' barrier and the misses' reads that came meanwhile.
+            try:
+                both = await self.notices.read(key, name)
+            except LookupUnavailable:
+                pass  # not listening any more: read from the pool below
+            else:
+                return None if both is None else both[SERVICES.index(service)]
         batch = self._pending.get((service, key))
         if batch is None:
             batch = self._pending[(service, key)] = _Batch(service, key)
-        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes | None] = loop.create_future()
         batch.waiting.setdefault(name, []).append(future)
-        self._dispatch()
+        if not self._soon:
+            # Sent once the loop has run what is ready now: the queries that came in together
+            # (one readiness poll's worth of sockets) go in one batch, not the first one alone.
+            self._soon = True
+            loop.call_soon(self._dispatch)
         return await future
 
     def _dispatch(self) -> None:
         """Send the waiting names, as long as the pool has a connection for them."""
+        self._soon = False
         while self._pending and self._busy < self.pool_size:
             key = next(iter(self._pending))
             batch = self._pending[key]
