@@ -207,7 +207,11 @@ def test_an_internal_failure_is_a_500_error_object_without_traceback(
     async def broken(name: str) -> None:
         raise RuntimeError("boom: a secret detail")
 
+    async def not_ready(name: str) -> None:
+        return None  # nothing ready at once: the route answers (on either backend)
+
     monkeypatch.setattr(lookup, "answer_now", lambda name: None)
+    monkeypatch.setattr(lookup, "answer_ready", not_ready)
     monkeypatch.setattr(lookup, "answer_async", broken)
     with caplog.at_level(logging.INFO):
         response = get(services, "/rdap/domain/kite-makers.com")
