@@ -143,33 +143,41 @@ def more_processes(
     processes: int,
     load: Load,
     names: Path,
-    one: dict[tuple[str, str, str], dict[str, Any]],
     say: Callable[[str], None],
 ) -> None:
-    """`--processes N` against one process, each backend and protocol, the uniform mix."""
+    """`--processes N` against one process, each backend and protocol, the uniform mix: both
+    servers run at once and take turns, so both are measured under the same conditions."""
     for backend in backends:
         try:
-            server = serve(backend, processes)
+            single = serve(backend, 1)
         except ServeFailed as failed:
-            for protocol, _ in PROTOCOLS:
-                say(
-                    f"{protocol:5} uniform  {backend.label} processes={processes}: "
-                    f"`interlink serve --processes {processes}` did not start ({failed}): "
-                    "not measured"
-                )
+            say(f"{backend.label}: `interlink serve` did not start ({failed}): not measured")
             continue
         try:
-            for protocol, kind in PROTOCOLS:
-                (many,) = load.best(kind, [server.ports[kind]], names)
-                single = one[(backend.label, protocol, "uniform")]
-                verdict = "above" if many["rate"] > single["rate"] else "NOT above"
-                say(
-                    f"{protocol:5} uniform  {backend.label} processes={processes} "
-                    f"{rate(many)} p50 {many['p50_ms']:.1f} ms p99 {many['p99_ms']:.1f} ms "
-                    f"vs processes=1 {rate(single)} (target: above): {verdict}"
-                )
+            try:
+                server = serve(backend, processes)
+            except ServeFailed as failed:
+                for protocol, _ in PROTOCOLS:
+                    say(
+                        f"{protocol:5} uniform  {backend.label} processes={processes}: "
+                        f"`interlink serve --processes {processes}` did not start ({failed}): "
+                        "not measured"
+                    )
+                continue
+            try:
+                for protocol, kind in PROTOCOLS:
+                    ports = [single.ports[kind], server.ports[kind]]
+                    one, many = load.best(kind, ports, names)
+                    verdict = "above" if many["rate"] > one["rate"] else "NOT above"
+                    say(
+                        f"{protocol:5} uniform  {backend.label} processes={processes} "
+                        f"{rate(many)} p50 {many['p50_ms']:.1f} ms p99 {many['p99_ms']:.1f} ms "
+                        f"vs processes=1 {rate(one)} (target: above): {verdict}"
+                    )
+            finally:
+                server.child.stop()
         finally:
-            server.child.stop()
+            single.child.stop()
 
 
 def bare_sync(url: str, names: list[str], seconds: float) -> tuple[float, int]:
@@ -269,9 +277,9 @@ def main() -> None:
     names = domain_names(path)
     with tempfile.TemporaryDirectory(prefix="rdds-postgres-") as folder:
         files = {mix: write_names(names, mix, Path(folder) / f"{mix}.txt") for mix in MIXES}
-        one_process = side_by_side(backends, load, files, say)
+        side_by_side(backends, load, files, say)
         if args.processes != 1:
-            more_processes(backends, args.processes, load, files["uniform"], one_process, say)
+            more_processes(backends, args.processes, load, files["uniform"], say)
         uniform = files["uniform"].read_text(encoding="ascii").split()
     bare_lookups(url, uniform, args.seconds, say)
 
