@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from domains import ascii_postal, contact_fields
 from domains.ascii_corrections import AsciiFormCorrections, AsciiFormView, AsciiItem
-from domains.errors import ConflictError, FieldError, NotFound, RuleViolation, ValidationFailed
+from domains.errors import ConflictError, FieldError, RuleViolation, ValidationFailed
 from domains.vocabulary import AsciiSource
 from portal.corrections import portal_of
 from portal.customer_auth import Customer, customer_page
 from portal.forms import GENERAL, FormField, checked_form
-from portal.panel_tokens import not_found
+from portal.panel_edit import account_contact
 from portal.render import page
 from portal.security import CSRF_FIELD
 
@@ -132,12 +132,7 @@ def _corrections(request: Request) -> AsciiFormCorrections:
 async def _view(
     corrections: AsciiFormCorrections, customer: Customer, handle: str
 ) -> AsciiFormView:
-    if len(handle) > 16:
-        raise not_found()
-    try:
-        return await run_in_threadpool(corrections.ascii_form, customer.account_number, handle)
-    except NotFound:
-        raise not_found() from None
+    return await account_contact(corrections.ascii_form, customer, handle)
 
 
 @router.get("/account/contacts/{handle}/ascii")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,8 @@ from portal.forms import GENERAL, FormField, checked_form
 from portal.panel_tokens import not_found
 from portal.render import page
 from portal.security import CSRF_FIELD
+
+T = TypeVar("T")
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,15 +132,21 @@ def _edit_page(
     return portal.csrf.set_cookie(response, csrf)
 
 
-async def _editable(
-    corrections: ContactCorrections, customer: Customer, handle: str
-) -> EditableContact:
+async def account_contact(read: Callable[[str, str], T], customer: Customer, handle: str) -> T:
+    """`read(account number, handle)` off the event loop; 404 for a handle that is not one of
+    the account's contacts (or not a handle at all)."""
     if len(handle) > 16:
         raise not_found()
     try:
-        return await run_in_threadpool(corrections.editable, customer.account_number, handle)
+        return await run_in_threadpool(read, customer.account_number, handle)
     except NotFound:
         raise not_found() from None
+
+
+async def _editable(
+    corrections: ContactCorrections, customer: Customer, handle: str
+) -> EditableContact:
+    return await account_contact(corrections.editable, customer, handle)
 
 
 @router.get("/account/contacts/{handle}/edit")
