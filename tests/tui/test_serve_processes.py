@@ -74,24 +74,27 @@ def listening_inodes(port: int) -> set[str]:
     return inodes
 
 
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process `pid` holds (none once it is gone)."""
+    found = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            found.add(target[8:-1])
+    return found
+
+
 def holders(pid: int, port: int) -> set[int]:
     """The children of `pid` that hold a socket listening on `port`."""
     inodes = listening_inodes(port)
-    found = set()
-    for child in children(pid):
-        try:
-            fds = list(Path(f"/proc/{child}/fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in inodes:
-                found.add(child)
-                break
-    return found
+    return {child for child in children(pid) if socket_inodes(child) & inodes}
 
 
 def servers(running: Server) -> set[int]:
@@ -151,8 +154,13 @@ def test_two_processes_answer_whois_and_rdap_and_stop_together(server: Server) -
 def test_a_killed_process_is_started_again(server: Server) -> None:
     poll(lambda: len(servers(server)) == 2, 30, "two children listening")
     killed = min(servers(server))
+    sockets = socket_inodes(killed) & listening_inodes(server.whois_port)
+    assert sockets
     os.kill(killed, signal.SIGKILL)
     poll(lambda: killed not in holders(server.pid, server.whois_port), 10, "the killed one gone")
+    # Gone for the kernel too: its listening socket out of the port's group (an exiting process
+    # may hold it a moment after /proc stops showing its files).
+    poll(lambda: not (sockets & listening_inodes(server.whois_port)), 10, "its socket closed")
     # The other one answers meanwhile.
     assert ask(server.whois_port, b"kite-makers.com\r\n").startswith(b"Domain Name:")
     poll(
