@@ -177,6 +177,20 @@ def test_a_killed_process_is_started_again(server: Server) -> None:
 
 
 @SQLITE_ONLY
+def test_a_killed_supervisor_leaves_no_server_process_behind(server: Server) -> None:
+    poll(lambda: len(servers(server)) == 2, 30, "two children listening")
+    pids = servers(server)
+    server.process.kill()
+    server.process.wait(10)
+    poll(
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids),
+        30,
+        "the server processes ended with their supervisor",
+    )
+    assert not listening_inodes(server.whois_port) and not listening_inodes(server.http_port)
+
+
+@SQLITE_ONLY
 def test_sigint_stops_them_all(server: Server) -> None:
     poll(lambda: len(servers(server)) == 2, 30, "two children listening")
     pids = servers(server)

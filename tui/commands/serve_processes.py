@@ -189,6 +189,10 @@ async def _serve_until_stopped(services: Services, channel: Connection) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        # The supervisor gone without a word (killed): no orphan keeps serving its ports.
+        loop.add_reader(parent.sentinel, stop.set)
     await services.start_async()
     speedups.settle_heap()
     try:
