@@ -147,4 +147,7 @@ def _run_headless(services: DemoServices, lock: DemoLock) -> None:
     services.start(_recording(lock, services, lambda _text: _print_line(services.status())))
     services.settled.wait(60)
     _print_line("ready; Ctrl-C stops the demo")
-    stop.wait()
+    # Wake now and then: the kernel may hand the signal to another thread, and Python runs its
+    # handler only once the main thread wakes (a bare wait() could sleep through Ctrl-C).
+    while not stop.wait(0.2):
+        pass
