@@ -9,10 +9,12 @@ Each load generator and each bare server runs as its own process (this file, wit
     python benchmarks/rdds_load.py bare-http  --port P --size BYTES
     python benchmarks/rdds_load.py bare-asgi  --port P --size BYTES
 
-A load generator (uvloop, asyncio protocols, no HTTP library in the way) keeps `concurrency`
-queries in flight for `seconds`, then prints one JSON line: answers, failures, answers per
-second, p50 and p99 latency. WHOIS opens one connection per query (RFC 3912); HTTP keeps
-connections alive, as RDAP clients do.
+A load generator keeps `concurrency` queries in flight for `seconds`, then prints one JSON
+line: answers, failures, answers per second, p50 and p99 latency. WHOIS opens one connection
+per query (RFC 3912), on raw sockets and epoll (benchmarks/whois_load.py: a connection per
+query costs a client as much as the server, so the generator spends as little as it can); HTTP
+keeps connections alive, as RDAP clients do (uvloop, asyncio protocols, no HTTP library in
+the way).
 
 The names file holds one A-label per line, in the order they are asked (`write_names`):
 
@@ -56,6 +58,7 @@ if str(ROOT) not in sys.path:  # runnable as `python benchmarks/NAME.py` from an
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_store import CACHE_DIR, ensure_store, store_path  # noqa: E402
+from benchmarks.whois_load import whois_load  # noqa: E402
 
 QUERIES = 1_000_000
 #: The "hot" mix asks only this many names: it measures the servers' own cost (connection,
@@ -356,7 +359,7 @@ def benchmark(service: Service, description: str) -> None:
                 print(
                     f"{name} {mix:7} ratio {ratio:.2f} ({verdict} the target >= 0.70)", flush=True
                 )
-                if floor is not None:
+                if floor is not None and service.floor is not None:
                     floor_label = f"{name} {mix:7} {service.floor[1]} ({size:,} B fixed)"
                     print(line(floor_label, best["floor"]))
                     ratio = best["ours"]["rate"] / best["floor"]["rate"]
@@ -395,59 +398,6 @@ def _summary(latencies: list[float], failures: int, misses: int, elapsed: float)
 
 def _load_names(path: str) -> list[bytes]:
     return Path(path).read_bytes().split()
-
-
-class _WhoisClient(asyncio.Protocol):
-    def __init__(self, query: bytes, done: asyncio.Future[bytes]) -> None:
-        self.query = query
-        self.done = done
-        self.parts: list[bytes] = []
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(self.query)  # type: ignore[attr-defined]
-
-    def data_received(self, data: bytes) -> None:
-        self.parts.append(data)
-
-    def eof_received(self) -> bool:
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.done.done():
-            self.done.set_result(b"".join(self.parts))
-
-
-async def whois_load(port: int, names: list[bytes], seconds: float, concurrency: int) -> None:
-    loop = asyncio.get_running_loop()
-    queries = itertools.cycle(name + b"\r\n" for name in names)
-    latencies: list[float] = []
-    failures = misses = 0
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        nonlocal failures, misses
-        while time.perf_counter() < deadline:
-            query = next(queries)
-            started = time.perf_counter()
-            done: asyncio.Future[bytes] = loop.create_future()
-            try:
-                await loop.create_connection(
-                    lambda q=query, d=done: _WhoisClient(q, d), "127.0.0.1", port
-                )
-                answer = await asyncio.wait_for(done, 30)
-            except (TimeoutError, OSError):
-                failures += 1
-                continue
-            if answer.startswith(b"No match"):
-                misses += 1
-            elif not answer.startswith(b"Domain Name:") and not answer.startswith(b"X"):
-                failures += 1
-                continue
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    print(json.dumps(_summary(latencies, failures, misses, time.perf_counter() - started)))
 
 
 class _HttpClient(asyncio.Protocol):
@@ -620,7 +570,10 @@ def main() -> None:
     import uvloop
 
     if args.command == "whois-load":
-        uvloop.run(whois_load(args.port, _load_names(args.names), args.seconds, args.concurrency))
+        started = time.perf_counter()
+        tally = whois_load(args.port, _load_names(args.names), args.seconds, args.concurrency)
+        elapsed = time.perf_counter() - started
+        print(json.dumps(_summary(tally.latencies, tally.failures, tally.misses, elapsed)))
     elif args.command == "http-load":
         uvloop.run(http_load(args.port, _load_names(args.names), args.seconds, args.concurrency))
     elif args.command == "bare-whois":
