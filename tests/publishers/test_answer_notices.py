@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from domains.settings import Settings
 from domains.store import Store
+from publishers.answer_notices import CONNECTIONS
 from publishers.answer_reads import AnswerReads
 from publishers.published import count_answers, publish
 from publishers.rdap_app import rdap_lookup
@@ -118,6 +119,58 @@ async def test_answers_read_while_a_change_commits_are_not_kept(
         lookup.close()
 
 
+async def test_every_listening_connection_hears_every_change(
+    pg_store: Store, handle: str, reads: AnswerReads
+) -> None:
+    """Rounds take the listening connections in turn; a barrier on any of them holds."""
+    notices = reads.notices
+    assert len(notices.backend_pids) == CONNECTIONS >= 2
+    lookup = rdap_lookup(pg_store, pg_store.settings, reads=reads)
+    try:
+        for fields in ([], ["name"], [], ["name"]):
+            await asyncio.to_thread(publish, pg_store, lookup.publication)
+            seq = notices.seq
+            await asyncio.to_thread(set_consent, pg_store, handle, fields)
+            await notices.barrier()
+            assert notices.dropped_since(DOMAIN, seq)
+    finally:
+        lookup.close()
+
+
+def waiting_on_a_lock(store: Store, pids: list[int]) -> bool:
+    with store.engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        ).scalars()
+        return bool(set(waiting) & set(pids))
+
+
+async def test_a_round_waiting_on_the_database_does_not_hold_up_the_next(
+    pg_store: Store, handle: str, reads: AnswerReads
+) -> None:
+    store = pg_store
+    lookup = rdap_lookup(store, store.settings, reads=reads)
+    admin = create_engine(url_of(store), poolclass=NullPool)
+    try:
+        await asyncio.to_thread(publish, store, lookup.publication)
+        assert lookup.publication is not None
+        key, notices = lookup.publication.key, reads.notices
+        with admin.connect() as locker:
+            locker.execute(text("LOCK TABLE published_answer IN ACCESS EXCLUSIVE MODE"))
+            stuck = asyncio.create_task(notices.read(key, DOMAIN))
+            async with asyncio.timeout(10):
+                while not await asyncio.to_thread(waiting_on_a_lock, store, notices.backend_pids):
+                    await asyncio.sleep(0.01)
+                await notices.barrier()  # the next round, on the other connection
+            assert not stuck.done()
+            locker.rollback()
+        async with asyncio.timeout(10):
+            assert await stuck is not None
+    finally:
+        admin.dispose()
+        lookup.close()
+
+
 async def test_many_queries_at_once_are_read_in_few_batches(
     pg_store: Store, reads: AnswerReads
 ) -> None:
@@ -147,20 +200,24 @@ async def test_a_lost_listening_connection_drops_every_cached_answer(
         await asyncio.to_thread(publish, store, lookup.publication)
         assert await lookup.answer_ready(DOMAIN) is not None
         assert lookup.noticed.get(DOMAIN) is not None
-        listener_pid = reads.notices._conn.info.backend_pid
+        listener_pid = reads.notices.backend_pids[0]  # one of the listening connections
         admin = create_engine(url_of(store), isolation_level="AUTOCOMMIT", poolclass=NullPool)
         with admin.connect() as connection:
             connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": listener_pid})
         admin.dispose()
         await asyncio.to_thread(set_consent, store, handle, [])
-        # The next cached answer's barrier finds the connection gone: nothing cached is given.
+        # Whichever connection the next round takes, the cached answer is not given: the live
+        # one hears of the change, the lost one fails its round and every cache is dropped.
         answer = await lookup.answer_async(DOMAIN)
         assert answer.body is not None and NAME.encode() not in answer.body
+        # A round on the lost connection (the periodic ones take each in turn) finds it gone.
         async with asyncio.timeout(10):
-            while not reads.notices.listening:
+            while not (reads.notices.stats["reconnects"] == 1 and reads.notices.listening):
                 await asyncio.sleep(0.02)
-        assert reads.notices.stats["reconnects"] == 1
+        assert listener_pid not in reads.notices.backend_pids
         assert lookup.noticed.get(DOMAIN) is None
+        again = await lookup.answer_async(DOMAIN)
+        assert again.body is not None and NAME.encode() not in again.body
     finally:
         lookup.close()
 
