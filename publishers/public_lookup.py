@@ -259,7 +259,10 @@ class PublicLookup:
     async def answer_async(self, name: str) -> Answer:
         """`answer`, for the event loop: a miss reads the store on the lookup threads when
         there are any (see `inline`)."""
-        name = normalise(name)
+        return await self.answer_alabel(normalise(name))
+
+    async def answer_alabel(self, name: str) -> Answer:
+        """`answer_async` for an A-label from `normalise` (not normalised again)."""
         hit = await self.answer_ready(name)
         if hit is not None:
             return hit

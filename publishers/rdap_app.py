@@ -246,7 +246,7 @@ def create_rdap_app(
             alabel = normalise(name)
         except QueryError as exc:
             return rdap_error(400, [f"Not a domain name: {exc}."])
-        answer = await lookup.answer_async(alabel)
+        answer = await lookup.answer_alabel(alabel)
         if answer.body is None:
             return rdap_error(404, [f"{alabel} is not a domain name registered with us."])
         status, location = referral_of(answer.body) or (200, None)

@@ -309,7 +309,7 @@ class _WhoisProtocol(asyncio.Protocol):
 
     async def _lookup(self, name: str) -> None:
         try:
-            answer = await self.server.lookup.answer_async(name)
+            answer = await self.server.lookup.answer_alabel(name)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

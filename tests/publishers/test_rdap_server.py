@@ -212,7 +212,7 @@ def test_an_internal_failure_is_a_500_error_object_without_traceback(
 
     monkeypatch.setattr(lookup, "answer_now", lambda name: None)
     monkeypatch.setattr(lookup, "answer_ready", not_ready)
-    monkeypatch.setattr(lookup, "answer_async", broken)
+    monkeypatch.setattr(lookup, "answer_alabel", broken)
     with caplog.at_level(logging.INFO):
         response = get(services, "/rdap/domain/kite-makers.com")
     assert_error(response, 500)
