@@ -166,10 +166,7 @@ class AnswerNotices:
         self._reconnecting = True
         self.listening = False
         self._drop_all()
-        waiting, self._next = self._next, None
-        for failed in (waiting, *self._under_way):
-            if failed is not None:
-                _fail(failed)
+        self._fail_rounds()
         this = asyncio.current_task()
         for task in list(self._rounds):  # their connections are closed now: no answer will come
             if task is not this:
@@ -191,6 +188,13 @@ class AnswerNotices:
                     return
         finally:
             self._reconnecting = False
+
+    def _fail_rounds(self) -> None:
+        """Fail the round gathering and those under way: no answer of theirs can be checked."""
+        waiting, self._next = self._next, None
+        for failed in (waiting, *self._under_way):
+            if failed is not None:
+                _fail(failed)
 
     async def _keep(self) -> None:
         """Take in waiting notices now and then, on every connection, when no round did."""
@@ -279,6 +283,7 @@ class AnswerNotices:
         """Stop listening."""
         self._closing = True
         self.listening = False
+        self._fail_rounds()  # nobody waits for an answer forever
         for task in (self._keeper, *self._rounds):
             if task is not None:
                 task.cancel()
