@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import time
 import warnings
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from domains.mailer import FolderMailer
 from domains.models import AuditEvent, Contact
@@ -337,8 +336,14 @@ class Timed:
             self.wall.append(time.perf_counter() - wall)
 
 
+SMALL_DOMAINS = 4
+
+
 @pytest.mark.slow
 def test_the_account_page_of_a_thousand_domains_is_quick(tmp_path: Path) -> None:
+    """The account page asks the store as many queries for 1,000 domains as for 4 (none per
+    domain), and the CPU time of its server side is printed (its target is in
+    benchmarks/panel_latency.py, measured against a bare query of the same run)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'big.db'}",
         data_dir=tmp_path / "data",
@@ -348,21 +353,33 @@ def test_the_account_page_of_a_thousand_domains_is_quick(tmp_path: Path) -> None
     seed_staff(store)
     try:
         number = fill(store)
+        small = f"A-{int(number.removeprefix('A-')) + 1}"  # an account of 4 domains
         app = Timed(
             create_app(
                 store, mailer=FolderMailer(tmp_path / "out"), config=PortalSettings(secret="t")
             )
         )
+        statements: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        queries = {}
         with TestClient(app, base_url="https://portal.example.com") as client:
-            client.cookies.set(SESSION_COOKIE, session_cookie(store, number))
-            first = client.get("/account")  # warm: templates compiled, the file mapped
-            assert first.status_code == 200
-            main = main_of(first.text)
-            assert main.count('<a class="small" href="/account/domains/') == BIG_ACCOUNT_DOMAINS
-            app.cpu.clear()
-            app.wall.clear()
-            for _ in range(7):
-                assert client.get("/account").status_code == 200
-        assert statistics.median(app.cpu) < 0.1, (app.cpu, app.wall)
+            for account, domains in ((number, BIG_ACCOUNT_DOMAINS), (small, SMALL_DOMAINS)):
+                client.cookies.set(SESSION_COOKIE, session_cookie(store, account))
+                first = client.get("/account")  # warm: templates compiled, the file mapped
+                assert first.status_code == 200
+                main = main_of(first.text)
+                assert main.count('<a class="small" href="/account/domains/') == domains
+                statements.clear()
+                event.listen(store.engine, "before_cursor_execute", count)
+                try:
+                    assert client.get("/account").status_code == 200
+                finally:
+                    event.remove(store.engine, "before_cursor_execute", count)
+                queries[domains] = statements[:]
+        assert 0 < len(queries[BIG_ACCOUNT_DOMAINS]) == len(queries[SMALL_DOMAINS]), queries
+        print(f"account page of {BIG_ACCOUNT_DOMAINS:,} domains: CPU {app.cpu}, wall {app.wall}")
     finally:
         store.close()

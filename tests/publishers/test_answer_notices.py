@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 from domains.settings import Settings
 from domains.store import Store
 from publishers.answer_notices import CONNECTIONS
+from publishers.answer_reader import LookupUnavailable
 from publishers.answer_reads import AnswerReads
 from publishers.published import count_answers, publish
 from publishers.rdap_app import rdap_lookup
@@ -166,6 +167,33 @@ async def test_a_round_waiting_on_the_database_does_not_hold_up_the_next(
             locker.rollback()
         async with asyncio.timeout(10):
             assert await stuck is not None
+    finally:
+        admin.dispose()
+        lookup.close()
+
+
+async def test_closing_tells_a_waiting_read_at_once(pg_store: Store, handle: str) -> None:
+    """A read under way when the server stops is told the answer cannot be checked, not left
+    waiting for a connection that is gone."""
+    store = pg_store
+    reads = AnswerReads(url_of(store), pool_size=2)
+    await reads.start()
+    lookup = rdap_lookup(store, store.settings, reads=reads)
+    admin = create_engine(url_of(store), poolclass=NullPool)
+    try:
+        await asyncio.to_thread(publish, store, lookup.publication)
+        assert lookup.publication is not None
+        notices = reads.notices
+        with admin.connect() as locker:
+            locker.execute(text("LOCK TABLE published_answer IN ACCESS EXCLUSIVE MODE"))
+            stuck = asyncio.create_task(notices.read(lookup.publication.key, DOMAIN))
+            async with asyncio.timeout(10):
+                while not await asyncio.to_thread(waiting_on_a_lock, store, notices.backend_pids):
+                    await asyncio.sleep(0.01)
+                await reads.close()
+                with pytest.raises(LookupUnavailable):
+                    await stuck
+            locker.rollback()
     finally:
         admin.dispose()
         lookup.close()
