@@ -270,6 +270,29 @@ def test_a_child_that_cannot_start_stops_all(
     assert "listening on" not in done.stdout
 
 
+EXIT_UNDER_SIGTERM = """
+import atexit, logging, multiprocessing, os, signal, sys
+from tui.commands.serve_processes import ServeOptions, WorkerSpec, worker_main
+# Registered after logging's own exit handler, so it runs first: a SIGTERM in the middle of
+# the interpreter's exit, as when the supervisor stops every process after one failed.
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGTERM))
+options = ServeOptions("127.0.0.1", 0, 0, sys.argv[1], False, None, "nosuchdriver://nowhere/db")
+ours, theirs = multiprocessing.Pipe(duplex=False)
+worker_main(WorkerSpec(options, 0, 2, "127.0.0.1", 0, 0, logging.WARNING), theirs)
+"""
+
+
+@SQLITE_ONLY
+def test_a_stop_signal_while_a_failed_child_exits_prints_no_traceback(
+    settings: Settings, seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    """The supervisor's SIGTERM can reach a child already on its way out (it failed)."""
+    done = run([sys.executable, "-c", EXIT_UNDER_SIGTERM, settings.database_url], tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "KeyboardInterrupt" not in done.stderr
+
+
 @SQLITE_ONLY
 def test_a_client_gets_no_more_than_the_limit_across_processes(
     settings: Settings, seeded: dict[str, Any], tmp_path: Path

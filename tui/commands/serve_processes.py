@@ -155,6 +155,10 @@ def worker_main(spec: WorkerSpec, channel: Connection) -> None:
         code = 0
     finally:
         channel.close()
+        # Ending already: a stop signal now (the supervisor stopping all after one failed)
+        # must not interrupt the interpreter's exit (logging's flush) with a traceback.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
     sys.exit(code)
 
 
