@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,21 @@ from tests.support.mail import SmtpSink
 from tests.support.net import free_port
 from tests.support.postgres import BACKENDS, POSTGRES_URL, postgres_base, postgres_database
 from tests.support.staff import seed_staff, with_staff
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two pytest-xdist workers for each core this process may run on.
+
+    Most tests spend their time waiting on servers, subprocesses, PostgreSQL and browsers, so
+    two per core keep the cores busy (on 2 cores the whole suite ran in 11:18 with four workers
+    against 12:56 with two).
+    """
+    return 2 * len(os.sched_getaffinity(0))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (keeping their order): each worker starts one early, so the suite
+    does not wait at its end for a minute-long test handed out last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

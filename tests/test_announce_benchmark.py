@@ -9,11 +9,14 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from benchmarks.announce_rate import measure
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_benchmark_sends_every_mail_both_ways_and_prints_the_ratio(tmp_path: Path) -> None:
     results = measure(200, tmp_path)
 

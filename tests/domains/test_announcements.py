@@ -45,6 +45,7 @@ def rows(store: Store) -> tuple[int, int, int]:
         )
 
 
+@pytest.mark.slow
 def test_a_run_mails_every_customer_who_did_not_opt_out_exactly_once(
     store: Store, smtp: tuple[SmtpMailer, SmtpSink]
 ) -> None:

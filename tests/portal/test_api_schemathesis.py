@@ -106,6 +106,7 @@ def running(lite_store: Store, tmp_path: Path) -> Iterator[str]:
         yield base_url
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_failures(running: str, lite_store: Store, tmp_path: Path) -> None:
     example, _ = make_domain(lite_store, "example.com")
     for name in ("schema-ours.com", "schema-a.com", "schema-b.com", "schema-c.com"):

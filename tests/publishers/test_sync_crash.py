@@ -87,6 +87,7 @@ def _preload() -> multiprocessing.context.ForkServerContext:
     return context
 
 
+@pytest.mark.slow
 async def test_sigkilled_workers_lose_nothing_and_double_nothing(sqlite_store, tmp_path):
     store = sqlite_store
     sandbox = TransformCountingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})

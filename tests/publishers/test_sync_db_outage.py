@@ -187,6 +187,7 @@ def all_done(store: Store, count: int) -> bool:
     return sum(found.values()) == count and found["done"] == count
 
 
+@pytest.mark.slow
 @postgres_only
 def test_worker_survives_backends_terminated_mid_transaction(
     pg_store: Store, sandbox: TransformCountingSandbox, tmp_path: Path

@@ -36,6 +36,7 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
+@pytest.mark.slow
 async def test_faults_restart_and_lost_answers_lose_nothing_and_double_nothing(
     store, tmp_path: Path
 ):

@@ -81,6 +81,7 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
+@pytest.mark.slow
 async def test_four_workers_drain_one_backlog_without_doing_anything_twice(pg_store, tmp_path):
     store = pg_store
     sandbox = RecordingSandbox(tmp_path / "sandbox.db", clients={CLIENT_ID: PASSWORD})

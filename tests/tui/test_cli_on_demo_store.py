@@ -64,6 +64,7 @@ def run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+@pytest.mark.slow
 def test_show_works_on_every_demo_domain_in_every_format(demo_db):
     names = [
         entry["name"]

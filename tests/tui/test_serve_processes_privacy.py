@@ -97,6 +97,7 @@ def check(server: Server, shown: bool, round_: int) -> None:
         assert (NAME in response.text) is shown, f"round {round_}: RDAP shows the old consent"
 
 
+@pytest.mark.slow
 def test_consent_changes_show_in_both_processes_next_answers(
     store: Store, handle: str, server: Server
 ) -> None:
