@@ -25,6 +25,7 @@ from tests.support.net import free_port
 from tests.support.postgres import BACKENDS, POSTGRES_URL, postgres_base, postgres_database
 from tests.support.staff import seed_staff, with_staff
 
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two pytest-xdist workers for each core this process may run on.
 
