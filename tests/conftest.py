@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from tests.support.mail import SmtpSink
 from tests.support.net import free_port
 from tests.support.postgres import BACKENDS, POSTGRES_URL, postgres_base, postgres_database
 from tests.support.staff import seed_staff, with_staff
+from tui.commands.serve_processes import cores
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -33,7 +33,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     two per core keep the cores busy (on 2 cores the whole suite ran in 11:18 with four workers
     against 12:56 with two).
     """
-    return 2 * len(os.sched_getaffinity(0))
+    return 2 * cores()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
